@@ -1,0 +1,465 @@
+/*
+ * server.c - UDP and TCP serving of the answer engine on libevent.
+ *
+ * UDP reads up to UDP_BATCH datagrams per system call and answers them in
+ * one sendmmsg; a callback handles at most UDP_ROUNDS batches before giving
+ * the loop back, so many servers on one base stay fair.
+ */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
+#include "fakeresolver/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#define UDP_BATCH 32
+#define UDP_ROUNDS 8
+#define UDP_QUERY_MAX 4096 /* a query larger than this is not one we could answer */
+#define TCP_MSG_MAX WIRE_MSG_MAX
+
+struct udp_batch {
+	struct mmsghdr in[UDP_BATCH];
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec in_iov[UDP_BATCH];
+	struct iovec out_iov[UDP_BATCH];
+	struct sockaddr_storage peers[UDP_BATCH];
+	uint8_t in_buf[UDP_BATCH][UDP_QUERY_MAX];
+	uint8_t out_buf[UDP_BATCH][ANSWER_EDNS_PAYLOAD];
+};
+
+struct tcp_conn {
+	struct server *server;
+	struct bufferevent *bev;
+	struct addr peer;
+	struct answer_axfr *axfr;
+	struct tcp_conn *prev, *next;
+};
+
+struct server {
+	struct event_base *base;
+	const struct zone_set *zones;
+	struct server_config cfg;
+	struct addr bound;
+	evutil_socket_t udp_fd;
+	struct event *udp_ev;
+	struct udp_batch *batch;
+	struct evconnlistener *listener;
+	struct tcp_conn *conns;
+	unsigned nconns;
+	uint8_t *tcp_buf; /* one message in, one reply out: [2 + TCP_MSG_MAX] each */
+	server_log_fn log;
+	void *log_arg;
+	struct server_stats stats;
+};
+
+void server_config_defaults(struct server_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->udp = true;
+	cfg->tcp = true;
+	cfg->tcp_max_conns = 128;
+	cfg->tcp_idle_ms = 10000;
+	cfg->tcp_max_pending = 256 * 1024;
+}
+
+static void log_event(struct server *s, enum answer_transport tp, const struct addr *peer,
+		      const struct answer_info *info, size_t reply_len)
+{
+	if (!s->log)
+		return;
+	struct server_event ev = { tp, peer, info, reply_len };
+	s->log(s->log_arg, &ev);
+}
+
+/* ---- UDP ---- */
+
+static void udp_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct udp_batch *b = s->batch;
+	struct answer_info info;
+	(void)what;
+
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		for (int i = 0; i < UDP_BATCH; i++) {
+			b->in_iov[i].iov_base = b->in_buf[i];
+			b->in_iov[i].iov_len = UDP_QUERY_MAX;
+			b->in[i].msg_hdr.msg_name = &b->peers[i];
+			b->in[i].msg_hdr.msg_namelen = sizeof b->peers[i];
+			b->in[i].msg_hdr.msg_iov = &b->in_iov[i];
+			b->in[i].msg_hdr.msg_iovlen = 1;
+			b->in[i].msg_hdr.msg_control = NULL;
+			b->in[i].msg_hdr.msg_controllen = 0;
+			b->in[i].msg_hdr.msg_flags = 0;
+		}
+		int n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return; /* EAGAIN, or an error the next readiness will show again */
+		s->stats.udp_received += (uint64_t)n;
+		int m = 0;
+		for (int i = 0; i < n; i++) {
+			struct addr peer;
+			size_t len = 0;
+			if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				s->stats.udp_oversized++;
+				continue;
+			}
+			len = answer_query(s->zones, b->in_buf[i], b->in[i].msg_len, ANSWER_UDP,
+					   b->out_buf[m], ANSWER_EDNS_PAYLOAD, &info);
+			if (s->log) {
+				memcpy(&peer.ss, &b->peers[i], sizeof peer.ss);
+				peer.len = b->in[i].msg_hdr.msg_namelen;
+				log_event(s, ANSWER_UDP, &peer, &info, len);
+			}
+			if (info.action != ANSWER_REPLY)
+				continue;
+			b->out_iov[m].iov_base = b->out_buf[m];
+			b->out_iov[m].iov_len = len;
+			memset(&b->out[m].msg_hdr, 0, sizeof b->out[m].msg_hdr);
+			b->out[m].msg_hdr.msg_name = &b->peers[i];
+			b->out[m].msg_hdr.msg_namelen = b->in[i].msg_hdr.msg_namelen;
+			b->out[m].msg_hdr.msg_iov = &b->out_iov[m];
+			b->out[m].msg_hdr.msg_iovlen = 1;
+			m++;
+		}
+		int sent = 0;
+		while (sent < m) {
+			int r = sendmmsg(fd, b->out + sent, (unsigned)(m - sent), MSG_DONTWAIT);
+			if (r <= 0) {
+				/* The first message failed (buffer full, or the peer's
+				 * port refused): skip it and go on with the rest. */
+				s->stats.udp_send_failed++;
+				sent++;
+				continue;
+			}
+			sent += r;
+			s->stats.udp_replied += (uint64_t)r;
+		}
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static int udp_open(struct server *s, struct addr *a, char *err, size_t errlen)
+{
+	char buf[80];
+	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "udp socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Room for bursts: a full receive queue is lost queries. Best effort. */
+	int size = 4 * 1024 * 1024;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	if (bind(fd, (struct sockaddr *)&a->ss, a->len) != 0) {
+		snprintf(err, errlen, "cannot listen on %s (udp): %s", addr_str(a, buf, sizeof buf),
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	socklen_t len = sizeof a->ss;
+	if (getsockname(fd, (struct sockaddr *)&a->ss, &len) != 0 || set_nonblock(fd) != 0) {
+		snprintf(err, errlen, "udp socket setup: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	s->udp_fd = fd;
+	return 0;
+}
+
+/* ---- TCP ---- */
+
+static void conn_free(struct tcp_conn *c)
+{
+	struct server *s = c->server;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	answer_axfr_destroy(c->axfr);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Appends one length-prefixed message to the connection's output. */
+static int conn_send(struct tcp_conn *c, uint8_t *msg, size_t len)
+{
+	uint8_t hdr[2];
+	wire_put16(hdr, (uint16_t)len);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (evbuffer_add(out, hdr, 2) != 0 || evbuffer_add(out, msg, len) != 0)
+		return -1;
+	return 0;
+}
+
+/* Sends transfer messages until the output holds enough; frees the transfer at its end. */
+static int conn_pump_axfr(struct tcp_conn *c)
+{
+	struct server *s = c->server;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	while (c->axfr && evbuffer_get_length(out) < s->cfg.tcp_max_pending) {
+		size_t n = answer_axfr_next(c->axfr, s->tcp_buf, TCP_MSG_MAX);
+		if (n == 0) {
+			answer_axfr_destroy(c->axfr);
+			c->axfr = NULL;
+			break;
+		}
+		if (conn_send(c, s->tcp_buf, n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Answers every complete query in the input while the output has room. */
+static int conn_process(struct tcp_conn *c)
+{
+	struct server *s = c->server;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct answer_info info;
+	uint8_t *query = s->tcp_buf + TCP_MSG_MAX;
+
+	while (!c->axfr && evbuffer_get_length(out) < s->cfg.tcp_max_pending) {
+		uint8_t hdr[2];
+		if (evbuffer_copyout(in, hdr, 2) < 2)
+			break;
+		size_t len = wire_get16(hdr);
+		if (evbuffer_get_length(in) < 2 + len)
+			break;
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, query, len);
+		s->stats.tcp_queries++;
+		size_t n = answer_query(s->zones, query, len, ANSWER_TCP, s->tcp_buf, TCP_MSG_MAX,
+					&info);
+		log_event(s, ANSWER_TCP, &c->peer, &info, n);
+		if (info.action == ANSWER_REPLY && conn_send(c, s->tcp_buf, n) != 0)
+			return -1;
+		if (info.action == ANSWER_AXFR) {
+			c->axfr = answer_axfr_create(&info);
+			if (!c->axfr)
+				return -1;
+			s->stats.axfr++;
+			if (conn_pump_axfr(c) != 0)
+				return -1;
+		}
+	}
+	/* Pause reading while replies pile up; the write callback resumes it. */
+	if (c->axfr || evbuffer_get_length(out) >= s->cfg.tcp_max_pending)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+	return 0;
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	(void)bev;
+	if (conn_process(c) != 0)
+		conn_free(c);
+}
+
+static void conn_write(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	(void)bev;
+	if (conn_pump_axfr(c) != 0 || conn_process(c) != 0)
+		conn_free(c);
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		c->server->stats.tcp_timeouts++;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_free(c);
+}
+
+static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		       int salen, void *arg)
+{
+	struct server *s = arg;
+	struct tcp_conn *c = NULL;
+	(void)l;
+
+	if (s->nconns >= s->cfg.tcp_max_conns) {
+		s->stats.tcp_refused++;
+		evutil_closesocket(fd);
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (!c) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->server = s;
+	memcpy(&c->peer.ss, sa, (size_t)salen <= sizeof c->peer.ss ? (size_t)salen : sizeof c->peer.ss);
+	c->peer.len = (socklen_t)salen;
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	struct timeval idle = { s->cfg.tcp_idle_ms / 1000, (s->cfg.tcp_idle_ms % 1000) * 1000 };
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	/* At most one query plus its length prefix waits in the input. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 + TCP_MSG_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, s->cfg.tcp_max_pending / 2, 0);
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	s->stats.tcp_accepted++;
+}
+
+static int tcp_open(struct server *s, const struct addr *a, char *err, size_t errlen)
+{
+	char buf[80];
+	s->listener = evconnlistener_new_bind(
+		s->base, tcp_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+		128, (const struct sockaddr *)&a->ss, (int)a->len);
+	if (!s->listener) {
+		snprintf(err, errlen, "cannot listen on %s (tcp): %s", addr_str(a, buf, sizeof buf),
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static int open_sockets(struct server *s, char *err, size_t errlen)
+{
+	struct addr a = s->cfg.addr;
+	bool pick = addr_port(&a) == 0;
+
+	/* With port 0, UDP picks the port and TCP must get the same one; retry on a clash. */
+	for (int attempt = 0; attempt < 32; attempt++) {
+		a = s->cfg.addr;
+		if (s->cfg.udp && udp_open(s, &a, err, errlen) != 0)
+			return -1;
+		if (!s->cfg.tcp)
+			break;
+		if (pick && !s->cfg.udp) {
+			/* TCP only: let the kernel choose, then read it back. */
+			if (tcp_open(s, &a, err, errlen) != 0)
+				return -1;
+			struct sockaddr_storage ss;
+			socklen_t len = sizeof ss;
+			getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&ss, &len);
+			memcpy(&a.ss, &ss, sizeof ss);
+			break;
+		}
+		if (tcp_open(s, &a, err, errlen) == 0)
+			break;
+		if (!pick || errno != EADDRINUSE || attempt == 31)
+			return -1;
+		close(s->udp_fd);
+		s->udp_fd = -1;
+	}
+	s->bound = a;
+	return 0;
+}
+
+struct server *server_create(struct event_base *base, const struct zone_set *zones,
+			     const struct server_config *cfg, char *err, size_t errlen)
+{
+	struct server *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->base = base;
+	s->zones = zones;
+	s->cfg = *cfg;
+	s->udp_fd = -1;
+	if (!cfg->udp && !cfg->tcp) {
+		snprintf(err, errlen, "neither UDP nor TCP enabled");
+		goto fail;
+	}
+	s->tcp_buf = malloc(2 * (size_t)TCP_MSG_MAX);
+	s->batch = malloc(sizeof *s->batch);
+	if (!s->tcp_buf || !s->batch) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (open_sockets(s, err, errlen) != 0)
+		goto fail;
+	if (s->udp_fd >= 0) {
+		s->udp_ev = event_new(base, s->udp_fd, EV_READ | EV_PERSIST, udp_read, s);
+		if (!s->udp_ev || event_add(s->udp_ev, NULL) != 0) {
+			snprintf(err, errlen, "cannot register the UDP socket with the event loop");
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	server_destroy(s);
+	return NULL;
+}
+
+void server_destroy(struct server *s)
+{
+	if (!s)
+		return;
+	while (s->conns)
+		conn_free(s->conns);
+	if (s->listener)
+		evconnlistener_free(s->listener);
+	if (s->udp_ev)
+		event_free(s->udp_ev);
+	if (s->udp_fd >= 0)
+		close(s->udp_fd);
+	free(s->batch);
+	free(s->tcp_buf);
+	free(s);
+}
+
+void server_set_zones(struct server *s, const struct zone_set *zones)
+{
+	s->zones = zones;
+}
+
+void server_set_log(struct server *s, server_log_fn fn, void *arg)
+{
+	s->log = fn;
+	s->log_arg = arg;
+}
+
+const struct addr *server_addr(const struct server *s)
+{
+	return &s->bound;
+}
+
+void server_get_stats(const struct server *s, struct server_stats *out)
+{
+	*out = s->stats;
+}

@@ -1,0 +1,76 @@
+/*
+ * server.h - a DNS server for the answer engine on a libevent event_base:
+ * UDP (batched with recvmmsg/sendmmsg) and TCP (length-prefixed, pipelined,
+ * with idle timeouts and limits), zone transfers streamed over TCP.
+ *
+ * The server owns its sockets and events and nothing else: the event_base
+ * and the zone set are the caller's. Many servers can share one event_base.
+ * Everything runs on the thread that runs the base.
+ */
+#ifndef FAKERESOLVER_SERVER_H
+#define FAKERESOLVER_SERVER_H
+
+#include "fakeresolver/addr.h"
+#include "fakeresolver/answer.h"
+
+struct event_base;
+struct server;
+
+struct server_config {
+	struct addr addr;         /* port 0: a free port, the same for UDP and TCP */
+	bool udp;                 /* default true */
+	bool tcp;                 /* default true */
+	unsigned tcp_max_conns;   /* connections beyond this are closed at once; default 128 */
+	unsigned tcp_idle_ms;     /* a connection idle this long is closed; default 10000 */
+	size_t tcp_max_pending;   /* replies buffered for a slow reader before reading pauses;
+				     default 256 KiB */
+};
+
+/* Fills in the defaults (the address is left unset). */
+void server_config_defaults(struct server_config *cfg);
+
+/* One query seen, for logs: what came in, what the engine did. All borrowed. */
+struct server_event {
+	enum answer_transport transport;
+	const struct addr *peer;
+	const struct answer_info *info;
+	size_t reply_len; /* 0 when nothing was sent */
+};
+
+typedef void (*server_log_fn)(void *arg, const struct server_event *ev);
+
+struct server_stats {
+	uint64_t udp_received;
+	uint64_t udp_replied;
+	uint64_t udp_send_failed; /* replies the kernel would not take (buffer full) */
+	uint64_t udp_oversized;   /* datagrams larger than a query can be, dropped */
+	uint64_t tcp_accepted;
+	uint64_t tcp_refused;     /* connections closed at once: over tcp_max_conns */
+	uint64_t tcp_queries;
+	uint64_t tcp_timeouts;    /* connections closed for idleness */
+	uint64_t axfr;            /* transfers started */
+};
+
+/*
+ * Binds and starts serving zones (borrowed: keep it alive, or swap it with
+ * server_set_zones before freeing it). Returns NULL with a reason in err.
+ */
+struct server *server_create(struct event_base *base, const struct zone_set *zones,
+			     const struct server_config *cfg, char *err, size_t errlen);
+
+/* Closes every socket and connection and frees the server. NULL is a no-op. */
+void server_destroy(struct server *s);
+
+/* Serves another zone set from the next query on (transfers under way finish
+ * from the version they started with). */
+void server_set_zones(struct server *s, const struct zone_set *zones);
+
+/* Calls fn for every query (NULL turns logging off). */
+void server_set_log(struct server *s, server_log_fn fn, void *arg);
+
+/* The bound address, with the port filled in. */
+const struct addr *server_addr(const struct server *s);
+
+void server_get_stats(const struct server *s, struct server_stats *out);
+
+#endif
