@@ -29,9 +29,10 @@ int addr_parse(const char *text, uint16_t default_port, struct addr *out, char *
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *port_str = NULL;
 	uint16_t port = default_port;
+	bool bracketed = text[0] == '[';
 
 	memset(out, 0, sizeof *out);
-	if (text[0] == '[') {
+	if (bracketed) {
 		const char *close = strchr(text, ']');
 		if (!close || (size_t)(close - text - 1) >= sizeof host)
 			goto bad;
@@ -57,7 +58,7 @@ int addr_parse(const char *text, uint16_t default_port, struct addr *out, char *
 	}
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&out->ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&out->ss;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+	if (!bracketed && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
 		in4->sin_port = htons(port);
 		out->len = sizeof *in4;

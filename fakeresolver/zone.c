@@ -697,13 +697,18 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 	ldns_rr *rr = NULL;
 	ldns_buffer *buf = NULL;
 	uint32_t ttl = 3600;
-	int line = 1;
+	int line = 0; /* ldns counts the newlines it has read */
+	bool newline_at_end = true;
 	FILE *fp = fopen(path, "r");
 
 	if (!fp) {
 		fail(err, errlen, path, 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
+	/* A last line without a newline is never counted by ldns; we add it. */
+	if (fseek(fp, -1, SEEK_END) == 0)
+		newline_at_end = fgetc(fp) == '\n';
+	rewind(fp);
 	buf = ldns_buffer_new(512);
 	if (!buf) {
 		fail(err, errlen, path, 0, "out of memory");
@@ -714,36 +719,35 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 		goto out;
 	}
 	while (!feof(fp)) {
-		int before = line;
 		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+		unsigned at = (unsigned)line + (feof(fp) && !newline_at_end);
 		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
 		    st == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
 		if (st == LDNS_STATUS_SYNTAX_INCLUDE) {
-			fail(err, errlen, path, (unsigned)line, "$INCLUDE is not supported");
+			fail(err, errlen, path, at, "$INCLUDE is not supported");
 			goto out;
 		}
 		if (st != LDNS_STATUS_OK) {
-			fail(err, errlen, path, (unsigned)(line > before ? line : before), "%s",
-			     ldns_get_errorstr_by_id(st));
+			fail(err, errlen, path, at, "%s", ldns_get_errorstr_by_id(st));
 			goto out;
 		}
 		ldns_rdf *owner = ldns_rr_owner(rr);
 		if (ldns_rdf_get_type(owner) != LDNS_RDF_TYPE_DNAME || ldns_rdf_size(owner) == 0 ||
 		    ldns_rdf_data(owner)[ldns_rdf_size(owner) - 1] != 0) {
-			fail(err, errlen, path, (unsigned)line,
+			fail(err, errlen, path, at,
 			     "relative owner name and no $ORIGIN to complete it");
 			goto out;
 		}
 		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-			fail(err, errlen, path, (unsigned)line, "class %u is not IN",
+			fail(err, errlen, path, at, "class %u is not IN",
 			     (unsigned)ldns_rr_get_class(rr));
 			goto out;
 		}
 		if (!b) {
 			/* The zone starts at its SOA: that names the origin. */
 			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA) {
-				fail(err, errlen, path, (unsigned)line,
+				fail(err, errlen, path, at,
 				     "the first record must be the zone's SOA");
 				goto out;
 			}
@@ -756,12 +760,12 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 		ldns_buffer_clear(buf);
 		if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
 		    ldns_buffer_position(buf) > UINT16_MAX) {
-			fail(err, errlen, path, (unsigned)line, "rdata does not fit a record");
+			fail(err, errlen, path, at, "rdata does not fit a record");
 			goto out;
 		}
 		if (zone_builder_add(b, ldns_rdf_data(owner), (uint16_t)ldns_rr_get_type(rr),
 				     ldns_rr_ttl(rr), ldns_buffer_begin(buf),
-				     (uint16_t)ldns_buffer_position(buf), (unsigned)line, err,
+				     (uint16_t)ldns_buffer_position(buf), at, err,
 				     errlen) != 0)
 			goto out;
 		ldns_rr_free(rr);
