@@ -394,3 +394,91 @@ void wire_writer_rewind(struct wire_writer *w, size_t len)
 	while (w->ncomp > 0 && w->comp[w->ncomp - 1].off >= len)
 		w->ncomp--;
 }
+
+/* ---- reading records (zone transfers) ---- */
+
+/* Decompresses the name at pkt[*pos] (within pkt[0, end)) and appends it to out at *o. */
+static int rdata_name(const uint8_t *pkt, size_t end, size_t *pos, uint8_t *out, size_t cap,
+		      size_t *o)
+{
+	uint8_t name[WIRE_NAME_MAX];
+	size_t n;
+
+	if (wire_name_read(pkt, end, pos, name, &n) != 0 || n > cap - *o)
+		return -1;
+	memcpy(out + *o, name, n);
+	*o += n;
+	return 0;
+}
+
+/* Copies n octets at pkt[*pos] (within pkt[0, end)) to out at *o. */
+static int rdata_bytes(const uint8_t *pkt, size_t end, size_t *pos, size_t n, uint8_t *out,
+		       size_t cap, size_t *o)
+{
+	if (n > end - *pos || n > cap - *o)
+		return -1;
+	memcpy(out + *o, pkt + *pos, n);
+	*pos += n;
+	*o += n;
+	return 0;
+}
+
+int wire_rdata_read(const uint8_t *pkt, size_t len, size_t rdata_off, uint16_t rdlen,
+		    uint16_t type, uint8_t *out, size_t cap, size_t *out_len)
+{
+	size_t pos = rdata_off, o = 0;
+	int r;
+
+	if (rdata_off > len || rdlen > len - rdata_off)
+		return -1;
+	/* Names are read with the rdata's end as the packet's end: they cannot run past it. */
+	size_t end = rdata_off + rdlen;
+	switch (type) {
+	case DNS_TYPE_NS:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_PTR:
+	case DNS_TYPE_DNAME:
+		r = rdata_name(pkt, end, &pos, out, cap, &o);
+		break;
+	case DNS_TYPE_MX:
+		r = rdata_bytes(pkt, end, &pos, 2, out, cap, &o) != 0 ||
+		    rdata_name(pkt, end, &pos, out, cap, &o) != 0;
+		break;
+	case DNS_TYPE_SRV:
+		r = rdata_bytes(pkt, end, &pos, 6, out, cap, &o) != 0 ||
+		    rdata_name(pkt, end, &pos, out, cap, &o) != 0;
+		break;
+	case DNS_TYPE_SOA:
+		r = rdata_name(pkt, end, &pos, out, cap, &o) != 0 ||
+		    rdata_name(pkt, end, &pos, out, cap, &o) != 0 ||
+		    rdata_bytes(pkt, end, &pos, 20, out, cap, &o) != 0;
+		break;
+	default:
+		r = rdata_bytes(pkt, end, &pos, rdlen, out, cap, &o);
+		break;
+	}
+	if (r != 0 || pos != end)
+		return -1;
+	*out_len = o;
+	return 0;
+}
+
+int wire_rr_read(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *rr,
+		 uint8_t *rdata_buf, size_t cap)
+{
+	size_t p = *pos, n;
+
+	if (wire_name_read(pkt, len, &p, rr->owner, &rr->owner_len) != 0 || len - p < 10)
+		return -1;
+	rr->type = wire_get16(pkt + p);
+	rr->rclass = wire_get16(pkt + p + 2);
+	rr->ttl = wire_get32(pkt + p + 4);
+	uint16_t rdlen = wire_get16(pkt + p + 8);
+	if (wire_rdata_read(pkt, len, p + 10, rdlen, rr->type, rdata_buf, cap, &n) != 0 ||
+	    n > UINT16_MAX)
+		return -1;
+	rr->rdata = rdata_buf;
+	rr->rdlen = (uint16_t)n;
+	*pos = p + 10 + rdlen;
+	return 0;
+}

@@ -198,4 +198,36 @@ int wire_write_opt(struct wire_writer *w, uint16_t payload, uint8_t ext_rcode, b
 /* Forgets compression targets at or past offset len and truncates the buffer to it. */
 void wire_writer_rewind(struct wire_writer *w, size_t len);
 
+/*
+ * Copies the rdata of one record, pkt[rdata_off, rdata_off + rdlen), into out
+ * (cap octets) with the names embedded in it decompressed: NS, CNAME, PTR and
+ * DNAME (one name), MX (after 2 octets), SRV (after 6) and SOA (two names and
+ * 20 octets); any other type is copied as it is. Names are read with
+ * wire_name_read (backward pointers only) and must end exactly where the type
+ * says. *out_len gets the octets written. Returns 0, or -1 if the rdata is
+ * malformed or does not fit in out (nothing useful is left in out then).
+ */
+int wire_rdata_read(const uint8_t *pkt, size_t len, size_t rdata_off, uint16_t rdlen,
+		    uint16_t type, uint8_t *out, size_t cap, size_t *out_len);
+
+/* One record read from a message; rdata points into the caller's buffer. */
+struct wire_rr {
+	uint8_t owner[WIRE_NAME_MAX]; /* uncompressed, original letter case */
+	size_t owner_len;
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	const uint8_t *rdata; /* decompressed, in rdata_buf of wire_rr_read */
+	uint16_t rdlen;
+};
+
+/*
+ * Reads the record at pkt[*pos] into rr and advances *pos past it. Its rdata
+ * is decompressed (as wire_rdata_read) into rdata_buf (cap octets, borrowed;
+ * rr->rdata points into it). Returns 0, or -1 if malformed or too large for
+ * rdata_buf (then *pos is unchanged).
+ */
+int wire_rr_read(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *rr,
+		 uint8_t *rdata_buf, size_t cap);
+
 #endif
