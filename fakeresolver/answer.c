@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define DNS_RCODE_NOTAUTH 9
 #define ADDITIONAL_MAX 32
@@ -262,26 +263,23 @@ static void truncate_reply(struct reply *r)
 	r->tc = true;
 }
 
-size_t answer_query(const struct zone_set *zones, const uint8_t *pkt, size_t len,
-		    enum answer_transport transport, uint8_t *out, size_t cap,
-		    struct answer_info *info)
+static void info_reset(struct answer_info *info)
 {
-	struct wire_query *q = &info->query;
-	struct reply r;
-	uint16_t rcode = DNS_RCODE_NOERROR;
-	uint16_t qdcount = 1;
-	bool aa = true;
-
-	info->verdict = wire_query_parse(pkt, len, q);
 	info->action = ANSWER_REPLY;
 	info->zone = NULL;
 	info->ancount = info->nscount = info->arcount = 0;
 	info->flags = 0;
 	info->rcode = 0;
-	if (info->verdict == WIRE_QUERY_DROP) {
-		info->action = ANSWER_DROP;
-		return 0;
-	}
+}
+
+/*
+ * Sets the reply's limits and echoes the question. Returns false if not even
+ * that fits (then nothing is to be sent).
+ */
+static bool begin_reply(struct reply *r, const struct answer_info *info, const uint8_t *pkt,
+			size_t len, enum answer_transport transport, uint8_t *out, size_t cap)
+{
+	const struct wire_query *q = &info->query;
 
 	/* Limits: 512 without EDNS, the client's size (capped by ours) with it. */
 	size_t limit = cap;
@@ -295,25 +293,69 @@ size_t answer_query(const struct zone_set *zones, const uint8_t *pkt, size_t len
 	} else if (limit > WIRE_MSG_MAX) {
 		limit = WIRE_MSG_MAX;
 	}
-	memset(&r, 0, sizeof r);
-	wire_writer_init(&r.w, out, limit);
-	r.w.len = WIRE_HEADER_LEN;
-	r.section_limit = q->edns ? limit - 11 : limit;
+	r->zone = NULL;
+	r->an = r->ns = r->ar = 0;
+	r->tc = false;
+	r->nextra = 0;
+	r->extra_required = false;
+	wire_writer_init(&r->w, out, limit);
+	r->w.len = WIRE_HEADER_LEN;
+	r->section_limit = q->edns ? limit - 11 : limit;
+	r->question_end = r->w.len;
+	if (!q->question_end)
+		return true;
 
-	/* Echo the question exactly as sent, letter case included (0x20). */
-	if (q->question_end) {
-		size_t qlen = q->question_end - WIRE_HEADER_LEN;
-		if (WIRE_HEADER_LEN + qlen > r.section_limit) {
-			info->action = ANSWER_DROP;
-			return 0;
-		}
-		wire_write_bytes(&r.w, pkt + WIRE_HEADER_LEN, qlen);
-		wire_writer_remember(&r.w, q->qname, WIRE_HEADER_LEN);
+	/*
+	 * Echo the question as sent, letter case included (0x20), but with its
+	 * name uncompressed: a pointer into the query's header would point into
+	 * ours. Most questions are uncompressed and are copied as they stand.
+	 */
+	size_t qlen = q->question_end - WIRE_HEADER_LEN;
+	if (WIRE_HEADER_LEN + q->qname_len + 4 > r->section_limit)
+		return false;
+	if (qlen == q->qname_len + 4) {
+		wire_write_bytes(&r->w, pkt + WIRE_HEADER_LEN, qlen);
 	} else {
-		qdcount = 0;
+		uint8_t qname[WIRE_NAME_MAX];
+		size_t qpos = WIRE_HEADER_LEN, qname_len;
+		wire_name_read(pkt, len, &qpos, qname, &qname_len); /* it parsed once already */
+		wire_write_bytes(&r->w, qname, qname_len);
+		wire_write_bytes(&r->w, pkt + qpos, 4);
 	}
-	r.question_end = r.w.len;
-	uint16_t flags = WIRE_FLAG_QR | (q->flags & (WIRE_FLAG_RD | WIRE_FLAG_CD | 0x7800u));
+	wire_writer_remember(&r->w, q->qname, WIRE_HEADER_LEN);
+	r->question_end = r->w.len;
+	return true;
+}
+
+static uint16_t reply_flags(const struct wire_query *q)
+{
+	return WIRE_FLAG_QR | (q->flags & (WIRE_FLAG_RD | WIRE_FLAG_CD | 0x7800u));
+}
+
+size_t answer_query(const struct zone_set *zones, const uint8_t *pkt, size_t len,
+		    enum answer_transport transport, uint8_t *out, size_t cap,
+		    struct answer_info *info)
+{
+	info->verdict = wire_query_parse(pkt, len, &info->query);
+	return answer_parsed(zones, pkt, len, transport, out, cap, info);
+}
+
+size_t answer_parsed(const struct zone_set *zones, const uint8_t *pkt, size_t len,
+		     enum answer_transport transport, uint8_t *out, size_t cap,
+		     struct answer_info *info)
+{
+	struct wire_query *q = &info->query;
+	struct reply r;
+	uint16_t rcode = DNS_RCODE_NOERROR;
+	bool aa = true;
+
+	info_reset(info);
+	if (info->verdict == WIRE_QUERY_DROP || !begin_reply(&r, info, pkt, len, transport, out, cap)) {
+		info->action = ANSWER_DROP;
+		return 0;
+	}
+	uint16_t qdcount = q->question_end ? 1 : 0;
+	uint16_t flags = reply_flags(q);
 
 	if (info->verdict == WIRE_QUERY_FORMERR) {
 		q->edns = false; /* an OPT we could not trust is not echoed */
@@ -410,6 +452,57 @@ done:
 	info->flags = wire_get16(out + 2);
 	info->ancount = r.an;
 	info->nscount = r.ns;
+	info->arcount = r.ar;
+	return n;
+}
+
+size_t answer_error(const uint8_t *pkt, size_t len, enum answer_transport transport, uint8_t *out,
+		    size_t cap, uint16_t rcode, bool tc, struct answer_info *info)
+{
+	struct reply r;
+	info_reset(info);
+	if (info->verdict == WIRE_QUERY_DROP || !begin_reply(&r, info, pkt, len, transport, out, cap)) {
+		info->action = ANSWER_DROP;
+		return 0;
+	}
+	if (info->verdict == WIRE_QUERY_FORMERR)
+		info->query.edns = false;
+	r.tc = tc;
+	info->rcode = rcode;
+	size_t n = finish(&r, info, reply_flags(&info->query), rcode,
+			  info->query.question_end ? 1 : 0);
+	info->flags = wire_get16(out + 2);
+	info->arcount = r.ar;
+	return n;
+}
+
+size_t answer_address(const uint8_t *pkt, size_t len, enum answer_transport transport,
+		      uint8_t *out, size_t cap, int family, const uint8_t *addr, uint32_t ttl,
+		      struct answer_info *info)
+{
+	struct reply r;
+	const struct wire_query *q = &info->query;
+	uint16_t type = family == AF_INET6 ? DNS_TYPE_AAAA : DNS_TYPE_A;
+
+	info_reset(info);
+	if (info->verdict != WIRE_QUERY_OK)
+		return answer_error(pkt, len, transport, out, cap,
+				    info->verdict == WIRE_QUERY_NOTIMP ? DNS_RCODE_NOTIMP
+								       : DNS_RCODE_FORMERR,
+				    false, info);
+	if (!begin_reply(&r, info, pkt, len, transport, out, cap)) {
+		info->action = ANSWER_DROP;
+		return 0;
+	}
+	if (q->qtype == type || q->qtype == DNS_TYPE_ANY) {
+		if (wire_write_rr(&r.w, q->qname, type, ttl, addr, type == DNS_TYPE_A ? 4 : 16) == 0)
+			r.an = 1;
+		else
+			truncate_reply(&r);
+	}
+	size_t n = finish(&r, info, reply_flags(q) | WIRE_FLAG_AA, DNS_RCODE_NOERROR, 1);
+	info->flags = wire_get16(out + 2);
+	info->ancount = r.an;
 	info->arcount = r.ar;
 	return n;
 }

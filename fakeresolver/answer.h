@@ -46,6 +46,31 @@ size_t answer_query(const struct zone_set *zones, const uint8_t *pkt, size_t len
 		    enum answer_transport transport, uint8_t *out, size_t cap,
 		    struct answer_info *info);
 
+/*
+ * As answer_query, for a query already parsed into info->query and
+ * info->verdict by wire_query_parse (the fault plan looks at it first).
+ */
+size_t answer_parsed(const struct zone_set *zones, const uint8_t *pkt, size_t len,
+		     enum answer_transport transport, uint8_t *out, size_t cap,
+		     struct answer_info *info);
+
+/*
+ * Writes a reply with only the echoed question: the given rcode, TC if tc.
+ * For injected errors (SERVFAIL, REFUSED, NXDOMAIN) and truncation. info is
+ * as filled by wire_query_parse; its reply fields are updated.
+ */
+size_t answer_error(const uint8_t *pkt, size_t len, enum answer_transport transport, uint8_t *out,
+		    size_t cap, uint16_t rcode, bool tc, struct answer_info *info);
+
+/*
+ * Writes an authoritative reply claiming that the query's name has one
+ * address (family AF_INET: 4 octets, AF_INET6: 16), with ttl. A query for the
+ * other address type gets NODATA. For the wrong-answer fault.
+ */
+size_t answer_address(const uint8_t *pkt, size_t len, enum answer_transport transport,
+		      uint8_t *out, size_t cap, int family, const uint8_t *addr, uint32_t ttl,
+		      struct answer_info *info);
+
 /* A zone transfer in progress; holds a reference to its zone version. */
 struct answer_axfr;
 

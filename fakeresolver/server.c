@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -37,12 +38,33 @@ struct udp_batch {
 	uint8_t out_buf[UDP_BATCH][ANSWER_EDNS_PAYLOAD];
 };
 
+struct op;
+
 struct tcp_conn {
 	struct server *server;
 	struct bufferevent *bev;
 	struct addr peer;
 	struct answer_axfr *axfr;
 	struct tcp_conn *prev, *next;
+	struct op *ops; /* queued or delayed queries of this connection */
+};
+
+/*
+ * A query on the slow path: waiting in the capacity queue, or answered and
+ * waiting for its delay. Holds the query until it is served, then the reply.
+ */
+struct op {
+	struct server *server;
+	struct tcp_conn *conn; /* TCP: its connection; NULL once that closed */
+	struct op *prev, *next;   /* the server's ops */
+	struct op *cprev, *cnext; /* the connection's ops */
+	struct event *timer;
+	enum answer_transport transport;
+	struct addr peer;
+	bool queued;     /* still in the capacity queue (not yet served) */
+	double arrival;  /* monotonic seconds */
+	size_t len;
+	uint8_t *data;   /* the query, then the reply */
 };
 
 struct server {
@@ -59,6 +81,12 @@ struct server {
 	uint8_t *tcp_buf; /* one message in, one reply out: [2 + TCP_MSG_MAX] each */
 	server_log_fn log;
 	void *log_arg;
+	struct fault_plan *plan;
+	struct rng *rng;
+	struct op *ops;
+	unsigned queued;     /* ops in the capacity queue, being served or waiting */
+	double next_free;    /* when the capacity model finishes its last queued query */
+	uint8_t *slow_buf;   /* replies on the slow path: TCP_MSG_MAX */
 	struct server_stats stats;
 };
 
@@ -72,13 +100,243 @@ void server_config_defaults(struct server_config *cfg)
 	cfg->tcp_max_pending = 256 * 1024;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void log_event(struct server *s, enum answer_transport tp, const struct addr *peer,
 		      const struct answer_info *info, size_t reply_len)
 {
 	if (!s->log)
 		return;
-	struct server_event ev = { tp, peer, info, reply_len };
+	struct server_event ev = { tp, peer, info, NULL, false, 0, reply_len };
 	s->log(s->log_arg, &ev);
+}
+
+static bool faults_active(const struct server *s)
+{
+	double qps;
+	unsigned ql;
+	return s->plan && (fault_plan_count(s->plan) > 0 || fault_plan_capacity(s->plan, &qps, &ql));
+}
+
+static int conn_send(struct tcp_conn *c, uint8_t *msg, size_t len);
+static int conn_pump_axfr(struct tcp_conn *c);
+static void conn_free(struct tcp_conn *c);
+
+/* Sends a reply now, over the transport it came in on. */
+static void send_reply(struct server *s, enum answer_transport tp, const struct addr *peer,
+		       struct tcp_conn *conn, uint8_t *reply, size_t len)
+{
+	if (tp == ANSWER_UDP) {
+		if (sendto(s->udp_fd, reply, len, MSG_DONTWAIT, (const struct sockaddr *)&peer->ss,
+			   peer->len) < 0)
+			s->stats.udp_send_failed++;
+		else
+			s->stats.udp_replied++;
+	} else if (conn) {
+		(void)conn_send(conn, reply, len); /* a failure shows as an error event */
+	}
+}
+
+static void op_free(struct op *op)
+{
+	struct server *s = op->server;
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		s->ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+	if (op->conn) {
+		if (op->cprev)
+			op->cprev->cnext = op->cnext;
+		else
+			op->conn->ops = op->cnext;
+		if (op->cnext)
+			op->cnext->cprev = op->cprev;
+	}
+	if (op->queued)
+		s->queued--;
+	if (op->timer)
+		event_free(op->timer);
+	free(op->data);
+	free(op);
+}
+
+static void op_fire(evutil_socket_t fd, short what, void *arg);
+
+/* Makes an op holding a copy of data, due after delay_s. NULL on out of memory. */
+static struct op *op_new(struct server *s, enum answer_transport tp, const struct addr *peer,
+			 struct tcp_conn *conn, const uint8_t *data, size_t len, double delay_s)
+{
+	struct op *op = calloc(1, sizeof *op);
+	if (!op)
+		return NULL;
+	op->server = s;
+	op->transport = tp;
+	op->peer = *peer;
+	op->len = len;
+	op->data = malloc(len ? len : 1);
+	op->timer = evtimer_new(s->base, op_fire, op);
+	if (!op->data || !op->timer) {
+		if (op->timer)
+			event_free(op->timer);
+		free(op->data);
+		free(op);
+		return NULL;
+	}
+	memcpy(op->data, data, len);
+	op->next = s->ops;
+	if (s->ops)
+		s->ops->prev = op;
+	s->ops = op;
+	if (conn) {
+		op->conn = conn;
+		op->cnext = conn->ops;
+		if (conn->ops)
+			conn->ops->cprev = op;
+		conn->ops = op;
+	}
+	struct timeval tv = { (time_t)delay_s, (suseconds_t)((delay_s - (double)(time_t)delay_s) * 1e6) };
+	evtimer_add(op->timer, &tv);
+	return op;
+}
+
+/*
+ * The slow path: a query through the fault plan. Answers (or not) and sends
+ * now or after the decided delay. queue_s is how long it waited for capacity.
+ */
+static void serve_faulty(struct server *s, const uint8_t *pkt, size_t len,
+			 enum answer_transport tp, const struct addr *peer, struct tcp_conn *conn,
+			 double queue_s)
+{
+	struct answer_info info;
+	struct fault_decision d;
+	size_t cap = tp == ANSWER_UDP ? ANSWER_EDNS_PAYLOAD : TCP_MSG_MAX;
+	size_t n = 0;
+	uint8_t *out = s->slow_buf;
+
+	info.verdict = wire_query_parse(pkt, len, &info.query);
+	fault_plan_decide(s->plan, &info.query, info.verdict, tp, s->rng, &d);
+	info.action = ANSWER_REPLY;
+	info.zone = NULL;
+	info.rcode = info.flags = info.ancount = info.nscount = info.arcount = 0;
+	if (info.verdict == WIRE_QUERY_DROP) {
+		info.action = ANSWER_DROP;
+	} else {
+		switch (d.action) {
+		case FAULT_ACT_DROP:
+			info.action = ANSWER_DROP;
+			break;
+		case FAULT_ACT_RCODE:
+			n = answer_error(pkt, len, tp, out, cap, d.spec->rcode, false, &info);
+			break;
+		case FAULT_ACT_TRUNCATE:
+			n = answer_error(pkt, len, tp, out, cap, DNS_RCODE_NOERROR, true, &info);
+			break;
+		case FAULT_ACT_WRONG:
+			if (d.spec->wrong_zones)
+				n = answer_parsed(d.spec->wrong_zones, pkt, len, tp, out, cap, &info);
+			else
+				n = answer_address(pkt, len, tp, out, cap, d.spec->wrong_family,
+						   d.spec->wrong_addr, 300, &info);
+			break;
+		case FAULT_ACT_ANSWER:
+			n = answer_parsed(s->zones, pkt, len, tp, out, cap, &info);
+			break;
+		}
+	}
+	if (d.fault_id || d.delay_id)
+		s->stats.fault_acted++;
+	if (info.action != ANSWER_REPLY)
+		n = 0;
+	if (s->log) {
+		struct server_event ev = { tp, peer, &info, &d, false, queue_s, n };
+		s->log(s->log_arg, &ev);
+	}
+	if (info.action == ANSWER_AXFR && conn) {
+		/* Transfers are not delayed or altered: hand over to the TCP path. */
+		conn->axfr = answer_axfr_create(&info);
+		if (conn->axfr)
+			s->stats.axfr++;
+		return;
+	}
+	if (n == 0)
+		return;
+	if (d.delay_s > 0) {
+		if (!op_new(s, tp, peer, conn, out, n, d.delay_s))
+			s->stats.udp_send_failed++;
+		return;
+	}
+	send_reply(s, tp, peer, conn, out, n);
+}
+
+static void op_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct op *op = arg;
+	struct server *s = op->server;
+	(void)fd;
+	(void)what;
+
+	if (!op->queued) {
+		/* A delayed reply is due. */
+		if (op->transport == ANSWER_UDP || op->conn)
+			send_reply(s, op->transport, &op->peer, op->conn, op->data, op->len);
+		op_free(op);
+		return;
+	}
+	/* Served by the capacity model: now the query meets the faults and the engine. */
+	double queue_s = mono_now() - op->arrival;
+	op->queued = false;
+	s->queued--;
+	struct tcp_conn *conn = op->conn;
+	if (op->transport == ANSWER_UDP || conn)
+		serve_faulty(s, op->data, op->len, op->transport, &op->peer, conn, queue_s);
+	op_free(op);
+	if (conn && conn->axfr && conn_pump_axfr(conn) != 0)
+		conn_free(conn);
+}
+
+/*
+ * Takes a query into the fault path: through the capacity queue if there is
+ * one (an M/D/1 queue: each query takes 1/qps of service in arrival order;
+ * beyond queue_len waiting, arrivals are dropped), else served now.
+ */
+static void admit(struct server *s, const uint8_t *pkt, size_t len, enum answer_transport tp,
+		  const struct addr *peer, struct tcp_conn *conn)
+{
+	double qps;
+	unsigned queue_len;
+	if (!fault_plan_capacity(s->plan, &qps, &queue_len)) {
+		serve_faulty(s, pkt, len, tp, peer, conn, 0);
+		return;
+	}
+	double now = mono_now();
+	if (s->queued >= queue_len) {
+		s->stats.queue_full++;
+		if (s->log) {
+			struct answer_info info;
+			info.verdict = wire_query_parse(pkt, len, &info.query);
+			info.action = ANSWER_DROP;
+			info.zone = NULL;
+			info.rcode = info.flags = info.ancount = info.nscount = info.arcount = 0;
+			struct server_event ev = { tp, peer, &info, NULL, true, 0, 0 };
+			s->log(s->log_arg, &ev);
+		}
+		return;
+	}
+	double start = s->next_free > now ? s->next_free : now;
+	s->next_free = start + 1.0 / qps;
+	struct op *op = op_new(s, tp, peer, conn, pkt, len, s->next_free - now);
+	if (!op)
+		return;
+	op->queued = true;
+	op->arrival = now;
+	s->queued++;
 }
 
 /* ---- UDP ---- */
@@ -106,12 +364,19 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0)
 			return; /* EAGAIN, or an error the next readiness will show again */
 		s->stats.udp_received += (uint64_t)n;
+		bool slow = faults_active(s);
 		int m = 0;
 		for (int i = 0; i < n; i++) {
 			struct addr peer;
 			size_t len = 0;
 			if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				s->stats.udp_oversized++;
+				continue;
+			}
+			if (slow) {
+				memcpy(&peer.ss, &b->peers[i], sizeof peer.ss);
+				peer.len = b->in[i].msg_hdr.msg_namelen;
+				admit(s, b->in_buf[i], b->in[i].msg_len, ANSWER_UDP, &peer, NULL);
 				continue;
 			}
 			len = answer_query(s->zones, b->in_buf[i], b->in[i].msg_len, ANSWER_UDP,
@@ -198,6 +463,9 @@ static void conn_free(struct tcp_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
+	/* Queued and delayed queries of this connection have no one to answer. */
+	for (struct op *op = c->ops; op; op = op->cnext)
+		op->conn = NULL;
 	answer_axfr_destroy(c->axfr);
 	bufferevent_free(c->bev);
 	free(c);
@@ -251,6 +519,12 @@ static int conn_process(struct tcp_conn *c)
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, query, len);
 		s->stats.tcp_queries++;
+		if (faults_active(s)) {
+			admit(s, query, len, ANSWER_TCP, &c->peer, c);
+			if (c->axfr && conn_pump_axfr(c) != 0)
+				return -1;
+			continue;
+		}
 		size_t n = answer_query(s->zones, query, len, ANSWER_TCP, s->tcp_buf, TCP_MSG_MAX,
 					&info);
 		log_event(s, ANSWER_TCP, &c->peer, &info, n);
@@ -406,8 +680,9 @@ struct server *server_create(struct event_base *base, const struct zone_set *zon
 		goto fail;
 	}
 	s->tcp_buf = malloc(2 * (size_t)TCP_MSG_MAX);
+	s->slow_buf = malloc(TCP_MSG_MAX);
 	s->batch = malloc(sizeof *s->batch);
-	if (!s->tcp_buf || !s->batch) {
+	if (!s->tcp_buf || !s->slow_buf || !s->batch) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -432,6 +707,8 @@ void server_destroy(struct server *s)
 		return;
 	while (s->conns)
 		conn_free(s->conns);
+	while (s->ops)
+		op_free(s->ops);
 	if (s->listener)
 		evconnlistener_free(s->listener);
 	if (s->udp_ev)
@@ -440,12 +717,19 @@ void server_destroy(struct server *s)
 		close(s->udp_fd);
 	free(s->batch);
 	free(s->tcp_buf);
+	free(s->slow_buf);
 	free(s);
 }
 
 void server_set_zones(struct server *s, const struct zone_set *zones)
 {
 	s->zones = zones;
+}
+
+void server_set_faults(struct server *s, struct fault_plan *plan, struct rng *rng)
+{
+	s->plan = plan;
+	s->rng = rng;
 }
 
 void server_set_log(struct server *s, server_log_fn fn, void *arg)

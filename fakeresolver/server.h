@@ -12,6 +12,7 @@
 
 #include "fakeresolver/addr.h"
 #include "fakeresolver/answer.h"
+#include "fakeresolver/faults.h"
 
 struct event_base;
 struct server;
@@ -29,12 +30,15 @@ struct server_config {
 /* Fills in the defaults (the address is left unset). */
 void server_config_defaults(struct server_config *cfg);
 
-/* One query seen, for logs: what came in, what the engine did. All borrowed. */
+/* One query seen, for logs: what came in, what was done. All borrowed. */
 struct server_event {
 	enum answer_transport transport;
 	const struct addr *peer;
-	const struct answer_info *info;
-	size_t reply_len; /* 0 when nothing was sent */
+	const struct answer_info *info;          /* the parsed query and, if answered, the reply */
+	const struct fault_decision *decision;   /* NULL when no fault plan is active */
+	bool queue_full;  /* dropped on arrival: the capacity queue was full */
+	double queue_s;   /* time waited in the capacity queue */
+	size_t reply_len; /* 0 when nothing is (or will be) sent */
 };
 
 typedef void (*server_log_fn)(void *arg, const struct server_event *ev);
@@ -49,6 +53,8 @@ struct server_stats {
 	uint64_t tcp_queries;
 	uint64_t tcp_timeouts;    /* connections closed for idleness */
 	uint64_t axfr;            /* transfers started */
+	uint64_t queue_full;      /* queries dropped because the capacity queue was full */
+	uint64_t fault_acted;     /* queries a fault dropped, delayed or altered */
 };
 
 /*
@@ -58,12 +64,22 @@ struct server_stats {
 struct server *server_create(struct event_base *base, const struct zone_set *zones,
 			     const struct server_config *cfg, char *err, size_t errlen);
 
-/* Closes every socket and connection and frees the server. NULL is a no-op. */
+/*
+ * Closes every socket and connection and frees the server; replies still
+ * delayed or queued are never sent. NULL is a no-op.
+ */
 void server_destroy(struct server *s);
 
 /* Serves another zone set from the next query on (transfers under way finish
  * from the version they started with). */
 void server_set_zones(struct server *s, const struct zone_set *zones);
+
+/*
+ * Applies a fault plan to every query from now on (NULL: none). The plan and
+ * the generator are borrowed and must outlive the server or be unset first.
+ * Changing the plan's contents takes effect at the next query.
+ */
+void server_set_faults(struct server *s, struct fault_plan *plan, struct rng *rng);
 
 /* Calls fn for every query (NULL turns logging off). */
 void server_set_log(struct server *s, server_log_fn fn, void *arg);
