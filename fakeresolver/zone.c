@@ -392,7 +392,8 @@ static int build_rrsets(struct zone_builder *b, struct zone_version *v, char *er
 {
 	char name[1024];
 	sort_rdata = b->rdata.p;
-	qsort(b->recs, b->nrecs, sizeof *b->recs, rec_cmp);
+	if (b->nrecs) /* recs is NULL in an empty builder, and qsort wants an array */
+		qsort(b->recs, b->nrecs, sizeof *b->recs, rec_cmp);
 	sort_rdata = NULL;
 
 	v->rrsets = malloc((b->nrecs ? b->nrecs : 1) * sizeof *v->rrsets);
@@ -416,6 +417,7 @@ static int build_rrsets(struct zone_builder *b, struct zone_version *v, char *er
 		rs->count = 0;
 		rs->rdata_off = (uint32_t)out;
 		const uint8_t *prev = NULL;
+		unsigned prev_line = 0;
 		for (; i < b->nrecs && b->recs[i].node == first->node &&
 		       b->recs[i].type == first->type;
 		     i++) {
@@ -434,11 +436,14 @@ static int build_rrsets(struct zone_builder *b, struct zone_version *v, char *er
 				return -1;
 			}
 			if (rs->count == 1 && (rs->type == DNS_TYPE_CNAME || rs->type == DNS_TYPE_SOA)) {
+				/* Records are sorted by rdata: name the later line of the two. */
+				unsigned at = r->line > prev_line ? r->line : prev_line;
 				wire_name_to_str(b->names.p + nd->name_off, name, sizeof name);
-				fail(err, errlen, b->source, r->line, "%s has more than one %s record", name,
+				fail(err, errlen, b->source, at, "%s has more than one %s record", name,
 				     rs->type == DNS_TYPE_CNAME ? "CNAME" : "SOA");
 				return -1;
 			}
+			prev_line = r->line;
 			memcpy(v->rdata + out, rd, rl);
 			out += rl;
 			rs->count++;
@@ -471,10 +476,12 @@ static int check_nodes(const struct zone_builder *b, const struct zone_version *
 		}
 		if (!(cname && other) && !(soa && n != v->apex))
 			continue;
-		/* Name the line of the first record at this node. */
+		/* Name the line of the node's first record (of its SOA if that is the fault). */
+		uint16_t want = cname && other ? 0 : DNS_TYPE_SOA;
 		unsigned line = 0;
 		for (size_t r = 0; r < b->nrecs; r++)
-			if (b->recs[r].node == n && (!line || b->recs[r].line < line))
+			if (b->recs[r].node == n && (!want || b->recs[r].type == want) &&
+			    (!line || b->recs[r].line < line))
 				line = b->recs[r].line;
 		wire_name_to_str(b->names.p + nd->name_off, name, sizeof name);
 		if (cname && other)
@@ -688,6 +695,30 @@ bool zone_node_rrset(const struct zone_version *v, uint32_t node, uint16_t type,
 
 /* ---- loading master files with ldns ---- */
 
+/*
+ * Skips blank and comment lines, counting them in *line, so that *line is the
+ * line the next record starts on: ldns counts the newlines it reads, but it
+ * reads such lines as part of the next record. A line that starts with a blank
+ * is left to ldns: it may be a record for the previous owner.
+ */
+static void skip_blank_lines(FILE *fp, int *line)
+{
+	for (;;) {
+		int c = getc(fp);
+		if (c == ';')
+			do
+				c = getc(fp);
+			while (c != '\n' && c != EOF);
+		if (c == EOF)
+			return;
+		if (c != '\n') {
+			ungetc(c, fp);
+			return;
+		}
+		(*line)++;
+	}
+}
+
 struct zone_version *zone_version_load(const char *path, const char *origin_str, char *err,
 				       size_t errlen)
 {
@@ -697,18 +728,13 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 	ldns_rr *rr = NULL;
 	ldns_buffer *buf = NULL;
 	uint32_t ttl = 3600;
-	int line = 0; /* ldns counts the newlines it has read */
-	bool newline_at_end = true;
+	int line = 1;
 	FILE *fp = fopen(path, "r");
 
 	if (!fp) {
 		fail(err, errlen, path, 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	/* A last line without a newline is never counted by ldns; we add it. */
-	if (fseek(fp, -1, SEEK_END) == 0)
-		newline_at_end = fgetc(fp) == '\n';
-	rewind(fp);
 	buf = ldns_buffer_new(512);
 	if (!buf) {
 		fail(err, errlen, path, 0, "out of memory");
@@ -718,9 +744,12 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 		fail(err, errlen, path, 0, "bad origin '%s'", origin_str);
 		goto out;
 	}
-	while (!feof(fp)) {
+	for (;;) {
+		skip_blank_lines(fp, &line);
+		if (feof(fp) || ferror(fp))
+			break;
+		unsigned at = (unsigned)line; /* the line the record starts on */
 		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
-		unsigned at = (unsigned)line + (feof(fp) && !newline_at_end);
 		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
 		    st == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
