@@ -135,12 +135,12 @@ void wire_name_to_str(const uint8_t *name, char *out, size_t cap)
 				snprintf(tmp, sizeof tmp, "\\%03u", c);
 			}
 			size_t sl = strlen(s);
-			if (o + sl + 1 >= cap)
+			if (o + sl >= cap) /* the text and the terminator must fit */
 				goto out;
 			memcpy(out + o, s, sl);
 			o += sl;
 		}
-		if (o + 2 >= cap)
+		if (o + 1 >= cap)
 			goto out;
 		out[o++] = '.';
 	}
@@ -209,7 +209,6 @@ enum wire_verdict wire_query_parse(const uint8_t *pkt, size_t len, struct wire_q
 	for (unsigned i = 0; i < (unsigned)ns + ar; i++) {
 		uint16_t type, rdlen;
 		size_t rdata;
-		size_t rr_start = pos;
 		if (skip_rr(pkt, len, &pos, &type, &rdata, &rdlen, owner, &owner_len) != 0)
 			return WIRE_QUERY_FORMERR;
 		if (i < ns || type != DNS_TYPE_OPT)
@@ -217,7 +216,7 @@ enum wire_verdict wire_query_parse(const uint8_t *pkt, size_t len, struct wire_q
 		/* RFC 6891: one OPT, owned by the root, in the additional section. */
 		if (q->edns || owner_len != 1)
 			return WIRE_QUERY_FORMERR;
-		size_t fixed = rr_start + owner_len + 2; /* points at CLASS */
+		size_t fixed = rdata - 8; /* CLASS; the owner may be a 2-octet pointer */
 		q->edns = true;
 		q->edns_udp_size = wire_get16(pkt + fixed);
 		q->edns_version = pkt[fixed + 3];
