@@ -1,0 +1,688 @@
+/*
+ * resolver.c - a fake resolver of the farm: a fakeresolver server on its own
+ * loopback address with a lifecycle (start, stop, crash, restart, reload),
+ * a boot plan (zones from its own disk, or AXFR from the zone source) and a
+ * fault plan. Everything it does goes into the history.
+ */
+#include "harness/farm/farm.h"
+#include "harness/record/history.h"
+#include "harness/runner.h"
+#include "fakeresolver/xfr.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+
+#define XFR_TIMEOUT_MS 2000
+
+struct farm_fault {
+	struct farm_resolver *r;
+	uint32_t id;      /* run-wide */
+	uint32_t plan_id; /* in the fault plan; 0 for capacity */
+	struct event *heal_timer;
+};
+
+struct farm_resolver {
+	struct runner *run;
+	char name[FARM_NAME_MAX];
+	struct addr addr;
+	struct farm_boot boot; /* as configured */
+	struct server *server;
+	struct zone_set *zones; /* what it serves; empty = nothing */
+	struct fault_plan *plan;
+	struct rng rng;
+	enum farm_state state;
+	/* A boot or reload by transfer in progress. */
+	struct xfr_slot {
+		struct farm_resolver *r;
+		struct xfr *x; /* NULL once done: a finished transfer frees itself */
+	} xfrs[FARM_BOOT_ZONES];
+	size_t xfr_pending;
+	struct zone_set *incoming;
+	bool incoming_reload;
+	char xfr_error[512];
+	/* A crash's pending restart. */
+	struct event *restart_timer;
+	struct farm_boot restart_boot;
+	struct farm_fault **faults;
+	size_t nfaults, cap_faults;
+	uint32_t down_id; /* the stop or crash fault that took it down, healed at start */
+	const char *down_kind;
+	struct server_stats totals; /* of servers already closed */
+};
+
+const char *farm_state_name(enum farm_state s)
+{
+	static const char *const names[] = { "down", "booting", "up" };
+	return names[s];
+}
+
+static void record_lifecycle(struct farm_resolver *r, uint32_t id, const char *kind,
+			     const char *action, double down_s);
+
+static uint64_t name_seed(uint64_t seed, const char *name)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = name; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ull;
+	}
+	return seed ^ h;
+}
+
+static void record_state(struct farm_resolver *r, const char *why)
+{
+	struct history *h = runner_history(r->run);
+	if (h) {
+		history_begin(h, runner_now(r->run), "state");
+		history_str(h, "resolver", r->name);
+		history_str(h, "state", farm_state_name(r->state));
+		history_str(h, "why", why);
+		history_end(h);
+	}
+	runner_say(r->run, "%s is %s (%s)", r->name, farm_state_name(r->state), why);
+}
+
+/* The query log: one history line per query this resolver saw. */
+static void log_query(void *arg, const struct server_event *ev)
+{
+	struct farm_resolver *r = arg;
+	struct history *h = runner_history(r->run);
+	const struct answer_info *info = ev->info;
+	const struct fault_decision *d = ev->decision;
+	char buf[1024], tb[16], rb[16];
+
+	history_begin(h, runner_now(r->run), "query");
+	history_str(h, "resolver", r->name);
+	history_str(h, "transport", ev->transport == ANSWER_UDP ? "udp" : "tcp");
+	history_str(h, "src", addr_str(ev->peer, buf, sizeof buf));
+	history_uint(h, "id", info->query.id);
+	if (info->query.question_end) {
+		wire_name_to_str(info->query.qname, buf, sizeof buf);
+		history_str(h, "qname", buf);
+		history_str(h, "qtype", answer_type_str(info->query.qtype, tb, sizeof tb));
+	}
+	const char *action;
+	if (ev->queue_full)
+		action = "queue-full";
+	else if (d && d->action != FAULT_ACT_ANSWER)
+		action = fault_action_name(d->action);
+	else if (info->action == ANSWER_DROP)
+		action = "dropped";
+	else if (info->action == ANSWER_AXFR)
+		action = "axfr";
+	else
+		action = "answered";
+	history_str(h, "action", action);
+	if (ev->reply_len) {
+		history_str(h, "rcode", answer_rcode_str(info->rcode, rb, sizeof rb));
+		history_uint(h, "an", info->ancount);
+		if (info->flags & WIRE_FLAG_TC)
+			history_bool(h, "tc", true);
+	}
+	if (info->zone)
+		history_uint(h, "serial", zone_version_serial(info->zone));
+	if (d && d->fault_id) {
+		/* The plan's id; report the run-wide one. */
+		for (size_t i = 0; i < r->nfaults; i++)
+			if (r->faults[i]->plan_id == d->fault_id)
+				history_uint(h, "fault", r->faults[i]->id);
+	}
+	if (d && d->delay_s > 0) {
+		for (size_t i = 0; i < r->nfaults; i++)
+			if (r->faults[i]->plan_id == d->delay_id)
+				history_uint(h, "delay_fault", r->faults[i]->id);
+		history_double(h, "delay_ms", d->delay_s * 1000, 3);
+	}
+	if (ev->queue_s > 0)
+		history_double(h, "queue_ms", ev->queue_s * 1000, 3);
+	history_end(h);
+}
+
+struct farm_resolver *farm_resolver_create(struct runner *run, const char *name,
+					   const struct addr *addr, const struct farm_boot *boot)
+{
+	struct farm_resolver *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->run = run;
+	snprintf(r->name, sizeof r->name, "%s", name);
+	r->addr = *addr;
+	farm_boot_copy(&r->boot, boot);
+	r->zones = zone_set_create();
+	r->plan = fault_plan_create();
+	if (!r->zones || !r->plan) {
+		farm_resolver_destroy(r);
+		return NULL;
+	}
+	rng_seed(&r->rng, name_seed(runner_seed(run), name));
+	return r;
+}
+
+static void cancel_transfers(struct farm_resolver *r)
+{
+	for (size_t i = 0; i < FARM_BOOT_ZONES; i++) {
+		xfr_cancel(r->xfrs[i].x);
+		r->xfrs[i].x = NULL;
+	}
+	r->xfr_pending = 0;
+	zone_set_destroy(r->incoming);
+	r->incoming = NULL;
+}
+
+static void fault_free(struct farm_fault *f)
+{
+	if (f->heal_timer)
+		event_free(f->heal_timer);
+	free(f);
+}
+
+void farm_resolver_destroy(struct farm_resolver *r)
+{
+	if (!r)
+		return;
+	cancel_transfers(r);
+	if (r->restart_timer)
+		event_free(r->restart_timer);
+	farm_boot_clear(&r->restart_boot);
+	server_destroy(r->server);
+	for (size_t i = 0; i < r->nfaults; i++)
+		fault_free(r->faults[i]);
+	free(r->faults);
+	fault_plan_destroy(r->plan);
+	zone_set_destroy(r->zones);
+	farm_boot_clear(&r->boot);
+	free(r);
+}
+
+const char *farm_resolver_name(const struct farm_resolver *r)
+{
+	return r->name;
+}
+
+const struct addr *farm_resolver_addr(const struct farm_resolver *r)
+{
+	return &r->addr;
+}
+
+enum farm_state farm_resolver_state(const struct farm_resolver *r)
+{
+	return r->state;
+}
+
+int64_t farm_resolver_serial(const struct farm_resolver *r, const uint8_t *name, size_t len)
+{
+	const struct zone_version *v = zone_set_match(r->zones, name, len);
+	return v ? (int64_t)zone_version_serial(v) : -1;
+}
+
+int64_t farm_resolver_first_serial(const struct farm_resolver *r)
+{
+	const struct zone_version *v = zone_set_at(r->zones, 0);
+	return v ? (int64_t)zone_version_serial(v) : -1;
+}
+
+/* Records a boot (or reload) and its outcome. */
+static void record_boot(struct farm_resolver *r, const char *from, bool reload, const char *error)
+{
+	struct history *h = runner_history(r->run);
+	char name[1024];
+	if (h) {
+		history_begin(h, runner_now(r->run), "boot");
+		history_str(h, "resolver", r->name);
+		history_str(h, "from", from);
+		if (reload)
+			history_bool(h, "reload", true);
+		history_bool(h, "ok", error == NULL);
+		if (error)
+			history_str(h, "error", error);
+		history_array_begin(h, "zones");
+		for (size_t i = 0; i < zone_set_count(r->zones); i++) {
+			const struct zone_version *v = zone_set_at(r->zones, i);
+			char entry[1100];
+			wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
+			snprintf(entry, sizeof entry, "%s %u", name, zone_version_serial(v));
+			history_elem_str(h, entry);
+		}
+		history_array_end(h);
+		history_end(h);
+	}
+	if (error)
+		runner_say(r->run, "%s %s from %s failed: %s; serving %zu zone(s)", r->name,
+			   reload ? "reload" : "boot", from, error, zone_set_count(r->zones));
+	else
+		runner_say(r->run, "%s %s from %s: serial %lld", r->name,
+			   reload ? "reloaded" : "booted", from,
+			   (long long)farm_resolver_first_serial(r));
+}
+
+/* Serves a new set: the server reads it from the next query on. Takes set. */
+static void serve(struct farm_resolver *r, struct zone_set *set)
+{
+	if (r->server)
+		server_set_zones(r->server, set);
+	zone_set_destroy(r->zones);
+	r->zones = set;
+}
+
+/* When every transfer has ended: serve what arrived (a failed boot serves nothing). */
+static void transfers_settle(struct farm_resolver *r)
+{
+	if (r->xfr_pending > 0)
+		return;
+	bool reload = r->incoming_reload;
+	if (!reload || zone_set_count(r->incoming) > 0)
+		serve(r, r->incoming);
+	else
+		zone_set_destroy(r->incoming); /* a failed reload keeps what was served */
+	r->incoming = NULL;
+	if (!reload) {
+		r->state = FARM_UP;
+		record_state(r, "booted");
+	}
+	record_boot(r, "source", reload, r->xfr_error[0] ? r->xfr_error : NULL);
+	runner_emit(r->run, r, "booted");
+}
+
+static void transfer_done(void *arg, struct zone_version *v, const char *err)
+{
+	struct xfr_slot *slot = arg;
+	struct farm_resolver *r = slot->r;
+	slot->x = NULL;
+	r->xfr_pending--;
+	if (v) {
+		zone_set_add(r->incoming, v, true);
+		zone_version_unref(v);
+	} else if (!r->xfr_error[0]) {
+		snprintf(r->xfr_error, sizeof r->xfr_error, "%s", err);
+	}
+	transfers_settle(r);
+}
+
+/* Boots (or reloads) from a plan: zones now, or transfers that end later. */
+static int boot(struct farm_resolver *r, const struct farm_boot *b, bool reload)
+{
+	cancel_transfers(r);
+	if (!b->source) {
+		struct zone_set *set = zone_set_create();
+		if (!set)
+			return -1;
+		for (size_t i = 0; i < b->nzones; i++)
+			if (zone_set_add(set, b->zones[i], true) == -2) {
+				zone_set_destroy(set);
+				return -1;
+			}
+		serve(r, set);
+		if (!reload) {
+			r->state = FARM_UP;
+			record_state(r, "booted");
+		}
+		record_boot(r, "file", reload, NULL);
+		runner_emit(r->run, r, "booted");
+		return 0;
+	}
+	const struct zone_set *truth = farm_source_zones(b->source);
+	r->incoming = zone_set_create();
+	if (!r->incoming)
+		return -1;
+	r->incoming_reload = reload;
+	r->xfr_error[0] = 0;
+	if (!reload) {
+		/* Up, ports open, serving nothing until the transfers complete. */
+		struct zone_set *empty = zone_set_create();
+		if (!empty)
+			return -1;
+		serve(r, empty);
+		r->state = FARM_BOOTING;
+	}
+	size_t n = zone_set_count(truth);
+	if (n > FARM_BOOT_ZONES)
+		n = FARM_BOOT_ZONES;
+	r->xfr_pending = n + 1; /* held while starting, so that no callback settles early */
+	for (size_t i = 0; i < n; i++) {
+		char err[256];
+		const uint8_t *origin = zone_version_origin(zone_set_at(truth, i), NULL);
+		r->xfrs[i].r = r;
+		r->xfrs[i].x = xfr_start(runner_base(r->run), farm_source_addr(b->source), origin,
+					 XFR_TIMEOUT_MS, transfer_done, &r->xfrs[i], err, sizeof err);
+		if (!r->xfrs[i].x) {
+			r->xfr_pending--;
+			if (!r->xfr_error[0])
+				snprintf(r->xfr_error, sizeof r->xfr_error, "%s", err);
+		}
+	}
+	if (n == 0)
+		snprintf(r->xfr_error, sizeof r->xfr_error, "source %s publishes no zone",
+			 farm_source_name(b->source));
+	r->xfr_pending--;
+	transfers_settle(r);
+	return 0;
+}
+
+int farm_resolver_start(struct farm_resolver *r, const struct farm_boot *b, char *err,
+			size_t errlen)
+{
+	struct server_config cfg;
+	if (r->state != FARM_DOWN)
+		return 0;
+	server_config_defaults(&cfg);
+	cfg.addr = r->addr;
+	r->server = server_create(runner_base(r->run), r->zones, &cfg, err, errlen);
+	if (!r->server)
+		return -1;
+	r->addr = *server_addr(r->server); /* keeps the port for restarts */
+	server_set_faults(r->server, r->plan, &r->rng);
+	if (runner_history(r->run))
+		server_set_log(r->server, log_query, r);
+	r->state = FARM_BOOTING;
+	if (r->down_id) {
+		record_lifecycle(r, r->down_id, r->down_kind, "heal", 0);
+		r->down_id = 0;
+	}
+	if (boot(r, b ? b : &r->boot, false) != 0) {
+		snprintf(err, errlen, "%s: out of memory while booting", r->name);
+		return -1;
+	}
+	return 0;
+}
+
+void farm_resolver_stop(struct farm_resolver *r, const char *why)
+{
+	if (r->restart_timer && strcmp(why, "crash") != 0)
+		event_del(r->restart_timer); /* a stop cancels a crash's pending restart */
+	if (r->state == FARM_DOWN)
+		return;
+	if (strcmp(why, "stop") == 0) {
+		r->down_id = runner_next_id(r->run);
+		r->down_kind = "stop";
+		record_lifecycle(r, r->down_id, "stop", "inject", 0);
+	}
+	cancel_transfers(r);
+	struct server_stats st;
+	server_get_stats(r->server, &st);
+	r->totals.udp_received += st.udp_received;
+	r->totals.udp_replied += st.udp_replied;
+	r->totals.tcp_queries += st.tcp_queries;
+	r->totals.queue_full += st.queue_full;
+	r->totals.fault_acted += st.fault_acted;
+	server_destroy(r->server);
+	r->server = NULL;
+	/* A stopped process remembers nothing: it boots again when started. */
+	struct zone_set *empty = zone_set_create();
+	if (empty)
+		serve(r, empty);
+	r->state = FARM_DOWN;
+	record_state(r, why);
+	runner_emit(r->run, r, strcmp(why, "crash") == 0 ? "crashed" : "stopped");
+}
+
+static void restart_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct farm_resolver *r = arg;
+	char err[256];
+	(void)fd;
+	(void)what;
+	if (farm_resolver_start(r, &r->restart_boot, err, sizeof err) != 0)
+		runner_abort(r->run, RUNNER_FAILED, "%s: restart failed: %s", r->name, err);
+	farm_boot_clear(&r->restart_boot);
+}
+
+int farm_resolver_crash(struct farm_resolver *r, double down_s, const struct farm_boot *b,
+			char *err, size_t errlen)
+{
+	uint32_t id = runner_next_id(r->run);
+	record_lifecycle(r, id, down_s > 0 ? "crash" : "restart", "inject", down_s);
+	farm_resolver_stop(r, "crash");
+	farm_boot_clear(&r->restart_boot);
+	farm_boot_copy(&r->restart_boot, b ? b : &r->boot);
+	r->down_id = id;
+	r->down_kind = down_s > 0 ? "crash" : "restart";
+	if (down_s <= 0) {
+		int rc = farm_resolver_start(r, &r->restart_boot, err, errlen);
+		farm_boot_clear(&r->restart_boot);
+		return rc;
+	}
+	if (!r->restart_timer)
+		r->restart_timer = evtimer_new(runner_base(r->run), restart_due, r);
+	if (!r->restart_timer) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	struct timeval tv = { (time_t)down_s, (suseconds_t)((down_s - (double)(time_t)down_s) * 1e6) };
+	evtimer_add(r->restart_timer, &tv);
+	return 0;
+}
+
+int farm_resolver_reload(struct farm_resolver *r, const struct farm_boot *b, char *err,
+			 size_t errlen)
+{
+	if (r->state == FARM_DOWN) {
+		snprintf(err, errlen, "%s is down: start it instead of reloading", r->name);
+		return -1;
+	}
+	uint32_t id = runner_next_id(r->run);
+	record_lifecycle(r, id, "reload", "inject", 0);
+	if (boot(r, b, true) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	record_lifecycle(r, id, "reload", "heal", 0);
+	return 0;
+}
+
+/* ---- faults ---- */
+
+static struct farm_fault *fault_find(const struct farm_resolver *r, uint32_t id, size_t *at)
+{
+	for (size_t i = 0; i < r->nfaults; i++)
+		if (r->faults[i]->id == id) {
+			if (at)
+				*at = i;
+			return r->faults[i];
+		}
+	return NULL;
+}
+
+static void record_fault(struct farm_resolver *r, uint32_t id, const char *kind,
+			 const char *action, const struct fault_spec *spec, double qps,
+			 unsigned queue, double duration_s)
+{
+	struct history *h = runner_history(r->run);
+	char buf[1024], tb[16], rb[16];
+	runner_say(r->run, "%s: %s %s (fault %u)", r->name, action, kind, id);
+	if (!h)
+		return;
+	history_begin(h, runner_now(r->run), "fault");
+	history_str(h, "target", r->name);
+	history_str(h, "fault", kind);
+	history_uint(h, "id", id);
+	history_str(h, "action", action);
+	if (duration_s > 0)
+		history_double(h, "duration", duration_s, 3);
+	if (spec && strcmp(action, "inject") == 0) {
+		const struct fault_match *m = &spec->match;
+		if (m->fraction < 1.0)
+			history_double(h, "fraction", m->fraction, 4);
+		if (m->has_name) {
+			wire_name_to_str(m->name, buf, sizeof buf);
+			char pat[1100];
+			snprintf(pat, sizeof pat, "%s%s", m->below ? "*." : "", buf);
+			history_str(h, "name", pat);
+		}
+		if (m->qtype)
+			history_str(h, "qtype", answer_type_str(m->qtype, tb, sizeof tb));
+		if (m->transport >= 0)
+			history_str(h, "transport", m->transport == ANSWER_UDP ? "udp" : "tcp");
+		switch (spec->kind) {
+		case FAULT_DELAY:
+			history_double(h, "delay_ms", spec->delay_s * 1000, 3);
+			history_double(h, "jitter_ms", spec->spread_s * 1000, 3);
+			history_str(h, "dist", rng_dist_name(spec->dist));
+			break;
+		case FAULT_RCODE:
+			history_str(h, "rcode", answer_rcode_str(spec->rcode, rb, sizeof rb));
+			break;
+		case FAULT_WRONG:
+			if (spec->wrong_zones) {
+				const struct zone_version *v = zone_set_at(spec->wrong_zones, 0);
+				if (v)
+					history_uint(h, "serial", zone_version_serial(v));
+			} else {
+				inet_ntop(spec->wrong_family, spec->wrong_addr, buf, sizeof buf);
+				history_str(h, "address", buf);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (qps > 0) {
+		history_double(h, "qps", qps, 3);
+		history_uint(h, "queue", queue);
+	}
+	history_end(h);
+}
+
+/* Stop, crash, restart and reload are faults too: injected and healed in the history. */
+static void record_lifecycle(struct farm_resolver *r, uint32_t id, const char *kind,
+			     const char *action, double down_s)
+{
+	struct history *h = runner_history(r->run);
+	runner_say(r->run, "%s: %s %s (fault %u)", r->name, action, kind, id);
+	if (!h)
+		return;
+	history_begin(h, runner_now(r->run), "fault");
+	history_str(h, "target", r->name);
+	history_str(h, "fault", kind);
+	history_uint(h, "id", id);
+	history_str(h, "action", action);
+	if (down_s > 0)
+		history_double(h, "down", down_s, 3);
+	history_end(h);
+}
+
+static void heal_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct farm_fault *f = arg;
+	(void)fd;
+	(void)what;
+	farm_resolver_heal(f->r, f->id);
+}
+
+static struct farm_fault *fault_add(struct farm_resolver *r, uint32_t plan_id, double duration_s)
+{
+	struct farm_fault *f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	if (r->nfaults == r->cap_faults) {
+		size_t cap = r->cap_faults ? r->cap_faults * 2 : 8;
+		struct farm_fault **p = realloc(r->faults, cap * sizeof *p);
+		if (!p) {
+			free(f);
+			return NULL;
+		}
+		r->faults = p;
+		r->cap_faults = cap;
+	}
+	f->r = r;
+	f->id = runner_next_id(r->run);
+	f->plan_id = plan_id;
+	if (duration_s > 0) {
+		f->heal_timer = evtimer_new(runner_base(r->run), heal_due, f);
+		if (!f->heal_timer) {
+			free(f);
+			return NULL;
+		}
+		struct timeval tv = { (time_t)duration_s,
+				      (suseconds_t)((duration_s - (double)(time_t)duration_s) * 1e6) };
+		evtimer_add(f->heal_timer, &tv);
+	}
+	r->faults[r->nfaults++] = f;
+	return f;
+}
+
+uint32_t farm_resolver_inject(struct farm_resolver *r, const struct fault_spec *spec,
+			      double duration_s)
+{
+	uint32_t plan_id;
+	struct farm_fault *f = fault_add(r, 0, duration_s);
+	if (!f)
+		return 0;
+	if (fault_plan_add(r->plan, spec, &plan_id) != 0) {
+		r->nfaults--;
+		fault_free(f);
+		return 0;
+	}
+	f->plan_id = plan_id;
+	record_fault(r, f->id, fault_kind_name(spec->kind), "inject", spec, 0, 0, duration_s);
+	return f->id;
+}
+
+uint32_t farm_resolver_capacity(struct farm_resolver *r, double qps, unsigned queue,
+				double duration_s)
+{
+	/* One capacity limit at a time: a new one replaces the old. */
+	for (size_t i = 0; i < r->nfaults; i++)
+		if (r->faults[i]->plan_id == 0) {
+			farm_resolver_heal(r, r->faults[i]->id);
+			break;
+		}
+	struct farm_fault *f = fault_add(r, 0, duration_s);
+	if (!f)
+		return 0;
+	fault_plan_set_capacity(r->plan, qps, queue);
+	record_fault(r, f->id, "capacity", "inject", NULL, qps, queue, duration_s);
+	return f->id;
+}
+
+int farm_resolver_heal(struct farm_resolver *r, uint32_t id)
+{
+	int healed = 0;
+	size_t at;
+	for (;;) {
+		struct farm_fault *f = id ? fault_find(r, id, &at) : (r->nfaults ? r->faults[0] : NULL);
+		if (!f)
+			break;
+		if (!id)
+			at = 0;
+		const char *kind = "capacity";
+		if (f->plan_id) {
+			const struct fault_spec *spec = fault_plan_get(r->plan, f->plan_id);
+			kind = spec ? fault_kind_name(spec->kind) : "fault";
+			fault_plan_remove(r->plan, f->plan_id);
+		} else {
+			fault_plan_set_capacity(r->plan, 0, 0);
+		}
+		record_fault(r, f->id, kind, "heal", NULL, 0, 0, 0);
+		memmove(&r->faults[at], &r->faults[at + 1], (r->nfaults - at - 1) * sizeof f);
+		r->nfaults--;
+		fault_free(f);
+		healed++;
+		if (id)
+			break;
+	}
+	return healed;
+}
+
+bool farm_resolver_has_fault(const struct farm_resolver *r, uint32_t id)
+{
+	return fault_find(r, id, NULL) != NULL;
+}
+
+void farm_resolver_stats(const struct farm_resolver *r, struct server_stats *out)
+{
+	*out = r->totals;
+	if (r->server) {
+		struct server_stats st;
+		server_get_stats(r->server, &st);
+		out->udp_received += st.udp_received;
+		out->udp_replied += st.udp_replied;
+		out->tcp_queries += st.tcp_queries;
+		out->queue_full += st.queue_full;
+		out->fault_acted += st.fault_acted;
+	}
+}

@@ -1,0 +1,169 @@
+/*
+ * bind.h - the Lua side of a run: the restricted environment, option-table
+ * parsing shared by every binding, and the scenario object that owns the farm
+ * and the timeline. One C file per Lua-visible type: scenario.c, resolver.c,
+ * source.c, zone.c, fault.c; opts.c and sandbox.c are shared helpers.
+ */
+#ifndef HARNESS_LUA_BIND_H
+#define HARNESS_LUA_BIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "harness/farm/farm.h"
+
+struct runner;
+struct scenario;
+
+/* Metatable names. */
+#define BIND_SCENARIO "dnschaos.scenario"
+#define BIND_RESOLVER "dnschaos.resolver"
+#define BIND_SOURCE "dnschaos.zone_source"
+#define BIND_ZONE "dnschaos.zone"
+#define BIND_FAULT "dnschaos.fault"
+
+/* ---- sandbox.c ---- */
+
+/*
+ * A new Lua state with only base, string, table, math, utf8 and coroutine;
+ * no dofile, loadfile, load, require, collectgarbage; math.random seeded from
+ * seed and math.randomseed removed; print goes to the scenario log.
+ * A count hook raises an error once the current call's deadline has passed.
+ * Returns NULL on out of memory.
+ */
+lua_State *sandbox_new(struct runner *run, uint64_t seed);
+
+/* Sets how long the Lua call about to start may run (seconds from now). */
+void sandbox_set_deadline(lua_State *L, double seconds);
+
+/* The message handler for lua_pcall: adds a traceback. */
+int sandbox_traceback(lua_State *L);
+
+/*
+ * Loads and runs the scenario file (text only) with the sandbox environment.
+ * Returns 0, or -1 with the error and traceback in err.
+ */
+int sandbox_run_file(lua_State *L, const char *path, char *err, size_t errlen);
+
+/* The runner the state belongs to. */
+struct runner *sandbox_runner(lua_State *L);
+
+/* ---- opts.c: option tables ---- */
+
+/*
+ * Checks that the value at idx is a table (or nil if optional) whose keys are
+ * all in keys (NULL-terminated); raises "what: unknown option 'x' (did you
+ * mean 'y'?)" otherwise.
+ */
+void opts_check(lua_State *L, int idx, const char *what, const char *const keys[], bool optional);
+
+/* True if the table at idx (or nil) has key set. */
+bool opts_has(lua_State *L, int idx, const char *key);
+
+/* A number in [min, max]; def when absent. Raises on a wrong type or range. */
+double opts_number(lua_State *L, int idx, const char *key, double def, double min, double max,
+		   const char *what);
+
+/* A string; def when absent (def NULL: required). Raises on a wrong type. */
+const char *opts_string(lua_State *L, int idx, const char *key, const char *def,
+			const char *what);
+
+/* One of names (NULL-terminated); returns its index, def when absent. */
+int opts_enum(lua_State *L, int idx, const char *key, const char *const names[], int def,
+	      const char *what);
+
+/* A boolean; def when absent. */
+bool opts_bool(lua_State *L, int idx, const char *key, bool def, const char *what);
+
+/* A userdata of metatable tname (checked), or NULL when absent. */
+void *opts_udata(lua_State *L, int idx, const char *key, const char *tname, const char *what);
+
+/* The closest of keys to word (edit distance), for "did you mean". */
+const char *opts_closest(const char *word, const char *const keys[]);
+
+/* ---- scenario.c ---- */
+
+/* Registers every type and the global scenario{} constructor. */
+void scenario_open(lua_State *L, struct runner *run);
+
+/* The scenario the file declared, or NULL if it did not call scenario{}. */
+struct scenario *scenario_get(lua_State *L);
+
+const char *scenario_name(const struct scenario *sc);
+double scenario_duration(const struct scenario *sc);
+bool scenario_has_seed(const struct scenario *sc);
+uint64_t scenario_seed(const struct scenario *sc);
+
+/* Starts the farm and arms the timeline. Returns 0 or -1 with err set. */
+int scenario_start(struct scenario *sc, char *err, size_t errlen);
+
+/* Disarms the timeline, heals every fault and stops every object. */
+void scenario_stop(struct scenario *sc);
+
+/* Frees the farm and the timeline (after lua_close). NULL is a no-op. */
+void scenario_destroy(struct scenario *sc);
+
+/* Delivers a farm event to s:on listeners and s:wait waiters. */
+void scenario_emit(struct scenario *sc, const void *target, const char *event);
+
+/* Adds a farm object's Lua handle; the bindings call these. */
+void scenario_add_resolver(lua_State *L, struct scenario *sc, struct farm_resolver *r);
+void scenario_add_source(lua_State *L, struct scenario *sc, struct farm_source *s);
+
+/* Finds a farm object by name (for "unknown target" errors). */
+struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name);
+struct farm_source *scenario_find_source(const struct scenario *sc, const char *name);
+
+/* True if an object of the farm already has this address (port 0 matches any). */
+bool scenario_address_used(const struct scenario *sc, const struct addr *a);
+
+/*
+ * The address for a new object: the option "address" of the table at idx
+ * ("127.0.0.21" or with a port), or the next free one. Raises if it is not
+ * loopback or already taken.
+ */
+void scenario_pick_address(lua_State *L, struct scenario *sc, int idx, struct addr *out,
+			   const char *what);
+
+/* Raises unless name is free and of a sane length. */
+void scenario_check_name(lua_State *L, struct scenario *sc, const char *name, const char *what);
+
+/* True while validating a declared action (s:at with a method): parse, don't act. */
+bool scenario_dry_run(lua_State *L);
+
+/* ---- the types ---- */
+
+void resolver_open(lua_State *L);
+void resolver_push(lua_State *L, struct farm_resolver *r);
+struct farm_resolver *resolver_check(lua_State *L, int idx);
+/* s:resolver{...} */
+int resolver_new(lua_State *L);
+
+void source_open(lua_State *L);
+void source_push(lua_State *L, struct farm_source *s);
+struct farm_source *source_check(lua_State *L, int idx);
+/* s:zone_source{...} */
+int source_new(lua_State *L);
+
+void zone_open(lua_State *L);
+/* s:zone(file): loads now, errors at the caller's line */
+int zone_new(lua_State *L);
+/* The zone version at idx (a zone userdata), borrowed. */
+struct zone_version *zone_check(lua_State *L, int idx);
+/* Loads a file named relative to the scenario; raises with the ldns reason. */
+struct zone_version *zone_load(lua_State *L, const char *file);
+
+void fault_open(lua_State *L);
+void fault_push(lua_State *L, struct farm_resolver *r, uint32_t id, const char *kind);
+
+/*
+ * Reads a boot plan from an option table at idx: zone = z | file = "f" |
+ * zones = {...} | boot = "source" (with source = src or the only source).
+ * Returns false when the table names no boot option (then *b is untouched).
+ */
+bool boot_from_opts(lua_State *L, int idx, struct farm_boot *b, const char *what);
+
+#endif

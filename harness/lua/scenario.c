@@ -1,0 +1,964 @@
+/*
+ * scenario.c - the scenario object: scenario{...} and its methods, which
+ * declare the farm (s:zone, s:zone_source, s:resolver) and the timeline
+ * (s:at, s:every, s:on), and the coroutine machinery behind s:sleep and
+ * s:wait. Every timeline function runs in its own coroutine, resumed from
+ * libevent timers and farm events; every call into Lua is protected.
+ */
+#include "harness/lua/bind.h"
+#include "harness/record/history.h"
+#include "harness/runner.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <ldns/ldns.h>
+
+#include "fakeresolver/probe.h"
+
+#define CALLBACK_LIMIT_S 5.0
+#define DURATION_MAX (7 * 24 * 3600.0)
+
+enum yield_kind { YIELD_NONE, YIELD_SLEEP, YIELD_WAIT, YIELD_QUERY };
+
+/* A timeline entry: a function, or a declared action (a method on a target). */
+struct tl_entry {
+	struct scenario *sc;
+	struct event *ev;
+	double at, every, until;
+	int fn_ref;     /* the function; LUA_NOREF for a declared action */
+	int target_ref; /* declared action: the target and its options */
+	int opts_ref;
+	char method[32];
+	char where[256]; /* file:line of the declaration */
+};
+
+/* s:on(target, event, fn) */
+struct listener {
+	const void *target;
+	char event[32];
+	int fn_ref;
+	char where[256];
+};
+
+/* A coroutine parked in s:sleep, s:wait or s:query. */
+struct parked {
+	struct scenario *sc;
+	struct event *timer; /* wake-up (sleep) or timeout (wait); may be NULL */
+	struct probe *probe; /* s:query in flight */
+	uint16_t qtype;
+	int co_ref;
+	const void *target; /* s:wait: what it waits on */
+	char event[32];
+	struct parked *prev, *next;
+};
+
+struct scenario {
+	struct runner *run;
+	lua_State *L;
+	char name[128];
+	double duration;
+	bool has_seed;
+	uint64_t seed;
+	struct farm_resolver **resolvers;
+	size_t nres;
+	struct farm_source **sources;
+	size_t nsrc;
+	struct tl_entry **tl;
+	size_t ntl;
+	struct listener *ls;
+	size_t nls;
+	struct parked *parked;
+	bool dry_run;
+	bool started;
+	/* What the last yield asked for (set by s:sleep / s:wait before yielding). */
+	enum yield_kind yield_kind;
+	double yield_s;
+	const void *yield_target;
+	char yield_event[32];
+	double yield_timeout;
+	struct parked *yield_parked; /* s:query: already made, waiting for its coroutine */
+};
+
+static const char scenario_key = 0;
+
+static struct scenario *scenario_of(lua_State *L)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &scenario_key);
+	struct scenario *sc = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return sc;
+}
+
+struct scenario *scenario_get(lua_State *L)
+{
+	return scenario_of(L);
+}
+
+bool scenario_dry_run(lua_State *L)
+{
+	struct scenario *sc = scenario_of(L);
+	return sc && sc->dry_run;
+}
+
+const char *scenario_name(const struct scenario *sc)
+{
+	return sc->name;
+}
+
+double scenario_duration(const struct scenario *sc)
+{
+	return sc->duration;
+}
+
+bool scenario_has_seed(const struct scenario *sc)
+{
+	return sc->has_seed;
+}
+
+uint64_t scenario_seed(const struct scenario *sc)
+{
+	return sc->seed;
+}
+
+static struct scenario *check_self(lua_State *L)
+{
+	struct scenario **box = luaL_checkudata(L, 1, BIND_SCENARIO);
+	return *box;
+}
+
+static void where(lua_State *L, int level, char *out, size_t cap)
+{
+	luaL_where(L, level);
+	snprintf(out, cap, "%s", lua_tostring(L, -1));
+	lua_pop(L, 1);
+}
+
+static void *grow(lua_State *L, void *p, size_t n, size_t elem)
+{
+	void *q = realloc(p, (n + 1) * elem);
+	if (!q)
+		luaL_error(L, "out of memory");
+	return q;
+}
+
+/* ---- farm bookkeeping ---- */
+
+void scenario_add_resolver(lua_State *L, struct scenario *sc, struct farm_resolver *r)
+{
+	sc->resolvers = grow(L, sc->resolvers, sc->nres, sizeof *sc->resolvers);
+	sc->resolvers[sc->nres++] = r;
+}
+
+void scenario_add_source(lua_State *L, struct scenario *sc, struct farm_source *s)
+{
+	sc->sources = grow(L, sc->sources, sc->nsrc, sizeof *sc->sources);
+	sc->sources[sc->nsrc++] = s;
+}
+
+struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nres; i++)
+		if (strcmp(farm_resolver_name(sc->resolvers[i]), name) == 0)
+			return sc->resolvers[i];
+	return NULL;
+}
+
+struct farm_source *scenario_find_source(const struct scenario *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nsrc; i++)
+		if (strcmp(farm_source_name(sc->sources[i]), name) == 0)
+			return sc->sources[i];
+	return NULL;
+}
+
+static bool same_host(const struct addr *a, const struct addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (addr_port(a) && addr_port(b) && addr_port(a) != addr_port(b))
+		return false;
+	if (a->ss.ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)&a->ss)->sin_addr,
+			      &((const struct sockaddr_in *)&b->ss)->sin_addr, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
+		      &((const struct sockaddr_in6 *)&b->ss)->sin6_addr, 16) == 0;
+}
+
+bool scenario_address_used(const struct scenario *sc, const struct addr *a)
+{
+	for (size_t i = 0; i < sc->nres; i++)
+		if (same_host(farm_resolver_addr(sc->resolvers[i]), a))
+			return true;
+	for (size_t i = 0; i < sc->nsrc; i++)
+		if (same_host(farm_source_addr(sc->sources[i]), a))
+			return true;
+	return false;
+}
+
+void scenario_pick_address(lua_State *L, struct scenario *sc, int idx, struct addr *out,
+			   const char *what)
+{
+	char err[256], text[64];
+	const char *address = opts_string(L, idx, "address", "", what);
+	if (!address[0]) {
+		do {
+			if (runner_next_address(sc->run, text, sizeof text) != 0)
+				luaL_error(L, "%s: no free loopback address left", what);
+			addr_parse(text, 0, out, err, sizeof err);
+		} while (scenario_address_used(sc, out));
+		return;
+	}
+	if (addr_parse(address, 0, out, err, sizeof err) != 0)
+		luaL_error(L, "%s: %s", what, err);
+	if (!addr_is_loopback(out))
+		luaL_error(L, "%s: address %s is not on loopback (127.0.0.0/8 or ::1): dnschaos "
+			      "never sends traffic off the machine",
+			   what, address);
+	if (scenario_address_used(sc, out))
+		luaL_error(L, "%s: address %s is already used by another object", what, address);
+}
+
+void scenario_check_name(lua_State *L, struct scenario *sc, const char *name, const char *what)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= FARM_NAME_MAX)
+		luaL_error(L, "%s: 'name' must be 1 to %d characters", what, FARM_NAME_MAX - 1);
+	if (scenario_find_resolver(sc, name) || scenario_find_source(sc, name))
+		luaL_error(L, "%s: the name '%s' is already taken", what, name);
+	if (sc->started)
+		luaL_error(L, "%s: declare the farm before the run starts", what);
+}
+
+/* Pushes the object named name, or raises naming the known ones. */
+static void push_named(lua_State *L, struct scenario *sc, const char *name)
+{
+	struct farm_resolver *r = scenario_find_resolver(sc, name);
+	struct farm_source *s = scenario_find_source(sc, name);
+	if (r) {
+		resolver_push(L, r);
+		return;
+	}
+	if (s) {
+		source_push(L, s);
+		return;
+	}
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (size_t i = 0; i < sc->nres + sc->nsrc; i++) {
+		if (i)
+			luaL_addstring(&b, ", ");
+		luaL_addstring(&b, i < sc->nres ? farm_resolver_name(sc->resolvers[i])
+						: farm_source_name(sc->sources[i - sc->nres]));
+	}
+	luaL_pushresult(&b);
+	luaL_error(L, "unknown target '%s' (known: %s)", name,
+		   lua_rawlen(L, -1) ? lua_tostring(L, -1) : "none yet");
+}
+
+/* ---- coroutines ---- */
+
+static void parked_unlink(struct parked *p)
+{
+	struct scenario *sc = p->sc;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		sc->parked = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	if (p->timer)
+		event_free(p->timer);
+	probe_cancel(p->probe);
+	free(p);
+}
+
+static void resume(struct scenario *sc, int co_ref, int nargs);
+
+static void parked_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct parked *p = arg;
+	struct scenario *sc = p->sc;
+	int co_ref = p->co_ref;
+	bool waiting = p->target != NULL;
+	(void)fd;
+	(void)what;
+	parked_unlink(p);
+	lua_State *co;
+	lua_rawgeti(sc->L, LUA_REGISTRYINDEX, co_ref);
+	co = lua_tothread(sc->L, -1);
+	lua_pop(sc->L, 1);
+	int nargs = 0;
+	if (waiting) {
+		lua_pushboolean(co, 0); /* s:wait timed out */
+		nargs = 1;
+	}
+	resume(sc, co_ref, nargs);
+}
+
+/* Parks a coroutine that yielded from s:sleep, s:wait or s:query. */
+static int park(struct scenario *sc, int co_ref)
+{
+	if (sc->yield_kind == YIELD_QUERY) {
+		sc->yield_parked->co_ref = co_ref; /* linked in already by s:query */
+		sc->yield_parked = NULL;
+		return 0;
+	}
+	struct parked *p = calloc(1, sizeof *p);
+	if (!p)
+		return -1;
+	p->sc = sc;
+	p->co_ref = co_ref;
+	double after = -1;
+	if (sc->yield_kind == YIELD_SLEEP) {
+		after = sc->yield_s;
+	} else {
+		p->target = sc->yield_target;
+		snprintf(p->event, sizeof p->event, "%s", sc->yield_event);
+		after = sc->yield_timeout;
+	}
+	if (after >= 0) {
+		p->timer = evtimer_new(runner_base(sc->run), parked_fire, p);
+		if (!p->timer) {
+			free(p);
+			return -1;
+		}
+		struct timeval tv = { (time_t)after,
+				      (suseconds_t)((after - (double)(time_t)after) * 1e6) };
+		evtimer_add(p->timer, &tv);
+	}
+	p->next = sc->parked;
+	if (sc->parked)
+		sc->parked->prev = p;
+	sc->parked = p;
+	return 0;
+}
+
+/* Resumes a coroutine (its function and arguments, or its wake-up values, are on it). */
+static void resume(struct scenario *sc, int co_ref, int nargs)
+{
+	lua_State *L = sc->L;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, co_ref);
+	lua_State *co = lua_tothread(L, -1);
+	lua_pop(L, 1);
+	int nres = 0;
+	sc->yield_kind = YIELD_NONE;
+	sandbox_set_deadline(L, CALLBACK_LIMIT_S);
+	int st = lua_resume(co, L, nargs, &nres);
+	sandbox_set_deadline(L, 0);
+	if (st == LUA_YIELD) {
+		lua_pop(co, nres);
+		if (sc->yield_kind == YIELD_NONE) {
+			luaL_where(co, 1);
+			lua_pushfstring(co, "%sa timeline function yielded outside s:sleep, s:wait "
+					    "or s:query (coroutine.yield at its top level)",
+					lua_tostring(co, -1));
+			st = LUA_ERRRUN;
+		} else if (park(sc, co_ref) != 0) {
+			runner_abort(sc->run, RUNNER_FAILED, "out of memory");
+			luaL_unref(L, LUA_REGISTRYINDEX, co_ref);
+		} else {
+			return;
+		}
+	}
+	if (st != LUA_OK) {
+		const char *msg = lua_tostring(co, -1);
+		luaL_traceback(L, co, msg ? msg : "(error object is not a string)", 0);
+		runner_abort(sc->run, RUNNER_BAD_INPUT, "%s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	luaL_unref(L, LUA_REGISTRYINDEX, co_ref);
+}
+
+/* Runs fn_ref(args...) in a new coroutine; the nargs arguments are on L's top. */
+static void run_function(struct scenario *sc, int fn_ref, int nargs)
+{
+	lua_State *L = sc->L;
+	lua_State *co = lua_newthread(L);
+	if (!co) {
+		runner_abort(sc->run, RUNNER_FAILED, "out of memory");
+		return;
+	}
+	lua_insert(L, -1 - nargs);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref);
+	lua_xmove(L, co, 1);
+	lua_xmove(L, co, nargs);
+	int co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	resume(sc, co_ref, nargs);
+}
+
+/* ---- the timeline ---- */
+
+static void tl_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct tl_entry *e = arg;
+	struct scenario *sc = e->sc;
+	lua_State *L = sc->L;
+	(void)fd;
+	(void)what;
+
+	if (e->every > 0) {
+		double next = runner_now(sc->run) + e->every;
+		if (next <= e->until + 1e-9) {
+			struct timeval tv = { (time_t)e->every,
+					      (suseconds_t)((e->every - (double)(time_t)e->every) * 1e6) };
+			evtimer_add(e->ev, &tv);
+		}
+	}
+	if (e->fn_ref != LUA_NOREF) {
+		run_function(sc, e->fn_ref, 0);
+		return;
+	}
+	/* A declared action: target:method(opts), validated at setup. */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, e->target_ref);
+	lua_getfield(L, -1, e->method);
+	int fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, e->opts_ref);
+	run_function(sc, fn_ref, 2);
+	luaL_unref(L, LUA_REGISTRYINDEX, fn_ref);
+}
+
+static struct tl_entry *tl_add(lua_State *L, struct scenario *sc, double at)
+{
+	if (sc->started)
+		luaL_error(L, "the timeline is declared before the run starts; inside a "
+			      "timeline function use s:sleep");
+	struct tl_entry *e = calloc(1, sizeof *e);
+	if (!e)
+		luaL_error(L, "out of memory");
+	sc->tl = grow(L, sc->tl, sc->ntl, sizeof *sc->tl);
+	sc->tl[sc->ntl++] = e;
+	e->sc = sc;
+	e->at = at;
+	e->fn_ref = e->target_ref = e->opts_ref = LUA_NOREF;
+	where(L, 1, e->where, sizeof e->where);
+	return e;
+}
+
+static double check_time(lua_State *L, int idx, const char *what, struct scenario *sc)
+{
+	double t = luaL_checknumber(L, idx);
+	if (!(t >= 0 && t <= sc->duration))
+		luaL_error(L, "%s: time %f is outside the run (0 to the duration, %f s)", what, t,
+			   sc->duration);
+	return t;
+}
+
+/* Calls target[method](target, opts): for validating declared actions. */
+static int dry_call(lua_State *L)
+{
+	lua_getfield(L, 1, lua_tostring(L, 2));
+	if (!lua_isfunction(L, -1))
+		return luaL_error(L, "%s has no method '%s'", luaL_tolstring(L, 1, NULL),
+				  lua_tostring(L, 2));
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, 3);
+	lua_call(L, 2, 0);
+	return 0;
+}
+
+/* s:at(t, fn) or s:at(t, target, "method", opts) */
+static int s_at(lua_State *L)
+{
+	struct scenario *sc = check_self(L);
+	double t = check_time(L, 2, "s:at", sc);
+	if (lua_isfunction(L, 3)) {
+		struct tl_entry *e = tl_add(L, sc, t);
+		lua_pushvalue(L, 3);
+		e->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+		return 0;
+	}
+	lua_settop(L, 5); /* self, t, target, method, options (nil if absent) */
+	if (lua_type(L, 3) == LUA_TSTRING)
+		push_named(L, sc, lua_tostring(L, 3));
+	else if (lua_isuserdata(L, 3))
+		lua_pushvalue(L, 3);
+	else
+		return luaL_error(L, "s:at(t, fn) or s:at(t, target, 'method', {options}): "
+				     "argument 2 must be a function, an object or a name, got %s",
+				  luaL_typename(L, 3));
+	int target = lua_gettop(L);
+	const char *method = luaL_checkstring(L, 4);
+	if (strlen(method) >= sizeof ((struct tl_entry *)0)->method || method[0] == '_')
+		return luaL_error(L, "s:at: no method '%s'", method);
+	if (lua_isnoneornil(L, 5))
+		lua_newtable(L);
+	else if (lua_istable(L, 5))
+		lua_pushvalue(L, 5);
+	else
+		return luaL_error(L, "s:at: the options (argument 5) must be a table, got %s",
+				  luaL_typename(L, 5));
+	int opts = lua_gettop(L);
+	/* Validate now: the method parses its options and stops short of acting. */
+	lua_pushcfunction(L, dry_call);
+	lua_pushvalue(L, target);
+	lua_pushvalue(L, 4);
+	lua_pushvalue(L, opts);
+	sc->dry_run = true;
+	int st = lua_pcall(L, 3, 0, 0);
+	sc->dry_run = false;
+	if (st != LUA_OK) {
+		const char *why = lua_tostring(L, -1);
+		const char *what = luaL_tolstring(L, target, NULL);
+		return luaL_error(L, "s:at(%f, %s, '%s'): %s", t, what, method, why);
+	}
+	struct tl_entry *e = tl_add(L, sc, t);
+	snprintf(e->method, sizeof e->method, "%s", method);
+	lua_pushvalue(L, target);
+	e->target_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_pushvalue(L, opts);
+	e->opts_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+/* s:every(interval, fn [, {from = t0, to = t1}]) */
+static int s_every(lua_State *L)
+{
+	static const char *const keys[] = { "from", "to", NULL };
+	struct scenario *sc = check_self(L);
+	double every = luaL_checknumber(L, 2);
+	if (!(every >= 0.001))
+		return luaL_error(L, "s:every: the interval must be at least 0.001 s (got %f)",
+				  every);
+	luaL_checktype(L, 3, LUA_TFUNCTION);
+	opts_check(L, 4, "s:every", keys, true);
+	double from = opts_number(L, 4, "from", every, 0, sc->duration, "s:every");
+	double to = opts_number(L, 4, "to", sc->duration, from, sc->duration, "s:every");
+	struct tl_entry *e = tl_add(L, sc, from);
+	e->every = every;
+	e->until = to;
+	lua_pushvalue(L, 3);
+	e->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+static const void *event_target(lua_State *L, int idx, const char *what)
+{
+	if (lua_type(L, idx) == LUA_TSTRING) {
+		push_named(L, scenario_of(L), lua_tostring(L, idx));
+		lua_replace(L, idx);
+	}
+	struct farm_resolver **r = luaL_testudata(L, idx, BIND_RESOLVER);
+	if (r)
+		return *r;
+	struct farm_source **s = luaL_testudata(L, idx, BIND_SOURCE);
+	if (s)
+		return *s;
+	luaL_error(L, "%s: the target must be a resolver or a zone source, got %s", what,
+		   luaL_typename(L, idx));
+	return NULL;
+}
+
+static const char *const events[] = { "booted", "stopped", "crashed", "published", NULL };
+
+static const char *check_event(lua_State *L, int idx, const char *what)
+{
+	const char *ev = luaL_checkstring(L, idx);
+	for (size_t i = 0; events[i]; i++)
+		if (strcmp(ev, events[i]) == 0)
+			return events[i];
+	luaL_error(L, "%s: unknown event '%s' (did you mean '%s'? events: booted, stopped, "
+		      "crashed, published)",
+		   what, ev, opts_closest(ev, events));
+	return NULL;
+}
+
+/* s:on(target, "event", fn): runs fn(target, event) in a coroutine every time. */
+static int s_on(lua_State *L)
+{
+	struct scenario *sc = check_self(L);
+	const void *target = event_target(L, 2, "s:on");
+	const char *ev = check_event(L, 3, "s:on");
+	luaL_checktype(L, 4, LUA_TFUNCTION);
+	sc->ls = grow(L, sc->ls, sc->nls, sizeof *sc->ls);
+	struct listener *l = &sc->ls[sc->nls++];
+	l->target = target;
+	snprintf(l->event, sizeof l->event, "%s", ev);
+	where(L, 1, l->where, sizeof l->where);
+	lua_pushvalue(L, 4);
+	l->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+void scenario_emit(struct scenario *sc, const void *target, const char *event)
+{
+	lua_State *L = sc->L;
+	if (!sc->started)
+		return;
+	/* Waiters first (they were waiting), then listeners. */
+	for (struct parked *p = sc->parked, *next; p; p = next) {
+		next = p->next;
+		if (p->target != target || strcmp(p->event, event) != 0)
+			continue;
+		int co_ref = p->co_ref;
+		parked_unlink(p);
+		lua_rawgeti(L, LUA_REGISTRYINDEX, co_ref);
+		lua_State *co = lua_tothread(L, -1);
+		lua_pop(L, 1);
+		lua_pushboolean(co, 1);
+		resume(sc, co_ref, 1);
+		next = sc->parked; /* resuming may have parked or woken others */
+	}
+	for (size_t i = 0; i < sc->nls; i++) {
+		if (sc->ls[i].target != target || strcmp(sc->ls[i].event, event) != 0)
+			continue;
+		lua_rawgetp(L, LUA_REGISTRYINDEX, target); /* the object's handle */
+		lua_pushstring(L, event);
+		run_function(sc, sc->ls[i].fn_ref, 2);
+	}
+}
+
+/* s:sleep(seconds): only inside a timeline function. */
+static int s_sleep(lua_State *L)
+{
+	struct scenario *sc = check_self(L);
+	double s = luaL_checknumber(L, 2);
+	if (!(s >= 0 && s <= DURATION_MAX))
+		return luaL_error(L, "s:sleep: seconds must be >= 0 (got %f)", s);
+	if (!lua_isyieldable(L) || !sc->started)
+		return luaL_error(L, "s:sleep works only inside a timeline function (s:at, "
+				     "s:every, s:on)");
+	sc->yield_kind = YIELD_SLEEP;
+	sc->yield_s = s;
+	return lua_yield(L, 0);
+}
+
+/* s:wait(target, "event" [, timeout]): true when it happened, false on timeout. */
+static int s_wait(lua_State *L)
+{
+	struct scenario *sc = check_self(L);
+	const void *target = event_target(L, 2, "s:wait");
+	const char *ev = check_event(L, 3, "s:wait");
+	double timeout = luaL_optnumber(L, 4, -1);
+	if (!lua_isyieldable(L) || !sc->started)
+		return luaL_error(L, "s:wait works only inside a timeline function (s:at, "
+				     "s:every, s:on)");
+	sc->yield_kind = YIELD_WAIT;
+	sc->yield_target = target;
+	snprintf(sc->yield_event, sizeof sc->yield_event, "%s", ev);
+	sc->yield_timeout = timeout;
+	return lua_yield(L, 0);
+}
+
+static void push_rdata(lua_State *L, const ldns_rr *rr)
+{
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		char *t = ldns_rdf2str(ldns_rr_rdf(rr, i));
+		if (i)
+			luaL_addchar(&b, ' ');
+		luaL_addstring(&b, t ? t : "?");
+		free(t);
+	}
+	luaL_pushresult(&b);
+}
+
+/* The result table of s:query, built on the coroutine's stack. */
+static void push_result(lua_State *co, const struct probe_result *res, uint16_t qtype)
+{
+	char rb[16];
+	lua_createtable(co, 0, 10);
+	lua_pushboolean(co, res->status == PROBE_ANSWER);
+	lua_setfield(co, -2, "ok");
+	lua_pushstring(co, probe_status_name(res->status));
+	lua_setfield(co, -2, "status");
+	lua_pushnumber(co, res->latency_s);
+	lua_setfield(co, -2, "latency");
+	if (res->status != PROBE_ANSWER) {
+		lua_pushstring(co, res->error);
+		lua_setfield(co, -2, "error");
+		return;
+	}
+	lua_pushstring(co, answer_rcode_str(res->rcode, rb, sizeof rb));
+	lua_setfield(co, -2, "rcode");
+	lua_pushboolean(co, (res->flags & WIRE_FLAG_AA) != 0);
+	lua_setfield(co, -2, "aa");
+	lua_pushboolean(co, (res->flags & WIRE_FLAG_TC) != 0);
+	lua_setfield(co, -2, "tc");
+	ldns_rr_list *an = ldns_pkt_answer(res->pkt);
+	lua_newtable(co); /* answers: rdata of the asked type */
+	lua_newtable(co); /* records: every answer record as text */
+	for (size_t i = 0, n = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		char *t = ldns_rr2str(rr);
+		if (t) {
+			t[strcspn(t, "\n")] = 0;
+			lua_pushstring(co, t);
+			lua_rawseti(co, -2, (lua_Integer)i + 1);
+			free(t);
+		}
+		if (ldns_rr_get_type(rr) == qtype) {
+			push_rdata(co, rr);
+			lua_rawseti(co, -3, (lua_Integer)++n);
+		}
+	}
+	lua_setfield(co, -3, "records");
+	lua_setfield(co, -2, "answers");
+	/* The SOA serial, from the answer or the authority section. */
+	ldns_rr_list *lists[2] = { an, ldns_pkt_authority(res->pkt) };
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < ldns_rr_list_rr_count(lists[l]); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(lists[l], i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && ldns_rr_rd_count(rr) >= 3) {
+				lua_pushinteger(co, ldns_rdf2native_int32(ldns_rr_rdf(rr, 2)));
+				lua_setfield(co, -2, "serial");
+				l = 2;
+				break;
+			}
+		}
+}
+
+static void query_done(void *arg, const struct probe_result *res)
+{
+	struct parked *p = arg;
+	struct scenario *sc = p->sc;
+	int co_ref = p->co_ref;
+	uint16_t qtype = p->qtype;
+	p->probe = NULL; /* it frees itself */
+	parked_unlink(p);
+	lua_rawgeti(sc->L, LUA_REGISTRYINDEX, co_ref);
+	lua_State *co = lua_tothread(sc->L, -1);
+	lua_pop(sc->L, 1);
+	push_result(co, res, qtype);
+	resume(sc, co_ref, 1);
+}
+
+/*
+ * s:query(target, "name", "A", { transport = "udp", timeout = 1 }): one real
+ * query to a resolver, a zone source or a loopback "ip:port"; waits for the
+ * reply and returns a table (ok, status, rcode, answers, records, serial, ...).
+ */
+static int s_query(lua_State *L)
+{
+	static const char *const keys[] = { "transport", "timeout", "edns", "rd", NULL };
+	static const char *const transports[] = { "udp", "tcp", NULL };
+	struct scenario *sc = check_self(L);
+	struct addr server;
+	char err[256];
+	if (lua_type(L, 2) == LUA_TSTRING) {
+		if (addr_parse(lua_tostring(L, 2), 53, &server, err, sizeof err) != 0)
+			return luaL_error(L, "s:query: %s", err);
+	} else if (luaL_testudata(L, 2, BIND_RESOLVER)) {
+		server = *farm_resolver_addr(resolver_check(L, 2));
+	} else if (luaL_testudata(L, 2, BIND_SOURCE)) {
+		server = *farm_source_addr(source_check(L, 2));
+	} else {
+		return luaL_error(L, "s:query: the target must be a resolver, a zone source or "
+				     "'ip:port', got %s",
+				  luaL_typename(L, 2));
+	}
+	const char *name = luaL_checkstring(L, 3);
+	const char *type = luaL_optstring(L, 4, "A");
+	uint16_t qtype = (uint16_t)ldns_get_rr_type_by_name(type);
+	if (qtype == 0)
+		return luaL_error(L, "s:query: unknown type '%s'", type);
+	opts_check(L, 5, "s:query", keys, true);
+	struct probe_options po = {
+		.transport = opts_enum(L, 5, "transport", transports, 0, "s:query") == 0 ? ANSWER_UDP
+											 : ANSWER_TCP,
+		.timeout_s = opts_number(L, 5, "timeout", 1.0, 0.001, 60, "s:query"),
+		.edns = opts_bool(L, 5, "edns", false, "s:query"),
+		.rd = opts_bool(L, 5, "rd", false, "s:query"),
+	};
+	if (!lua_isyieldable(L) || !sc->started)
+		return luaL_error(L, "s:query works only inside a timeline function (s:at, "
+				     "s:every, s:on)");
+	struct parked *p = calloc(1, sizeof *p);
+	if (!p)
+		return luaL_error(L, "out of memory");
+	p->sc = sc;
+	p->qtype = qtype;
+	p->co_ref = LUA_NOREF;
+	p->probe = probe_start(runner_base(sc->run), &server, name, qtype, &po, query_done, p, err,
+			       sizeof err);
+	if (!p->probe) {
+		free(p);
+		return luaL_error(L, "s:query: %s", err);
+	}
+	p->next = sc->parked;
+	if (sc->parked)
+		sc->parked->prev = p;
+	sc->parked = p;
+	sc->yield_kind = YIELD_QUERY;
+	sc->yield_parked = p;
+	return lua_yield(L, 0);
+}
+
+static int s_now(lua_State *L)
+{
+	struct scenario *sc = check_self(L);
+	lua_pushnumber(L, runner_now(sc->run));
+	return 1;
+}
+
+static int s_get(lua_State *L)
+{
+	struct scenario *sc = check_self(L);
+	push_named(L, sc, luaL_checkstring(L, 2));
+	return 1;
+}
+
+static int s_log(lua_State *L)
+{
+	lua_remove(L, 1);
+	lua_getglobal(L, "print");
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 0);
+	return 0;
+}
+
+static int s_index(lua_State *L)
+{
+	struct scenario *sc = check_self(L);
+	const char *k = luaL_checkstring(L, 2);
+	if (strcmp(k, "name") == 0)
+		lua_pushstring(L, sc->name);
+	else if (strcmp(k, "duration") == 0)
+		lua_pushnumber(L, sc->duration);
+	else if (strcmp(k, "seed") == 0)
+		lua_pushinteger(L, (lua_Integer)runner_seed(sc->run));
+	else if (luaL_getmetafield(L, 1, "__methods") == LUA_TTABLE)
+		lua_getfield(L, -1, k);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+static int s_tostring(lua_State *L)
+{
+	struct scenario *sc = check_self(L);
+	lua_pushfstring(L, "scenario '%s'", sc->name);
+	return 1;
+}
+
+/* scenario{ name = "...", duration = 12, seed = 7 } */
+static int scenario_new(lua_State *L)
+{
+	static const char *const keys[] = { "name", "duration", "seed", NULL };
+	struct runner *run = sandbox_runner(L);
+	if (scenario_of(L))
+		return luaL_error(L, "scenario{} may be called once per file");
+	opts_check(L, 1, "scenario", keys, false);
+	const char *name = opts_string(L, 1, "name", NULL, "scenario");
+	double duration = opts_number(L, 1, "duration", 10, 0.1, DURATION_MAX, "scenario");
+	bool has_seed = opts_has(L, 1, "seed");
+	double seed = opts_number(L, 1, "seed", 1, 0, 9007199254740991.0, "scenario");
+	if (has_seed && seed != (double)(uint64_t)seed)
+		return luaL_error(L, "scenario: 'seed' must be a whole number (got %f)", seed);
+
+	struct scenario *sc = calloc(1, sizeof *sc);
+	if (!sc)
+		return luaL_error(L, "out of memory");
+	sc->run = run;
+	sc->L = L;
+	snprintf(sc->name, sizeof sc->name, "%s", name);
+	sc->duration = duration;
+	sc->has_seed = has_seed;
+	sc->seed = (uint64_t)seed;
+	lua_pushlightuserdata(L, sc);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &scenario_key);
+	/* The seed in force (--seed wins) drives math.random and every fault decision. */
+	uint64_t in_force = runner_scenario_seed(run, has_seed ? sc->seed : 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, "dnschaos.randomseed");
+	lua_pushinteger(L, (lua_Integer)in_force);
+	lua_call(L, 1, 0);
+
+	struct scenario **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = sc;
+	luaL_setmetatable(L, BIND_SCENARIO);
+	return 1;
+}
+
+void scenario_open(lua_State *L, struct runner *run)
+{
+	static const luaL_Reg methods[] = {
+		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new },
+		{ "at", s_at },		       { "every", s_every },	      { "on", s_on },
+		{ "sleep", s_sleep },	       { "wait", s_wait },	      { "now", s_now },
+		{ "get", s_get },	       { "log", s_log },	      { "query", s_query },
+		{ NULL, NULL },
+	};
+	(void)run;
+	luaL_newmetatable(L, BIND_SCENARIO);
+	luaL_newlib(L, methods);
+	lua_setfield(L, -2, "__methods");
+	lua_pushcfunction(L, s_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, s_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushliteral(L, "scenario");
+	lua_setfield(L, -2, "__name");
+	lua_pop(L, 1);
+	resolver_open(L);
+	source_open(L);
+	zone_open(L);
+	fault_open(L);
+	lua_pushcfunction(L, scenario_new);
+	lua_setglobal(L, "scenario");
+}
+
+/* ---- run lifecycle ---- */
+
+int scenario_start(struct scenario *sc, char *err, size_t errlen)
+{
+	sc->started = true;
+	for (size_t i = 0; i < sc->nsrc; i++)
+		if (farm_source_start(sc->sources[i], err, errlen) != 0)
+			return -1;
+	for (size_t i = 0; i < sc->nres; i++)
+		if (farm_resolver_start(sc->resolvers[i], NULL, err, errlen) != 0)
+			return -1;
+	for (size_t i = 0; i < sc->ntl; i++) {
+		struct tl_entry *e = sc->tl[i];
+		e->ev = evtimer_new(runner_base(sc->run), tl_fire, e);
+		if (!e->ev) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		struct timeval tv = { (time_t)e->at, (suseconds_t)((e->at - (double)(time_t)e->at) * 1e6) };
+		evtimer_add(e->ev, &tv);
+	}
+	return 0;
+}
+
+void scenario_stop(struct scenario *sc)
+{
+	for (size_t i = 0; i < sc->ntl; i++)
+		if (sc->tl[i]->ev)
+			event_del(sc->tl[i]->ev);
+	while (sc->parked)
+		parked_unlink(sc->parked);
+	sc->started = false; /* no more events reach Lua */
+	for (size_t i = 0; i < sc->nres; i++) {
+		farm_resolver_heal(sc->resolvers[i], 0);
+		farm_resolver_stop(sc->resolvers[i], "end");
+	}
+	for (size_t i = 0; i < sc->nsrc; i++)
+		farm_source_stop(sc->sources[i]);
+}
+
+void scenario_destroy(struct scenario *sc)
+{
+	if (!sc)
+		return;
+	for (size_t i = 0; i < sc->ntl; i++) {
+		if (sc->tl[i]->ev)
+			event_free(sc->tl[i]->ev);
+		free(sc->tl[i]);
+	}
+	free(sc->tl);
+	while (sc->parked)
+		parked_unlink(sc->parked);
+	free(sc->ls);
+	for (size_t i = 0; i < sc->nres; i++)
+		farm_resolver_destroy(sc->resolvers[i]);
+	free(sc->resolvers);
+	for (size_t i = 0; i < sc->nsrc; i++)
+		farm_source_destroy(sc->sources[i]);
+	free(sc->sources);
+	free(sc);
+}

@@ -1,0 +1,158 @@
+/*
+ * source.c - the zone source type: s:zone_source{...} declares the published
+ * truth; src:publish{zone = z} (or file = "...") publishes a new version
+ * during the run. Fields: name, address, serial.
+ */
+#include "harness/lua/bind.h"
+#include "harness/runner.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct farm_source *source_check(lua_State *L, int idx)
+{
+	struct farm_source **box = luaL_checkudata(L, idx, BIND_SOURCE);
+	return *box;
+}
+
+void source_push(lua_State *L, struct farm_source *s)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, s);
+}
+
+/* Reads the zone to publish: zone = z or file = "path". Returns a reference. */
+static struct zone_version *zone_opt(lua_State *L, int idx, const char *what)
+{
+	struct zone_version *v = NULL;
+	lua_getfield(L, idx, "zone");
+	if (!lua_isnil(L, -1))
+		v = zone_version_ref(zone_check(L, -1));
+	lua_pop(L, 1);
+	const char *file = opts_string(L, idx, "file", "", what);
+	if (file[0] && v) {
+		zone_version_unref(v);
+		luaL_error(L, "%s: give zone or file, not both", what);
+	}
+	if (file[0])
+		v = zone_load(L, file);
+	if (!v)
+		luaL_error(L, "%s: needs zone = <zone> or file = 'path'", what);
+	return v;
+}
+
+/* s:zone_source{ name = "truth", zone = z | file = "...", address = "127.0.0.10" } */
+int source_new(lua_State *L)
+{
+	static const char *const keys[] = { "name", "zone", "file", "address", NULL };
+	const char *what = "zone_source";
+	struct scenario *sc = scenario_get(L);
+	struct runner *run = sandbox_runner(L);
+	char err[256];
+	struct addr addr;
+
+	luaL_checkudata(L, 1, BIND_SCENARIO);
+	opts_check(L, 2, what, keys, false);
+	const char *name = opts_string(L, 2, "name", "source", what);
+	scenario_check_name(L, sc, name, what);
+	scenario_pick_address(L, sc, 2, &addr, what);
+	struct zone_version *v = zone_opt(L, 2, what);
+	struct farm_source *s = farm_source_create(run, name, &addr);
+	if (!s || farm_source_publish(s, v, err, sizeof err) != 0) {
+		zone_version_unref(v);
+		farm_source_destroy(s);
+		return luaL_error(L, "%s: out of memory", what);
+	}
+	zone_version_unref(v);
+	scenario_add_source(L, sc, s);
+
+	struct farm_source **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = s;
+	luaL_setmetatable(L, BIND_SOURCE);
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, s);
+	lua_getfield(L, LUA_REGISTRYINDEX, "dnschaos.sources");
+	lua_pushvalue(L, -2);
+	lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+/* src:publish{ zone = z } or { file = "..." } */
+static int src_publish(lua_State *L)
+{
+	static const char *const keys[] = { "zone", "file", NULL };
+	const char *what = "publish";
+	struct farm_source *s = source_check(L, 1);
+	char err[256];
+	opts_check(L, 2, what, keys, false);
+	struct zone_version *v = zone_opt(L, 2, what);
+	if (scenario_dry_run(L)) {
+		zone_version_unref(v);
+		return 0;
+	}
+	if (!runner_running(sandbox_runner(L))) {
+		zone_version_unref(v);
+		return luaL_error(L, "publish happens during the run: use s:at(t, %s, 'publish', "
+				     "{...}) or call it in a timeline function",
+				  farm_source_name(s));
+	}
+	int rc = farm_source_publish(s, v, err, sizeof err);
+	zone_version_unref(v);
+	if (rc != 0)
+		return luaL_error(L, "publish: %s", err);
+	return 0;
+}
+
+static int src_serial(lua_State *L)
+{
+	struct farm_source *s = source_check(L, 1);
+	const struct zone_version *v = zone_set_at(farm_source_zones(s), 0);
+	lua_pushinteger(L, v ? zone_version_serial(v) : 0);
+	return 1;
+}
+
+static int src_index(lua_State *L)
+{
+	struct farm_source *s = source_check(L, 1);
+	const char *k = luaL_checkstring(L, 2);
+	char buf[80];
+	if (strcmp(k, "name") == 0) {
+		lua_pushstring(L, farm_source_name(s));
+	} else if (strcmp(k, "address") == 0) {
+		lua_pushstring(L, addr_str(farm_source_addr(s), buf, sizeof buf));
+	} else if (strcmp(k, "port") == 0) {
+		lua_pushinteger(L, addr_port(farm_source_addr(s)));
+	} else if (strcmp(k, "publish") == 0) {
+		lua_pushcfunction(L, src_publish);
+	} else if (strcmp(k, "serial") == 0) {
+		lua_pushcfunction(L, src_serial);
+	} else {
+		static const char *const fields[] = { "name", "address", "port", "publish", "serial",
+						      NULL };
+		return luaL_error(L, "zone source has no field '%s' (did you mean '%s'?)", k,
+				  opts_closest(k, fields));
+	}
+	return 1;
+}
+
+static int src_tostring(lua_State *L)
+{
+	lua_pushfstring(L, "zone source %s", farm_source_name(source_check(L, 1)));
+	return 1;
+}
+
+void source_open(lua_State *L)
+{
+	static const luaL_Reg meta[] = {
+		{ "__index", src_index },
+		{ "__tostring", src_tostring },
+		{ NULL, NULL },
+	};
+	luaL_newmetatable(L, BIND_SOURCE);
+	luaL_setfuncs(L, meta, 0);
+	lua_pushliteral(L, "zone_source");
+	lua_setfield(L, -2, "__name");
+	lua_pop(L, 1);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "dnschaos.sources");
+}

@@ -1,0 +1,2 @@
+-- expect: no_scenario\.lua: the file never calls scenario\{
+local x = 1
