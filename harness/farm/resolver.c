@@ -77,11 +77,13 @@ static uint64_t name_seed(uint64_t seed, const char *name)
 static void record_state(struct farm_resolver *r, const char *why)
 {
 	struct history *h = runner_history(r->run);
+	char buf[80];
 	if (h) {
 		history_begin(h, runner_now(r->run), "state");
 		history_str(h, "resolver", r->name);
 		history_str(h, "state", farm_state_name(r->state));
 		history_str(h, "why", why);
+		history_str(h, "address", addr_str(&r->addr, buf, sizeof buf));
 		history_end(h);
 	}
 	runner_say(r->run, "%s is %s (%s)", r->name, farm_state_name(r->state), why);
