@@ -180,6 +180,8 @@ void fault_plan_decide(const struct fault_plan *p, const struct wire_query *q,
 	for (size_t i = 0; i < p->n; i++) {
 		const struct fault *f = &p->faults[i];
 		const struct fault_spec *s = &f->spec;
+		if (d->fault_id && s->kind != FAULT_DELAY)
+			continue; /* decided; later delays still add their latency */
 		if (s->kind == FAULT_TRUNCATE && transport != ANSWER_UDP)
 			continue;
 		if (!matches(&s->match, q, parsed, transport))
@@ -207,19 +209,18 @@ void fault_plan_decide(const struct fault_plan *p, const struct wire_query *q,
 			d->action = FAULT_ACT_WRONG;
 			break;
 		}
-		return;
 	}
 }
 
 const char *fault_kind_name(enum fault_kind k)
 {
 	static const char *const names[] = { "hang", "delay", "rcode", "truncate", "wrong" };
-	return names[k];
+	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
 const char *fault_action_name(enum fault_action a)
 {
 	static const char *const names[] = { "answered", "dropped", "rcode", "truncated",
 					     "wrong" };
-	return names[a];
+	return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }

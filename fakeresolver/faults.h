@@ -23,7 +23,7 @@ enum fault_kind {
 	FAULT_WRONG,    /* reply with a wrong address, or from another zone version */
 };
 
-/* Which queries a fault touches. A zeroed match (fraction 1) touches all. */
+/* Which queries a fault touches; fault_match_all makes one that touches all. */
 struct fault_match {
 	double fraction;            /* 0..1: share of matching queries touched (seeded) */
 	bool has_name;
@@ -85,8 +85,8 @@ size_t fault_plan_count(const struct fault_plan *p);
 /* The active fault with this id, or NULL. Borrowed. */
 const struct fault_spec *fault_plan_get(const struct fault_plan *p, uint32_t id);
 
-/* Limits service to qps queries per second with a queue of queue_len waiting
- * queries; qps <= 0 removes the limit. */
+/* Limits service to qps queries per second; at most queue_len queries are in
+ * the queue, the one being served included. qps <= 0 removes the limit. */
 void fault_plan_set_capacity(struct fault_plan *p, double qps, unsigned queue_len);
 
 /* True if a capacity limit is set; fills its parameters. */

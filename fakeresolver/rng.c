@@ -60,7 +60,7 @@ int rng_dist_parse(const char *name, enum rng_dist *out)
 
 const char *rng_dist_name(enum rng_dist d)
 {
-	return dist_names[d];
+	return (unsigned)d < sizeof dist_names / sizeof dist_names[0] ? dist_names[d] : "?";
 }
 
 double rng_draw(struct rng *r, enum rng_dist d, double mean, double spread)

@@ -26,7 +26,7 @@ enum rng_dist {
 	RNG_DIST_UNIFORM,     /* mean +- spread */
 	RNG_DIST_NORMAL,      /* mean, standard deviation spread, clipped at 0 */
 	RNG_DIST_EXPONENTIAL, /* mean + Exp(spread): a long tail */
-	RNG_DIST_PARETO,      /* mean + Pareto(scale spread, shape 1.5): a heavy tail */
+	RNG_DIST_PARETO,      /* mean + spread * (Pareto(1, 1.5) - 1): floor mean, heavy tail */
 };
 
 /* Parses "constant", "uniform", "normal", "exponential", "pareto"; -1 if unknown. */

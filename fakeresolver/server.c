@@ -221,7 +221,13 @@ static void serve_faulty(struct server *s, const uint8_t *pkt, size_t len,
 	uint8_t *out = s->slow_buf;
 
 	info.verdict = wire_query_parse(pkt, len, &info.query);
-	fault_plan_decide(s->plan, &info.query, info.verdict, tp, s->rng, &d);
+	if (s->plan) {
+		fault_plan_decide(s->plan, &info.query, info.verdict, tp, s->rng, &d);
+	} else {
+		/* The plan was unset while this query waited in the capacity queue. */
+		memset(&d, 0, sizeof d);
+		d.action = FAULT_ACT_ANSWER;
+	}
 	info.action = ANSWER_REPLY;
 	info.zone = NULL;
 	info.rcode = info.flags = info.ancount = info.nscount = info.arcount = 0;
@@ -255,7 +261,7 @@ static void serve_faulty(struct server *s, const uint8_t *pkt, size_t len,
 	if (info.action != ANSWER_REPLY)
 		n = 0;
 	if (s->log) {
-		struct server_event ev = { tp, peer, &info, &d, false, queue_s, n };
+		struct server_event ev = { tp, peer, &info, s->plan ? &d : NULL, false, queue_s, n };
 		s->log(s->log_arg, &ev);
 	}
 	if (info.action == ANSWER_AXFR && conn) {
@@ -290,10 +296,17 @@ static void op_fire(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* Served by the capacity model: now the query meets the faults and the engine. */
+	struct tcp_conn *conn = op->conn;
+	if (conn && conn->axfr) {
+		/* A transfer is streaming on this connection: as on the fast path,
+		 * which reads nothing meanwhile, the next query waits for its end. */
+		static const struct timeval again = { 0, 1000 };
+		evtimer_add(op->timer, &again);
+		return;
+	}
 	double queue_s = mono_now() - op->arrival;
 	op->queued = false;
 	s->queued--;
-	struct tcp_conn *conn = op->conn;
 	if (op->transport == ANSWER_UDP || conn)
 		serve_faulty(s, op->data, op->len, op->transport, &op->peer, conn, queue_s);
 	op_free(op);
