@@ -1,0 +1,13 @@
+# Replays the fuzz seed corpora (which include every reproducer of a fixed
+# crash) through the fuzz targets with standalone_main.c instead of libFuzzer,
+# so the normal test build, with any compiler, keeps them passing.
+# Included from tests/CMakeLists.txt.
+foreach(name answer zone)
+  add_executable(fuzz_${name}_replay
+    ${CMAKE_CURRENT_LIST_DIR}/fuzz_${name}.c
+    ${CMAKE_CURRENT_LIST_DIR}/standalone_main.c)
+  dnschaos_target_defaults(fuzz_${name}_replay)
+  target_link_libraries(fuzz_${name}_replay PRIVATE fakeresolver PkgConfig::LDNS)
+  add_test(NAME fuzz_${name}_corpus
+           COMMAND fuzz_${name}_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/${name})
+endforeach()
