@@ -36,8 +36,19 @@ struct scenario;
  */
 lua_State *sandbox_new(struct runner *run, uint64_t seed);
 
-/* Sets how long the Lua call about to start may run (seconds from now). */
+/*
+ * Deadlines for Lua calls: sandbox_enter before a call (seconds from now; a
+ * nested call keeps the earlier deadline of the call around it), and
+ * sandbox_leave with what it returned after.
+ */
+/* Sets the deadline outright: seconds from now, 0 for none. */
 void sandbox_set_deadline(lua_State *L, double seconds);
+
+struct sandbox_deadline {
+	double at, limit;
+};
+struct sandbox_deadline sandbox_enter(lua_State *L, double seconds);
+void sandbox_leave(lua_State *L, struct sandbox_deadline old);
 
 /* The message handler for lua_pcall: adds a traceback. */
 int sandbox_traceback(lua_State *L);

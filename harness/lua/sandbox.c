@@ -72,6 +72,28 @@ void sandbox_set_deadline(lua_State *L, double seconds)
 	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
+struct sandbox_deadline sandbox_enter(lua_State *L, double seconds)
+{
+	struct sandbox *sb = sandbox_of(L);
+	struct sandbox_deadline old = { sb->deadline, sb->limit };
+	double at = mono() + seconds;
+	/* A nested call (a farm event during a callback) never extends the outer one. */
+	if (!(old.at > 0 && old.at < at)) {
+		sb->deadline = at;
+		sb->limit = seconds;
+	}
+	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
+	return old;
+}
+
+void sandbox_leave(lua_State *L, struct sandbox_deadline old)
+{
+	struct sandbox *sb = sandbox_of(L);
+	sb->deadline = old.at;
+	sb->limit = old.limit;
+	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
 int sandbox_traceback(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
@@ -162,14 +184,15 @@ int sandbox_run_file(lua_State *L, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", lua_tostring(L, -1));
 		goto out;
 	}
-	sandbox_set_deadline(L, 10.0);
-	if (lua_pcall(L, 0, 0, handler) != LUA_OK) {
+	struct sandbox_deadline outer = sandbox_enter(L, 10.0);
+	int st = lua_pcall(L, 0, 0, handler);
+	sandbox_leave(L, outer);
+	if (st != LUA_OK) {
 		snprintf(err, errlen, "%s", lua_tostring(L, -1));
 		goto out;
 	}
 	rc = 0;
 out:
-	sandbox_set_deadline(L, 0);
 	lua_settop(L, handler - 1);
 	return rc;
 }

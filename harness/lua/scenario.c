@@ -346,9 +346,9 @@ static void resume(struct scenario *sc, int co_ref, int nargs)
 	lua_pop(L, 1);
 	int nres = 0;
 	sc->yield_kind = YIELD_NONE;
-	sandbox_set_deadline(L, CALLBACK_LIMIT_S);
+	struct sandbox_deadline outer = sandbox_enter(L, CALLBACK_LIMIT_S);
 	int st = lua_resume(co, L, nargs, &nres);
-	sandbox_set_deadline(L, 0);
+	sandbox_leave(L, outer);
 	if (st == LUA_YIELD) {
 		lua_pop(co, nres);
 		if (sc->yield_kind == YIELD_NONE) {

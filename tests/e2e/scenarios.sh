@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 for f in "$dir"/*.lua; do
-	timeout 120 "$bin" run "$f" --history "$work/h.jsonl" >"$work/out" 2>&1
+	timeout -k 5 120 "$bin" run "$f" --history "$work/h.jsonl" >"$work/out" 2>&1
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
@@ -25,7 +25,7 @@ done
 
 for f in "$dir"/bad/*.lua; do
 	want=$(head -1 "$f" | sed -n 's/^-- expect: //p')
-	timeout 60 "$bin" run "$f" >"$work/out" 2>&1
+	timeout -k 5 60 "$bin" run "$f" >"$work/out" 2>&1
 	rc=$?
 	if [ "$rc" -eq 3 ] && [ -n "$want" ] && grep -Eq -- "$want" "$work/out"; then
 		passed=$((passed + 1))
