@@ -42,6 +42,15 @@ struct rec {
 	uint16_t type;
 };
 
+/*
+ * A hash table slot: the name's hash beside the node index, so a probe that
+ * misses never touches the node or its name (two cache lines saved).
+ */
+struct slot {
+	uint32_t hash;
+	uint32_t node; /* node index + 1, 0 = empty */
+};
+
 struct arena {
 	uint8_t *p;
 	size_t len, cap;
@@ -55,7 +64,7 @@ struct zone_builder {
 	struct arena rdata;
 	struct node *nodes;
 	size_t nnodes, cap_nodes;
-	uint32_t *table; /* node index + 1, 0 = empty */
+	struct slot *table;
 	size_t table_cap;
 	struct rec *recs;
 	size_t nrecs, cap_recs;
@@ -70,7 +79,7 @@ struct zone_version {
 	uint8_t *names;
 	struct node *nodes;
 	size_t nnodes;
-	uint32_t *table;
+	struct slot *table;
 	size_t table_mask;
 	struct rrset_rec *rrsets;
 	size_t nrrsets;
@@ -145,30 +154,33 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 }
 
 /* Finds the node in a table; returns the index or ZONE_NODE_NONE. */
-static uint32_t table_find(const uint32_t *table, size_t mask, const struct node *nodes,
+static uint32_t table_find(const struct slot *table, size_t mask, const struct node *nodes,
 			   const uint8_t *names, const uint8_t *name, size_t len, uint32_t h)
 {
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		uint32_t e = table[i];
-		if (e == 0)
+		const struct slot *e = &table[i];
+		if (e->node == 0)
 			return ZONE_NODE_NONE;
-		const struct node *n = &nodes[e - 1];
-		if (n->hash == h && n->name_len == len && memcmp(names + n->name_off, name, len) == 0)
-			return e - 1;
+		if (e->hash != h)
+			continue;
+		const struct node *n = &nodes[e->node - 1];
+		if (n->name_len == len && memcmp(names + n->name_off, name, len) == 0)
+			return e->node - 1;
 	}
 }
 
-static void table_insert(uint32_t *table, size_t mask, uint32_t h, uint32_t idx)
+static void table_insert(struct slot *table, size_t mask, uint32_t h, uint32_t idx)
 {
 	size_t i = h & mask;
-	while (table[i])
+	while (table[i].node)
 		i = (i + 1) & mask;
-	table[i] = idx + 1;
+	table[i].hash = h;
+	table[i].node = idx + 1;
 }
 
 static int table_rehash(struct zone_builder *b, size_t cap)
 {
-	uint32_t *t = calloc(cap, sizeof *t);
+	struct slot *t = calloc(cap, sizeof *t);
 	if (!t)
 		return -1;
 	for (size_t i = 0; i < b->nnodes; i++)
