@@ -29,11 +29,12 @@ struct tl_entry {
 	struct scenario *sc;
 	struct event *ev;
 	double at, every, until;
+	double next;    /* s:every: when the next tick is due (run time) */
 	int fn_ref;     /* the function; LUA_NOREF for a declared action */
 	int target_ref; /* declared action: the target and its options */
 	int opts_ref;
 	char method[32];
-	char where[256]; /* file:line of the declaration */
+	char where[256]; /* file:line of the declaration (declared action: and what it does) */
 };
 
 /* s:on(target, event, fn) */
@@ -53,6 +54,7 @@ struct parked {
 	int co_ref;
 	const void *target; /* s:wait: what it waits on */
 	char event[32];
+	uint64_t seq; /* order of parking: an event wakes only waiters parked before it */
 	struct parked *prev, *next;
 };
 
@@ -72,6 +74,7 @@ struct scenario {
 	struct listener *ls;
 	size_t nls;
 	struct parked *parked;
+	uint64_t park_seq;
 	bool dry_run;
 	bool started;
 	/* What the last yield asked for (set by s:sleep / s:wait before yielding). */
@@ -312,6 +315,7 @@ static int park(struct scenario *sc, int co_ref)
 		return -1;
 	p->sc = sc;
 	p->co_ref = co_ref;
+	p->seq = ++sc->park_seq;
 	double after = -1;
 	if (sc->yield_kind == YIELD_SLEEP) {
 		after = sc->yield_s;
@@ -392,6 +396,21 @@ static void run_function(struct scenario *sc, int fn_ref, int nargs)
 
 /* ---- the timeline ---- */
 
+/*
+ * The body of a declared action's coroutine: method(target, opts). The method
+ * is C, so its errors carry no line of the scenario: prefix the declaration's
+ * ("file:line: s:at(t, target, 'method'): ").
+ */
+static int declared_call(lua_State *L)
+{
+	if (lua_pcall(L, 2, 0, 0) == LUA_OK)
+		return 0;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	luaL_tolstring(L, -2, NULL);
+	lua_concat(L, 2);
+	return lua_error(L);
+}
+
 static void tl_fire(evutil_socket_t fd, short what, void *arg)
 {
 	struct tl_entry *e = arg;
@@ -401,10 +420,18 @@ static void tl_fire(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 
 	if (e->every > 0) {
-		double next = runner_now(sc->run) + e->every;
-		if (next <= e->until + 1e-9) {
-			struct timeval tv = { (time_t)e->every,
-					      (suseconds_t)((e->every - (double)(time_t)e->every) * 1e6) };
+		/* Ticks stay on the planned grid (from, from + every, ...): timer
+		 * lateness does not add up, and a tick at 'to' still runs. Ticks
+		 * missed while the loop was busy are skipped. */
+		double now = runner_now(sc->run);
+		e->next += e->every;
+		while (e->next < now)
+			e->next += e->every;
+		/* At the duration itself the run ends: no tick there (as for s:at). */
+		if (e->next <= e->until + 1e-9 && e->next < sc->duration) {
+			double after = e->next - now;
+			struct timeval tv = { (time_t)after,
+					      (suseconds_t)((after - (double)(time_t)after) * 1e6) };
 			evtimer_add(e->ev, &tv);
 		}
 	}
@@ -412,12 +439,15 @@ static void tl_fire(evutil_socket_t fd, short what, void *arg)
 		run_function(sc, e->fn_ref, 0);
 		return;
 	}
-	/* A declared action: target:method(opts), validated at setup. */
+	/* A declared action: method(target, opts), validated at setup. */
+	lua_pushstring(L, e->where);
+	lua_pushcclosure(L, declared_call, 1);
+	int fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, e->target_ref);
 	lua_getfield(L, -1, e->method);
-	int fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_insert(L, -2);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, e->opts_ref);
-	run_function(sc, fn_ref, 2);
+	run_function(sc, fn_ref, 3);
 	luaL_unref(L, LUA_REGISTRYINDEX, fn_ref);
 }
 
@@ -507,6 +537,9 @@ static int s_at(lua_State *L)
 	}
 	struct tl_entry *e = tl_add(L, sc, t);
 	snprintf(e->method, sizeof e->method, "%s", method);
+	lua_pushfstring(L, "%ss:at(%f, %s, '%s'): ", e->where, t, luaL_tolstring(L, target, NULL),
+			method);
+	snprintf(e->where, sizeof e->where, "%s", lua_tostring(L, -1));
 	lua_pushvalue(L, target);
 	e->target_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_pushvalue(L, opts);
@@ -588,10 +621,14 @@ void scenario_emit(struct scenario *sc, const void *target, const char *event)
 	lua_State *L = sc->L;
 	if (!sc->started)
 		return;
-	/* Waiters first (they were waiting), then listeners. */
+	/* Waiters first (they were waiting), then listeners. Only those there
+	 * before the event: a waiter that waits again, or a listener that adds
+	 * a listener, waits for the next one. */
+	uint64_t last = sc->park_seq;
+	size_t nls = sc->nls;
 	for (struct parked *p = sc->parked, *next; p; p = next) {
 		next = p->next;
-		if (p->target != target || strcmp(p->event, event) != 0)
+		if (p->target != target || strcmp(p->event, event) != 0 || p->seq > last)
 			continue;
 		int co_ref = p->co_ref;
 		parked_unlink(p);
@@ -602,7 +639,7 @@ void scenario_emit(struct scenario *sc, const void *target, const char *event)
 		resume(sc, co_ref, 1);
 		next = sc->parked; /* resuming may have parked or woken others */
 	}
-	for (size_t i = 0; i < sc->nls; i++) {
+	for (size_t i = 0; i < nls; i++) {
 		if (sc->ls[i].target != target || strcmp(sc->ls[i].event, event) != 0)
 			continue;
 		lua_rawgetp(L, LUA_REGISTRYINDEX, target); /* the object's handle */
@@ -919,6 +956,7 @@ int scenario_start(struct scenario *sc, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+		e->next = e->at;
 		struct timeval tv = { (time_t)e->at, (suseconds_t)((e->at - (double)(time_t)e->at) * 1e6) };
 		evtimer_add(e->ev, &tv);
 	}
