@@ -161,9 +161,14 @@ void *opts_udata(lua_State *L, int idx, const char *key, const char *tname, cons
 		return NULL;
 	}
 	void *p = luaL_testudata(L, -1, tname);
-	if (!p)
-		luaL_error(L, "%s: '%s' must be a %s, got %s", what, key,
-			   strchr(tname, '.') + 1, luaL_typename(L, -1));
+	if (!p) {
+		/* Name what was given: "got zone_source", not "got userdata". */
+		const char *got = luaL_typename(L, -1);
+		if (luaL_getmetafield(L, -1, "__name") == LUA_TSTRING)
+			got = lua_tostring(L, -1);
+		luaL_error(L, "%s: '%s' must be a %s, got %s", what, key, strchr(tname, '.') + 1,
+			   got);
+	}
 	lua_pop(L, 1);
 	return p;
 }

@@ -24,10 +24,11 @@ void source_push(lua_State *L, struct farm_source *s)
 static struct zone_version *zone_opt(lua_State *L, int idx, const char *what)
 {
 	struct zone_version *v = NULL;
-	lua_getfield(L, idx, "zone");
-	if (!lua_isnil(L, -1))
-		v = zone_version_ref(zone_check(L, -1));
-	lua_pop(L, 1);
+	struct zone_version **z = opts_udata(L, idx, "zone", BIND_ZONE, what);
+	if (z && !*z)
+		luaL_error(L, "%s: 'zone' was used after it was closed", what);
+	if (z)
+		v = zone_version_ref(*z);
 	const char *file = opts_string(L, idx, "file", "", what);
 	if (file[0] && v) {
 		zone_version_unref(v);

@@ -135,10 +135,11 @@ bool boot_from_opts(lua_State *L, int idx, struct farm_boot *b, const char *what
 	struct zone_version *v = NULL;
 	if (opts_has(L, idx, "source"))
 		luaL_error(L, "%s: 'source' goes with boot = 'source'", what);
-	lua_getfield(L, idx, "zone");
-	if (!lua_isnil(L, -1))
-		v = zone_version_ref(zone_check(L, -1));
-	lua_pop(L, 1);
+	struct zone_version **z = opts_udata(L, idx, "zone", BIND_ZONE, what);
+	if (z && !*z)
+		luaL_error(L, "%s: 'zone' was used after it was closed", what);
+	if (z)
+		v = zone_version_ref(*z);
 	const char *file = opts_string(L, idx, "file", "", what);
 	if (file[0]) {
 		if (v) {
