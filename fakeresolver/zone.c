@@ -780,6 +780,12 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 			     "relative owner name and no $ORIGIN to complete it");
 			goto out;
 		}
+		/* ldns checks a relative name's length before appending $ORIGIN, not after. */
+		if (ldns_rdf_size(owner) > WIRE_NAME_MAX) {
+			fail(err, errlen, path, at,
+			     "owner name is longer than 255 octets once $ORIGIN is appended");
+			goto out;
+		}
 		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 			fail(err, errlen, path, at, "class %u is not IN",
 			     (unsigned)ldns_rr_get_class(rr));
