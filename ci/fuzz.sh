@@ -41,7 +41,7 @@ for t in "${targets[@]}"; do
 	fi
 	mkdir -p "$work/corpus" "$work/artifacts"
 	cp -R "$seeds/." "$work/corpus/"
-	echo "== $t: ${seconds}s from $(ls "$work/corpus" | wc -l) seeds; log in $work/fuzz.log"
+	echo "== $t: ${seconds}s from $(ls "$work/corpus" | wc -l) seeds"
 	if [ "$seconds" -eq 0 ]; then
 		limit=(-runs=0) # -max_total_time=0 would mean no limit at all
 	else
@@ -56,7 +56,7 @@ for t in "${targets[@]}"; do
 		"$work/fuzz.log" || true
 	if [ "$rc" -ne 0 ]; then
 		failed+=("$t")
-		echo "!! $t failed (exit $rc). End of its log:"
+		echo "!! $t failed (exit $rc). End of its log ($work/fuzz.log):"
 		tail -n 60 "$work/fuzz.log"
 		for a in "$work"/artifacts/*; do
 			[ -e "$a" ] || continue
