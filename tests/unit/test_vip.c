@@ -1,0 +1,1382 @@
+/*
+ * test_vip.c - the userspace VIP (harness/lb/vip.h).
+ *
+ * The router first, without sockets and on virtual time: pins that live while
+ * packets keep coming and die after an idle gap, numgen-like (smooth
+ * weighted) round robin for new flows, membership with keep and flush, the
+ * per-query, random and primary policies. Then the forwarding on one
+ * event_base with two fakeresolver servers behind a VIP on 127.0.0.1:0:
+ * backend 0 serves internal.v1 (db-primary.internal A 10.20.0.15) and
+ * backend 1 internal.v2 (10.20.0.42), so every answer says which backend
+ * gave it. The cases are those of FACTS.md: same-socket retries stuck to a
+ * hung backend under the flow policy, a retry reaching the other backend
+ * under the query policy, a closed backend port.
+ *
+ * Bad parameters first, then behaviour. Timing: a reply is waited for up to
+ * a few seconds; silence is asserted over short windows (a slow machine can
+ * only make those pass, never fail).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "fakeresolver/faults.h"
+#include "fakeresolver/rng.h"
+#include "fakeresolver/server.h"
+#include "fakeresolver/wire.h"
+#include "fakeresolver/zone.h"
+#include "harness/lb/vip.h"
+
+#ifndef ZONE_DIR
+#error "ZONE_DIR must name scenarios/zones"
+#endif
+
+/* A reply that must come; a window in which nothing may come; the time for
+ * the VIP to see a port unreachable (well under its 1 s hold, so the next
+ * query still meets the refusal). */
+#define REPLY_WAIT_S 5.0
+#define SILENCE_S    0.5
+#define NOTICE_S     0.2
+
+/* ---- router helpers ---- */
+
+/* A UDP (or TCP) flow key from 127.0.0.1:port. */
+static struct vip_flow_key key_of(uint16_t port, bool tcp)
+{
+	struct vip_flow_key k;
+	char err[128] = "";
+	memset(&k, 0, sizeof k);
+	if (addr_parse("127.0.0.1", 53, &k.client, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	addr_set_port(&k.client, port);
+	k.tcp = tcp;
+	return k;
+}
+
+static struct vip_router *router_new(enum vip_policy policy, enum vip_on_down on_down,
+				     const unsigned *weights, size_t n, struct rng *rng)
+{
+	struct vip_router *r = vip_router_create(policy, on_down, 30.0, weights, n, rng);
+	assert_non_null(r);
+	return r;
+}
+
+static const unsigned two[2] = { 1, 1 };
+
+/* ---- router: bad parameters ---- */
+
+static void test_router_bad_parameters(void **state)
+{
+	(void)state;
+	unsigned w[VIP_BACKENDS_MAX + 1];
+	for (size_t i = 0; i <= VIP_BACKENDS_MAX; i++)
+		w[i] = 1;
+	assert_null(vip_router_create(VIP_FLOW, VIP_KEEP, 30, w, 0, NULL));
+	assert_null(vip_router_create(VIP_FLOW, VIP_KEEP, 30, w, VIP_BACKENDS_MAX + 1, NULL));
+	vip_router_destroy(NULL); /* a no-op */
+
+	struct vip_router *r = router_new(VIP_FLOW, VIP_FLUSH, w, VIP_BACKENDS_MAX, NULL);
+	for (int i = 0; i < VIP_BACKENDS_MAX; i++)
+		assert_true(vip_router_is_up(r, i));
+	assert_false(vip_router_is_up(r, -1));
+	assert_false(vip_router_is_up(r, VIP_BACKENDS_MAX));
+	/* Out of range: nothing changes, nothing flushed. */
+	struct vip_flow_key k = key_of(1000, false);
+	assert_int_equal(vip_router_route(r, &k, 0).backend, 0);
+	assert_int_equal(vip_router_set_up(r, -1, false), 0);
+	assert_int_equal(vip_router_set_up(r, VIP_BACKENDS_MAX, false), 0);
+	assert_int_equal(vip_router_flows(r), 1);
+	vip_router_destroy(r);
+
+	enum vip_policy p = VIP_FLOW;
+	assert_int_equal(vip_policy_parse("primary", &p), 0);
+	assert_int_equal(p, VIP_PRIMARY);
+	assert_int_equal(vip_policy_parse("query", &p), 0);
+	assert_int_equal(p, VIP_QUERY);
+	assert_int_equal(vip_policy_parse("round-robin", &p), -1);
+	assert_int_equal(vip_policy_parse("", &p), -1);
+	assert_int_equal(p, VIP_QUERY); /* untouched on failure */
+	assert_string_equal(vip_policy_name(VIP_FLOW), "flow");
+	assert_string_equal(vip_policy_name(VIP_RANDOM), "random");
+	assert_string_equal(vip_policy_name((enum vip_policy)42), "?");
+}
+
+/* ---- router: the flow policy ---- */
+
+static void test_router_flow_pins_while_packets_keep_coming(void **state)
+{
+	(void)state;
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, two, 2, NULL);
+	struct vip_flow_key a = key_of(40000, false);
+	struct vip_route rt = vip_router_route(r, &a, 100.0);
+	assert_true(rt.new_flow);
+	assert_false(rt.pinned_down);
+	int b = rt.backend;
+	assert_true(b == 0 || b == 1);
+	/* 20 s gaps, 200 s in all: far past flow_idle_s, never idle that long. */
+	for (double t = 120.0; t <= 300.0; t += 20.0) {
+		rt = vip_router_route(r, &a, t);
+		assert_int_equal(rt.backend, b);
+		assert_false(rt.new_flow);
+		assert_false(rt.pinned_down);
+	}
+	assert_int_equal(vip_router_flows(r), 1);
+	vip_router_destroy(r);
+}
+
+static void test_router_flow_gap_reroutes(void **state)
+{
+	(void)state;
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, two, 2, NULL);
+	struct vip_flow_key a = key_of(40000, false);
+	struct vip_route first = vip_router_route(r, &a, 0.0);
+	assert_true(first.new_flow);
+	assert_false(vip_router_route(r, &a, 29.0).new_flow);
+	/* 31 s of silence: the pin is gone, the packet is a new flow and takes
+	 * the next backend in the rotation (the other one of two). */
+	struct vip_route again = vip_router_route(r, &a, 60.0);
+	assert_true(again.new_flow);
+	assert_int_equal(again.backend, 1 - first.backend);
+	assert_int_equal(vip_router_flows(r), 1); /* the same entry, re-pinned */
+	/* ...and it is pinned there from now on. */
+	struct vip_route next = vip_router_route(r, &a, 61.0);
+	assert_false(next.new_flow);
+	assert_int_equal(next.backend, again.backend);
+	vip_router_destroy(r);
+}
+
+static void test_router_flow_new_keys_alternate(void **state)
+{
+	(void)state;
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, two, 2, NULL);
+	for (uint16_t p = 0; p < 100; p++) {
+		/* numgen inc mod 2: 0, 1, 0, 1, ... from the first flow on */
+		struct vip_flow_key k = key_of((uint16_t)(30000 + p), false);
+		struct vip_route rt = vip_router_route(r, &k, 1.0);
+		assert_true(rt.new_flow);
+		assert_int_equal(rt.backend, p % 2);
+	}
+	assert_int_equal(vip_router_flows(r), 100);
+	/* The same port over TCP is another flow. */
+	struct vip_flow_key t = key_of(30000, true);
+	assert_true(vip_router_route(r, &t, 1.0).new_flow);
+	assert_int_equal(vip_router_flows(r), 101);
+	/* Each key still has its own pin. */
+	for (uint16_t p = 0; p < 100; p++) {
+		struct vip_flow_key k = key_of((uint16_t)(30000 + p), false);
+		struct vip_route rt = vip_router_route(r, &k, 2.0);
+		assert_false(rt.new_flow);
+		assert_int_equal(rt.backend, p % 2);
+	}
+	vip_router_destroy(r);
+}
+
+static void test_router_flow_weights_exact(void **state)
+{
+	(void)state;
+	const unsigned w[2] = { 3, 1 };
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, w, 2, NULL);
+	int count[2] = { 0, 0 };
+	for (int cycle = 0; cycle < 100; cycle++) {
+		int in_cycle[2] = { 0, 0 };
+		for (int i = 0; i < 4; i++) {
+			struct vip_flow_key k = key_of((uint16_t)(20000 + cycle * 4 + i), false);
+			struct vip_route rt = vip_router_route(r, &k, 0.0);
+			assert_true(rt.backend == 0 || rt.backend == 1);
+			in_cycle[rt.backend]++;
+			count[rt.backend]++;
+		}
+		/* Smooth WRR: every cycle of sum(weights) picks is exact. */
+		assert_int_equal(in_cycle[0], 3);
+		assert_int_equal(in_cycle[1], 1);
+	}
+	assert_int_equal(count[0], 300);
+	assert_int_equal(count[1], 100);
+	vip_router_destroy(r);
+}
+
+/* Pins n new keys from port base on; fills backend[i]. */
+static void pin_keys(struct vip_router *r, uint16_t base, int n, int *backend, double now)
+{
+	for (int i = 0; i < n; i++) {
+		struct vip_flow_key k = key_of((uint16_t)(base + i), false);
+		struct vip_route rt = vip_router_route(r, &k, now);
+		assert_true(rt.new_flow);
+		backend[i] = rt.backend;
+	}
+}
+
+static void test_router_flow_down_keep(void **state)
+{
+	(void)state;
+	const unsigned w[3] = { 1, 1, 1 };
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, w, 3, NULL);
+	int pinned[30];
+	pin_keys(r, 10000, 30, pinned, 0.0);
+	assert_int_equal(vip_router_set_up(r, 1, false), 0); /* keep: nothing flushed */
+	assert_false(vip_router_is_up(r, 1));
+	assert_int_equal(vip_router_flows(r), 30);
+	/* New flows avoid it, evenly over the others. */
+	int count[3] = { 0, 0, 0 };
+	for (int i = 0; i < 100; i++) {
+		struct vip_flow_key k = key_of((uint16_t)(11000 + i), false);
+		struct vip_route rt = vip_router_route(r, &k, 1.0);
+		assert_true(rt.new_flow);
+		assert_int_not_equal(rt.backend, 1);
+		count[rt.backend]++;
+	}
+	assert_int_equal(count[0], 50);
+	assert_int_equal(count[2], 50);
+	/* Flows already pinned to it stay there, and say so. */
+	int kept = 0;
+	for (int i = 0; i < 30; i++) {
+		struct vip_flow_key k = key_of((uint16_t)(10000 + i), false);
+		struct vip_route rt = vip_router_route(r, &k, 2.0);
+		assert_false(rt.new_flow);
+		assert_int_equal(rt.backend, pinned[i]);
+		assert_int_equal(rt.pinned_down, pinned[i] == 1);
+		kept += pinned[i] == 1;
+	}
+	assert_int_equal(kept, 10);
+	/* Up again: no longer "pinned down", and it takes new flows again. */
+	assert_int_equal(vip_router_set_up(r, 1, true), 0);
+	for (int i = 0; i < 30; i++) {
+		struct vip_flow_key k = key_of((uint16_t)(10000 + i), false);
+		assert_false(vip_router_route(r, &k, 3.0).pinned_down);
+	}
+	int seen1 = 0;
+	for (int i = 0; i < 3; i++) {
+		struct vip_flow_key k = key_of((uint16_t)(12000 + i), false);
+		seen1 += vip_router_route(r, &k, 3.0).backend == 1;
+	}
+	assert_int_equal(seen1, 1);
+	vip_router_destroy(r);
+}
+
+static void test_router_flow_down_flush(void **state)
+{
+	(void)state;
+	const unsigned w[3] = { 1, 1, 1 };
+	struct vip_router *r = router_new(VIP_FLOW, VIP_FLUSH, w, 3, NULL);
+	int pinned[30];
+	pin_keys(r, 10000, 30, pinned, 0.0);
+	assert_int_equal(vip_router_set_up(r, 1, false), 10); /* conntrack -D */
+	assert_int_equal(vip_router_flows(r), 20);
+	assert_int_equal(vip_router_set_up(r, 1, false), 0); /* nothing left to flush */
+	for (int i = 0; i < 30; i++) {
+		struct vip_flow_key k = key_of((uint16_t)(10000 + i), false);
+		struct vip_route rt = vip_router_route(r, &k, 1.0);
+		assert_false(rt.pinned_down);
+		assert_int_not_equal(rt.backend, 1);
+		if (pinned[i] == 1) {
+			assert_true(rt.new_flow); /* routed anew */
+		} else {
+			assert_false(rt.new_flow); /* the others are untouched */
+			assert_int_equal(rt.backend, pinned[i]);
+		}
+	}
+	assert_int_equal(vip_router_flows(r), 30);
+	vip_router_destroy(r);
+}
+
+static void test_router_all_down(void **state)
+{
+	(void)state;
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, two, 2, NULL);
+	vip_router_set_up(r, 0, false);
+	vip_router_set_up(r, 1, false);
+	struct vip_flow_key k = key_of(5000, false);
+	struct vip_route rt = vip_router_route(r, &k, 0.0);
+	assert_int_equal(rt.backend, -1);
+	assert_false(rt.pinned_down);
+	assert_int_equal(vip_router_flows(r), 0); /* no flow without a backend */
+	/* One comes back: the key is routed, to it. */
+	vip_router_set_up(r, 1, true);
+	rt = vip_router_route(r, &k, 1.0);
+	assert_int_equal(rt.backend, 1);
+	assert_true(rt.new_flow);
+	assert_int_equal(vip_router_flows(r), 1);
+	vip_router_destroy(r);
+
+	/* The other policies have no backend either. */
+	struct rng g;
+	rng_seed(&g, 1);
+	const enum vip_policy others[] = { VIP_QUERY, VIP_RANDOM, VIP_PRIMARY };
+	for (size_t i = 0; i < 3; i++) {
+		r = router_new(others[i], VIP_KEEP, two, 2, &g);
+		vip_router_set_up(r, 0, false);
+		vip_router_set_up(r, 1, false);
+		assert_int_equal(vip_router_route(r, &k, 0.0).backend, -1);
+		vip_router_destroy(r);
+	}
+}
+
+static void test_router_touch_refreshes(void **state)
+{
+	(void)state;
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, two, 2, NULL);
+	struct vip_flow_key a = key_of(40000, false);
+	int b = vip_router_route(r, &a, 0.0).backend;
+	/* A reply at 25 s keeps the pin alive at 50 s (50 s after the query). */
+	vip_router_touch(r, &a, 25.0);
+	struct vip_route rt = vip_router_route(r, &a, 50.0);
+	assert_false(rt.new_flow);
+	assert_int_equal(rt.backend, b);
+	/* A refreshed flow is not expired either. */
+	vip_router_touch(r, &a, 70.0);
+	assert_int_equal(vip_router_expire(r, 95.0), 0);
+	assert_int_equal(vip_router_flows(r), 1);
+	/* Touching an unknown key creates nothing. */
+	struct vip_flow_key other = key_of(40001, false);
+	vip_router_touch(r, &other, 95.0);
+	assert_int_equal(vip_router_flows(r), 1);
+	/* Touching a flow that already expired does not revive it. */
+	vip_router_touch(r, &a, 140.0);
+	assert_true(vip_router_route(r, &a, 141.0).new_flow);
+	vip_router_destroy(r);
+}
+
+static void test_router_expire_frees_only_idle(void **state)
+{
+	(void)state;
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, two, 2, NULL);
+	struct vip_flow_key a = key_of(1, false), b = key_of(2, false), c = key_of(3, true);
+	int ba = vip_router_route(r, &a, 0.0).backend;
+	vip_router_route(r, &b, 0.0);
+	vip_router_route(r, &c, 20.0);
+	vip_router_route(r, &a, 15.0); /* a is refreshed, b is not */
+	assert_int_equal(vip_router_flows(r), 3);
+	assert_int_equal(vip_router_expire(r, 20.0), 0);
+	assert_int_equal(vip_router_expire(r, 40.0), 1); /* b: idle 40 s */
+	assert_int_equal(vip_router_flows(r), 2);
+	struct vip_route rt = vip_router_route(r, &a, 41.0); /* idle 26 s: still pinned */
+	assert_false(rt.new_flow);
+	assert_int_equal(rt.backend, ba);
+	assert_int_equal(vip_router_expire(r, 60.0), 1); /* c: idle 40 s */
+	assert_int_equal(vip_router_expire(r, 80.0), 1); /* a: idle 39 s */
+	assert_int_equal(vip_router_flows(r), 0);
+	assert_int_equal(vip_router_expire(r, 1000.0), 0);
+	vip_router_destroy(r);
+}
+
+/* Enough flows to grow the table several times: every pin survives. */
+static void test_router_many_flows(void **state)
+{
+	(void)state;
+	struct vip_router *r = router_new(VIP_FLOW, VIP_KEEP, two, 2, NULL);
+	enum { N = 6000 };
+	static int pinned[N];
+	pin_keys(r, 1, N, pinned, 0.0);
+	assert_int_equal(vip_router_flows(r), N);
+	for (int i = 0; i < N; i++) {
+		struct vip_flow_key k = key_of((uint16_t)(1 + i), false);
+		struct vip_route rt = vip_router_route(r, &k, 1.0);
+		assert_false(rt.new_flow);
+		assert_int_equal(rt.backend, pinned[i]);
+	}
+	assert_int_equal(vip_router_expire(r, 100.0), N);
+	assert_int_equal(vip_router_flows(r), 0);
+	vip_router_destroy(r);
+}
+
+/* ---- router: the other policies ---- */
+
+static void test_router_query_alternates_per_packet(void **state)
+{
+	(void)state;
+	struct vip_router *r = router_new(VIP_QUERY, VIP_KEEP, two, 2, NULL);
+	struct vip_flow_key a = key_of(40000, false);
+	int prev = -1;
+	for (int i = 0; i < 10; i++) {
+		/* The same key, a retry 1 s later: the other backend, as with dnsdist. */
+		struct vip_route rt = vip_router_route(r, &a, (double)i);
+		assert_true(rt.backend == 0 || rt.backend == 1);
+		assert_int_not_equal(rt.backend, prev);
+		assert_true(rt.new_flow);
+		assert_false(rt.pinned_down);
+		prev = rt.backend;
+	}
+	assert_int_equal(vip_router_flows(r), 0); /* nothing pinned */
+	/* A backend down gets no queries, whatever the key. */
+	vip_router_set_up(r, 0, false);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(vip_router_route(r, &a, 20.0).backend, 1);
+	vip_router_destroy(r);
+}
+
+static void test_router_random_seeded(void **state)
+{
+	(void)state;
+	struct rng g1, g2, g3;
+	rng_seed(&g1, 42);
+	rng_seed(&g2, 42);
+	rng_seed(&g3, 43);
+	const unsigned w[4] = { 1, 1, 1, 1 };
+	struct vip_router *r1 = router_new(VIP_RANDOM, VIP_KEEP, w, 4, &g1);
+	struct vip_router *r2 = router_new(VIP_RANDOM, VIP_KEEP, w, 4, &g2);
+	struct vip_router *r3 = router_new(VIP_RANDOM, VIP_KEEP, w, 4, &g3);
+	struct vip_flow_key a = key_of(40000, false);
+	int differ = 0, seen[4] = { 0, 0, 0, 0 };
+	for (int i = 0; i < 200; i++) {
+		int b1 = vip_router_route(r1, &a, 0.0).backend;
+		assert_int_equal(vip_router_route(r2, &a, 0.0).backend, b1);
+		differ += vip_router_route(r3, &a, 0.0).backend != b1;
+		assert_true(b1 >= 0 && b1 < 4);
+		seen[b1]++;
+	}
+	assert_true(differ > 50); /* another seed, another sequence */
+	for (int i = 0; i < 4; i++)
+		assert_true(seen[i] > 0);
+	vip_router_destroy(r1);
+	vip_router_destroy(r2);
+	vip_router_destroy(r3);
+}
+
+static void test_router_random_weights(void **state)
+{
+	(void)state;
+	struct rng g;
+	rng_seed(&g, 7);
+	const unsigned w[3] = { 3, 5, 1 };
+	struct vip_router *r = router_new(VIP_RANDOM, VIP_KEEP, w, 3, &g);
+	vip_router_set_up(r, 1, false); /* what is left: 3:1 */
+	struct vip_flow_key a = key_of(40000, false);
+	int count[3] = { 0, 0, 0 };
+	for (int i = 0; i < 10000; i++) {
+		struct vip_route rt = vip_router_route(r, &a, 0.0);
+		assert_true(rt.backend >= 0 && rt.backend < 3);
+		count[rt.backend]++;
+	}
+	assert_int_equal(count[1], 0);
+	assert_in_range(count[0], 7300, 7700); /* 75% +- 2% */
+	assert_int_equal(count[0] + count[2], 10000);
+	vip_router_destroy(r);
+}
+
+static void test_router_primary_fails_over(void **state)
+{
+	(void)state;
+	const unsigned w[3] = { 1, 5, 1 };
+	struct vip_router *r = router_new(VIP_PRIMARY, VIP_KEEP, w, 3, NULL);
+	struct vip_flow_key a = key_of(1, false), b = key_of(2, false);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(vip_router_route(r, &a, 0.0).backend, 0);
+		assert_int_equal(vip_router_route(r, &b, 0.0).backend, 0);
+	}
+	vip_router_set_up(r, 0, false);
+	assert_int_equal(vip_router_route(r, &a, 1.0).backend, 1);
+	vip_router_set_up(r, 1, false);
+	assert_int_equal(vip_router_route(r, &a, 2.0).backend, 2);
+	vip_router_set_up(r, 0, true); /* back to the first, at once */
+	assert_int_equal(vip_router_route(r, &a, 3.0).backend, 0);
+	assert_int_equal(vip_router_flows(r), 0);
+	vip_router_destroy(r);
+}
+
+/* ---- forwarding helpers ---- */
+
+#define LOG_MAX        256
+#define NO_REPLY       (-1)
+#define SERVFAIL_REPLY (-2)
+
+struct logged {
+	bool tcp;
+	uint16_t port; /* the client's */
+	uint16_t id;
+	int backend;
+	char name[64];
+	bool new_flow;
+	bool pinned_down;
+	char action[32];
+};
+
+struct fwd {
+	struct event_base *base;
+	struct zone_set *zones[2];
+	struct server *servers[2];
+	struct fault_plan *plan;
+	struct rng rng;
+	struct vip *vip;
+	struct logged log[LOG_MAX];
+	size_t nlog;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct zone_set *load_set(const char *file)
+{
+	char err[512], path[512];
+	snprintf(path, sizeof path, "%s/%s", ZONE_DIR, file);
+	struct zone_version *v = zone_version_load(path, NULL, err, sizeof err);
+	if (!v)
+		fail_msg("%s", err);
+	struct zone_set *s = zone_set_create();
+	assert_non_null(s);
+	assert_int_equal(zone_set_add(s, v, true), 0);
+	zone_version_unref(v);
+	return s;
+}
+
+static void on_vip_event(void *arg, const struct vip_event *ev)
+{
+	struct fwd *f = arg;
+	assert_true(f->nlog < LOG_MAX);
+	struct logged *l = &f->log[f->nlog++];
+	memset(l, 0, sizeof *l);
+	l->tcp = ev->tcp;
+	l->port = addr_port(ev->client);
+	l->id = ev->id;
+	l->backend = ev->backend;
+	if (ev->backend_name)
+		snprintf(l->name, sizeof l->name, "%s", ev->backend_name);
+	l->new_flow = ev->new_flow;
+	l->pinned_down = ev->pinned_down;
+	snprintf(l->action, sizeof l->action, "%s", ev->action);
+}
+
+/* Two servers (v1, v2) and a VIP in front of them on 127.0.0.1:0. */
+static struct fwd *fwd_new(enum vip_policy policy, enum vip_on_down on_down,
+			   enum vip_on_refused on_refused)
+{
+	static const char *const files[2] = { "internal.v1.zone", "internal.v2.zone" };
+	static const char *const names[2] = { "v1", "v2" };
+	struct fwd *f = calloc(1, sizeof *f);
+	char err[256] = "";
+	assert_non_null(f);
+	f->base = event_base_new();
+	assert_non_null(f->base);
+	struct vip_config cfg;
+	vip_config_defaults(&cfg);
+	cfg.policy = policy;
+	cfg.on_down = on_down;
+	cfg.on_refused = on_refused;
+	assert_int_equal(addr_parse("127.0.0.1:0", 53, &cfg.addr, err, sizeof err), 0);
+	for (int i = 0; i < 2; i++) {
+		struct server_config sc;
+		server_config_defaults(&sc);
+		assert_int_equal(addr_parse("127.0.0.1:0", 53, &sc.addr, err, sizeof err), 0);
+		f->zones[i] = load_set(files[i]);
+		f->servers[i] = server_create(f->base, f->zones[i], &sc, err, sizeof err);
+		if (!f->servers[i])
+			fail_msg("server_create: %s", err);
+		snprintf(cfg.backends[i].name, sizeof cfg.backends[i].name, "%s", names[i]);
+		cfg.backends[i].addr = *server_addr(f->servers[i]);
+		cfg.backends[i].weight = 1;
+	}
+	cfg.nbackends = 2;
+	f->plan = fault_plan_create();
+	assert_non_null(f->plan);
+	rng_seed(&f->rng, 1);
+	f->vip = vip_create(f->base, &cfg, &f->rng, err, sizeof err);
+	if (!f->vip)
+		fail_msg("vip_create: %s", err);
+	assert_int_not_equal(addr_port(vip_addr(f->vip)), 0);
+	vip_set_log(f->vip, on_vip_event, f);
+	return f;
+}
+
+/* Stops backend i: its port is closed from now on. */
+static void fwd_stop(struct fwd *f, int i)
+{
+	server_destroy(f->servers[i]);
+	f->servers[i] = NULL;
+}
+
+static void fwd_free(struct fwd *f)
+{
+	vip_destroy(f->vip);
+	for (int i = 0; i < 2; i++) {
+		server_destroy(f->servers[i]);
+		zone_set_destroy(f->zones[i]);
+	}
+	fault_plan_destroy(f->plan);
+	event_base_free(f->base);
+	free(f);
+}
+
+/* Runs the loop until fd is readable or seconds pass; true if readable. */
+static bool pump_until_readable(struct fwd *f, int fd, double seconds)
+{
+	double end = now_s() + seconds;
+	do {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 5) > 0)
+			return true;
+	} while (now_s() < end);
+	return false;
+}
+
+static void pump(struct fwd *f, double seconds)
+{
+	double end = now_s() + seconds;
+	do {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		(void)poll(NULL, 0, 5);
+	} while (now_s() < end);
+}
+
+/* A client socket connected to the VIP (type SOCK_DGRAM or SOCK_STREAM). */
+static int client(struct fwd *f, int type)
+{
+	int fd = socket(AF_INET, type, 0);
+	assert_true(fd >= 0);
+	const struct addr *a = vip_addr(f->vip);
+	assert_int_equal(connect(fd, (const struct sockaddr *)&a->ss, a->len), 0);
+	return fd;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct addr a;
+	a.len = sizeof a.ss;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a.ss, &a.len), 0);
+	return addr_port(&a);
+}
+
+/* Builds an A query for db-primary.internal. with id; returns its length. */
+static size_t make_query(uint8_t *buf, uint16_t id)
+{
+	static const uint8_t qname[] = "\012db-primary\010internal";
+	size_t n = WIRE_HEADER_LEN;
+	memset(buf, 0, WIRE_HEADER_LEN);
+	wire_put16(buf, id);
+	wire_put16(buf + 2, 0x0100); /* RD */
+	wire_put16(buf + 4, 1);
+	memcpy(buf + n, qname, sizeof qname); /* with the root label */
+	n += sizeof qname;
+	wire_put16(buf + n, DNS_TYPE_A);
+	wire_put16(buf + n + 2, DNS_CLASS_IN);
+	return n + 4;
+}
+
+static void send_query(int fd, uint16_t id)
+{
+	uint8_t q[512];
+	size_t n = make_query(q, id);
+	assert_int_equal(send(fd, q, n, 0), (ssize_t)n);
+}
+
+/* Which backend a reply came from, by db-primary's address. */
+static int which_backend(const uint8_t *r, size_t len)
+{
+	if ((wire_get16(r + 2) & 0xf) == DNS_RCODE_SERVFAIL)
+		return SERVFAIL_REPLY;
+	assert_int_equal(wire_get16(r + 2) & 0xf, 0);
+	assert_int_equal(wire_get16(r + 6), 1); /* one answer */
+	assert_true(len > WIRE_HEADER_LEN + 4);
+	static const uint8_t v1[4] = { 10, 20, 0, 15 }, v2[4] = { 10, 20, 0, 42 };
+	if (memcmp(r + len - 4, v1, 4) == 0)
+		return 0;
+	if (memcmp(r + len - 4, v2, 4) == 0)
+		return 1;
+	fail_msg("an answer from neither zone");
+	return NO_REPLY;
+}
+
+/* Waits for a reply to id on fd: the backend that answered, SERVFAIL_REPLY or
+ * NO_REPLY. The reply must carry the client's own id. */
+static int recv_reply(struct fwd *f, int fd, uint16_t id, double wait)
+{
+	uint8_t r[2048];
+	if (!pump_until_readable(f, fd, wait))
+		return NO_REPLY;
+	ssize_t got = recv(fd, r, sizeof r, MSG_DONTWAIT);
+	assert_true(got >= WIRE_HEADER_LEN);
+	assert_int_equal(wire_get16(r), id);
+	assert_true(wire_get16(r + 2) & WIRE_FLAG_QR);
+	return which_backend(r, (size_t)got);
+}
+
+static int ask(struct fwd *f, int fd, uint16_t id)
+{
+	send_query(fd, id);
+	return recv_reply(f, fd, id, REPLY_WAIT_S);
+}
+
+static void assert_silent(struct fwd *f, int fd, double seconds)
+{
+	assert_false(pump_until_readable(f, fd, seconds));
+}
+
+/* Every query received is accounted for once (forwarded, no backend or
+ * refused); relayed replies are counted (the SERVFAILs the VIP writes itself
+ * are not relayed replies). */
+static void assert_replies(struct fwd *f, uint64_t relayed)
+{
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.replies, relayed);
+	assert_int_equal(st.queries, st.forwarded + st.no_backend + st.refused);
+}
+
+/* ---- forwarding: bad parameters ---- */
+
+static void test_vip_create_bad_parameters(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct vip_config cfg;
+	char err[256] = "";
+	assert_non_null(base);
+	vip_destroy(NULL); /* a no-op */
+
+	vip_config_defaults(&cfg);
+	assert_int_equal(cfg.policy, VIP_FLOW);
+	assert_int_equal(cfg.on_down, VIP_KEEP);
+	assert_int_equal(cfg.on_refused, VIP_DROP);
+	assert_true(cfg.flow_idle_s == 30.0);
+	assert_int_equal(addr_parse("127.0.0.1:0", 53, &cfg.addr, err, sizeof err), 0);
+	assert_null(vip_create(base, &cfg, NULL, err, sizeof err)); /* no backends */
+	assert_non_null(strstr(err, "1 to 16 backends"));
+
+	cfg.nbackends = VIP_BACKENDS_MAX + 1;
+	err[0] = '\0';
+	assert_null(vip_create(base, &cfg, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "1 to 16 backends"));
+
+	cfg.nbackends = 1;
+	snprintf(cfg.backends[0].name, sizeof cfg.backends[0].name, "b0");
+	cfg.backends[0].weight = 1;
+	assert_int_equal(addr_parse("192.0.2.1:53", 53, &cfg.backends[0].addr, err, sizeof err), 0);
+	err[0] = '\0';
+	assert_null(vip_create(base, &cfg, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "192.0.2.1:53"));
+	assert_non_null(strstr(err, "not loopback"));
+
+	assert_int_equal(addr_parse("127.0.0.1:53", 53, &cfg.backends[0].addr, err, sizeof err), 0);
+	assert_int_equal(addr_parse("192.0.2.2:53", 53, &cfg.addr, err, sizeof err), 0);
+	err[0] = '\0';
+	assert_null(vip_create(base, &cfg, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "192.0.2.2:53"));
+	assert_non_null(strstr(err, "not loopback"));
+
+	/* A port already taken names the address. */
+	assert_int_equal(addr_parse("127.0.0.1:0", 53, &cfg.addr, err, sizeof err), 0);
+	struct vip *v = vip_create(base, &cfg, NULL, err, sizeof err);
+	if (!v)
+		fail_msg("vip_create: %s", err);
+	cfg.addr = *vip_addr(v);
+	char want[80];
+	addr_str(&cfg.addr, want, sizeof want);
+	err[0] = '\0';
+	assert_null(vip_create(base, &cfg, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "cannot listen"));
+	assert_non_null(strstr(err, want));
+	vip_destroy(v);
+	event_base_free(base);
+}
+
+/*
+ * With port 0 the UDP socket picks the port and TCP must get the same one,
+ * which some TCP socket may hold already. Hold many TCP ports and create
+ * VIPs until some of them must have met a clash (about 5 expected in 250:
+ * without a retry this fails in all but 1 run in 200); each must work.
+ */
+static void test_vip_create_survives_tcp_port_clash(void **state)
+{
+	(void)state;
+	enum { HELD = 600, CREATES = 250 };
+	struct event_base *base = event_base_new();
+	struct vip_config cfg;
+	char err[256] = "";
+	int held[HELD];
+	assert_non_null(base);
+	vip_config_defaults(&cfg);
+	assert_int_equal(addr_parse("127.0.0.1:0", 53, &cfg.addr, err, sizeof err), 0);
+	cfg.nbackends = 1;
+	cfg.backends[0].weight = 1;
+	assert_int_equal(addr_parse("127.0.0.1:53", 53, &cfg.backends[0].addr, err, sizeof err),
+			 0);
+	for (int i = 0; i < HELD; i++) {
+		held[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(held[i] >= 0);
+		assert_int_equal(bind(held[i], (const struct sockaddr *)&cfg.addr.ss, cfg.addr.len),
+				 0);
+	}
+	for (int i = 0; i < CREATES; i++) {
+		struct vip *v = vip_create(base, &cfg, NULL, err, sizeof err);
+		if (!v)
+			fail_msg("vip_create (%d): %s", i, err);
+		vip_destroy(v);
+	}
+	for (int i = 0; i < HELD; i++)
+		close(held[i]);
+	event_base_free(base);
+}
+
+/* ---- forwarding: UDP ---- */
+
+static void test_vip_flow_pins_a_socket(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_DROP);
+	int a = client(f, SOCK_DGRAM), b = client(f, SOCK_DGRAM);
+	/* Several queries from one source port: one backend, each with its own id back. */
+	int ba = ask(f, a, 0xa000);
+	assert_true(ba == 0 || ba == 1);
+	for (uint16_t i = 1; i < 6; i++)
+		assert_int_equal(ask(f, a, (uint16_t)(0xa000 + i)), ba);
+	/* A new port is a new flow: the next backend in the rotation. */
+	int bb = ask(f, b, 0xb000);
+	assert_int_equal(bb, 1 - ba);
+	for (uint16_t i = 1; i < 4; i++)
+		assert_int_equal(ask(f, b, (uint16_t)(0xb000 + i)), bb);
+	/* Interleaved, each stays where it is. */
+	assert_int_equal(ask(f, a, 0xa100), ba);
+	assert_int_equal(ask(f, b, 0xb100), bb);
+
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.queries, 12);
+	assert_int_equal(st.forwarded, 12);
+	assert_int_equal(st.replies, 12);
+	assert_int_equal(st.no_backend + st.refused + st.stray, 0);
+	assert_replies(f, 12);
+	/* Both backends saw only their own client's queries. */
+	struct server_stats ss;
+	server_get_stats(f->servers[ba], &ss);
+	assert_int_equal(ss.udp_received, 7);
+	server_get_stats(f->servers[bb], &ss);
+	assert_int_equal(ss.udp_received, 5);
+	close(a);
+	close(b);
+	fwd_free(f);
+}
+
+/* Two clients in flight at once with the same id, to one backend: the id
+ * rewriting keeps them apart, and each gets its own reply. */
+static void test_vip_rewrites_ids(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_PRIMARY, VIP_KEEP, VIP_DROP);
+	enum { N = 8 };
+	int fds[N];
+	for (int i = 0; i < N; i++) {
+		fds[i] = client(f, SOCK_DGRAM);
+		send_query(fds[i], 7);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(recv_reply(f, fds[i], 7, REPLY_WAIT_S), 0);
+		assert_silent(f, fds[i], 0.0); /* exactly one reply each */
+	}
+	struct server_stats ss;
+	server_get_stats(f->servers[0], &ss);
+	assert_int_equal(ss.udp_received, N);
+	assert_replies(f, N);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	fwd_free(f);
+}
+
+static void test_vip_query_alternates(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_QUERY, VIP_KEEP, VIP_DROP);
+	int a = client(f, SOCK_DGRAM);
+	int prev = ask(f, a, 1);
+	assert_true(prev == 0 || prev == 1);
+	for (uint16_t i = 2; i <= 8; i++) {
+		int b = ask(f, a, i);
+		assert_int_equal(b, 1 - prev);
+		prev = b;
+	}
+	assert_replies(f, 8);
+	close(a);
+	fwd_free(f);
+}
+
+static void test_vip_down_keep(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_DROP);
+	int a = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	assert_true(ba == 0 || ba == 1);
+	assert_int_equal(vip_set_backend_up(f->vip, ba, false), 0);
+	assert_false(vip_backend_up(f->vip, ba));
+	assert_true(vip_backend_up(f->vip, 1 - ba));
+	/* Conntrack keeps the pinned flow on the backend marked down... */
+	assert_int_equal(ask(f, a, 2), ba);
+	/* ...while every new socket goes to the other one. */
+	for (uint16_t i = 0; i < 4; i++) {
+		int c = client(f, SOCK_DGRAM);
+		assert_int_equal(ask(f, c, (uint16_t)(100 + i)), 1 - ba);
+		close(c);
+	}
+	assert_int_equal(ask(f, a, 3), ba);
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.flows_flushed, 0);
+	assert_replies(f, 7);
+	close(a);
+	fwd_free(f);
+}
+
+static void test_vip_down_flush(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_FLUSH, VIP_DROP);
+	int a = client(f, SOCK_DGRAM), b = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	int bb = ask(f, b, 1);
+	assert_int_equal(bb, 1 - ba);
+	assert_int_equal(vip_set_backend_up(f->vip, ba, false), 1); /* a's flow */
+	/* The flushed flow is routed anew, to the backend still up. */
+	assert_int_equal(ask(f, a, 2), 1 - ba);
+	assert_int_equal(ask(f, b, 2), bb);
+	int c = client(f, SOCK_DGRAM);
+	assert_int_equal(ask(f, c, 1), 1 - ba);
+	/* Up again: nothing moves back, a stays on its new pin. */
+	assert_int_equal(vip_set_backend_up(f->vip, ba, true), 0);
+	assert_int_equal(ask(f, a, 3), 1 - ba);
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.flows_flushed, 1);
+	assert_replies(f, 6);
+	close(a);
+	close(b);
+	close(c);
+	fwd_free(f);
+}
+
+static void hang_backend(struct fwd *f, int i)
+{
+	struct fault_spec s;
+	uint32_t id = 0;
+	memset(&s, 0, sizeof s);
+	s.kind = FAULT_HANG;
+	fault_match_all(&s.match);
+	assert_int_equal(fault_plan_add(f->plan, &s, &id), 0);
+	server_set_faults(f->servers[i], f->plan, &f->rng);
+}
+
+/* FACTS.md: with one of two backends silently dropping, glibc's retries from
+ * the same socket stick to it under DNAT; a new socket can reach the other. */
+static void test_vip_hang_blackholes_pinned_retries(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_DROP);
+	int a = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	assert_true(ba == 0 || ba == 1);
+	hang_backend(f, ba);
+	size_t before = f->nlog;
+	/* timeout:1 attempts:3 from the same socket, same id: all lost. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		send_query(a, 2);
+		assert_int_equal(recv_reply(f, a, 2, 1.0), NO_REPLY);
+	}
+	assert_int_equal(f->nlog, before + 3);
+	for (size_t i = before; i < f->nlog; i++) {
+		assert_int_equal(f->log[i].backend, ba);
+		assert_false(f->log[i].new_flow);
+		assert_string_equal(f->log[i].action, "forwarded");
+	}
+	/* The next getaddrinfo opens a new socket: the healthy backend. */
+	int b = client(f, SOCK_DGRAM);
+	assert_int_equal(ask(f, b, 3), 1 - ba);
+	struct server_stats ss;
+	server_get_stats(f->servers[ba], &ss);
+	assert_int_equal(ss.udp_received, 4);
+	assert_int_equal(ss.udp_replied, 1);
+	assert_replies(f, 2);
+	close(a);
+	close(b);
+	fwd_free(f);
+}
+
+/* dnsdist, for contrast: the same socket's retry reaches the other backend. */
+static void test_vip_query_retry_escapes_hang(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_QUERY, VIP_KEEP, VIP_DROP);
+	hang_backend(f, 0);
+	int a = client(f, SOCK_DGRAM);
+	send_query(a, 9);
+	assert_int_equal(recv_reply(f, a, 9, 1.0), NO_REPLY); /* the rotation starts at 0 */
+	send_query(a, 9); /* timeout:1, the same socket and id */
+	assert_int_equal(recv_reply(f, a, 9, REPLY_WAIT_S), 1);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(f->log[0].backend, 0);
+	assert_int_equal(f->log[1].backend, 1);
+	assert_replies(f, 1);
+	close(a);
+	fwd_free(f);
+}
+
+/* A stopped backend: the first query meets the closed port (the ICMP reaches
+ * the VIP, not the client), later ones get SERVFAIL at once. */
+static void test_vip_closed_port_servfail(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_SERVFAIL);
+	int a = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	assert_true(ba == 0 || ba == 1);
+	fwd_stop(f, ba);
+	send_query(a, 2);
+	assert_int_equal(recv_reply(f, a, 2, NOTICE_S), NO_REPLY); /* lost, refusal noticed */
+	double t0 = now_s();
+	assert_int_equal(ask(f, a, 3), SERVFAIL_REPLY);
+	assert_true(now_s() - t0 < 2.0);
+	assert_string_equal(f->log[f->nlog - 1].action, "refused-servfail");
+	assert_int_equal(f->log[f->nlog - 1].backend, ba);
+	assert_int_equal(f->log[f->nlog - 1].id, 3);
+	/* A new socket (glibc after ECONNREFUSED) lands on the live backend. */
+	int b = client(f, SOCK_DGRAM);
+	assert_int_equal(ask(f, b, 4), 1 - ba);
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.refused, 1);
+	assert_int_equal(st.forwarded, 3);
+	assert_replies(f, 2); /* the SERVFAIL is the VIP's own */
+	close(a);
+	close(b);
+	fwd_free(f);
+}
+
+/* The same, with two queries back to back (getaddrinfo's A and AAAA on one
+ * socket): the refusal is still noticed, and no query goes unaccounted. */
+static void test_vip_closed_port_burst(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_SERVFAIL);
+	int a = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	fwd_stop(f, ba);
+	send_query(a, 2);
+	send_query(a, 3);
+	pump(f, NOTICE_S);
+	/* Whatever came back (a SERVFAIL for the second, at most) is drained. */
+	uint8_t r[512];
+	while (recv(a, r, sizeof r, MSG_DONTWAIT) > 0) {
+		assert_int_equal(wire_get16(r), 3);
+		assert_int_equal(wire_get16(r + 2) & 0xf, DNS_RCODE_SERVFAIL);
+	}
+	assert_int_equal(ask(f, a, 4), SERVFAIL_REPLY);
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.queries, 4);
+	assert_int_equal(st.queries, st.forwarded + st.no_backend + st.refused);
+	assert_true(st.refused >= 1);
+	close(a);
+	fwd_free(f);
+}
+
+static void test_vip_closed_port_drop(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_DROP);
+	int a = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	fwd_stop(f, ba);
+	send_query(a, 2);
+	assert_int_equal(recv_reply(f, a, 2, NOTICE_S), NO_REPLY);
+	send_query(a, 3);
+	assert_int_equal(recv_reply(f, a, 3, SILENCE_S), NO_REPLY);
+	assert_string_equal(f->log[f->nlog - 1].action, "refused-drop");
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.refused, 1);
+	assert_replies(f, 1);
+	close(a);
+	fwd_free(f);
+}
+
+static void test_vip_no_backend(void **state)
+{
+	(void)state;
+	const enum vip_on_refused modes[2] = { VIP_DROP, VIP_SERVFAIL };
+	for (int m = 0; m < 2; m++) {
+		struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, modes[m]);
+		vip_set_backend_up(f->vip, 0, false);
+		vip_set_backend_up(f->vip, 1, false);
+		int a = client(f, SOCK_DGRAM);
+		send_query(a, 5);
+		if (modes[m] == VIP_SERVFAIL)
+			assert_int_equal(recv_reply(f, a, 5, REPLY_WAIT_S), SERVFAIL_REPLY);
+		else
+			assert_int_equal(recv_reply(f, a, 5, SILENCE_S), NO_REPLY);
+		assert_int_equal(f->nlog, 1);
+		assert_int_equal(f->log[0].backend, -1);
+		assert_string_equal(f->log[0].name, "");
+		assert_string_equal(f->log[0].action, "no-backend");
+		struct vip_stats st;
+		vip_get_stats(f->vip, &st);
+		assert_int_equal(st.no_backend, 1);
+		assert_replies(f, 0);
+		/* A backend back up: served at once, from the same socket. */
+		vip_set_backend_up(f->vip, 1, true);
+		assert_int_equal(ask(f, a, 6), 1);
+		close(a);
+		fwd_free(f);
+	}
+}
+
+/* ---- forwarding: TCP ---- */
+
+/* Reads exactly n octets while pumping the loop; false on EOF or timeout. */
+static bool tcp_read_exact(struct fwd *f, int fd, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		if (!pump_until_readable(f, fd, REPLY_WAIT_S))
+			return false;
+		ssize_t r = recv(fd, buf + got, n - got, MSG_DONTWAIT);
+		if (r == 0)
+			return false;
+		if (r > 0)
+			got += (size_t)r;
+	}
+	return true;
+}
+
+static void test_vip_tcp_answered(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_DROP);
+	int fd = client(f, SOCK_STREAM);
+	uint8_t q[514], r[2048];
+	size_t n = make_query(q + 2, 0x4242);
+	wire_put16(q, (uint16_t)n);
+	assert_int_equal(send(fd, q, n + 2, 0), (ssize_t)(n + 2));
+	uint8_t hdr[2];
+	assert_true(tcp_read_exact(f, fd, hdr, 2));
+	size_t len = wire_get16(hdr);
+	assert_true(len >= WIRE_HEADER_LEN && len <= sizeof r);
+	assert_true(tcp_read_exact(f, fd, r, len));
+	assert_int_equal(wire_get16(r), 0x4242); /* TCP is spliced: the id is untouched */
+	int b = which_backend(r, len);
+	assert_true(b == 0 || b == 1);
+	/* A second query on the same connection: the same backend. */
+	n = make_query(q + 2, 0x4343);
+	assert_int_equal(send(fd, q, n + 2, 0), (ssize_t)(n + 2));
+	assert_true(tcp_read_exact(f, fd, hdr, 2));
+	len = wire_get16(hdr);
+	assert_true(tcp_read_exact(f, fd, r, len));
+	assert_int_equal(wire_get16(r), 0x4343);
+	assert_int_equal(which_backend(r, len), b);
+
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.tcp_conns, 1);
+	assert_int_equal(st.queries, 0); /* UDP only */
+	assert_int_equal(f->nlog, 1);
+	assert_true(f->log[0].tcp);
+	assert_int_equal(f->log[0].backend, b);
+	assert_true(f->log[0].new_flow);
+	assert_int_equal(f->log[0].port, local_port(fd));
+	assert_string_equal(f->log[0].action, "forwarded");
+	struct server_stats ss;
+	server_get_stats(f->servers[b], &ss);
+	assert_int_equal(ss.tcp_queries, 2);
+	close(fd);
+	pump(f, 0.1); /* the VIP sees the close and frees the splice */
+	fwd_free(f);
+}
+
+/* A connection routed to a stopped backend is closed; with none up, too. */
+static void test_vip_tcp_dead_backend_closes(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_DROP);
+	fwd_stop(f, 0);
+	vip_set_backend_up(f->vip, 1, false); /* so the connection goes to 0 */
+	int fd = client(f, SOCK_STREAM);
+	uint8_t q[514], buf[2];
+	size_t n = make_query(q + 2, 1);
+	wire_put16(q, (uint16_t)n);
+	assert_int_equal(send(fd, q, n + 2, 0), (ssize_t)(n + 2));
+	assert_false(tcp_read_exact(f, fd, buf, 2));
+	assert_true(pump_until_readable(f, fd, 0.0));
+	assert_true(recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0); /* EOF or reset */
+	close(fd);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(f->log[0].backend, 0);
+
+	vip_set_backend_up(f->vip, 0, false);
+	fd = client(f, SOCK_STREAM);
+	assert_false(tcp_read_exact(f, fd, buf, 2));
+	assert_true(pump_until_readable(f, fd, 0.0)); /* closed, not timed out */
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(f->log[1].backend, -1);
+	assert_string_equal(f->log[1].action, "no-backend");
+	close(fd);
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.tcp_conns, 2);
+	fwd_free(f);
+}
+
+/*
+ * A backend that answers and closes at once (one query per connection, as
+ * some servers do): the answer still reaches the client before the VIP
+ * closes the client's side. The backend here is a bare TCP socket.
+ */
+static void test_vip_tcp_reply_then_close(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct vip_config cfg;
+	char err[256] = "";
+	assert_non_null(base);
+	vip_config_defaults(&cfg);
+	assert_int_equal(addr_parse("127.0.0.1:0", 53, &cfg.addr, err, sizeof err), 0);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	struct addr be;
+	assert_int_equal(addr_parse("127.0.0.1:0", 53, &be, err, sizeof err), 0);
+	assert_int_equal(bind(lfd, (const struct sockaddr *)&be.ss, be.len), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	be.len = sizeof be.ss;
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&be.ss, &be.len), 0);
+	cfg.nbackends = 1;
+	cfg.backends[0].addr = be;
+	cfg.backends[0].weight = 1;
+	struct fwd f = { .base = base };
+	f.vip = vip_create(base, &cfg, NULL, err, sizeof err);
+	if (!f.vip)
+		fail_msg("vip_create: %s", err);
+
+	for (int round = 0; round < 20; round++) {
+		int fd = client(&f, SOCK_STREAM);
+		uint8_t q[514], r[2048];
+		size_t n = make_query(q + 2, (uint16_t)round);
+		wire_put16(q, (uint16_t)n);
+		assert_int_equal(send(fd, q, n + 2, 0), (ssize_t)(n + 2));
+		assert_true(pump_until_readable(&f, lfd, REPLY_WAIT_S));
+		int bfd = accept(lfd, NULL, NULL);
+		assert_true(bfd >= 0);
+		size_t got = 0;
+		while (got < n + 2) {
+			assert_true(pump_until_readable(&f, bfd, REPLY_WAIT_S));
+			ssize_t k = recv(bfd, r + got, sizeof r - got, MSG_DONTWAIT);
+			assert_true(k > 0);
+			got += (size_t)k;
+		}
+		r[4] |= 0x80; /* QR: the query echoed as its own reply */
+		assert_int_equal(send(bfd, r, got, 0), (ssize_t)got);
+		close(bfd);
+		uint8_t hdr[2];
+		assert_true(tcp_read_exact(&f, fd, hdr, 2));
+		assert_int_equal(wire_get16(hdr), n);
+		assert_true(tcp_read_exact(&f, fd, r, n));
+		assert_int_equal(wire_get16(r), round);
+		close(fd);
+	}
+	vip_destroy(f.vip);
+	close(lfd);
+	event_base_free(base);
+}
+
+/* ---- forwarding: the log ---- */
+
+static void test_vip_log_sees_every_decision(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_DROP);
+	int a = client(f, SOCK_DGRAM), b = client(f, SOCK_DGRAM);
+	uint16_t pa = local_port(a), pb = local_port(b);
+	int ba = ask(f, a, 10);              /* new */
+	assert_int_equal(ask(f, a, 11), ba); /* pinned */
+	int bb = ask(f, b, 20);              /* new, the other */
+	assert_int_equal(bb, 1 - ba);
+	vip_set_backend_up(f->vip, ba, false);
+	assert_int_equal(ask(f, a, 12), ba); /* pinned, down, kept */
+	int c = client(f, SOCK_DGRAM);
+	assert_int_equal(ask(f, c, 30), bb); /* new, avoiding the down one */
+
+	static const char *const names[2] = { "v1", "v2" };
+	const struct {
+		uint16_t port, id;
+		int backend;
+		bool new_flow, pinned_down;
+	} want[] = {
+		{ pa, 10, ba, true, false },  { pa, 11, ba, false, false },
+		{ pb, 20, bb, true, false },  { pa, 12, ba, false, true },
+		{ local_port(c), 30, bb, true, false },
+	};
+	assert_int_equal(f->nlog, sizeof want / sizeof want[0]);
+	for (size_t i = 0; i < f->nlog; i++) {
+		const struct logged *l = &f->log[i];
+		assert_false(l->tcp);
+		assert_int_equal(l->port, want[i].port);
+		assert_int_equal(l->id, want[i].id);
+		assert_int_equal(l->backend, want[i].backend);
+		assert_string_equal(l->name, names[want[i].backend]);
+		assert_int_equal(l->new_flow, want[i].new_flow);
+		assert_int_equal(l->pinned_down, want[i].pinned_down);
+		assert_string_equal(l->action, "forwarded");
+	}
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.queries, f->nlog);
+	assert_replies(f, 5);
+	/* Logging off: decisions still made, nothing reported. */
+	vip_set_log(f->vip, NULL, NULL);
+	assert_int_equal(ask(f, a, 13), ba);
+	assert_int_equal(f->nlog, 5);
+	close(a);
+	close(b);
+	close(c);
+	fwd_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_router_bad_parameters),
+		cmocka_unit_test(test_router_flow_pins_while_packets_keep_coming),
+		cmocka_unit_test(test_router_flow_gap_reroutes),
+		cmocka_unit_test(test_router_flow_new_keys_alternate),
+		cmocka_unit_test(test_router_flow_weights_exact),
+		cmocka_unit_test(test_router_flow_down_keep),
+		cmocka_unit_test(test_router_flow_down_flush),
+		cmocka_unit_test(test_router_all_down),
+		cmocka_unit_test(test_router_touch_refreshes),
+		cmocka_unit_test(test_router_expire_frees_only_idle),
+		cmocka_unit_test(test_router_many_flows),
+		cmocka_unit_test(test_router_query_alternates_per_packet),
+		cmocka_unit_test(test_router_random_seeded),
+		cmocka_unit_test(test_router_random_weights),
+		cmocka_unit_test(test_router_primary_fails_over),
+		cmocka_unit_test(test_vip_create_bad_parameters),
+		cmocka_unit_test(test_vip_create_survives_tcp_port_clash),
+		cmocka_unit_test(test_vip_flow_pins_a_socket),
+		cmocka_unit_test(test_vip_rewrites_ids),
+		cmocka_unit_test(test_vip_query_alternates),
+		cmocka_unit_test(test_vip_down_keep),
+		cmocka_unit_test(test_vip_down_flush),
+		cmocka_unit_test(test_vip_hang_blackholes_pinned_retries),
+		cmocka_unit_test(test_vip_query_retry_escapes_hang),
+		cmocka_unit_test(test_vip_closed_port_servfail),
+		cmocka_unit_test(test_vip_closed_port_burst),
+		cmocka_unit_test(test_vip_closed_port_drop),
+		cmocka_unit_test(test_vip_no_backend),
+		cmocka_unit_test(test_vip_tcp_answered),
+		cmocka_unit_test(test_vip_tcp_dead_backend_closes),
+		cmocka_unit_test(test_vip_tcp_reply_then_close),
+		cmocka_unit_test(test_vip_log_sees_every_decision),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
