@@ -331,6 +331,11 @@ int runner_verbose(const struct runner *r)
 	return r->opt.verbose;
 }
 
+double runner_callback_limit(const struct runner *r)
+{
+	return r->opt.callback_limit_s;
+}
+
 uint32_t runner_next_id(struct runner *r)
 {
 	return r->next_id++;

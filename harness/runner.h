@@ -19,7 +19,7 @@ struct event_base;
 struct history;
 struct lua_State;
 
-/* Exit codes shared by every dnschaos program (docs/exit-codes.md). */
+/* Exit codes shared by every dnschaos program (README.md, "Exit codes"). */
 enum {
 	DNSCHAOS_EXIT_PASS = 0,
 	DNSCHAOS_EXIT_FAIL = 1,
@@ -86,6 +86,9 @@ uint64_t runner_seed(const struct runner *r);
 /* The scenario's own seed: taken unless --seed overrides it. Returns the seed in force. */
 uint64_t runner_scenario_seed(struct runner *r, uint64_t seed);
 int runner_verbose(const struct runner *r);
+
+/* How long one Lua callback may run without yielding (seconds). */
+double runner_callback_limit(const struct runner *r);
 
 /* A new id, unique in the run (faults, timeline entries); never 0. */
 uint32_t runner_next_id(struct runner *r);

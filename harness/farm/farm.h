@@ -11,10 +11,13 @@
 #include "fakeresolver/faults.h"
 #include "fakeresolver/server.h"
 #include "fakeresolver/zone.h"
+#include "harness/lb/health.h"
+#include "harness/lb/vip.h"
 
 struct runner;
 struct farm_source;
 struct farm_resolver;
+struct farm_vip;
 
 #define FARM_NAME_MAX 64
 #define FARM_BOOT_ZONES 16
@@ -54,6 +57,12 @@ const struct zone_set *farm_source_zones(const struct farm_source *s);
  * already published with other content, out of memory).
  */
 int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err, size_t errlen);
+
+/* The serial it publishes for the zone with this origin (wire), or -1. */
+int64_t farm_source_serial(const struct farm_source *s, const uint8_t *origin, size_t len);
+
+/* Calls fn(arg) after every publish during the run (resolvers that gate themselves). */
+int farm_source_watch(struct farm_source *s, void (*fn)(void *arg), void *arg);
 
 /* Binds and serves SOA and AXFR. Returns 0 or -1 with err set. */
 int farm_source_start(struct farm_source *s, char *err, size_t errlen);
@@ -124,5 +133,65 @@ bool farm_resolver_has_fault(const struct farm_resolver *r, uint32_t id);
 
 /* Query counters since the run started. */
 void farm_resolver_stats(const struct farm_resolver *r, struct server_stats *out);
+
+/*
+ * Self-gating: while its serial is behind what source publishes, the
+ * resolver answers health probes (SOA queries at its zone's apex, or every
+ * query with clients) with SERVFAIL, REFUSED or silence; with reload it also
+ * fetches the published zone and rejoins once current. Checked at every boot,
+ * reload and publish; each change recorded as a "gate" event.
+ */
+enum farm_gate_answer { FARM_GATE_SERVFAIL, FARM_GATE_REFUSED, FARM_GATE_SILENCE };
+struct farm_gate {
+	struct farm_source *source;
+	enum farm_gate_answer answer;
+	bool clients; /* refuse client queries too, not only probes */
+	bool reload;  /* fetch the published zone and rejoin */
+};
+int farm_resolver_set_gate(struct farm_resolver *r, const struct farm_gate *g);
+
+/* True while it gates itself. */
+bool farm_resolver_gated(const struct farm_resolver *r);
+
+/* ---- the VIP ---- */
+
+struct farm_vip_backend {
+	struct farm_resolver *resolver; /* or NULL: a plain address */
+	struct addr addr;               /* when resolver is NULL */
+	char name[FARM_NAME_MAX];
+	unsigned weight;
+};
+
+struct farm_vip_health {
+	bool enabled;
+	struct health_config cfg;
+	struct farm_source *source; /* the published truth for serial and exec checks */
+	char zone[256];             /* the zone probed (default: the source's first zone) */
+	char qname[256];
+	char command[1024];
+};
+
+/* cfg: policy and options (its address and backends are filled at start). */
+struct farm_vip *farm_vip_create(struct runner *run, const char *name, const struct addr *addr,
+				 const struct vip_config *cfg, const struct farm_vip_backend *b,
+				 size_t n, const struct farm_vip_health *health);
+void farm_vip_destroy(struct farm_vip *v);
+
+/* Binds (after the resolvers, whose ports it needs) and starts health checks. */
+int farm_vip_start(struct farm_vip *v, char *err, size_t errlen);
+void farm_vip_stop(struct farm_vip *v);
+
+const char *farm_vip_name(const struct farm_vip *v);
+const struct addr *farm_vip_addr(const struct farm_vip *v);
+
+/* The backend index of a resolver or a name, or -1. */
+int farm_vip_backend(const struct farm_vip *v, const void *resolver, const char *name);
+const char *farm_vip_backend_name(const struct farm_vip *v, int i);
+
+/* Whether the VIP routes new traffic to backend i. */
+bool farm_vip_backend_up(const struct farm_vip *v, int i);
+
+/* An operator's hand: take a backend out of (or put it back into) the VIP. */
+void farm_vip_set_member(struct farm_vip *v, int i, bool up, const char *why);
 
 #endif

@@ -53,6 +53,10 @@ struct farm_resolver {
 	uint32_t down_id; /* the stop or crash fault that took it down, healed at start */
 	const char *down_kind;
 	struct server_stats totals; /* of servers already closed */
+	/* Self-gating. */
+	bool gate_on;
+	struct farm_gate gate;
+	uint32_t gate_plan_id; /* the plan's fault that gates; 0 while not gated */
 };
 
 const char *farm_state_name(enum farm_state s)
@@ -63,6 +67,7 @@ const char *farm_state_name(enum farm_state s)
 
 static void record_lifecycle(struct farm_resolver *r, uint32_t id, const char *kind,
 			     const char *action, double down_s);
+static void gate_check(struct farm_resolver *r);
 
 static uint64_t name_seed(uint64_t seed, const char *name)
 {
@@ -128,6 +133,8 @@ static void log_query(void *arg, const struct server_event *ev)
 	}
 	if (info->zone)
 		history_uint(h, "serial", zone_version_serial(info->zone));
+	if (d && d->fault_id && d->fault_id == r->gate_plan_id)
+		history_bool(h, "gate", true);
 	if (d && d->fault_id) {
 		/* The plan's id; report the run-wide one. */
 		for (size_t i = 0; i < r->nfaults; i++)
@@ -277,16 +284,24 @@ static void transfers_settle(struct farm_resolver *r)
 	if (r->xfr_pending > 0)
 		return;
 	bool reload = r->incoming_reload;
-	if (!reload || zone_set_count(r->incoming) > 0)
-		serve(r, r->incoming);
-	else
-		zone_set_destroy(r->incoming); /* a failed reload keeps what was served */
+	if (reload) {
+		/* A zone whose transfer failed keeps the version it served. */
+		for (size_t i = 0; i < zone_set_count(r->zones); i++) {
+			struct zone_version *old = zone_set_at(r->zones, i);
+			size_t olen;
+			const uint8_t *origin = zone_version_origin(old, &olen);
+			if (!zone_set_has(r->incoming, origin, olen))
+				zone_set_add(r->incoming, old, true);
+		}
+	}
+	serve(r, r->incoming);
 	r->incoming = NULL;
 	if (!reload) {
 		r->state = FARM_UP;
 		record_state(r, "booted");
 	}
 	record_boot(r, "source", reload, r->xfr_error[0] ? r->xfr_error : NULL);
+	gate_check(r);
 	runner_emit(r->run, r, "booted");
 }
 
@@ -324,6 +339,7 @@ static int boot(struct farm_resolver *r, const struct farm_boot *b, bool reload)
 			record_state(r, "booted");
 		}
 		record_boot(r, "file", reload, NULL);
+		gate_check(r);
 		runner_emit(r->run, r, "booted");
 		return 0;
 	}
@@ -437,6 +453,11 @@ int farm_resolver_crash(struct farm_resolver *r, double down_s, const struct far
 			char *err, size_t errlen)
 {
 	uint32_t id = runner_next_id(r->run);
+	if (r->down_id) {
+		/* Already down (stopped, or a crash waiting): this crash supersedes it. */
+		record_lifecycle(r, r->down_id, r->down_kind, "heal", 0);
+		r->down_id = 0;
+	}
 	record_lifecycle(r, id, down_s > 0 ? "crash" : "restart", "inject", down_s);
 	farm_resolver_stop(r, "crash");
 	farm_boot_clear(&r->restart_boot);
@@ -687,4 +708,107 @@ void farm_resolver_stats(const struct farm_resolver *r, struct server_stats *out
 		out->queue_full += st.queue_full;
 		out->fault_acted += st.fault_acted;
 	}
+}
+
+/* ---- self-gating ---- */
+
+/* RFC 1982: a is older than b. */
+static bool serial_older(uint32_t a, uint32_t b)
+{
+	return a != b && ((a < b && b - a < 0x80000000u) || (a > b && a - b > 0x80000000u));
+}
+
+static void record_gate(struct farm_resolver *r, bool gated, const char *reason)
+{
+	static const char *const answers[] = { "servfail", "refused", "silence" };
+	struct history *h = runner_history(r->run);
+	runner_say(r->run, "%s %s: %s", r->name, gated ? "gates itself" : "lifts its gate", reason);
+	if (!h)
+		return;
+	history_begin(h, runner_now(r->run), "gate");
+	history_str(h, "resolver", r->name);
+	history_bool(h, "gated", gated);
+	history_str(h, "reason", reason);
+	history_str(h, "answer", answers[r->gate.answer]);
+	history_bool(h, "clients", r->gate.clients);
+	history_end(h);
+}
+
+/* Compares what it serves with what the source publishes; gates or lifts. */
+static void gate_check(struct farm_resolver *r)
+{
+	char reason[1200] = "", name[1024];
+	const uint8_t *behind_origin = NULL;
+	size_t behind_len = 0;
+
+	if (!r->gate_on || r->state == FARM_DOWN)
+		return;
+	const struct zone_set *truth = farm_source_zones(r->gate.source);
+	for (size_t i = 0; i < zone_set_count(truth); i++) {
+		const struct zone_version *pub = zone_set_at(truth, i);
+		size_t olen;
+		const uint8_t *origin = zone_version_origin(pub, &olen);
+		int64_t mine = farm_resolver_serial(r, origin, olen);
+		wire_name_to_str(origin, name, sizeof name);
+		if (mine < 0) {
+			snprintf(reason, sizeof reason, "no zone %s, published serial %u", name,
+				 zone_version_serial(pub));
+		} else if (serial_older((uint32_t)mine, zone_version_serial(pub))) {
+			snprintf(reason, sizeof reason, "serial %lld < published %u", (long long)mine,
+				 zone_version_serial(pub));
+		} else {
+			continue;
+		}
+		behind_origin = origin;
+		behind_len = olen;
+		break;
+	}
+	if (behind_origin && !r->gate_plan_id) {
+		struct fault_spec spec;
+		memset(&spec, 0, sizeof spec);
+		fault_match_all(&spec.match);
+		if (!r->gate.clients) {
+			/* Health probes: SOA at the apex, what a serial check asks. */
+			memcpy(spec.match.name, behind_origin, behind_len);
+			spec.match.name_len = behind_len;
+			spec.match.has_name = true;
+			spec.match.qtype = DNS_TYPE_SOA;
+		}
+		spec.kind = r->gate.answer == FARM_GATE_SILENCE ? FAULT_HANG : FAULT_RCODE;
+		spec.rcode = r->gate.answer == FARM_GATE_REFUSED ? DNS_RCODE_REFUSED
+								 : DNS_RCODE_SERVFAIL;
+		if (fault_plan_add(r->plan, &spec, &r->gate_plan_id) != 0) {
+			runner_abort(r->run, RUNNER_FAILED, "out of memory");
+			return;
+		}
+		record_gate(r, true, reason);
+		if (r->gate.reload && !r->incoming) {
+			struct farm_boot b = { .source = r->gate.source };
+			(void)boot(r, &b, true);
+		}
+	} else if (!behind_origin && r->gate_plan_id) {
+		fault_plan_remove(r->plan, r->gate_plan_id);
+		r->gate_plan_id = 0;
+		record_gate(r, false, "serial current with the published one");
+	}
+}
+
+static void gate_published(void *arg)
+{
+	gate_check(arg);
+}
+
+int farm_resolver_set_gate(struct farm_resolver *r, const struct farm_gate *g)
+{
+	if (!r->gate_on && farm_source_watch(g->source, gate_published, r) != 0)
+		return -1;
+	r->gate = *g;
+	r->gate_on = true;
+	gate_check(r);
+	return 0;
+}
+
+bool farm_resolver_gated(const struct farm_resolver *r)
+{
+	return r->gate_plan_id != 0;
 }

@@ -16,6 +16,11 @@ struct farm_source {
 	struct addr addr;
 	struct zone_set *zones;
 	struct server *server;
+	struct {
+		void (*fn)(void *arg);
+		void *arg;
+	} watchers[64];
+	size_t nwatchers;
 };
 
 void farm_boot_copy(struct farm_boot *dst, const struct farm_boot *src)
@@ -84,10 +89,19 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 
 	wire_name_to_str(origin, name, sizeof name);
 	if (rc == -1) {
-		/* Publishing a serial again: serve that version again (a rollback). */
-		if (zone_set_serve(s->zones, origin, olen, zone_version_serial(v)) != 0) {
-			snprintf(err, errlen, "cannot publish %s serial %u", name,
-				 zone_version_serial(v));
+		/* A serial already published: the same version again is a rollback.
+		 * Other content under an old serial is the very mistake dnschaos
+		 * exists to catch: refuse it. */
+		const struct zone_version *before = zone_set_served(s->zones, origin, olen);
+		zone_set_serve(s->zones, origin, olen, zone_version_serial(v));
+		const struct zone_version *held = zone_set_served(s->zones, origin, olen);
+		if (held != v && strcmp(zone_version_source(held), zone_version_source(v)) != 0) {
+			if (before)
+				zone_set_serve(s->zones, origin, olen, zone_version_serial(before));
+			snprintf(err, errlen,
+				 "%s serial %u is already published from %s: bump the serial in %s",
+				 name, zone_version_serial(v), zone_version_source(held),
+				 zone_version_source(v));
 			return -1;
 		}
 	} else if (rc != 0) {
@@ -104,16 +118,49 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 		history_end(h);
 	}
 	runner_say(s->run, "%s publishes %s serial %u", s->name, name, zone_version_serial(v));
-	if (runner_running(s->run))
+	if (runner_running(s->run)) {
+		for (size_t i = 0; i < s->nwatchers; i++)
+			s->watchers[i].fn(s->watchers[i].arg);
 		runner_emit(s->run, s, "published");
+	}
+	return 0;
+}
+
+int64_t farm_source_serial(const struct farm_source *s, const uint8_t *origin, size_t len)
+{
+	const struct zone_version *v = zone_set_served(s->zones, origin, len);
+	return v ? (int64_t)zone_version_serial(v) : -1;
+}
+
+int farm_source_watch(struct farm_source *s, void (*fn)(void *arg), void *arg)
+{
+	if (s->nwatchers == sizeof s->watchers / sizeof s->watchers[0])
+		return -1;
+	s->watchers[s->nwatchers].fn = fn;
+	s->watchers[s->nwatchers].arg = arg;
+	s->nwatchers++;
 	return 0;
 }
 
 int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 {
 	struct server_config cfg;
+	struct history *h = runner_history(s->run);
+	char name[1024];
 	if (s->server)
 		return 0;
+	/* What was published before the run: the history's first truth. */
+	for (size_t i = 0; h && i < zone_set_count(s->zones); i++) {
+		const struct zone_version *v = zone_set_at(s->zones, i);
+		wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
+		history_begin(h, runner_now(s->run), "publish");
+		history_str(h, "source", s->name);
+		history_str(h, "zone", name);
+		history_uint(h, "serial", zone_version_serial(v));
+		history_str(h, "file", zone_version_source(v));
+		history_bool(h, "initial", true);
+		history_end(h);
+	}
 	server_config_defaults(&cfg);
 	cfg.addr = s->addr;
 	s->server = server_create(runner_base(s->run), s->zones, &cfg, err, errlen);

@@ -24,6 +24,7 @@ struct scenario;
 #define BIND_SOURCE "dnschaos.zone_source"
 #define BIND_ZONE "dnschaos.zone"
 #define BIND_FAULT "dnschaos.fault"
+#define BIND_VIP "dnschaos.vip"
 
 /* ---- sandbox.c ---- */
 
@@ -123,6 +124,7 @@ void scenario_emit(struct scenario *sc, const void *target, const char *event);
 /* Adds a farm object's Lua handle; the bindings call these. */
 void scenario_add_resolver(lua_State *L, struct scenario *sc, struct farm_resolver *r);
 void scenario_add_source(lua_State *L, struct scenario *sc, struct farm_source *s);
+void scenario_add_vip(lua_State *L, struct scenario *sc, struct farm_vip *v);
 
 /* Finds a farm object by name (for "unknown target" errors). */
 struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name);
@@ -166,6 +168,12 @@ int zone_new(lua_State *L);
 struct zone_version *zone_check(lua_State *L, int idx);
 /* Loads a file named relative to the scenario; raises with the ldns reason. */
 struct zone_version *zone_load(lua_State *L, const char *file);
+
+void vip_open(lua_State *L);
+void vip_push(lua_State *L, struct farm_vip *v);
+struct farm_vip *vip_check(lua_State *L, int idx);
+/* s:vip{...} */
+int vip_new(lua_State *L);
 
 void fault_open(lua_State *L);
 void fault_push(lua_State *L, struct farm_resolver *r, uint32_t id, const char *kind);

@@ -25,11 +25,39 @@ void resolver_push(lua_State *L, struct farm_resolver *r)
 	lua_rawgetp(L, LUA_REGISTRYINDEX, r);
 }
 
+/* gate = { source = truth, answer = "servfail", clients = false, reload = false } */
+static void read_gate(lua_State *L, int idx, struct farm_gate *g, struct farm_source *boot_src)
+{
+	static const char *const keys[] = { "source", "answer", "clients", "reload", NULL };
+	static const char *const answers[] = { "servfail", "refused", "silence", NULL };
+	const char *what = "resolver: gate";
+	memset(g, 0, sizeof *g);
+	opts_check(L, idx, what, keys, false);
+	struct farm_source **src = opts_udata(L, idx, "source", BIND_SOURCE, what);
+	g->source = src ? *src : boot_src;
+	if (!g->source) {
+		lua_getfield(L, LUA_REGISTRYINDEX, "dnschaos.sources");
+		if (luaL_len(L, -1) == 1) {
+			lua_rawgeti(L, -1, 1);
+			g->source = source_check(L, -1);
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	if (!g->source)
+		luaL_error(L, "%s: compares with what a zone source publishes: give source = "
+			      "<zone source>",
+			   what);
+	g->answer = (enum farm_gate_answer)opts_enum(L, idx, "answer", answers, 0, what);
+	g->clients = opts_bool(L, idx, "clients", false, what);
+	g->reload = opts_bool(L, idx, "reload", false, what);
+}
+
 /* s:resolver{ name = "r1", zone = z | file = "..." | boot = "source", address = "..." } */
 int resolver_new(lua_State *L)
 {
 	static const char *const keys[] = { "name", "boot", "zone", "file", "zones", "source",
-					    "address", NULL };
+					    "address", "gate", NULL };
 	const char *what = "resolver";
 	struct scenario *sc = scenario_get(L);
 	struct farm_boot boot;
@@ -52,10 +80,21 @@ int resolver_new(lua_State *L)
 		boot.source = source_check(L, -1);
 		lua_pop(L, 2);
 	}
+	struct farm_gate gate;
+	bool gated = false;
+	if (lua_getfield(L, 2, "gate") != LUA_TNIL) {
+		gated = true;
+		read_gate(L, lua_gettop(L), &gate, boot.source);
+	}
+	lua_pop(L, 1);
 	struct farm_resolver *r = farm_resolver_create(sandbox_runner(L), name, &addr, &boot);
 	farm_boot_clear(&boot);
 	if (!r)
 		return luaL_error(L, "out of memory");
+	if (gated && farm_resolver_set_gate(r, &gate) != 0) {
+		farm_resolver_destroy(r);
+		return luaL_error(L, "resolver: too many resolvers gate on one zone source");
+	}
 	scenario_add_resolver(L, sc, r);
 	struct farm_resolver **box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = r;
@@ -304,8 +343,12 @@ static int r_start(lua_State *L)
 	int rc = farm_resolver_start(r, has ? &b : NULL, err, sizeof err);
 	if (has)
 		farm_boot_clear(&b);
-	if (rc != 0)
+	if (rc != 0) {
+		/* Not the scenario's fault: a runtime error, as at the start of the run. */
+		runner_abort(sandbox_runner(L), RUNNER_FAILED, "%s: start: %s",
+			     farm_resolver_name(r), err);
 		return luaL_error(L, "start: %s", err);
+	}
 	return 0;
 }
 
@@ -327,8 +370,11 @@ static int crash(lua_State *L, const char *what, bool restart)
 	int rc = farm_resolver_crash(r, down, has ? &b : NULL, err, sizeof err);
 	if (has)
 		farm_boot_clear(&b);
-	if (rc != 0)
+	if (rc != 0) {
+		runner_abort(sandbox_runner(L), RUNNER_FAILED, "%s: %s: %s",
+			     farm_resolver_name(r), what, err);
 		return luaL_error(L, "%s: %s", what, err);
+	}
 	return 0;
 }
 
@@ -373,6 +419,13 @@ static int r_serial(lua_State *L)
 	return 1;
 }
 
+/* r:gated(): true while it gates itself (its serial is behind the published one). */
+static int r_gated(lua_State *L)
+{
+	lua_pushboolean(L, farm_resolver_gated(resolver_check(L, 1)));
+	return 1;
+}
+
 static int r_state(lua_State *L)
 {
 	lua_pushstring(L, farm_state_name(farm_resolver_state(resolver_check(L, 1))));
@@ -384,7 +437,8 @@ static const luaL_Reg methods[] = {
 	{ "truncate", r_truncate }, { "wrong", r_wrong },     { "capacity", r_capacity },
 	{ "heal", r_heal },	    { "stop", r_stop },	      { "start", r_start },
 	{ "crash", r_crash },	    { "restart", r_restart }, { "reload", r_reload },
-	{ "serial", r_serial },	    { "state", r_state },     { NULL, NULL },
+	{ "serial", r_serial },	    { "state", r_state },     { "gated", r_gated },
+	{ NULL, NULL },
 };
 
 static int r_index(lua_State *L)

@@ -19,7 +19,6 @@
 
 #include "fakeresolver/probe.h"
 
-#define CALLBACK_LIMIT_S 5.0
 #define DURATION_MAX (7 * 24 * 3600.0)
 
 enum yield_kind { YIELD_NONE, YIELD_SLEEP, YIELD_WAIT, YIELD_QUERY };
@@ -30,6 +29,7 @@ struct tl_entry {
 	struct event *ev;
 	double at, every, until;
 	double next;    /* s:every: when the next tick is due (run time) */
+	struct tl_entry *chain; /* s:at entries due at the same time, declared later */
 	int fn_ref;     /* the function; LUA_NOREF for a declared action */
 	int target_ref; /* declared action: the target and its options */
 	int opts_ref;
@@ -58,6 +58,11 @@ struct parked {
 	struct parked *prev, *next;
 };
 
+struct pending_emit {
+	const void *target;
+	char event[16];
+};
+
 struct scenario {
 	struct runner *run;
 	lua_State *L;
@@ -69,12 +74,17 @@ struct scenario {
 	size_t nres;
 	struct farm_source **sources;
 	size_t nsrc;
+	struct farm_vip **vips;
+	size_t nvip;
 	struct tl_entry **tl;
 	size_t ntl;
 	struct listener *ls;
 	size_t nls;
 	struct parked *parked;
 	uint64_t park_seq;
+	struct event *emit_ev; /* delivers pending farm events */
+	struct pending_emit *emits;
+	size_t nemits, cap_emits;
 	bool dry_run;
 	bool started;
 	/* What the last yield asked for (set by s:sleep / s:wait before yielding). */
@@ -162,6 +172,12 @@ void scenario_add_source(lua_State *L, struct scenario *sc, struct farm_source *
 	sc->sources[sc->nsrc++] = s;
 }
 
+void scenario_add_vip(lua_State *L, struct scenario *sc, struct farm_vip *v)
+{
+	sc->vips = grow(L, sc->vips, sc->nvip, sizeof *sc->vips);
+	sc->vips[sc->nvip++] = v;
+}
+
 struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name)
 {
 	for (size_t i = 0; i < sc->nres; i++)
@@ -199,6 +215,9 @@ bool scenario_address_used(const struct scenario *sc, const struct addr *a)
 	for (size_t i = 0; i < sc->nsrc; i++)
 		if (same_host(farm_source_addr(sc->sources[i]), a))
 			return true;
+	for (size_t i = 0; i < sc->nvip; i++)
+		if (same_host(farm_vip_addr(sc->vips[i]), a))
+			return true;
 	return false;
 }
 
@@ -230,7 +249,10 @@ void scenario_check_name(lua_State *L, struct scenario *sc, const char *name, co
 	size_t n = strlen(name);
 	if (n == 0 || n >= FARM_NAME_MAX)
 		luaL_error(L, "%s: 'name' must be 1 to %d characters", what, FARM_NAME_MAX - 1);
-	if (scenario_find_resolver(sc, name) || scenario_find_source(sc, name))
+	bool taken = scenario_find_resolver(sc, name) || scenario_find_source(sc, name);
+	for (size_t i = 0; i < sc->nvip && !taken; i++)
+		taken = strcmp(farm_vip_name(sc->vips[i]), name) == 0;
+	if (taken)
 		luaL_error(L, "%s: the name '%s' is already taken", what, name);
 	if (sc->started)
 		luaL_error(L, "%s: declare the farm before the run starts", what);
@@ -249,6 +271,11 @@ static void push_named(lua_State *L, struct scenario *sc, const char *name)
 		source_push(L, s);
 		return;
 	}
+	for (size_t i = 0; i < sc->nvip; i++)
+		if (strcmp(farm_vip_name(sc->vips[i]), name) == 0) {
+			vip_push(L, sc->vips[i]);
+			return;
+		}
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
 	for (size_t i = 0; i < sc->nres + sc->nsrc; i++) {
@@ -350,7 +377,7 @@ static void resume(struct scenario *sc, int co_ref, int nargs)
 	lua_pop(L, 1);
 	int nres = 0;
 	sc->yield_kind = YIELD_NONE;
-	struct sandbox_deadline outer = sandbox_enter(L, CALLBACK_LIMIT_S);
+	struct sandbox_deadline outer = sandbox_enter(L, runner_callback_limit(sc->run));
 	int st = lua_resume(co, L, nargs, &nres);
 	sandbox_leave(L, outer);
 	if (st == LUA_YIELD) {
@@ -411,13 +438,11 @@ static int declared_call(lua_State *L)
 	return lua_error(L);
 }
 
-static void tl_fire(evutil_socket_t fd, short what, void *arg)
+/* Runs one timeline entry's function or declared action. */
+static void tl_run(struct tl_entry *e)
 {
-	struct tl_entry *e = arg;
 	struct scenario *sc = e->sc;
 	lua_State *L = sc->L;
-	(void)fd;
-	(void)what;
 
 	if (e->every > 0) {
 		/* Ticks stay on the planned grid (from, from + every, ...): timer
@@ -451,6 +476,16 @@ static void tl_fire(evutil_socket_t fd, short what, void *arg)
 	luaL_unref(L, LUA_REGISTRYINDEX, fn_ref);
 }
 
+static void tl_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct tl_entry *e = arg;
+	(void)fd;
+	(void)what;
+	/* Entries due at the same time run in the order they were declared. */
+	for (struct tl_entry *c = e; c && c->sc->started; c = c->chain)
+		tl_run(c);
+}
+
 static struct tl_entry *tl_add(lua_State *L, struct scenario *sc, double at)
 {
 	if (sc->started)
@@ -471,7 +506,7 @@ static struct tl_entry *tl_add(lua_State *L, struct scenario *sc, double at)
 static double check_time(lua_State *L, int idx, const char *what, struct scenario *sc)
 {
 	double t = luaL_checknumber(L, idx);
-	if (!(t >= 0 && t <= sc->duration))
+	if (!(t >= 0 && t < sc->duration))
 		luaL_error(L, "%s: time %f is outside the run (0 to the duration, %f s)", what, t,
 			   sc->duration);
 	return t;
@@ -585,7 +620,8 @@ static const void *event_target(lua_State *L, int idx, const char *what)
 	return NULL;
 }
 
-static const char *const events[] = { "booted", "stopped", "crashed", "published", NULL };
+static const char *const events[] = { "booted",  "stopped",   "crashed",
+				      "published", "healthy", "unhealthy", NULL };
 
 static const char *check_event(lua_State *L, int idx, const char *what)
 {
@@ -594,7 +630,7 @@ static const char *check_event(lua_State *L, int idx, const char *what)
 		if (strcmp(ev, events[i]) == 0)
 			return events[i];
 	luaL_error(L, "%s: unknown event '%s' (did you mean '%s'? events: booted, stopped, "
-		      "crashed, published)",
+		      "crashed, published, healthy, unhealthy)",
 		   what, ev, opts_closest(ev, events));
 	return NULL;
 }
@@ -616,7 +652,8 @@ static int s_on(lua_State *L)
 	return 0;
 }
 
-void scenario_emit(struct scenario *sc, const void *target, const char *event)
+/* Delivers one farm event to s:wait waiters and s:on listeners. */
+static void deliver(struct scenario *sc, const void *target, const char *event)
 {
 	lua_State *L = sc->L;
 	if (!sc->started)
@@ -646,6 +683,47 @@ void scenario_emit(struct scenario *sc, const void *target, const char *event)
 		lua_pushstring(L, event);
 		run_function(sc, sc->ls[i].fn_ref, 2);
 	}
+}
+
+static void emit_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct scenario *sc = arg;
+	(void)fd;
+	(void)what;
+	/* Events raised while delivering wait for the next turn of the loop. */
+	size_t n = sc->nemits;
+	struct pending_emit *batch = sc->emits;
+	sc->emits = NULL;
+	sc->nemits = sc->cap_emits = 0;
+	for (size_t i = 0; i < n; i++)
+		deliver(sc, batch[i].target, batch[i].event);
+	free(batch);
+}
+
+/*
+ * Farm events are delivered on the next turn of the loop, not from inside
+ * the call that caused them: so `r:restart{}` followed by `s:wait(r,
+ * "booted")` sees the boot, whether it took a transfer or happened at once.
+ */
+void scenario_emit(struct scenario *sc, const void *target, const char *event)
+{
+	if (!sc->started || !sc->emit_ev)
+		return;
+	if (sc->nemits == sc->cap_emits) {
+		size_t cap = sc->cap_emits ? sc->cap_emits * 2 : 16;
+		struct pending_emit *p = realloc(sc->emits, cap * sizeof *p);
+		if (!p) {
+			runner_abort(sc->run, RUNNER_FAILED, "out of memory");
+			return;
+		}
+		sc->emits = p;
+		sc->cap_emits = cap;
+	}
+	sc->emits[sc->nemits].target = target;
+	snprintf(sc->emits[sc->nemits].event, sizeof sc->emits[sc->nemits].event, "%s", event);
+	sc->nemits++;
+	static const struct timeval now = { 0, 0 };
+	evtimer_add(sc->emit_ev, &now);
 }
 
 /* s:sleep(seconds): only inside a timeline function. */
@@ -783,9 +861,11 @@ static int s_query(lua_State *L)
 		server = *farm_resolver_addr(resolver_check(L, 2));
 	} else if (luaL_testudata(L, 2, BIND_SOURCE)) {
 		server = *farm_source_addr(source_check(L, 2));
+	} else if (luaL_testudata(L, 2, BIND_VIP)) {
+		server = *farm_vip_addr(vip_check(L, 2));
 	} else {
-		return luaL_error(L, "s:query: the target must be a resolver, a zone source or "
-				     "'ip:port', got %s",
+		return luaL_error(L, "s:query: the target must be a resolver, a zone source, a vip "
+				     "or 'ip:port', got %s",
 				  luaL_typename(L, 2));
 	}
 	const char *name = luaL_checkstring(L, 3);
@@ -913,7 +993,7 @@ static int scenario_new(lua_State *L)
 void scenario_open(lua_State *L, struct runner *run)
 {
 	static const luaL_Reg methods[] = {
-		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new },
+		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "vip", vip_new },
 		{ "at", s_at },		       { "every", s_every },	      { "on", s_on },
 		{ "sleep", s_sleep },	       { "wait", s_wait },	      { "now", s_now },
 		{ "get", s_get },	       { "log", s_log },	      { "query", s_query },
@@ -934,6 +1014,7 @@ void scenario_open(lua_State *L, struct runner *run)
 	source_open(L);
 	zone_open(L);
 	fault_open(L);
+	vip_open(L);
 	lua_pushcfunction(L, scenario_new);
 	lua_setglobal(L, "scenario");
 }
@@ -943,14 +1024,34 @@ void scenario_open(lua_State *L, struct runner *run)
 int scenario_start(struct scenario *sc, char *err, size_t errlen)
 {
 	sc->started = true;
+	sc->emit_ev = evtimer_new(runner_base(sc->run), emit_flush, sc);
+	if (!sc->emit_ev) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (size_t i = 0; i < sc->nsrc; i++)
 		if (farm_source_start(sc->sources[i], err, errlen) != 0)
 			return -1;
 	for (size_t i = 0; i < sc->nres; i++)
 		if (farm_resolver_start(sc->resolvers[i], NULL, err, errlen) != 0)
 			return -1;
+	/* VIPs last: they forward to the resolvers' ports, known only now. */
+	for (size_t i = 0; i < sc->nvip; i++)
+		if (farm_vip_start(sc->vips[i], err, errlen) != 0)
+			return -1;
 	for (size_t i = 0; i < sc->ntl; i++) {
 		struct tl_entry *e = sc->tl[i];
+		/* A one-shot entry due with an earlier one runs in its chain. */
+		struct tl_entry *head = NULL;
+		for (size_t j = 0; j < i && !head && e->every == 0; j++)
+			if (sc->tl[j]->every == 0 && sc->tl[j]->at == e->at && sc->tl[j]->ev)
+				head = sc->tl[j];
+		if (head) {
+			while (head->chain)
+				head = head->chain;
+			head->chain = e;
+			continue;
+		}
 		e->ev = evtimer_new(runner_base(sc->run), tl_fire, e);
 		if (!e->ev) {
 			snprintf(err, errlen, "out of memory");
@@ -970,7 +1071,12 @@ void scenario_stop(struct scenario *sc)
 			event_del(sc->tl[i]->ev);
 	while (sc->parked)
 		parked_unlink(sc->parked);
+	if (sc->emit_ev)
+		event_del(sc->emit_ev);
+	sc->nemits = 0;
 	sc->started = false; /* no more events reach Lua */
+	for (size_t i = 0; i < sc->nvip; i++)
+		farm_vip_stop(sc->vips[i]);
 	for (size_t i = 0; i < sc->nres; i++) {
 		farm_resolver_heal(sc->resolvers[i], 0);
 		farm_resolver_stop(sc->resolvers[i], "end");
@@ -991,6 +1097,9 @@ void scenario_destroy(struct scenario *sc)
 	free(sc->tl);
 	while (sc->parked)
 		parked_unlink(sc->parked);
+	if (sc->emit_ev)
+		event_free(sc->emit_ev);
+	free(sc->emits);
 	free(sc->ls);
 	for (size_t i = 0; i < sc->nres; i++)
 		farm_resolver_destroy(sc->resolvers[i]);
@@ -998,5 +1107,8 @@ void scenario_destroy(struct scenario *sc)
 	for (size_t i = 0; i < sc->nsrc; i++)
 		farm_source_destroy(sc->sources[i]);
 	free(sc->sources);
+	for (size_t i = 0; i < sc->nvip; i++)
+		farm_vip_destroy(sc->vips[i]);
+	free(sc->vips);
 	free(sc);
 }

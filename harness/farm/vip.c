@@ -1,0 +1,276 @@
+/*
+ * vip.c (farm) - the VIP as a farm object: lb/vip.c forwarding in front of
+ * the farm's resolvers (or any loopback address), one lb/health.c checker
+ * per backend whose verdicts drive membership, and every routing decision,
+ * probe and transition written to the history.
+ */
+#include "harness/farm/farm.h"
+#include "harness/record/history.h"
+#include "harness/runner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+struct hc_ctx {
+	struct farm_vip *v;
+	int index;
+};
+
+struct farm_vip {
+	struct runner *run;
+	char name[FARM_NAME_MAX];
+	struct addr addr;
+	struct vip_config cfg;
+	struct farm_vip_backend backends[VIP_BACKENDS_MAX];
+	size_t n;
+	struct farm_vip_health health;
+	struct vip *vip;
+	struct rng rng;
+	struct health_checker *hc[VIP_BACKENDS_MAX];
+	struct hc_ctx ctx[VIP_BACKENDS_MAX];
+	bool member[VIP_BACKENDS_MAX]; /* an operator's hand: false = taken out */
+	bool healthy[VIP_BACKENDS_MAX];
+	uint8_t zone[WIRE_NAME_MAX];   /* the probed zone, wire */
+	size_t zone_len;
+};
+
+struct farm_vip *farm_vip_create(struct runner *run, const char *name, const struct addr *addr,
+				 const struct vip_config *cfg, const struct farm_vip_backend *b,
+				 size_t n, const struct farm_vip_health *health)
+{
+	if (n == 0 || n > VIP_BACKENDS_MAX)
+		return NULL;
+	struct farm_vip *v = calloc(1, sizeof *v);
+	if (!v)
+		return NULL;
+	v->run = run;
+	snprintf(v->name, sizeof v->name, "%s", name);
+	v->addr = *addr;
+	v->cfg = *cfg;
+	v->n = n;
+	memcpy(v->backends, b, n * sizeof *b);
+	if (health)
+		v->health = *health;
+	for (size_t i = 0; i < n; i++) {
+		v->member[i] = true;
+		v->healthy[i] = !v->health.enabled || v->health.cfg.initial_up;
+	}
+	uint64_t seed = runner_seed(run) ^ 0x5649505649505649ull; /* "VIPVIPVI" */
+	for (const char *p = name; *p; p++)
+		seed = (seed ^ (unsigned char)*p) * 1099511628211ull;
+	rng_seed(&v->rng, seed);
+	return v;
+}
+
+void farm_vip_destroy(struct farm_vip *v)
+{
+	if (!v)
+		return;
+	farm_vip_stop(v);
+	free(v);
+}
+
+const char *farm_vip_name(const struct farm_vip *v)
+{
+	return v->name;
+}
+
+const struct addr *farm_vip_addr(const struct farm_vip *v)
+{
+	return &v->addr;
+}
+
+int farm_vip_backend(const struct farm_vip *v, const void *resolver, const char *name)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if ((resolver && v->backends[i].resolver == resolver) ||
+		    (name && strcmp(v->backends[i].name, name) == 0))
+			return (int)i;
+	return -1;
+}
+
+const char *farm_vip_backend_name(const struct farm_vip *v, int i)
+{
+	return v->backends[i].name;
+}
+
+bool farm_vip_backend_up(const struct farm_vip *v, int i)
+{
+	return v->member[i] && v->healthy[i];
+}
+
+/* Tells the forwarder whether backend i takes new traffic; records flushes. */
+static void apply(struct farm_vip *v, int i)
+{
+	if (!v->vip)
+		return;
+	bool up = farm_vip_backend_up(v, i);
+	if (vip_backend_up(v->vip, i) == up)
+		return;
+	size_t flushed = vip_set_backend_up(v->vip, i, up);
+	if (flushed)
+		runner_say(v->run, "%s: flushed %zu flow(s) pinned to %s", v->name, flushed,
+			   v->backends[i].name);
+}
+
+static void log_route(void *arg, const struct vip_event *ev)
+{
+	struct farm_vip *v = arg;
+	struct history *h = runner_history(v->run);
+	char buf[80];
+	history_begin(h, runner_now(v->run), "route");
+	history_str(h, "vip", v->name);
+	history_str(h, "transport", ev->tcp ? "tcp" : "udp");
+	history_str(h, "src", addr_str(ev->client, buf, sizeof buf));
+	if (!ev->tcp)
+		history_uint(h, "id", ev->id);
+	history_str(h, "backend", ev->backend_name);
+	history_str(h, "flow", ev->new_flow ? "new" : "pinned");
+	if (ev->pinned_down)
+		history_bool(h, "pinned_down", true);
+	history_str(h, "action", ev->action);
+	history_end(h);
+}
+
+static void on_probe(void *arg, const struct health_probe_report *rep)
+{
+	struct hc_ctx *c = arg;
+	struct farm_vip *v = c->v;
+	struct history *h = runner_history(v->run);
+	if (!h)
+		return;
+	history_begin(h, runner_now(v->run), "health");
+	history_str(h, "vip", v->name);
+	history_str(h, "backend", rep->backend);
+	history_str(h, "event", "probe");
+	history_bool(h, "ok", rep->success);
+	history_str(h, "reason", rep->reason);
+	history_double(h, "latency_ms", rep->latency_s * 1000, 3);
+	if (rep->serial >= 0)
+		history_int(h, "serial", rep->serial);
+	if (v->health.cfg.kind == HEALTH_EXEC) {
+		history_int(h, "exit", rep->exit_status);
+		history_str(h, "output", rep->output);
+	}
+	history_end(h);
+}
+
+static void on_transition(void *arg, const struct health_transition *t)
+{
+	struct hc_ctx *c = arg;
+	struct farm_vip *v = c->v;
+	struct history *h = runner_history(v->run);
+	v->healthy[c->index] = t->up;
+	if (h) {
+		history_begin(h, runner_now(v->run), "health");
+		history_str(h, "vip", v->name);
+		history_str(h, "backend", t->backend);
+		history_str(h, "event", t->up ? "up" : "down");
+		history_str(h, "reason", t->reason);
+		history_uint(h, "count", t->count);
+		history_end(h);
+	}
+	runner_say(v->run, "%s: %s is %s after %u probe(s): %s", v->name, t->backend,
+		   t->up ? "up" : "down", t->count, t->reason);
+	apply(v, c->index);
+	const void *target = v->backends[c->index].resolver;
+	if (target)
+		runner_emit(v->run, target, t->up ? "healthy" : "unhealthy");
+}
+
+static int64_t published(void *arg)
+{
+	struct hc_ctx *c = arg;
+	struct farm_vip *v = c->v;
+	if (!v->health.source || !v->zone_len)
+		return -1;
+	return farm_source_serial(v->health.source, v->zone, v->zone_len);
+}
+
+int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
+{
+	char origin[1024];
+	struct vip_config cfg = v->cfg;
+	cfg.addr = v->addr;
+	cfg.nbackends = v->n;
+	for (size_t i = 0; i < v->n; i++) {
+		struct vip_backend_config *bc = &cfg.backends[i];
+		snprintf(bc->name, sizeof bc->name, "%s", v->backends[i].name);
+		bc->addr = v->backends[i].resolver ? *farm_resolver_addr(v->backends[i].resolver)
+						   : v->backends[i].addr;
+		bc->weight = v->backends[i].weight;
+	}
+	v->vip = vip_create(runner_base(v->run), &cfg, &v->rng, err, errlen);
+	if (!v->vip)
+		return -1;
+	v->addr = *vip_addr(v->vip);
+	if (runner_history(v->run))
+		vip_set_log(v->vip, log_route, v);
+	for (size_t i = 0; i < v->n; i++)
+		apply(v, (int)i);
+	if (!v->health.enabled)
+		return 0;
+
+	/* The probed zone: as given, or the source's first. */
+	if (v->health.zone[0]) {
+		snprintf(origin, sizeof origin, "%s", v->health.zone);
+	} else if (v->health.source && zone_set_count(farm_source_zones(v->health.source))) {
+		const struct zone_version *z = zone_set_at(farm_source_zones(v->health.source), 0);
+		wire_name_to_str(zone_version_origin(z, NULL), origin, sizeof origin);
+	} else {
+		snprintf(origin, sizeof origin, ".");
+	}
+	ldns_rdf *dname = NULL;
+	if (ldns_str2rdf_dname(&dname, origin) == LDNS_STATUS_OK) {
+		v->zone_len = ldns_rdf_size(dname);
+		memcpy(v->zone, ldns_rdf_data(dname), v->zone_len);
+		wire_name_lower(v->zone);
+		ldns_rdf_deep_free(dname);
+	}
+	struct health_config hcfg = v->health.cfg;
+	if (v->health.qname[0])
+		hcfg.qname = v->health.qname;
+	if (v->health.command[0])
+		hcfg.command = v->health.command;
+	for (size_t i = 0; i < v->n; i++) {
+		v->ctx[i].v = v;
+		v->ctx[i].index = (int)i;
+		struct health_callbacks cb = { on_probe, on_transition, published, &v->ctx[i] };
+		v->hc[i] = health_checker_create(runner_base(v->run), v->backends[i].name,
+						 &cfg.backends[i].addr, origin, &hcfg, &cb, err,
+						 errlen);
+		if (!v->hc[i])
+			return -1;
+	}
+	return 0;
+}
+
+void farm_vip_stop(struct farm_vip *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		health_checker_destroy(v->hc[i]);
+		v->hc[i] = NULL;
+	}
+	vip_destroy(v->vip);
+	v->vip = NULL;
+}
+
+void farm_vip_set_member(struct farm_vip *v, int i, bool up, const char *why)
+{
+	struct history *h = runner_history(v->run);
+	v->member[i] = up;
+	if (h) {
+		history_begin(h, runner_now(v->run), "health");
+		history_str(h, "vip", v->name);
+		history_str(h, "backend", v->backends[i].name);
+		history_str(h, "event", up ? "member" : "removed");
+		history_str(h, "reason", why);
+		history_end(h);
+	}
+	runner_say(v->run, "%s: %s %s the VIP (%s)", v->name, v->backends[i].name,
+		   up ? "put back into" : "taken out of", why);
+	apply(v, i);
+}

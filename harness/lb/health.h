@@ -1,0 +1,143 @@
+/*
+ * health.h - the health checker of a VIP: per backend, a probe every
+ * interval with a timeout; down after `fall` consecutive failures, up after
+ * `rise` consecutive successes. The decision (probe outcome -> state) is a
+ * plain state machine, health_sm_*; health_checker_* drives it with real
+ * probes on the run's event loop.
+ *
+ * Check kinds:
+ *   alive   any reply counts (a closed port or silence fails)
+ *   rcode   the reply must be NOERROR (keepalived's DNS_CHECK)
+ *   serial  the backend's SOA serial must be at least the published one
+ *           (RFC 1982 comparison): the fix from the incident
+ *   exec    a command per probe, exit 0 healthy (keepalived's MISC_CHECK),
+ *           with the backend's address, port, zone and the published serial
+ *           in its environment; time-limited; its output is recorded
+ */
+#ifndef HARNESS_LB_HEALTH_H
+#define HARNESS_LB_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fakeresolver/addr.h"
+
+struct event_base;
+struct probe_result;
+
+enum health_kind { HEALTH_ALIVE, HEALTH_RCODE, HEALTH_SERIAL, HEALTH_EXEC };
+
+/* ---- the state machine (no I/O) ---- */
+
+struct health_sm {
+	unsigned rise, fall;
+	bool up;
+	unsigned successes; /* consecutive, since the last failure */
+	unsigned failures;  /* consecutive, since the last success */
+};
+
+/* rise, fall >= 1; initial state up or down. */
+void health_sm_init(struct health_sm *sm, unsigned rise, unsigned fall, bool up);
+
+/* Feeds one probe outcome; returns true if the state changed. After a change,
+ * the run that caused it is sm->successes (now up) or sm->failures (now down),
+ * which equals rise or fall. Counts saturate at UINT_MAX. */
+bool health_sm_feed(struct health_sm *sm, bool success);
+
+/* RFC 1982 serial arithmetic: true if s1 >= s2 (false for the undefined case,
+ * s1 and s2 exactly 2^31 apart). */
+bool health_serial_ge(uint32_t s1, uint32_t s2);
+
+/*
+ * What a DNS probe's result means for a check of kind alive, rcode or serial
+ * on the zone origin (presentation form), against the published serial (-1:
+ * none). Returns the verdict, writes the reason ("rcode SERVFAIL", "timeout
+ * after 0.5 s", "serial 2026110301 < published 2026112502", ...) into reason,
+ * and sets *serial to the SOA serial a serial check read, else -1. No I/O.
+ */
+bool health_judge_dns(enum health_kind kind, const struct probe_result *res, const char *origin,
+		      int64_t published, double timeout_s, int64_t *serial, char *reason,
+		      size_t len);
+
+/* ---- the checker ---- */
+
+struct health_config {
+	enum health_kind kind;
+	double interval_s;     /* between probe starts, on a fixed grid; > 0, <= 86400 */
+	double timeout_s;      /* per probe; > 0 and <= interval */
+	unsigned rise, fall;   /* >= 1 */
+	bool initial_up;
+	const char *qname;     /* alive/rcode: the name asked (default, NULL: the zone's apex) */
+	uint16_t qtype;        /* alive/rcode: default (0) SOA */
+	const char *command;   /* exec: run with /bin/sh -c; required */
+	/* qname and qtype are refused on serial and exec checks, command on all but exec.
+	 * Strings are copied. */
+};
+
+/* What one probe found, for the history. */
+struct health_probe_report {
+	const char *backend;   /* the backend's name */
+	bool success;
+	const char *reason;    /* "serial 2026110301 < published 2026112502", "timeout after
+				  0.5 s", "port unreachable", "exit 3", ... */
+	double latency_s;
+	int64_t serial;        /* serial check: what the backend served, -1 if none */
+	int exit_status;       /* exec: the exit status, -1 if killed or not run */
+	const char *output;    /* exec: stdout+stderr (at most 4 KiB, then a note that it
+				  was truncated), else NULL */
+};
+/* The strings of reports and transitions are borrowed for the callback. */
+
+struct health_transition {
+	const char *backend;
+	bool up;               /* the new state */
+	const char *reason;    /* the last probe's reason */
+	unsigned count;        /* consecutive outcomes that caused it (rise or fall) */
+};
+
+struct health_callbacks {
+	/* Every probe's outcome (optional). */
+	void (*probe)(void *arg, const struct health_probe_report *r);
+	/* Every state change (optional). */
+	void (*transition)(void *arg, const struct health_transition *t);
+	/* The published serial the serial and exec checks compare against; -1 if none
+	 * (optional: NULL is none). Asked when a serial answer arrives or a command starts. */
+	int64_t (*published)(void *arg);
+	void *arg;
+};
+
+struct health_checker;
+
+/*
+ * A checker for one backend named name at addr (loopback), for the zone
+ * origin (presentation form, e.g. "internal."). Starts probing at once: the
+ * first probe starts on the next turn of the loop (never inside this call),
+ * then one every interval on a fixed grid; a tick that finds the previous
+ * probe still in flight is skipped. DNS probes are one UDP query each. An
+ * exec command gets DNSCHAOS_BACKEND, DNSCHAOS_ADDRESS, DNSCHAOS_PORT,
+ * DNSCHAOS_ZONE, DNSCHAOS_PUBLISHED_SERIAL (empty if none) and our PATH, and
+ * nothing else, in its environment, /dev/null as stdin and a pipe as stdout
+ * and stderr, in its own process group; at the timeout the group is killed.
+ * Children are reaped by polling (no SIGCHLD handler). cb is copied (NULL:
+ * no callbacks); the callbacks may destroy the checker.
+ * Returns NULL with err set on bad configuration.
+ */
+struct health_checker *health_checker_create(struct event_base *base, const char *name,
+					     const struct addr *addr, const char *origin,
+					     const struct health_config *cfg,
+					     const struct health_callbacks *cb, char *err,
+					     size_t errlen);
+
+/* Stops probing (a probe or command in flight is cancelled; a command is killed)
+ * and frees; no callback afterwards. Every command started is reaped before it
+ * returns (waiting for a killed one to die). NULL is a no-op. */
+void health_checker_destroy(struct health_checker *hc);
+
+bool health_checker_up(const struct health_checker *hc);
+
+/* Parses "alive", "rcode", "serial", "exec"; -1 if unknown. */
+int health_kind_parse(const char *s, enum health_kind *out);
+const char *health_kind_name(enum health_kind k);
+
+#endif

@@ -1,0 +1,911 @@
+/*
+ * vip.c - the userspace VIP: the router (flows, policies, membership) and
+ * the forwarding on the loop (UDP with id rewriting, TCP splicing).
+ */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
+#include "harness/lb/vip.h"
+#include "fakeresolver/answer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+/* ---- the router ---- */
+
+struct flow {
+	struct vip_flow_key key;
+	uint32_t hash;
+	int backend;
+	double last;
+	struct flow *next;
+};
+
+struct vip_router {
+	enum vip_policy policy;
+	enum vip_on_down on_down;
+	double idle;
+	size_t n;
+	unsigned weight[VIP_BACKENDS_MAX];
+	int current[VIP_BACKENDS_MAX]; /* smooth weighted round robin */
+	bool up[VIP_BACKENDS_MAX];
+	struct rng *rng;
+	struct flow **buckets;
+	size_t nbuckets, nflows;
+};
+
+static const char *const policy_names[] = { "flow", "query", "random", "primary", NULL };
+
+int vip_policy_parse(const char *s, enum vip_policy *out)
+{
+	for (int i = 0; policy_names[i]; i++)
+		if (strcmp(s, policy_names[i]) == 0) {
+			*out = (enum vip_policy)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *vip_policy_name(enum vip_policy p)
+{
+	return (unsigned)p < 4 ? policy_names[p] : "?";
+}
+
+static const uint8_t *key_ip(const struct addr *a, size_t *len)
+{
+	if (a->ss.ss_family == AF_INET) {
+		*len = 4;
+		return (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
+	}
+	*len = 16;
+	return (const uint8_t *)&((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+}
+
+static uint32_t key_hash(const struct vip_flow_key *k)
+{
+	size_t len;
+	const uint8_t *ip = key_ip(&k->client, &len);
+	uint32_t h = 2166136261u ^ (k->tcp ? 0x9e37u : 0);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ ip[i]) * 16777619u;
+	uint16_t port = addr_port(&k->client);
+	h = (h ^ (port & 0xff)) * 16777619u;
+	h = (h ^ (port >> 8)) * 16777619u;
+	return h;
+}
+
+static bool key_equal(const struct vip_flow_key *a, const struct vip_flow_key *b)
+{
+	size_t la, lb;
+	const uint8_t *ia = key_ip(&a->client, &la), *ib = key_ip(&b->client, &lb);
+	return a->tcp == b->tcp && a->client.ss.ss_family == b->client.ss.ss_family &&
+	       addr_port(&a->client) == addr_port(&b->client) && la == lb &&
+	       memcmp(ia, ib, la) == 0;
+}
+
+struct vip_router *vip_router_create(enum vip_policy policy, enum vip_on_down on_down,
+				     double flow_idle_s, const unsigned *weights, size_t n,
+				     struct rng *rng)
+{
+	if (n == 0 || n > VIP_BACKENDS_MAX)
+		return NULL;
+	struct vip_router *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->policy = policy;
+	r->on_down = on_down;
+	r->idle = flow_idle_s;
+	r->n = n;
+	r->rng = rng;
+	for (size_t i = 0; i < n; i++) {
+		r->weight[i] = weights[i] ? weights[i] : 1;
+		r->up[i] = true;
+	}
+	r->nbuckets = 1024;
+	r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
+	if (!r->buckets) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void vip_router_destroy(struct vip_router *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nbuckets; i++)
+		for (struct flow *f = r->buckets[i], *next; f; f = next) {
+			next = f->next;
+			free(f);
+		}
+	free(r->buckets);
+	free(r);
+}
+
+static struct flow *flow_find(const struct vip_router *r, const struct vip_flow_key *k,
+			      uint32_t h)
+{
+	for (struct flow *f = r->buckets[h & (r->nbuckets - 1)]; f; f = f->next)
+		if (f->hash == h && key_equal(&f->key, k))
+			return f;
+	return NULL;
+}
+
+static void grow_buckets(struct vip_router *r)
+{
+	size_t n = r->nbuckets * 2;
+	struct flow **b = calloc(n, sizeof *b);
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < r->nbuckets; i++)
+		for (struct flow *f = r->buckets[i], *next; f; f = next) {
+			next = f->next;
+			f->next = b[f->hash & (n - 1)];
+			b[f->hash & (n - 1)] = f;
+		}
+	free(r->buckets);
+	r->buckets = b;
+	r->nbuckets = n;
+}
+
+/* The next backend by smooth weighted round robin over those up; -1 if none. */
+static int pick_wrr(struct vip_router *r)
+{
+	int best = -1;
+	int total = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!r->up[i])
+			continue;
+		r->current[i] += (int)r->weight[i];
+		total += (int)r->weight[i];
+		if (best < 0 || r->current[i] > r->current[best])
+			best = (int)i;
+	}
+	if (best >= 0)
+		r->current[best] -= total;
+	return best;
+}
+
+static int pick(struct vip_router *r)
+{
+	switch (r->policy) {
+	case VIP_PRIMARY:
+		for (size_t i = 0; i < r->n; i++)
+			if (r->up[i])
+				return (int)i;
+		return -1;
+	case VIP_RANDOM: {
+		unsigned total = 0;
+		for (size_t i = 0; i < r->n; i++)
+			total += r->up[i] ? r->weight[i] : 0;
+		if (total == 0)
+			return -1;
+		unsigned x = (unsigned)(rng_unit(r->rng) * total);
+		for (size_t i = 0; i < r->n; i++) {
+			if (!r->up[i])
+				continue;
+			if (x < r->weight[i])
+				return (int)i;
+			x -= r->weight[i];
+		}
+		return -1;
+	}
+	default:
+		return pick_wrr(r);
+	}
+}
+
+struct vip_route vip_router_route(struct vip_router *r, const struct vip_flow_key *k, double now)
+{
+	struct vip_route out = { -1, true, false };
+	if (r->policy != VIP_FLOW) {
+		out.backend = pick(r);
+		return out;
+	}
+	uint32_t h = key_hash(k);
+	struct flow *f = flow_find(r, k, h);
+	if (f && now - f->last <= r->idle) {
+		/* Pinned: conntrack keeps it, up or down (unless flushed). */
+		f->last = now;
+		out.backend = f->backend;
+		out.new_flow = false;
+		out.pinned_down = !r->up[f->backend];
+		return out;
+	}
+	out.backend = pick(r);
+	if (out.backend < 0)
+		return out;
+	if (!f) {
+		f = calloc(1, sizeof *f);
+		if (!f)
+			return out; /* routed, just not pinned */
+		f->key = *k;
+		f->hash = h;
+		f->next = r->buckets[h & (r->nbuckets - 1)];
+		r->buckets[h & (r->nbuckets - 1)] = f;
+		if (++r->nflows > r->nbuckets)
+			grow_buckets(r);
+	}
+	f->backend = out.backend;
+	f->last = now;
+	return out;
+}
+
+void vip_router_touch(struct vip_router *r, const struct vip_flow_key *k, double now)
+{
+	if (r->policy != VIP_FLOW)
+		return;
+	struct flow *f = flow_find(r, k, key_hash(k));
+	if (f && now - f->last <= r->idle)
+		f->last = now;
+}
+
+/* Frees the flows for which drop(f) holds; returns how many. */
+static size_t sweep(struct vip_router *r, bool (*drop)(const struct flow *, const void *),
+		    const void *arg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		struct flow **pp = &r->buckets[i];
+		while (*pp) {
+			struct flow *f = *pp;
+			if (drop(f, arg)) {
+				*pp = f->next;
+				free(f);
+				r->nflows--;
+				n++;
+			} else {
+				pp = &f->next;
+			}
+		}
+	}
+	return n;
+}
+
+static bool on_backend(const struct flow *f, const void *arg)
+{
+	return f->backend == *(const int *)arg;
+}
+
+struct expiry {
+	double now, idle;
+};
+
+static bool expired(const struct flow *f, const void *arg)
+{
+	const struct expiry *e = arg;
+	return e->now - f->last > e->idle;
+}
+
+size_t vip_router_set_up(struct vip_router *r, int backend, bool up)
+{
+	if (backend < 0 || (size_t)backend >= r->n)
+		return 0;
+	r->up[backend] = up;
+	if (up || r->on_down != VIP_FLUSH)
+		return 0;
+	return sweep(r, on_backend, &backend);
+}
+
+bool vip_router_is_up(const struct vip_router *r, int backend)
+{
+	return backend >= 0 && (size_t)backend < r->n && r->up[backend];
+}
+
+size_t vip_router_expire(struct vip_router *r, double now)
+{
+	struct expiry e = { now, r->idle };
+	return sweep(r, expired, &e);
+}
+
+size_t vip_router_flows(const struct vip_router *r)
+{
+	return r->nflows;
+}
+
+/* ---- forwarding ---- */
+
+#define BATCH 32
+#define QUERY_MAX 4096
+#define REPLY_MAX 65535
+#define IDS 65536
+#define UPSTREAM_FULL 60000 /* past this many in flight, open another socket */
+#define REFUSED_HOLD_S 1.0
+
+struct inflight {
+	double sent;
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	uint16_t orig_id;
+	bool used;
+};
+
+struct upstream {
+	struct vip *vip;
+	int backend;
+	int fd;
+	struct event *ev;
+	struct inflight *slots; /* IDS entries */
+	unsigned live;
+	uint16_t next_id;
+	struct upstream *next;
+};
+
+struct backend {
+	struct vip_backend_config cfg;
+	struct upstream *ups;
+	double refused_until;
+};
+
+struct splice {
+	struct vip *vip;
+	struct bufferevent *client, *server;
+	struct splice *prev, *next;
+};
+
+struct vip {
+	struct event_base *base;
+	struct vip_config cfg;
+	struct vip_router *router;
+	struct backend backends[VIP_BACKENDS_MAX];
+	struct addr bound;
+	int fd;
+	struct event *ev;
+	struct event *sweep_ev;
+	struct evconnlistener *listener;
+	struct splice *splices;
+	vip_log_fn log;
+	void *log_arg;
+	struct vip_stats stats;
+	/* Batches: queries in, replies out. */
+	struct mmsghdr in[BATCH], out[BATCH];
+	struct iovec in_iov[BATCH], out_iov[BATCH];
+	struct sockaddr_storage peers[BATCH];
+	uint8_t in_buf[BATCH][QUERY_MAX];
+	uint8_t *out_buf; /* BATCH x REPLY_MAX */
+	struct sockaddr_storage out_peers[BATCH];
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void vip_config_defaults(struct vip_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->policy = VIP_FLOW;
+	cfg->on_down = VIP_KEEP;
+	cfg->on_refused = VIP_DROP;
+	cfg->flow_idle_s = 30;
+	cfg->query_timeout_s = 5;
+}
+
+static void log_route(struct vip *v, bool tcp, const struct addr *client, uint16_t id,
+		      const struct vip_route *rt, const char *action)
+{
+	if (!v->log)
+		return;
+	struct vip_event ev = {
+		tcp,
+		client,
+		id,
+		rt->backend,
+		rt->backend >= 0 ? v->backends[rt->backend].cfg.name : NULL,
+		rt->new_flow,
+		rt->pinned_down,
+		action,
+	};
+	v->log(v->log_arg, &ev);
+}
+
+static void upstream_read(evutil_socket_t fd, short what, void *arg);
+
+static struct upstream *upstream_open(struct vip *v, int b)
+{
+	struct backend *be = &v->backends[b];
+	struct upstream *u = calloc(1, sizeof *u);
+	if (!u)
+		return NULL;
+	u->vip = v;
+	u->backend = b;
+	u->slots = calloc(IDS, sizeof *u->slots);
+	u->fd = socket(be->cfg.addr.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (!u->slots || u->fd < 0)
+		goto fail;
+	int size = 4 * 1024 * 1024;
+	if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+		(void)setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	/* Connected: the kernel then reports the backend's port unreachable to us. */
+	if (connect(u->fd, (const struct sockaddr *)&be->cfg.addr.ss, be->cfg.addr.len) != 0)
+		goto fail;
+	u->ev = event_new(v->base, u->fd, EV_READ | EV_PERSIST, upstream_read, u);
+	if (!u->ev || event_add(u->ev, NULL) != 0)
+		goto fail;
+	evutil_secure_rng_get_bytes(&u->next_id, sizeof u->next_id);
+	u->next = be->ups;
+	be->ups = u;
+	return u;
+fail:
+	if (u->ev)
+		event_free(u->ev);
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u->slots);
+	free(u);
+	return NULL;
+}
+
+/* A socket to backend b with a free id; *id gets it. NULL if none can be had. */
+static struct upstream *upstream_for(struct vip *v, int b, double now, uint16_t *id)
+{
+	struct backend *be = &v->backends[b];
+	struct upstream *u = be->ups;
+	while (u && u->live >= UPSTREAM_FULL)
+		u = u->next;
+	if (!u)
+		u = upstream_open(v, b);
+	if (!u)
+		return NULL;
+	for (unsigned tries = 0; tries < IDS; tries++) {
+		uint16_t cand = u->next_id++;
+		struct inflight *s = &u->slots[cand];
+		if (s->used && now - s->sent <= v->cfg.query_timeout_s)
+			continue;
+		if (s->used) {
+			s->used = false; /* forgotten: its reply never came */
+			u->live--;
+		}
+		*id = cand;
+		return u;
+	}
+	return NULL;
+}
+
+static void reply_servfail(struct vip *v, const uint8_t *pkt, size_t len,
+			   const struct sockaddr_storage *peer, socklen_t plen)
+{
+	struct answer_info info;
+	uint8_t out[512];
+	info.verdict = wire_query_parse(pkt, len, &info.query);
+	size_t n = answer_error(pkt, len, ANSWER_UDP, out, sizeof out, DNS_RCODE_SERVFAIL, false,
+				&info);
+	if (n)
+		(void)sendto(v->fd, out, n, MSG_DONTWAIT, (const struct sockaddr *)peer, plen);
+}
+
+/* A query for a backend whose port is closed: dropped or SERVFAILed. */
+static void refuse(struct vip *v, const uint8_t *pkt, size_t len, const struct addr *client,
+		   uint16_t cid, const struct vip_route *rt)
+{
+	bool sf = v->cfg.on_refused == VIP_SERVFAIL;
+	v->stats.refused++;
+	log_route(v, false, client, cid, rt, sf ? "refused-servfail" : "refused-drop");
+	if (sf)
+		reply_servfail(v, pkt, len, &client->ss, client->len);
+}
+
+static void client_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct vip *v = arg;
+	(void)what;
+	for (int round = 0; round < 8; round++) {
+		for (int i = 0; i < BATCH; i++) {
+			v->in_iov[i].iov_base = v->in_buf[i];
+			v->in_iov[i].iov_len = QUERY_MAX;
+			memset(&v->in[i].msg_hdr, 0, sizeof v->in[i].msg_hdr);
+			v->in[i].msg_hdr.msg_name = &v->peers[i];
+			v->in[i].msg_hdr.msg_namelen = sizeof v->peers[i];
+			v->in[i].msg_hdr.msg_iov = &v->in_iov[i];
+			v->in[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(fd, v->in, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		double now = mono();
+		for (int i = 0; i < n; i++) {
+			uint8_t *pkt = v->in_buf[i];
+			size_t len = v->in[i].msg_len;
+			if (len < WIRE_HEADER_LEN || (v->in[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+			    (wire_get16(pkt + 2) & WIRE_FLAG_QR))
+				continue; /* not a query we could forward */
+			v->stats.queries++;
+			struct vip_flow_key k;
+			memcpy(&k.client.ss, &v->peers[i], sizeof k.client.ss);
+			k.client.len = v->in[i].msg_hdr.msg_namelen;
+			k.tcp = false;
+			uint16_t cid = wire_get16(pkt);
+			struct vip_route rt = vip_router_route(v->router, &k, now);
+			if (rt.backend < 0) {
+				v->stats.no_backend++;
+				log_route(v, false, &k.client, cid, &rt, "no-backend");
+				if (v->cfg.on_refused == VIP_SERVFAIL)
+					reply_servfail(v, pkt, len, &v->peers[i], k.client.len);
+				continue;
+			}
+			struct backend *be = &v->backends[rt.backend];
+			if (now < be->refused_until) {
+				refuse(v, pkt, len, &k.client, cid, &rt);
+				continue;
+			}
+			uint16_t id;
+			struct upstream *u = upstream_for(v, rt.backend, now, &id);
+			if (!u)
+				continue;
+			struct inflight *s = &u->slots[id];
+			s->used = true;
+			s->sent = now;
+			s->orig_id = cid;
+			memcpy(&s->client, &v->peers[i], sizeof s->client);
+			s->client_len = k.client.len;
+			u->live++;
+			wire_put16(pkt, id);
+			if (send(u->fd, pkt, len, MSG_DONTWAIT) < 0) {
+				s->used = false;
+				u->live--;
+				if (errno == ECONNREFUSED) {
+					/* An earlier query's port unreachable, reported (and
+					 * cleared) by this send: upstream_read won't see it. */
+					be->refused_until = now + REFUSED_HOLD_S;
+					wire_put16(pkt, cid);
+					refuse(v, pkt, len, &k.client, cid, &rt);
+				}
+				continue;
+			}
+			v->stats.forwarded++;
+			log_route(v, false, &k.client, cid, &rt, "forwarded");
+		}
+		if (n < BATCH)
+			return;
+	}
+}
+
+static void upstream_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *u = arg;
+	struct vip *v = u->vip;
+	(void)what;
+	for (int round = 0; round < 8; round++) {
+		for (int i = 0; i < BATCH; i++) {
+			v->in_iov[i].iov_base = v->out_buf + (size_t)i * REPLY_MAX;
+			v->in_iov[i].iov_len = REPLY_MAX;
+			memset(&v->in[i].msg_hdr, 0, sizeof v->in[i].msg_hdr);
+			v->in[i].msg_hdr.msg_iov = &v->in_iov[i];
+			v->in[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(fd, v->in, BATCH, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == ECONNREFUSED) {
+			/* The backend's port is closed: we cannot pass the ICMP on. */
+			v->backends[u->backend].refused_until = mono() + REFUSED_HOLD_S;
+			continue;
+		}
+		if (n <= 0)
+			return;
+		double now = mono();
+		int m = 0;
+		for (int i = 0; i < n; i++) {
+			uint8_t *pkt = v->out_buf + (size_t)i * REPLY_MAX;
+			size_t len = v->in[i].msg_len;
+			if (len < WIRE_HEADER_LEN) {
+				v->stats.stray++;
+				continue;
+			}
+			struct inflight *s = &u->slots[wire_get16(pkt)];
+			if (!s->used) {
+				v->stats.stray++;
+				continue;
+			}
+			s->used = false;
+			u->live--;
+			wire_put16(pkt, s->orig_id);
+			memcpy(&v->out_peers[m], &s->client, sizeof s->client);
+			v->out_iov[m].iov_base = pkt;
+			v->out_iov[m].iov_len = len;
+			memset(&v->out[m].msg_hdr, 0, sizeof v->out[m].msg_hdr);
+			v->out[m].msg_hdr.msg_name = &v->out_peers[m];
+			v->out[m].msg_hdr.msg_namelen = s->client_len;
+			v->out[m].msg_hdr.msg_iov = &v->out_iov[m];
+			v->out[m].msg_hdr.msg_iovlen = 1;
+			m++;
+			/* A reply refreshes the pin, as conntrack does. */
+			struct vip_flow_key k;
+			memcpy(&k.client.ss, &s->client, sizeof k.client.ss);
+			k.client.len = s->client_len;
+			k.tcp = false;
+			vip_router_touch(v->router, &k, now);
+		}
+		v->backends[u->backend].refused_until = 0; /* it answers again */
+		int sent = 0;
+		while (sent < m) {
+			int r = sendmmsg(v->fd, v->out + sent, (unsigned)(m - sent), MSG_DONTWAIT);
+			if (r <= 0) {
+				sent++;
+				continue;
+			}
+			sent += r;
+			v->stats.replies += (uint64_t)r;
+		}
+		if (n < BATCH)
+			return;
+	}
+}
+
+/* Once a second: forget idle flows and queries whose replies never came. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct vip *v = arg;
+	(void)fd;
+	(void)what;
+	double now = mono();
+	vip_router_expire(v->router, now);
+	for (size_t b = 0; b < v->cfg.nbackends; b++)
+		for (struct upstream *u = v->backends[b].ups; u; u = u->next) {
+			if (u->live == 0)
+				continue;
+			for (unsigned i = 0; i < IDS; i++) {
+				struct inflight *s = &u->slots[i];
+				if (s->used && now - s->sent > v->cfg.query_timeout_s) {
+					s->used = false;
+					u->live--;
+				}
+			}
+		}
+}
+
+/* ---- TCP: one backend per connection, bytes spliced both ways ---- */
+
+static void splice_free(struct splice *sp)
+{
+	struct vip *v = sp->vip;
+	if (sp->prev)
+		sp->prev->next = sp->next;
+	else
+		v->splices = sp->next;
+	if (sp->next)
+		sp->next->prev = sp->prev;
+	if (sp->client)
+		bufferevent_free(sp->client);
+	if (sp->server)
+		bufferevent_free(sp->server);
+	free(sp);
+}
+
+static void splice_read(struct bufferevent *bev, void *arg)
+{
+	struct splice *sp = arg;
+	struct bufferevent *other = bev == sp->client ? sp->server : sp->client;
+	evbuffer_add_buffer(bufferevent_get_output(other), bufferevent_get_input(bev));
+}
+
+/* The other side has written out what the closed side sent: done. */
+static void splice_drained(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	splice_free(arg);
+}
+
+static void splice_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct splice *sp = arg;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+		return;
+	/* What one side sent before closing (a backend that answers and
+	 * closes) still goes to the other side before both are closed. */
+	struct bufferevent *other = bev == sp->client ? sp->server : sp->client;
+	if (evbuffer_get_length(bufferevent_get_output(other)) > 0) {
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+		bufferevent_disable(other, EV_READ);
+		bufferevent_setcb(other, NULL, splice_drained, splice_event, sp);
+		return;
+	}
+	splice_free(sp);
+}
+
+static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		       void *arg)
+{
+	struct vip *v = arg;
+	(void)l;
+	struct vip_flow_key k;
+	memset(&k, 0, sizeof k);
+	memcpy(&k.client.ss, sa, (size_t)salen < sizeof k.client.ss ? (size_t)salen : sizeof k.client.ss);
+	k.client.len = (socklen_t)salen;
+	k.tcp = true;
+	v->stats.tcp_conns++;
+	struct vip_route rt = vip_router_route(v->router, &k, mono());
+	if (rt.backend < 0) {
+		log_route(v, true, &k.client, 0, &rt, "no-backend");
+		evutil_closesocket(fd);
+		return;
+	}
+	struct splice *sp = calloc(1, sizeof *sp);
+	if (!sp) {
+		evutil_closesocket(fd);
+		return;
+	}
+	sp->vip = v;
+	sp->client = bufferevent_socket_new(v->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	sp->server = bufferevent_socket_new(v->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	sp->next = v->splices;
+	if (v->splices)
+		v->splices->prev = sp;
+	v->splices = sp;
+	if (!sp->client || !sp->server) {
+		if (!sp->client)
+			evutil_closesocket(fd);
+		splice_free(sp);
+		return;
+	}
+	bufferevent_setcb(sp->client, splice_read, NULL, splice_event, sp);
+	bufferevent_setcb(sp->server, splice_read, NULL, splice_event, sp);
+	const struct addr *to = &v->backends[rt.backend].cfg.addr;
+	if (bufferevent_socket_connect(sp->server, (const struct sockaddr *)&to->ss, (int)to->len) !=
+	    0) {
+		splice_free(sp);
+		return;
+	}
+	bufferevent_enable(sp->client, EV_READ | EV_WRITE);
+	bufferevent_enable(sp->server, EV_READ | EV_WRITE);
+	log_route(v, true, &k.client, 0, &rt, "forwarded");
+}
+
+/* ---- lifecycle ---- */
+
+struct vip *vip_create(struct event_base *base, const struct vip_config *cfg, struct rng *rng,
+		       char *err, size_t errlen)
+{
+	char buf[80];
+	unsigned weights[VIP_BACKENDS_MAX];
+	struct vip *v = NULL;
+
+	if (cfg->nbackends == 0 || cfg->nbackends > VIP_BACKENDS_MAX) {
+		snprintf(err, errlen, "a VIP needs 1 to %d backends", VIP_BACKENDS_MAX);
+		return NULL;
+	}
+	if (!addr_is_loopback(&cfg->addr)) {
+		snprintf(err, errlen, "the VIP address %s is not loopback",
+			 addr_str(&cfg->addr, buf, sizeof buf));
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->nbackends; i++) {
+		if (!addr_is_loopback(&cfg->backends[i].addr)) {
+			snprintf(err, errlen, "backend %s at %s is not loopback", cfg->backends[i].name,
+				 addr_str(&cfg->backends[i].addr, buf, sizeof buf));
+			return NULL;
+		}
+		weights[i] = cfg->backends[i].weight;
+	}
+	v = calloc(1, sizeof *v);
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	v->base = base;
+	v->cfg = *cfg;
+	v->fd = -1;
+	for (size_t i = 0; i < cfg->nbackends; i++)
+		v->backends[i].cfg = cfg->backends[i];
+	v->out_buf = malloc((size_t)BATCH * REPLY_MAX);
+	v->router = vip_router_create(cfg->policy, cfg->on_down, cfg->flow_idle_s, weights,
+				      cfg->nbackends, rng);
+	if (!v->out_buf || !v->router) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* UDP first (it picks the port with port 0), then TCP on the same port;
+	 * with port 0, a port already taken for TCP means another try (as the
+	 * fakeresolver server does). */
+	bool pick = addr_port(&cfg->addr) == 0;
+	struct addr a;
+	for (int attempt = 0;; attempt++) {
+		a = cfg->addr;
+		v->fd = socket(a.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int size = 4 * 1024 * 1024;
+		if (v->fd >= 0 &&
+		    setsockopt(v->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+			(void)setsockopt(v->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+		socklen_t len = sizeof a.ss;
+		if (v->fd < 0 || bind(v->fd, (struct sockaddr *)&a.ss, a.len) != 0 ||
+		    getsockname(v->fd, (struct sockaddr *)&a.ss, &len) != 0) {
+			snprintf(err, errlen, "cannot listen on %s (udp): %s",
+				 addr_str(&cfg->addr, buf, sizeof buf), strerror(errno));
+			goto fail;
+		}
+		v->listener = evconnlistener_new_bind(base, tcp_accept, v,
+						      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+							      LEV_OPT_CLOSE_ON_EXEC,
+						      128, (const struct sockaddr *)&a.ss, (int)a.len);
+		if (v->listener)
+			break;
+		if (!pick || errno != EADDRINUSE || attempt == 31) {
+			snprintf(err, errlen, "cannot listen on %s (tcp): %s",
+				 addr_str(&a, buf, sizeof buf), strerror(errno));
+			goto fail;
+		}
+		close(v->fd);
+		v->fd = -1;
+	}
+	v->bound = a;
+	v->ev = event_new(base, v->fd, EV_READ | EV_PERSIST, client_read, v);
+	v->sweep_ev = event_new(base, -1, EV_PERSIST, on_sweep, v);
+	struct timeval second = { 1, 0 };
+	if (!v->ev || !v->sweep_ev || event_add(v->ev, NULL) != 0 ||
+	    event_add(v->sweep_ev, &second) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	return v;
+fail:
+	vip_destroy(v);
+	return NULL;
+}
+
+void vip_destroy(struct vip *v)
+{
+	if (!v)
+		return;
+	while (v->splices)
+		splice_free(v->splices);
+	if (v->listener)
+		evconnlistener_free(v->listener);
+	if (v->ev)
+		event_free(v->ev);
+	if (v->sweep_ev)
+		event_free(v->sweep_ev);
+	if (v->fd >= 0)
+		close(v->fd);
+	for (size_t b = 0; b < v->cfg.nbackends; b++)
+		for (struct upstream *u = v->backends[b].ups, *next; u; u = next) {
+			next = u->next;
+			event_free(u->ev);
+			close(u->fd);
+			free(u->slots);
+			free(u);
+		}
+	vip_router_destroy(v->router);
+	free(v->out_buf);
+	free(v);
+}
+
+const struct addr *vip_addr(const struct vip *v)
+{
+	return &v->bound;
+}
+
+void vip_set_log(struct vip *v, vip_log_fn fn, void *arg)
+{
+	v->log = fn;
+	v->log_arg = arg;
+}
+
+size_t vip_set_backend_up(struct vip *v, int backend, bool up)
+{
+	size_t n = vip_router_set_up(v->router, backend, up);
+	v->stats.flows_flushed += n;
+	return n;
+}
+
+bool vip_backend_up(const struct vip *v, int backend)
+{
+	return vip_router_is_up(v->router, backend);
+}
+
+void vip_get_stats(const struct vip *v, struct vip_stats *out)
+{
+	*out = v->stats;
+}

@@ -1,0 +1,162 @@
+/*
+ * vip.h - a userspace virtual IP in the farm's loop: one loopback address
+ * (UDP and TCP) in front of backends, routing the way real balancers do.
+ *
+ * Policies:
+ *   flow    (default) like kernel DNAT with conntrack: a new client 5-tuple
+ *           goes to the next backend (weighted round robin, as numgen inc),
+ *           and stays pinned while packets keep coming; the pin expires
+ *           after flow_idle_s (30 s) without a packet, either way
+ *   query   every query chosen anew (weighted round robin), as dnsdist does
+ *   random  every query to a weighted random backend (the run's seed)
+ *   primary every query to the first backend that is up
+ *
+ * Membership follows health: a backend marked down gets no new flows or
+ * queries. Flows already pinned to it stay (VIP_KEEP, what conntrack does)
+ * or are dropped so that their next packet is routed anew (VIP_FLUSH, what
+ * `conntrack -D` would do).
+ *
+ * UDP is forwarded with the query id rewritten (one id space per upstream
+ * socket), so any number of clients share a few sockets; the reply gets the
+ * client's id back and leaves from the VIP's own address. TCP connections
+ * are spliced to a backend chosen per connection.
+ *
+ * What userspace cannot do: when a backend's port is closed the kernel
+ * answers the VIP, not the client, with port unreachable, and a userspace
+ * balancer cannot forward that ICMP to the client. on_refused says what the
+ * client sees instead, until the backend answers again: silence (VIP_DROP,
+ * the default: what dnsdist and other proxies do) or an immediate SERVFAIL
+ * (VIP_SERVFAIL: the closest a proxy gets to telling the client at once).
+ *
+ * The routing decision (vip_router_*) is a plain function of the flow table,
+ * the members' state and the policy: tested without sockets.
+ */
+#ifndef HARNESS_LB_VIP_H
+#define HARNESS_LB_VIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fakeresolver/addr.h"
+#include "fakeresolver/rng.h"
+
+struct event_base;
+
+#define VIP_BACKENDS_MAX 16
+
+enum vip_policy { VIP_FLOW, VIP_QUERY, VIP_RANDOM, VIP_PRIMARY };
+enum vip_on_down { VIP_KEEP, VIP_FLUSH };
+enum vip_on_refused { VIP_DROP, VIP_SERVFAIL };
+
+/* ---- the router: which backend, without I/O ---- */
+
+struct vip_router;
+
+/* A flow: the client's address and port, and the transport. */
+struct vip_flow_key {
+	struct addr client;
+	bool tcp;
+};
+
+struct vip_route {
+	int backend;     /* index, or -1: no backend is up (and none pinned) */
+	bool new_flow;   /* flow policy: a new pin; other policies: always true */
+	bool pinned_down; /* flow policy: pinned to a backend that is down (kept) */
+};
+
+/* weights[i] >= 1 for n backends; all start up. rng drives VIP_RANDOM. */
+struct vip_router *vip_router_create(enum vip_policy policy, enum vip_on_down on_down,
+				     double flow_idle_s, const unsigned *weights, size_t n,
+				     struct rng *rng);
+void vip_router_destroy(struct vip_router *r);
+
+/* Routes one packet of a flow at time now (seconds, any monotonic origin). */
+struct vip_route vip_router_route(struct vip_router *r, const struct vip_flow_key *k,
+				  double now);
+
+/* Refreshes a flow's pin (a reply passed through it) at now. */
+void vip_router_touch(struct vip_router *r, const struct vip_flow_key *k, double now);
+
+/* Marks a backend up or down; with VIP_FLUSH a down drops its pinned flows.
+ * Returns how many flows were flushed. */
+size_t vip_router_set_up(struct vip_router *r, int backend, bool up);
+
+bool vip_router_is_up(const struct vip_router *r, int backend);
+
+/* Frees flows idle past flow_idle_s at now; returns how many. */
+size_t vip_router_expire(struct vip_router *r, double now);
+
+/* Flows currently pinned (expired ones not yet swept included). */
+size_t vip_router_flows(const struct vip_router *r);
+
+int vip_policy_parse(const char *s, enum vip_policy *out);
+const char *vip_policy_name(enum vip_policy p);
+
+/* ---- the VIP on a loop ---- */
+
+struct vip_backend_config {
+	char name[64];
+	struct addr addr; /* loopback */
+	unsigned weight;  /* >= 1 */
+};
+
+struct vip_config {
+	struct addr addr;          /* where it listens (port 0: free port) */
+	enum vip_policy policy;
+	enum vip_on_down on_down;
+	enum vip_on_refused on_refused;
+	double flow_idle_s;        /* default 30 */
+	double query_timeout_s;    /* a forwarded query forgotten after this; default 5 */
+	size_t nbackends;
+	struct vip_backend_config backends[VIP_BACKENDS_MAX];
+};
+
+void vip_config_defaults(struct vip_config *cfg);
+
+/* One routing decision, for the history. All borrowed. */
+struct vip_event {
+	bool tcp;
+	const struct addr *client;
+	uint16_t id;            /* the client's query id (UDP) */
+	int backend;            /* -1: dropped, no backend */
+	const char *backend_name;
+	bool new_flow;
+	bool pinned_down;
+	const char *action;     /* "forwarded", "no-backend", "refused-drop", "refused-servfail" */
+};
+
+typedef void (*vip_log_fn)(void *arg, const struct vip_event *ev);
+
+struct vip;
+
+/* Binds and starts forwarding. rng is borrowed (VIP_RANDOM). NULL with err set. */
+struct vip *vip_create(struct event_base *base, const struct vip_config *cfg, struct rng *rng,
+		       char *err, size_t errlen);
+
+/* Closes everything; queries in flight are forgotten. NULL is a no-op. */
+void vip_destroy(struct vip *v);
+
+const struct addr *vip_addr(const struct vip *v);
+
+void vip_set_log(struct vip *v, vip_log_fn fn, void *arg);
+
+/* Health's verdict on a backend; see vip_router_set_up. */
+size_t vip_set_backend_up(struct vip *v, int backend, bool up);
+
+bool vip_backend_up(const struct vip *v, int backend);
+
+struct vip_stats {
+	uint64_t queries;      /* UDP queries received */
+	uint64_t forwarded;
+	uint64_t replies;      /* replies relayed to clients */
+	uint64_t no_backend;   /* dropped or SERVFAILed: nothing up */
+	uint64_t refused;      /* queries that met a closed backend port */
+	uint64_t stray;        /* replies matching no query in flight */
+	uint64_t tcp_conns;
+	uint64_t flows_flushed;
+};
+
+void vip_get_stats(const struct vip *v, struct vip_stats *out);
+
+#endif
