@@ -97,7 +97,7 @@ struct vip_router *vip_router_create(enum vip_policy policy, enum vip_on_down on
 				     double flow_idle_s, const unsigned *weights, size_t n,
 				     struct rng *rng)
 {
-	if (n == 0 || n > VIP_BACKENDS_MAX)
+	if (n == 0 || n > VIP_BACKENDS_MAX || (policy == VIP_RANDOM && !rng))
 		return NULL;
 	struct vip_router *r = calloc(1, sizeof *r);
 	if (!r)
@@ -543,8 +543,11 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			}
 			uint16_t id;
 			struct upstream *u = upstream_for(v, rt.backend, now, &id);
-			if (!u)
+			if (!u) {
+				v->stats.dropped++;
+				log_route(v, false, &k.client, cid, &rt, "dropped");
 				continue;
+			}
 			struct inflight *s = &u->slots[id];
 			s->used = true;
 			s->sent = now;
@@ -562,6 +565,9 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 					be->refused_until = now + REFUSED_HOLD_S;
 					wire_put16(pkt, cid);
 					refuse(v, pkt, len, &k.client, cid, &rt);
+				} else {
+					v->stats.dropped++;
+					log_route(v, false, &k.client, cid, &rt, "dropped");
 				}
 				continue;
 			}

@@ -6,8 +6,12 @@
  *   flow    (default) like kernel DNAT with conntrack: a new client 5-tuple
  *           goes to the next backend (weighted round robin, as numgen inc),
  *           and stays pinned while packets keep coming; the pin expires
- *           after flow_idle_s (30 s) without a packet, either way
+ *           after flow_idle_s (30 s) without a packet, either way (the
+ *           kernel's UDP timeout for short flows; it allows 120 s to flows
+ *           with replies that last over 2 s, which flow_idle_s can mimic)
  *   query   every query chosen anew (weighted round robin), as dnsdist does
+ *           with its roundrobin policy (its default, leastOutstanding, is not
+ *           modelled)
  *   random  every query to a weighted random backend (the run's seed)
  *   primary every query to the first backend that is up
  *
@@ -24,9 +28,12 @@
  * What userspace cannot do: when a backend's port is closed the kernel
  * answers the VIP, not the client, with port unreachable, and a userspace
  * balancer cannot forward that ICMP to the client. on_refused says what the
- * client sees instead, until the backend answers again: silence (VIP_DROP,
- * the default: what dnsdist and other proxies do) or an immediate SERVFAIL
- * (VIP_SERVFAIL: the closest a proxy gets to telling the client at once).
+ * client sees instead: the query that met the closed port is lost, and for a
+ * second after it the backend's queries get silence (VIP_DROP, the default:
+ * what dnsdist and other proxies do) or an immediate SERVFAIL (VIP_SERVFAIL:
+ * the closest a proxy gets to telling the client at once); then one query
+ * tries the port again. TCP half-close is not passed through, and VIP_FLUSH
+ * leaves established TCP connections alone.
  *
  * The routing decision (vip_router_*) is a plain function of the flow table,
  * the members' state and the policy: tested without sockets.
@@ -65,7 +72,8 @@ struct vip_route {
 	bool pinned_down; /* flow policy: pinned to a backend that is down (kept) */
 };
 
-/* weights[i] >= 1 for n backends; all start up. rng drives VIP_RANDOM. */
+/* weights[i] >= 1 for n backends; all start up. rng drives VIP_RANDOM (required
+ * for it). NULL on bad parameters or out of memory. */
 struct vip_router *vip_router_create(enum vip_policy policy, enum vip_on_down on_down,
 				     double flow_idle_s, const unsigned *weights, size_t n,
 				     struct rng *rng);
@@ -152,6 +160,7 @@ struct vip_stats {
 	uint64_t replies;      /* replies relayed to clients */
 	uint64_t no_backend;   /* dropped or SERVFAILed: nothing up */
 	uint64_t refused;      /* queries that met a closed backend port */
+	uint64_t dropped;      /* could not be forwarded: no free id, or the send failed */
 	uint64_t stray;        /* replies matching no query in flight */
 	uint64_t tcp_conns;
 	uint64_t flows_flushed;

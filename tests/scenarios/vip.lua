@@ -8,8 +8,11 @@ local a = s:resolver{ name = "a", zone = v2 }
 local b = s:resolver{ name = "b", zone = v2 }
 local c = s:resolver{ name = "c", zone = v2 }
 local d = s:resolver{ name = "d", zone = v2 }
-local plain = s:vip{ name = "plain", backends = { a, b } }             -- flow policy, no checks
-local checked = s:vip{ name = "checked", backends = { c, d },
+-- Flow policy. on_down = "flush" drops the pins of a backend taken out (as
+-- conntrack -D would): with "keep", a new socket that reuses a port still
+-- pinned to it would go there, exactly as the kernel does.
+local plain = s:vip{ name = "plain", backends = { a, b }, on_down = "flush" }  -- no checks
+local checked = s:vip{ name = "checked", backends = { c, d }, on_down = "flush",
                        health = { check = "alive", interval = 0.2, timeout = 0.1,
                                   rise = 2, fall = 2, initial = "up" } }
 
