@@ -81,8 +81,9 @@ struct answer_axfr;
 struct answer_axfr *answer_axfr_create(const struct answer_info *info);
 
 /*
- * Writes the next message of the transfer into out (cap octets, at least 512).
- * Returns its length, or 0 when the transfer is complete.
+ * Writes the next message of the transfer into out (cap octets). Returns its
+ * length, or 0 when the transfer is complete. Use cap = WIRE_MSG_MAX (65535),
+ * as the server does: a record that does not fit cap ends the transfer.
  */
 size_t answer_axfr_next(struct answer_axfr *x, uint8_t *out, size_t cap);
 

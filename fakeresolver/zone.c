@@ -798,6 +798,14 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 				     "the first record must be the zone's SOA");
 				goto out;
 			}
+			/* ldns completes relative names with the root when there is no
+			 * $ORIGIN: a zone that comes out as "." is almost surely that. */
+			if (ldns_rdf_size(owner) == 1 && !origin_str) {
+				fail(err, errlen, path, at,
+				     "the zone's origin came out as the root (.): write $ORIGIN "
+				     "before relative names, or an absolute SOA owner");
+				goto out;
+			}
 			b = zone_builder_create(ldns_rdf_data(owner), path);
 			if (!b) {
 				fail(err, errlen, path, 0, "out of memory");

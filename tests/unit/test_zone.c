@@ -152,6 +152,7 @@ static void test_load_include_and_class(void **state)
 	(void)state;
 	expect_refused("bad-include.zone", "$INCLUDE is not supported", 3, 0);
 	expect_refused("bad-class.zone", "class 3 is not IN", 3, 0);
+	expect_refused("bad-no-origin.zone", "the zone's origin came out as the root", 3, 0);
 }
 
 /* ---- loading: behaviour ---- */
