@@ -66,7 +66,9 @@ int farm_source_watch(struct farm_source *s, void (*fn)(void *arg), void *arg);
 
 /* Binds and serves SOA and AXFR. Returns 0 or -1 with err set. */
 int farm_source_start(struct farm_source *s, char *err, size_t errlen);
+/* Closes its ports (a transfer from it then fails); recorded once running. */
 void farm_source_stop(struct farm_source *s);
+bool farm_source_running(const struct farm_source *s);
 
 /* ---- fake resolvers ---- */
 

@@ -21,6 +21,7 @@ struct farm_source {
 		void *arg;
 	} watchers[64];
 	size_t nwatchers;
+	bool announced; /* the initial versions are in the history */
 };
 
 void farm_boot_copy(struct farm_boot *dst, const struct farm_boot *src)
@@ -150,7 +151,7 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 	if (s->server)
 		return 0;
 	/* What was published before the run: the history's first truth. */
-	for (size_t i = 0; h && i < zone_set_count(s->zones); i++) {
+	for (size_t i = 0; h && !s->announced && i < zone_set_count(s->zones); i++) {
 		const struct zone_version *v = zone_set_at(s->zones, i);
 		wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
 		history_begin(h, runner_now(s->run), "publish");
@@ -161,6 +162,7 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 		history_bool(h, "initial", true);
 		history_end(h);
 	}
+	s->announced = true;
 	server_config_defaults(&cfg);
 	cfg.addr = s->addr;
 	s->server = server_create(runner_base(s->run), s->zones, &cfg, err, errlen);
@@ -172,6 +174,24 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 
 void farm_source_stop(struct farm_source *s)
 {
+	struct history *h = runner_history(s->run);
+	char buf[80];
+	if (!s->server)
+		return;
 	server_destroy(s->server);
 	s->server = NULL;
+	if (h && runner_running(s->run)) {
+		history_begin(h, runner_now(s->run), "state");
+		history_str(h, "source", s->name);
+		history_str(h, "state", "down");
+		history_str(h, "why", "stop");
+		history_str(h, "address", addr_str(&s->addr, buf, sizeof buf));
+		history_end(h);
+	}
+	runner_say(s->run, "%s is down (stop)", s->name);
+}
+
+bool farm_source_running(const struct farm_source *s)
+{
+	return s->server != NULL;
 }

@@ -104,6 +104,42 @@ static int src_publish(lua_State *L)
 	return 0;
 }
 
+/* src:stop() and src:start(): the source of truth unreachable, and back. */
+static int src_lifecycle(lua_State *L, bool start)
+{
+	struct farm_source *s = source_check(L, 1);
+	char err[256];
+	if (scenario_dry_run(L))
+		return 0;
+	if (!runner_running(sandbox_runner(L)))
+		return luaL_error(L, "%s:%s happens during the run: use s:at(t, %s, '%s') or call it "
+				     "in a timeline function",
+				  farm_source_name(s), start ? "start" : "stop", farm_source_name(s),
+				  start ? "start" : "stop");
+	if (!start) {
+		farm_source_stop(s);
+		return 0;
+	}
+	if (farm_source_running(s))
+		return 0;
+	if (farm_source_start(s, err, sizeof err) != 0) {
+		runner_abort(sandbox_runner(L), RUNNER_FAILED, "%s: start: %s", farm_source_name(s),
+			     err);
+		return luaL_error(L, "start: %s", err);
+	}
+	return 0;
+}
+
+static int src_stop(lua_State *L)
+{
+	return src_lifecycle(L, false);
+}
+
+static int src_start(lua_State *L)
+{
+	return src_lifecycle(L, true);
+}
+
 static int src_serial(lua_State *L)
 {
 	struct farm_source *s = source_check(L, 1);
@@ -127,9 +163,13 @@ static int src_index(lua_State *L)
 		lua_pushcfunction(L, src_publish);
 	} else if (strcmp(k, "serial") == 0) {
 		lua_pushcfunction(L, src_serial);
+	} else if (strcmp(k, "stop") == 0) {
+		lua_pushcfunction(L, src_stop);
+	} else if (strcmp(k, "start") == 0) {
+		lua_pushcfunction(L, src_start);
 	} else {
 		static const char *const fields[] = { "name", "address", "port", "publish", "serial",
-						      NULL };
+						      "stop",  "start",	  NULL };
 		return luaL_error(L, "zone source has no field '%s' (did you mean '%s'?)", k,
 				  opts_closest(k, fields));
 	}

@@ -129,3 +129,18 @@ s:at(0.2, function()
   assert(r:serial() == v3.serial, "restart from source: serial " .. tostring(r:serial()))
   print("all faults took effect and healed")
 end)
+
+-- The source of truth unreachable: a boot from it comes up serving nothing
+-- and says why; once it is back, a reload catches up.
+s:at(5, function()
+  truth:stop()
+  r:restart{ boot = "source" }
+  assert(s:wait(r, "booted", 3), "a boot from an unreachable source must still end")
+  assert(r:state() == "up" and r:serial() == nil, "serves nothing after a failed boot")
+  local res = s:query(r, NAME, "A")
+  assert(res.ok and res.rcode == "REFUSED", "serving nothing means REFUSED, got " .. tostring(res.rcode))
+  truth:start()
+  r:reload{ boot = "source" }
+  assert(s:wait(r, "booted", 3) and r:serial() ~= nil, "reload once the source is back")
+  print("unreachable source handled")
+end)
