@@ -16,6 +16,10 @@
  * Callbacks may destroy the checker: `hold`/`release` bracket every stretch
  * that calls out, and a checker destroyed inside one is freed on release.
  */
+/* posix_spawn_file_actions_addclosefrom_np (glibc 2.34): a command inherits no
+ * descriptor of ours but its stdin, stdout and stderr; and pipe2. */
+#define _GNU_SOURCE
+
 #include "harness/lb/health.h"
 
 #include <errno.h>
@@ -265,9 +269,16 @@ static struct timeval tv_of(double s)
 	return tv;
 }
 
+/*
+ * libevent measures a timeout from the time it cached when the loop woke up,
+ * which falls behind when a callback earlier in the same turn was slow (a
+ * spawn, a blocking client): a timer armed from it fires early, a probe times
+ * out at once. Refresh the cache before arming anything.
+ */
 static void timer_in(struct event *ev, double s)
 {
 	struct timeval tv = tv_of(s);
+	event_base_update_cache_time(event_get_base(ev));
 	evtimer_add(ev, &tv);
 }
 
@@ -355,6 +366,7 @@ static void dns_start(struct health_checker *hc)
 			qtype = hc->cfg.qtype;
 	}
 	hc->started = mono();
+	event_base_update_cache_time(hc->base); /* see timer_in */
 	hc->probe = probe_start(hc->base, &hc->addr, qname, qtype, &opt, dns_done, hc, err,
 				sizeof err);
 	if (hc->probe) {
@@ -493,26 +505,32 @@ static void exec_finish(struct health_checker *hc, int status, bool killed)
 	deliver(hc, ok, latency, -1, exit_status, output_text(hc));
 }
 
+/* Ends the command's probe when its exit status is lost: someone else in the
+ * process reaped it (waitpid(-1) or a SIGCHLD handler that reaps). */
+static void exec_lost(struct health_checker *hc, int err)
+{
+	snprintf(hc->reason, sizeof hc->reason, "lost the command's exit status: %s",
+		 strerror(err));
+	hc->pid = 0;
+	pipe_close(hc);
+	evtimer_del(hc->deadline_ev);
+	evtimer_del(hc->poll_ev);
+	hc->busy = false;
+	deliver(hc, false, mono() - hc->started, -1, -1, output_text(hc));
+}
+
 /* Finishes the command if it has exited; returns true if it did. */
 static bool exec_check(struct health_checker *hc)
 {
 	siginfo_t si;
-	int status;
-	pid_t pid = hc->pid;
+	int status = 0;
+	pid_t pid = hc->pid, r;
 
 	memset(&si, 0, sizeof si);
 	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
 		if (errno == EINTR)
 			return false;
-		/* ECHILD: someone else reaped it; its status is lost. */
-		snprintf(hc->reason, sizeof hc->reason, "lost the command's exit status: %s",
-			 strerror(errno));
-		hc->pid = 0;
-		pipe_close(hc);
-		evtimer_del(hc->deadline_ev);
-		evtimer_del(hc->poll_ev);
-		hc->busy = false;
-		deliver(hc, false, mono() - hc->started, -1, -1, output_text(hc));
+		exec_lost(hc, errno);
 		return true;
 	}
 	if (si.si_pid != pid)
@@ -520,8 +538,13 @@ static bool exec_check(struct health_checker *hc)
 	/* Exited; the unreaped leader still holds the group id, so this kills
 	 * only its leftover children (which may hold the pipe open). */
 	kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		; /* a zombie already: returns at once */
+	do
+		r = waitpid(pid, &status, 0); /* a zombie already: returns at once */
+	while (r < 0 && errno == EINTR);
+	if (r != pid) {
+		exec_lost(hc, errno);
+		return true;
+	}
 	exec_finish(hc, status, false);
 	return true;
 }
@@ -571,6 +594,31 @@ static void exec_deadline(evutil_socket_t fd, short what, void *arg)
 	exec_kill(arg);
 }
 
+/* A pipe, both ends close-on-exec (so no other command inherits it and holds it
+ * open) and above 2 (so the child's dup2 onto 0, 1 or 2 is never a no-op that
+ * keeps close-on-exec). Returns 0 or an errno value; fds are -1 on failure. */
+static int pipe_above_stdio(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		fds[0] = fds[1] = -1;
+		return errno;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] > 2)
+			continue;
+		int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+		int e = errno;
+		close(fds[i]);
+		fds[i] = fd;
+		if (fd < 0) {
+			close(fds[1 - i]);
+			fds[1 - i] = -1;
+			return e;
+		}
+	}
+	return 0;
+}
+
 static char *env_var(const char *key, const char *value)
 {
 	size_t n = strlen(key) + strlen(value) + 2;
@@ -587,7 +635,7 @@ static void exec_start(struct health_checker *hc)
 	char ip[INET6_ADDRSTRLEN] = "", port[8], serial[24] = "";
 	char *const argv[] = { "sh", "-c", hc->command, NULL };
 	const char *path = getenv("PATH");
-	int fds[2] = { -1, -1 };
+	int fds[2] = { -1, -1 }, in[2] = { -1, -1 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	bool fa_init = false, attr_init = false;
@@ -621,34 +669,27 @@ static void exec_start(struct health_checker *hc)
 		}
 	}
 
-	if (pipe(fds) != 0) {
-		rc = errno;
+	/* stdin: a pipe with no writer, so reads see EOF at once (no /dev/null:
+	 * nothing taken from the file system). stdout and stderr: our pipe. */
+	if ((rc = pipe_above_stdio(in)) != 0 || (rc = pipe_above_stdio(fds)) != 0)
 		goto fail;
-	}
-	/* The write end must not be 0, 1 or 2, or the child's dup2 would be a no-op
-	 * that keeps close-on-exec. */
-	if (fds[1] <= 2) {
-		int fd = fcntl(fds[1], F_DUPFD_CLOEXEC, 3);
-		if (fd < 0) {
-			rc = errno;
-			goto fail;
-		}
-		close(fds[1]);
-		fds[1] = fd;
-	}
-	/* Close-on-exec, so no other command inherits this pipe and holds it open. */
-	if (fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0 ||
-	    fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
+	close(in[1]);
+	in[1] = -1;
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
 		rc = errno;
 		goto fail;
 	}
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
 		goto fail;
 	fa_init = true;
-	if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
+	if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) != 0 ||
 	    (rc = posix_spawn_file_actions_adddup2(&fa, fds[1], 1)) != 0 ||
 	    (rc = posix_spawn_file_actions_adddup2(&fa, fds[1], 2)) != 0)
 		goto fail;
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+	if ((rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
+		goto fail;
+#endif
 	if ((rc = posix_spawnattr_init(&attr)) != 0)
 		goto fail;
 	attr_init = true;
@@ -685,10 +726,12 @@ fail:
 		posix_spawn_file_actions_destroy(&fa);
 	if (attr_init)
 		posix_spawnattr_destroy(&attr);
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		if (in[i] >= 0)
+			close(in[i]);
+	}
 	for (int i = 0; i < NENV; i++)
 		free(envp[i]);
 	if (rc != 0) {
@@ -779,7 +822,8 @@ static int check_config(const char *name, const struct addr *addr, const char *o
 		return -1;
 	}
 	if (cfg->rise < 1 || cfg->fall < 1) {
-		snprintf(err, errlen, "health check of %s: rise and fall must be at least 1 (got %u and %u)",
+		snprintf(err, errlen,
+			 "health check of %s: rise and fall must be at least 1 (got %u and %u)",
 			 who, cfg->rise, cfg->fall);
 		return -1;
 	}

@@ -113,15 +113,22 @@ struct health_checker;
  * A checker for one backend named name at addr (loopback), for the zone
  * origin (presentation form, e.g. "internal."). Starts probing at once: the
  * first probe starts on the next turn of the loop (never inside this call),
- * then one every interval on a fixed grid; a tick that finds the previous
- * probe still in flight is skipped. DNS probes are one UDP query each. An
- * exec command gets DNSCHAOS_BACKEND, DNSCHAOS_ADDRESS, DNSCHAOS_PORT,
+ * then one every interval on a fixed grid (a late loop skips slots rather
+ * than bursting); a tick that finds the previous probe still in flight ends
+ * it as a timeout if it has had its timeout, else skips. DNS probes are one
+ * UDP query each, without RD or EDNS.
+ *
+ * An exec command gets DNSCHAOS_BACKEND, DNSCHAOS_ADDRESS, DNSCHAOS_PORT,
  * DNSCHAOS_ZONE, DNSCHAOS_PUBLISHED_SERIAL (empty if none) and our PATH, and
- * nothing else, in its environment, /dev/null as stdin and a pipe as stdout
- * and stderr, in its own process group; at the timeout the group is killed.
- * Children are reaped by polling (no SIGCHLD handler). cb is copied (NULL:
- * no callbacks); the callbacks may destroy the checker.
- * Returns NULL with err set on bad configuration.
+ * nothing else, in its environment; an empty stdin (EOF), a pipe as stdout
+ * and stderr and no other descriptor (glibc >= 2.34); default signal
+ * dispositions and an empty mask; its own process group. At the timeout the
+ * group is killed; when the command exits, what is left of its group is
+ * killed too. Children are reaped by polling (no SIGCHLD handler).
+ *
+ * cb is copied (NULL: no callbacks); the probe and transition callbacks may
+ * destroy the checker (published must not). Returns NULL with err set on bad
+ * configuration.
  */
 struct health_checker *health_checker_create(struct event_base *base, const char *name,
 					     const struct addr *addr, const char *origin,
