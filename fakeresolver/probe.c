@@ -240,6 +240,10 @@ struct probe *probe_start(struct event_base *base, const struct addr *server, co
 	}
 	struct timeval tv = { (time_t)opt->timeout_s,
 			      (suseconds_t)((opt->timeout_s - (double)(time_t)opt->timeout_s) * 1e6) };
+	/* libevent measures timeouts from the time it cached at the top of this
+	 * turn of the loop; after a slow callback that is stale, and the probe
+	 * would time out early. */
+	event_base_update_cache_time(base);
 	p->start = mono();
 	if (opt->transport == ANSWER_UDP) {
 		p->fd = socket(server->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

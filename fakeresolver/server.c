@@ -202,6 +202,7 @@ static struct op *op_new(struct server *s, enum answer_transport tp, const struc
 		conn->ops = op;
 	}
 	struct timeval tv = { (time_t)delay_s, (suseconds_t)((delay_s - (double)(time_t)delay_s) * 1e6) };
+	event_base_update_cache_time(s->base); /* the delay counts from now */
 	evtimer_add(op->timer, &tv);
 	return op;
 }

@@ -476,6 +476,7 @@ int farm_resolver_crash(struct farm_resolver *r, double down_s, const struct far
 		return -1;
 	}
 	struct timeval tv = { (time_t)down_s, (suseconds_t)((down_s - (double)(time_t)down_s) * 1e6) };
+	event_base_update_cache_time(runner_base(r->run));
 	evtimer_add(r->restart_timer, &tv);
 	return 0;
 }
@@ -622,6 +623,7 @@ static struct farm_fault *fault_add(struct farm_resolver *r, uint32_t plan_id, d
 		}
 		struct timeval tv = { (time_t)duration_s,
 				      (suseconds_t)((duration_s - (double)(time_t)duration_s) * 1e6) };
+		event_base_update_cache_time(runner_base(r->run));
 		evtimer_add(f->heal_timer, &tv);
 	}
 	r->faults[r->nfaults++] = f;

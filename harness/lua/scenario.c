@@ -359,6 +359,7 @@ static int park(struct scenario *sc, int co_ref)
 		}
 		struct timeval tv = { (time_t)after,
 				      (suseconds_t)((after - (double)(time_t)after) * 1e6) };
+		event_base_update_cache_time(runner_base(sc->run)); /* after Lua ran */
 		evtimer_add(p->timer, &tv);
 	}
 	p->next = sc->parked;

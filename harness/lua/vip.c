@@ -108,6 +108,8 @@ static void read_health(lua_State *L, int idx, struct farm_vip_health *h)
 	if (asks && !h->cfg.qtype)
 		luaL_error(L, "%s: unknown qtype '%s'", what, qtype);
 	const char *cmd = opts_string(L, idx, "command", "", what);
+	if (h->cfg.kind != HEALTH_EXEC && cmd[0])
+		luaL_error(L, "%s: command is for check = 'exec'", what);
 	if (h->cfg.kind == HEALTH_EXEC && !cmd[0])
 		luaL_error(L, "%s: check = 'exec' needs command = '...' (run with /bin/sh -c)", what);
 	if (cmd[0]) {
