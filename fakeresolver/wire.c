@@ -122,22 +122,26 @@ void wire_name_to_str(const uint8_t *name, char *out, size_t cap)
 		uint8_t l = *name++;
 		for (uint8_t i = 0; i < l; i++) {
 			uint8_t c = *name++;
+			if (c > 0x20 && c < 0x7f && c != '.' && c != '\\') {
+				/* The common case, on the query log's hot path. */
+				if (o + 1 >= cap)
+					goto out;
+				out[o++] = (char)c;
+				continue;
+			}
 			char tmp[5];
-			const char *s = tmp;
+			size_t sl;
 			if (c == '.' || c == '\\') {
 				tmp[0] = '\\';
 				tmp[1] = (char)c;
-				tmp[2] = 0;
-			} else if (c > 0x20 && c < 0x7f) {
-				tmp[0] = (char)c;
-				tmp[1] = 0;
+				sl = 2;
 			} else {
 				snprintf(tmp, sizeof tmp, "\\%03u", c);
+				sl = 4;
 			}
-			size_t sl = strlen(s);
 			if (o + sl >= cap) /* the text and the terminator must fit */
 				goto out;
-			memcpy(out + o, s, sl);
+			memcpy(out + o, tmp, sl);
 			o += sl;
 		}
 		if (o + 1 >= cap)

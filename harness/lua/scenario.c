@@ -1059,7 +1059,11 @@ int scenario_start(struct scenario *sc, char *err, size_t errlen)
 			return -1;
 		}
 		e->next = e->at;
-		struct timeval tv = { (time_t)e->at, (suseconds_t)((e->at - (double)(time_t)e->at) * 1e6) };
+		/* Relative to now: starting the farm took a little of the run already. */
+		double after = e->at - runner_now(sc->run);
+		if (after < 0)
+			after = 0;
+		struct timeval tv = { (time_t)after, (suseconds_t)((after - (double)(time_t)after) * 1e6) };
 		evtimer_add(e->ev, &tv);
 	}
 	return 0;
