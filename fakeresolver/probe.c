@@ -2,6 +2,7 @@
  * probe.c - one asynchronous DNS query over UDP or TCP.
  */
 #include "fakeresolver/probe.h"
+#include "fakeresolver/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,13 +31,6 @@ struct probe {
 	uint8_t query[WIRE_HEADER_LEN + WIRE_NAME_MAX + 4 + 11];
 	size_t qlen;
 };
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 const char *probe_status_name(enum probe_status s)
 {
@@ -68,7 +62,7 @@ static void finish(struct probe *p, enum probe_status st, const uint8_t *reply, 
 	struct probe_result res;
 	memset(&res, 0, sizeof res);
 	res.status = st;
-	res.latency_s = mono() - p->start;
+	res.latency_s = clock_mono() - p->start;
 	if (error)
 		snprintf(res.error, sizeof res.error, "%s", error);
 	if (st == PROBE_ANSWER) {
@@ -238,13 +232,12 @@ struct probe *probe_start(struct event_base *base, const struct addr *server, co
 		snprintf(err, errlen, "'%s' is not a domain name", qname);
 		goto fail;
 	}
-	struct timeval tv = { (time_t)opt->timeout_s,
-			      (suseconds_t)((opt->timeout_s - (double)(time_t)opt->timeout_s) * 1e6) };
+	struct timeval tv = clock_timeval(opt->timeout_s);
 	/* libevent measures timeouts from the time it cached at the top of this
 	 * turn of the loop; after a slow callback that is stale, and the probe
 	 * would time out early. */
 	event_base_update_cache_time(base);
-	p->start = mono();
+	p->start = clock_mono();
 	if (opt->transport == ANSWER_UDP) {
 		p->fd = socket(server->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (p->fd < 0 || connect(p->fd, (const struct sockaddr *)&server->ss, server->len) != 0 ||

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include "fakeresolver/server.h"
+#include "fakeresolver/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,13 +99,6 @@ void server_config_defaults(struct server_config *cfg)
 	cfg->tcp_max_conns = 128;
 	cfg->tcp_idle_ms = 10000;
 	cfg->tcp_max_pending = 256 * 1024;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void log_event(struct server *s, enum answer_transport tp, const struct addr *peer,
@@ -201,7 +195,7 @@ static struct op *op_new(struct server *s, enum answer_transport tp, const struc
 			conn->ops->cprev = op;
 		conn->ops = op;
 	}
-	struct timeval tv = { (time_t)delay_s, (suseconds_t)((delay_s - (double)(time_t)delay_s) * 1e6) };
+	struct timeval tv = clock_timeval(delay_s);
 	event_base_update_cache_time(s->base); /* the delay counts from now */
 	evtimer_add(op->timer, &tv);
 	return op;
@@ -305,7 +299,7 @@ static void op_fire(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(op->timer, &again);
 		return;
 	}
-	double queue_s = mono_now() - op->arrival;
+	double queue_s = clock_mono() - op->arrival;
 	op->queued = false;
 	s->queued--;
 	if (op->transport == ANSWER_UDP || conn)
@@ -329,7 +323,7 @@ static void admit(struct server *s, const uint8_t *pkt, size_t len, enum answer_
 		serve_faulty(s, pkt, len, tp, peer, conn, 0);
 		return;
 	}
-	double now = mono_now();
+	double now = clock_mono();
 	if (s->queued >= queue_len) {
 		s->stats.queue_full++;
 		if (s->log) {

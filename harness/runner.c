@@ -3,6 +3,7 @@
  * last lines, signals, and the order of start-up and teardown.
  */
 #include "harness/runner.h"
+#include "fakeresolver/clock.h"
 #include "harness/lua/bind.h"
 #include "harness/record/history.h"
 #include "version.h"
@@ -41,19 +42,6 @@ struct runner {
 	char error[8192];
 	struct event *flush_ev, *end_ev, *deadline_ev, *sigint_ev, *sigterm_ev;
 };
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct timeval tv_of(double s)
-{
-	struct timeval tv = { (time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6) };
-	return tv;
-}
 
 struct runner *runner_create(const struct runner_options *opt, char *err, size_t errlen)
 {
@@ -209,7 +197,7 @@ static int arm(struct runner *r, struct event **ev, int fd, short what, event_ca
 		return -1;
 	if (after < 0)
 		return event_add(*ev, NULL);
-	struct timeval tv = tv_of(after);
+	struct timeval tv = clock_timeval(after);
 	return event_add(*ev, &tv);
 }
 
@@ -225,7 +213,7 @@ enum runner_outcome runner_run(struct runner *r)
 			return RUNNER_BAD_INPUT;
 		}
 	}
-	r->t0 = mono();
+	r->t0 = clock_mono();
 	r->running = true;
 	if (r->hist)
 		write_meta(r);
@@ -306,7 +294,7 @@ struct history *runner_history(struct runner *r)
 
 double runner_now(const struct runner *r)
 {
-	return r->t0 > 0 ? mono() - r->t0 : 0;
+	return r->t0 > 0 ? clock_mono() - r->t0 : 0;
 }
 
 bool runner_running(const struct runner *r)

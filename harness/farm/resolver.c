@@ -5,6 +5,7 @@
  * fault plan. Everything it does goes into the history.
  */
 #include "harness/farm/farm.h"
+#include "fakeresolver/clock.h"
 #include "harness/record/history.h"
 #include "harness/runner.h"
 #include "fakeresolver/xfr.h"
@@ -475,7 +476,7 @@ int farm_resolver_crash(struct farm_resolver *r, double down_s, const struct far
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	struct timeval tv = { (time_t)down_s, (suseconds_t)((down_s - (double)(time_t)down_s) * 1e6) };
+	struct timeval tv = clock_timeval(down_s);
 	event_base_update_cache_time(runner_base(r->run));
 	evtimer_add(r->restart_timer, &tv);
 	return 0;
@@ -621,8 +622,7 @@ static struct farm_fault *fault_add(struct farm_resolver *r, uint32_t plan_id, d
 			free(f);
 			return NULL;
 		}
-		struct timeval tv = { (time_t)duration_s,
-				      (suseconds_t)((duration_s - (double)(time_t)duration_s) * 1e6) };
+		struct timeval tv = clock_timeval(duration_s);
 		event_base_update_cache_time(runner_base(r->run));
 		evtimer_add(f->heal_timer, &tv);
 	}

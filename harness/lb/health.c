@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 
 #include "harness/lb/health.h"
+#include "fakeresolver/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -248,27 +249,6 @@ struct health_checker {
 	bool dead;      /* destroyed inside a callback: free on release */
 };
 
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct timeval tv_of(double s)
-{
-	struct timeval tv;
-	if (!(s > 0))
-		s = 0;
-	tv.tv_sec = (time_t)s;
-	tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
-	if (tv.tv_usec >= 1000000) {
-		tv.tv_sec++;
-		tv.tv_usec -= 1000000;
-	}
-	return tv;
-}
-
 /*
  * libevent measures a timeout from the time it cached when the loop woke up,
  * which falls behind when a callback earlier in the same turn was slow (a
@@ -277,7 +257,7 @@ static struct timeval tv_of(double s)
  */
 static void timer_in(struct event *ev, double s)
 {
-	struct timeval tv = tv_of(s);
+	struct timeval tv = clock_timeval(s);
 	event_base_update_cache_time(event_get_base(ev));
 	evtimer_add(ev, &tv);
 }
@@ -365,7 +345,7 @@ static void dns_start(struct health_checker *hc)
 		if (hc->cfg.qtype)
 			qtype = hc->cfg.qtype;
 	}
-	hc->started = mono();
+	hc->started = clock_mono();
 	event_base_update_cache_time(hc->base); /* see timer_in */
 	hc->probe = probe_start(hc->base, &hc->addr, qname, qtype, &opt, dns_done, hc, err,
 				sizeof err);
@@ -478,7 +458,7 @@ static const char *output_text(struct health_checker *hc)
  * at the timeout; pid has been reaped or handed to the reaper. */
 static void exec_finish(struct health_checker *hc, int status, bool killed)
 {
-	double latency = mono() - hc->started;
+	double latency = clock_mono() - hc->started;
 	int exit_status = -1;
 	bool ok = false;
 
@@ -516,7 +496,7 @@ static void exec_lost(struct health_checker *hc, int err)
 	evtimer_del(hc->deadline_ev);
 	evtimer_del(hc->poll_ev);
 	hc->busy = false;
-	deliver(hc, false, mono() - hc->started, -1, -1, output_text(hc));
+	deliver(hc, false, clock_mono() - hc->started, -1, -1, output_text(hc));
 }
 
 /* Finishes the command if it has exited; returns true if it did. */
@@ -645,7 +625,7 @@ static void exec_start(struct health_checker *hc)
 
 	hc->out_len = hc->out_total = 0;
 	hc->out[0] = '\0';
-	hc->started = mono();
+	hc->started = clock_mono();
 	if (hc->addr.ss.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)&hc->addr.ss)->sin_addr, ip,
 			  sizeof ip);
@@ -736,7 +716,7 @@ fail:
 		free(envp[i]);
 	if (rc != 0) {
 		snprintf(hc->reason, sizeof hc->reason, "cannot run /bin/sh: %s", strerror(rc));
-		deliver(hc, false, mono() - hc->started, -1, -1, output_text(hc));
+		deliver(hc, false, clock_mono() - hc->started, -1, -1, output_text(hc));
 	}
 }
 
@@ -745,7 +725,7 @@ fail:
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_checker *hc = arg;
-	double now = mono();
+	double now = clock_mono();
 	(void)fd;
 	(void)what;
 
@@ -934,7 +914,7 @@ struct health_checker *health_checker_create(struct event_base *base, const char
 	if (!hc->tick || !hc->deadline_ev || !hc->poll_ev || !hc->reap_ev)
 		goto oom;
 	/* The first tick at once (on the next turn of the loop); the grid starts now. */
-	hc->next_due = mono();
+	hc->next_due = clock_mono();
 	timer_in(hc->tick, 0);
 	return hc;
 oom:

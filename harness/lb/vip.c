@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include "harness/lb/vip.h"
+#include "fakeresolver/clock.h"
 #include "fakeresolver/answer.h"
 
 #include <errno.h>
@@ -377,13 +378,6 @@ struct vip {
 	struct sockaddr_storage out_peers[BATCH];
 };
 
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void vip_config_defaults(struct vip_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -515,7 +509,7 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 		int n = recvmmsg(fd, v->in, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
-		double now = mono();
+		double now = clock_mono();
 		for (int i = 0; i < n; i++) {
 			uint8_t *pkt = v->in_buf[i];
 			size_t len = v->in[i].msg_len;
@@ -595,12 +589,12 @@ static void upstream_read(evutil_socket_t fd, short what, void *arg)
 		int n = recvmmsg(fd, v->in, BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0 && errno == ECONNREFUSED) {
 			/* The backend's port is closed: we cannot pass the ICMP on. */
-			v->backends[u->backend].refused_until = mono() + REFUSED_HOLD_S;
+			v->backends[u->backend].refused_until = clock_mono() + REFUSED_HOLD_S;
 			continue;
 		}
 		if (n <= 0)
 			return;
-		double now = mono();
+		double now = clock_mono();
 		int m = 0;
 		for (int i = 0; i < n; i++) {
 			uint8_t *pkt = v->out_buf + (size_t)i * REPLY_MAX;
@@ -655,7 +649,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	struct vip *v = arg;
 	(void)fd;
 	(void)what;
-	double now = mono();
+	double now = clock_mono();
 	vip_router_expire(v->router, now);
 	for (size_t b = 0; b < v->cfg.nbackends; b++)
 		for (struct upstream *u = v->backends[b].ups; u; u = u->next) {
@@ -733,7 +727,7 @@ static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
 	k.client.len = (socklen_t)salen;
 	k.tcp = true;
 	v->stats.tcp_conns++;
-	struct vip_route rt = vip_router_route(v->router, &k, mono());
+	struct vip_route rt = vip_router_route(v->router, &k, clock_mono());
 	if (rt.backend < 0) {
 		log_route(v, true, &k.client, 0, &rt, "no-backend");
 		evutil_closesocket(fd);

@@ -4,6 +4,7 @@
  * cannot swallow.
  */
 #include "harness/lua/bind.h"
+#include "fakeresolver/clock.h"
 #include "harness/record/history.h"
 #include "harness/runner.h"
 
@@ -22,13 +23,6 @@ struct sandbox {
 	double limit;
 };
 static const char sandbox_key = 0;
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct sandbox *sandbox_of(lua_State *L)
 {
@@ -51,7 +45,7 @@ static void deadline_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	struct sandbox *sb = sandbox_of(L);
-	if (!(sb->deadline > 0 && mono() > sb->deadline))
+	if (!(sb->deadline > 0 && clock_mono() > sb->deadline))
 		return;
 	/* From now on check at every instruction: a pcall that catches the error
 	 * returns to code that raises it again at once. */
@@ -68,7 +62,7 @@ void sandbox_set_deadline(lua_State *L, double seconds)
 {
 	struct sandbox *sb = sandbox_of(L);
 	sb->limit = seconds;
-	sb->deadline = seconds > 0 ? mono() + seconds : 0;
+	sb->deadline = seconds > 0 ? clock_mono() + seconds : 0;
 	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
@@ -76,7 +70,7 @@ struct sandbox_deadline sandbox_enter(lua_State *L, double seconds)
 {
 	struct sandbox *sb = sandbox_of(L);
 	struct sandbox_deadline old = { sb->deadline, sb->limit };
-	double at = mono() + seconds;
+	double at = clock_mono() + seconds;
 	/* A nested call (a farm event during a callback) never extends the outer one. */
 	if (!(old.at > 0 && old.at < at)) {
 		sb->deadline = at;

@@ -6,6 +6,7 @@
  * libevent timers and farm events; every call into Lua is protected.
  */
 #include "harness/lua/bind.h"
+#include "fakeresolver/clock.h"
 #include "harness/record/history.h"
 #include "harness/runner.h"
 
@@ -357,8 +358,7 @@ static int park(struct scenario *sc, int co_ref)
 			free(p);
 			return -1;
 		}
-		struct timeval tv = { (time_t)after,
-				      (suseconds_t)((after - (double)(time_t)after) * 1e6) };
+		struct timeval tv = clock_timeval(after);
 		event_base_update_cache_time(runner_base(sc->run)); /* after Lua ran */
 		evtimer_add(p->timer, &tv);
 	}
@@ -456,8 +456,7 @@ static void tl_run(struct tl_entry *e)
 		/* At the duration itself the run ends: no tick there (as for s:at). */
 		if (e->next <= e->until + 1e-9 && e->next < sc->duration) {
 			double after = e->next - now;
-			struct timeval tv = { (time_t)after,
-					      (suseconds_t)((after - (double)(time_t)after) * 1e6) };
+			struct timeval tv = clock_timeval(after);
 			evtimer_add(e->ev, &tv);
 		}
 	}
@@ -1061,9 +1060,7 @@ int scenario_start(struct scenario *sc, char *err, size_t errlen)
 		e->next = e->at;
 		/* Relative to now: starting the farm took a little of the run already. */
 		double after = e->at - runner_now(sc->run);
-		if (after < 0)
-			after = 0;
-		struct timeval tv = { (time_t)after, (suseconds_t)((after - (double)(time_t)after) * 1e6) };
+		struct timeval tv = clock_timeval(after);
 		evtimer_add(e->ev, &tv);
 	}
 	return 0;
