@@ -389,7 +389,7 @@ void vip_config_defaults(struct vip_config *cfg)
 }
 
 static void log_route(struct vip *v, bool tcp, const struct addr *client, uint16_t id,
-		      const struct vip_route *rt, const char *action)
+		      const struct vip_route *rt, const char *action, const uint8_t *pkt, size_t len)
 {
 	if (!v->log)
 		return;
@@ -402,6 +402,8 @@ static void log_route(struct vip *v, bool tcp, const struct addr *client, uint16
 		rt->new_flow,
 		rt->pinned_down,
 		action,
+		pkt,
+		len,
 	};
 	v->log(v->log_arg, &ev);
 }
@@ -487,7 +489,7 @@ static void refuse(struct vip *v, const uint8_t *pkt, size_t len, const struct a
 {
 	bool sf = v->cfg.on_refused == VIP_SERVFAIL;
 	v->stats.refused++;
-	log_route(v, false, client, cid, rt, sf ? "refused-servfail" : "refused-drop");
+	log_route(v, false, client, cid, rt, sf ? "refused-servfail" : "refused-drop", pkt, len);
 	if (sf)
 		reply_servfail(v, pkt, len, &client->ss, client->len);
 }
@@ -525,7 +527,7 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			struct vip_route rt = vip_router_route(v->router, &k, now);
 			if (rt.backend < 0) {
 				v->stats.no_backend++;
-				log_route(v, false, &k.client, cid, &rt, "no-backend");
+				log_route(v, false, &k.client, cid, &rt, "no-backend", pkt, len);
 				if (v->cfg.on_refused == VIP_SERVFAIL)
 					reply_servfail(v, pkt, len, &v->peers[i], k.client.len);
 				continue;
@@ -539,7 +541,7 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			struct upstream *u = upstream_for(v, rt.backend, now, &id);
 			if (!u) {
 				v->stats.dropped++;
-				log_route(v, false, &k.client, cid, &rt, "dropped");
+				log_route(v, false, &k.client, cid, &rt, "dropped", pkt, len);
 				continue;
 			}
 			struct inflight *s = &u->slots[id];
@@ -561,12 +563,12 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 					refuse(v, pkt, len, &k.client, cid, &rt);
 				} else {
 					v->stats.dropped++;
-					log_route(v, false, &k.client, cid, &rt, "dropped");
+					log_route(v, false, &k.client, cid, &rt, "dropped", pkt, len);
 				}
 				continue;
 			}
 			v->stats.forwarded++;
-			log_route(v, false, &k.client, cid, &rt, "forwarded");
+			log_route(v, false, &k.client, cid, &rt, "forwarded", pkt, len);
 		}
 		if (n < BATCH)
 			return;
@@ -729,7 +731,7 @@ static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
 	v->stats.tcp_conns++;
 	struct vip_route rt = vip_router_route(v->router, &k, clock_mono());
 	if (rt.backend < 0) {
-		log_route(v, true, &k.client, 0, &rt, "no-backend");
+		log_route(v, true, &k.client, 0, &rt, "no-backend", NULL, 0);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -761,7 +763,7 @@ static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
 	}
 	bufferevent_enable(sp->client, EV_READ | EV_WRITE);
 	bufferevent_enable(sp->server, EV_READ | EV_WRITE);
-	log_route(v, true, &k.client, 0, &rt, "forwarded");
+	log_route(v, true, &k.client, 0, &rt, "forwarded", NULL, 0);
 }
 
 /* ---- lifecycle ---- */

@@ -132,6 +132,8 @@ struct vip_event {
 	bool new_flow;
 	bool pinned_down;
 	const char *action;     /* "forwarded", "no-backend", "refused-drop", "refused-servfail" */
+	const uint8_t *pkt;     /* UDP: the client's query (its id may be rewritten); TCP: NULL */
+	size_t len;
 };
 
 typedef void (*vip_log_fn)(void *arg, const struct vip_event *ev);
