@@ -5,12 +5,14 @@
 #include "harness/runner.h"
 #include "fakeresolver/clock.h"
 #include "harness/lua/bind.h"
+#include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "version.h"
 
 #include <sys/select.h> /* fd_set, for ares.h */
 #include <ares.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +37,8 @@ struct runner {
 	double t0;      /* monotonic seconds at start; 0 before */
 	bool running;
 	uint32_t next_id;
+	uint64_t next_lookup;
+	struct classify *classify;
 	unsigned next_addr;
 	uint64_t seed;
 	enum runner_outcome outcome;
@@ -55,6 +59,12 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 	if (r->opt.callback_limit_s <= 0)
 		r->opt.callback_limit_s = 5.0;
 	r->next_id = 1;
+	r->next_lookup = 1;
+	r->classify = classify_create();
+	if (!r->classify) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	r->next_addr = 10;
 	/* Timers to the microsecond: faults must land where the timeline says. */
 	cfg = event_config_new();
@@ -91,6 +101,7 @@ void runner_destroy(struct runner *r)
 		if (evs[i])
 			event_free(evs[i]);
 	history_close(r->hist);
+	classify_destroy(r->classify);
 	if (r->base)
 		event_base_free(r->base);
 	free(r);
@@ -185,7 +196,10 @@ static void write_meta(struct runner *r)
 	history_str(h, "lua", LUA_RELEASE);
 	history_str(h, "c-ares", ares_version(NULL));
 	history_str(h, "libunbound", ub_version());
-	history_int(h, "started_unix", (int64_t)time(NULL));
+	history_str(h, "glibc", gnu_get_libc_version());
+	char now[32];
+	snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+	history_str(h, "started_unix", now);
 	history_end(h);
 }
 
@@ -327,6 +341,22 @@ double runner_callback_limit(const struct runner *r)
 uint32_t runner_next_id(struct runner *r)
 {
 	return r->next_id++;
+}
+
+struct classify *runner_classify(struct runner *r)
+{
+	return r->classify;
+}
+
+uint64_t runner_next_lookup_id(struct runner *r)
+{
+	return r->next_lookup++;
+}
+
+bool runner_join(struct runner *r, const struct addr *dst, const struct addr *src,
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out)
+{
+	return r->sc && scenario_join(r->sc, dst, src, qname, qlen, qtype, out);
 }
 
 void runner_emit(struct runner *r, const void *target, const char *event)

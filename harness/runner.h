@@ -18,6 +18,7 @@ struct runner;
 struct event_base;
 struct history;
 struct lua_State;
+struct classify;
 
 /* Exit codes shared by every dnschaos program (README.md, "Exit codes"). */
 enum {
@@ -89,6 +90,21 @@ int runner_verbose(const struct runner *r);
 
 /* How long one Lua callback may run without yielding (seconds). */
 double runner_callback_limit(const struct runner *r);
+
+/* The run's answer classifier (zone versions known, publishes). */
+struct classify *runner_classify(struct runner *r);
+
+/* A new lookup id, unique in the run; never 0. */
+uint64_t runner_next_lookup_id(struct runner *r);
+
+/*
+ * Joins a wire query that arrived at dst from src to a client's lookup (see
+ * client_join); false when no client claims it.
+ */
+struct client_join;
+struct addr;
+bool runner_join(struct runner *r, const struct addr *dst, const struct addr *src,
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out);
 
 /* A new id, unique in the run (faults, timeline entries); never 0. */
 uint32_t runner_next_id(struct runner *r);

@@ -5,7 +5,9 @@
  * fault plan. Everything it does goes into the history.
  */
 #include "harness/farm/farm.h"
+#include "harness/clients/client.h"
 #include "fakeresolver/clock.h"
+#include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "harness/runner.h"
 #include "fakeresolver/xfr.h"
@@ -113,6 +115,13 @@ static void log_query(void *arg, const struct server_event *ev)
 		wire_name_to_str(info->query.qname, buf, sizeof buf);
 		history_str(h, "qname", buf);
 		history_str(h, "qtype", answer_type_str(info->query.qtype, tb, sizeof tb));
+		struct client_join j;
+		if (runner_join(r->run, &r->addr, ev->peer, info->query.qname, info->query.qname_len,
+				info->query.qtype, &j)) {
+			history_str(h, "client", j.client);
+			history_uint(h, "lookup", j.lookup);
+			history_str(h, "cause", j.cause);
+		}
 	}
 	const char *action;
 	if (ev->queue_full)
@@ -241,6 +250,9 @@ static void record_boot(struct farm_resolver *r, const char *from, bool reload, 
 {
 	struct history *h = runner_history(r->run);
 	char name[1024];
+	/* What it serves now is a version of the zone answers are classified against. */
+	for (size_t i = 0; i < zone_set_count(r->zones); i++)
+		classify_add_version(runner_classify(r->run), zone_set_at(r->zones, i));
 	if (h) {
 		history_begin(h, runner_now(r->run), "boot");
 		history_str(h, "resolver", r->name);

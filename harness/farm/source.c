@@ -3,6 +3,7 @@
  * own loopback address.
  */
 #include "harness/farm/farm.h"
+#include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "harness/runner.h"
 
@@ -110,6 +111,10 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 		return -1;
 	}
 	struct history *h = runner_history(s->run);
+	if (runner_running(s->run) && classify_publish(runner_classify(s->run), v, runner_now(s->run)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (h && runner_running(s->run)) {
 		history_begin(h, runner_now(s->run), "publish");
 		history_str(h, "source", s->name);
@@ -151,8 +156,14 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 	if (s->server)
 		return 0;
 	/* What was published before the run: the history's first truth. */
-	for (size_t i = 0; h && !s->announced && i < zone_set_count(s->zones); i++) {
-		const struct zone_version *v = zone_set_at(s->zones, i);
+	for (size_t i = 0; !s->announced && i < zone_set_count(s->zones); i++) {
+		struct zone_version *v = zone_set_at(s->zones, i);
+		if (classify_publish(runner_classify(s->run), v, runner_now(s->run)) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (!h)
+			continue;
 		wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
 		history_begin(h, runner_now(s->run), "publish");
 		history_str(h, "source", s->name);

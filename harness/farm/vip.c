@@ -5,6 +5,7 @@
  * probe and transition written to the history.
  */
 #include "harness/farm/farm.h"
+#include "harness/clients/client.h"
 #include "harness/record/history.h"
 #include "harness/runner.h"
 
@@ -120,7 +121,7 @@ static void log_route(void *arg, const struct vip_event *ev)
 {
 	struct farm_vip *v = arg;
 	struct history *h = runner_history(v->run);
-	char buf[80];
+	char buf[1024];
 	history_begin(h, runner_now(v->run), "route");
 	history_str(h, "vip", v->name);
 	history_str(h, "transport", ev->tcp ? "tcp" : "udp");
@@ -132,6 +133,20 @@ static void log_route(void *arg, const struct vip_event *ev)
 	if (ev->pinned_down)
 		history_bool(h, "pinned_down", true);
 	history_str(h, "action", ev->action);
+	struct wire_query q;
+	if (ev->pkt && wire_query_parse(ev->pkt, ev->len, &q) == WIRE_QUERY_OK) {
+		char tb[16];
+		wire_name_to_str(q.qname, buf, sizeof buf);
+		history_str(h, "qname", buf);
+		history_str(h, "qtype", answer_type_str(q.qtype, tb, sizeof tb));
+		struct client_join j;
+		if (runner_join(v->run, vip_addr(v->vip), ev->client, q.qname, q.qname_len, q.qtype,
+				&j)) {
+			history_str(h, "client", j.client);
+			history_uint(h, "lookup", j.lookup);
+			history_str(h, "cause", j.cause);
+		}
+	}
 	history_end(h);
 }
 

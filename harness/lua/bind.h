@@ -25,6 +25,7 @@ struct scenario;
 #define BIND_ZONE "dnschaos.zone"
 #define BIND_FAULT "dnschaos.fault"
 #define BIND_VIP "dnschaos.vip"
+#define BIND_CLIENT "dnschaos.client"
 
 /* ---- sandbox.c ---- */
 
@@ -125,6 +126,22 @@ void scenario_emit(struct scenario *sc, const void *target, const char *event);
 void scenario_add_resolver(lua_State *L, struct scenario *sc, struct farm_resolver *r);
 void scenario_add_source(lua_State *L, struct scenario *sc, struct farm_source *s);
 void scenario_add_vip(lua_State *L, struct scenario *sc, struct farm_vip *v);
+struct client;
+void scenario_add_client(lua_State *L, struct scenario *sc, struct client *c);
+size_t scenario_client_count(const struct scenario *sc);
+/*
+ * The cache setting of the run's libunbound clients: the first call sets it
+ * (0 or 1) and every call returns it (libunbound's cache switch is global).
+ */
+int scenario_unbound_cache(struct scenario *sc, int want);
+
+/* The last octet of the next client source address (127.0.100.N). */
+unsigned scenario_next_client_source(struct scenario *sc);
+
+/* Joins a wire query to a client's lookup (runner_join). */
+struct client_join;
+bool scenario_join(struct scenario *sc, const struct addr *dst, const struct addr *src,
+		   const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out);
 
 /* Finds a farm object by name (for "unknown target" errors). */
 struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name);
@@ -174,6 +191,11 @@ void vip_push(lua_State *L, struct farm_vip *v);
 struct farm_vip *vip_check(lua_State *L, int idx);
 /* s:vip{...} */
 int vip_new(lua_State *L);
+
+void client_open(lua_State *L);
+struct client *client_check(lua_State *L, int idx);
+/* s:client{...} */
+int client_new(lua_State *L);
 
 void fault_open(lua_State *L);
 void fault_push(lua_State *L, struct farm_resolver *r, uint32_t id, const char *kind);

@@ -7,6 +7,8 @@
  */
 #include "harness/lua/bind.h"
 #include "fakeresolver/clock.h"
+#include "harness/clients/client.h"
+#include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "harness/runner.h"
 
@@ -77,6 +79,10 @@ struct scenario {
 	size_t nsrc;
 	struct farm_vip **vips;
 	size_t nvip;
+	struct client **clients;
+	size_t ncli;
+	unsigned next_source;
+	int unbound_cache; /* -1 until a libunbound client says */
 	struct tl_entry **tl;
 	size_t ntl;
 	struct listener *ls;
@@ -177,6 +183,38 @@ void scenario_add_vip(lua_State *L, struct scenario *sc, struct farm_vip *v)
 {
 	sc->vips = grow(L, sc->vips, sc->nvip, sizeof *sc->vips);
 	sc->vips[sc->nvip++] = v;
+}
+
+void scenario_add_client(lua_State *L, struct scenario *sc, struct client *c)
+{
+	sc->clients = grow(L, sc->clients, sc->ncli, sizeof *sc->clients);
+	sc->clients[sc->ncli++] = c;
+}
+
+size_t scenario_client_count(const struct scenario *sc)
+{
+	return sc->ncli;
+}
+
+int scenario_unbound_cache(struct scenario *sc, int want)
+{
+	if (sc->unbound_cache < 0)
+		sc->unbound_cache = want;
+	return sc->unbound_cache;
+}
+
+unsigned scenario_next_client_source(struct scenario *sc)
+{
+	return 1 + (sc->next_source++ % 250);
+}
+
+bool scenario_join(struct scenario *sc, const struct addr *dst, const struct addr *src,
+		   const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out)
+{
+	for (size_t i = 0; i < sc->ncli; i++)
+		if (client_join(sc->clients[i], dst, src, qname, qlen, qtype, out))
+			return true;
+	return false;
 }
 
 struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name)
@@ -955,13 +993,14 @@ static int s_tostring(lua_State *L)
 /* scenario{ name = "...", duration = 12, seed = 7 } */
 static int scenario_new(lua_State *L)
 {
-	static const char *const keys[] = { "name", "duration", "seed", NULL };
+	static const char *const keys[] = { "name", "duration", "seed", "grace", NULL };
 	struct runner *run = sandbox_runner(L);
 	if (scenario_of(L))
 		return luaL_error(L, "scenario{} may be called once per file");
 	opts_check(L, 1, "scenario", keys, false);
 	const char *name = opts_string(L, 1, "name", NULL, "scenario");
 	double duration = opts_number(L, 1, "duration", 10, 0.1, DURATION_MAX, "scenario");
+	double grace = opts_number(L, 1, "grace", 0, 0, 3600, "scenario");
 	bool has_seed = opts_has(L, 1, "seed");
 	double seed = opts_number(L, 1, "seed", 1, 0, 9007199254740991.0, "scenario");
 	if (has_seed && seed != (double)(uint64_t)seed)
@@ -976,6 +1015,8 @@ static int scenario_new(lua_State *L)
 	sc->duration = duration;
 	sc->has_seed = has_seed;
 	sc->seed = (uint64_t)seed;
+	sc->unbound_cache = -1;
+	classify_set_grace(runner_classify(run), grace);
 	lua_pushlightuserdata(L, sc);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &scenario_key);
 	/* The seed in force (--seed wins) drives math.random and every fault decision. */
@@ -993,7 +1034,7 @@ static int scenario_new(lua_State *L)
 void scenario_open(lua_State *L, struct runner *run)
 {
 	static const luaL_Reg methods[] = {
-		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "vip", vip_new },
+		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "vip", vip_new }, { "client", client_new },
 		{ "at", s_at },		       { "every", s_every },	      { "on", s_on },
 		{ "sleep", s_sleep },	       { "wait", s_wait },	      { "now", s_now },
 		{ "get", s_get },	       { "log", s_log },	      { "query", s_query },
@@ -1015,6 +1056,7 @@ void scenario_open(lua_State *L, struct runner *run)
 	zone_open(L);
 	fault_open(L);
 	vip_open(L);
+	client_open(L);
 	lua_pushcfunction(L, scenario_new);
 	lua_setglobal(L, "scenario");
 }
@@ -1038,6 +1080,10 @@ int scenario_start(struct scenario *sc, char *err, size_t errlen)
 	/* VIPs last: they forward to the resolvers' ports, known only now. */
 	for (size_t i = 0; i < sc->nvip; i++)
 		if (farm_vip_start(sc->vips[i], err, errlen) != 0)
+			return -1;
+	/* Clients last: they ask the farm, which is listening now. */
+	for (size_t i = 0; i < sc->ncli; i++)
+		if (client_start(sc->clients[i], err, errlen) != 0)
 			return -1;
 	for (size_t i = 0; i < sc->ntl; i++) {
 		struct tl_entry *e = sc->tl[i];
@@ -1077,6 +1123,9 @@ void scenario_stop(struct scenario *sc)
 		event_del(sc->emit_ev);
 	sc->nemits = 0;
 	sc->started = false; /* no more events reach Lua */
+	/* Clients first: what is in flight is recorded as cancelled before the farm goes. */
+	for (size_t i = 0; i < sc->ncli; i++)
+		client_stop(sc->clients[i]);
 	for (size_t i = 0; i < sc->nvip; i++)
 		farm_vip_stop(sc->vips[i]);
 	for (size_t i = 0; i < sc->nres; i++) {
@@ -1085,6 +1134,9 @@ void scenario_stop(struct scenario *sc)
 	}
 	for (size_t i = 0; i < sc->nsrc; i++)
 		farm_source_stop(sc->sources[i]);
+	/* Blocked stack calls end now that the ports are closed (port unreachable). */
+	for (size_t i = 0; i < sc->ncli; i++)
+		client_reap(sc->clients[i]);
 }
 
 void scenario_destroy(struct scenario *sc)
@@ -1103,6 +1155,9 @@ void scenario_destroy(struct scenario *sc)
 		event_free(sc->emit_ev);
 	free(sc->emits);
 	free(sc->ls);
+	for (size_t i = 0; i < sc->ncli; i++)
+		client_destroy(sc->clients[i]);
+	free(sc->clients);
 	for (size_t i = 0; i < sc->nres; i++)
 		farm_resolver_destroy(sc->resolvers[i]);
 	free(sc->resolvers);

@@ -1,0 +1,546 @@
+/*
+ * exec.c - an external command per lookup (dig, kdig, getent, a script), on
+ * worker threads.
+ *
+ * Options (client_config):
+ *   argv       the command, run with posix_spawnp (PATH search, no shell). In
+ *              every argument {name} {server} {port} {type} {source} are
+ *              replaced: the lookup's name, the target's address (no port, no
+ *              brackets), the target's port, the type asked ("A", "AAAA",
+ *              "SOA", ... or "TYPE65"), the source address (127.0.0.1 when
+ *              none is set: the command binds it only if told, e.g. dig -b).
+ *   timeout_s  the time limit of one run (negative: 5 s). At the limit the
+ *              command's process group gets SIGKILL.
+ *   qtype      only through {type}. Every other option is the command's own.
+ *
+ * The child runs in its own process group with stdin from /dev/null, stdout
+ * and stderr into one pipe, the signal mask emptied and the usual signals at
+ * their default action. The pipe is read in slices of EXEC_SLICE_MS so that a
+ * run's end (client_stopping) is noticed within about that long; what the
+ * command writes beyond EXEC_CAPTURE_MAX is read and dropped so it never
+ * blocks. When the command exits, what is left of its group (a background
+ * child still holding the pipe) is killed; the child is always reaped.
+ *
+ * Outcome (exec_classify, no I/O):
+ *   exit 0 and "status: X" in the output (dig without +short) with X not
+ *     NOERROR: LOOKUP_FAIL, the rcode's reason, lk->rcode, error X
+ *   exit 0 and address tokens (whitespace-separated, anything inet_pton
+ *     reads: dig +short, kdig +short, getent ahosts): LOOKUP_OK
+ *   exit 0 and none: LOOKUP_FAIL/nodata "no address in output". dig +short
+ *     prints nothing and exits 0 on NXDOMAIN too: it cannot tell NXDOMAIN
+ *     from NODATA; ask with "dig +noall +comments" to get the status line.
+ *   exit N != 0: error "exit N" and, from the output, NXDOMAIN, SERVFAIL,
+ *     REFUSED, or a timeout ("timed out", "no servers could be reached",
+ *     "response timeout"); else exit 9 (dig: no reply from server) is a
+ *     timeout and getent's exit 2 (key not found) NXDOMAIN; else error.
+ *     Timeouts are LOOKUP_TIMEOUT, the rest LOOKUP_FAIL.
+ *   killed by a signal not ours: LOOKUP_FAIL/error "signal N", exit 128+N
+ *   killed at the limit: LOOKUP_TIMEOUT "killed after N s", exit_status -1
+ *   cannot spawn: LOOKUP_FAIL/error "cannot run X: reason", exit_status 127
+ * lk->output gets the output, trimmed and cut to fit, newlines kept.
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include "harness/clients/client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+#define EXEC_CAPTURE_MAX     8192
+#define EXEC_SLICE_MS        50
+#define EXEC_READS_MAX       16
+#define EXEC_DEFAULT_LIMIT_S 5.0
+
+struct exec_worker {
+	unsigned runs;
+};
+
+struct exec_subst {
+	const char *key;
+	const char *val;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *type_name(uint16_t t, char *buf, size_t cap)
+{
+	static const struct {
+		uint16_t t;
+		const char *s;
+	} names[] = {
+	        {1, "A"},      {2, "NS"},      {5, "CNAME"},  {6, "SOA"},    {12, "PTR"},
+	        {13, "HINFO"}, {15, "MX"},     {16, "TXT"},   {28, "AAAA"},  {33, "SRV"},
+	        {35, "NAPTR"}, {39, "DNAME"},  {43, "DS"},    {44, "SSHFP"}, {46, "RRSIG"},
+	        {47, "NSEC"},  {48, "DNSKEY"}, {50, "NSEC3"}, {52, "TLSA"},  {64, "SVCB"},
+	        {65, "HTTPS"}, {251, "IXFR"},  {252, "AXFR"}, {255, "ANY"},  {257, "CAA"},
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].t == t)
+			return names[i].s;
+	snprintf(buf, cap, "TYPE%u", (unsigned)t); /* RFC 3597, which dig reads */
+	return buf;
+}
+
+static const char *addr_text(const struct addr *a, char *buf, size_t cap)
+{
+	const void *p = NULL;
+	if (a->ss.ss_family == AF_INET)
+		p = &((const struct sockaddr_in *)&a->ss)->sin_addr;
+	else if (a->ss.ss_family == AF_INET6)
+		p = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+	if (!p || !inet_ntop(a->ss.ss_family, p, buf, (socklen_t)cap))
+		snprintf(buf, cap, "%s", "");
+	return buf;
+}
+
+/* Replaces every {key} of subs in tmpl; returns a new string or NULL (out of memory). */
+static char *expand(const char *tmpl, const struct exec_subst *subs, size_t nsubs)
+{
+	char *out = NULL;
+	size_t len = 0;
+
+	/* Two passes: measure, then write. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t n = 0;
+		for (const char *p = tmpl; *p;) {
+			const struct exec_subst *hit = NULL;
+			if (*p == '{')
+				for (size_t i = 0; i < nsubs && !hit; i++)
+					if (strncmp(p, subs[i].key, strlen(subs[i].key)) == 0)
+						hit = &subs[i];
+			if (hit) {
+				size_t vl = strlen(hit->val);
+				if (out)
+					memcpy(out + n, hit->val, vl);
+				n += vl;
+				p += strlen(hit->key);
+			} else {
+				if (out)
+					out[n] = *p;
+				n++;
+				p++;
+			}
+		}
+		if (out) {
+			out[n] = '\0';
+			break;
+		}
+		len = n;
+		out = malloc(len + 1);
+		if (!out)
+			return NULL;
+	}
+	return out;
+}
+
+static void free_argv(char **argv)
+{
+	if (!argv)
+		return;
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static char **build_argv(const struct client_config *cfg, const struct lookup *lk)
+{
+	char server[INET6_ADDRSTRLEN], source[INET6_ADDRSTRLEN], port[8], tbuf[16];
+	char **argv = calloc(cfg->argc + 1, sizeof *argv);
+
+	if (!argv)
+		return NULL;
+	snprintf(port, sizeof port, "%u", (unsigned)addr_port(&cfg->target));
+	addr_text(&cfg->target, server, sizeof server);
+	if (cfg->source.ss.ss_family)
+		addr_text(&cfg->source, source, sizeof source);
+	else
+		snprintf(source, sizeof source, "%s", "127.0.0.1");
+	const struct exec_subst subs[] = {
+	        {"{name}", lk->name}, {"{server}", server},
+	        {"{port}", port},     {"{type}", type_name(lk->qtype, tbuf, sizeof tbuf)},
+	        {"{source}", source},
+	};
+	for (size_t i = 0; i < cfg->argc; i++) {
+		argv[i] = expand(cfg->argv[i], subs, sizeof subs / sizeof subs[0]);
+		if (!argv[i]) {
+			free_argv(argv);
+			return NULL;
+		}
+	}
+	return argv;
+}
+
+/* The part after the last '/'. */
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static int rcode_of(const char *word, size_t len)
+{
+	static const char *const names[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+	                                    "NXDOMAIN", "NOTIMP",  "REFUSED"};
+	for (int i = 0; i < 6; i++)
+		if (strlen(names[i]) == len && strncmp(word, names[i], len) == 0)
+			return i;
+	return -1;
+}
+
+/* The rcode of dig's header line (";; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN"), or -1. */
+static int status_line_rcode(const char *out)
+{
+	const char *p = strstr(out, "status: ");
+	if (!p)
+		return -1;
+	p += strlen("status: ");
+	size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+	return rcode_of(p, n);
+}
+
+/* Adds every whitespace-separated token that is an address; returns how many were. */
+static size_t add_address_tokens(struct lookup *lk, const char *out)
+{
+	char tok[64];
+	size_t found = 0;
+	const char *p = out;
+
+	while (*p) {
+		p += strspn(p, " \t\r\n");
+		size_t n = strcspn(p, " \t\r\n");
+		if (n > 0 && n < sizeof tok) {
+			memcpy(tok, p, n);
+			tok[n] = '\0';
+			if (lookup_add_addr_text(lk, tok))
+				found++;
+		}
+		p += n;
+	}
+	return found;
+}
+
+/* How the run ended, as exec_classify sees it. */
+enum exec_end { EXEC_EXITED, EXEC_SIGNALED, EXEC_KILLED_AT_LIMIT, EXEC_STOPPED };
+
+/*
+ * Fills the outcome from how the command ended and what it wrote (out is
+ * the whole capture, NUL-terminated). No I/O.
+ */
+static void exec_classify(struct lookup *lk, const char *prog, enum exec_end end, int code,
+                          double limit_s, const char *out)
+{
+	char err[48];
+
+	switch (end) {
+	case EXEC_STOPPED:
+		lk->exit_status = -1;
+		lookup_fail(lk, LOOKUP_CANCELLED, REASON_NONE, "stopped");
+		return;
+	case EXEC_KILLED_AT_LIMIT:
+		lk->exit_status = -1;
+		snprintf(err, sizeof err, "killed after %g s", limit_s);
+		lookup_fail(lk, LOOKUP_TIMEOUT, REASON_TIMEOUT, err);
+		return;
+	case EXEC_SIGNALED:
+		lk->exit_status = 128 + code;
+		snprintf(err, sizeof err, "signal %d", code);
+		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, err);
+		return;
+	case EXEC_EXITED:
+		break;
+	}
+
+	lk->exit_status = code;
+	int rcode = status_line_rcode(out);
+	if (rcode >= 0)
+		lk->rcode = rcode;
+	if (code == 0) {
+		if (rcode > 0) {
+			static const char *const names[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+			                                    "NXDOMAIN", "NOTIMP",  "REFUSED"};
+			lookup_fail(lk, LOOKUP_FAIL, lookup_reason_for_rcode(rcode), names[rcode]);
+			return;
+		}
+		if (add_address_tokens(lk, out) == 0)
+			lookup_fail(lk, LOOKUP_FAIL, REASON_NODATA, "no address in output");
+		return;
+	}
+
+	snprintf(err, sizeof err, "exit %d", code);
+	if (strstr(out, "NXDOMAIN"))
+		lookup_fail(lk, LOOKUP_FAIL, REASON_NXDOMAIN, err);
+	else if (strstr(out, "SERVFAIL"))
+		lookup_fail(lk, LOOKUP_FAIL, REASON_SERVFAIL, err);
+	else if (strstr(out, "REFUSED"))
+		lookup_fail(lk, LOOKUP_FAIL, REASON_REFUSED, err);
+	else if (strstr(out, "timed out") || strstr(out, "no servers could be reached") ||
+	         strstr(out, "response timeout") || code == 9)
+		lookup_fail(lk, LOOKUP_TIMEOUT, REASON_TIMEOUT, err);
+	else if (code == 2 && strcmp(base_name(prog), "getent") == 0)
+		lookup_fail(lk, LOOKUP_FAIL, REASON_NXDOMAIN, err);
+	else
+		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, err);
+}
+
+/* The output buffer of one run: the first EXEC_CAPTURE_MAX octets are kept. */
+struct capture {
+	char buf[EXEC_CAPTURE_MAX + 1];
+	size_t len;
+	bool cut; /* more came than was kept */
+};
+
+enum capture_state { CAPTURE_EMPTY, CAPTURE_MORE, CAPTURE_END };
+
+/*
+ * Reads what the pipe has now, at most EXEC_READS_MAX reads so that a
+ * command that never stops writing cannot hold the caller past its limit.
+ * CAPTURE_END at end of file or on an error.
+ */
+static enum capture_state capture_read(struct capture *cap, int fd)
+{
+	char tmp[4096];
+
+	for (int i = 0; i < EXEC_READS_MAX; i++) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n > 0) {
+			size_t room = EXEC_CAPTURE_MAX - cap->len;
+			size_t keep = (size_t)n < room ? (size_t)n : room;
+			memcpy(cap->buf + cap->len, tmp, keep);
+			cap->len += keep;
+			if (keep < (size_t)n)
+				cap->cut = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return CAPTURE_EMPTY;
+		return CAPTURE_END;
+	}
+	return CAPTURE_MORE;
+}
+
+/* NUL-terminates the capture; when it was cut, drops the partial last token. */
+static void capture_finish(struct capture *cap)
+{
+	cap->buf[cap->len] = '\0';
+	if (cap->cut) {
+		char *ws = NULL;
+		for (char *p = cap->buf; *p; p++)
+			if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+				ws = p;
+		if (ws)
+			*ws = '\0';
+	}
+}
+
+static void set_output(struct lookup *lk, const char *out)
+{
+	const char *ws = " \t\r\n";
+	out += strspn(out, ws);
+	size_t n = strlen(out);
+	while (n > 0 && strchr(ws, out[n - 1]))
+		n--;
+	if (n > sizeof lk->output - 1)
+		n = sizeof lk->output - 1;
+	memcpy(lk->output, out, n);
+	lk->output[n] = '\0';
+}
+
+static int spawn_child(char **argv, int out_fd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	int err;
+
+	if ((err = posix_spawn_file_actions_init(&fa)) != 0)
+		return err;
+	if ((err = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return err;
+	}
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	/* Dispositions a harness may have set to ignore, which exec would keep. */
+	static const int sigs[] = {SIGPIPE, SIGINT,  SIGTERM, SIGQUIT, SIGHUP,
+	                           SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaddset(&dfl, sigs[i]);
+	if ((err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
+	    (err = posix_spawn_file_actions_adddup2(&fa, out_fd, 1)) != 0 ||
+	    (err = posix_spawn_file_actions_adddup2(&fa, out_fd, 2)) != 0 ||
+	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	                                                   POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    (err = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
+	    (err = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
+	    (err = posix_spawnattr_setsigdefault(&attr, &dfl)) != 0)
+		goto out;
+	err = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
+out:
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return err;
+}
+
+/* True once the child has ended; it stays a zombie (WNOWAIT) so its group id stays ours. */
+static bool child_ended(pid_t pid)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno != EINTR;
+	return si.si_pid == pid;
+}
+
+/* Kills what is left of the child's group, then reaps the child. Returns its wait status. */
+static int child_finish(pid_t pid, bool kill_child)
+{
+	int status = 0;
+
+	kill(-pid, SIGKILL);
+	if (kill_child)
+		kill(pid, SIGKILL); /* in case it left the group */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
+{
+	const struct client_config *cfg = client_cfg(c);
+	struct exec_worker *w = tstate;
+	double limit = cfg->timeout_s < 0 ? EXEC_DEFAULT_LIMIT_S : cfg->timeout_s;
+	struct capture *cap = NULL;
+	char **argv = NULL;
+	int pfd[2] = {-1, -1};
+	pid_t pid = -1;
+	enum exec_end end = EXEC_EXITED;
+	int code = 0;
+
+	if (cfg->argc == 0 || !cfg->argv[0]) {
+		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, "no command");
+		return;
+	}
+	if (client_stopping(c)) {
+		exec_classify(lk, cfg->argv[0], EXEC_STOPPED, 0, limit, "");
+		return;
+	}
+	cap = calloc(1, sizeof *cap);
+	argv = build_argv(cfg, lk);
+	if (!cap || !argv) {
+		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, "out of memory");
+		goto out;
+	}
+	/* Close-on-exec from the start: other workers spawn concurrently. */
+	int spawn_err = pipe2(pfd, O_CLOEXEC) == 0 ? 0 : errno;
+	if (spawn_err == 0) {
+		fcntl(pfd[0], F_SETFL, fcntl(pfd[0], F_GETFL) | O_NONBLOCK);
+		spawn_err = spawn_child(argv, pfd[1], &pid);
+		close(pfd[1]);
+		pfd[1] = -1;
+	}
+	if (spawn_err != 0) {
+		snprintf(cap->buf, sizeof cap->buf, "cannot run %s: %s", argv[0],
+		         strerror(spawn_err));
+		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, cap->buf); /* cut to fit */
+		lk->exit_status = 127; /* as a shell says "not found" */
+		set_output(lk, cap->buf);
+		goto out;
+	}
+	if (w)
+		w->runs++;
+
+	double deadline = now_s() + limit;
+	bool open = true;
+	for (;;) {
+		if (child_ended(pid))
+			break;
+		if (client_stopping(c)) {
+			end = EXEC_STOPPED;
+			break;
+		}
+		double left = deadline - now_s();
+		if (left <= 0) {
+			end = EXEC_KILLED_AT_LIMIT;
+			break;
+		}
+		int ms = left * 1000 < EXEC_SLICE_MS ? (int)(left * 1000) + 1 : EXEC_SLICE_MS;
+		/* After end of file the child may still run: wait without the pipe. */
+		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+		if (poll(&p, open ? 1 : 0, ms) > 0)
+			open = capture_read(cap, pfd[0]) != CAPTURE_END;
+	}
+	int status = child_finish(pid, end != EXEC_EXITED);
+	/* What the child wrote before it ended (a pipe holds 64 KiB by default). */
+	for (int i = 0; open && i < 64; i++)
+		if (capture_read(cap, pfd[0]) != CAPTURE_MORE)
+			break;
+	capture_finish(cap);
+	if (end == EXEC_EXITED) {
+		if (WIFEXITED(status)) {
+			code = WEXITSTATUS(status);
+		} else if (WIFSIGNALED(status)) {
+			end = EXEC_SIGNALED;
+			code = WTERMSIG(status);
+		}
+	}
+	exec_classify(lk, argv[0], end, code, limit, cap->buf);
+	set_output(lk, cap->buf);
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	free_argv(argv);
+	free(cap);
+}
+
+static void *exec_thread_open(struct client *c, char *err, size_t errlen)
+{
+	const struct client_config *cfg = client_cfg(c);
+	struct exec_worker *w;
+
+	if (cfg->argc == 0 || !cfg->argv[0] || !cfg->argv[0][0]) {
+		snprintf(err, errlen, "exec: no command given (argv is empty)");
+		return NULL;
+	}
+	w = calloc(1, sizeof *w);
+	if (!w)
+		snprintf(err, errlen, "exec: out of memory");
+	return w;
+}
+
+static void exec_thread_close(void *tstate)
+{
+	free(tstate);
+}
+
+static const char *exec_version(void)
+{
+	return "exec";
+}
+
+const struct client_driver client_exec_driver = {
+        .stack = CLIENT_EXEC,
+        .threaded = true,
+        .thread_open = exec_thread_open,
+        .thread_close = exec_thread_close,
+        .resolve = exec_resolve,
+        .version = exec_version,
+};

@@ -1,0 +1,410 @@
+/*
+ * client.c (lua) - the client type: s:client{...} declares a real resolver
+ * stack asking names of a target at a rate (open loop) or with a concurrency
+ * (closed loop); c:rate(n) changes the rate during the run (storms, load
+ * cuts), c:stats() reads its counters.
+ */
+#include "harness/lua/bind.h"
+#include "harness/clients/client.h"
+#include "harness/runner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#define BIND_CLIENT_CFG "dnschaos.client_config"
+
+struct client *client_check(lua_State *L, int idx)
+{
+	struct client **box = luaL_checkudata(L, idx, BIND_CLIENT);
+	return *box;
+}
+
+/* The config being read lives in a userdata, so a Lua error on a bad option frees it. */
+static int cfg_gc(lua_State *L)
+{
+	client_config_clear(luaL_checkudata(L, 1, BIND_CLIENT_CFG));
+	return 0;
+}
+
+static char *dup_or_raise(lua_State *L, const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		luaL_error(L, "out of memory");
+	return d;
+}
+
+static void read_names(lua_State *L, int idx, struct client_config *cfg, const char *what)
+{
+	if (lua_getfield(L, idx, "names") != LUA_TTABLE) {
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			cfg->names[0] = dup_or_raise(L, lua_tostring(L, -1));
+			cfg->weights[0] = 1;
+			cfg->nnames = 1;
+			lua_pop(L, 1);
+			return;
+		}
+		luaL_error(L, "%s: 'names' must be a name or a list of names (or { name, weight = n })",
+			   what);
+	}
+	int t = lua_gettop(L);
+	lua_Integer n = luaL_len(L, t);
+	if (n < 1 || n > CLIENT_NAMES_MAX)
+		luaL_error(L, "%s: 'names' holds 1 to %d names, got %d", what, CLIENT_NAMES_MAX, (int)n);
+	for (lua_Integer i = 1; i <= n; i++) {
+		double weight = 1;
+		const char *name = NULL;
+		lua_rawgeti(L, t, i);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			name = lua_tostring(L, -1);
+		} else if (lua_istable(L, -1)) {
+			lua_rawgeti(L, -1, 1);
+			if (lua_type(L, -1) != LUA_TSTRING)
+				luaL_error(L, "%s: names[%d] must be \"name\" or { \"name\", weight = n }",
+					   what, (int)i);
+			name = lua_tostring(L, -1);
+			lua_pop(L, 1);
+			lua_getfield(L, -1, "weight");
+			if (!lua_isnil(L, -1)) {
+				if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) <= 0)
+					luaL_error(L, "%s: names[%d]: the weight must be a number > 0",
+						   what, (int)i);
+				weight = lua_tonumber(L, -1);
+			}
+			lua_pop(L, 1);
+		} else {
+			luaL_error(L, "%s: names[%d] must be a string or a table, got %s", what, (int)i,
+				   luaL_typename(L, -1));
+		}
+		if (!name[0] || strlen(name) > 253 || strchr(name, ' '))
+			luaL_error(L, "%s: names[%d] '%s' is not a domain name", what, (int)i, name);
+		ldns_rdf *dn = ldns_dname_new_frm_str(name);
+		if (!dn)
+			luaL_error(L, "%s: names[%d] '%s' is not a domain name", what, (int)i, name);
+		ldns_rdf_deep_free(dn);
+		cfg->names[cfg->nnames] = dup_or_raise(L, name);
+		cfg->weights[cfg->nnames] = weight;
+		cfg->nnames++;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+/* A list of strings at key into out (owned by cfg); returns the count. */
+static size_t read_strings(lua_State *L, int idx, const char *key, char **out, size_t max,
+			   const char *what)
+{
+	size_t n = 0;
+	int type = lua_getfield(L, idx, key);
+	if (type == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (type == LUA_TSTRING && max > 1 && strcmp(key, "search") == 0) {
+		out[0] = dup_or_raise(L, lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return 1;
+	}
+	if (type != LUA_TTABLE)
+		luaL_error(L, "%s: '%s' must be a list of strings", what, key);
+	lua_Integer len = luaL_len(L, -1);
+	if ((size_t)len > max)
+		luaL_error(L, "%s: '%s' holds at most %d strings", what, key, (int)max);
+	for (lua_Integer i = 1; i <= len; i++) {
+		lua_rawgeti(L, -1, i);
+		if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+			luaL_error(L, "%s: %s[%d] must be a string", what, key, (int)i);
+		out[n++] = dup_or_raise(L, lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return n;
+}
+
+/* A tri-state option: absent (-1, the stack's default), false (0) or true (1). */
+static int opt_tristate(lua_State *L, int idx, const char *key, const char *what)
+{
+	if (!opts_has(L, idx, key))
+		return -1;
+	return opts_bool(L, idx, key, false, what) ? 1 : 0;
+}
+
+/* One target: a vip, a resolver, a zone source or "ip:port". */
+static void read_one_target(lua_State *L, int t, struct client_config *cfg, const char *what)
+{
+	char err[256], name[CLIENT_NAME_MAX + 80];
+	size_t i = cfg->ntargets;
+	if (i == CLIENT_TARGETS_MAX)
+		luaL_error(L, "%s: at most %d targets", what, CLIENT_TARGETS_MAX);
+	if (lua_type(L, t) == LUA_TSTRING) {
+		const char *s = lua_tostring(L, t);
+		if (addr_parse(s, 53, &cfg->targets[i], err, sizeof err) != 0)
+			luaL_error(L, "%s: target: %s", what, err);
+		if (!addr_is_loopback(&cfg->targets[i]))
+			luaL_error(L, "%s: target %s is not a loopback address: dnschaos sends only "
+				      "to 127.0.0.0/8 and ::1",
+				   what, s);
+		snprintf(name, sizeof name, "%s", s);
+	} else if (luaL_testudata(L, t, BIND_RESOLVER)) {
+		struct farm_resolver *r = resolver_check(L, t);
+		cfg->target_refs[i] = farm_resolver_addr(r);
+		snprintf(name, sizeof name, "%s", farm_resolver_name(r));
+	} else if (luaL_testudata(L, t, BIND_VIP)) {
+		struct farm_vip *v = vip_check(L, t);
+		cfg->target_refs[i] = farm_vip_addr(v);
+		snprintf(name, sizeof name, "%s", farm_vip_name(v));
+	} else if (luaL_testudata(L, t, BIND_SOURCE)) {
+		struct farm_source *s = source_check(L, t);
+		cfg->target_refs[i] = farm_source_addr(s);
+		snprintf(name, sizeof name, "%s", farm_source_name(s));
+	} else {
+		luaL_error(L, "%s: a target must be a vip, a resolver, a zone source or 'ip:port', "
+			      "got %s",
+			   what, luaL_typename(L, t));
+	}
+	size_t used = strlen(cfg->target_name);
+	snprintf(cfg->target_name + used, sizeof cfg->target_name - used, "%s%s", used ? "," : "",
+		 name);
+	cfg->ntargets++;
+}
+
+/* target = one, or { one, two, three }: the stack's nameserver list, in order. */
+static void read_target(lua_State *L, int idx, struct client_config *cfg, const char *what)
+{
+	lua_getfield(L, idx, "target");
+	int t = lua_gettop(L);
+	if (lua_type(L, t) == LUA_TTABLE && !lua_getmetatable(L, t)) {
+		lua_Integer n = luaL_len(L, t);
+		if (n < 1 || n > CLIENT_TARGETS_MAX)
+			luaL_error(L, "%s: 1 to %d targets, got %d", what, CLIENT_TARGETS_MAX, (int)n);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, t, i);
+			read_one_target(L, lua_gettop(L), cfg, what);
+			lua_pop(L, 1);
+		}
+	} else {
+		if (lua_type(L, t) == LUA_TTABLE)
+			lua_pop(L, 1); /* the metatable */
+		read_one_target(L, t, cfg, what);
+	}
+	lua_pop(L, 1);
+}
+
+/*
+ * s:client{ name = "app", stack = "glibc", target = vip, names = {...},
+ *           rate = 50 | concurrency = 4, ... }   (docs/scenario-api.md, "Clients")
+ */
+int client_new(lua_State *L)
+{
+	static const char *const keys[] = {
+		"name",	   "stack",	"target",	  "names",   "family",	      "qtype",
+		"rate",	   "arrivals",	"concurrency",	  "from",    "to",	      "limit",
+		"threads", "max_pending", "timeout",	  "attempts", "rotate",	      "edns0",
+		"single_request", "cache", "random_order", "search",  "ndots",	      "command",
+		"source",  NULL,
+	};
+	static const char *const stacks[] = { "glibc", "glibc-res", "c-ares", "ldns",
+					      "libunbound", "exec", "unbound", NULL };
+	static const char *const families[] = { "A", "AAAA", "both", NULL };
+	static const char *const arrivals[] = { "poisson", "constant", NULL };
+	struct scenario *sc = scenario_get(L);
+	luaL_checkudata(L, 1, BIND_SCENARIO);
+	const char *name0 = lua_istable(L, 2) && lua_getfield(L, 2, "name") == LUA_TSTRING
+				    ? lua_tostring(L, -1) : "client";
+	char what[96];
+	snprintf(what, sizeof what, "client %s", name0);
+	if (lua_istable(L, 2))
+		lua_pop(L, 1);
+	opts_check(L, 2, what, keys, false);
+	const char *name = opts_string(L, 2, "name", NULL, what);
+	scenario_check_name(L, sc, name, what);
+	if (!opts_has(L, 2, "stack"))
+		return luaL_error(L, "%s: 'stack' is required: glibc, glibc-res, c-ares, ldns, "
+				     "libunbound or exec", what);
+	int st = opts_enum(L, 2, "stack", stacks, 0, what);
+	if (!opts_has(L, 2, "target"))
+		return luaL_error(L, "%s: 'target' is required (a vip, a resolver or 'ip:port')", what);
+
+	struct client_config *cfg = lua_newuserdatauv(L, sizeof *cfg, 0);
+	client_config_defaults(cfg);
+	luaL_setmetatable(L, BIND_CLIENT_CFG);
+	cfg->stack = st == 6 ? CLIENT_UNBOUND : (enum client_stack)st;
+	snprintf(cfg->name, sizeof cfg->name, "%s", name);
+	read_target(L, 2, cfg, what);
+	read_names(L, 2, cfg, what);
+	cfg->family = (enum client_family)opts_enum(L, 2, "family", families, 0, what);
+	const char *qtype = opts_string(L, 2, "qtype",
+					cfg->family == CLIENT_FAMILY_AAAA ? "AAAA" : "A", what);
+	cfg->qtype = (uint16_t)ldns_get_rr_type_by_name(qtype);
+	if (cfg->qtype == 0)
+		return luaL_error(L, "%s: unknown qtype '%s'", what, qtype);
+	if (opts_has(L, 2, "family") && opts_has(L, 2, "qtype"))
+		return luaL_error(L, "%s: give 'family' (address lookups) or 'qtype', not both", what);
+	if (cfg->stack == CLIENT_GLIBC && opts_has(L, 2, "qtype"))
+		return luaL_error(L, "%s: glibc's getaddrinfo asks by family; use stack = "
+				     "'glibc-res' for other types", what);
+	if ((cfg->stack == CLIENT_GLIBC_RES || cfg->stack == CLIENT_LDNS ||
+	     cfg->stack == CLIENT_EXEC) && opts_has(L, 2, "family") &&
+	    cfg->family == CLIENT_FAMILY_BOTH)
+		return luaL_error(L, "%s: %s asks one type per lookup: family 'both' is for glibc, "
+				     "c-ares and libunbound", what, client_stack_name(cfg->stack));
+
+	bool has_rate = opts_has(L, 2, "rate"), has_conc = opts_has(L, 2, "concurrency");
+	if (has_rate && has_conc)
+		return luaL_error(L, "%s: give 'rate' (open loop) or 'concurrency' (closed loop), "
+				     "not both", what);
+	cfg->rate = opts_number(L, 2, "rate", 0, 0, 1e6, what);
+	if (has_rate && cfg->rate <= 0)
+		return luaL_error(L, "%s: 'rate' must be > 0 (lookups per second)", what);
+	cfg->concurrency = (unsigned)opts_number(L, 2, "concurrency", 1, 1, 10000, what);
+	cfg->poisson = opts_enum(L, 2, "arrivals", arrivals, 0, what) == 0;
+	double duration = scenario_duration(sc);
+	cfg->from_s = opts_number(L, 2, "from", 0, 0, duration, what);
+	cfg->to_s = opts_number(L, 2, "to", 0, 0, duration, what);
+	if (cfg->to_s > 0 && cfg->to_s <= cfg->from_s)
+		return luaL_error(L, "%s: 'to' must come after 'from'", what);
+	cfg->max_lookups = (uint64_t)opts_number(L, 2, "limit", 0, 0, 1e12, what);
+	cfg->threads = (unsigned)opts_number(L, 2, "threads", 0, 1, 1024, what);
+	cfg->max_pending = (unsigned)opts_number(L, 2, "max_pending", 10000, 1, 1e7, what);
+	cfg->timeout_s = opts_number(L, 2, "timeout", -1, 0.001, 600, what);
+	cfg->attempts = (int)opts_number(L, 2, "attempts", -1, 1, 100, what);
+	cfg->rotate = opt_tristate(L, 2, "rotate", what);
+	cfg->edns0 = opt_tristate(L, 2, "edns0", what);
+	cfg->single_request = opt_tristate(L, 2, "single_request", what);
+	cfg->cache = opt_tristate(L, 2, "cache", what);
+	cfg->random_order = opt_tristate(L, 2, "random_order", what);
+	cfg->ndots = (int)opts_number(L, 2, "ndots", -1, 0, 15, what);
+	cfg->nsearch = read_strings(L, 2, "search", cfg->search, CLIENT_SEARCH_MAX, what);
+	cfg->argc = read_strings(L, 2, "command", cfg->argv, CLIENT_ARGV_MAX - 1, what);
+	if (cfg->stack == CLIENT_EXEC && cfg->argc == 0)
+		return luaL_error(L, "%s: stack 'exec' needs command = { \"program\", \"arg\", ... } "
+				     "({name} {server} {port} {type} {source} are replaced)", what);
+	if (cfg->stack != CLIENT_EXEC && cfg->argc)
+		return luaL_error(L, "%s: 'command' is for stack 'exec'", what);
+	if (cfg->stack != CLIENT_UNBOUND && cfg->cache >= 0)
+		return luaL_error(L, "%s: 'cache' is a libunbound option (the other stacks have no cache)",
+				  what);
+
+	if (cfg->stack == CLIENT_UNBOUND &&
+	    scenario_unbound_cache(sc, cfg->cache != 0 ? 1 : 0) != (cfg->cache != 0 ? 1 : 0))
+		return luaL_error(L, "%s: every libunbound client of a run must have the same 'cache': "
+				     "libunbound turns its cache off with process-wide settings "
+				     "(cache-max-ttl is a global)", what);
+
+	/* A source address of its own lets the history tell this client's queries apart. */
+	int stype = lua_getfield(L, 2, "source");
+	char err[256];
+	if (stype == LUA_TSTRING) {
+		if (!client_stack_binds_source(cfg->stack))
+			return luaL_error(L, "%s: %s cannot choose its source address", what,
+					  client_stack_name(cfg->stack));
+		if (addr_parse(lua_tostring(L, -1), 0, &cfg->source, err, sizeof err) != 0 ||
+		    !addr_is_loopback(&cfg->source) || addr_port(&cfg->source) != 0)
+			return luaL_error(L, "%s: source must be a loopback address without a port", what);
+	} else if (stype == LUA_TNIL || (stype == LUA_TBOOLEAN && lua_toboolean(L, -1))) {
+		if (client_stack_binds_source(cfg->stack)) {
+			char a[32];
+			snprintf(a, sizeof a, "127.0.100.%u", scenario_next_client_source(sc));
+			addr_parse(a, 0, &cfg->source, err, sizeof err);
+		}
+	} else if (stype != LUA_TBOOLEAN) {
+		return luaL_error(L, "%s: source must be an address, true or false", what);
+	}
+	lua_pop(L, 1);
+	cfg->seed = runner_seed(sandbox_runner(L)) * 0x9e3779b97f4a7c15ULL + scenario_client_count(sc) + 1;
+
+	char cerr[256];
+	struct client *c = client_create(sandbox_runner(L), cfg, cerr, sizeof cerr);
+	if (!c)
+		return luaL_error(L, "%s", cerr);
+	scenario_add_client(L, sc, c);
+	struct client **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = c;
+	luaL_setmetatable(L, BIND_CLIENT);
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, c);
+	return 1;
+}
+
+/* c:rate(n): the open-loop rate from now on (0 pauses arrivals). */
+static int c_rate(lua_State *L)
+{
+	struct client *c = client_check(L, 1);
+	double rate = luaL_checknumber(L, 2);
+	if (rate < 0 || rate > 1e6)
+		return luaL_error(L, "%s:rate: 0 to 1000000 lookups per second, got %f",
+				  client_name(c), rate);
+	if (scenario_dry_run(L))
+		return 0;
+	if (!client_open_loop(c))
+		return luaL_error(L, "%s:rate: the client runs closed loop (concurrency); give it a "
+				     "rate to make it open loop", client_name(c));
+	client_set_rate(c, rate);
+	return 0;
+}
+
+/* c:stats(): { invoked, ok, failed, timeouts, cancelled, overload, pending, wire } */
+static int c_stats(lua_State *L)
+{
+	struct client *c = client_check(L, 1);
+	struct client_stats st;
+	client_get_stats(c, &st);
+	lua_createtable(L, 0, 8);
+	const struct { const char *k; uint64_t v; } f[] = {
+		{ "invoked", st.invoked },   { "ok", st.ok },		{ "failed", st.failed },
+		{ "timeouts", st.timeouts }, { "cancelled", st.cancelled }, { "overload", st.overload },
+		{ "pending", st.pending },   { "wire", st.wire },
+	};
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+		lua_pushinteger(L, (lua_Integer)f[i].v);
+		lua_setfield(L, -2, f[i].k);
+	}
+	return 1;
+}
+
+static int c_index(lua_State *L)
+{
+	struct client *c = client_check(L, 1);
+	const char *k = luaL_checkstring(L, 2);
+	if (strcmp(k, "name") == 0)
+		lua_pushstring(L, client_name(c));
+	else if (strcmp(k, "stack") == 0)
+		lua_pushstring(L, client_stack_name(client_cfg(c)->stack));
+	else if (strcmp(k, "rate") == 0)
+		lua_pushcfunction(L, c_rate);
+	else if (strcmp(k, "stats") == 0)
+		lua_pushcfunction(L, c_stats);
+	else {
+		static const char *const fields[] = { "name", "stack", "rate", "stats", NULL };
+		return luaL_error(L, "client has no field or method '%s' (did you mean '%s'?)", k,
+				  opts_closest(k, fields));
+	}
+	return 1;
+}
+
+static int c_tostring(lua_State *L)
+{
+	lua_pushfstring(L, "client %s", client_name(client_check(L, 1)));
+	return 1;
+}
+
+void client_open(lua_State *L)
+{
+	static const luaL_Reg meta[] = {
+		{ "__index", c_index },
+		{ "__tostring", c_tostring },
+		{ NULL, NULL },
+	};
+	luaL_newmetatable(L, BIND_CLIENT);
+	luaL_setfuncs(L, meta, 0);
+	lua_pushliteral(L, "client");
+	lua_setfield(L, -2, "__name");
+	lua_pop(L, 1);
+	luaL_newmetatable(L, BIND_CLIENT_CFG);
+	lua_pushcfunction(L, cfg_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+}

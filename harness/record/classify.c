@@ -1,0 +1,401 @@
+/*
+ * classify.c - fresh, stale or wrong: an answer compared with what each known
+ * zone version answers. The versions' answers come from the answer engine
+ * itself (the same code the fake resolvers serve with), so the comparison
+ * follows CNAME chains and wildcards exactly as the resolvers did.
+ *
+ * Negative answers are compared as "no address": stacks blur NXDOMAIN and
+ * NODATA (glibc's getaddrinfo says EAI_NONAME for both in places), so a
+ * lookup that got no address matches every version that has none.
+ */
+#include "harness/record/classify.h"
+#include "fakeresolver/answer.h"
+#include "harness/clients/client.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+struct version_rec {
+	struct zone_version *v;
+	struct zone_set *set; /* just v, for the answer engine */
+	uint32_t serial;
+};
+
+struct publish_rec {
+	size_t vidx;
+	double t;
+};
+
+/* What one version answers for (name, type): rcode and addresses. */
+struct cache_entry {
+	char *name; /* lower case, absolute */
+	uint16_t qtype;
+	size_t vidx;
+	uint16_t rcode;
+	size_t n;
+	struct lookup_addr *addrs;
+};
+
+struct classify {
+	double grace;
+	struct version_rec *versions;
+	size_t nv, capv;
+	struct publish_rec *pubs;
+	size_t np, capp;
+	struct cache_entry *cache; /* open addressing; name NULL = empty */
+	size_t ncache, capc;
+};
+
+const char *classify_name(enum answer_class c)
+{
+	switch (c) {
+	case CLASS_FRESH:
+		return "fresh";
+	case CLASS_STALE:
+		return "stale";
+	case CLASS_WRONG:
+		return "wrong";
+	case CLASS_NONE:
+		break;
+	}
+	return "none";
+}
+
+struct classify *classify_create(void)
+{
+	return calloc(1, sizeof(struct classify));
+}
+
+void classify_destroy(struct classify *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nv; i++) {
+		zone_set_destroy(c->versions[i].set);
+		zone_version_unref(c->versions[i].v);
+	}
+	for (size_t i = 0; i < c->capc; i++) {
+		free(c->cache[i].name);
+		free(c->cache[i].addrs);
+	}
+	free(c->cache);
+	free(c->versions);
+	free(c->pubs);
+	free(c);
+}
+
+void classify_set_grace(struct classify *c, double grace_s)
+{
+	c->grace = grace_s > 0 ? grace_s : 0;
+}
+
+double classify_grace(const struct classify *c)
+{
+	return c->grace;
+}
+
+static bool same_origin(const struct zone_version *a, const struct zone_version *b)
+{
+	size_t la, lb;
+	const uint8_t *oa = zone_version_origin(a, &la);
+	const uint8_t *ob = zone_version_origin(b, &lb);
+	return la == lb && memcmp(oa, ob, la) == 0;
+}
+
+/* The index of v's (origin, serial) among the known versions; adds it if new. -1: no memory. */
+static long find_or_add(struct classify *c, struct zone_version *v)
+{
+	uint32_t serial = zone_version_serial(v);
+	for (size_t i = 0; i < c->nv; i++)
+		if (c->versions[i].serial == serial && same_origin(c->versions[i].v, v))
+			return (long)i;
+	if (c->nv == c->capv) {
+		size_t cap = c->capv ? 2 * c->capv : 8;
+		struct version_rec *n = realloc(c->versions, cap * sizeof *n);
+		if (!n)
+			return -1;
+		c->versions = n;
+		c->capv = cap;
+	}
+	struct zone_set *set = zone_set_create();
+	if (!set || zone_set_add(set, v, true) != 0) {
+		zone_set_destroy(set);
+		return -1;
+	}
+	c->versions[c->nv] = (struct version_rec){zone_version_ref(v), set, serial};
+	return (long)c->nv++;
+}
+
+int classify_add_version(struct classify *c, struct zone_version *v)
+{
+	return find_or_add(c, v) < 0 ? -1 : 0;
+}
+
+int classify_publish(struct classify *c, struct zone_version *v, double t)
+{
+	long i = find_or_add(c, v);
+	if (i < 0)
+		return -1;
+	if (c->np == c->capp) {
+		size_t cap = c->capp ? 2 * c->capp : 8;
+		struct publish_rec *n = realloc(c->pubs, cap * sizeof *n);
+		if (!n)
+			return -1;
+		c->pubs = n;
+		c->capp = cap;
+	}
+	c->pubs[c->np++] = (struct publish_rec){(size_t)i, t};
+	return 0;
+}
+
+static uint64_t hash_key(const char *name, uint16_t qtype, size_t vidx)
+{
+	uint64_t h = 1469598103934665603ULL ^ qtype ^ ((uint64_t)vidx << 20);
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	return h;
+}
+
+static struct cache_entry *cache_slot(struct classify *c, const char *name, uint16_t qtype,
+				      size_t vidx)
+{
+	size_t mask = c->capc - 1;
+	for (size_t i = hash_key(name, qtype, vidx) & mask;; i = (i + 1) & mask) {
+		struct cache_entry *e = &c->cache[i];
+		if (!e->name || (e->qtype == qtype && e->vidx == vidx && strcmp(e->name, name) == 0))
+			return e;
+	}
+}
+
+static int cache_grow(struct classify *c)
+{
+	size_t cap = c->capc ? 2 * c->capc : 64;
+	struct cache_entry *old = c->cache;
+	size_t oldcap = c->capc;
+	c->cache = calloc(cap, sizeof *c->cache);
+	if (!c->cache) {
+		c->cache = old;
+		return -1;
+	}
+	c->capc = cap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].name)
+			*cache_slot(c, old[i].name, old[i].qtype, old[i].vidx) = old[i];
+	free(old);
+	return 0;
+}
+
+/* Asks version vidx for (name, qtype) through the answer engine. */
+static int ask_version(struct classify *c, size_t vidx, const char *name, uint16_t qtype,
+		       struct cache_entry *out)
+{
+	uint8_t pkt[WIRE_HEADER_LEN + WIRE_NAME_MAX + 4];
+	static uint8_t reply[65535];
+	ldns_rdf *dn = ldns_dname_new_frm_str(name);
+	if (!dn)
+		return -1;
+	size_t nl = ldns_rdf_size(dn);
+	memset(pkt, 0, WIRE_HEADER_LEN);
+	wire_put16(pkt + 4, 1);
+	memcpy(pkt + WIRE_HEADER_LEN, ldns_rdf_data(dn), nl);
+	ldns_rdf_deep_free(dn);
+	wire_put16(pkt + WIRE_HEADER_LEN + nl, qtype);
+	wire_put16(pkt + WIRE_HEADER_LEN + nl + 2, 1);
+	struct answer_info info;
+	size_t len = answer_query(c->versions[vidx].set, pkt, WIRE_HEADER_LEN + nl + 4, ANSWER_TCP,
+				  reply, sizeof reply, &info);
+	out->rcode = info.rcode;
+	out->n = 0;
+	out->addrs = NULL;
+	ldns_pkt *p = NULL;
+	if (len == 0 || ldns_wire2pkt(&p, reply, len) != LDNS_STATUS_OK)
+		return 0;
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	size_t count = ldns_rr_list_rr_count(an);
+	out->addrs = calloc(count ? count : 1, sizeof *out->addrs);
+	if (!out->addrs) {
+		ldns_pkt_free(p);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) != qtype || ldns_rr_rd_count(rr) < 1)
+			continue;
+		ldns_rdf *rd = ldns_rr_rdf(rr, 0);
+		struct lookup_addr *a = &out->addrs[out->n];
+		memset(a, 0, sizeof *a);
+		if (qtype == LDNS_RR_TYPE_A && ldns_rdf_size(rd) == 4) {
+			a->family = AF_INET;
+			memcpy(a->a, ldns_rdf_data(rd), 4);
+			out->n++;
+		} else if (qtype == LDNS_RR_TYPE_AAAA && ldns_rdf_size(rd) == 16) {
+			a->family = AF_INET6;
+			memcpy(a->a, ldns_rdf_data(rd), 16);
+			out->n++;
+		}
+	}
+	ldns_pkt_free(p);
+	return 0;
+}
+
+static const struct cache_entry *answer_of(struct classify *c, size_t vidx, const char *name,
+					   uint16_t qtype)
+{
+	if (c->ncache * 2 >= c->capc && cache_grow(c) != 0)
+		return NULL;
+	struct cache_entry *e = cache_slot(c, name, qtype, vidx);
+	if (e->name)
+		return e;
+	struct cache_entry fresh = {0};
+	if (ask_version(c, vidx, name, qtype, &fresh) != 0)
+		return NULL;
+	fresh.name = strdup(name);
+	if (!fresh.name) {
+		free(fresh.addrs);
+		return NULL;
+	}
+	fresh.qtype = qtype;
+	fresh.vidx = vidx;
+	*e = fresh;
+	c->ncache++;
+	return e;
+}
+
+static bool addr_in(const struct lookup_addr *set, size_t n, const struct lookup_addr *a)
+{
+	size_t len = a->family == AF_INET6 ? 16 : 4;
+	for (size_t i = 0; i < n; i++)
+		if (set[i].family == a->family && memcmp(set[i].a, a->a, len) == 0)
+			return true;
+	return false;
+}
+
+/* Does version vidx give exactly what the lookup got? */
+static bool matches(struct classify *c, size_t vidx, const char *name,
+		    const struct classify_query *q)
+{
+	const struct cache_entry *ea = NULL, *e6 = NULL;
+	if (q->want_a && !(ea = answer_of(c, vidx, name, LDNS_RR_TYPE_A)))
+		return false;
+	if (q->want_aaaa && !(e6 = answer_of(c, vidx, name, LDNS_RR_TYPE_AAAA)))
+		return false;
+	size_t total = (ea ? ea->n : 0) + (e6 ? e6->n : 0);
+	if (q->nxdomain || q->naddrs == 0)
+		return total == 0;
+	/* Same set: every address got is in the version, and as many (no duplicates). */
+	for (size_t i = 0; i < q->naddrs; i++) {
+		const struct lookup_addr *a = &q->addrs[i];
+		bool in = (ea && addr_in(ea->addrs, ea->n, a)) || (e6 && addr_in(e6->addrs, e6->n, a));
+		if (!in)
+			return false;
+	}
+	return q->naddrs == total;
+}
+
+/* The zone versions whose origin holds name: those of the longest such origin. */
+static size_t best_origin_len(struct classify *c, const uint8_t *wname, size_t wlen)
+{
+	size_t best = 0;
+	bool found = false;
+	for (size_t i = 0; i < c->nv; i++) {
+		size_t ol;
+		const uint8_t *o = zone_version_origin(c->versions[i].v, &ol);
+		if (wire_name_is_subdomain(wname, wlen, o, ol) && (!found || ol > best)) {
+			best = ol;
+			found = true;
+		}
+	}
+	return found ? best : 0;
+}
+
+struct classify_result classify_answer(struct classify *c, const struct classify_query *q)
+{
+	struct classify_result res = {CLASS_NONE, 0, false};
+	char name[WIRE_NAME_MAX * 4 + 2];
+	size_t n = strlen(q->name);
+	if (n == 0 || n + 2 > sizeof name)
+		return res;
+	for (size_t i = 0; i < n; i++)
+		name[i] = (char)tolower((unsigned char)q->name[i]);
+	name[n] = '\0';
+	if (name[n - 1] != '.') {
+		name[n] = '.';
+		name[n + 1] = '\0';
+	}
+	ldns_rdf *dn = ldns_dname_new_frm_str(name);
+	if (!dn)
+		return res;
+	uint8_t wname[WIRE_NAME_MAX];
+	size_t wlen = ldns_rdf_size(dn);
+	if (wlen > sizeof wname) {
+		ldns_rdf_deep_free(dn);
+		return res;
+	}
+	memcpy(wname, ldns_rdf_data(dn), wlen);
+	ldns_rdf_deep_free(dn);
+	size_t olen = best_origin_len(c, wname, wlen);
+	if (olen == 0)
+		return res;
+
+	/* The zone's versions; the current one and the one it replaced. */
+	long cur = -1, prev = -1;
+	double cur_t = 0;
+	for (size_t i = 0; i < c->np; i++) {
+		size_t vi = c->pubs[i].vidx;
+		size_t ol;
+		zone_version_origin(c->versions[vi].v, &ol);
+		const uint8_t *o = zone_version_origin(c->versions[vi].v, &ol);
+		if (ol != olen || !wire_name_is_subdomain(wname, wlen, o, ol) || c->pubs[i].t > q->t)
+			continue;
+		prev = cur;
+		cur = (long)vi;
+		cur_t = c->pubs[i].t;
+	}
+	uint8_t origin[WIRE_NAME_MAX];
+	memcpy(origin, wname + (wlen - olen), olen);
+	if (cur < 0) { /* no publish: the highest serial known is the truth */
+		for (size_t i = 0; i < c->nv; i++) {
+			size_t ol;
+			const uint8_t *o = zone_version_origin(c->versions[i].v, &ol);
+			if (ol == olen && memcmp(o, origin, ol) == 0 &&
+			    (cur < 0 || c->versions[i].serial > c->versions[cur].serial))
+				cur = (long)i;
+		}
+	}
+	if (cur < 0)
+		return res;
+	uint32_t cur_serial = c->versions[cur].serial;
+	if (matches(c, (size_t)cur, name, q)) {
+		res.cls = CLASS_FRESH;
+		res.serial = cur_serial;
+		return res;
+	}
+	if (prev >= 0 && prev != cur && q->t - cur_t <= c->grace && matches(c, (size_t)prev, name, q)) {
+		res.cls = CLASS_FRESH;
+		res.serial = c->versions[prev].serial;
+		res.grace = true;
+		return res;
+	}
+	/* The newest older version that gives this answer. */
+	long best = -1;
+	for (size_t i = 0; i < c->nv; i++) {
+		size_t ol;
+		const uint8_t *o = zone_version_origin(c->versions[i].v, &ol);
+		if (ol != olen || memcmp(o, origin, ol) != 0 || c->versions[i].serial >= cur_serial)
+			continue;
+		if ((best < 0 || c->versions[i].serial > c->versions[best].serial) &&
+		    matches(c, i, name, q))
+			best = (long)i;
+	}
+	if (best >= 0) {
+		res.cls = CLASS_STALE;
+		res.serial = c->versions[best].serial;
+		return res;
+	}
+	res.cls = CLASS_WRONG;
+	return res;
+}
