@@ -343,6 +343,11 @@ uint32_t runner_next_id(struct runner *r)
 	return r->next_id++;
 }
 
+bool runner_history_on_stdout(const struct runner *r)
+{
+	return r->opt.history && strcmp(r->opt.history, "-") == 0;
+}
+
 struct classify *runner_classify(struct runner *r)
 {
 	return r->classify;

@@ -76,6 +76,9 @@ struct lua_State *runner_lua(struct runner *r);
 /* The history, or NULL when none is written. */
 struct history *runner_history(struct runner *r);
 
+/* True when the history is written to stdout (--history -). */
+bool runner_history_on_stdout(const struct runner *r);
+
 /* Seconds since the run started (monotonic); 0 before it starts. */
 double runner_now(const struct runner *r);
 

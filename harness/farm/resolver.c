@@ -150,6 +150,13 @@ static void log_query(void *arg, const struct server_event *ev)
 		for (size_t i = 0; i < r->nfaults; i++)
 			if (r->faults[i]->plan_id == d->fault_id)
 				history_uint(h, "fault", r->faults[i]->id);
+	} else if (ev->queue_full || ev->queue_s > 0) {
+		/* The capacity limit decided (dropped, or made it wait): its id. */
+		for (size_t i = 0; i < r->nfaults; i++)
+			if (r->faults[i]->plan_id == 0) { /* the one capacity fault */
+				history_uint(h, "fault", r->faults[i]->id);
+				break;
+			}
 	}
 	if (d && d->delay_s > 0) {
 		for (size_t i = 0; i < r->nfaults; i++)

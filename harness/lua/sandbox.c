@@ -121,8 +121,10 @@ static int sandbox_print(lua_State *L)
 		history_str(h, "message", msg);
 		history_end(h);
 	}
-	printf("[%8.3f] %s\n", runner_now(run), msg);
-	fflush(stdout);
+	/* On stdout, unless the history goes there (--history -): then stderr. */
+	FILE *out = runner_history_on_stdout(run) ? stderr : stdout;
+	fprintf(out, "[%8.3f] %s\n", runner_now(run), msg);
+	fflush(out);
 	return 0;
 }
 
