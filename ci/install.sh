@@ -9,7 +9,7 @@ packages=(
 	# libraries (through pkg-config)
 	libldns-dev libevent-dev liblua5.4-dev libcmocka-dev libc-ares-dev libunbound-dev
 	# tests and tools: dig, drill, python3 for checks, clang + libFuzzer, valgrind
-	bind9-dnsutils ldnsutils python3 clang libclang-rt-14-dev valgrind procps
+	bind9-dnsutils ldnsutils python3 python3-jsonschema clang libclang-rt-14-dev valgrind procps
 )
 if [ "${DNSCHAOS_BENCH:-0}" = 1 ]; then
 	packages+=(dnsperf nsd dnsdist unbound)
