@@ -10,4 +10,15 @@ bash ci/build.sh plain
 mkdir -p out
 build/harness/dnschaos run scenarios/stale_zone_reboot.lua -v \
 	--history out/stale_zone_reboot.jsonl
+# Every answer the services got, as the history classifies it.
+python3 - out/stale_zone_reboot.jsonl <<'PY'
+import collections, json, sys
+count = collections.defaultdict(collections.Counter)
+for line in open(sys.argv[1], encoding="utf-8"):
+    e = json.loads(line)
+    if e["type"] == "lookup" and e["event"] != "invoke":
+        count[e["client"]][e.get("class") or e["event"]] += 1
+for client, c in sorted(count.items()):
+    print(f"{client:16} " + ", ".join(f"{n} {k}" for k, n in c.most_common()))
+PY
 echo "history: out/stale_zone_reboot.jsonl ($(wc -l <out/stale_zone_reboot.jsonl) events)"

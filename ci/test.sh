@@ -23,6 +23,10 @@ for t in build/tests/unit/test_*; do
 		--error-exitcode=99 "$t" >/dev/null
 	echo "valgrind clean: $(basename "$t")"
 done
+# The whole harness with every client stack (threads, libunbound, exec children).
+(cd tests/facts && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	--error-exitcode=99 ../../build/harness/dnschaos run half_vip.lua >/dev/null)
+echo "valgrind clean: dnschaos run tests/facts/half_vip.lua"
 
 fuzz=${FUZZ_SECONDS:-30}
 if [ "$fuzz" -gt 0 ] && [ -x ci/fuzz.sh ]; then
