@@ -1,9 +1,8 @@
 /*
  * test_client_loop.c - the drivers that run on the loop (c-ares, libunbound)
- * against a fakeresolver server on a loopback port, with a stand-in for the
- * client core (client_cfg, client_base, client_done, client_stopping) that
- * also checks the contract: client_done never from inside start(), and only
- * from close() once close has begun.
+ * against a fakeresolver server on a loopback port, with clienttest's
+ * stand-in for the client core, which also checks the contract: client_done
+ * never from inside start(), and only from close() once close has begun.
  *
  * What is asserted is what the real libraries do here (c-ares 1.18.1,
  * libunbound 1.17.1), seen from the server: the queries that arrive, their
@@ -24,13 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/select.h> /* ares.h uses fd_set without including it */
-#include <sys/socket.h>
 
 #include <ares.h>
 #include <cmocka.h>
@@ -41,167 +36,31 @@
 #include "fakeresolver/rng.h"
 #include "fakeresolver/server.h"
 #include "harness/clients/client.h"
+#include "tests/unit/clienttest.h"
 #include "tests/unit/dnstest.h"
 
 /* How early a timer may fire by libevent's coarse clock. */
 #define EARLY 0.02
-#define SEEN_MAX 512
 
-/* ---- a stand-in for the client core ---- */
-
-struct client {
-	struct client_config cfg;
-	struct event_base *base;
-	bool in_start;
-	bool closing;
-	bool done_in_start;   /* a contract violation */
-	unsigned done;        /* client_done outside close */
-	unsigned done_in_close;
-	unsigned want;        /* the loop stops when done reaches it */
-	void (*on_done)(void *arg, struct lookup *lk); /* instead (the open-loop bench) */
-	void *on_done_arg;
-};
-
-const struct client_config *client_cfg(const struct client *c)
-{
-	return &c->cfg;
-}
-
-struct event_base *client_base(const struct client *c)
-{
-	return c->base;
-}
-
-bool client_stopping(const struct client *c)
-{
-	return c->closing;
-}
-
-void client_done(struct client *c, struct lookup *lk)
-{
-	if (c->in_start)
-		c->done_in_start = true;
-	if (c->closing) {
-		c->done_in_close++;
-		return;
-	}
-	c->done++;
-	if (c->on_done) {
-		c->on_done(c->on_done_arg, lk);
-		return;
-	}
-	if (c->done >= c->want)
-		event_base_loopbreak(c->base);
-}
-
-static void cfg_defaults(struct client_config *cfg)
-{
-	memset(cfg, 0, sizeof *cfg);
-	cfg->family = CLIENT_FAMILY_A;
-	cfg->qtype = 1;
-	cfg->ndots = -1;
-	cfg->timeout_s = -1;
-	cfg->attempts = -1;
-	cfg->rotate = -1;
-	cfg->edns0 = -1;
-	cfg->single_request = -1;
-	cfg->cache = -1;
-	cfg->random_order = -1;
-}
-
-/* ---- the fixture: a server on 127.0.0.1 and its log ---- */
-
-struct seen {
-	char qname[WIRE_NAME_MAX * 4];
-	uint16_t qtype;
-	uint16_t id;
-	bool edns;
-	uint16_t edns_size;
-	char peer_ip[INET6_ADDRSTRLEN];
-	uint16_t peer_port;
-	bool tcp;
-};
+/* ---- the fixture: a server on 127.0.0.1, on the driver's own loop ---- */
 
 struct fx {
-	struct event_base *base;
-	struct zone_set *zones;
-	struct server *server;
-	struct fault_plan *plan; /* NULL until fx_fault */
-	struct rng rng;
-	struct seen seen[SEEN_MAX];
-	unsigned nseen;
+	struct ct_farm *farm; /* never started: its loop is the client's, run by the test */
 	struct client c;
 	const struct client_driver *drv;
 	void *state;
 	bool open;
 };
 
-static void wire_name_text(const uint8_t *wire, size_t len, char *out, size_t cap)
-{
-	size_t o = 0;
-	size_t i = 0;
-	if (len <= 1) {
-		snprintf(out, cap, ".");
-		return;
-	}
-	while (i < len && wire[i] && o + wire[i] + 2 < cap) {
-		memcpy(out + o, wire + i + 1, wire[i]);
-		o += wire[i];
-		out[o++] = '.';
-		i += 1 + (size_t)wire[i];
-	}
-	out[o] = '\0';
-}
-
-static void addr_ip(const struct addr *a, char *ip, size_t cap, uint16_t *port)
-{
-	const struct sockaddr_storage *ss = &a->ss;
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)cap);
-	} else {
-		const struct sockaddr_in *s4 = (const void *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)cap);
-	}
-	*port = addr_port(a);
-}
-
-static void on_server_log(void *arg, const struct server_event *ev)
-{
-	struct fx *f = arg;
-	if (f->nseen == SEEN_MAX || !ev->info)
-		return;
-	struct seen *s = &f->seen[f->nseen++];
-	const struct wire_query *q = &ev->info->query;
-	wire_name_text(q->qname, q->qname_len, s->qname, sizeof s->qname);
-	s->qtype = q->qtype;
-	s->id = q->id;
-	s->edns = q->edns;
-	s->edns_size = q->edns_udp_size;
-	s->tcp = ev->transport == ANSWER_TCP;
-	addr_ip(ev->peer, s->peer_ip, sizeof s->peer_ip, &s->peer_port);
-}
-
 static struct fx *fx_new(const struct client_driver *drv)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	struct server_config scfg;
-	char err[256];
-
 	assert_non_null(f);
-	f->base = event_base_new();
-	assert_non_null(f->base);
-	f->zones = dt_zones("example.zone", NULL);
-	server_config_defaults(&scfg);
-	assert_int_equal(addr_parse("127.0.0.1:0", 53, &scfg.addr, err, sizeof err), 0);
-	f->server = server_create(f->base, f->zones, &scfg, err, sizeof err);
-	if (!f->server)
-		fail_msg("server_create: %s", err);
-	server_set_log(f->server, on_server_log, f);
+	f->farm = ct_farm_new(dt_zones("example.zone", NULL));
+	ct_farm_listen(f->farm, "127.0.0.1:0", true);
 	f->drv = drv;
-	cfg_defaults(&f->c.cfg);
-	f->c.cfg.target = *server_addr(f->server);
-	f->c.base = f->base;
+	ct_client_init(&f->c, drv->stack, ct_farm_addr(f->farm));
+	f->c.base = f->farm->base;
 	return f;
 }
 
@@ -217,56 +76,33 @@ static void fx_close(struct fx *f)
 {
 	if (!f->open)
 		return;
-	f->c.closing = true;
+	atomic_store(&f->c.stopping, true);
 	f->drv->close(&f->c, f->state);
 	f->open = false;
-	f->c.closing = false;
+	atomic_store(&f->c.stopping, false);
 }
 
 static void fx_free(struct fx *f)
 {
 	fx_close(f);
-	assert_false(f->c.done_in_start);
-	server_destroy(f->server);
-	fault_plan_destroy(f->plan);
-	zone_set_destroy(f->zones);
-	event_base_free(f->base);
-	for (size_t i = 0; i < f->c.cfg.nsearch; i++)
-		free(f->c.cfg.search[i]);
+	ct_client_clear(&f->c);
+	ct_farm_free(f->farm);
 	free(f);
 }
 
 /* Makes the server answer every query with a fault of this kind (rcode for FAULT_RCODE). */
 static void fx_fault(struct fx *f, enum fault_kind kind, uint16_t rcode)
 {
-	struct fault_spec spec;
-	uint32_t id;
-	if (!f->plan) {
-		f->plan = fault_plan_create();
-		assert_non_null(f->plan);
-		rng_seed(&f->rng, 1);
-		server_set_faults(f->server, f->plan, &f->rng);
-	}
-	memset(&spec, 0, sizeof spec);
-	spec.kind = kind;
-	fault_match_all(&spec.match);
-	spec.rcode = rcode;
-	assert_int_equal(fault_plan_add(f->plan, &spec, &id), 0);
+	ct_farm_fault(f->farm, ct_fault(kind, NULL, 0, rcode));
 }
 
-static void lookup_init(struct lookup *lk, uint64_t id, const char *name,
-			enum client_family family)
+/* Starts one lookup as the core does: client_done must not come from inside. */
+static int fx_start(struct fx *f, struct lookup *lk)
 {
-	memset(lk, 0, sizeof *lk);
-	lk->id = id;
-	lk->name = name;
-	lk->family = family;
-	lk->qtype = family == CLIENT_FAMILY_AAAA ? 28 : 1;
-	lk->rcode = -1;
-	/* not an outcome a driver would leave: proves it filled one */
-	lk->result = LOOKUP_CANCELLED;
-	lk->reason = REASON_COUNT;
-	lk->exit_status = -1;
+	f->c.in_start = true;
+	int rc = f->drv->start(&f->c, f->state, lk);
+	f->c.in_start = false;
+	return rc;
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -286,20 +122,16 @@ static double fx_run(struct fx *f, struct lookup *lks, size_t n, double limit_s)
 	unsigned immediate = 0;
 
 	f->c.done = 0;
-	for (size_t i = 0; i < n; i++) {
-		f->c.in_start = true;
-		int rc = f->drv->start(&f->c, f->state, &lks[i]);
-		f->c.in_start = false;
-		if (rc != 0)
+	for (size_t i = 0; i < n; i++)
+		if (fx_start(f, &lks[i]) != 0)
 			immediate++;
-	}
 	f->c.want = (unsigned)n - immediate;
 	if (f->c.want > 0) {
 		struct timeval tv = clock_timeval(limit_s);
-		struct event *deadline = evtimer_new(f->base, on_deadline, f->base);
+		struct event *deadline = evtimer_new(f->c.base, on_deadline, f->c.base);
 		assert_non_null(deadline);
 		evtimer_add(deadline, &tv);
-		event_base_loop(f->base, 0);
+		event_base_loop(f->c.base, 0);
 		event_free(deadline);
 	}
 	assert_int_equal(f->c.done, f->c.want);
@@ -310,86 +142,27 @@ static double fx_run(struct fx *f, struct lookup *lks, size_t n, double limit_s)
 static double fx_one(struct fx *f, struct lookup *lk, const char *name, enum client_family fam,
 		     double limit_s)
 {
-	lookup_init(lk, 1, name, fam);
+	ct_lookup_init(lk, 1, name, fam, 0);
 	return fx_run(f, lk, 1, limit_s);
 }
 
-static void assert_addr(const struct lookup *lk, const char *text)
-{
-	uint8_t want[16];
-	int fam = strchr(text, ':') ? AF_INET6 : AF_INET;
-	assert_int_equal(inet_pton(fam, text, want), 1);
-	for (size_t i = 0; i < lk->naddrs; i++)
-		if (lk->addrs[i].family == fam &&
-		    memcmp(lk->addrs[i].a, want, fam == AF_INET ? 4 : 16) == 0)
-			return;
-	fail_msg("%s is not among the %zu addresses", text, lk->naddrs);
-}
-
+/* A failed lookup: this outcome, this rcode, no address. */
 static void assert_fail(const struct lookup *lk, enum lookup_result result,
 			enum lookup_reason reason, const char *error, int rcode)
 {
-	if (lk->result != result || lk->reason != reason || strcmp(lk->error, error) != 0 ||
-	    lk->rcode != rcode)
-		fail_msg("got %s/%s \"%s\" rcode %d, want %s/%s \"%s\" rcode %d",
-			 lookup_result_name(lk->result), lookup_reason_name(lk->reason), lk->error,
-			 lk->rcode, lookup_result_name(result), lookup_reason_name(reason), error,
-			 rcode);
+	ct_assert_outcome(lk, result, reason, error);
+	assert_int_equal(lk->rcode, rcode);
 	assert_int_equal(lk->naddrs, 0);
 }
 
+/* Queries the server saw for qname (NULL: any) and qtype (0: any). */
 static unsigned seen_count(const struct fx *f, const char *qname, uint16_t qtype)
 {
 	unsigned n = 0;
-	for (unsigned i = 0; i < f->nseen; i++)
-		if ((!qname || strcmp(f->seen[i].qname, qname) == 0) &&
-		    (!qtype || f->seen[i].qtype == qtype))
+	for (size_t i = 0; i < f->farm->nseen; i++)
+		if ((!qname || strcmp(f->farm->seen[i].qname, qname) == 0) &&
+		    (!qtype || f->farm->seen[i].qtype == qtype))
 			n++;
-	return n;
-}
-
-static void set_source(struct client_config *cfg, const char *text)
-{
-	char err[128];
-	assert_int_equal(addr_parse(text, 0, &cfg->source, err, sizeof err), 0);
-}
-
-/* A UDP socket on 127.0.0.1 that never answers: a dead target. */
-static int silent_socket(struct addr *out)
-{
-	char err[128];
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(addr_parse("127.0.0.1:0", 0, out, err, sizeof err), 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&out->ss, out->len), 0);
-	out->len = sizeof out->ss;
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&out->ss, &out->len), 0);
-	return fd;
-}
-
-struct datagram {
-	uint16_t id;
-	uint16_t port;
-	size_t len;
-};
-
-/* Reads what a silent socket received, without waiting. */
-static size_t silent_read(int fd, struct datagram *out, size_t cap)
-{
-	size_t n = 0;
-	uint8_t buf[2048];
-	while (n < cap) {
-		struct sockaddr_storage from;
-		socklen_t flen = sizeof from;
-		ssize_t r = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &flen);
-		if (r < 0)
-			break;
-		out[n].len = (size_t)r;
-		out[n].id = r >= 2 ? (uint16_t)((buf[0] << 8) | buf[1]) : 0;
-		out[n].port = ntohs(((const struct sockaddr_in *)(const void *)&from)->sin_port);
-		n++;
-	}
 	return n;
 }
 
@@ -423,14 +196,14 @@ static void test_cares_a(void **state)
 	assert_int_equal(lk.result, LOOKUP_OK);
 	assert_int_equal(lk.reason, REASON_NONE);
 	assert_int_equal(lk.naddrs, 1);
-	assert_addr(&lk, "192.0.2.80");
+	ct_assert_addr(&lk, "192.0.2.80");
 	assert_int_equal(lk.rcode, 0);
 	assert_string_equal(lk.error, "");
 	/* one query, A only, no EDNS by default in 1.18 */
-	assert_int_equal(f->nseen, 1);
-	assert_string_equal(f->seen[0].qname, "www.example.");
-	assert_int_equal(f->seen[0].qtype, 1);
-	assert_false(f->seen[0].edns);
+	assert_int_equal(f->farm->nseen, 1);
+	assert_string_equal(f->farm->seen[0].qname, "www.example.");
+	assert_int_equal(f->farm->seen[0].qtype, 1);
+	assert_false(f->farm->seen[0].edns);
 	fx_free(f);
 }
 
@@ -443,9 +216,9 @@ static void test_cares_aaaa(void **state)
 	fx_one(f, &lk, "www.example", CLIENT_FAMILY_AAAA, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
 	assert_int_equal(lk.naddrs, 1);
-	assert_addr(&lk, "2001:db8::80");
-	assert_int_equal(f->nseen, 1);
-	assert_int_equal(f->seen[0].qtype, 28);
+	ct_assert_addr(&lk, "2001:db8::80");
+	assert_int_equal(f->farm->nseen, 1);
+	assert_int_equal(f->farm->seen[0].qtype, 28);
 	fx_free(f);
 }
 
@@ -458,13 +231,13 @@ static void test_cares_both(void **state)
 	fx_one(f, &lk, "www.example", CLIENT_FAMILY_BOTH, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
 	assert_int_equal(lk.naddrs, 2);
-	assert_addr(&lk, "192.0.2.80");
-	assert_addr(&lk, "2001:db8::80");
+	ct_assert_addr(&lk, "192.0.2.80");
+	ct_assert_addr(&lk, "2001:db8::80");
 	/* A and AAAA, in parallel from one socket */
-	assert_int_equal(f->nseen, 2);
+	assert_int_equal(f->farm->nseen, 2);
 	assert_int_equal(seen_count(f, "www.example.", 1), 1);
 	assert_int_equal(seen_count(f, "www.example.", 28), 1);
-	assert_int_equal(f->seen[0].peer_port, f->seen[1].peer_port);
+	assert_int_equal(f->farm->seen[0].peer_port, f->farm->seen[1].peer_port);
 	fx_free(f);
 }
 
@@ -476,12 +249,12 @@ static void test_cares_nxdomain(void **state)
 	fx_open(f);
 	fx_one(f, &lk, "nope.example", CLIENT_FAMILY_A, 5.0);
 	assert_fail(&lk, LOOKUP_FAIL, REASON_NXDOMAIN, "ARES_ENOTFOUND", 3);
-	assert_int_equal(f->nseen, 1);
+	assert_int_equal(f->farm->nseen, 1);
 	/* both families: the two answers are NXDOMAIN, still one status */
-	f->nseen = 0;
+	f->farm->nseen = 0;
 	fx_one(f, &lk, "nope.example", CLIENT_FAMILY_BOTH, 5.0);
 	assert_fail(&lk, LOOKUP_FAIL, REASON_NXDOMAIN, "ARES_ENOTFOUND", 3);
-	assert_int_equal(f->nseen, 2);
+	assert_int_equal(f->farm->nseen, 2);
 	fx_free(f);
 }
 
@@ -497,7 +270,7 @@ static void test_cares_nodata(void **state)
 	fx_one(f, &lk, "mail.example", CLIENT_FAMILY_BOTH, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
 	assert_int_equal(lk.naddrs, 1);
-	assert_addr(&lk, "192.0.2.25");
+	ct_assert_addr(&lk, "192.0.2.25");
 	/* the apex has neither */
 	fx_one(f, &lk, "example", CLIENT_FAMILY_BOTH, 5.0);
 	assert_fail(&lk, LOOKUP_FAIL, REASON_NODATA, "ARES_ENODATA", 0);
@@ -561,14 +334,14 @@ static void test_cares_refused_servfail(void **state)
 	assert_int_equal(seen_count(f, "www.nowhere.", 1), 3);
 	assert_true(took < 1.0); /* no timeout waited */
 	fx_fault(f, FAULT_RCODE, 2);
-	f->nseen = 0;
+	f->farm->nseen = 0;
 	fx_one(f, &lk, "www.example", CLIENT_FAMILY_A, 5.0);
 	assert_fail(&lk, LOOKUP_FAIL, REASON_UNREACHABLE, "ARES_ECONNREFUSED", -1);
 	assert_int_equal(seen_count(f, "www.example.", 1), 3);
 	/* the same socket and id each time (unlike after ICMP port unreachable) */
 	for (unsigned i = 1; i < 3; i++) {
-		assert_int_equal(f->seen[i].peer_port, f->seen[0].peer_port);
-		assert_int_equal(f->seen[i].id, f->seen[0].id);
+		assert_int_equal(f->farm->seen[i].peer_port, f->farm->seen[0].peer_port);
+		assert_int_equal(f->farm->seen[i].id, f->farm->seen[0].id);
 	}
 	fx_free(f);
 }
@@ -585,9 +358,9 @@ static void test_cares_truncated_goes_tcp(void **state)
 	assert_int_equal(lk.result, LOOKUP_OK);
 	assert_int_equal(lk.naddrs, 2);
 	unsigned tcp = 0;
-	for (unsigned i = 0; i < f->nseen; i++)
-		tcp += f->seen[i].tcp;
-	assert_int_equal(f->nseen, 4);
+	for (unsigned i = 0; i < f->farm->nseen; i++)
+		tcp += f->farm->seen[i].transport == ANSWER_TCP;
+	assert_int_equal(f->farm->nseen, 4);
 	assert_int_equal(tcp, 2);
 	fx_free(f);
 }
@@ -608,21 +381,19 @@ static void test_cares_search_list(void **state)
 	fx_close(f);
 
 	/* with a search list, and ndots 2: "www.example" is tried below it first */
-	f->nseen = 0;
-	f->c.cfg.search[0] = strdup("example");
-	assert_non_null(f->c.cfg.search[0]);
-	f->c.cfg.nsearch = 1;
+	f->farm->nseen = 0;
+	ct_add_search(&f->c, "example");
 	f->c.cfg.ndots = 2;
 	fx_open(f);
 	fx_one(f, &lk, "www", CLIENT_FAMILY_A, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
-	assert_addr(&lk, "192.0.2.80");
-	f->nseen = 0;
+	ct_assert_addr(&lk, "192.0.2.80");
+	f->farm->nseen = 0;
 	fx_one(f, &lk, "www.example", CLIENT_FAMILY_A, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
-	assert_int_equal(f->nseen, 2);
-	assert_string_equal(f->seen[0].qname, "www.example.example.");
-	assert_string_equal(f->seen[1].qname, "www.example.");
+	assert_int_equal(f->farm->nseen, 2);
+	assert_string_equal(f->farm->seen[0].qname, "www.example.example.");
+	assert_string_equal(f->farm->seen[1].qname, "www.example.");
 	unsetenv("LOCALDOMAIN");
 	fx_free(f);
 }
@@ -633,14 +404,14 @@ static void test_cares_edns_and_source(void **state)
 	struct fx *f = fx_new(&client_cares_driver);
 	struct lookup lk;
 	f->c.cfg.edns0 = 1;
-	set_source(&f->c.cfg, "127.0.0.2");
+	ct_set_source(&f->c, "127.0.0.2");
 	fx_open(f);
 	fx_one(f, &lk, "www.example", CLIENT_FAMILY_A, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
-	assert_int_equal(f->nseen, 1);
-	assert_true(f->seen[0].edns);
-	assert_int_equal(f->seen[0].edns_size, 1232);
-	assert_string_equal(f->seen[0].peer_ip, "127.0.0.2");
+	assert_int_equal(f->farm->nseen, 1);
+	assert_true(f->farm->seen[0].edns);
+	assert_int_equal(f->farm->seen[0].udp_size, 1232);
+	assert_string_equal(f->farm->seen[0].peer_ip, "127.0.0.2");
 	fx_free(f);
 }
 
@@ -653,9 +424,9 @@ static void test_cares_dead_target(void **state)
 {
 	(void)state;
 	struct fx *f = fx_new(&client_cares_driver);
-	struct datagram d[8];
+	struct ct_datagram d[8];
 	struct lookup lk;
-	int fd = silent_socket(&f->c.cfg.target);
+	int fd = ct_silent_socket("127.0.0.1", &f->c.cfg.target);
 	f->c.cfg.timeout_s = 0.3;
 	f->c.cfg.attempts = 2;
 	fx_open(f);
@@ -664,7 +435,7 @@ static void test_cares_dead_target(void **state)
 	print_message("c-ares dead target: ARES_ETIMEOUT after %.3f s\n", took);
 	assert_true(took >= 0.9 - EARLY);
 	assert_true(took < 2.5);
-	size_t n = silent_read(fd, d, 8);
+	size_t n = ct_silent_read(fd, d, 8);
 	assert_int_equal(n, 2);
 	assert_int_equal(d[0].port, d[1].port);
 	assert_int_equal(d[0].id, d[1].id);
@@ -678,8 +449,7 @@ static void test_cares_closed_port(void **state)
 	(void)state;
 	struct fx *f = fx_new(&client_cares_driver);
 	struct lookup lk;
-	int fd = silent_socket(&f->c.cfg.target);
-	close(fd);
+	ct_closed_port("127.0.0.1", &f->c.cfg.target);
 	f->c.cfg.timeout_s = 1.0;
 	f->c.cfg.attempts = 3;
 	fx_open(f);
@@ -701,17 +471,17 @@ static void test_cares_sync_completion_deferred(void **state)
 	struct fx *f = fx_new(&client_cares_driver);
 	struct lookup lks[3];
 	fx_open(f);
-	lookup_init(&lks[0], 1, "192.0.2.7", CLIENT_FAMILY_A);
-	lookup_init(&lks[1], 2, "2001:db8::7", CLIENT_FAMILY_AAAA);
-	lookup_init(&lks[2], 3, "localhost", CLIENT_FAMILY_A);
+	ct_lookup_init(&lks[0], 1, "192.0.2.7", CLIENT_FAMILY_A, 0);
+	ct_lookup_init(&lks[1], 2, "2001:db8::7", CLIENT_FAMILY_AAAA, 0);
+	ct_lookup_init(&lks[2], 3, "localhost", CLIENT_FAMILY_A, 0);
 	fx_run(f, lks, 3, 5.0);
 	assert_false(f->c.done_in_start);
 	assert_int_equal(lks[0].result, LOOKUP_OK);
-	assert_addr(&lks[0], "192.0.2.7");
+	ct_assert_addr(&lks[0], "192.0.2.7");
 	assert_int_equal(lks[1].result, LOOKUP_OK);
-	assert_addr(&lks[1], "2001:db8::7");
+	ct_assert_addr(&lks[1], "2001:db8::7");
 	assert_fail(&lks[2], LOOKUP_FAIL, REASON_UNREACHABLE, "ARES_ECONNREFUSED", -1);
-	assert_int_equal(f->nseen, 0); /* none of them reached the wire */
+	assert_int_equal(f->farm->nseen, 0); /* none of them reached the wire */
 	fx_free(f);
 }
 
@@ -729,18 +499,18 @@ static void test_cares_many_in_flight(void **state)
 	f->c.cfg.timeout_s = 0.5;
 	fx_open(f);
 	for (size_t i = 0; i < 200; i++)
-		lookup_init(&lks[i], i + 1, i % 3 == 2 ? "nope.example" : "www.example",
-			    CLIENT_FAMILY_A);
+		ct_lookup_init(&lks[i], i + 1, i % 3 == 2 ? "nope.example" : "www.example",
+			       CLIENT_FAMILY_A, 0);
 	fx_run(f, lks, 200, 10.0);
 	for (size_t i = 0; i < 200; i++) {
 		if (i % 3 == 2) {
 			assert_int_equal(lks[i].reason, REASON_NXDOMAIN);
 		} else {
 			assert_int_equal(lks[i].result, LOOKUP_OK);
-			assert_addr(&lks[i], "192.0.2.80");
+			ct_assert_addr(&lks[i], "192.0.2.80");
 		}
 	}
-	assert_true(f->nseen >= 200);
+	assert_true(f->farm->nseen >= 200);
 	fx_free(f);
 }
 
@@ -750,18 +520,15 @@ static void test_cares_close_in_flight(void **state)
 	(void)state;
 	struct fx *f = fx_new(&client_cares_driver);
 	struct lookup lks[3];
-	int fd = silent_socket(&f->c.cfg.target);
+	int fd = ct_silent_socket("127.0.0.1", &f->c.cfg.target);
 	fx_open(f);
 	for (size_t i = 0; i < 3; i++)
-		lookup_init(&lks[i], i + 1, "www.example", CLIENT_FAMILY_BOTH);
-	for (size_t i = 0; i < 3; i++) {
-		f->c.in_start = true;
-		assert_int_equal(f->drv->start(&f->c, f->state, &lks[i]), 0);
-		f->c.in_start = false;
-	}
+		ct_lookup_init(&lks[i], i + 1, "www.example", CLIENT_FAMILY_BOTH, 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(fx_start(f, &lks[i]), 0);
 	struct timeval tv = clock_timeval(0.05);
-	event_base_loopexit(f->base, &tv);
-	event_base_loop(f->base, 0);
+	event_base_loopexit(f->c.base, &tv);
+	event_base_loop(f->c.base, 0);
 	assert_int_equal(f->c.done, 0);
 	fx_close(f);
 	assert_int_equal(f->c.done_in_close, 3);
@@ -789,14 +556,14 @@ static void test_unbound_a(void **state)
 	fx_one(f, &lk, "www.example", CLIENT_FAMILY_A, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
 	assert_int_equal(lk.naddrs, 1);
-	assert_addr(&lk, "192.0.2.80");
+	ct_assert_addr(&lk, "192.0.2.80");
 	assert_int_equal(lk.rcode, 0);
 	/* forwarding: the full name, no qname minimisation, nothing else asked */
-	assert_true(f->nseen >= 1);
-	assert_int_equal(seen_count(f, "www.example.", 1), f->nseen);
+	assert_true(f->farm->nseen >= 1);
+	assert_int_equal(seen_count(f, "www.example.", 1), f->farm->nseen);
 	/* libunbound's own EDNS */
-	assert_true(f->seen[0].edns);
-	assert_int_equal(f->seen[0].edns_size, 1232);
+	assert_true(f->farm->seen[0].edns);
+	assert_int_equal(f->farm->seen[0].udp_size, 1232);
 	fx_free(f);
 }
 
@@ -809,10 +576,10 @@ static void test_unbound_local_zones(void **state)
 	fx_open(f);
 	fx_one(f, &lk, "localhost", CLIENT_FAMILY_A, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
-	assert_addr(&lk, "127.0.0.1");
+	ct_assert_addr(&lk, "127.0.0.1");
 	fx_one(f, &lk, "foo.invalid", CLIENT_FAMILY_A, 5.0);
 	assert_fail(&lk, LOOKUP_FAIL, REASON_NXDOMAIN, "NXDOMAIN", 3);
-	assert_int_equal(f->nseen, 0);
+	assert_int_equal(f->farm->nseen, 0);
 	fx_free(f);
 }
 
@@ -825,15 +592,15 @@ static void test_unbound_both(void **state)
 	fx_one(f, &lk, "www.example", CLIENT_FAMILY_BOTH, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
 	assert_int_equal(lk.naddrs, 2);
-	assert_addr(&lk, "192.0.2.80");
-	assert_addr(&lk, "2001:db8::80");
+	ct_assert_addr(&lk, "192.0.2.80");
+	ct_assert_addr(&lk, "2001:db8::80");
 	assert_int_equal(seen_count(f, "www.example.", 1), 1);
 	assert_int_equal(seen_count(f, "www.example.", 28), 1);
 	/* one family missing: ok with the other */
 	fx_one(f, &lk, "mail.example", CLIENT_FAMILY_BOTH, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
 	assert_int_equal(lk.naddrs, 1);
-	assert_addr(&lk, "192.0.2.25");
+	ct_assert_addr(&lk, "192.0.2.25");
 	fx_free(f);
 }
 
@@ -889,7 +656,7 @@ static void test_unbound_cache_off(void **state)
 	/* an answer built from a CNAME chain still comes through */
 	fx_one(f, &lk, "c1.example", CLIENT_FAMILY_A, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
-	assert_addr(&lk, "192.0.2.3");
+	ct_assert_addr(&lk, "192.0.2.3");
 	fx_free(f);
 }
 
@@ -898,13 +665,13 @@ static void test_unbound_source(void **state)
 	(void)state;
 	struct fx *f = fx_new(&client_unbound_driver);
 	struct lookup lk;
-	set_source(&f->c.cfg, "127.0.0.2");
+	ct_set_source(&f->c, "127.0.0.2");
 	fx_open(f);
 	fx_one(f, &lk, "www.example", CLIENT_FAMILY_A, 5.0);
 	assert_int_equal(lk.result, LOOKUP_OK);
-	assert_true(f->nseen >= 1);
-	for (unsigned i = 0; i < f->nseen; i++)
-		assert_string_equal(f->seen[i].peer_ip, "127.0.0.2");
+	assert_true(f->farm->nseen >= 1);
+	for (unsigned i = 0; i < f->farm->nseen; i++)
+		assert_string_equal(f->farm->seen[i].peer_ip, "127.0.0.2");
 	fx_free(f);
 }
 
@@ -914,19 +681,17 @@ static void test_unbound_close_in_flight(void **state)
 	(void)state;
 	struct fx *f = fx_new(&client_unbound_driver);
 	struct lookup lks[2];
-	int fd = silent_socket(&f->c.cfg.target);
+	int fd = ct_silent_socket("127.0.0.1", &f->c.cfg.target);
 	fx_open(f);
 	for (size_t i = 0; i < 2; i++) {
-		lookup_init(&lks[i], i + 1, "www.example", CLIENT_FAMILY_BOTH);
-		f->c.in_start = true;
-		assert_int_equal(f->drv->start(&f->c, f->state, &lks[i]), 0);
-		f->c.in_start = false;
+		ct_lookup_init(&lks[i], i + 1, "www.example", CLIENT_FAMILY_BOTH, 0);
+		assert_int_equal(fx_start(f, &lks[i]), 0);
 	}
 	struct timeval tv = clock_timeval(0.2);
-	event_base_loopexit(f->base, &tv);
-	event_base_loop(f->base, 0);
-	struct datagram d[16];
-	assert_true(silent_read(fd, d, 16) >= 1); /* they were on the wire */
+	event_base_loopexit(f->c.base, &tv);
+	event_base_loop(f->c.base, 0);
+	struct ct_datagram d[16];
+	assert_true(ct_silent_read(fd, d, 16) >= 1); /* they were on the wire */
 	double t0 = clock_mono();
 	fx_close(f);
 	print_message("libunbound close with lookups in flight: %.3f s\n", clock_mono() - t0);
@@ -945,12 +710,12 @@ static void test_unbound_dead_forwarder(void **state)
 		return;
 	}
 	struct fx *f = fx_new(&client_unbound_driver);
-	struct datagram d[64];
+	struct ct_datagram d[64];
 	struct lookup lk;
-	int fd = silent_socket(&f->c.cfg.target);
+	int fd = ct_silent_socket("127.0.0.1", &f->c.cfg.target);
 	fx_open(f);
 	double took = fx_one(f, &lk, "www.example", CLIENT_FAMILY_A, 60.0);
-	size_t n = silent_read(fd, d, 64);
+	size_t n = ct_silent_read(fd, d, 64);
 	unsigned ports = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;
@@ -969,7 +734,7 @@ static void test_unbound_dead_forwarder(void **state)
 	 * timeout (measured here: one query, SERVFAIL after about 12 s).
 	 */
 	double took2 = fx_one(f, &lk, "mail.example", CLIENT_FAMILY_A, 60.0);
-	size_t n2 = silent_read(fd, d, 64);
+	size_t n2 = ct_silent_read(fd, d, 64);
 	print_message("libunbound dead forwarder, next name: %s after %.3f s, %zu queries\n",
 		      lk.error, took2, n2);
 	assert_int_equal(lk.reason, REASON_SERVFAIL);
@@ -980,72 +745,19 @@ static void test_unbound_dead_forwarder(void **state)
 
 /* ---- throughput (DNSCHAOS_BENCH=1): open loop, the server on its own thread ---- */
 
-struct bench_server {
-	struct event_base *base;
-	struct zone_set *zones;
-	struct server *server;
-	struct fault_plan *plan;
-	struct rng rng;
-	struct event *tick;
-	atomic_bool stop;
-	pthread_t thread;
-};
-
-static void bench_server_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct bench_server *b = arg;
-	(void)fd;
-	(void)what;
-	if (atomic_load(&b->stop))
-		event_base_loopbreak(b->base);
-}
-
-static void *bench_server_main(void *arg)
-{
-	struct bench_server *b = arg;
-	event_base_loop(b->base, 0);
-	return NULL;
-}
-
 /* A server on another thread; hang: the share of queries it never answers. */
-static void bench_server_start(struct bench_server *b, double hang)
+static struct ct_farm *bench_server(double hang)
 {
-	struct server_config scfg;
-	char err[256];
-	memset(b, 0, sizeof *b);
-	b->base = event_base_new();
-	b->zones = dt_zones("example.zone", NULL);
-	server_config_defaults(&scfg);
-	assert_int_equal(addr_parse("127.0.0.1:0", 53, &scfg.addr, err, sizeof err), 0);
-	b->server = server_create(b->base, b->zones, &scfg, err, sizeof err);
-	assert_non_null(b->server);
+	struct ct_farm *srv = ct_farm_new(dt_zones("example.zone", NULL));
+	ct_farm_listen(srv, "127.0.0.1:0", true);
 	if (hang > 0) {
-		struct fault_spec spec;
-		uint32_t id;
-		memset(&spec, 0, sizeof spec);
-		spec.kind = FAULT_HANG;
-		fault_match_all(&spec.match);
+		struct fault_spec spec = ct_fault(FAULT_HANG, NULL, 0, 0);
 		spec.match.fraction = hang;
-		b->plan = fault_plan_create();
-		assert_int_equal(fault_plan_add(b->plan, &spec, &id), 0);
-		rng_seed(&b->rng, 7);
-		server_set_faults(b->server, b->plan, &b->rng);
+		ct_farm_fault(srv, spec);
+		rng_seed(&srv->rng, 7);
 	}
-	b->tick = event_new(b->base, -1, EV_PERSIST, bench_server_tick, b);
-	struct timeval tick = clock_timeval(0.01);
-	event_add(b->tick, &tick);
-	assert_int_equal(pthread_create(&b->thread, NULL, bench_server_main, b), 0);
-}
-
-static void bench_server_stop(struct bench_server *b)
-{
-	atomic_store(&b->stop, true);
-	pthread_join(b->thread, NULL);
-	event_free(b->tick);
-	server_destroy(b->server);
-	fault_plan_destroy(b->plan);
-	zone_set_destroy(b->zones);
-	event_base_free(b->base);
+	ct_farm_start(srv);
+	return srv;
 }
 
 #define BENCH_SLOTS 65536
@@ -1089,11 +801,8 @@ static void bench_arrivals(evutil_socket_t fd, short what, void *arg)
 		}
 		uint32_t slot = b->free_slots[--b->nfree];
 		struct lookup *lk = &b->lks[slot];
-		lookup_init(lk, b->started, "www.example", CLIENT_FAMILY_A);
-		b->f->c.in_start = true;
-		int rc = b->f->drv->start(&b->f->c, b->f->state, lk);
-		b->f->c.in_start = false;
-		if (rc != 0)
+		ct_lookup_init(lk, b->started, "www.example", CLIENT_FAMILY_A, 0);
+		if (fx_start(b->f, lk) != 0)
 			b->free_slots[b->nfree++] = slot;
 		size_t pending = BENCH_SLOTS - b->nfree;
 		if (pending > b->max_pending)
@@ -1104,14 +813,13 @@ static void bench_arrivals(evutil_socket_t fd, short what, void *arg)
 static void bench_open_loop(const struct client_driver *drv, double rate, double seconds,
 			    double hang, double timeout_s, int attempts)
 {
-	struct bench_server srv;
+	struct ct_farm *srv = bench_server(hang);
 	struct bench b;
 	struct timespec c0, c1;
 
-	bench_server_start(&srv, hang);
 	memset(&b, 0, sizeof b);
 	b.f = fx_new(drv);
-	b.f->c.cfg.target = *server_addr(srv.server);
+	b.f->c.cfg.target = *ct_farm_addr(srv);
 	b.f->c.cfg.cache = 0;
 	b.f->c.cfg.timeout_s = timeout_s;
 	b.f->c.cfg.attempts = attempts;
@@ -1127,15 +835,16 @@ static void bench_open_loop(const struct client_driver *drv, double rate, double
 	b.rate = rate;
 	b.t0 = clock_mono();
 	b.until = b.t0 + seconds;
-	b.tick = event_new(b.f->base, -1, EV_PERSIST, bench_arrivals, &b);
+	struct event_base *base = b.f->c.base;
+	b.tick = event_new(base, -1, EV_PERSIST, bench_arrivals, &b);
 	struct timeval ms = clock_timeval(0.001);
 	event_add(b.tick, &ms);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	/* arrivals, then until every lookup is done (bounded by the stack's timeouts) */
 	struct timeval limit = clock_timeval(seconds + 30.0);
-	event_base_loopexit(b.f->base, &limit);
+	event_base_loopexit(base, &limit);
 	while (b.nfree < BENCH_SLOTS || evtimer_pending(b.tick, NULL)) {
-		if (event_base_loop(b.f->base, EVLOOP_ONCE) != 0 || event_base_got_exit(b.f->base))
+		if (event_base_loop(base, EVLOOP_ONCE) != 0 || event_base_got_exit(base))
 			break;
 	}
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
@@ -1152,7 +861,7 @@ static void bench_open_loop(const struct client_driver *drv, double rate, double
 	fx_free(b.f);
 	free(b.lks);
 	free(b.free_slots);
-	bench_server_stop(&srv);
+	ct_farm_free(srv);
 }
 
 static void test_bench(void **state)
