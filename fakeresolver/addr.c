@@ -110,12 +110,38 @@ void addr_set_port(struct addr *a, uint16_t port)
 		((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
 }
 
+/* Writes v in decimal at p; returns the end. */
+static char *put_dec(char *p, unsigned v)
+{
+	char tmp[12];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 const char *addr_str(const struct addr *a, char *buf, size_t cap)
 {
 	char host[INET6_ADDRSTRLEN];
+	/* IPv4 by hand: the history writes one per query, printf would dominate. */
 	if (a->ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->ss)->sin_addr, host, sizeof host);
-		snprintf(buf, cap, "%s:%u", host, addr_port(a));
+		const uint8_t *o = (const uint8_t *)&((const struct sockaddr_in *)&a->ss)->sin_addr;
+		char text[sizeof "255.255.255.255:65535"], *p = text;
+		for (int i = 0; i < 4; i++) {
+			p = put_dec(p, o[i]);
+			*p++ = i < 3 ? '.' : ':';
+		}
+		p = put_dec(p, addr_port(a));
+		size_t n = (size_t)(p - text);
+		if (cap) {
+			n = n < cap - 1 ? n : cap - 1;
+			memcpy(buf, text, n);
+			buf[n] = '\0';
+		}
 	} else if (a->ss.ss_family == AF_INET6) {
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, host,
 			  sizeof host);

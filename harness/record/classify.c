@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,27 @@ struct cache_entry {
 	struct lookup_addr *addrs;
 };
 
+/*
+ * Answers repeat (a client asks the same names again and again): the last
+ * results are remembered, and forgotten whenever the known versions or the
+ * publishes change. Answers within a grace period are not remembered (their
+ * class changes with time).
+ */
+#define MEMO_SLOTS 1024
+#define MEMO_ADDRS 4
+struct memo {
+	uint64_t key;
+	uint64_t generation;
+	char name[64];
+	uint8_t flags; /* want_a | want_aaaa << 1 | nxdomain << 2 */
+	uint8_t n;
+	struct lookup_addr addrs[MEMO_ADDRS];
+	struct classify_result res;
+};
+
 struct classify {
+	uint64_t generation; /* bumped by every change of versions or publishes */
+	struct memo *memo;   /* MEMO_SLOTS, allocated on first use */
 	double grace;
 	struct version_rec *versions;
 	size_t nv, capv;
@@ -83,6 +104,7 @@ void classify_destroy(struct classify *c)
 		free(c->cache[i].addrs);
 	}
 	free(c->cache);
+	free(c->memo);
 	free(c->versions);
 	free(c->pubs);
 	free(c);
@@ -127,6 +149,7 @@ static long find_or_add(struct classify *c, struct zone_version *v)
 		return -1;
 	}
 	c->versions[c->nv] = (struct version_rec){zone_version_ref(v), set, serial};
+	c->generation++;
 	return (long)c->nv++;
 }
 
@@ -149,6 +172,7 @@ int classify_publish(struct classify *c, struct zone_version *v, double t)
 		c->capp = cap;
 	}
 	c->pubs[c->np++] = (struct publish_rec){(size_t)i, t};
+	c->generation++;
 	return 0;
 }
 
@@ -312,7 +336,55 @@ static size_t best_origin_len(struct classify *c, const uint8_t *wname, size_t w
 	return found ? best : 0;
 }
 
+static struct classify_result classify_slow(struct classify *c, const struct classify_query *q);
+
+static uint64_t memo_key(const struct classify_query *q, uint8_t flags)
+{
+	uint64_t h = hash_key(q->name, flags, q->naddrs);
+	for (size_t i = 0; i < q->naddrs; i++)
+		for (size_t k = 0; k < 16; k++)
+			h = (h ^ q->addrs[i].a[k]) * 1099511628211ULL;
+	return h;
+}
+
+static bool memo_same(const struct memo *m, const struct classify_query *q, uint8_t flags)
+{
+	if (m->flags != flags || m->n != q->naddrs || strcmp(m->name, q->name) != 0)
+		return false;
+	for (size_t i = 0; i < q->naddrs; i++)
+		if (m->addrs[i].family != q->addrs[i].family ||
+		    memcmp(m->addrs[i].a, q->addrs[i].a, 16) != 0)
+			return false;
+	return true;
+}
+
 struct classify_result classify_answer(struct classify *c, const struct classify_query *q)
+{
+	uint8_t flags = (uint8_t)(q->want_a | q->want_aaaa << 1 | q->nxdomain << 2);
+	bool memoable = q->naddrs <= MEMO_ADDRS && strlen(q->name) < sizeof c->memo->name &&
+			(c->np == 0 || q->t - c->pubs[c->np - 1].t > c->grace);
+	if (memoable && !c->memo)
+		c->memo = calloc(MEMO_SLOTS, sizeof *c->memo);
+	if (!memoable || !c->memo)
+		return classify_slow(c, q);
+	uint64_t key = memo_key(q, flags);
+	struct memo *m = &c->memo[key % MEMO_SLOTS];
+	if (m->generation == c->generation + 1 && m->key == key && memo_same(m, q, flags))
+		return m->res;
+	struct classify_result res = classify_slow(c, q);
+	m->key = key;
+	m->generation = c->generation + 1; /* 0 means empty */
+	snprintf(m->name, sizeof m->name, "%s", q->name);
+	m->flags = flags;
+	m->n = (uint8_t)q->naddrs;
+	memset(m->addrs, 0, sizeof m->addrs);
+	for (size_t i = 0; i < q->naddrs; i++)
+		m->addrs[i] = q->addrs[i];
+	m->res = res;
+	return res;
+}
+
+static struct classify_result classify_slow(struct classify *c, const struct classify_query *q)
 {
 	struct classify_result res = {CLASS_NONE, 0, false};
 	char name[WIRE_NAME_MAX * 4 + 2];
