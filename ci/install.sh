@@ -8,8 +8,11 @@ packages=(
 	build-essential cmake pkg-config git
 	# libraries (through pkg-config)
 	libldns-dev libevent-dev liblua5.4-dev libcmocka-dev libc-ares-dev libunbound-dev
-	# tests and tools: dig, drill, python3 for checks, clang + libFuzzer, valgrind
+	# tests and tools: dig, drill, python3 for checks, clang + libFuzzer, valgrind,
+	# xmllint (libxml2-utils: JUnit reports against their schema), prove (perl: TAP),
+	# chromium (the HTML report rendered headless)
 	bind9-dnsutils ldnsutils python3 python3-jsonschema clang libclang-rt-14-dev valgrind procps
+	libxml2-utils perl chromium
 )
 if [ "${DNSCHAOS_BENCH:-0}" = 1 ]; then
 	packages+=(dnsperf nsd dnsdist unbound)

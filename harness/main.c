@@ -1,6 +1,11 @@
 /*
- * main.c - the dnschaos command line.
+ * main.c - the dnschaos command line: `run` plays a scenario and judges its
+ * history; `check` judges a recorded history again without running.
  */
+#include "harness/lua/bind.h"
+#include "harness/record/checker.h"
+#include "harness/record/hist.h"
+#include "harness/record/report.h"
 #include "harness/runner.h"
 #include "version.h"
 
@@ -10,25 +15,135 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: dnschaos run SCENARIO.lua [--seed N] [--history FILE] [-v]\n"
+		"Usage: dnschaos run SCENARIO.lua [--seed N] [--history FILE] [-v] [REPORTS]\n"
+		"       dnschaos check HISTORY.jsonl SCENARIO.lua [REPORTS]\n"
 		"       dnschaos --help | --version\n"
 		"\n"
-		"Runs a chaos scenario: a farm of fake resolvers on loopback addresses, driven\n"
-		"by the scenario's timeline of faults, with every query and event recorded.\n"
+		"run plays a chaos scenario: a farm of fake resolvers, a VIP and real client\n"
+		"stacks on loopback addresses, driven by the scenario's timeline, with every\n"
+		"query and lookup recorded; then it checks the scenario's expectations on the\n"
+		"history and prints the verdict. check does the judging again on a recorded\n"
+		"history, without running anything.\n"
 		"\n"
-		"  --seed N        seed for every random choice (overrides the scenario's);\n"
-		"                  the same seed gives the same fault decisions\n"
-		"  --history FILE  write the run's history (JSON lines) to FILE ('-' = stdout)\n"
-		"  -v, --verbose   print farm events on stderr as they happen\n"
+		"  --seed N         seed for every random choice (overrides the scenario's)\n"
+		"  --history FILE   write the history (JSON lines) to FILE ('-' = stdout; a\n"
+		"                   scenario with expectations needs a file, or none: then a\n"
+		"                   temporary file is used and removed)\n"
+		"  -v, --verbose    print farm events on stderr as they happen\n"
+		"REPORTS:\n"
+		"  --junit FILE     JUnit XML, one testcase per expectation\n"
+		"  --tap            TAP on stdout (the summary then goes to stderr)\n"
+		"  --json FILE      a JSON summary\n"
+		"  --report DIR     DIR/index.html: the run's timeline and the expectations\n"
+		"  -q, --quiet      no summary table and no progress line\n"
 		"\n"
-		"Exit status: 0 the run completed, 2 interrupted (SIGINT/SIGTERM: faults are\n"
-		"healed and the history is complete up to the stop), 3 bad input (arguments,\n"
-		"scenario, zone file), 4 internal or runtime error (cannot bind, disk full).\n"
-		"Exit 1 (fail) comes with expectations. See docs/scenario-api.md.\n");
+		"Exit status: 0 pass (or, without expectations, the run completed), 1 fail,\n"
+		"2 inconclusive (the run was interrupted or killed, a fault never met a query,\n"
+		"a window held no lookups), 3 bad input (arguments, scenario, zone file,\n"
+		"history), 4 internal or runtime error (cannot bind, disk full).\n"
+		"Colours follow NO_COLOR. See docs/checks.md and docs/scenario-api.md.\n");
+}
+
+struct report_opts {
+	const char *junit, *json, *report_dir;
+	bool tap, quiet;
+};
+
+/* Parses --seed as a whole number. */
+static int parse_seed(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Judges the history at path and writes every report; returns the exit code. */
+static int judge(const char *history, const char *scenario, struct runner *run,
+		 const struct report_opts *ro, bool history_on_stdout)
+{
+	char err[1024];
+	size_t n;
+	const struct expectation *ex = scenario_expectations(runner_scenario(run), &n);
+	struct hist *h = hist_load(history, err, sizeof err);
+	if (!h) {
+		fprintf(stderr, "dnschaos: %s\n", err);
+		return DNSCHAOS_EXIT_BAD_INPUT;
+	}
+	int code = DNSCHAOS_EXIT_INTERNAL;
+	struct expect_result *res = calloc(n ? n : 1, sizeof *res);
+	if (!res) {
+		fprintf(stderr, "dnschaos: out of memory\n");
+		goto out;
+	}
+	struct verdict_info v;
+	checker_verdict(h, ex, n, res, &v);
+	struct report rep = { h, history, scenario, ex, res, n, &v };
+	FILE *con = ro->tap || history_on_stdout ? stderr : stdout;
+	const char *nc = getenv("NO_COLOR");
+	bool color = isatty(fileno(con)) && !(nc && nc[0]);
+	if (!ro->quiet)
+		report_console(con, &rep, color);
+	if (ro->tap)
+		report_tap(stdout, &rep);
+	fflush(stdout);
+	code = v.verdict == VERDICT_PASS   ? DNSCHAOS_EXIT_PASS
+	       : v.verdict == VERDICT_FAIL ? DNSCHAOS_EXIT_FAIL
+	       : v.verdict == VERDICT_NONE ? DNSCHAOS_EXIT_PASS
+					   : DNSCHAOS_EXIT_INCONCLUSIVE;
+	if ((ro->junit && report_junit(ro->junit, &rep, err, sizeof err) != 0) ||
+	    (ro->json && report_json(ro->json, &rep, err, sizeof err) != 0) ||
+	    (ro->report_dir && report_html(ro->report_dir, &rep, err, sizeof err) != 0)) {
+		fprintf(stderr, "dnschaos: %s\n", err);
+		code = DNSCHAOS_EXIT_INTERNAL;
+	}
+out:
+	free(res);
+	hist_free(h);
+	return code;
+}
+
+/* Report options shared by run and check; returns 1 if c was one, -1 on a bad value. */
+static int report_opt(int c, struct report_opts *ro)
+{
+	switch (c) {
+	case 'J':
+		ro->junit = optarg;
+		return 1;
+	case 'T':
+		ro->tap = true;
+		return 1;
+	case 'O':
+		ro->json = optarg;
+		return 1;
+	case 'R':
+		ro->report_dir = optarg;
+		return 1;
+	case 'q':
+		ro->quiet = true;
+		return 1;
+	}
+	return 0;
+}
+
+#define REPORT_OPTIONS                                            \
+	{ "junit", required_argument, NULL, 'J' },               \
+	{ "tap", no_argument, NULL, 'T' },                       \
+	{ "json", required_argument, NULL, 'O' },                \
+	{ "report", required_argument, NULL, 'R' },              \
+	{ "quiet", no_argument, NULL, 'q' }
+
+static bool reports_wanted(const struct report_opts *ro)
+{
+	return ro->junit || ro->json || ro->report_dir || ro->tap;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -38,29 +153,29 @@ static int cmd_run(int argc, char **argv)
 		{ "history", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		REPORT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct runner_options o;
-	char err[512];
-	int c;
+	struct report_opts ro = { 0 };
+	char err[512], tmp[] = "/tmp/dnschaos-history-XXXXXX";
+	bool tmp_used = false;
+	int c, code;
 
 	memset(&o, 0, sizeof o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:H:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:H:vhq", opts, NULL)) != -1) {
+		if (report_opt(c, &ro))
+			continue;
 		switch (c) {
-		case 's': {
-			char *end;
-			errno = 0;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (errno || *end || end == optarg || optarg[0] == '-') {
+		case 's':
+			if (parse_seed(optarg, &o.seed) != 0) {
 				fprintf(stderr, "dnschaos: --seed: '%s' is not a whole number\n",
 					optarg);
 				return DNSCHAOS_EXIT_BAD_INPUT;
 			}
-			o.seed = v;
 			o.seed_set = true;
 			break;
-		}
 		case 'H':
 			o.history = optarg;
 			break;
@@ -80,6 +195,8 @@ static int cmd_run(int argc, char **argv)
 		return DNSCHAOS_EXIT_BAD_INPUT;
 	}
 	o.scenario = argv[optind];
+	const char *ci = getenv("CI");
+	o.progress = !ro.quiet && !o.verbose && isatty(STDERR_FILENO) && !(ci && ci[0]);
 
 	struct runner *r = runner_create(&o, err, sizeof err);
 	if (!r) {
@@ -87,12 +204,113 @@ static int cmd_run(int argc, char **argv)
 		return DNSCHAOS_EXIT_INTERNAL;
 	}
 	enum runner_outcome out = runner_load(r);
-	if (out == RUNNER_COMPLETED)
-		out = runner_run(r);
+	if (out != RUNNER_COMPLETED) {
+		fprintf(stderr, "dnschaos: %s\n", runner_error(r));
+		code = runner_exit_code(out);
+		goto done;
+	}
+	size_t nexp;
+	scenario_expectations(runner_scenario(r), &nexp);
+	bool judging = nexp > 0 || reports_wanted(&ro);
+	bool on_stdout = o.history && strcmp(o.history, "-") == 0;
+	if (judging && on_stdout) {
+		fprintf(stderr, "dnschaos: --history - cannot be read back to check expectations or "
+				"write reports: give a file\n");
+		code = DNSCHAOS_EXIT_BAD_INPUT;
+		goto done;
+	}
+	if (judging && !o.history) {
+		int fd = mkstemp(tmp);
+		if (fd < 0) {
+			fprintf(stderr, "dnschaos: cannot create a temporary history: %s\n",
+				strerror(errno));
+			code = DNSCHAOS_EXIT_INTERNAL;
+			goto done;
+		}
+		close(fd);
+		tmp_used = true;
+		runner_set_history(r, tmp);
+	}
+	out = runner_run(r);
 	if (out != RUNNER_COMPLETED)
 		fprintf(stderr, "dnschaos: %s\n", runner_error(r));
+	code = runner_exit_code(out);
+	/* A run that wrote its history is judged, interrupted or not (then inconclusive). */
+	if (judging && (out == RUNNER_COMPLETED || out == RUNNER_INTERRUPTED)) {
+		int j = judge(tmp_used ? tmp : o.history, o.scenario, r, &ro, on_stdout);
+		code = out == RUNNER_INTERRUPTED && j == DNSCHAOS_EXIT_PASS ? code : j;
+	}
+done:
 	runner_destroy(r);
-	return runner_exit_code(out);
+	if (tmp_used)
+		unlink(tmp);
+	return code;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		REPORT_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct runner_options o;
+	struct report_opts ro = { 0 };
+	char err[512];
+	int c, code;
+
+	memset(&o, 0, sizeof o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+		if (report_opt(c, &ro))
+			continue;
+		if (c == 'h') {
+			usage(stdout);
+			return DNSCHAOS_EXIT_PASS;
+		}
+		usage(stderr);
+		return DNSCHAOS_EXIT_BAD_INPUT;
+	}
+	if (optind + 2 != argc) {
+		fprintf(stderr, "dnschaos check: give a history file and its scenario file (see "
+				"--help)\n");
+		return DNSCHAOS_EXIT_BAD_INPUT;
+	}
+	const char *history = argv[optind];
+	o.scenario = argv[optind + 1];
+	struct runner *r = runner_create(&o, err, sizeof err);
+	if (!r) {
+		fprintf(stderr, "dnschaos: %s\n", err);
+		return DNSCHAOS_EXIT_INTERNAL;
+	}
+	enum runner_outcome out = runner_load(r);
+	if (out != RUNNER_COMPLETED) {
+		fprintf(stderr, "dnschaos: %s\n", runner_error(r));
+		code = runner_exit_code(out);
+		goto done;
+	}
+	/* The history must be a run of this scenario. */
+	struct hist *h = hist_load(history, err, sizeof err);
+	if (!h) {
+		fprintf(stderr, "dnschaos: %s\n", err);
+		code = DNSCHAOS_EXIT_BAD_INPUT;
+		goto done;
+	}
+	char recorded[256];
+	snprintf(recorded, sizeof recorded, "%s", hist_meta(h)->name ? hist_meta(h)->name : "?");
+	const char *declared = scenario_name(runner_scenario(r));
+	bool same = strcmp(recorded, declared) == 0;
+	hist_free(h);
+	if (!same) {
+		fprintf(stderr, "dnschaos: %s is a run of scenario '%s', not of %s ('%s')\n", history,
+			recorded, o.scenario, declared);
+		code = DNSCHAOS_EXIT_BAD_INPUT;
+		goto done;
+	}
+	code = judge(history, o.scenario, r, &ro, false);
+done:
+	runner_destroy(r);
+	return code;
 }
 
 int main(int argc, char **argv)
@@ -100,6 +318,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return DNSCHAOS_EXIT_PASS;

@@ -38,6 +38,8 @@ struct runner {
 	bool running;
 	uint32_t next_id;
 	uint64_t next_lookup;
+	double last_progress;
+	bool progress_shown;
 	struct classify *classify;
 	unsigned next_addr;
 	uint64_t seed;
@@ -152,6 +154,19 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (r->hist && history_flush(r->hist) != 0)
 		runner_abort(r, RUNNER_FAILED, "%s", history_error(r->hist));
+	double now = runner_now(r);
+	if (r->opt.progress && r->sc && now - r->last_progress >= 0.25) {
+		uint64_t invoked, ok, done;
+		r->last_progress = now;
+		scenario_progress(r->sc, &invoked, &ok, &done);
+		fprintf(stderr, "\r[%6.1f/%.1f s] %llu lookups", now, scenario_duration(r->sc),
+			(unsigned long long)invoked);
+		if (done)
+			fprintf(stderr, ", %.1f%% ok", 100.0 * (double)ok / (double)done);
+		fputs("\033[K", stderr);
+		fflush(stderr);
+		r->progress_shown = true;
+	}
 }
 
 static void on_end(evutil_socket_t fd, short what, void *arg)
@@ -253,6 +268,10 @@ enum runner_outcome runner_run(struct runner *r)
 		r->outcome = RUNNER_FAILED;
 	}
 teardown:
+	if (r->progress_shown) { /* leave the terminal line clean */
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
 	/* Heal every fault and stop every object; all of it goes into the history. */
 	scenario_stop(r->sc);
 	if (r->hist) {
@@ -346,6 +365,16 @@ uint32_t runner_next_id(struct runner *r)
 bool runner_history_on_stdout(const struct runner *r)
 {
 	return r->opt.history && strcmp(r->opt.history, "-") == 0;
+}
+
+struct scenario *runner_scenario(struct runner *r)
+{
+	return r->sc;
+}
+
+void runner_set_history(struct runner *r, const char *path)
+{
+	r->opt.history = path;
 }
 
 struct classify *runner_classify(struct runner *r)

@@ -36,6 +36,7 @@ struct runner_options {
 	uint64_t seed;
 	int verbose;              /* -v: events on stderr */
 	double callback_limit_s;  /* longest a Lua call may run without yielding (default 5) */
+	bool progress;            /* a one-line progress indicator on stderr (a terminal) */
 };
 
 /* How a run ended. */
@@ -61,6 +62,12 @@ enum runner_outcome runner_load(struct runner *r);
 
 /* Plays the run. Returns how it ended; runner_error says why if not completed. */
 enum runner_outcome runner_run(struct runner *r);
+
+/* The scenario runner_load declared (NULL before, or if the file declared none). */
+struct scenario *runner_scenario(struct runner *r);
+
+/* Sets where the history goes (before runner_run); path is borrowed. */
+void runner_set_history(struct runner *r, const char *path);
 
 /* The last error message, or "" if none. */
 const char *runner_error(const struct runner *r);

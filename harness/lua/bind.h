@@ -129,6 +129,8 @@ void scenario_add_vip(lua_State *L, struct scenario *sc, struct farm_vip *v);
 struct client;
 void scenario_add_client(lua_State *L, struct scenario *sc, struct client *c);
 size_t scenario_client_count(const struct scenario *sc);
+/* Lookups so far over every client: invoked, ok, and completed (ok, failed or timed out). */
+void scenario_progress(const struct scenario *sc, uint64_t *invoked, uint64_t *ok, uint64_t *done);
 /*
  * The cache setting of the run's libunbound clients: the first call sets it
  * (0 or 1) and every call returns it (libunbound's cache switch is global).
@@ -191,6 +193,18 @@ void vip_push(lua_State *L, struct farm_vip *v);
 struct farm_vip *vip_check(lua_State *L, int idx);
 /* s:vip{...} */
 int vip_new(lua_State *L);
+
+void expect_open(lua_State *L);
+/* s:expect{...} */
+int expect_new(lua_State *L);
+
+struct expectation;
+/* Adds an expectation (copied). */
+void scenario_add_expectation(lua_State *L, struct scenario *sc, const struct expectation *e);
+/* The scenario's expectations, in declaration order. */
+const struct expectation *scenario_expectations(const struct scenario *sc, size_t *n);
+/* Memory that lives as long as the scenario (zeroed; raises on out of memory). */
+void *scenario_alloc(lua_State *L, struct scenario *sc, size_t size);
 
 void client_open(lua_State *L);
 struct client *client_check(lua_State *L, int idx);

@@ -8,6 +8,7 @@
 #include "harness/lua/bind.h"
 #include "fakeresolver/clock.h"
 #include "harness/clients/client.h"
+#include "harness/record/checker.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "harness/runner.h"
@@ -83,6 +84,10 @@ struct scenario {
 	size_t ncli;
 	unsigned next_source;
 	int unbound_cache; /* -1 until a libunbound client says */
+	struct expectation *expects;
+	size_t nexp;
+	void **allocs; /* scenario_alloc */
+	size_t nallocs;
 	struct tl_entry **tl;
 	size_t ntl;
 	struct listener *ls;
@@ -189,6 +194,40 @@ void scenario_add_client(lua_State *L, struct scenario *sc, struct client *c)
 {
 	sc->clients = grow(L, sc->clients, sc->ncli, sizeof *sc->clients);
 	sc->clients[sc->ncli++] = c;
+}
+
+void scenario_add_expectation(lua_State *L, struct scenario *sc, const struct expectation *e)
+{
+	sc->expects = grow(L, sc->expects, sc->nexp, sizeof *sc->expects);
+	sc->expects[sc->nexp++] = *e;
+}
+
+const struct expectation *scenario_expectations(const struct scenario *sc, size_t *n)
+{
+	*n = sc->nexp;
+	return sc->expects;
+}
+
+void *scenario_alloc(lua_State *L, struct scenario *sc, size_t size)
+{
+	sc->allocs = grow(L, sc->allocs, sc->nallocs, sizeof *sc->allocs);
+	void *p = calloc(1, size);
+	if (!p)
+		luaL_error(L, "out of memory");
+	sc->allocs[sc->nallocs++] = p;
+	return p;
+}
+
+void scenario_progress(const struct scenario *sc, uint64_t *invoked, uint64_t *ok, uint64_t *done)
+{
+	*invoked = *ok = *done = 0;
+	for (size_t i = 0; i < sc->ncli; i++) {
+		struct client_stats st;
+		client_get_stats(sc->clients[i], &st);
+		*invoked += st.invoked;
+		*ok += st.ok;
+		*done += st.ok + st.failed + st.timeouts;
+	}
 }
 
 size_t scenario_client_count(const struct scenario *sc)
@@ -1034,7 +1073,7 @@ static int scenario_new(lua_State *L)
 void scenario_open(lua_State *L, struct runner *run)
 {
 	static const luaL_Reg methods[] = {
-		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "vip", vip_new }, { "client", client_new },
+		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "vip", vip_new }, { "client", client_new }, { "expect", expect_new },
 		{ "at", s_at },		       { "every", s_every },	      { "on", s_on },
 		{ "sleep", s_sleep },	       { "wait", s_wait },	      { "now", s_now },
 		{ "get", s_get },	       { "log", s_log },	      { "query", s_query },
@@ -1057,6 +1096,7 @@ void scenario_open(lua_State *L, struct runner *run)
 	fault_open(L);
 	vip_open(L);
 	client_open(L);
+	expect_open(L);
 	lua_pushcfunction(L, scenario_new);
 	lua_setglobal(L, "scenario");
 }
@@ -1158,6 +1198,10 @@ void scenario_destroy(struct scenario *sc)
 	for (size_t i = 0; i < sc->ncli; i++)
 		client_destroy(sc->clients[i]);
 	free(sc->clients);
+	free(sc->expects);
+	for (size_t i = 0; i < sc->nallocs; i++)
+		free(sc->allocs[i]);
+	free(sc->allocs);
 	for (size_t i = 0; i < sc->nres; i++)
 		farm_resolver_destroy(sc->resolvers[i]);
 	free(sc->resolvers);

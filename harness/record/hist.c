@@ -1,0 +1,1173 @@
+/*
+ * hist.c - a history read back. The file is mapped; each line is parsed once
+ * by a small JSON reader that knows the shape docs/history.md promises (one
+ * flat object per line: strings, numbers, booleans, null, arrays of
+ * strings), and what the checker and the reports need goes into typed
+ * arrays with repeated strings interned. Unknown types and fields are
+ * skipped, as the format says readers must.
+ */
+#include "harness/record/hist.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FIELDS_MAX 64
+
+/* A growable array of fixed-size records. */
+struct vec {
+	void *p;
+	size_t n, cap, size;
+};
+
+static void *vec_push(struct vec *v)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 256;
+		void *p = realloc(v->p, cap * v->size);
+		if (!p)
+			return NULL;
+		v->p = p;
+		v->cap = cap;
+	}
+	void *slot = (char *)v->p + v->n++ * v->size;
+	memset(slot, 0, v->size);
+	return slot;
+}
+
+struct line_ref {
+	size_t off;
+	uint32_t len;
+	uint8_t type;
+};
+
+struct hist {
+	char path[1024];
+	void *map_base; /* the mapping (NULL for an empty file) */
+	const char *map;
+	size_t size;
+
+	/* interned strings: texts in one arena, an open-addressed table of ids */
+	char *arena;
+	size_t arena_len, arena_cap;
+	size_t *str_off; /* id -> offset in arena */
+	uint32_t nstr, capstr;
+	uint32_t *table; /* id + 1, 0 = empty */
+	size_t table_cap;
+
+	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states;
+	uint64_t *lk_ids; /* lookup id -> index + 1, open addressing */
+	uint32_t *lk_idx;
+	size_t lk_cap;
+
+	struct hist_meta meta;
+	uint32_t meta_strs[20];
+	uint32_t end_reason, end_error;
+	bool has_end;
+	double last_t;
+};
+
+/* ---- interning ---- */
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int table_grow(struct hist *h)
+{
+	size_t cap = h->table_cap ? 2 * h->table_cap : 1024;
+	uint32_t *t = calloc(cap, sizeof *t);
+	if (!t)
+		return -1;
+	for (uint32_t id = 0; id < h->nstr; id++) {
+		const char *s = h->arena + h->str_off[id];
+		size_t i = hash_bytes(s, strlen(s)) & (cap - 1);
+		while (t[i])
+			i = (i + 1) & (cap - 1);
+		t[i] = id + 1;
+	}
+	free(h->table);
+	h->table = t;
+	h->table_cap = cap;
+	return 0;
+}
+
+/* The id of s[0..n), added if new; HIST_NONE on out of memory. */
+static uint32_t intern(struct hist *h, const char *s, size_t n)
+{
+	if ((h->nstr + 1) * 2 > h->table_cap && table_grow(h) != 0)
+		return HIST_NONE;
+	size_t mask = h->table_cap - 1;
+	size_t i = hash_bytes(s, n) & mask;
+	for (; h->table[i]; i = (i + 1) & mask) {
+		const char *t = h->arena + h->str_off[h->table[i] - 1];
+		if (strncmp(t, s, n) == 0 && t[n] == '\0')
+			return h->table[i] - 1;
+	}
+	if (h->arena_len + n + 1 > h->arena_cap) {
+		size_t cap = h->arena_cap ? 2 * h->arena_cap : 65536;
+		while (cap < h->arena_len + n + 1)
+			cap *= 2;
+		char *a = realloc(h->arena, cap);
+		if (!a)
+			return HIST_NONE;
+		h->arena = a;
+		h->arena_cap = cap;
+	}
+	if (h->nstr == h->capstr) {
+		uint32_t cap = h->capstr ? 2 * h->capstr : 256;
+		size_t *o = realloc(h->str_off, cap * sizeof *o);
+		if (!o)
+			return HIST_NONE;
+		h->str_off = o;
+		h->capstr = cap;
+	}
+	memcpy(h->arena + h->arena_len, s, n);
+	h->arena[h->arena_len + n] = '\0';
+	h->str_off[h->nstr] = h->arena_len;
+	h->arena_len += n + 1;
+	h->table[i] = h->nstr + 1;
+	return h->nstr++;
+}
+
+const char *hist_str(const struct hist *h, uint32_t id)
+{
+	return id < h->nstr ? h->arena + h->str_off[id] : NULL;
+}
+
+uint32_t hist_find(const struct hist *h, const char *s)
+{
+	if (!s || !h->table_cap)
+		return HIST_NONE;
+	size_t n = strlen(s), mask = h->table_cap - 1;
+	for (size_t i = hash_bytes(s, n) & mask; h->table[i]; i = (i + 1) & mask)
+		if (strcmp(h->arena + h->str_off[h->table[i] - 1], s) == 0)
+			return h->table[i] - 1;
+	return HIST_NONE;
+}
+
+/* ---- one line of JSON ---- */
+
+enum jkind { J_STR, J_NUM, J_BOOL, J_NULL, J_ARR };
+
+struct field {
+	const char *key;
+	size_t klen;
+	enum jkind kind;
+	const char *s; /* J_STR: decoded text in the scratch buffer; J_ARR: the elements, NUL-separated */
+	size_t slen;   /* J_STR: length; J_ARR: element count */
+	double num;
+	bool is_int;
+	uint64_t u;
+	bool b;
+};
+
+struct parser {
+	const char *p, *end;
+	char *scratch;
+	size_t slen, scap;
+	struct field f[FIELDS_MAX];
+	size_t nf;
+	const char *err;
+};
+
+static void skip_ws(struct parser *ps)
+{
+	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r'))
+		ps->p++;
+}
+
+static int put(struct parser *ps, const char *s, size_t n)
+{
+	if (ps->slen + n > ps->scap) {
+		ps->err = "line too long";
+		return -1;
+	}
+	memcpy(ps->scratch + ps->slen, s, n);
+	ps->slen += n;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A JSON string at ps->p (the opening quote), decoded into the scratch buffer. */
+static int parse_string(struct parser *ps, const char **out, size_t *outlen)
+{
+	if (ps->p >= ps->end || *ps->p != '"') {
+		ps->err = "expected a string";
+		return -1;
+	}
+	ps->p++;
+	size_t start = ps->slen;
+	for (;;) {
+		const char *q = ps->p;
+		while (q < ps->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+			q++;
+		if (put(ps, ps->p, (size_t)(q - ps->p)) != 0)
+			return -1;
+		ps->p = q;
+		if (q >= ps->end) {
+			ps->err = "unterminated string";
+			return -1;
+		}
+		if (*q == '"')
+			break;
+		if ((unsigned char)*q < 0x20) {
+			ps->err = "control character in a string";
+			return -1;
+		}
+		/* an escape */
+		if (q + 1 >= ps->end) {
+			ps->err = "unterminated string";
+			return -1;
+		}
+		char c = q[1], o;
+		ps->p = q + 2;
+		switch (c) {
+		case '"': o = '"'; break;
+		case '\\': o = '\\'; break;
+		case '/': o = '/'; break;
+		case 'b': o = '\b'; break;
+		case 'f': o = '\f'; break;
+		case 'n': o = '\n'; break;
+		case 'r': o = '\r'; break;
+		case 't': o = '\t'; break;
+		case 'u': {
+			if (ps->end - ps->p < 4) {
+				ps->err = "bad \\u escape";
+				return -1;
+			}
+			unsigned cp = 0;
+			for (int i = 0; i < 4; i++) {
+				int v = hexval(ps->p[i]);
+				if (v < 0) {
+					ps->err = "bad \\u escape";
+					return -1;
+				}
+				cp = cp * 16 + (unsigned)v;
+			}
+			ps->p += 4;
+			char u8[4];
+			size_t n;
+			if (cp < 0x80) {
+				u8[0] = (char)cp;
+				n = 1;
+			} else if (cp < 0x800) {
+				u8[0] = (char)(0xc0 | (cp >> 6));
+				u8[1] = (char)(0x80 | (cp & 0x3f));
+				n = 2;
+			} else { /* surrogates kept as they are: our writer never emits them */
+				u8[0] = (char)(0xe0 | (cp >> 12));
+				u8[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				u8[2] = (char)(0x80 | (cp & 0x3f));
+				n = 3;
+			}
+			if (put(ps, u8, n) != 0)
+				return -1;
+			continue;
+		}
+		default:
+			ps->err = "bad escape in a string";
+			return -1;
+		}
+		if (put(ps, &o, 1) != 0)
+			return -1;
+	}
+	ps->p++; /* the closing quote */
+	*outlen = ps->slen - start;
+	if (put(ps, "", 1) != 0)
+		return -1;
+	*out = ps->scratch + start;
+	return 0;
+}
+
+static int parse_number(struct parser *ps, struct field *f)
+{
+	const char *q = ps->p;
+	bool neg = false, frac = false;
+	uint64_t u = 0;
+	if (q < ps->end && *q == '-') {
+		neg = true;
+		q++;
+	}
+	const char *digits = q;
+	while (q < ps->end && *q >= '0' && *q <= '9') {
+		u = u * 10 + (uint64_t)(*q - '0');
+		q++;
+	}
+	if (q == digits) {
+		ps->err = "bad value";
+		return -1;
+	}
+	if (q < ps->end && (*q == '.' || *q == 'e' || *q == 'E'))
+		frac = true;
+	if (!frac && q - digits <= 18) {
+		f->num = neg ? -(double)u : (double)u;
+		f->u = neg ? 0 : u;
+		f->is_int = !neg;
+		ps->p = q;
+		return 0;
+	}
+	char buf[64];
+	size_t n = 0;
+	for (q = ps->p; q < ps->end && n < sizeof buf - 1 &&
+			(strchr("0123456789+-.eE", *q) != NULL); q++)
+		buf[n++] = *q;
+	buf[n] = '\0';
+	char *e;
+	f->num = strtod(buf, &e);
+	if (e == buf) {
+		ps->err = "bad number";
+		return -1;
+	}
+	f->is_int = false;
+	ps->p += e - buf;
+	return 0;
+}
+
+/*
+ * Skips a value this reader has no use for (an object, an array of anything
+ * but strings): fields of shapes added later must not make a history
+ * unreadable. Strings inside are skipped with their escapes.
+ */
+static int skip_value(struct parser *ps)
+{
+	int depth = 0;
+	while (ps->p < ps->end) {
+		char c = *ps->p;
+		if (c == '"') {
+			ps->p++;
+			while (ps->p < ps->end && *ps->p != '"')
+				ps->p += *ps->p == '\\' ? 2 : 1;
+			if (ps->p >= ps->end)
+				break;
+			ps->p++;
+			if (depth == 0)
+				return 0;
+			continue;
+		}
+		if (c == '[' || c == '{')
+			depth++;
+		else if (c == ']' || c == '}') {
+			if (--depth < 0)
+				break;
+			if (depth == 0) {
+				ps->p++;
+				return 0;
+			}
+		} else if (depth == 0 && (c == ',' || c == ' ')) {
+			return 0; /* a bare number or word: parsed by the caller's rules instead */
+		}
+		ps->p++;
+	}
+	ps->err = "unbalanced value";
+	return -1;
+}
+
+/* Parses one line (without its "\n") into ps->f. */
+static int parse_line(struct parser *ps, const char *line, size_t len)
+{
+	ps->p = line;
+	ps->end = line + len;
+	ps->nf = 0;
+	ps->slen = 0;
+	ps->err = NULL;
+	skip_ws(ps);
+	if (ps->p >= ps->end || *ps->p != '{') {
+		ps->err = "not a JSON object";
+		return -1;
+	}
+	ps->p++;
+	skip_ws(ps);
+	if (ps->p < ps->end && *ps->p == '}') {
+		ps->p++;
+		goto tail;
+	}
+	for (;;) {
+		if (ps->nf == FIELDS_MAX) {
+			ps->err = "too many fields";
+			return -1;
+		}
+		struct field *f = &ps->f[ps->nf];
+		memset(f, 0, sizeof *f);
+		skip_ws(ps);
+		if (parse_string(ps, &f->key, &f->klen) != 0)
+			return -1;
+		skip_ws(ps);
+		if (ps->p >= ps->end || *ps->p != ':') {
+			ps->err = "expected ':'";
+			return -1;
+		}
+		ps->p++;
+		skip_ws(ps);
+		if (ps->p >= ps->end) {
+			ps->err = "missing value";
+			return -1;
+		}
+		char c = *ps->p;
+		if (c == '"') {
+			f->kind = J_STR;
+			if (parse_string(ps, &f->s, &f->slen) != 0)
+				return -1;
+		} else if (c == '{') {
+			f->kind = J_NULL; /* an object: not ours to read */
+			if (skip_value(ps) != 0)
+				return -1;
+		} else if (c == '[') {
+			const char *array_start = ps->p;
+			size_t scratch_mark = ps->slen;
+			f->kind = J_ARR;
+			ps->p++;
+			skip_ws(ps);
+			f->s = ps->scratch + ps->slen;
+			if (ps->p < ps->end && *ps->p == ']') {
+				ps->p++;
+			} else {
+				for (;;) {
+					const char *s;
+					size_t sl;
+					skip_ws(ps);
+					if (ps->p < ps->end && *ps->p == 'n' && ps->end - ps->p >= 4 &&
+					    memcmp(ps->p, "null", 4) == 0) {
+						ps->p += 4;
+						if (put(ps, "", 1) != 0)
+							return -1;
+					} else if (ps->p < ps->end && *ps->p != '"') {
+						/* not an array of strings: skipped whole */
+						ps->p = array_start;
+						ps->slen = scratch_mark;
+						f->kind = J_NULL;
+						f->slen = 0;
+						if (skip_value(ps) != 0)
+							return -1;
+						break;
+					} else if (parse_string(ps, &s, &sl) != 0) {
+						return -1;
+					}
+					f->slen++;
+					skip_ws(ps);
+					if (ps->p < ps->end && *ps->p == ',') {
+						ps->p++;
+						continue;
+					}
+					if (ps->p < ps->end && *ps->p == ']') {
+						ps->p++;
+						break;
+					}
+					ps->err = "bad array";
+					return -1;
+				}
+			}
+		} else if (c == 't' && ps->end - ps->p >= 4 && memcmp(ps->p, "true", 4) == 0) {
+			f->kind = J_BOOL;
+			f->b = true;
+			ps->p += 4;
+		} else if (c == 'f' && ps->end - ps->p >= 5 && memcmp(ps->p, "false", 5) == 0) {
+			f->kind = J_BOOL;
+			ps->p += 5;
+		} else if (c == 'n' && ps->end - ps->p >= 4 && memcmp(ps->p, "null", 4) == 0) {
+			f->kind = J_NULL;
+			ps->p += 4;
+		} else {
+			f->kind = J_NUM;
+			if (parse_number(ps, f) != 0)
+				return -1;
+		}
+		ps->nf++;
+		skip_ws(ps);
+		if (ps->p < ps->end && *ps->p == ',') {
+			ps->p++;
+			continue;
+		}
+		if (ps->p < ps->end && *ps->p == '}') {
+			ps->p++;
+			break;
+		}
+		ps->err = "expected ',' or '}'";
+		return -1;
+	}
+tail:
+	skip_ws(ps); /* a line may be padded with spaces after its '}' */
+	if (ps->p != ps->end) {
+		ps->err = "text after the object";
+		return -1;
+	}
+	return 0;
+}
+
+static const struct field *get(const struct parser *ps, const char *key)
+{
+	size_t n = strlen(key);
+	for (size_t i = 0; i < ps->nf; i++)
+		if (ps->f[i].klen == n && memcmp(ps->f[i].key, key, n) == 0)
+			return &ps->f[i];
+	return NULL;
+}
+
+/* ---- typed fields ---- */
+
+struct ctx {
+	struct hist *h;
+	struct parser *ps;
+	size_t lineno;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static void fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct ctx *c, const char *fmt, ...)
+{
+	if (c->failed)
+		return;
+	c->failed = true;
+	int n = snprintf(c->err, c->errlen, "%s:%zu: ", c->h->path, c->lineno);
+	if (n < 0 || (size_t)n >= c->errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* An interned string field; HIST_NONE when absent or null; wrong type: an error. */
+static uint32_t f_str(struct ctx *c, const char *key)
+{
+	const struct field *f = get(c->ps, key);
+	if (!f || f->kind == J_NULL)
+		return HIST_NONE;
+	if (f->kind != J_STR) {
+		fail(c, "'%s' must be a string", key);
+		return HIST_NONE;
+	}
+	uint32_t id = intern(c->h, f->s, f->slen);
+	if (id == HIST_NONE)
+		fail(c, "out of memory");
+	return id;
+}
+
+static double f_num(struct ctx *c, const char *key, double def)
+{
+	const struct field *f = get(c->ps, key);
+	if (!f || f->kind == J_NULL)
+		return def;
+	if (f->kind != J_NUM) {
+		fail(c, "'%s' must be a number", key);
+		return def;
+	}
+	return f->num;
+}
+
+static uint64_t f_uint(struct ctx *c, const char *key, uint64_t def)
+{
+	const struct field *f = get(c->ps, key);
+	if (!f || f->kind == J_NULL)
+		return def;
+	if (f->kind != J_NUM || !f->is_int) {
+		fail(c, "'%s' must be a whole number", key);
+		return def;
+	}
+	return f->u;
+}
+
+static bool f_bool(struct ctx *c, const char *key)
+{
+	const struct field *f = get(c->ps, key);
+	if (!f || f->kind == J_NULL)
+		return false;
+	if (f->kind != J_BOOL) {
+		fail(c, "'%s' must be true or false", key);
+		return false;
+	}
+	return f->b;
+}
+
+static bool is(const struct field *f, const char *s)
+{
+	return f && f->kind == J_STR && strcmp(f->s, s) == 0;
+}
+
+static uint8_t f_cause(struct ctx *c)
+{
+	const struct field *f = get(c->ps, "cause");
+	if (is(f, "first"))
+		return HIST_CAUSE_FIRST;
+	if (is(f, "pair"))
+		return HIST_CAUSE_PAIR;
+	if (is(f, "search"))
+		return HIST_CAUSE_SEARCH;
+	if (is(f, "retry"))
+		return HIST_CAUSE_RETRY;
+	return HIST_CAUSE_NONE;
+}
+
+static const char *const type_names[HIST_TYPES] = {
+	"meta", "fault", "publish", "boot", "query", "state", "log",
+	"end",	"route", "health",  "gate", "lookup", "other",
+};
+
+const char *hist_type_name(enum hist_type t)
+{
+	return (unsigned)t < HIST_TYPES ? type_names[t] : "?";
+}
+
+static enum hist_type type_of(const struct field *f)
+{
+	for (int i = 0; i < HIST_OTHER; i++)
+		if (strcmp(f->s, type_names[i]) == 0)
+			return (enum hist_type)i;
+	return HIST_OTHER;
+}
+
+/* ---- lookups by id ---- */
+
+static int lk_index_put(struct hist *h, uint64_t id, uint32_t idx)
+{
+	if ((h->lookups.n + 1) * 2 > h->lk_cap) {
+		size_t cap = h->lk_cap ? 2 * h->lk_cap : 1024;
+		uint64_t *ids = calloc(cap, sizeof *ids);
+		uint32_t *ix = calloc(cap, sizeof *ix);
+		if (!ids || !ix) {
+			free(ids);
+			free(ix);
+			return -1;
+		}
+		for (size_t i = 0; i < h->lk_cap; i++)
+			if (h->lk_idx[i]) {
+				size_t j = (h->lk_ids[i] * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+				while (ix[j])
+					j = (j + 1) & (cap - 1);
+				ids[j] = h->lk_ids[i];
+				ix[j] = h->lk_idx[i];
+			}
+		free(h->lk_ids);
+		free(h->lk_idx);
+		h->lk_ids = ids;
+		h->lk_idx = ix;
+		h->lk_cap = cap;
+	}
+	size_t mask = h->lk_cap - 1;
+	size_t j = (id * 0x9e3779b97f4a7c15ULL) & mask;
+	while (h->lk_idx[j]) {
+		if (h->lk_ids[j] == id)
+			return 1; /* already there */
+		j = (j + 1) & mask;
+	}
+	h->lk_ids[j] = id;
+	h->lk_idx[j] = idx + 1;
+	return 0;
+}
+
+static long lk_index_get(const struct hist *h, uint64_t id)
+{
+	if (!h->lk_cap)
+		return -1;
+	size_t mask = h->lk_cap - 1;
+	for (size_t j = (id * 0x9e3779b97f4a7c15ULL) & mask; h->lk_idx[j]; j = (j + 1) & mask)
+		if (h->lk_ids[j] == id)
+			return (long)h->lk_idx[j] - 1;
+	return -1;
+}
+
+const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id)
+{
+	long i = lk_index_get(h, id);
+	return i < 0 ? NULL : (const struct hist_lookup *)h->lookups.p + i;
+}
+
+/* ---- one line into the arrays ---- */
+
+static void take_lookup(struct ctx *c, double t)
+{
+	struct hist *h = c->h;
+	const struct field *ev = get(c->ps, "event");
+	uint64_t id = f_uint(c, "id", 0);
+	if (!ev || ev->kind != J_STR || id == 0) {
+		fail(c, "a lookup line needs 'event' and 'id'");
+		return;
+	}
+	if (strcmp(ev->s, "invoke") == 0) {
+		struct hist_lookup *l = vec_push(&h->lookups);
+		if (!l) {
+			fail(c, "out of memory");
+			return;
+		}
+		l->t_invoke = t;
+		l->t_done = -1;
+		l->id = id;
+		l->client = f_str(c, "client");
+		l->stack = f_str(c, "stack");
+		l->name = f_str(c, "name");
+		l->target = f_str(c, "target");
+		l->reason = l->error = HIST_NONE;
+		l->event = HIST_LK_INVOKE;
+		l->line = (uint32_t)c->lineno;
+		int rc = lk_index_put(h, id, (uint32_t)(h->lookups.n - 1));
+		if (rc < 0)
+			fail(c, "out of memory");
+		else if (rc > 0)
+			fail(c, "lookup %llu is invoked twice", (unsigned long long)id);
+		return;
+	}
+	long i = lk_index_get(h, id);
+	if (i < 0) {
+		fail(c, "lookup %llu completes but was never invoked", (unsigned long long)id);
+		return;
+	}
+	struct hist_lookup *l = (struct hist_lookup *)h->lookups.p + i;
+	if (l->event != HIST_LK_INVOKE) {
+		fail(c, "lookup %llu completes twice", (unsigned long long)id);
+		return;
+	}
+	if (strcmp(ev->s, "ok") == 0)
+		l->event = HIST_LK_OK;
+	else if (strcmp(ev->s, "fail") == 0)
+		l->event = HIST_LK_FAIL;
+	else if (strcmp(ev->s, "timeout") == 0)
+		l->event = HIST_LK_TIMEOUT;
+	else if (strcmp(ev->s, "cancelled") == 0)
+		l->event = HIST_LK_CANCELLED;
+	else {
+		fail(c, "unknown lookup event '%s'", ev->s);
+		return;
+	}
+	l->t_done = t;
+	l->line_done = (uint32_t)c->lineno;
+	l->latency_ms = f_num(c, "latency_ms", (t - l->t_invoke) * 1000);
+	l->reason = f_str(c, "reason");
+	l->error = f_str(c, "error");
+	l->wire = (uint32_t)f_uint(c, "wire", 0);
+	l->serial = (uint32_t)f_uint(c, "serial", 0);
+	l->grace = f_bool(c, "grace");
+	const struct field *cl = get(c->ps, "class");
+	l->cls = is(cl, "fresh") ? HIST_CLASS_FRESH
+		 : is(cl, "stale") ? HIST_CLASS_STALE
+		 : is(cl, "wrong") ? HIST_CLASS_WRONG
+				   : HIST_CLASS_NONE;
+}
+
+static void take_boot(struct ctx *c, double t, struct hist_boot *b)
+{
+	b->t = t;
+	b->resolver = f_str(c, "resolver");
+	b->ok = f_bool(c, "ok");
+	b->reload = f_bool(c, "reload");
+	const struct field *z = get(c->ps, "zones");
+	if (!z || z->kind != J_ARR)
+		return;
+	const char *s = z->s;
+	for (size_t i = 0; i < z->slen; i++) {
+		size_t len = strlen(s);
+		const char *sp = strrchr(s, ' ');
+		if (sp && b->nzones < 4) {
+			b->zone[b->nzones] = intern(c->h, s, (size_t)(sp - s));
+			b->serial[b->nzones] = (uint32_t)strtoul(sp + 1, NULL, 10);
+			b->nzones++;
+		}
+		s += len + 1;
+	}
+}
+
+static void take_meta(struct ctx *c)
+{
+	struct hist *h = c->h;
+	static const char *const libs[] = { "ldns", "libevent", "lua", "c-ares", "libunbound",
+					    "glibc", NULL };
+	h->meta_strs[0] = f_str(c, "scenario");
+	h->meta_strs[1] = f_str(c, "name");
+	h->meta_strs[2] = f_str(c, "dnschaos");
+	h->meta.seed = f_uint(c, "seed", 0);
+	h->meta.duration = f_num(c, "duration", 0);
+	for (size_t i = 0; libs[i] && i < 8; i++) {
+		h->meta_strs[3 + i] = f_str(c, libs[i]);
+		h->meta_strs[11 + i] = intern(h, libs[i], strlen(libs[i]));
+	}
+	if (f_uint(c, "schema", 0) != 1)
+		fail(c, "not a history of schema 1 (this dnschaos reads schema 1)");
+}
+
+static void take(struct ctx *c, enum hist_type type, double t)
+{
+	struct hist *h = c->h;
+	switch (type) {
+	case HIST_LOOKUP:
+		take_lookup(c, t);
+		return;
+	case HIST_QUERY: {
+		struct hist_query *q = vec_push(&h->queries);
+		if (!q)
+			break;
+		q->t = t;
+		q->resolver = f_str(c, "resolver");
+		q->action = f_str(c, "action");
+		q->rcode = f_str(c, "rcode");
+		q->fault = (uint32_t)f_uint(c, "fault", 0);
+		q->delay_fault = (uint32_t)f_uint(c, "delay_fault", 0);
+		q->lookup = f_uint(c, "lookup", 0);
+		q->client = f_str(c, "client");
+		q->cause = f_cause(c);
+		q->gate = f_bool(c, "gate");
+		q->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_ROUTE: {
+		struct hist_route *r = vec_push(&h->routes);
+		if (!r)
+			break;
+		r->t = t;
+		r->vip = f_str(c, "vip");
+		r->backend = f_str(c, "backend");
+		r->action = f_str(c, "action");
+		r->new_flow = is(get(c->ps, "flow"), "new");
+		r->tcp = is(get(c->ps, "transport"), "tcp");
+		r->lookup = f_uint(c, "lookup", 0);
+		r->client = f_str(c, "client");
+		r->cause = f_cause(c);
+		r->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_HEALTH: {
+		struct hist_health *x = vec_push(&h->healths);
+		if (!x)
+			break;
+		const struct field *ev = get(c->ps, "event");
+		x->t = t;
+		x->vip = f_str(c, "vip");
+		x->backend = f_str(c, "backend");
+		x->event = is(ev, "up") ? HIST_H_UP
+			   : is(ev, "down") ? HIST_H_DOWN
+			   : is(ev, "removed") ? HIST_H_REMOVED
+			   : is(ev, "member") ? HIST_H_MEMBER
+					      : HIST_H_PROBE;
+		x->ok = f_bool(c, "ok");
+		x->serial = get(c->ps, "serial") ? (int64_t)f_uint(c, "serial", 0) : -1;
+		x->reason = f_str(c, "reason");
+		x->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_FAULT: {
+		struct hist_fault *f = vec_push(&h->faults);
+		if (!f)
+			break;
+		f->t = t;
+		f->target = f_str(c, "target");
+		f->kind = f_str(c, "fault");
+		f->id = (uint32_t)f_uint(c, "id", 0);
+		f->inject = is(get(c->ps, "action"), "inject");
+		f->duration = f_num(c, "duration", 0);
+		f->qps = f_num(c, "qps", 0);
+		f->down = f_num(c, "down", 0);
+		f->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_PUBLISH: {
+		struct hist_publish *p = vec_push(&h->publishes);
+		if (!p)
+			break;
+		p->t = t;
+		p->source = f_str(c, "source");
+		p->zone = f_str(c, "zone");
+		p->serial = (uint32_t)f_uint(c, "serial", 0);
+		p->initial = f_bool(c, "initial");
+		p->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_BOOT: {
+		struct hist_boot *b = vec_push(&h->boots);
+		if (!b)
+			break;
+		take_boot(c, t, b);
+		b->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_GATE: {
+		struct hist_gate *g = vec_push(&h->gates);
+		if (!g)
+			break;
+		g->t = t;
+		g->resolver = f_str(c, "resolver");
+		g->gated = f_bool(c, "gated");
+		g->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_STATE: {
+		struct hist_state *s = vec_push(&h->states);
+		if (!s)
+			break;
+		s->t = t;
+		s->resolver = get(c->ps, "resolver") ? f_str(c, "resolver") : f_str(c, "source");
+		s->state = f_str(c, "state");
+		s->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_END:
+		h->has_end = true;
+		h->end_reason = f_str(c, "reason");
+		h->end_error = f_str(c, "error");
+		return;
+	case HIST_META:
+		if (c->lineno != 1)
+			fail(c, "a meta line after the first line");
+		else
+			take_meta(c);
+		return;
+	default:
+		return;
+	}
+	fail(c, "out of memory");
+}
+
+static void init_vecs(struct hist *h)
+{
+	h->lines.size = sizeof(struct line_ref);
+	h->lookups.size = sizeof(struct hist_lookup);
+	h->queries.size = sizeof(struct hist_query);
+	h->routes.size = sizeof(struct hist_route);
+	h->healths.size = sizeof(struct hist_health);
+	h->faults.size = sizeof(struct hist_fault);
+	h->publishes.size = sizeof(struct hist_publish);
+	h->boots.size = sizeof(struct hist_boot);
+	h->gates.size = sizeof(struct hist_gate);
+	h->states.size = sizeof(struct hist_state);
+}
+
+static int parse_all(struct hist *h, char *err, size_t errlen)
+{
+	struct parser ps = {0};
+	struct ctx c = { h, &ps, 0, err, errlen, false };
+	size_t longest = 0;
+	for (const char *p = h->map, *end = h->map + h->size; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
+		if ((size_t)(nl - p) > longest)
+			longest = (size_t)(nl - p);
+		p = nl + 1;
+	}
+	ps.scap = longest + 16;
+	ps.scratch = malloc(ps.scap);
+	if (!ps.scratch) {
+		snprintf(err, errlen, "%s: out of memory", h->path);
+		return -1;
+	}
+	double last = 0;
+	for (const char *p = h->map, *end = h->map + h->size; p < end && !c.failed;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break; /* a cut last line (a killed run): dropped */
+		c.lineno++;
+		size_t len = (size_t)(nl - p);
+		if (parse_line(&ps, p, len) != 0) {
+			fail(&c, "not a history line: %s", ps.err);
+			break;
+		}
+		const struct field *tf = get(&ps, "t"), *ty = get(&ps, "type");
+		if (!tf || tf->kind != J_NUM || !ty || ty->kind != J_STR) {
+			fail(&c, "every line needs a number 't' and a string 'type'");
+			break;
+		}
+		if (tf->num < last - 1e-9) {
+			fail(&c, "t goes backwards (%.6f after %.6f)", tf->num, last);
+			break;
+		}
+		last = tf->num;
+		enum hist_type type = type_of(ty);
+		if (c.lineno == 1 && type != HIST_META) {
+			fail(&c, "not a dnschaos history: the first line is not a meta line");
+			break;
+		}
+		struct line_ref *lr = vec_push(&h->lines);
+		if (!lr) {
+			fail(&c, "out of memory");
+			break;
+		}
+		lr->off = (size_t)(p - h->map);
+		lr->len = (uint32_t)len;
+		lr->type = (uint8_t)type;
+		take(&c, type, tf->num);
+		p = nl + 1;
+	}
+	free(ps.scratch);
+	if (!c.failed && c.lineno == 0)
+		snprintf(err, errlen, "%s: empty: not a dnschaos history", h->path);
+	h->last_t = last;
+	return c.failed || c.lineno == 0 ? -1 : 0;
+}
+
+struct hist *hist_load(const char *path, char *err, size_t errlen)
+{
+	struct hist *h = calloc(1, sizeof *h);
+	int fd = -1;
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(h->path, sizeof h->path, "%s", path);
+	init_vecs(h);
+	h->end_reason = h->end_error = HIST_NONE;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto fail;
+	}
+	h->size = (size_t)st.st_size;
+	if (h->size) {
+		void *m = mmap(NULL, h->size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		h->map_base = m;
+		h->map = m;
+	}
+	close(fd);
+	fd = -1;
+	if (parse_all(h, err, errlen) != 0)
+		goto fail;
+	struct hist_meta *m = &h->meta;
+	m->scenario = hist_str(h, h->meta_strs[0]);
+	m->name = hist_str(h, h->meta_strs[1]);
+	m->dnschaos = hist_str(h, h->meta_strs[2]);
+	for (size_t i = 0; i < 6; i++) {
+		const char *v = hist_str(h, h->meta_strs[3 + i]);
+		if (v) {
+			m->versions[m->nversions][0] = hist_str(h, h->meta_strs[11 + i]);
+			m->versions[m->nversions][1] = v;
+			m->nversions++;
+		}
+	}
+	return h;
+fail:
+	if (fd >= 0)
+		close(fd);
+	hist_free(h);
+	return NULL;
+}
+
+void hist_free(struct hist *h)
+{
+	if (!h)
+		return;
+	if (h->map_base)
+		munmap(h->map_base, h->size);
+	struct vec *vs[] = { &h->lines,	 &h->lookups, &h->queries,   &h->routes, &h->healths,
+			     &h->faults, &h->publishes, &h->boots, &h->gates,  &h->states };
+	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
+		free(vs[i]->p);
+	free(h->lk_ids);
+	free(h->lk_idx);
+	free(h->arena);
+	free(h->str_off);
+	free(h->table);
+	free(h);
+}
+
+const struct hist_meta *hist_meta(const struct hist *h)
+{
+	return &h->meta;
+}
+
+const char *hist_end_reason(const struct hist *h)
+{
+	return h->has_end ? hist_str(h, h->end_reason) : NULL;
+}
+
+const char *hist_end_error(const struct hist *h)
+{
+	return h->has_end ? hist_str(h, h->end_error) : NULL;
+}
+
+double hist_last_t(const struct hist *h)
+{
+	return h->last_t;
+}
+
+#define ARRAY_GETTER(fn, type, field)                                  \
+	const type *fn(const struct hist *h, size_t *n)                \
+	{                                                              \
+		*n = h->field.n;                                       \
+		return h->field.p;                                     \
+	}
+ARRAY_GETTER(hist_lookups, struct hist_lookup, lookups)
+ARRAY_GETTER(hist_queries, struct hist_query, queries)
+ARRAY_GETTER(hist_routes, struct hist_route, routes)
+ARRAY_GETTER(hist_healths, struct hist_health, healths)
+ARRAY_GETTER(hist_faults, struct hist_fault, faults)
+ARRAY_GETTER(hist_publishes, struct hist_publish, publishes)
+ARRAY_GETTER(hist_boots, struct hist_boot, boots)
+ARRAY_GETTER(hist_gates, struct hist_gate, gates)
+ARRAY_GETTER(hist_states, struct hist_state, states)
+
+size_t hist_line_count(const struct hist *h)
+{
+	return h->lines.n;
+}
+
+enum hist_type hist_line_type(const struct hist *h, size_t i)
+{
+	return i < h->lines.n ? (enum hist_type)((const struct line_ref *)h->lines.p)[i].type
+			      : HIST_OTHER;
+}
+
+const char *hist_line(const struct hist *h, size_t i, size_t *len)
+{
+	if (i >= h->lines.n)
+		return NULL;
+	const struct line_ref *lr = (const struct line_ref *)h->lines.p + i;
+	*len = lr->len;
+	return h->map + lr->off;
+}
+
+int hist_line_fields(const struct hist *h, size_t i, hist_field_fn fn, void *arg)
+{
+	size_t len;
+	const char *line = hist_line(h, i, &len);
+	if (!line)
+		return -1;
+	struct parser *ps = calloc(1, sizeof *ps);
+	if (!ps)
+		return -1;
+	ps->scap = len + 16;
+	ps->scratch = malloc(ps->scap);
+	int rc = -1;
+	if (ps->scratch && parse_line(ps, line, len) == 0) {
+		for (size_t k = 0; k < ps->nf; k++) {
+			const struct field *f = &ps->f[k];
+			static const enum hist_value kinds[] = { HIST_V_STRING, HIST_V_NUMBER,
+								 HIST_V_BOOL, HIST_V_NULL,
+								 HIST_V_ARRAY };
+			struct hist_field hf = { f->key, f->klen, kinds[f->kind], f->s, f->slen,
+						 f->num, f->b };
+			fn(arg, &hf);
+		}
+		rc = 0;
+	}
+	free(ps->scratch);
+	free(ps);
+	return rc;
+}

@@ -1,0 +1,206 @@
+/*
+ * hist.h - a history file read back: the JSONL lines of docs/history.md
+ * parsed once into compact arrays per event type, for the checker and the
+ * reports. The file stays mapped, so any line can be read again whole (the
+ * Lua escape hatch gets lines as tables).
+ *
+ * Strings that repeat (client, stack, resolver, backend, vip, name, ...) are
+ * interned: a field holds a small id, hist_str() gives the text back, and
+ * HIST_NONE means absent. Times are the lines' `t`, seconds since the start.
+ *
+ * A last line without its "\n" is a cut line (a killed run) and is dropped.
+ * Any other line that is not what docs/history.md describes is an error
+ * naming the file and the line.
+ */
+#ifndef HARNESS_RECORD_HIST_H
+#define HARNESS_RECORD_HIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HIST_NONE UINT32_MAX
+
+struct hist;
+
+enum hist_type {
+	HIST_META, HIST_FAULT, HIST_PUBLISH, HIST_BOOT, HIST_QUERY, HIST_STATE, HIST_LOG,
+	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_OTHER, HIST_TYPES
+};
+
+/* lookup lines */
+enum hist_lk_event { HIST_LK_INVOKE, HIST_LK_OK, HIST_LK_FAIL, HIST_LK_TIMEOUT, HIST_LK_CANCELLED };
+enum hist_class { HIST_CLASS_NONE, HIST_CLASS_FRESH, HIST_CLASS_STALE, HIST_CLASS_WRONG };
+
+/*
+ * One lookup: its invoke and its completion merged (t_done < 0 while there
+ * is none: the run was cut). Ordered by invoke.
+ */
+struct hist_lookup {
+	double t_invoke, t_done;
+	double latency_ms;        /* from the completion line */
+	uint64_t id;
+	uint32_t client, stack, name, target; /* interned */
+	uint32_t reason, error;   /* interned; HIST_NONE when absent */
+	uint32_t wire;            /* wire queries joined (the completion's "wire") */
+	uint32_t serial;          /* matched version, when classified fresh or stale */
+	uint8_t event;            /* enum hist_lk_event of the completion (INVOKE: none yet) */
+	uint8_t cls;              /* enum hist_class */
+	bool grace;
+	uint32_t line;            /* line number of the invoke (1-based) */
+	uint32_t line_done;       /* line number of the completion, 0 if none */
+};
+
+/* query lines (what a fake resolver saw) and route lines (what a VIP did) */
+enum hist_cause { HIST_CAUSE_NONE, HIST_CAUSE_FIRST, HIST_CAUSE_PAIR, HIST_CAUSE_SEARCH,
+		  HIST_CAUSE_RETRY };
+
+struct hist_query {
+	double t;
+	uint32_t resolver;       /* interned */
+	uint32_t action;         /* interned: answered, dropped, rcode, ... */
+	uint32_t rcode;          /* interned or HIST_NONE */
+	uint32_t fault;          /* fault id, 0 when none */
+	uint32_t delay_fault;
+	uint64_t lookup;         /* joined lookup id, 0 when none */
+	uint32_t client;         /* interned or HIST_NONE */
+	uint8_t cause;           /* enum hist_cause */
+	bool gate;
+	uint32_t line;
+};
+
+struct hist_route {
+	double t;
+	uint32_t vip, backend;   /* interned; backend HIST_NONE when none was up */
+	uint32_t action;         /* interned */
+	bool new_flow, tcp;
+	uint64_t lookup;
+	uint32_t client;
+	uint8_t cause;
+	uint32_t line;
+};
+
+enum hist_health_event { HIST_H_PROBE, HIST_H_UP, HIST_H_DOWN, HIST_H_REMOVED, HIST_H_MEMBER };
+
+struct hist_health {
+	double t;
+	uint32_t vip, backend;
+	uint8_t event;           /* enum hist_health_event */
+	bool ok;                 /* probe */
+	int64_t serial;          /* probe of a serial check with an answer, else -1 */
+	uint32_t reason;         /* interned */
+	uint32_t line;
+};
+
+struct hist_fault {
+	double t;
+	uint32_t target, kind;   /* interned: "r2", "hang" */
+	uint32_t id;
+	bool inject;             /* false: heal */
+	double duration;         /* inject: seconds until it heals itself, 0 if not given */
+	double qps;              /* capacity */
+	double down;             /* crash */
+	uint32_t line;
+};
+
+struct hist_publish {
+	double t;
+	uint32_t source, zone;
+	uint32_t serial;
+	bool initial;
+	uint32_t line;
+};
+
+/* A resolver's zones after a boot or reload: "internal. 2026112502" split. */
+struct hist_boot {
+	double t;
+	uint32_t resolver;
+	bool ok, reload;
+	uint32_t nzones;
+	uint32_t zone[4];        /* interned origins (the first four) */
+	uint32_t serial[4];
+	uint32_t line;
+};
+
+struct hist_gate {
+	double t;
+	uint32_t resolver;
+	bool gated;
+	uint32_t line;
+};
+
+struct hist_state {
+	double t;
+	uint32_t resolver;       /* or the source's name */
+	uint32_t state;          /* interned: down, booting, up */
+	uint32_t line;
+};
+
+struct hist_meta {
+	const char *scenario, *name, *dnschaos;
+	uint64_t seed;
+	double duration;
+	/* "ldns 1.8.3", ... as written (library versions of every stack) */
+	const char *versions[8][2];
+	size_t nversions;
+};
+
+/*
+ * Reads path. Returns NULL with "FILE:LINE: reason" (or "FILE: reason") in
+ * err: not a history (no meta first line), malformed JSON, a field of the
+ * wrong type, t going backwards, out of memory.
+ */
+struct hist *hist_load(const char *path, char *err, size_t errlen);
+void hist_free(struct hist *h);
+
+const struct hist_meta *hist_meta(const struct hist *h);
+
+/* The end line: whether there is one, its reason ("duration", "interrupted",
+ * "error") and error text; NULL when the run was cut (killed). */
+const char *hist_end_reason(const struct hist *h);
+const char *hist_end_error(const struct hist *h);
+
+/* The time of the last line. */
+double hist_last_t(const struct hist *h);
+
+/* Interned strings: the text of an id (NULL for HIST_NONE), or the id of a text. */
+const char *hist_str(const struct hist *h, uint32_t id);
+uint32_t hist_find(const struct hist *h, const char *s);
+
+const struct hist_lookup *hist_lookups(const struct hist *h, size_t *n);
+const struct hist_query *hist_queries(const struct hist *h, size_t *n);
+const struct hist_route *hist_routes(const struct hist *h, size_t *n);
+const struct hist_health *hist_healths(const struct hist *h, size_t *n);
+const struct hist_fault *hist_faults(const struct hist *h, size_t *n);
+const struct hist_publish *hist_publishes(const struct hist *h, size_t *n);
+const struct hist_boot *hist_boots(const struct hist *h, size_t *n);
+const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
+const struct hist_state *hist_states(const struct hist *h, size_t *n);
+
+/* The lookup with this id, or NULL. */
+const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id);
+
+/* Every line, raw (for the Lua escape hatch): count, type, text (no "\n"). */
+size_t hist_line_count(const struct hist *h);
+enum hist_type hist_line_type(const struct hist *h, size_t i);
+const char *hist_line(const struct hist *h, size_t i, size_t *len);
+
+const char *hist_type_name(enum hist_type t);
+
+/* Every field of a line, for readers that want them all (the Lua escape hatch). */
+enum hist_value { HIST_V_STRING, HIST_V_NUMBER, HIST_V_BOOL, HIST_V_NULL, HIST_V_ARRAY };
+struct hist_field {
+	const char *key;
+	size_t klen;
+	enum hist_value kind;
+	const char *s; /* string: the text (NUL-terminated); array: the elements, each NUL-terminated */
+	size_t slen;   /* string: its length; array: how many elements */
+	double num;
+	bool b;
+};
+typedef void (*hist_field_fn)(void *arg, const struct hist_field *f);
+
+/* Calls fn for every field of line i, in order. Returns 0, or -1 (out of memory, no such line). */
+int hist_line_fields(const struct hist *h, size_t i, hist_field_fn fn, void *arg);
+
+#endif

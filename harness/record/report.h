@@ -1,0 +1,59 @@
+/*
+ * report.h - the verdict and the expectations, written for people and for
+ * CI: the console summary, JUnit XML, TAP, a JSON summary, and a
+ * self-contained HTML page with the run's timeline (report_html.c).
+ *
+ * Every report carries the seed and the versions of dnschaos and of every
+ * client stack, from the history's meta line.
+ */
+#ifndef HARNESS_RECORD_REPORT_H
+#define HARNESS_RECORD_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "harness/record/checker.h"
+
+struct hist;
+
+/* Everything a report needs (all borrowed). */
+struct report {
+	const struct hist *hist;        /* the history the verdict is from */
+	const char *history_path;       /* as given */
+	const char *scenario_path;
+	const struct expectation *expect;
+	const struct expect_result *results;
+	size_t n;
+	const struct verdict_info *verdict;
+};
+
+/*
+ * The console summary: a table (expectation, observed, bound, result), the
+ * first moments of each failure, then the verdict line with the seed.
+ * color: ANSI colours (callers pass isatty && !NO_COLOR).
+ */
+void report_console(FILE *out, const struct report *r, bool color);
+
+/*
+ * JUnit XML: one <testsuite> named after the scenario, one <testcase> per
+ * expectation (<failure> with the moments, <skipped> for inconclusive), the
+ * seed and versions as <properties>. Returns 0 or -1 with err set.
+ */
+int report_junit(const char *path, const struct report *r, char *err, size_t errlen);
+
+/* TAP version 13: "1..N", "ok 1 - name # observed ..." ; inconclusive as "# SKIP". */
+void report_tap(FILE *out, const struct report *r);
+
+/* A JSON summary (docs/checks.md, "JSON summary"). Returns 0 or -1 with err set. */
+int report_json(const char *path, const struct report *r, char *err, size_t errlen);
+
+/*
+ * DIR/index.html, self-contained (no network, no files beside it): the
+ * timeline (success rate, latency percentiles and per-backend load over time,
+ * faults, publishes and health states as bands) and the expectations table.
+ * Creates DIR if needed. Returns 0 or -1 with err set.
+ */
+int report_html(const char *dir, const struct report *r, char *err, size_t errlen);
+
+#endif

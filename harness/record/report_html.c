@@ -1,0 +1,2601 @@
+/*
+ * report_html.c - DIR/index.html: one self-contained page (style, script and
+ * data inline, nothing fetched) with the verdict, the run's timeline and the
+ * expectations table.
+ *
+ * The reduction happens here, not in the browser: the history's arrays
+ * become per-bucket series (100 to 250 buckets over the run: success rate,
+ * latency percentiles, queries per second per resolver and per VIP backend)
+ * and intervals per lane (faults, resolver states and serials, gates, VIP
+ * health), so the JSON blob in the page stays small whatever the size of the
+ * history. The page's script only draws them, as SVG built by hand.
+ *
+ * The header, the numbers and the expectations table are plain HTML written
+ * here, so they read without the script. Every text from the history or the
+ * scenario is escaped for where it goes (HTML text, or JSON inside a
+ * <script>, where "<" must not appear), and bytes that are not UTF-8 become
+ * U+FFFD.
+ */
+#include "harness/record/report.h"
+#include "harness/record/hist.h"
+#include "version.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HTML_BUCKETS    250  /* buckets over the run at most (a round width: 100 to 250) */
+#define HTML_BUCKET_MIN 0.05 /* s: finer buckets would hold a handful of lookups each */
+#define HTML_CLIENTS    8    /* clients drawn one by one, at most (else only all clients) */
+#define HTML_SERIES     10   /* lines in a load panel; beyond, the smallest are summed */
+#define HTML_LANE_ITEMS 300  /* intervals drawn per lane (more are merged, then cut) */
+#define HTML_LANES      12   /* resolvers whose state lane is always drawn; beyond, eventful only */
+#define HTML_PUBLISHES  200  /* publish marks drawn at most */
+#define HTML_EVENTS     400  /* entries of the event list */
+#define HTML_ZONES      16   /* zones whose published serial is followed */
+
+/* ---- a growing buffer; out of memory is sticky and checked once at the end ---- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom || n == 0)
+		return;
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 64 * 1024;
+		while (n > cap - b->len) {
+			if (cap > SIZE_MAX / 2) {
+				b->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap, ap2;
+
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = true;
+	} else if ((size_t)n < sizeof small) {
+		sb_add(b, small, (size_t)n);
+	} else {
+		char *big = malloc((size_t)n + 1);
+		if (!big)
+			b->oom = true;
+		else {
+			vsnprintf(big, (size_t)n + 1, fmt, ap2);
+			sb_add(b, big, (size_t)n);
+			free(big);
+		}
+	}
+	va_end(ap2);
+}
+
+/* Copies the NULL-terminated lines of one of the static parts. */
+static void sb_lines(struct sbuf *b, const char *const *lines)
+{
+	for (size_t i = 0; lines[i]; i++)
+		sb_puts(b, lines[i]);
+}
+
+/*
+ * The code point at s (n > 0 bytes left) and its length. A byte that does not
+ * start a well-formed sequence (overlong, surrogate, beyond U+10FFFF, cut) is
+ * U+FFFD of length 1, so the caller moves on one byte.
+ */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0], min;
+	size_t len;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2, c &= 0x1F, min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3, c &= 0x0F, min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4, c &= 0x07, min = 0x10000;
+	} else {
+		goto bad;
+	}
+	if (len > n)
+		goto bad;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			goto bad;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		goto bad;
+	*cp = c;
+	return len;
+bad:
+	*cp = 0xFFFD;
+	return 1;
+}
+
+/*
+ * A JSON string for inside <script type="application/json">: "<", ">" and
+ * "&" escaped too, so that no "</script>" or "<!--" can end the element, and
+ * U+2028/U+2029 for old script parsers. NULL is null.
+ */
+static void sb_json(struct sbuf *b, const char *s)
+{
+	if (!s) {
+		sb_puts(b, "null");
+		return;
+	}
+	size_t n = strlen(s), i = 0;
+	sb_add(b, "\"", 1);
+	while (i < n) {
+		uint32_t cp;
+		size_t len = utf8_next((const unsigned char *)s + i, n - i, &cp);
+		if (cp == '"')
+			sb_puts(b, "\\\"");
+		else if (cp == '\\')
+			sb_puts(b, "\\\\");
+		else if (cp == '\n')
+			sb_puts(b, "\\n");
+		else if (cp == '\t')
+			sb_puts(b, "\\t");
+		else if (cp < 0x20 || cp == 0x7F || cp == '<' || cp == '>' || cp == '&' ||
+			 cp == 0x2028 || cp == 0x2029 || (cp == 0xFFFD && len == 1))
+			sb_printf(b, "\\u%04x", (unsigned)cp);
+		else
+			sb_add(b, s + i, len);
+		i += len;
+	}
+	sb_add(b, "\"", 1);
+}
+
+/* HTML text or attribute value (quoted with "): the five specials as references. */
+static void sb_html(struct sbuf *b, const char *s)
+{
+	if (!s)
+		return;
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		uint32_t cp;
+		size_t len = utf8_next((const unsigned char *)s + i, n - i, &cp);
+		switch (cp) {
+		case '&': sb_puts(b, "&amp;"); break;
+		case '<': sb_puts(b, "&lt;"); break;
+		case '>': sb_puts(b, "&gt;"); break;
+		case '"': sb_puts(b, "&quot;"); break;
+		case '\'': sb_puts(b, "&#39;"); break;
+		default:
+			if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7F ||
+			    (cp == 0xFFFD && len == 1))
+				sb_puts(b, "\xEF\xBF\xBD");
+			else
+				sb_add(b, s + i, len);
+		}
+		i += len;
+	}
+}
+
+/* A JSON number with at most dec decimals, trailing zeros cut; null when not finite. */
+static void sb_num(struct sbuf *b, double v, int dec)
+{
+	char tmp[64];
+	int n;
+
+	if (!isfinite(v)) {
+		sb_puts(b, "null");
+		return;
+	}
+	if (fabs(v) >= 1e15)
+		n = snprintf(tmp, sizeof tmp, "%.17g", v);
+	else
+		n = snprintf(tmp, sizeof tmp, "%.*f", dec, v);
+	if (n <= 0 || (size_t)n >= sizeof tmp) {
+		sb_puts(b, "null");
+		return;
+	}
+	if (strchr(tmp, '.') && !strchr(tmp, 'e')) {
+		while (n > 0 && tmp[n - 1] == '0')
+			tmp[--n] = 0;
+		if (n > 0 && tmp[n - 1] == '.')
+			tmp[--n] = 0;
+	}
+	sb_puts(b, strcmp(tmp, "-0") == 0 ? "0" : tmp);
+}
+
+static void sb_counts(struct sbuf *b, const uint32_t *c, size_t n)
+{
+	sb_add(b, "[", 1);
+	for (size_t i = 0; i < n; i++)
+		sb_printf(b, i ? ",%u" : "%u", (unsigned)c[i]);
+	sb_add(b, "]", 1);
+}
+
+/* ---- the time grid ---- */
+
+struct grid {
+	double T;    /* the run's span drawn: 0 .. T seconds */
+	double last; /* the history's last line: what is still open then ends there */
+	double w;    /* bucket width */
+	size_t nb;   /* buckets */
+};
+
+/* The smallest round width (1, 2, 2.5 or 5 times a power of ten) giving HTML_BUCKETS at most. */
+static void grid_init(struct grid *g, double span)
+{
+	static const double mult[] = { 1, 2, 2.5, 5 };
+	double target, w = HTML_BUCKET_MIN;
+
+	g->T = span > HTML_BUCKET_MIN ? span : HTML_BUCKET_MIN;
+	target = g->T / HTML_BUCKETS;
+	if (target > HTML_BUCKET_MIN) {
+		for (double p = 0.01; p < 1e12; p *= 10) {
+			for (size_t i = 0; i < sizeof mult / sizeof mult[0]; i++)
+				if (mult[i] * p >= target) {
+					w = mult[i] * p;
+					goto found;
+				}
+		}
+		w = target;
+	}
+found:
+	g->w = w;
+	g->nb = (size_t)ceil(g->T / w - 1e-9);
+	if (g->nb == 0)
+		g->nb = 1;
+}
+
+static size_t grid_bucket(const struct grid *g, double t)
+{
+	if (!(t > 0))
+		return 0;
+	if (t >= g->T)
+		return g->nb - 1;
+	size_t b = (size_t)(t / g->w);
+	return b < g->nb ? b : g->nb - 1;
+}
+
+/* ---- series keyed by an interned id (or two): counters per bucket ---- */
+
+struct series {
+	uint64_t key;
+	uint64_t total;
+	uint32_t *c; /* k arrays of nb counters, one after the other */
+};
+
+struct sset {
+	struct series *s;
+	size_t n, cap;
+	size_t k, nb;
+	uint64_t *hkey; /* open addressing, key -> index in s */
+	uint32_t *hval; /* UINT32_MAX: empty */
+	size_t hcap;
+	bool oom;
+};
+
+static size_t key_hash(uint64_t key)
+{
+	key ^= key >> 31;
+	key *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(key ^ key >> 29);
+}
+
+static int sset_rehash(struct sset *ss)
+{
+	size_t cap = ss->hcap ? ss->hcap * 2 : 64;
+	uint64_t *hkey = malloc(cap * sizeof *hkey);
+	uint32_t *hval = malloc(cap * sizeof *hval);
+
+	if (!hkey || !hval) {
+		free(hkey);
+		free(hval);
+		return -1;
+	}
+	memset(hval, 0xFF, cap * sizeof *hval);
+	for (size_t i = 0; i < ss->n; i++) {
+		size_t j = key_hash(ss->s[i].key) & (cap - 1);
+		while (hval[j] != UINT32_MAX)
+			j = (j + 1) & (cap - 1);
+		hkey[j] = ss->s[i].key;
+		hval[j] = (uint32_t)i;
+	}
+	free(ss->hkey);
+	free(ss->hval);
+	ss->hkey = hkey;
+	ss->hval = hval;
+	ss->hcap = cap;
+	return 0;
+}
+
+/* The series of key, added (counters zero) if new; NULL when out of memory. */
+static struct series *sset_get(struct sset *ss, uint64_t key)
+{
+	if (ss->oom)
+		return NULL;
+	if ((ss->n + 1) * 2 > ss->hcap && sset_rehash(ss) < 0)
+		goto oom;
+	size_t j = key_hash(key) & (ss->hcap - 1);
+	while (ss->hval[j] != UINT32_MAX) {
+		if (ss->hkey[j] == key)
+			return &ss->s[ss->hval[j]];
+		j = (j + 1) & (ss->hcap - 1);
+	}
+	if (ss->n == ss->cap) {
+		size_t cap = ss->cap ? ss->cap * 2 : 16;
+		struct series *s = realloc(ss->s, cap * sizeof *s);
+		if (!s)
+			goto oom;
+		ss->s = s;
+		ss->cap = cap;
+	}
+	struct series *s = &ss->s[ss->n];
+	s->key = key;
+	s->total = 0;
+	s->c = NULL;
+	if (ss->k && !(s->c = calloc(ss->k * ss->nb, sizeof *s->c)))
+		goto oom;
+	ss->hkey[j] = key;
+	ss->hval[j] = (uint32_t)ss->n++;
+	return s;
+oom:
+	ss->oom = true;
+	return NULL;
+}
+
+static void sset_free(struct sset *ss)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		free(ss->s[i].c);
+	free(ss->s);
+	free(ss->hkey);
+	free(ss->hval);
+}
+
+/* ---- lanes: intervals on one row of the bands panel ---- */
+
+struct item {
+	double t0, t1;    /* t1 < 0: still open */
+	const char *kind; /* fault kind (the history's text) or a band kind: down, behind, ... */
+	char text[48];    /* drawn inside when it fits */
+	char tip[224];    /* the hover text, without the times */
+	uint32_t merged;  /* intervals merged into this one */
+	uint32_t id;      /* a fault's id, to find its heal */
+	double lasts;     /* a fault that heals itself: its duration, used when no heal line came */
+};
+
+struct items {
+	struct item *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static struct item *items_push(struct items *it, double t0, const char *kind)
+{
+	if (it->oom)
+		return NULL;
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 32;
+		struct item *v = realloc(it->v, cap * sizeof *v);
+		if (!v) {
+			it->oom = true;
+			return NULL;
+		}
+		it->v = v;
+		it->cap = cap;
+	}
+	struct item *x = &it->v[it->n++];
+	memset(x, 0, sizeof *x);
+	x->t0 = t0;
+	x->t1 = -1;
+	x->kind = kind;
+	return x;
+}
+
+/* The open item of this kind, latest first. */
+static struct item *items_open(struct items *it, const char *kind)
+{
+	for (size_t i = it->n; i-- > 0;)
+		if (it->v[i].t1 < 0 && strcmp(it->v[i].kind, kind) == 0)
+			return &it->v[i];
+	return NULL;
+}
+
+/*
+ * Keeps a lane drawable: past HTML_LANE_ITEMS intervals (a backend flapping
+ * for an hour), neighbours of one kind closer than a bucket become one
+ * interval; what still does not fit is counted, not drawn.
+ */
+static size_t items_squeeze(struct items *it, double w)
+{
+	size_t more = 0;
+
+	if (it->n > HTML_LANE_ITEMS) {
+		size_t o = 0;
+		for (size_t i = 0; i < it->n; i++) {
+			struct item *prev = o ? &it->v[o - 1] : NULL;
+			if (prev && strcmp(prev->kind, it->v[i].kind) == 0 &&
+			    it->v[i].t0 - prev->t1 < w) {
+				if (it->v[i].t1 > prev->t1)
+					prev->t1 = it->v[i].t1;
+				prev->merged += 1 + it->v[i].merged;
+				continue;
+			}
+			it->v[o++] = it->v[i];
+		}
+		it->n = o;
+	}
+	if (it->n > HTML_LANE_ITEMS) {
+		more = it->n - HTML_LANE_ITEMS;
+		it->n = HTML_LANE_ITEMS;
+	}
+	return more;
+}
+
+/* One row: {"g":group,"k":what,"items":[[t0,t1,kind,text,tip],...],"more":n}. */
+static void lane_emit(struct sbuf *b, bool *first, const char *group, const char *what,
+		      struct items *it, const struct grid *g)
+{
+	for (size_t i = 0; i < it->n; i++) {
+		if (it->v[i].t1 < 0)
+			it->v[i].t1 = fmax(it->v[i].t0, g->last);
+		if (it->v[i].t1 > g->T)
+			it->v[i].t1 = g->T;
+	}
+	size_t more = items_squeeze(it, g->w);
+	sb_puts(b, *first ? "\n{\"g\":" : ",\n{\"g\":");
+	*first = false;
+	sb_json(b, group);
+	sb_puts(b, ",\"k\":");
+	sb_json(b, what);
+	sb_puts(b, ",\"items\":[");
+	for (size_t i = 0; i < it->n; i++) {
+		const struct item *x = &it->v[i];
+		char text[64], tip[400];
+		if (x->merged) {
+			unsigned many = (unsigned)x->merged + 1;
+			snprintf(text, sizeof text, "%s \xC3\x97%u", x->text, many);
+			snprintf(tip, sizeof tip,
+				 "%u intervals close together, %.3f\xE2\x80\x93%.3f s; first: %s",
+				 many, x->t0, x->t1, x->tip);
+		} else {
+			snprintf(text, sizeof text, "%s", x->text);
+			snprintf(tip, sizeof tip, "%s (%.3f\xE2\x80\x93%.3f s)", x->tip, x->t0,
+				 x->t1);
+		}
+		sb_puts(b, i ? ",[" : "[");
+		sb_num(b, x->t0, 4);
+		sb_add(b, ",", 1);
+		sb_num(b, x->t1, 4);
+		sb_add(b, ",", 1);
+		sb_json(b, x->kind);
+		sb_add(b, ",", 1);
+		sb_json(b, text);
+		sb_add(b, ",", 1);
+		sb_json(b, tip);
+		sb_add(b, "]", 1);
+	}
+	sb_printf(b, "],\"more\":%zu}", more);
+	it->n = 0;
+}
+
+/* ---- what the page is made of ---- */
+
+enum { LK_N, LK_OK, LK_FAIL, LK_TIMEOUT, LK_STALE, LK_WRONG, LK_K };
+
+struct page {
+	const struct report *r;
+	const struct hist *h;
+	struct grid g;
+	struct sbuf json; /* the data blob */
+	bool oom;
+
+	/* numbers for the header */
+	size_t completed, ok, failed, timeouts, cancelled, inflight, stale, wrong;
+	double p50, p99;
+	size_t queries, routes, faults, publishes, transitions;
+};
+
+static const char *str(const struct hist *h, uint32_t id)
+{
+	const char *s = hist_str(h, id);
+	return s ? s : "?";
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank: the smallest value with at least p percent at or below it. */
+static double percentile(const double *sorted, size_t n, double p)
+{
+	if (n == 0)
+		return NAN;
+	size_t k = (size_t)ceil(p / 100 * (double)n);
+	return sorted[k ? k - 1 : 0];
+}
+
+static bool completed(const struct hist_lookup *l)
+{
+	return l->event == HIST_LK_OK || l->event == HIST_LK_FAIL || l->event == HIST_LK_TIMEOUT;
+}
+
+static void emit_lookup_counters(struct sbuf *b, const uint32_t *c, size_t nb)
+{
+	static const char *const names[LK_K] = { "n", "ok", "fail", "timeout", "stale", "wrong" };
+	for (size_t k = 0; k < LK_K; k++) {
+		sb_printf(b, "%s\"%s\":", k ? "," : "", names[k]);
+		sb_counts(b, c + k * nb, nb);
+	}
+}
+
+/*
+ * Lookups by invoke time (the checker's windows select lookups the same
+ * way): counters for all and per client, and latency percentiles per bucket.
+ */
+static int data_lookups(struct page *pg)
+{
+	const struct grid *g = &pg->g;
+	struct sset clients = { .k = LK_K, .nb = g->nb };
+	uint32_t *all = calloc(LK_K * g->nb, sizeof *all);
+	size_t *start = calloc(g->nb + 1, sizeof *start), *fill = NULL;
+	double *lat = NULL, *sorted = NULL;
+	size_t n, nlat = 0;
+	const struct hist_lookup *lk = hist_lookups(pg->h, &n);
+	int rc = -1;
+
+	if (!all || !start)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct hist_lookup *l = &lk[i];
+		if (l->event == HIST_LK_CANCELLED) {
+			pg->cancelled++;
+			continue;
+		}
+		if (!completed(l)) {
+			pg->inflight++;
+			continue;
+		}
+		size_t b = grid_bucket(g, l->t_invoke);
+		struct series *cs = sset_get(&clients, l->client);
+		if (!cs)
+			goto out;
+		uint32_t one[LK_K] = { 1, l->event == HIST_LK_OK, l->event == HIST_LK_FAIL,
+				       l->event == HIST_LK_TIMEOUT, l->cls == HIST_CLASS_STALE,
+				       l->cls == HIST_CLASS_WRONG };
+		for (size_t k = 0; k < LK_K; k++) {
+			all[k * g->nb + b] += one[k];
+			cs->c[k * g->nb + b] += one[k];
+		}
+		cs->total++;
+		pg->completed++;
+		pg->ok += one[LK_OK];
+		pg->failed += one[LK_FAIL];
+		pg->timeouts += one[LK_TIMEOUT];
+		pg->stale += one[LK_STALE];
+		pg->wrong += one[LK_WRONG];
+		if (isfinite(l->latency_ms) && l->latency_ms >= 0) {
+			start[b + 1]++;
+			nlat++;
+		}
+	}
+
+	/* Latencies grouped by bucket (a counting sort), each group sorted for its percentiles. */
+	for (size_t b = 0; b < g->nb; b++)
+		start[b + 1] += start[b];
+	lat = malloc((nlat ? nlat : 1) * sizeof *lat);
+	sorted = malloc((nlat ? nlat : 1) * sizeof *sorted);
+	fill = malloc(g->nb * sizeof *fill);
+	if (!lat || !sorted || !fill)
+		goto out;
+	memcpy(fill, start, g->nb * sizeof *fill);
+	for (size_t i = 0; i < n; i++) {
+		const struct hist_lookup *l = &lk[i];
+		if (completed(l) && isfinite(l->latency_ms) && l->latency_ms >= 0)
+			lat[fill[grid_bucket(g, l->t_invoke)]++] = l->latency_ms;
+	}
+	memcpy(sorted, lat, nlat * sizeof *lat);
+	qsort(sorted, nlat, sizeof *sorted, cmp_double);
+	pg->p50 = percentile(sorted, nlat, 50);
+	pg->p99 = percentile(sorted, nlat, 99);
+
+	struct sbuf *j = &pg->json;
+	sb_puts(j, ",\n\"lookups\":{\"all\":{");
+	emit_lookup_counters(j, all, g->nb);
+	sb_puts(j, "},\"clients\":[");
+	for (size_t i = 0; clients.n <= HTML_CLIENTS && i < clients.n; i++) {
+		const struct hist_lookup *first = NULL;
+		for (size_t k = 0; k < n && !first; k++)
+			if (lk[k].client == (uint32_t)clients.s[i].key)
+				first = &lk[k];
+		sb_puts(j, i ? ",\n{\"name\":" : "\n{\"name\":");
+		sb_json(j, str(pg->h, (uint32_t)clients.s[i].key));
+		sb_puts(j, ",\"stack\":");
+		sb_json(j, first ? str(pg->h, first->stack) : "?");
+		sb_add(j, ",", 1);
+		emit_lookup_counters(j, clients.s[i].c, g->nb);
+		sb_add(j, "}", 1);
+	}
+	sb_printf(j, "],\"nclients\":%zu},\n\"latency\":{", clients.n);
+	for (int pass = 0; pass < 2; pass++) {
+		sb_puts(j, pass ? "],\"p99\":[" : "\"p50\":[");
+		for (size_t b = 0; b < g->nb; b++) {
+			double *seg = lat + start[b];
+			size_t m = start[b + 1] - start[b];
+			if (pass == 0 && m > 1)
+				qsort(seg, m, sizeof *seg, cmp_double);
+			if (b)
+				sb_add(j, ",", 1);
+			sb_num(j, percentile(seg, m, pass ? 99 : 50), 3);
+		}
+	}
+	sb_puts(j, "]}");
+	rc = clients.oom ? -1 : 0;
+out:
+	sset_free(&clients);
+	free(all);
+	free(start);
+	free(fill);
+	free(lat);
+	free(sorted);
+	return rc;
+}
+
+/*
+ * One load panel's lines: the biggest HTML_SERIES - 1 series by total, in
+ * the order they first appeared, and the rest summed as "others".
+ */
+static void emit_rates(struct page *pg, const struct sset *ss, bool routes)
+{
+	struct sbuf *j = &pg->json;
+	const struct grid *g = &pg->g;
+	uint64_t cut = 0;
+	size_t shown = 0, others = 0;
+	uint32_t *rest = NULL;
+
+	if (ss->n > HTML_SERIES) {
+		/* The total of the (HTML_SERIES - 1)-th biggest: series above it are drawn. */
+		uint64_t *tot = malloc(ss->n * sizeof *tot);
+		if (!tot) {
+			pg->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < ss->n; i++)
+			tot[i] = ss->s[i].total;
+		for (size_t i = 0; i < HTML_SERIES - 1; i++)
+			for (size_t k = i + 1; k < ss->n; k++)
+				if (tot[k] > tot[i]) {
+					uint64_t x = tot[i];
+					tot[i] = tot[k];
+					tot[k] = x;
+				}
+		cut = tot[HTML_SERIES - 2];
+		free(tot);
+		rest = calloc(g->nb, sizeof *rest);
+		if (!rest) {
+			pg->oom = true;
+			return;
+		}
+	}
+	for (size_t i = 0; i < ss->n; i++) {
+		const struct series *s = &ss->s[i];
+		if (rest && (s->total < cut || shown == HTML_SERIES - 1)) {
+			for (size_t b = 0; b < g->nb; b++)
+				rest[b] += s->c[b];
+			others++;
+			continue;
+		}
+		sb_puts(j, shown++ ? ",\n{" : "\n{");
+		if (routes) {
+			sb_puts(j, "\"vip\":");
+			sb_json(j, str(pg->h, (uint32_t)(s->key >> 32)));
+			sb_puts(j, ",\"backend\":");
+			sb_json(j, hist_str(pg->h, (uint32_t)s->key));
+		} else {
+			sb_puts(j, "\"name\":");
+			sb_json(j, str(pg->h, (uint32_t)s->key));
+		}
+		sb_puts(j, ",\"q\":");
+		sb_counts(j, s->c, g->nb);
+		sb_add(j, "}", 1);
+	}
+	if (others) {
+		sb_printf(j, ",\n{\"label\":\"%zu others\",\"name\":\"others\",\"vip\":\"others\","
+			     "\"backend\":\"others\",\"q\":", others);
+		sb_counts(j, rest, g->nb);
+		sb_add(j, "}", 1);
+	}
+	free(rest);
+}
+
+/* Queries per bucket at each resolver (query lines) and per VIP and backend (route lines). */
+static int data_load(struct page *pg)
+{
+	const struct grid *g = &pg->g;
+	struct sset res = { .k = 1, .nb = g->nb }, rt = { .k = 1, .nb = g->nb };
+	size_t nq, nr;
+	const struct hist_query *q = hist_queries(pg->h, &nq);
+	const struct hist_route *ro = hist_routes(pg->h, &nr);
+	int rc = -1;
+
+	for (size_t i = 0; i < nq; i++) {
+		struct series *s = sset_get(&res, q[i].resolver);
+		if (!s)
+			goto out;
+		s->c[grid_bucket(g, q[i].t)]++;
+		s->total++;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		struct series *s = sset_get(&rt, (uint64_t)ro[i].vip << 32 | ro[i].backend);
+		if (!s)
+			goto out;
+		s->c[grid_bucket(g, ro[i].t)]++;
+		s->total++;
+	}
+	pg->queries = nq;
+	pg->routes = nr;
+	sb_puts(&pg->json, ",\n\"resolvers\":[");
+	emit_rates(pg, &res, false);
+	sb_puts(&pg->json, "],\n\"routes\":[");
+	emit_rates(pg, &rt, true);
+	sb_puts(&pg->json, "]");
+	rc = 0;
+out:
+	sset_free(&res);
+	sset_free(&rt);
+	return rc;
+}
+
+/* ---- the lanes ---- */
+
+/* Faults on one target: inject to heal by fault id (or to its own duration, or the end). */
+static void lane_faults(struct page *pg, uint32_t target, struct items *it)
+{
+	size_t n;
+	const struct hist_fault *f = hist_faults(pg->h, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].target != target)
+			continue;
+		const char *kind = str(pg->h, f[i].kind);
+		if (!f[i].inject) {
+			for (size_t k = it->n; k-- > 0;)
+				if (it->v[k].t1 < 0 && it->v[k].id == f[i].id) {
+					it->v[k].t1 = f[i].t;
+					break;
+				}
+			continue;
+		}
+		struct item *x = items_push(it, f[i].t, kind);
+		if (!x)
+			return;
+		x->id = f[i].id;
+		x->lasts = f[i].duration;
+		if (f[i].qps > 0)
+			snprintf(x->text, sizeof x->text, "%s %g qps", kind, f[i].qps);
+		else if (f[i].down > 0)
+			snprintf(x->text, sizeof x->text, "%s, down %g s", kind, f[i].down);
+		else
+			snprintf(x->text, sizeof x->text, "%s", kind);
+		snprintf(x->tip, sizeof x->tip, "fault %u: %s on %s", (unsigned)f[i].id, x->text,
+			 str(pg->h, target));
+	}
+	for (size_t k = 0; k < it->n; k++) {
+		struct item *x = &it->v[k];
+		size_t l = strlen(x->tip);
+		if (x->t1 >= 0)
+			continue;
+		if (x->lasts > 0)
+			x->t1 = x->t0 + x->lasts;
+		else
+			snprintf(x->tip + l, sizeof x->tip - l, ", not healed before the end");
+	}
+	pg->faults += it->n;
+}
+
+/*
+ * "Behind": a zone served with an older serial than the one last published
+ * for that zone. A plain comparison, not serial arithmetic (RFC 1982): the
+ * serials of one run's zone files do not wrap.
+ */
+struct served {
+	uint32_t zone[4], serial[4];
+	size_t n;
+};
+
+struct published {
+	uint32_t zone[HTML_ZONES], serial[HTML_ZONES];
+	size_t n;
+};
+
+static void published_set(struct published *p, uint32_t zone, uint32_t serial)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->zone[i] == zone) {
+			p->serial[i] = serial;
+			return;
+		}
+	if (p->n < HTML_ZONES) {
+		p->zone[p->n] = zone;
+		p->serial[p->n++] = serial;
+	}
+}
+
+/* The served zone behind its published serial, or -1. */
+static int served_behind(const struct served *s, const struct published *p, uint32_t *pub)
+{
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t k = 0; k < p->n; k++)
+			if (p->zone[k] == s->zone[i] && s->serial[i] < p->serial[k]) {
+				*pub = p->serial[k];
+				return (int)i;
+			}
+	return -1;
+}
+
+/*
+ * A resolver's (or the zone source's) state over time: down, booting, or up
+ * serving the published serial ("current") or an older one ("behind"). The
+ * state, boot and publish lines are merged by line number, which is the
+ * order things happened in. Teardown (states after the planned duration)
+ * is left out.
+ */
+static bool lane_state(struct page *pg, uint32_t who, bool is_source, struct items *it)
+{
+	const struct hist *h = pg->h;
+	size_t ns, nb, np, si = 0, bi = 0, pi = 0;
+	const struct hist_state *st = hist_states(h, &ns);
+	const struct hist_boot *bo = hist_boots(h, &nb);
+	const struct hist_publish *pu = hist_publishes(h, &np);
+	double stop = hist_meta(h)->duration > 0 ? hist_meta(h)->duration : INFINITY;
+	struct served sv = { .n = 0 };
+	struct published pub = { .n = 0 };
+	const char *state = NULL;
+	bool eventful = false;
+
+	for (;;) {
+		uint32_t ls = UINT32_MAX, lb = UINT32_MAX, lp = UINT32_MAX;
+		while (si < ns && st[si].resolver != who)
+			si++;
+		while (bi < nb && bo[bi].resolver != who)
+			bi++;
+		if (si < ns)
+			ls = st[si].line;
+		if (bi < nb)
+			lb = bo[bi].line;
+		if (pi < np)
+			lp = pu[pi].line;
+		if (ls == UINT32_MAX && lb == UINT32_MAX && lp == UINT32_MAX)
+			break;
+		double t;
+		if (ls < lb && ls < lp) {
+			t = st[si].t;
+			state = str(h, st[si++].state);
+		} else if (lb < lp) {
+			t = bo[bi].t;
+			sv.n = bo[bi].nzones < 4 ? bo[bi].nzones : 4;
+			memcpy(sv.zone, bo[bi].zone, sizeof sv.zone);
+			memcpy(sv.serial, bo[bi].serial, sizeof sv.serial);
+			bi++;
+		} else {
+			t = pu[pi].t;
+			published_set(&pub, pu[pi].zone, pu[pi].serial);
+			pi++;
+		}
+		if (!state || t >= stop)
+			continue;
+
+		/* What it is now, and whether that differs from the interval open. */
+		const char *kind;
+		char text[48], tip[224];
+		uint32_t ps = 0;
+		int z;
+		if (strcmp(state, "up") != 0) {
+			kind = strcmp(state, "booting") == 0 ? "booting" : "down";
+			snprintf(text, sizeof text, "%s", state);
+			snprintf(tip, sizeof tip, "%s %s", str(h, who), state);
+		} else if (is_source) {
+			kind = "up";
+			snprintf(text, sizeof text, "up");
+			snprintf(tip, sizeof tip, "zone source %s up", str(h, who));
+		} else if (sv.n == 0) {
+			kind = "empty";
+			snprintf(text, sizeof text, "up, no zone");
+			snprintf(tip, sizeof tip, "%s up but serving no zone", str(h, who));
+		} else if ((z = served_behind(&sv, &pub, &ps)) >= 0) {
+			kind = "behind";
+			snprintf(text, sizeof text, "behind: serial %u", (unsigned)sv.serial[z]);
+			snprintf(tip, sizeof tip, "%s serving %s serial %u while %u is published",
+				 str(h, who), str(h, sv.zone[z]), (unsigned)sv.serial[z],
+				 (unsigned)ps);
+		} else {
+			kind = "current";
+			snprintf(text, sizeof text, "serial %u", (unsigned)sv.serial[0]);
+			snprintf(tip, sizeof tip, "%s serving %s serial %u%s", str(h, who),
+				 str(h, sv.zone[0]), (unsigned)sv.serial[0],
+				 pub.n ? ", the published one" : "");
+		}
+		struct item *open = it->n && it->v[it->n - 1].t1 < 0 ? &it->v[it->n - 1] : NULL;
+		if (open && strcmp(open->kind, kind) == 0 && strcmp(open->text, text) == 0)
+			continue;
+		if (open)
+			open->t1 = t;
+		struct item *x = items_push(it, t, kind);
+		if (!x)
+			break;
+		snprintf(x->text, sizeof x->text, "%s", text);
+		snprintf(x->tip, sizeof x->tip, "%s", tip);
+	}
+	if (it->n && it->v[it->n - 1].t1 < 0 && isfinite(stop) && stop < pg->g.last)
+		it->v[it->n - 1].t1 = stop;
+	/*
+	 * A state and its boot line come microseconds apart ("up", then what it
+	 * serves): the instant between is no state worth a mark. Drop intervals
+	 * under a millisecond and join the neighbours they separated.
+	 */
+	size_t o = 0;
+	for (size_t i = 0; i < it->n; i++) {
+		struct item *x = &it->v[i];
+		if (x->t1 >= 0 && x->t1 - x->t0 < 0.001)
+			continue;
+		struct item *prev = o ? &it->v[o - 1] : NULL;
+		if (prev && strcmp(prev->kind, x->kind) == 0 && strcmp(prev->text, x->text) == 0 &&
+		    x->t0 - prev->t1 < 0.001) {
+			prev->t1 = x->t1;
+			continue;
+		}
+		if (prev && prev->t1 >= 0)
+			prev->t1 = x->t0;
+		it->v[o++] = *x;
+	}
+	it->n = o;
+	for (size_t i = 0; i < it->n; i++)
+		eventful |= strcmp(it->v[i].kind, "current") != 0 &&
+			    strcmp(it->v[i].kind, "up") != 0;
+	return eventful;
+}
+
+static void lane_gate(struct page *pg, uint32_t who, struct items *it)
+{
+	size_t n;
+	const struct hist_gate *gt = hist_gates(pg->h, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (gt[i].resolver != who)
+			continue;
+		struct item *open = items_open(it, "gated");
+		if (gt[i].gated && !open) {
+			struct item *x = items_push(it, gt[i].t, "gated");
+			if (!x)
+				return;
+			snprintf(x->text, sizeof x->text, "gated");
+			snprintf(x->tip, sizeof x->tip,
+				 "%s gated itself: behind the published serial, it answers probes "
+				 "as its gate says", str(pg->h, who));
+		} else if (!gt[i].gated && open) {
+			open->t1 = gt[i].t;
+		}
+	}
+}
+
+/* A VIP's view of one backend: out while its health is down, or removed by hand. */
+static void lane_health(struct page *pg, uint32_t vip, uint32_t backend, struct items *it)
+{
+	size_t n;
+	const struct hist_health *he = hist_healths(pg->h, &n);
+	bool seen = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct hist_health *x = &he[i];
+		if (x->vip != vip || x->backend != backend || x->event == HIST_H_PROBE)
+			continue;
+		struct item *open;
+		pg->transitions += x->event == HIST_H_UP || x->event == HIST_H_DOWN;
+		switch (x->event) {
+		case HIST_H_DOWN:
+			if (items_open(it, "hdown"))
+				break;
+			if ((open = items_push(it, x->t, "hdown"))) {
+				snprintf(open->text, sizeof open->text, "down");
+				snprintf(open->tip, sizeof open->tip, "%s out of %s: %s",
+					 str(pg->h, backend), str(pg->h, vip),
+					 str(pg->h, x->reason));
+			}
+			break;
+		case HIST_H_UP:
+			if ((open = items_open(it, "hdown"))) {
+				open->t1 = x->t;
+				size_t l = strlen(open->tip);
+				snprintf(open->tip + l, sizeof open->tip - l, "; back up: %s",
+					 str(pg->h, x->reason));
+			} else if (!seen && x->t > 0) {
+				/* Up is a change: before it, the backend was not up yet. */
+				if ((open = items_push(it, 0, "hwait"))) {
+					open->t1 = x->t;
+					snprintf(open->text, sizeof open->text, "not up yet");
+					snprintf(open->tip, sizeof open->tip,
+						 "%s not yet up in %s; up: %s", str(pg->h, backend),
+						 str(pg->h, vip), str(pg->h, x->reason));
+				}
+			}
+			break;
+		case HIST_H_REMOVED:
+			if (!items_open(it, "removed") &&
+			    (open = items_push(it, x->t, "removed"))) {
+				snprintf(open->text, sizeof open->text, "removed");
+				snprintf(open->tip, sizeof open->tip, "%s removed from %s by hand",
+					 str(pg->h, backend), str(pg->h, vip));
+			}
+			break;
+		case HIST_H_MEMBER:
+			if ((open = items_open(it, "removed")))
+				open->t1 = x->t;
+			break;
+		default:
+			break;
+		}
+		seen = true;
+	}
+}
+
+static int data_lanes(struct page *pg)
+{
+	const struct hist *h = pg->h;
+	struct sset who = { .k = 0 }, sources = { .k = 0 }, hv = { .k = 0 };
+	struct items it = { .n = 0 };
+	struct sbuf *j = &pg->json;
+	size_t ns, nb, nf, ng, nh, np;
+	const struct hist_state *st = hist_states(h, &ns);
+	const struct hist_boot *bo = hist_boots(h, &nb);
+	const struct hist_fault *fa = hist_faults(h, &nf);
+	const struct hist_gate *gt = hist_gates(h, &ng);
+	const struct hist_health *he = hist_healths(h, &nh);
+	const struct hist_publish *pu = hist_publishes(h, &np);
+	bool first = true;
+	int rc = -1;
+
+	/* Resolvers (and sources) in the order they first appear: boot order. */
+	for (size_t i = 0; i < ns; i++)
+		sset_get(&who, st[i].resolver);
+	for (size_t i = 0; i < nb; i++)
+		sset_get(&who, bo[i].resolver);
+	for (size_t i = 0; i < nf; i++)
+		sset_get(&who, fa[i].target);
+	for (size_t i = 0; i < ng; i++)
+		sset_get(&who, gt[i].resolver);
+	for (size_t i = 0; i < np; i++)
+		sset_get(&sources, pu[i].source);
+	for (size_t i = 0; i < nh; i++)
+		sset_get(&hv, (uint64_t)he[i].vip << 32 | he[i].backend);
+	if (who.oom || sources.oom || hv.oom)
+		goto out;
+
+	sb_puts(j, ",\n\"rows\":[");
+	for (size_t i = 0; i < who.n; i++) {
+		uint32_t id = (uint32_t)who.s[i].key;
+		const char *name = str(h, id);
+		bool is_source = false;
+		for (size_t k = 0; k < sources.n; k++)
+			is_source |= (uint32_t)sources.s[k].key == id;
+		lane_faults(pg, id, &it);
+		if (it.n)
+			lane_emit(j, &first, name, "fault", &it, &pg->g);
+		bool eventful = lane_state(pg, id, is_source, &it);
+		if (it.n && (eventful || (who.n <= HTML_LANES && !is_source)))
+			lane_emit(j, &first, name, "serving", &it, &pg->g);
+		it.n = 0;
+		lane_gate(pg, id, &it);
+		if (it.n)
+			lane_emit(j, &first, name, "gate", &it, &pg->g);
+		if (it.oom)
+			goto out;
+	}
+	for (size_t i = 0; i < hv.n; i++) {
+		uint32_t vip = (uint32_t)(hv.s[i].key >> 32), backend = (uint32_t)hv.s[i].key;
+		char group[160];
+		snprintf(group, sizeof group, "%s/%s", str(h, vip), str(h, backend));
+		lane_health(pg, vip, backend, &it);
+		lane_emit(j, &first, group, "health", &it, &pg->g);
+		if (it.oom)
+			goto out;
+	}
+	sb_puts(j, "],\n\"pubs\":[");
+	for (size_t i = 0; i < np && i < HTML_PUBLISHES; i++) {
+		sb_puts(j, i ? ",[" : "[");
+		sb_num(j, pu[i].t, 4);
+		sb_printf(j, ",%u,", (unsigned)pu[i].serial);
+		sb_json(j, str(h, pu[i].zone));
+		sb_add(j, ",", 1);
+		sb_json(j, str(h, pu[i].source));
+		sb_puts(j, pu[i].initial ? ",true]" : ",false]");
+	}
+	sb_puts(j, "]");
+	pg->publishes = np;
+	rc = 0;
+out:
+	sset_free(&who);
+	sset_free(&sources);
+	sset_free(&hv);
+	free(it.v);
+	return rc;
+}
+
+/* The expectations, for the marks on the timeline and the selection from the table. */
+static void data_checks(struct page *pg)
+{
+	const struct report *r = pg->r;
+	struct sbuf *j = &pg->json;
+
+	sb_puts(j, ",\n\"checks\":[");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct expectation *e = &r->expect[i];
+		const struct expect_result *res = &r->results[i];
+		sb_printf(j, "%s{\"i\":%zu,\"name\":", i ? ",\n" : "\n", i + 1);
+		sb_json(j, e->name);
+		sb_puts(j, ",\"outcome\":");
+		sb_json(j, outcome_name(res->outcome));
+		sb_puts(j, ",\"from\":");
+		sb_num(j, e->from, 3);
+		sb_puts(j, ",\"to\":");
+		if (e->to < 0)
+			sb_puts(j, "null");
+		else
+			sb_num(j, e->to, 3);
+		sb_puts(j, ",\"moments\":[");
+		for (size_t k = 0; k < res->nmoments && k < EXPECT_MOMENTS; k++) {
+			sb_puts(j, k ? ",[" : "[");
+			sb_num(j, res->moments[k].t, 4);
+			sb_printf(j, ",%u,", (unsigned)res->moments[k].line);
+			sb_json(j, res->moments[k].what);
+			sb_add(j, "]", 1);
+		}
+		sb_puts(j, "]}");
+	}
+	sb_puts(j, "]");
+}
+
+static int data_build(struct page *pg)
+{
+	struct sbuf *j = &pg->json;
+
+	sb_puts(j, "{\"v\":1,\"t_end\":");
+	sb_num(j, pg->g.T, 4);
+	sb_puts(j, ",\"w\":");
+	sb_num(j, pg->g.w, 4);
+	sb_printf(j, ",\"nb\":%zu,\"duration\":", pg->g.nb);
+	sb_num(j, hist_meta(pg->h)->duration, 3);
+	sb_puts(j, ",\"last\":");
+	sb_num(j, hist_last_t(pg->h), 4);
+	sb_puts(j, ",\"end\":");
+	sb_json(j, hist_end_reason(pg->h));
+	if (data_lookups(pg) < 0 || data_load(pg) < 0 || data_lanes(pg) < 0)
+		return -1;
+	data_checks(pg);
+	sb_puts(j, "}\n");
+	return j->oom || pg->oom ? -1 : 0;
+}
+
+/* ---- the HTML around it ---- */
+
+static void html_fact(struct sbuf *b, const char *label, const char *value, bool mono)
+{
+	sb_puts(b, "<div><dt>");
+	sb_html(b, label);
+	sb_puts(b, mono ? "</dt><dd class=\"mono\">" : "</dt><dd>");
+	sb_html(b, value);
+	sb_puts(b, "</dd></div>\n");
+}
+
+static void html_kpi(struct sbuf *b, const char *cls, const char *value, const char *label)
+{
+	sb_printf(b, "<div class=\"kpi%s%s\"><b>", *cls ? " " : "", cls);
+	sb_html(b, value);
+	sb_puts(b, "</b><span>");
+	sb_html(b, label);
+	sb_puts(b, "</span></div>\n");
+}
+
+static void fmt_ms(char *buf, size_t cap, double ms)
+{
+	if (!isfinite(ms))
+		snprintf(buf, cap, "-");
+	else if (ms >= 1000)
+		snprintf(buf, cap, "%.3g s", ms / 1000);
+	else if (ms >= 10)
+		snprintf(buf, cap, "%.0f ms", ms);
+	else
+		snprintf(buf, cap, "%.2g ms", ms);
+}
+
+static void html_header(struct sbuf *b, const struct page *pg)
+{
+	const struct report *r = pg->r;
+	const struct hist_meta *m = hist_meta(pg->h);
+	const struct verdict_info *v = r->verdict;
+	enum verdict vd = v && (unsigned)v->verdict <= VERDICT_NONE ? v->verdict : VERDICT_NONE;
+	static const char *const mark[] = { "\xE2\x9C\x93", "\xE2\x9C\x97", "?", "\xE2\x80\x93" };
+	static const char *const word[] = { "PASS", "FAIL", "INCONCLUSIVE", "NO CHECKS" };
+	const char *end = hist_end_reason(pg->h);
+	char tmp[256];
+
+	sb_puts(b, "<header class=\"card top\"><div class=\"title\">"
+		   "<div class=\"kicker\">dnschaos run report</div><h1>");
+	sb_html(b, m->name && *m->name ? m->name : "(unnamed scenario)");
+	sb_puts(b, "</h1><div class=\"sub mono\">");
+	sb_html(b, r->scenario_path ? r->scenario_path : m->scenario);
+	sb_puts(b, "</div>\n<dl class=\"facts\">\n");
+	snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)m->seed);
+	html_fact(b, "seed", tmp, true);
+	if (end && strcmp(end, "duration") == 0)
+		snprintf(tmp, sizeof tmp, "%.3f s, ran its course", m->duration);
+	else if (end)
+		snprintf(tmp, sizeof tmp, "%.3f s planned, ended at %.3f s (%s)", m->duration,
+			 hist_last_t(pg->h), end);
+	else
+		snprintf(tmp, sizeof tmp, "%.3f s planned, cut at %.3f s: no end line (killed?)",
+			 m->duration, hist_last_t(pg->h));
+	html_fact(b, "duration", tmp, false);
+	if (hist_end_error(pg->h))
+		html_fact(b, "error", hist_end_error(pg->h), false);
+	html_fact(b, "dnschaos", m->dnschaos ? m->dnschaos : "?", true);
+	sb_puts(b, "<div><dt>stacks</dt><dd class=\"chips\">");
+	for (size_t i = 0; i < m->nversions && i < 8; i++) {
+		const char *lib = m->versions[i][0], *ver = m->versions[i][1];
+		sb_puts(b, "<span>");
+		/* "lua": "Lua 5.4.4" says its name already */
+		if (!lib || !ver || strncasecmp(ver, lib, strlen(lib)) != 0) {
+			sb_html(b, lib);
+			sb_puts(b, " ");
+		}
+		sb_html(b, ver);
+		sb_puts(b, "</span>");
+	}
+	sb_puts(b, "</dd></div>\n");
+	html_fact(b, "history", r->history_path ? r->history_path : "?", true);
+	snprintf(tmp, sizeof tmp, "%zu", hist_line_count(pg->h));
+	html_fact(b, "history lines", tmp, false);
+	sb_puts(b, "</dl></div>\n");
+
+	sb_printf(b, "<div class=\"verdict\" role=\"status\"><div><span class=\"mark\" "
+		     "aria-hidden=\"true\">%s</span><span class=\"word\">%s</span></div>",
+		  mark[vd], word[vd]);
+	if (r->n)
+		sb_printf(b, "<div class=\"counts\">%zu passed \xC2\xB7 %zu failed \xC2\xB7 %zu "
+			     "inconclusive</div>",
+			  v ? v->passed : 0, v ? v->failed : 0, v ? v->inconclusive : 0);
+	else
+		sb_puts(b, "<div class=\"counts\">the scenario declares no expectation</div>");
+	sb_puts(b, "</div></header>\n");
+
+	if (v && (v->why[0] || v->nuntouched)) {
+		sb_puts(b, "<div class=\"card why\"><b>Why: </b>");
+		sb_html(b, v->why);
+		if (v->nuntouched) {
+			sb_puts(b, "<ul>");
+			for (size_t i = 0; i < v->nuntouched && i < 4; i++) {
+				sb_puts(b, "<li>fault that touched no query or lookup: ");
+				sb_html(b, v->untouched[i]);
+				sb_puts(b, "</li>");
+			}
+			sb_puts(b, "</ul>");
+		}
+		sb_puts(b, "</div>\n");
+	}
+}
+
+static void html_kpis(struct sbuf *b, const struct page *pg)
+{
+	char v[96], l[128], a[32], c[32];
+
+	sb_puts(b, "<section class=\"kpis\" aria-label=\"the run in numbers\">\n");
+	snprintf(v, sizeof v, "%zu", pg->completed);
+	if (pg->cancelled || pg->inflight)
+		snprintf(l, sizeof l, "lookups completed (%zu cancelled at the end)",
+			 pg->cancelled + pg->inflight);
+	else
+		snprintf(l, sizeof l, "lookups completed");
+	html_kpi(b, "", v, l);
+	if (pg->completed)
+		snprintf(v, sizeof v, "%.2f%%", 100.0 * (double)pg->ok / (double)pg->completed);
+	else
+		snprintf(v, sizeof v, "-");
+	snprintf(l, sizeof l, "succeeded (%zu failed, %zu timed out)", pg->failed, pg->timeouts);
+	html_kpi(b, pg->completed && pg->ok < pg->completed ? "warn" : "", v, l);
+	snprintf(v, sizeof v, "%zu", pg->stale);
+	html_kpi(b, pg->stale ? "bad" : "", v, "stale answers");
+	snprintf(v, sizeof v, "%zu", pg->wrong);
+	html_kpi(b, pg->wrong ? "bad" : "", v, "wrong answers");
+	fmt_ms(a, sizeof a, pg->p50);
+	fmt_ms(c, sizeof c, pg->p99);
+	html_kpi(b, "", a, "latency p50");
+	html_kpi(b, "", c, "latency p99");
+	snprintf(v, sizeof v, "%zu", pg->faults);
+	html_kpi(b, "", v, "faults injected");
+	snprintf(v, sizeof v, "%zu", pg->queries);
+	snprintf(l, sizeof l, "queries at resolvers (%zu routed by VIPs)", pg->routes);
+	html_kpi(b, "", v, l);
+	snprintf(v, sizeof v, "%zu", pg->transitions);
+	html_kpi(b, "", v, "health changes (up/down)");
+	sb_puts(b, "</section>\n");
+}
+
+static void html_checks(struct sbuf *b, const struct page *pg)
+{
+	const struct report *r = pg->r;
+	char val[96], bound[96];
+
+	sb_puts(b, "<section class=\"card\" id=\"checks\"><h2>Expectations</h2>\n");
+	if (!r->n) {
+		sb_puts(b, "<p class=\"sub\">The scenario declares no expectation: a plain run, "
+			   "without a verdict. The timeline above shows what happened.</p>"
+			   "</section>\n");
+		return;
+	}
+	sb_puts(b, "<p class=\"hint\">Click a row to show its window and the moments that broke "
+		   "it on the timeline.</p>\n<table><thead><tr><th>#</th><th>expectation</th>"
+		   "<th>observed</th><th>bound</th><th>result</th><th>what was measured</th>"
+		   "</tr></thead><tbody>\n");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct expectation *e = &r->expect[i];
+		const struct expect_result *res = &r->results[i];
+		const char *o = outcome_name(res->outcome);
+		expect_format_value(res, val, sizeof val);
+		expect_format_bound(e, res, bound, sizeof bound);
+		sb_printf(b, "<tr class=\"r-%s\" data-check=\"%zu\" tabindex=\"0\">"
+			     "<td class=\"num\">%zu</td><td><b>", o, i + 1, i + 1);
+		sb_html(b, e->name);
+		sb_puts(b, "</b><div class=\"metric\">");
+		sb_html(b, expect_metric_name(e->metric));
+		if (e->from > 0 || e->to >= 0) {
+			char win[96];
+			if (e->to >= 0)
+				snprintf(win, sizeof win, ", %g\xE2\x80\x93%g s", e->from, e->to);
+			else
+				snprintf(win, sizeof win, ", from %g s", e->from);
+			sb_html(b, win);
+		}
+		if (e->where[0]) {
+			sb_puts(b, " \xC2\xB7 <span class=\"where mono\">");
+			sb_html(b, e->where);
+			sb_puts(b, "</span>");
+		}
+		sb_puts(b, "</div></td><td class=\"num\">");
+		sb_html(b, val);
+		sb_puts(b, "</td><td class=\"num\">");
+		sb_html(b, bound);
+		sb_printf(b, "</td><td><span class=\"badge b-%s\">%s</span></td><td>", o,
+			  res->outcome == OUTCOME_PASS ? "PASS" :
+			  res->outcome == OUTCOME_FAIL ? "FAIL" : "INCONCLUSIVE");
+		sb_puts(b, "<p class=\"detail\">");
+		sb_html(b, res->detail);
+		sb_puts(b, "</p>");
+		if (res->why[0]) {
+			sb_puts(b, res->outcome == OUTCOME_INCONCLUSIVE ?
+				   "<p class=\"explain\">The history cannot tell: " :
+				   "<p class=\"explain\">");
+			sb_html(b, res->why);
+			sb_puts(b, "</p>");
+		}
+		if (res->nmoments) {
+			sb_puts(b, "<ol class=\"moments\">");
+			for (size_t k = 0; k < res->nmoments && k < EXPECT_MOMENTS; k++) {
+				const struct expect_moment *mo = &res->moments[k];
+				sb_printf(b, "<li><a class=\"moment\" href=\"#timeline\" "
+					     "data-t=\"%.6f\">%.3f s</a> (line %u): ", mo->t, mo->t,
+					  (unsigned)mo->line);
+				sb_html(b, mo->what);
+				sb_puts(b, "</li>");
+			}
+			sb_puts(b, "</ol>");
+		}
+		sb_puts(b, "</td></tr>\n");
+	}
+	sb_puts(b, "</tbody></table></section>\n");
+}
+
+/* ---- the event list ---- */
+
+enum ev_kind { EV_FAULT, EV_PUBLISH, EV_BOOT, EV_STATE, EV_GATE, EV_HEALTH, EV_LOG };
+
+struct ev {
+	uint32_t line;
+	uint8_t kind;
+	size_t idx; /* in its array, or the line index for logs */
+};
+
+static int cmp_ev(const void *a, const void *b)
+{
+	const struct ev *x = a, *y = b;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/*
+ * A string field of a history line (1-based), unescaped, for the few texts
+ * the arrays do not keep (a log's message, why a state changed). "" when
+ * absent. Inside strings every quote is escaped, so "key":" cannot match
+ * inside a value.
+ */
+static void raw_field(const struct hist *h, uint32_t lineno, const char *key, char *out, size_t cap)
+{
+	size_t len, klen = strlen(key);
+	const char *line = lineno ? hist_line(h, lineno - 1, &len) : NULL, *p = NULL, *end;
+	size_t o = 0;
+
+	out[0] = 0;
+	if (!line)
+		return;
+	end = line + len;
+	for (const char *s = line; s + klen + 4 <= end; s++)
+		if (s[0] == '"' && memcmp(s + 1, key, klen) == 0 &&
+		    memcmp(s + 1 + klen, "\":\"", 3) == 0) {
+			p = s + klen + 4;
+			break;
+		}
+	while (p && p < end && *p != '"' && o + 4 < cap) {
+		if (*p != '\\' || p + 1 >= end) {
+			out[o++] = *p++;
+			continue;
+		}
+		p++;
+		if (*p == 'u' && end - p >= 5) {
+			char hex[5] = { p[1], p[2], p[3], p[4], 0 };
+			unsigned cp = (unsigned)strtoul(hex, NULL, 16);
+			if (cp >= 0xD800 && cp <= 0xDFFF)
+				cp = 0xFFFD;
+			if (cp < 0x80) {
+				out[o++] = (char)cp;
+			} else if (cp < 0x800) {
+				out[o++] = (char)(0xC0 | cp >> 6);
+				out[o++] = (char)(0x80 | (cp & 0x3F));
+			} else {
+				out[o++] = (char)(0xE0 | cp >> 12);
+				out[o++] = (char)(0x80 | (cp >> 6 & 0x3F));
+				out[o++] = (char)(0x80 | (cp & 0x3F));
+			}
+			p += 5;
+		} else {
+			out[o++] = *p == 'n' || *p == 't' || *p == 'r' ? ' ' : *p;
+			p++;
+		}
+	}
+	out[o] = 0;
+}
+
+static void html_events(struct sbuf *b, const struct page *pg)
+{
+	const struct hist *h = pg->h;
+	size_t nf, np, nb, ns, ng, nh, nl = hist_line_count(h), n = 0;
+	const struct hist_fault *fa = hist_faults(h, &nf);
+	const struct hist_publish *pu = hist_publishes(h, &np);
+	const struct hist_boot *bo = hist_boots(h, &nb);
+	const struct hist_state *st = hist_states(h, &ns);
+	const struct hist_gate *gt = hist_gates(h, &ng);
+	const struct hist_health *he = hist_healths(h, &nh);
+	size_t cap = nf + np + nb + ns + ng + nh + nl;
+	struct ev *ev = malloc((cap ? cap : 1) * sizeof *ev);
+	static const char *const cat[] = { "fault", "publish", "boot", "state", "gate", "health",
+					   "log" };
+
+	if (!ev) {
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < nf; i++)
+		ev[n++] = (struct ev){ fa[i].line, EV_FAULT, i };
+	for (size_t i = 0; i < np; i++)
+		ev[n++] = (struct ev){ pu[i].line, EV_PUBLISH, i };
+	for (size_t i = 0; i < nb; i++)
+		ev[n++] = (struct ev){ bo[i].line, EV_BOOT, i };
+	for (size_t i = 0; i < ns; i++)
+		ev[n++] = (struct ev){ st[i].line, EV_STATE, i };
+	for (size_t i = 0; i < ng; i++)
+		ev[n++] = (struct ev){ gt[i].line, EV_GATE, i };
+	for (size_t i = 0; i < nh; i++)
+		if (he[i].event != HIST_H_PROBE)
+			ev[n++] = (struct ev){ he[i].line, EV_HEALTH, i };
+	for (size_t i = 0; i < nl; i++)
+		if (hist_line_type(h, i) == HIST_LOG)
+			ev[n++] = (struct ev){ (uint32_t)(i + 1), EV_LOG, i };
+	qsort(ev, n, sizeof *ev, cmp_ev);
+
+	sb_printf(b, "<section class=\"card\"><details%s><summary>Events (%zu: faults, publishes, "
+		     "boots, states, gates, health changes, scenario output)</summary>\n"
+		     "<ol class=\"events\">\n", n <= 60 ? " open" : "", n);
+	for (size_t i = 0; i < n && i < HTML_EVENTS; i++) {
+		char text[640], raw[400];
+		double t = 0;
+		size_t k = ev[i].idx;
+		switch (ev[i].kind) {
+		case EV_FAULT:
+			t = fa[k].t;
+			snprintf(text, sizeof text, "%s %s on %s (fault %u)",
+				 fa[k].inject ? "inject" : "heal", str(h, fa[k].kind),
+				 str(h, fa[k].target), (unsigned)fa[k].id);
+			break;
+		case EV_PUBLISH:
+			t = pu[k].t;
+			snprintf(text, sizeof text, "%s publishes %s serial %u%s",
+				 str(h, pu[k].source), str(h, pu[k].zone), (unsigned)pu[k].serial,
+				 pu[k].initial ? " (initial)" : "");
+			break;
+		case EV_BOOT:
+			t = bo[k].t;
+			raw_field(h, bo[k].line, "from", raw, sizeof raw);
+			snprintf(text, sizeof text, "%s %s from %s%s: %s %u%s",
+				 str(h, bo[k].resolver), bo[k].reload ? "reloads" : "boots",
+				 raw[0] ? raw : "?", bo[k].ok ? "" : " (failed)",
+				 bo[k].nzones ? str(h, bo[k].zone[0]) : "no zone",
+				 bo[k].nzones ? (unsigned)bo[k].serial[0] : 0u,
+				 bo[k].nzones > 1 ? " and more" : "");
+			break;
+		case EV_STATE:
+			t = st[k].t;
+			raw_field(h, st[k].line, "why", raw, sizeof raw);
+			snprintf(text, sizeof text, "%s %s%s%s%s", str(h, st[k].resolver),
+				 str(h, st[k].state), raw[0] ? " (" : "", raw, raw[0] ? ")" : "");
+			break;
+		case EV_GATE:
+			t = gt[k].t;
+			snprintf(text, sizeof text, "%s %s", str(h, gt[k].resolver),
+				 gt[k].gated ? "gates itself" : "lifts its gate");
+			break;
+		case EV_HEALTH: {
+			static const char *const hn[] = { "probe", "up", "down", "removed",
+							  "member" };
+			t = he[k].t;
+			snprintf(text, sizeof text, "%s/%s %s: %s", str(h, he[k].vip),
+				 str(h, he[k].backend), hn[he[k].event < 5 ? he[k].event : 0],
+				 str(h, he[k].reason));
+			break;
+		}
+		case EV_LOG: {
+			size_t len;
+			const char *line = hist_line(h, k, &len);
+			/* every line starts {"t": */
+			t = line && len > 5 ? strtod(line + 5, NULL) : 0;
+			raw_field(h, ev[i].line, "message", raw, sizeof raw);
+			snprintf(text, sizeof text, "%s", raw);
+			break;
+		}
+		}
+		sb_printf(b, "<li><span class=\"t\">%.3f s</span><span class=\"c\">%s</span>"
+			     "<span class=\"x\">", t, cat[ev[i].kind]);
+		sb_html(b, text);
+		sb_puts(b, "</span></li>\n");
+	}
+	sb_puts(b, "</ol>");
+	if (n > HTML_EVENTS)
+		sb_printf(b, "<p class=\"sub\">\xE2\x80\xA6 and %zu more in the history.</p>",
+			  n - HTML_EVENTS);
+	sb_puts(b, "</details></section>\n");
+	free(ev);
+}
+
+/* ---- the page's static parts: style, fill patterns, script (one string a line) ---- */
+
+/* The style sheet. */
+static const char *const page_css[] = {
+	":root { --ink: #1f2933; --muted: #5f6b7a; --line: #d9dee5; --bg: #f3f5f8; --card: #fff;"
+	"\n",
+	"  --pass: #1b7f3b; --fail: #c62828; --inc: #a15c00; --none: #546e7a; }\n",
+	"* { box-sizing: border-box; }\n",
+	"body { margin: 0; padding: 24px 28px 40px; background: var(--bg); color: var(--ink);\n",
+	"  font: 14px/1.45 system-ui, -apple-system, \"Segoe UI\", Roboto, \"DejaVu Sans\", \"Lib"
+	"eration Sans\", sans-serif; }\n",
+	"code, .mono { font-family: ui-monospace, \"DejaVu Sans Mono\", \"Liberation Mono\", Menl"
+	"o, monospace; font-size: 12.5px; }\n",
+	"h1 { font-size: 28px; margin: 2px 0 4px; letter-spacing: -0.01em; }\n",
+	"h2 { font-size: 17px; margin: 0 0 10px; }\n",
+	"h3 { font-size: 14px; margin: 0; }\n",
+	".card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; pad"
+	"ding: 18px 20px;\n",
+	"  margin: 0 0 18px; box-shadow: 0 1px 2px rgba(16, 24, 40, .04); }\n",
+	".top { display: flex; justify-content: space-between; align-items: stretch; gap: 24px;\n",
+	"  border-top: 6px solid var(--vc); }\n",
+	".kicker { text-transform: uppercase; letter-spacing: .08em; font-size: 11px; color: var("
+	"--muted); font-weight: 600; }\n",
+	".sub { color: var(--muted); }\n",
+	".verdict { min-width: 250px; text-align: center; border-radius: 10px; padding: 12px 20px"
+	"; color: #fff;\n",
+	"  background: var(--vc); display: flex; flex-direction: column; justify-content: center;"
+	" }\n",
+	".verdict .word { font-size: 34px; font-weight: 800; letter-spacing: .06em; line-height: "
+	"1.1; }\n",
+	".verdict .mark { font-size: 22px; margin-right: 8px; }\n",
+	".verdict .counts { font-size: 13px; opacity: .95; margin-top: 4px; }\n",
+	"body.v-pass { --vc: var(--pass); } body.v-fail { --vc: var(--fail); }\n",
+	"body.v-inconclusive { --vc: var(--inc); } body.v-none { --vc: var(--none); }\n",
+	".why { margin: 0 0 18px; padding: 8px 12px; border-left: 4px solid var(--vc); background"
+	": #fafbfc; }\n",
+	".why ul { margin: 4px 0 0; padding-left: 20px; }\n",
+	".facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); ga"
+	"p: 10px 24px; margin: 14px 0 0; }\n",
+	".facts div { min-width: 0; }\n",
+	".facts dt { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: va"
+	"r(--muted); }\n",
+	".facts dd { margin: 0; overflow-wrap: anywhere; }\n",
+	".chips span { display: inline-block; background: #eef1f5; border-radius: 10px; padding: "
+	"0 8px; margin: 2px 4px 2px 0;\n",
+	"  font-size: 12px; white-space: nowrap; }\n",
+	".kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(128px, 1fr)); gap:"
+	" 12px; margin: 0 0 18px; }\n",
+	".kpi { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padd"
+	"ing: 10px 14px; }\n",
+	".kpi b { display: block; font-size: 22px; font-variant-numeric: tabular-nums; }\n",
+	".kpi span { color: var(--muted); font-size: 12px; }\n",
+	".kpi.bad b { color: var(--fail); } .kpi.warn b { color: var(--inc); }\n",
+	".hint { color: var(--muted); margin: -4px 0 8px; font-size: 13px; }\n",
+	"#timeline { position: relative; overflow-x: auto; }\n",
+	"#timeline svg { display: block; overflow: visible; }\n",
+	".panel { margin: 0 0 6px; }\n",
+	".panel-head { display: flex; gap: 10px; align-items: baseline; flex-wrap: wrap; margin: "
+	"8px 0 2px 0; }\n",
+	".panel-head .sub { font-size: 12.5px; }\n",
+	".readout { margin-left: auto; font-size: 12.5px; font-variant-numeric: tabular-nums; col"
+	"or: var(--ink);\n",
+	"  background: #f0f4fa; border-radius: 6px; padding: 0 8px; min-height: 1.4em; }\n",
+	".readout:empty { background: none; }\n",
+	".legend { display: flex; flex-wrap: wrap; gap: 2px 16px; font-size: 12.5px; color: var(-"
+	"-muted); margin: 0 0 2px; }\n",
+	".legend span { display: inline-flex; align-items: center; gap: 5px; }\n",
+	".legend svg { display: inline-block; }\n",
+	".plotbg { fill: #fcfcfd; stroke: #e3e7ec; }\n",
+	".grid { stroke: #e8ebef; stroke-width: 1; }\n",
+	".ygrid { stroke: #eef0f3; }\n",
+	".tick { fill: #6b7785; font-size: 11px; font-variant-numeric: tabular-nums; }\n",
+	".rowlabel { fill: var(--ink); font-size: 12px; }\n",
+	".rowlabel .k { fill: #7a8594; }\n",
+	".pub { stroke: #1565c0; stroke-width: 1.2; stroke-dasharray: 4 3; }\n",
+	".pubflag { fill: #1565c0; font-size: 11px; font-weight: 600; }\n",
+	".cursor { stroke: #263238; stroke-width: 1; stroke-dasharray: 3 2; pointer-events: none;"
+	" }\n",
+	".pt { fill-opacity: 0; stroke: none; }\n",
+	".pt:hover, .pt.solo { fill-opacity: 1; }\n",
+	".band text, .halo { paint-order: stroke; stroke: rgba(255, 255, 255, .9); stroke-width: "
+	"3px; stroke-linejoin: round; }\n",
+	".band text { font-size: 11px; pointer-events: none; }\n",
+	".band rect:hover, .bar:hover { stroke: #111; stroke-width: 1.5; }\n",
+	".empty { fill: #8a94a3; font-size: 12px; font-style: italic; }\n",
+	".selwin { fill: #1565c0; fill-opacity: .07; stroke: #1565c0; stroke-opacity: .5; stroke-"
+	"dasharray: 5 3; }\n",
+	".selmom { stroke: #c62828; stroke-width: 1.5; }\n",
+	".diamond { stroke: #fff; stroke-width: 1; cursor: pointer; }\n",
+	".diamond.on { stroke: #111; stroke-width: 2; }\n",
+	"table { border-collapse: collapse; width: 100%; }\n",
+	"th { text-align: left; font-size: 11px; text-transform: uppercase; letter-spacing: .05em"
+	"; color: var(--muted);\n",
+	"  border-bottom: 2px solid var(--line); padding: 6px 8px; }\n",
+	"td { border-bottom: 1px solid var(--line); padding: 8px; vertical-align: top; }\n",
+	"td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }\n",
+	"tr.r-fail td { background: #fff5f5; } tr.r-fail td:first-child { box-shadow: inset 4px 0"
+	" var(--fail); }\n",
+	"tr.r-inconclusive td { background: #fffaf0; } tr.r-inconclusive td:first-child { box-sha"
+	"dow: inset 4px 0 var(--inc); }\n",
+	"tr.r-pass td:first-child { box-shadow: inset 4px 0 var(--pass); }\n",
+	"tr[data-check] { cursor: pointer; } tr[data-check]:hover td { background: #f2f6fc; }\n",
+	"tr.selected td { background: #e8f0fb !important; }\n",
+	".badge { display: inline-block; border-radius: 4px; padding: 1px 8px; color: #fff; font-"
+	"weight: 700; font-size: 12px;\n",
+	"  letter-spacing: .04em; }\n",
+	".b-pass { background: var(--pass); } .b-fail { background: var(--fail); } .b-inconclusiv"
+	"e { background: var(--inc); }\n",
+	".where, .metric { color: var(--muted); font-size: 12px; }\n",
+	".detail { margin: 0; } .explain { margin: 4px 0 0; color: #6d4200; } .r-fail .explain { "
+	"color: #8e1c1c; }\n",
+	".moments { margin: 6px 0 0; padding-left: 18px; font-size: 12.5px; }\n",
+	"a.moment { color: #1565c0; font-variant-numeric: tabular-nums; }\n",
+	".events { list-style: none; padding: 0; margin: 8px 0 0; columns: 2 560px; column-gap: 2"
+	"8px; font-size: 12.5px; }\n",
+	".events li { break-inside: avoid; padding: 2px 0; border-bottom: 1px dotted #e4e7eb; dis"
+	"play: flex; gap: 8px; }\n",
+	".events .t { flex: 0 0 64px; text-align: right; font-variant-numeric: tabular-nums; colo"
+	"r: var(--muted); }\n",
+	".events .c { flex: 0 0 56px; font-size: 11px; line-height: 19px; text-transform: upperca"
+	"se; color: var(--muted); }\n",
+	".events .x { flex: 1; min-width: 0; overflow-wrap: anywhere; white-space: pre-wrap; }\n",
+	"summary { cursor: pointer; font-weight: 600; }\n",
+	"footer { color: var(--muted); font-size: 12px; text-align: center; margin-top: 8px; }\n",
+	"@media print { body { background: #fff; } .card { box-shadow: none; } .readout { display"
+	": none; } }\n",
+	"\n",
+	NULL
+};
+
+/* Fill patterns, so that bands and bars read without colour. */
+static const char *const page_defs[] = {
+	"<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\" focusable"
+	"=\"false\"><defs>\n",
+	"<pattern id=\"pat-down\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patter"
+	"nTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#eeeeee\"/><rect width="
+	"\"1.5\" height=\"6\" fill=\"#8d8d8d\"/></pattern>\n",
+	"<pattern id=\"pat-boot\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\"><rect "
+	"width=\"5\" height=\"5\" fill=\"#f5f5f5\"/><circle cx=\"2.5\" cy=\"2.5\" r=\"1\" fill=\""
+	"#9e9e9e\"/></pattern>\n",
+	"<pattern id=\"pat-behind\" width=\"7\" height=\"7\" patternUnits=\"userSpaceOnUse\" patt"
+	"ernTransform=\"rotate(45)\"><rect width=\"7\" height=\"7\" fill=\"#fff3e0\"/><rect width"
+	"=\"2.5\" height=\"7\" fill=\"#fb8c00\"/></pattern>\n",
+	"<pattern id=\"pat-gate\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\"><rect "
+	"width=\"6\" height=\"6\" fill=\"#f3e5f5\"/><circle cx=\"3\" cy=\"3\" r=\"1.3\" fill=\"#8"
+	"e24aa\"/></pattern>\n",
+	"<pattern id=\"pat-hdown\" width=\"7\" height=\"7\" patternUnits=\"userSpaceOnUse\" patte"
+	"rnTransform=\"rotate(45)\"><rect width=\"7\" height=\"7\" fill=\"#ffebee\"/><rect width="
+	"\"1.6\" height=\"7\" fill=\"#e53935\"/><rect width=\"7\" height=\"1.6\" fill=\"#e53935\""
+	"/></pattern>\n",
+	"<pattern id=\"pat-hwait\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\" patte"
+	"rnTransform=\"rotate(-45)\"><rect width=\"8\" height=\"8\" fill=\"#fff8f8\"/><rect width"
+	"=\"1.2\" height=\"8\" fill=\"#ef9a9a\"/></pattern>\n",
+	"<pattern id=\"pat-removed\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\"><re"
+	"ct width=\"6\" height=\"6\" fill=\"#eceff1\"/><rect width=\"6\" height=\"1.5\" fill=\"#6"
+	"07d8b\"/></pattern>\n",
+	"<pattern id=\"pat-stale\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" patte"
+	"rnTransform=\"rotate(45)\"><rect width=\"5\" height=\"5\" fill=\"#ffe0b2\"/><rect width="
+	"\"2\" height=\"5\" fill=\"#ef6c00\"/></pattern>\n",
+	"<pattern id=\"pat-wrong\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" patte"
+	"rnTransform=\"rotate(45)\"><rect width=\"5\" height=\"5\" fill=\"#ffcdd2\"/><rect width="
+	"\"1.5\" height=\"5\" fill=\"#c62828\"/><rect width=\"5\" height=\"1.5\" fill=\"#c62828\""
+	"/></pattern>\n",
+	"</defs></svg>\n",
+	"\n",
+	NULL
+};
+
+/* The drawing: SVG from the data blob, a cursor shared by the panels. */
+static const char *const page_js[] = {
+	"(function () {\n",
+	"'use strict';\n",
+	"var D = JSON.parse(document.getElementById('dnschaos-data').textContent);\n",
+	"var NS = 'http://www.w3.org/2000/svg';\n",
+	"/* Okabe-Ito first (safe for colour blindness), then more; every line also has its dash "
+	"and a label. */\n",
+	"var PAL = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#555555', "
+	"'#8c564b',\n",
+	"  '#7b1fa2', '#33691e', '#c2185b'];\n",
+	"var DASH = [null, '7 3', '2 3', '9 3 2 3', '14 4', '4 2 1 2', '1 4', '6 6', '3 6', '10 2"
+	"', '5 2 1 2 1 2'];\n",
+	"var FAULT = { hang: '#37474f', delay: '#5e35b1', rcode: '#c62828', truncate: '#00838f', "
+	"wrong: '#ad1457',\n",
+	"  capacity: '#ef6c00', stop: '#6d4c41', crash: '#4e342e', restart: '#546e7a', reload: '#"
+	"546e7a' };\n",
+	"var BAND = {\n",
+	"  current: { fill: '#dcedc8', stroke: '#7cb342', ink: '#33691e', name: 'serving the publ"
+	"ished serial' },\n",
+	"  behind: { fill: 'url(#pat-behind)', stroke: '#e65100', ink: '#bf360c', name: 'serving "
+	"an older serial' },\n",
+	"  empty: { fill: 'url(#pat-down)', stroke: '#757575', ink: '#424242', name: 'serving no "
+	"zone' },\n",
+	"  up: { fill: '#e3f2fd', stroke: '#90caf9', ink: '#0d47a1', name: 'up' },\n",
+	"  down: { fill: 'url(#pat-down)', stroke: '#616161', ink: '#212121', name: 'down' },\n",
+	"  booting: { fill: 'url(#pat-boot)', stroke: '#9e9e9e', ink: '#424242', name: 'booting' "
+	"},\n",
+	"  gated: { fill: 'url(#pat-gate)', stroke: '#6a1b9a', ink: '#4a148c', name: 'gated (behi"
+	"nd the published serial)' },\n",
+	"  hdown: { fill: 'url(#pat-hdown)', stroke: '#b71c1c', ink: '#b71c1c', name: 'health dow"
+	"n: out of the VIP' },\n",
+	"  hwait: { fill: 'url(#pat-hwait)', stroke: '#e57373', ink: '#b71c1c', name: 'not up yet"
+	"' },\n",
+	"  removed: { fill: 'url(#pat-removed)', stroke: '#455a64', ink: '#263238', name: 'remove"
+	"d by hand' }\n",
+	"};\n",
+	"var ROWNAME = { fault: 'faults', serving: 'state', gate: 'gate', health: 'health' };\n",
+	"var LEFT = 168, RIGHT = 150, ROW = 22, STRIP = 26;\n",
+	"var T = D.t_end, W = D.w, NB = D.nb;\n",
+	"var root = document.getElementById('timeline');\n",
+	"var panels = [], paths = 0, plotW = 800, ticks = null, sel = -1, pinned = null;\n",
+	"var spans = [], pubs = [];\n",
+	"\n",
+	"/*\n",
+	" * Faults shade every chart: the union of their intervals per kind. Past a\n",
+	" * few dozen spans shading would only grey the whole run out; the bands\n",
+	" * panel still shows each one.\n",
+	" */\n",
+	"function faultSpans() {\n",
+	"  var byKind = {}, out = [];\n",
+	"  D.rows.forEach(function (r) { if (r.k === 'fault') r.items.forEach(function (it) { (by"
+	"Kind[it[2]] = byKind[it[2]] || []).push(it); }); });\n",
+	"  Object.keys(byKind).forEach(function (k) {\n",
+	"    var a = byKind[k].slice().sort(function (x, y) { return x[0] - y[0]; }), cur = null;"
+	"\n",
+	"    a.forEach(function (it) {\n",
+	"      if (cur && it[0] <= cur[1] + W) cur[1] = Math.max(cur[1], it[1]);\n",
+	"      else { cur = [it[0], it[1], k]; out.push(cur); }\n",
+	"    });\n",
+	"  });\n",
+	"  return out.length > 40 ? [] : out;\n",
+	"}\n",
+	"\n",
+	"function el(tag, a, parent) {\n",
+	"  var e = document.createElementNS(NS, tag);\n",
+	"  for (var k in a) if (a[k] !== null && a[k] !== undefined) e.setAttribute(k, a[k]);\n",
+	"  if (parent) parent.appendChild(e);\n",
+	"  if (tag === 'path') paths++;\n",
+	"  return e;\n",
+	"}\n",
+	"function tip(e, text) { el('title', {}, e).textContent = text; return e; }\n",
+	"function txt(parent, x, y, s, cls, anchor) {\n",
+	"  var e = el('text', { x: x, y: y, 'class': cls || null, 'text-anchor': anchor || null }"
+	", parent);\n",
+	"  e.textContent = s;\n",
+	"  return e;\n",
+	"}\n",
+	"function h(tag, cls, parent, s) {\n",
+	"  var e = document.createElement(tag);\n",
+	"  if (cls) e.className = cls;\n",
+	"  if (s !== undefined) e.textContent = s;\n",
+	"  if (parent) parent.appendChild(e);\n",
+	"  return e;\n",
+	"}\n",
+	"function X(t) { return LEFT + Math.max(0, Math.min(T, t)) / T * plotW; }\n",
+	"function fmtT(t) { return t < 10 ? t.toFixed(2) : t < 100 ? t.toFixed(1) : t.toFixed(0);"
+	" }\n",
+	"function span(b) { return fmtT(b * W) + '\\u2013' + fmtT(Math.min(T, (b + 1) * W)) + ' s"
+	"'; }\n",
+	"function fmtMs(v) {\n",
+	"  if (v === null || v === undefined) return '\\u2013';\n",
+	"  if (v >= 1000) return +(v / 1000).toPrecision(3) + ' s';\n",
+	"  return (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : +v."
+	"toPrecision(2)) + ' ms';\n",
+	"}\n",
+	"function tickMs(v) { return v >= 1000 ? +(v / 1000).toPrecision(3) + ' s' : +v.toPrecisi"
+	"on(3) + ' ms'; }\n",
+	"function fmtRate(v) { return (v >= 100 ? v.toFixed(0) : +v.toFixed(1)) + '/s'; }\n",
+	"function pct(n, d) { return d ? (n === d ? '100' : (100 * n / d).toFixed(1)) + '%' : '\\"
+	"u2013'; }\n",
+	"function sum(a) { var s = 0; for (var i = 0; i < a.length; i++) s += a[i]; return s; }\n",
+	"function max(a) { var m = 0; for (var i = 0; i < a.length; i++) if (a[i] !== null && a[i"
+	"] > m) m = a[i]; return m; }\n",
+	"function nice(raw) {\n",
+	"  var p = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / p;\n",
+	"  return p * (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10);\n",
+	"}\n",
+	"function fmtW() { return W < 1 ? Math.round(W * 1000) + ' ms' : W + ' s'; }\n",
+	"\n",
+	"/* ---- a panel: a heading with a live readout, a legend, one svg on the shared time axi"
+	"s ---- */\n",
+	"\n",
+	"function panel(name, sub, height, legend) {\n",
+	"  var sec = h('section', 'panel', root), head = h('div', 'panel-head', sec);\n",
+	"  h('h3', null, head, name);\n",
+	"  if (sub) h('span', 'sub', head, sub);\n",
+	"  var out = h('span', 'readout', head, '');\n",
+	"  out.setAttribute('aria-live', 'polite');\n",
+	"  if (legend && legend.length) {\n",
+	"    var lg = h('div', 'legend', sec);\n",
+	"    legend.forEach(function (it) { swatch(lg, it); });\n",
+	"  }\n",
+	"  var w = LEFT + plotW + RIGHT;\n",
+	"  var svg = el('svg', { width: w, height: height, viewBox: '0 0 ' + w + ' ' + height, ro"
+	"le: 'img',\n",
+	"    'aria-label': name + (sub ? ': ' + sub : '') });\n",
+	"  sec.appendChild(svg);\n",
+	"  var p = { svg: svg, h: height, out: out, readout: null, y0: 0, y1: height };\n",
+	"  panels.push(p);\n",
+	"  return p;\n",
+	"}\n",
+	"function swatch(parent, it) {\n",
+	"  var s = h('span', null, parent), svg = el('svg', { width: 30, height: 12, 'aria-hidden"
+	"': 'true' });\n",
+	"  s.appendChild(svg);\n",
+	"  if (it.line) el('path', { d: 'M1 6H29', stroke: it.c, 'stroke-width': it.w || 2, 'stro"
+	"ke-dasharray': it.dash || null, fill: 'none' }, svg);\n",
+	"  else el('rect', { x: 1, y: 1, width: 28, height: 10, fill: it.fill || it.c, stroke: it"
+	".stroke || 'none', rx: 2 }, svg);\n",
+	"  h('span', null, s, it.label);\n",
+	"}\n",
+	"\n",
+	"/* Background of a plot area: fault spans, the time grid, publishes; labels under it whe"
+	"n asked. */\n",
+	"function frame(p, y0, y1, labels, shadeTo) {\n",
+	"  p.y0 = y0; p.y1 = y1;\n",
+	"  el('rect', { x: LEFT, y: y0, width: plotW, height: y1 - y0, 'class': 'plotbg' }, p.svg"
+	");\n",
+	"  spans.forEach(function (f) {\n",
+	"    var x0 = X(f[0]);\n",
+	"    el('rect', { x: x0, y: y0, width: Math.max(2, X(f[1]) - x0), height: (shadeTo || y1)"
+	" - y0, fill: FAULT[f[2]] || '#607d8b',\n",
+	"      'fill-opacity': 0.08 }, p.svg);\n",
+	"  });\n",
+	"  ticks.forEach(function (t) {\n",
+	"    el('line', { x1: X(t), x2: X(t), y1: y0, y2: y1, 'class': 'grid' }, p.svg);\n",
+	"    if (labels) txt(p.svg, X(t), y1 + 14, fmtTick(t), 'tick', 'middle');\n",
+	"  });\n",
+	"  if (D.last < T - W) tip(el('rect', { x: X(D.last), y: y0, width: X(T) - X(D.last), hei"
+	"ght: y1 - y0,\n",
+	"    fill: 'url(#pat-down)', 'fill-opacity': 0.35 }, p.svg), stopText());\n",
+	"  p.hl = el('g', {}, p.svg);\n",
+	"}\n",
+	"function pubLines(p) {\n",
+	"  pubs.forEach(function (u) {\n",
+	"    tip(el('line', { x1: X(u[0]), x2: X(u[0]), y1: p.y0, y2: p.y1, 'class': 'pub' }, p.s"
+	"vg),\n",
+	"      'publish ' + u[2] + ' serial ' + u[1] + ' at ' + u[0].toFixed(3) + ' s');\n",
+	"  });\n",
+	"}\n",
+	"function stopText() {\n",
+	"  return (D.end ? 'the run ended (' + D.end + ')' : 'the history stops (no end line: the"
+	" run was killed?)') +\n",
+	"    ' at ' + fmtT(D.last) + ' s of the ' + fmtT(D.duration) + ' s planned: nothing recor"
+	"ded after';\n",
+	"}\n",
+	"function fmtTick(t) { return (+t.toPrecision(6)) + ' s'; }\n",
+	"function cursor(p) {\n",
+	"  p.cur = el('line', { x1: 0, x2: 0, y1: p.y0, y2: p.y1, 'class': 'cursor', visibility: "
+	"'hidden' }, p.svg);\n",
+	"}\n",
+	"function yAxis(p, lo, hi, y, fmt, step) {\n",
+	"  for (var v = lo; v <= hi + step * 1e-6; v += step) {\n",
+	"    var yy = y(v);\n",
+	"    el('line', { x1: LEFT, x2: LEFT + plotW, y1: yy, y2: yy, 'class': 'ygrid' }, p.svg);"
+	"\n",
+	"    txt(p.svg, LEFT - 6, yy + 4, fmt(v), 'tick', 'end');\n",
+	"  }\n",
+	"}\n",
+	"\n",
+	"/*\n",
+	" * A series through bucket centres. Buckets without a value (no lookup there)\n",
+	" * are bridged when the gap is short, so that sparse data still reads as a\n",
+	" * line; a longer gap breaks it. Returns its last point, for the end label.\n",
+	" */\n",
+	"function series(p, vals, y, st, label, fmt) {\n",
+	"  var g = el('g', {}, p.svg), d = '', last = -1e9, pts = [], b, bridge = Math.max(3, Mat"
+	"h.ceil(0.5 / W));\n",
+	"  for (b = 0; b < NB; b++) {\n",
+	"    var v = vals[b];\n",
+	"    if (v === null || v === undefined) continue;\n",
+	"    var px = X((b + 0.5) * W), py = y(v), joined = b - last <= bridge;\n",
+	"    d += (joined ? 'L' : 'M') + px.toFixed(1) + ' ' + py.toFixed(1);\n",
+	"    if (!joined && pts.length) pts[pts.length - 1][5] = pts[pts.length - 1][4];\n",
+	"    pts.push([b, px, py, v, !joined, false]);\n",
+	"    last = b;\n",
+	"  }\n",
+	"  if (pts.length) pts[pts.length - 1][5] = pts[pts.length - 1][4];\n",
+	"  if (d) el('path', { d: d, fill: 'none', stroke: st.c, 'stroke-width': st.w || 1.8, 'st"
+	"roke-dasharray': st.dash || null,\n",
+	"    'stroke-linejoin': 'round', 'stroke-linecap': 'round' }, g);\n",
+	"  pts.forEach(function (q) {\n",
+	"    tip(el('circle', { cx: q[1], cy: q[2], r: q[5] ? 2.6 : 3.2, fill: st.c, 'class': q[5"
+	"] ? 'pt solo' : 'pt' }, g),\n",
+	"      label + ' \\u00b7 ' + span(q[0]) + ': ' + fmt(q[3], q[0]));\n",
+	"  });\n",
+	"  return pts.length ? { y: pts[pts.length - 1][2], label: label, c: st.c } : null;\n",
+	"}\n",
+	"/* Labels at the right end of the lines, pushed apart so that they do not overlap. */\n",
+	"function endLabels(p, ends, bottom) {\n",
+	"  ends = ends.filter(function (e) { return e; }).sort(function (a, b) { return a.y - b.y"
+	"; });\n",
+	"  var last = p.y0 + 10 - 13, ys = [], i;\n",
+	"  ends.forEach(function (e) { last = Math.max(e.y + 4, last + 13); ys.push(last); });\n",
+	"  bottom = bottom || p.y1 + 4;\n",
+	"  for (i = ys.length - 1; i >= 0; i--) ys[i] = Math.max(p.y0 + 10, Math.min(ys[i], botto"
+	"m - (ys.length - 1 - i) * 13));\n",
+	"  ends.forEach(function (e, i) {\n",
+	"    var t = txt(p.svg, LEFT + plotW + 8, ys[i], e.label, 'halo', null);\n",
+	"    t.setAttribute('fill', e.c);\n",
+	"    t.setAttribute('font-size', '11.5');\n",
+	"    t.setAttribute('font-weight', '600');\n",
+	"  });\n",
+	"}\n",
+	"function style(i) { return { c: PAL[i % PAL.length], dash: DASH[i % DASH.length] }; }\n",
+	"\n",
+	"/* ---- the top strip: time labels and publish flags ---- */\n",
+	"\n",
+	"function header() {\n",
+	"  var p = panel('Time', 'seconds since the run started; buckets of ' + fmtW(), 34, null)"
+	";\n",
+	"  p.y0 = 22; p.y1 = 34;\n",
+	"  ticks.forEach(function (t) { txt(p.svg, X(t), 14, fmtTick(t), 'tick', 'middle'); });\n",
+	"  var lastX = -1e9, row = 0, many = D.pubs.filter(function (u) { return !u[4]; }).length"
+	";\n",
+	"  if (many > 12) {\n",
+	"    D.pubs.forEach(function (u) {\n",
+	"      if (!u[4]) tip(el('path', { d: 'M' + X(u[0]).toFixed(1) + ' 34l-3 -6h6z', fill: '#"
+	"1565c0' }, p.svg),\n",
+	"        'published at ' + u[0].toFixed(3) + ' s: ' + u[2] + ' serial ' + u[1]);\n",
+	"    });\n",
+	"    txt(p.svg, LEFT + plotW + 8, 32, many + ' publishes', 'pubflag', null);\n",
+	"  }\n",
+	"  D.pubs.forEach(function (u) {\n",
+	"    if (many > 12 && !u[4]) return;\n",
+	"    var x = X(u[0]);\n",
+	"    row = x - lastX < 150 ? 1 - row : 0;\n",
+	"    lastX = x;\n",
+	"    el('path', { d: 'M' + x.toFixed(1) + ' ' + (34 - row * 0) + 'l-4 -7h8z', fill: '#156"
+	"5c0' }, p.svg);\n",
+	"    var t = txt(p.svg, x + 6, 30, (u[4] ? 'published ' : 'publish ') + u[1], 'pubflag ha"
+	"lo', null);\n",
+	"    if (row) t.setAttribute('y', 19);\n",
+	"    tip(t, (u[4] ? 'initially published: ' : 'published at ' + u[0].toFixed(3) + ' s: ')"
+	" + u[2] + ' serial ' + u[1] + ' by ' + u[3]);\n",
+	"  });\n",
+	"  if (D.last < T - W) {\n",
+	"    el('rect', { x: X(D.last), y: 20, width: X(T) - X(D.last), height: 14, fill: 'url(#p"
+	"at-down)', 'fill-opacity': 0.5 }, p.svg);\n",
+	"    var st = txt(p.svg, X(D.last) + 6, 31, 'no record after ' + fmtT(D.last) + ' s', 'ti"
+	"ck halo', null);\n",
+	"    tip(st, stopText());\n",
+	"  }\n",
+	"  p.readout = function (b) { return span(b); };\n",
+	"  cursor(p);\n",
+	"  p.cur.setAttribute('y1', 18);\n",
+	"}\n",
+	"\n",
+	"/* ---- lookups: success rate, volume, stale and wrong answers ---- */\n",
+	"\n",
+	"function lookups() {\n",
+	"  var A = D.lookups.all, C = D.lookups.clients, total = sum(A.n);\n",
+	"  var strips = C.length > 1 ? C : [{ name: C.length ? C[0].name : 'all clients', n: A.n,"
+	" stale: A.stale, wrong: A.wrong }];\n",
+	"  var anyBad = sum(A.stale) + sum(A.wrong) > 0;\n",
+	"  var legend = [{ line: true, c: '#1f2933', w: 3, label: 'all clients' }];\n",
+	"  if (C.length > 1) C.forEach(function (c, i) { var s = style(i); legend.push({ line: tr"
+	"ue, c: s.c, dash: s.dash, label: c.name + ' (' + c.stack + ')' }); });\n",
+	"  legend.push({ fill: '#cfd8dc', stroke: '#b0bec5', label: 'lookups per second (grey are"
+	"a, own scale)' });\n",
+	"  legend.push({ fill: 'url(#pat-stale)', stroke: '#ef6c00', label: 'stale answers' });\n",
+	"  legend.push({ fill: 'url(#pat-wrong)', stroke: '#c62828', label: 'wrong answers' });\n",
+	"  var y0 = 10, y1 = 170, s0 = y1 + 10, s1 = s0 + strips.length * STRIP - 3, H = s1 + 24;"
+	"\n",
+	"  var p = panel('Lookups', 'share of completed lookups that succeeded, by invoke time; b"
+	"elow: share of answers that were stale or wrong', H, legend);\n",
+	"  frame(p, y0, s1, true, y1);\n",
+	"  if (!total) { txt(p.svg, LEFT + plotW / 2, (y0 + y1) / 2, 'no lookup completed in this"
+	" run', 'empty', 'middle'); }\n",
+	"  var y = function (v) { return y1 - v / 100 * (y1 - y0); };\n",
+	"  yAxis(p, 0, 100, y, function (v) { return v + '%'; }, 25);\n",
+	"  var k = Math.max(1, Math.round(0.25 / W)) | 1, vol = smooth(A.n, k), peak = max(vol), "
+	"bw = Math.max(1, plotW / NB - 1);\n",
+	"  if (peak) {\n",
+	"    var d = 'M' + X(0).toFixed(1) + ' ' + y1;\n",
+	"    var xe = X(0);\n",
+	"    vol.forEach(function (v, b) {\n",
+	"      if (v === null) return;\n",
+	"      xe = X((b + 0.5) * W);\n",
+	"      d += 'L' + xe.toFixed(1) + ' ' + (y1 - v / peak * (y1 - y0) * 0.6).toFixed(1);\n",
+	"    });\n",
+	"    d += 'L' + xe.toFixed(1) + ' ' + y1 + 'Z';\n",
+	"    tip(el('path', { d: d, fill: '#cfd8dc', 'fill-opacity': 0.5, stroke: '#b0bec5', 'str"
+	"oke-width': 1 }, p.svg),\n",
+	"      'lookups completed per second' + (k > 1 ? ', averaged over ' + fmtT(k * W) + ' s' "
+	": '') + '; peak ' + fmtRate(peak));\n",
+	"    txt(p.svg, LEFT + plotW - 4, y1 - (y1 - y0) * 0.6 - 3, 'volume peak ' + fmtRate(peak"
+	"), 'tick', 'end');\n",
+	"  }\n",
+	"  pubLines(p);\n",
+	"  var rate = function (c) { return c.n.map(function (n, b) { return n ? 100 * c.ok[b] / "
+	"n : null; }); };\n",
+	"  var fmtOk = function (c) { return function (v, b) { return pct(c.ok[b], c.n[b]) + ' ok"
+	" (' + c.ok[b] + ' of ' + c.n[b] + ')'; }; };\n",
+	"  var ends = [];\n",
+	"  if (C.length > 1) C.forEach(function (c, i) { ends.push(series(p, rate(c), y, { c: sty"
+	"le(i).c, dash: style(i).dash, w: 1.6 }, c.name, fmtOk(c))); });\n",
+	"  ends.push(series(p, rate(A), y, { c: '#1f2933', w: 2.6 }, 'all clients', fmtOk(A)));\n",
+	"  endLabels(p, ends, y1 + 4);\n",
+	"  strips.forEach(function (c, i) {\n",
+	"    var top = s0 + i * STRIP, hh = STRIP - 3, g = el('g', {}, p.svg);\n",
+	"    el('rect', { x: LEFT, y: top, width: plotW, height: hh, fill: '#fafafa', stroke: '#e"
+	"3e7ec' }, g);\n",
+	"    var lab = txt(p.svg, LEFT - 8, top + hh - 4, c.name, 'rowlabel', 'end');\n",
+	"    tip(lab, 'stale and wrong answers of ' + c.name + ', as a share of its completed loo"
+	"kups');\n",
+	"    var bad = 0;\n",
+	"    c.n.forEach(function (n, b) {\n",
+	"      var st = c.stale[b], wr = c.wrong[b];\n",
+	"      if (!n || !(st + wr)) return;\n",
+	"      bad += st + wr;\n",
+	"      var x0 = X(b * W) + 0.5, hs = Math.max(2, st / n * hh), hw = wr ? Math.max(2, wr /"
+	" n * hh) : 0;\n",
+	"      var label = span(b) + ' \\u00b7 ' + c.name + ': ' + st + ' stale and ' + wr + ' wr"
+	"ong of ' + n + ' answers';\n",
+	"      if (st) tip(el('rect', { x: x0, y: top + hh - hs, width: bw, height: hs, fill: 'ur"
+	"l(#pat-stale)', stroke: '#ef6c00', 'stroke-width': 0.5, 'class': 'bar' }, g), label);\n",
+	"      if (wr) tip(el('rect', { x: x0, y: top + hh - (st ? hs : 0) - hw, width: bw, heigh"
+	"t: hw, fill: 'url(#pat-wrong)', stroke: '#c62828', 'stroke-width': 0.5, 'class': 'bar' }"
+	", g), label);\n",
+	"    });\n",
+	"    if (!bad) txt(g, LEFT + 8, top + hh - 4, 'no stale or wrong answer', 'empty', null);"
+	"\n",
+	"    else txt(g, LEFT + plotW + 8, top + hh - 4, sum(c.stale) + ' stale, ' + sum(c.wrong)"
+	" + ' wrong', 'tick', null);\n",
+	"  });\n",
+	"  if (!anyBad && total) p.out.title = 'every classified answer was fresh';\n",
+	"  p.readout = function (b) {\n",
+	"    var s = span(b) + ': ' + pct(A.ok[b], A.n[b]) + ' of ' + A.n[b] + ' ok';\n",
+	"    if (!A.n[b]) s = span(b) + ': no lookup completed';\n",
+	"    if (A.fail[b]) s += ', ' + A.fail[b] + ' failed';\n",
+	"    if (A.timeout[b]) s += ', ' + A.timeout[b] + ' timed out';\n",
+	"    if (A.stale[b]) s += ', ' + A.stale[b] + ' stale';\n",
+	"    if (A.wrong[b]) s += ', ' + A.wrong[b] + ' wrong';\n",
+	"    if (C.length > 1) s += ' \\u2014 ' + C.map(function (c) { return c.name + ' ' + pct("
+	"c.ok[b], c.n[b]) + (c.stale[b] ? ' (' + c.stale[b] + ' stale)' : ''); }).join(' \\u00b7 "
+	"');\n",
+	"    return s;\n",
+	"  };\n",
+	"  cursor(p);\n",
+	"}\n",
+	"\n",
+	"/* ---- latency percentiles, log scale ---- */\n",
+	"\n",
+	"function latency() {\n",
+	"  var L = D.latency, lo = Infinity, hi = 0;\n",
+	"  [L.p50, L.p99].forEach(function (a) { a.forEach(function (v) { if (v !== null) { if (v"
+	" > 0 && v < lo) lo = v; if (v > hi) hi = v; } }); });\n",
+	"  var legend = [{ line: true, c: '#0072b2', w: 2.4, label: 'p50 (median)' }, { line: tru"
+	"e, c: '#d55e00', dash: '7 3', w: 2, label: 'p99' },\n",
+	"    { fill: '#0072b2', label: 'p50\\u2013p99 spread', stroke: null }];\n",
+	"  legend[2].fill = 'rgba(0,114,178,.15)';\n",
+	"  var y0 = 10, y1 = 150;\n",
+	"  var p = panel('Latency', 'of completed lookups (timeouts included, at their timeout), "
+	"per bucket; log scale', y1 + 24, legend);\n",
+	"  frame(p, y0, y1, true);\n",
+	"  if (!hi) { txt(p.svg, LEFT + plotW / 2, (y0 + y1) / 2, 'no latency measured', 'empty',"
+	" 'middle'); p.readout = function () { return ''; }; cursor(p); return; }\n",
+	"  if (!isFinite(lo)) lo = hi;\n",
+	"  var llo = Math.floor(Math.log10(lo)), lhi = Math.ceil(Math.log10(hi));\n",
+	"  if (lhi <= llo) lhi = llo + 1;\n",
+	"  var y = function (v) { var l = Math.log10(Math.max(v, Math.pow(10, llo))); return y1 -"
+	" (l - llo) / (lhi - llo) * (y1 - y0); };\n",
+	"  for (var k = llo; k <= lhi; k++) {\n",
+	"    var yy = y(Math.pow(10, k));\n",
+	"    el('line', { x1: LEFT, x2: LEFT + plotW, y1: yy, y2: yy, 'class': 'ygrid' }, p.svg);"
+	"\n",
+	"    txt(p.svg, LEFT - 6, yy + 4, tickMs(Math.pow(10, k)), 'tick', 'end');\n",
+	"    if (lhi - llo <= 2 && k < lhi) [2, 5].forEach(function (m) {\n",
+	"      var ym = y(m * Math.pow(10, k));\n",
+	"      el('line', { x1: LEFT, x2: LEFT + plotW, y1: ym, y2: ym, 'class': 'ygrid', 'stroke"
+	"-dasharray': '2 3' }, p.svg);\n",
+	"      txt(p.svg, LEFT - 6, ym + 4, tickMs(m * Math.pow(10, k)), 'tick', 'end');\n",
+	"    });\n",
+	"  }\n",
+	"  var d = '', seg = [];\n",
+	"  var flush = function () {\n",
+	"    if (!seg.length) return;\n",
+	"    var up = seg.map(function (b) { return X((b + 0.5) * W).toFixed(1) + ' ' + y(L.p99[b"
+	"]).toFixed(1); });\n",
+	"    var dn = seg.slice().reverse().map(function (b) { return X((b + 0.5) * W).toFixed(1)"
+	" + ' ' + y(L.p50[b]).toFixed(1); });\n",
+	"    d += 'M' + up.join('L') + 'L' + dn.join('L') + 'Z';\n",
+	"    seg = [];\n",
+	"  };\n",
+	"  for (var b = 0; b < NB; b++) { if (L.p50[b] === null) flush(); else seg.push(b); }\n",
+	"  flush();\n",
+	"  if (d) el('path', { d: d, fill: '#0072b2', 'fill-opacity': 0.13, stroke: 'none' }, p.s"
+	"vg);\n",
+	"  pubLines(p);\n",
+	"  var f = function (v) { return fmtMs(v); };\n",
+	"  endLabels(p, [series(p, L.p99, y, { c: '#d55e00', dash: '7 3', w: 2 }, 'p99', f),\n",
+	"    series(p, L.p50, y, { c: '#0072b2', w: 2.4 }, 'p50', f)]);\n",
+	"  p.readout = function (b) { return L.p50[b] === null ? span(b) + ': no lookup' : span(b"
+	") + ': p50 ' + fmtMs(L.p50[b]) + ' \\u00b7 p99 ' + fmtMs(L.p99[b]); };\n",
+	"  cursor(p);\n",
+	"}\n",
+	"\n",
+	"/* ---- queries per second: at each resolver, or routed by each VIP ---- */\n",
+	"\n",
+	"/* Counts per bucket as a rate, averaged over about 0.25 s when buckets are finer (a few"
+	" queries each). */\n",
+	"function smooth(q, k) {\n",
+	"  var out = [], h = Math.floor(k / 2);\n",
+	"  for (var b = 0; b < q.length; b++) {\n",
+	"    if (b * W > D.last) { out.push(null); continue; } /* nothing recorded there */\n",
+	"    var s = 0, n = 0;\n",
+	"    for (var i = Math.max(0, b - h); i <= Math.min(q.length - 1, b + h); i++) { s += q[i"
+	"]; n++; }\n",
+	"    out.push(s / n / W);\n",
+	"  }\n",
+	"  return out;\n",
+	"}\n",
+	"function rates(name, sub, list, labelOf) {\n",
+	"  if (!list.length) return;\n",
+	"  var k = Math.max(1, Math.round(0.25 / W));\n",
+	"  if (k > 1) { k |= 1; sub += '; lines averaged over ' + fmtT(k * W) + ' s'; }\n",
+	"  var legend = list.map(function (s, i) { var st = style(i); return { line: true, c: st."
+	"c, dash: st.dash, label: labelOf(s) }; });\n",
+	"  var y0 = 10, y1 = 130;\n",
+	"  var p = panel(name, sub, y1 + 24, legend);\n",
+	"  frame(p, y0, y1, true);\n",
+	"  var top = 0;\n",
+	"  var sm = list.map(function (s) { return smooth(s.q, k); });\n",
+	"  sm.forEach(function (a) { var m = max(a); if (m > top) top = m; });\n",
+	"  if (!top) top = 1;\n",
+	"  var step = nice(top / 4), hi = Math.ceil(top / step) * step;\n",
+	"  var y = function (v) { return y1 - v / hi * (y1 - y0); };\n",
+	"  yAxis(p, 0, hi, y, function (v) { return +v.toPrecision(4) + '/s'; }, step);\n",
+	"  pubLines(p);\n",
+	"  var ends = list.map(function (s, i) {\n",
+	"    var st = style(i);\n",
+	"    return series(p, sm[i], y, { c: st.c, dash: st.dash, w: 1.8 }, labelOf(s),\n",
+	"      function (v, b) { return fmtRate(v) + ' (' + s.q[b] + ' queries in the bucket)'; }"
+	");\n",
+	"  });\n",
+	"  endLabels(p, ends);\n",
+	"  p.readout = function (b) {\n",
+	"    if (sm[0][b] === null) return span(b) + ': nothing recorded';\n",
+	"    return span(b) + ': ' + list.map(function (s, i) { return labelOf(s) + ' ' + fmtRate"
+	"(sm[i][b]); }).join(' \\u00b7 ');\n",
+	"  };\n",
+	"  cursor(p);\n",
+	"}\n",
+	"\n",
+	"/* ---- bands: faults, resolver states, gates, health; the checks' moments ---- */\n",
+	"\n",
+	"function bandStyle(kind) {\n",
+	"  if (FAULT[kind]) return { fill: FAULT[kind], stroke: FAULT[kind], ink: '#fff', fault: "
+	"true };\n",
+	"  return BAND[kind] || BAND.down;\n",
+	"}\n",
+	"function bands() {\n",
+	"  var rows = D.rows.slice();\n",
+	"  var moments = D.checks.filter(function (c) { return c.moments.length; });\n",
+	"  var seen = {}, legend = [];\n",
+	"  rows.forEach(function (r) { r.items.forEach(function (it) { seen[it[2]] = 1; }); });\n",
+	"  Object.keys(FAULT).forEach(function (k) { if (seen[k]) legend.push({ fill: FAULT[k], l"
+	"abel: 'fault: ' + k }); });\n",
+	"  Object.keys(BAND).forEach(function (k) { if (seen[k]) legend.push({ fill: BAND[k].fill"
+	", stroke: BAND[k].stroke, label: BAND[k].name }); });\n",
+	"  if (moments.length) legend.push({ fill: '#c62828', label: 'moment that broke a check ("
+	"click a row below)' });\n",
+	"  var nrows = rows.length + (moments.length ? 1 : 0);\n",
+	"  if (!nrows) return;\n",
+	"  var y0 = 6, H = y0 + nrows * ROW + 26;\n",
+	"  var p = panel('What happened', 'faults, resolver states and serials, gates, VIP health"
+	"', H, legend);\n",
+	"  frame(p, y0, y0 + nrows * ROW, true);\n",
+	"  pubLines(p);\n",
+	"  var prevGroup = null;\n",
+	"  rows.forEach(function (r, i) {\n",
+	"    var top = y0 + i * ROW, hh = ROW - 6, g = el('g', { 'class': 'band' }, p.svg);\n",
+	"    if (i % 2) el('rect', { x: LEFT, y: top, width: plotW, height: ROW, fill: '#f5f7fa',"
+	" 'fill-opacity': 0.6 }, g);\n",
+	"    if (r.g !== prevGroup && i) el('line', { x1: 8, x2: LEFT + plotW, y1: top, y2: top, "
+	"stroke: '#d9dee5' }, p.svg);\n",
+	"    var lab = el('text', { x: LEFT - 8, y: top + hh, 'text-anchor': 'end', 'class': 'row"
+	"label' }, p.svg);\n",
+	"    var t1 = el('tspan', { 'font-weight': r.g !== prevGroup ? 700 : 400, fill: r.g !== p"
+	"revGroup ? null : '#9aa4b1' }, lab);\n",
+	"    t1.textContent = r.g + ' ';\n",
+	"    el('tspan', { 'class': 'k' }, lab).textContent = ROWNAME[r.k] || r.k;\n",
+	"    prevGroup = r.g;\n",
+	"    if (!r.items.length) txt(g, LEFT + 8, top + hh - 2, r.k === 'health' ? 'up throughou"
+	"t' : 'nothing', 'empty', null);\n",
+	"    r.items.forEach(function (it) {\n",
+	"      var st = bandStyle(it[2]), x0 = X(it[0]), x1 = Math.max(X(it[1]), x0 + 3);\n",
+	"      tip(el('rect', { x: x0, y: top + 3, width: x1 - x0, height: hh, fill: st.fill, str"
+	"oke: st.stroke, rx: 2 }, g), it[4]);\n",
+	"      var label = it[3], fits = function (s) { return s && (x1 - x0) > s.length * 6.3 + "
+	"8; };\n",
+	"      if (!fits(label)) label = label.split(/[:,]/)[0];\n",
+	"      if (!fits(label) && st.fault) label = it[2];\n",
+	"      if (fits(label)) {\n",
+	"        var t = txt(g, x0 + 5, top + hh - 1, label, null, null);\n",
+	"        t.setAttribute('fill', st.ink);\n",
+	"        if (st.fault) t.setAttribute('style', 'stroke:none;font-weight:600');\n",
+	"      }\n",
+	"    });\n",
+	"    if (r.more) txt(g, LEFT + plotW + 8, top + hh, '+' + r.more + ' not drawn', 'tick', "
+	"null);\n",
+	"  });\n",
+	"  if (moments.length) {\n",
+	"    var top = y0 + rows.length * ROW, lab = txt(p.svg, LEFT - 8, top + ROW - 6, 'checks "
+	"', 'rowlabel', 'end');\n",
+	"    lab.setAttribute('font-weight', 700);\n",
+	"    el('tspan', { 'class': 'k' }, lab).textContent = 'moments';\n",
+	"    var g = el('g', {}, p.svg);\n",
+	"    moments.forEach(function (c) {\n",
+	"      c.moments.forEach(function (m) {\n",
+	"        var x = X(m[0]), cy = top + ROW / 2;\n",
+	"        var dm = el('path', { d: 'M' + x.toFixed(1) + ' ' + (cy - 7) + 'l6 7l-6 7l-6 -7z"
+	"', 'class': 'diamond', 'data-i': c.i,\n",
+	"          fill: c.outcome === 'fail' ? '#c62828' : '#a15c00' }, g);\n",
+	"        tip(dm, '#' + c.i + ' ' + c.name + ' \\u2014 ' + m[0].toFixed(3) + ' s (line ' +"
+	" m[1] + '): ' + m[2]);\n",
+	"        dm.addEventListener('click', function () { select(c.i); });\n",
+	"      });\n",
+	"      var t = txt(g, X(c.moments[c.moments.length - 1][0]) + 8, top + ROW / 2 + 4, '#' +"
+	" c.i, 'tick halo', null);\n",
+	"      t.setAttribute('font-weight', 700);\n",
+	"    });\n",
+	"  }\n",
+	"  p.readout = function (b, t) {\n",
+	"    var now = [];\n",
+	"    rows.forEach(function (r) { r.items.forEach(function (it) { if (it[0] <= t && t <= M"
+	"ath.max(it[1], it[0] + W)) now.push(r.g + ': ' + (it[3] || it[2])); }); });\n",
+	"    return fmtT(t) + ' s: ' + (now.length ? now.join(' \\u00b7 ') : 'no fault, every res"
+	"olver serving');\n",
+	"  };\n",
+	"  cursor(p);\n",
+	"}\n",
+	"\n",
+	"/* ---- the cursor shared by every panel, and the selection from the table ---- */\n",
+	"\n",
+	"function setCursor(t) {\n",
+	"  if (t === null) {\n",
+	"    panels.forEach(function (p) { if (p.cur) p.cur.setAttribute('visibility', 'hidden');"
+	" p.out.textContent = ''; });\n",
+	"    return;\n",
+	"  }\n",
+	"  var b = Math.min(NB - 1, Math.max(0, Math.floor(t / W))), x = X(t);\n",
+	"  panels.forEach(function (p) {\n",
+	"    if (p.cur) { p.cur.setAttribute('x1', x); p.cur.setAttribute('x2', x); p.cur.setAttr"
+	"ibute('visibility', 'visible'); }\n",
+	"    p.out.textContent = p.readout ? p.readout(b, t) : '';\n",
+	"  });\n",
+	"}\n",
+	"function drawSelection() {\n",
+	"  panels.forEach(function (p) { if (p.hl) p.hl.textContent = ''; });\n",
+	"  document.querySelectorAll('.diamond').forEach(function (d) { d.classList.toggle('on', "
+	"+d.getAttribute('data-i') === sel); });\n",
+	"  document.querySelectorAll('tr[data-check]').forEach(function (tr) { tr.classList.toggl"
+	"e('selected', +tr.getAttribute('data-check') === sel); });\n",
+	"  var c = D.checks.filter(function (k) { return k.i === sel; })[0];\n",
+	"  if (!c) return;\n",
+	"  var from = Math.max(0, c.from), to = c.to === null || c.to < 0 ? T : Math.min(T, c.to)"
+	";\n",
+	"  var whole = from <= 0 && to >= T;\n",
+	"  panels.forEach(function (p) {\n",
+	"    if (!p.hl || p.y1 - p.y0 < 20) return;\n",
+	"    if (!whole) tip(el('rect', { x: X(from), y: p.y0, width: Math.max(2, X(to) - X(from)"
+	"), height: p.y1 - p.y0, 'class': 'selwin' }, p.hl),\n",
+	"      '#' + c.i + ' ' + c.name + ': window ' + fmtT(from) + '\\u2013' + fmtT(to) + ' s')"
+	";\n",
+	"    c.moments.forEach(function (m) { el('line', { x1: X(m[0]), x2: X(m[0]), y1: p.y0, y2"
+	": p.y1, 'class': 'selmom' }, p.hl); });\n",
+	"  });\n",
+	"}\n",
+	"function select(i) { sel = sel === i ? -1 : i; drawSelection(); }\n",
+	"\n",
+	"function render() {\n",
+	"  root.textContent = '';\n",
+	"  panels = []; paths = 0;\n",
+	"  plotW = Math.max(360, (root.clientWidth || 1200) - LEFT - RIGHT - 4);\n",
+	"  var step = nice(T / Math.max(2, Math.floor(plotW / 80)));\n",
+	"  ticks = [];\n",
+	"  for (var k = 0; k * step <= T + 1e-9; k++) ticks.push(k * step);\n",
+	"  spans = faultSpans();\n",
+	"  pubs = D.pubs.filter(function (u) { return !u[4]; });\n",
+	"  if (pubs.length > 12) pubs = [];\n",
+	"  header();\n",
+	"  lookups();\n",
+	"  latency();\n",
+	"  rates('Resolver load', 'queries per second each fake resolver saw (clients, health pro"
+	"bes, transfers)', D.resolvers,\n",
+	"    function (s) { return s.label || s.name; });\n",
+	"  rates('VIP routing', 'queries per second each VIP sent to each backend (no backend: no"
+	"thing was up)', D.routes,\n",
+	"    function (s) { return s.label || s.vip + ' \\u2192 ' + (s.backend === null ? 'no bac"
+	"kend' : s.backend); });\n",
+	"  bands();\n",
+	"  drawSelection();\n",
+	"  if (pinned !== null) setCursor(pinned);\n",
+	"  document.body.setAttribute('data-rendered', '1');\n",
+	"  document.body.setAttribute('data-paths', String(paths));\n",
+	"}\n",
+	"\n",
+	"root.addEventListener('mousemove', function (ev) {\n",
+	"  if (!panels.length) return;\n",
+	"  var r = panels[0].svg.getBoundingClientRect(), px = ev.clientX - r.left;\n",
+	"  if (px < LEFT || px > LEFT + plotW) { setCursor(pinned); return; }\n",
+	"  setCursor((px - LEFT) / plotW * T);\n",
+	"});\n",
+	"root.addEventListener('mouseleave', function () { setCursor(pinned); });\n",
+	"root.addEventListener('click', function (ev) {\n",
+	"  if (!panels.length || ev.target.classList.contains('diamond')) return;\n",
+	"  var r = panels[0].svg.getBoundingClientRect(), px = ev.clientX - r.left;\n",
+	"  if (px >= LEFT && px <= LEFT + plotW) pinned = pinned === null ? (px - LEFT) / plotW *"
+	" T : null;\n",
+	"});\n",
+	"document.querySelectorAll('tr[data-check]').forEach(function (tr) {\n",
+	"  var i = +tr.getAttribute('data-check');\n",
+	"  tr.addEventListener('click', function (ev) { if (ev.target.tagName !== 'A') select(i);"
+	" });\n",
+	"  tr.addEventListener('keydown', function (ev) { if (ev.key === 'Enter' || ev.key === ' "
+	"') { ev.preventDefault(); select(i); } });\n",
+	"});\n",
+	"document.querySelectorAll('a.moment').forEach(function (a) {\n",
+	"  a.addEventListener('click', function (ev) {\n",
+	"    ev.preventDefault();\n",
+	"    pinned = +a.getAttribute('data-t');\n",
+	"    sel = +a.closest('tr').getAttribute('data-check');\n",
+	"    drawSelection();\n",
+	"    setCursor(pinned);\n",
+	"    root.scrollIntoView({ behavior: 'smooth', block: 'start' });\n",
+	"  });\n",
+	"});\n",
+	"var timer = null;\n",
+	"window.addEventListener('resize', function () { clearTimeout(timer); timer = setTimeout("
+	"render, 150); });\n",
+	"render();\n",
+	"})();\n",
+	"\n",
+	NULL
+};
+
+/* ---- end of the static parts ---- */
+
+static void page_write(struct sbuf *b, struct page *pg)
+{
+	const struct hist_meta *m = hist_meta(pg->h);
+	const struct verdict_info *v = pg->r->verdict;
+	enum verdict vd = v && (unsigned)v->verdict <= VERDICT_NONE ? v->verdict : VERDICT_NONE;
+
+	sb_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+	sb_puts(b, "<meta name=\"generator\" content=\"dnschaos " DNSCHAOS_VERSION "\">\n<title>");
+	sb_html(b, vd == VERDICT_NONE ? "run" : verdict_name(vd));
+	sb_puts(b, " \xC2\xB7 ");
+	sb_html(b, m->name ? m->name : "?");
+	sb_puts(b, " \xC2\xB7 dnschaos</title>\n<style>\n");
+	sb_lines(b, page_css);
+	sb_printf(b, "</style></head>\n<body class=\"v-%s\">\n", verdict_name(vd));
+	sb_lines(b, page_defs);
+	html_header(b, pg);
+	html_kpis(b, pg);
+	sb_puts(b, "<section class=\"card\"><h2>Timeline</h2><p class=\"hint\">Every panel shares "
+		   "the time axis. Hover for the values at a moment (click to pin it); shaded "
+		   "spans are faults, dashed blue lines publishes.</p>\n<div id=\"timeline\">"
+		   "<noscript><p class=\"sub\">The timeline is drawn by the page's script: "
+		   "allow JavaScript for this file.</p></noscript></div></section>\n");
+	html_checks(b, pg);
+	html_events(b, pg);
+	sb_puts(b, "<footer>Written by dnschaos " DNSCHAOS_VERSION " from ");
+	sb_html(b, pg->r->history_path ? pg->r->history_path : "the history");
+	sb_puts(b, ". One self-contained file: nothing is fetched.</footer>\n"
+		   "<script type=\"application/json\" id=\"dnschaos-data\">");
+	sb_add(b, pg->json.p, pg->json.len);
+	sb_puts(b, "</script>\n<script>\n");
+	sb_lines(b, page_js);
+	sb_puts(b, "</script>\n</body></html>\n");
+}
+
+/* ---- files ---- */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* mkdir -p: every missing directory of path, 0755. */
+static int make_dirs(const char *dir, char *err, size_t errlen)
+{
+	size_t n = strlen(dir);
+	char *p = malloc(n + 1);
+	int rc = -1;
+
+	if (!p) {
+		set_err(err, errlen, "%s: out of memory", dir);
+		return -1;
+	}
+	memcpy(p, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != 0)
+			continue;
+		char c = p[i];
+		p[i] = 0;
+		struct stat st;
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			set_err(err, errlen, "cannot create %s: %s", p, strerror(errno));
+			goto out;
+		}
+		if (c == 0 && (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))) {
+			set_err(err, errlen, "%s: not a directory", p);
+			goto out;
+		}
+		p[i] = c;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+/* Written beside, then renamed: a reader never sees half a page. */
+static int write_file(const char *dir, const char *data, size_t len, char *err, size_t errlen)
+{
+	size_t n = strlen(dir) + 32;
+	char *path = malloc(n), *tmp = malloc(n);
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (!path || !tmp) {
+		set_err(err, errlen, "%s: out of memory", dir);
+		goto out;
+	}
+	snprintf(path, n, "%s/index.html", dir);
+	snprintf(tmp, n, "%s/.index.html.%ld", dir, (long)getpid());
+	if (!(f = fopen(tmp, "w"))) {
+		set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	size_t w = fwrite(data, 1, len, f);
+	int e = ferror(f) ? errno : 0, c = fclose(f);
+	f = NULL;
+	if (w != len || c != 0) {
+		set_err(err, errlen, "cannot write %s: %s", tmp, strerror(e ? e : errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) != 0) {
+		set_err(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+int report_html(const char *dir, const struct report *r, char *err, size_t errlen)
+{
+	struct page pg = { .r = r };
+	struct sbuf page = { .p = NULL };
+	int rc = -1;
+
+	if (!dir || !*dir || !r || !r->hist || (r->n && (!r->expect || !r->results))) {
+		set_err(err, errlen, "HTML report: no directory or no history to report");
+		goto out;
+	}
+	pg.h = r->hist;
+	/* A run stopped early is drawn over its planned duration: the rest, not recorded. */
+	grid_init(&pg.g, fmax(hist_last_t(pg.h), hist_meta(pg.h)->duration));
+	pg.g.last = hist_last_t(pg.h);
+	if (data_build(&pg) < 0) {
+		set_err(err, errlen, "%s: out of memory building the HTML report", dir);
+		goto out;
+	}
+	page_write(&page, &pg);
+	if (page.oom) {
+		set_err(err, errlen, "%s: out of memory building the HTML report", dir);
+		goto out;
+	}
+	if (make_dirs(dir, err, errlen) < 0 || write_file(dir, page.p, page.len, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(pg.json.p);
+	free(page.p);
+	return rc;
+}
