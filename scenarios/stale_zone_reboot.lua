@@ -25,9 +25,10 @@ local unprotected = s:vip{ name = "unprotected", backends = { p1, p2 }, policy =
                            health = { check = "rcode", interval = 0.5, rise = 1, fall = 1,
                                       initial = "up" } }
 
--- The fix.
-local g1 = s:resolver{ name = "g1", boot = "source", gate = { answer = "servfail" } }
-local g2 = s:resolver{ name = "g2", boot = "source", gate = { answer = "servfail" } }
+-- The fix: a serial health check, and resolvers that gate themselves while
+-- behind and fetch the published zone to rejoin.
+local g1 = s:resolver{ name = "g1", boot = "source", gate = { answer = "servfail", reload = true } }
+local g2 = s:resolver{ name = "g2", boot = "source", gate = { answer = "servfail", reload = true } }
 local gated = s:vip{ name = "gated", backends = { g1, g2 }, policy = "flow",
                      health = { check = "serial", interval = 0.5, timeout = 0.25,
                                 rise = 2, fall = 1 } }
@@ -47,12 +48,22 @@ for _, vip in ipairs{ unprotected, gated } do
                               timeout = 1, attempts = 2 }
 end
 
+-- What must hold (judged on the history after the run; docs/checks.md).
+s:expect{ "the incident reproduces: the unprotected VIP hands out the decommissioned address",
+          stale_answers{ client = "app-unprotected" }, at_least = 1 }
+s:expect{ "the fix: no stale answer through the gated VIP",
+          stale_answers{ client = "app-gated" }, at_most = 0 }
+s:expect{ "the gated service keeps resolving", success_rate{ client = "app-gated" }, at_least = 0.99 }
+s:expect{ "g2 is never admitted while behind, and rejoins within rise x interval once current",
+          readmission{ backend = g2, vip = gated }, at_most = 1.5 }
+s:expect{ "no retry storm through the gated VIP", amplification{ client = "app-gated" }, at_most = 1.2 }
+
 s:at(9.8, function()
   for _, app in ipairs(apps) do
     local st = app:stats()
     print(string.format("%-16s %4d lookups: %4d ok, %3d failed, %3d timed out", app.name,
                         st.invoked, st.ok, st.failed, st.timeouts))
   end
-  print(string.format("p2 and g2 serve serial %d, published %d: p2 answers anyway; g2 is gated",
-                      p2:serial(), truth:serial()))
+  print(string.format("published %d; p2 still serves %d and answers anyway; g2 gated itself, "
+                      .. "reloaded, and serves %d", truth:serial(), p2:serial(), g2:serial()))
 end)
