@@ -25,11 +25,13 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -38,6 +40,13 @@
 #define SEEN_MAX 8        /* (name variant, type) pairs a lookup remembers for causes */
 #define TICK_MAX 2048     /* open-loop arrivals issued per timer callback at most */
 #define VARIANTS_MAX (CLIENT_NAMES_MAX * (CLIENT_SEARCH_MAX + 1))
+#define WAKE_TRIES 500    /* x 20 ms: how long stopping workers are nudged with a signal */
+
+/* The nudge: a handler that does nothing, installed without SA_RESTART. */
+static void on_wake(int sig)
+{
+	(void)sig;
+}
 
 struct pending {
 	struct lookup lk; /* first: drivers get &lk, we get back the pending */
@@ -65,6 +74,7 @@ struct variant {
 
 struct pool {
 	pthread_t *threads;
+	bool *joined;
 	unsigned n, started, ready; /* ready: workers past thread_open, set up or not */
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ready_cv;
@@ -439,6 +449,12 @@ static void pool_drain(evutil_socket_t fd, short what, void *arg)
 
 static int pool_start(struct client *c, char *err, size_t errlen)
 {
+	/* SIGURG: ignored by default, so a stray one harms nothing; ours interrupts waits. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_wake;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGURG, &sa, NULL);
 	struct pool *pl = &c->pool;
 	unsigned n = c->cfg.threads;
 	if (n == 0)
@@ -449,7 +465,8 @@ static int pool_start(struct client *c, char *err, size_t errlen)
 	c->have_pool = true;
 	pl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pl->threads = calloc(n, sizeof *pl->threads);
-	if (pl->efd < 0 || !pl->threads) {
+	pl->joined = calloc(n, sizeof *pl->joined);
+	if (pl->efd < 0 || !pl->threads || !pl->joined) {
 		snprintf(err, errlen, "client %s: cannot start worker threads: %s", c->cfg.name,
 			 strerror(errno));
 		return -1;
@@ -505,8 +522,34 @@ static void pool_stop(struct client *c)
 		free(q);
 		q = n;
 	}
+	/*
+	 * A worker may be blocked in its stack. glibc returns at once once the
+	 * farm's ports are closed, but ldns waits on unconnected sockets, which
+	 * a closed port never wakes: it would sit out every try (5 s x 3 by
+	 * default). A signal without SA_RESTART ends each wait with EINTR, which
+	 * ldns takes as that try failing, so the call returns within a few
+	 * signals. Bounded: after WAKE_TRIES we join and wait as long as it takes.
+	 */
+	for (int round = 0; round < WAKE_TRIES; round++) {
+		bool all = true;
+		for (unsigned i = 0; i < pl->started; i++) {
+			if (pl->joined[i])
+				continue;
+			if (pthread_tryjoin_np(pl->threads[i], NULL) == 0) {
+				pl->joined[i] = true;
+				continue;
+			}
+			all = false;
+			pthread_kill(pl->threads[i], SIGURG);
+		}
+		if (all)
+			break;
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 	for (unsigned i = 0; i < pl->started; i++)
-		pthread_join(pl->threads[i], NULL);
+		if (!pl->joined[i])
+			pthread_join(pl->threads[i], NULL);
 	pl->started = 0;
 	struct pending *d = pl->done;
 	pl->done = NULL;
@@ -524,6 +567,8 @@ static void pool_stop(struct client *c)
 	pl->efd = -1;
 	free(pl->threads);
 	pl->threads = NULL;
+	free(pl->joined);
+	pl->joined = NULL;
 	pthread_mutex_destroy(&pl->mu);
 	pthread_cond_destroy(&pl->cv);
 	pthread_cond_destroy(&pl->ready_cv);
