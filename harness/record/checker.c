@@ -816,7 +816,52 @@ static void m_flaps(const struct hist *h, const struct expectation *e, struct ex
 			       hist_str(h, first[i]->reason) ? hist_str(h, first[i]->reason) : "");
 }
 
-/* A name the expectation filters on that the history never mentions: say so plainly. */
+/* Does the history know this name in that role (a client that looked up, a backend routed to...)? */
+static bool known_as(const struct hist *h, const char *role, uint32_t id)
+{
+	size_t n;
+	if (strcmp(role, "client") == 0 || strcmp(role, "stack") == 0) {
+		const struct hist_lookup *ls = hist_lookups(h, &n);
+		bool client = role[0] == 'c';
+		for (size_t i = 0; i < n; i++)
+			if ((client ? ls[i].client : ls[i].stack) == id)
+				return true;
+		return false;
+	}
+	if (strcmp(role, "vip") == 0 || strcmp(role, "backend") == 0) {
+		bool vip = role[0] == 'v';
+		const struct hist_route *rs = hist_routes(h, &n);
+		for (size_t i = 0; i < n; i++)
+			if ((vip ? rs[i].vip : rs[i].backend) == id)
+				return true;
+		const struct hist_health *hs = hist_healths(h, &n);
+		for (size_t i = 0; i < n; i++)
+			if ((vip ? hs[i].vip : hs[i].backend) == id)
+				return true;
+		if (vip)
+			return false;
+	}
+	/* a resolver (or a backend that is one): anything it did or had done to it */
+	const struct hist_state *ss = hist_states(h, &n);
+	for (size_t i = 0; i < n; i++)
+		if (ss[i].resolver == id)
+			return true;
+	const struct hist_fault *fs = hist_faults(h, &n);
+	for (size_t i = 0; i < n; i++)
+		if (fs[i].target == id)
+			return true;
+	const struct hist_boot *bs = hist_boots(h, &n);
+	for (size_t i = 0; i < n; i++)
+		if (bs[i].resolver == id)
+			return true;
+	const struct hist_query *qs = hist_queries(h, &n);
+	for (size_t i = 0; i < n; i++)
+		if (qs[i].resolver == id)
+			return true;
+	return false;
+}
+
+/* A name the expectation filters on that the history never mentions in that role: say so. */
 static bool unknown_name(const struct hist *h, const struct expectation *e,
 			 struct expect_result *r)
 {
@@ -826,12 +871,16 @@ static bool unknown_name(const struct hist *h, const struct expectation *e,
 		{ "client", e->client },   { "stack", e->stack },	  { "vip", e->vip },
 		{ "backend", e->backend }, { "resolver", e->resolver },
 	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (names[i].value[0] && hist_find(h, names[i].value) == HIST_NONE) {
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!names[i].value[0])
+			continue;
+		uint32_t id = hist_find(h, names[i].value);
+		if (id == HIST_NONE || !known_as(h, names[i].what, id)) {
 			inconclusive(r, "no %s named '%s' in the history", names[i].what,
 				     names[i].value);
 			return true;
 		}
+	}
 	return false;
 }
 

@@ -510,10 +510,10 @@ static void test_bad_params(void **state)
 	SET(e.stack, "libunbound-2");
 	r = eval(f, &e);
 	assert_inconclusive(r, "no stack named 'libunbound-2'");
-	/* "ldns" is in the history (the meta line's versions), only no lookup used it */
+	/* "ldns" is in the history (the meta line's versions), but no lookup used that stack */
 	SET(e.stack, "ldns");
 	r = eval(f, &e);
-	assert_inconclusive(r, "no lookup completed in [0 s, the end)");
+	assert_inconclusive(r, "no stack named 'ldns' in the history");
 	e = ex(EXPECT_FLAPS, EXPECT_AT_MOST, 1);
 	SET(e.vip, "vip9");
 	r = eval(f, &e);
