@@ -3,8 +3,13 @@
  */
 #include "tests/unit/dnstest.h"
 
+#include "fakeresolver/addr.h"
+
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 size_t dt_name(const char *str, uint8_t *out)
 {
@@ -190,4 +195,24 @@ bool dt_owner_is(const ldns_rr *rr, const char *name)
 	bool eq = ldns_dname_compare(ldns_rr_owner(rr), want) == 0;
 	ldns_rdf_deep_free(want);
 	return eq;
+}
+
+void dt_closed_port(const char *ip, int type, struct addr *out)
+{
+	char err[128] = "";
+	for (unsigned port = 1023; port >= 600; port--) {
+		if (addr_parse(ip, (uint16_t)port, out, err, sizeof err) != 0)
+			fail_msg("%s: %s", ip, err);
+		int fd = socket(out->ss.ss_family, type, 0);
+		if (fd < 0)
+			fail_msg("socket: %s", strerror(errno));
+		int rc = bind(fd, (struct sockaddr *)&out->ss, out->len);
+		int e = errno;
+		close(fd);
+		if (rc == 0 || e == EACCES) /* free, or we may not bind low ports to check */
+			return;
+		if (e != EADDRINUSE)
+			fail_msg("bind %s port %u: %s", ip, port, strerror(e));
+	}
+	fail_msg("no free port below 1024 on %s", ip);
 }

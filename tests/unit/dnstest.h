@@ -52,6 +52,16 @@ struct dt_opts dt_opts_edns(uint16_t udp_size);
 size_t dt_query(uint8_t *buf, size_t cap, const char *name, uint16_t type,
 		const struct dt_opts *opts);
 
+/*
+ * An address on ip where nothing listens for type (SOCK_DGRAM: port
+ * unreachable; SOCK_STREAM: connection refused), on a port below 1024: the
+ * kernel never hands those out as ephemeral ports, so a test running beside
+ * this one cannot take it between now and its use (a port chosen by bind(0)
+ * and closed can be). Checked free by binding it where allowed (root).
+ */
+struct addr;
+void dt_closed_port(const char *ip, int type, struct addr *out);
+
 /* Loads tests/unit/data/FILE, failing the test (with the loader's message) if it does not. */
 struct zone_version *dt_load(const char *file);
 

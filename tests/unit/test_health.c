@@ -11,6 +11,8 @@
  * valgrind) but never early, so lower bounds are tight (less a little for
  * libevent's coarse clock) and upper bounds are generous. Nothing asserts speed.
  */
+#include "tests/unit/dnstest.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -1017,18 +1019,8 @@ static void test_rcode_servfail(void **state)
 static void test_port_unreachable(void **state)
 {
 	(void)state;
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
-	socklen_t len = sizeof sin;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd); /* a port that was free a moment ago, and closed now */
 	struct addr a;
-	memset(&a, 0, sizeof a);
-	memcpy(&a.ss, &sin, sizeof sin);
-	a.len = sizeof sin;
+	dt_closed_port("127.0.0.1", SOCK_DGRAM, &a);
 
 	struct world *w = world_new();
 	struct rec *rc = rec_new(-1);

@@ -2,6 +2,8 @@
  * test_xfr.c - the AXFR client against the fakeresolver server and against
  * scripted hostile servers on loopback, and wire_rdata_read / wire_rr_read.
  */
+#include "tests/unit/dnstest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -617,7 +619,7 @@ static void test_connection_refused(void **state)
 	struct addr a;
 	struct result r;
 	char want[160], as[80];
-	close(tcp_socket(&a, 0)); /* a port that was free a moment ago, and nothing listens */
+	dt_closed_port("127.0.0.1", SOCK_STREAM, &a);
 	transfer(base, &a, "internal.", 5000, &r);
 	assert_null(r.v);
 	snprintf(want, sizeof want, "cannot connect to %s: Connection refused",
