@@ -65,8 +65,11 @@ def half_vip(path):
           f"(2 s, 2 tries): {[(e['event'], e['latency_ms'], e['wire']) for e in on_dead]}")
     check(all(e["event"] == "ok" for e in on_good), "glibc: on the good backend it succeeds")
     share = len(on_dead) / len(g)
-    check(0.2 <= share <= 0.8, f"glibc: about half the lookups fail although one backend is "
-          f"healthy ({share:.2f} in [0.2, 0.8])")
+    # New flows alternate between the two backends, interleaved with the other clients' new
+    # flows, so the share is about a half but not exactly: the bound only rules out "none"
+    # and "all" with margin.
+    check(0.1 <= share <= 0.9, f"glibc: a large share of the lookups fail although one backend "
+          f"is healthy ({share:.2f} in [0.1, 0.9])")
 
     # ldns and dig: a new socket per try, so a retry is a new flow and can move.
     for name in ("ldns", "dig"):
