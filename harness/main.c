@@ -67,7 +67,7 @@ static int parse_seed(const char *s, uint64_t *out)
 }
 
 /* Judges the history at path and writes every report; returns the exit code. */
-static int judge(const char *history, const char *scenario, struct runner *run,
+static int judge(const char *history, const char *shown, const char *scenario, struct runner *run,
 		 const struct report_opts *ro, bool history_on_stdout)
 {
 	char err[1024];
@@ -86,7 +86,7 @@ static int judge(const char *history, const char *scenario, struct runner *run,
 	}
 	struct verdict_info v;
 	checker_verdict(h, ex, n, res, &v);
-	struct report rep = { h, history, scenario, ex, res, n, &v };
+	struct report rep = { h, shown, scenario, ex, res, n, &v };
 	FILE *con = ro->tap || history_on_stdout ? stderr : stdout;
 	const char *nc = getenv("NO_COLOR");
 	bool color = isatty(fileno(con)) && !(nc && nc[0]);
@@ -237,7 +237,9 @@ static int cmd_run(int argc, char **argv)
 	code = runner_exit_code(out);
 	/* A run that wrote its history is judged, interrupted or not (then inconclusive). */
 	if (judging && (out == RUNNER_COMPLETED || out == RUNNER_INTERRUPTED)) {
-		int j = judge(tmp_used ? tmp : o.history, o.scenario, r, &ro, on_stdout);
+		int j = judge(tmp_used ? tmp : o.history,
+			      tmp_used ? "not kept (give --history FILE to keep it)" : o.history,
+			      o.scenario, r, &ro, on_stdout);
 		code = out == RUNNER_INTERRUPTED && j == DNSCHAOS_EXIT_PASS ? code : j;
 	}
 done:
@@ -307,7 +309,7 @@ static int cmd_check(int argc, char **argv)
 		code = DNSCHAOS_EXIT_BAD_INPUT;
 		goto done;
 	}
-	code = judge(history, o.scenario, r, &ro, false);
+	code = judge(history, history, o.scenario, r, &ro, false);
 done:
 	runner_destroy(r);
 	return code;
