@@ -66,23 +66,17 @@ static int parse_seed(const char *s, uint64_t *out)
 	return 0;
 }
 
-/* Judges the history at path and writes every report; returns the exit code. */
-static int judge(const char *history, const char *shown, const char *scenario, struct runner *run,
-		 const struct report_opts *ro, bool history_on_stdout)
+/* Judges a loaded history and writes every report; returns the exit code. */
+static int judge_hist(const struct hist *h, const char *shown, const char *scenario,
+		      struct runner *run, const struct report_opts *ro, bool history_on_stdout)
 {
 	char err[1024];
 	size_t n;
 	const struct expectation *ex = scenario_expectations(runner_scenario(run), &n);
-	struct hist *h = hist_load(history, err, sizeof err);
-	if (!h) {
-		fprintf(stderr, "dnschaos: %s\n", err);
-		return DNSCHAOS_EXIT_BAD_INPUT;
-	}
-	int code = DNSCHAOS_EXIT_INTERNAL;
 	struct expect_result *res = calloc(n ? n : 1, sizeof *res);
 	if (!res) {
 		fprintf(stderr, "dnschaos: out of memory\n");
-		goto out;
+		return DNSCHAOS_EXIT_INTERNAL;
 	}
 	struct verdict_info v;
 	checker_verdict(h, ex, n, res, &v);
@@ -95,18 +89,31 @@ static int judge(const char *history, const char *shown, const char *scenario, s
 	if (ro->tap)
 		report_tap(stdout, &rep);
 	fflush(stdout);
-	code = v.verdict == VERDICT_PASS   ? DNSCHAOS_EXIT_PASS
-	       : v.verdict == VERDICT_FAIL ? DNSCHAOS_EXIT_FAIL
-	       : v.verdict == VERDICT_NONE ? DNSCHAOS_EXIT_PASS
-					   : DNSCHAOS_EXIT_INCONCLUSIVE;
+	int code = v.verdict == VERDICT_PASS   ? DNSCHAOS_EXIT_PASS
+		   : v.verdict == VERDICT_FAIL ? DNSCHAOS_EXIT_FAIL
+		   : v.verdict == VERDICT_NONE ? DNSCHAOS_EXIT_PASS
+					       : DNSCHAOS_EXIT_INCONCLUSIVE;
 	if ((ro->junit && report_junit(ro->junit, &rep, err, sizeof err) != 0) ||
 	    (ro->json && report_json(ro->json, &rep, err, sizeof err) != 0) ||
 	    (ro->report_dir && report_html(ro->report_dir, &rep, err, sizeof err) != 0)) {
 		fprintf(stderr, "dnschaos: %s\n", err);
 		code = DNSCHAOS_EXIT_INTERNAL;
 	}
-out:
 	free(res);
+	return code;
+}
+
+/* Reads the history at path and judges it. */
+static int judge(const char *history, const char *shown, const char *scenario, struct runner *run,
+		 const struct report_opts *ro, bool history_on_stdout)
+{
+	char err[1024];
+	struct hist *h = hist_load(history, err, sizeof err);
+	if (!h) {
+		fprintf(stderr, "dnschaos: %s\n", err);
+		return DNSCHAOS_EXIT_BAD_INPUT;
+	}
+	int code = judge_hist(h, shown, scenario, run, ro, history_on_stdout);
 	hist_free(h);
 	return code;
 }
@@ -291,25 +298,23 @@ static int cmd_check(int argc, char **argv)
 		code = runner_exit_code(out);
 		goto done;
 	}
-	/* The history must be a run of this scenario. */
+	/* The history must be a run of this scenario; read once, judged as read. */
 	struct hist *h = hist_load(history, err, sizeof err);
 	if (!h) {
 		fprintf(stderr, "dnschaos: %s\n", err);
 		code = DNSCHAOS_EXIT_BAD_INPUT;
 		goto done;
 	}
-	char recorded[256];
-	snprintf(recorded, sizeof recorded, "%s", hist_meta(h)->name ? hist_meta(h)->name : "?");
+	const char *recorded = hist_meta(h)->name;
 	const char *declared = scenario_name(runner_scenario(r));
-	bool same = strcmp(recorded, declared) == 0;
-	hist_free(h);
-	if (!same) {
+	if (!recorded || strcmp(recorded, declared) != 0) {
 		fprintf(stderr, "dnschaos: %s is a run of scenario '%s', not of %s ('%s')\n", history,
-			recorded, o.scenario, declared);
+			recorded ? recorded : "?", o.scenario, declared);
 		code = DNSCHAOS_EXIT_BAD_INPUT;
-		goto done;
+	} else {
+		code = judge_hist(h, history, o.scenario, r, &ro, false);
 	}
-	code = judge(history, history, o.scenario, r, &ro, false);
+	hist_free(h);
 done:
 	runner_destroy(r);
 	return code;

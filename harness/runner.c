@@ -388,9 +388,9 @@ uint64_t runner_next_lookup_id(struct runner *r)
 }
 
 bool runner_join(struct runner *r, const struct addr *dst, const struct addr *src,
-		 const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out)
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out)
 {
-	return r->sc && scenario_join(r->sc, dst, src, qname, qlen, qtype, out);
+	return r->sc && scenario_join(r->sc, dst, src, qname, qlen, qtype, id, out);
 }
 
 void runner_emit(struct runner *r, const void *target, const char *event)

@@ -114,7 +114,7 @@ uint64_t runner_next_lookup_id(struct runner *r);
 struct client_join;
 struct addr;
 bool runner_join(struct runner *r, const struct addr *dst, const struct addr *src,
-		 const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out);
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out);
 
 /* A new id, unique in the run (faults, timeline entries); never 0. */
 uint32_t runner_next_id(struct runner *r);

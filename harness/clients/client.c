@@ -59,6 +59,7 @@ struct pending {
 	uint16_t seen_variant[SEEN_MAX];
 	uint16_t seen_type[SEEN_MAX];
 	uint16_t seen_port[SEEN_MAX]; /* the source port it went out from */
+	int32_t seen_id[SEEN_MAX];    /* and its DNS id (-1: not known, TCP) */
 	unsigned nseen;
 	struct pending *prev, *next;   /* in flight, per name, in invoke order */
 	struct pending *qnext;         /* worker queue or done list */
@@ -296,6 +297,28 @@ static void record_done(struct client *c, struct pending *p, double now)
 		history_int(h, "exit", lk->exit_status);
 		history_str(h, "output", lk->output);
 	}
+	history_end(h);
+}
+
+/*
+ * The completion of a lookup cancelled by the end of the run, from fields
+ * only the loop thread writes: a worker may still be inside the stack,
+ * writing the lookup's outcome.
+ */
+static void record_cancelled(struct client *c, const struct pending *p, double now)
+{
+	struct history *h = runner_history(c->run);
+	if (!h)
+		return;
+	history_begin(h, now, "lookup");
+	history_str(h, "event", "cancelled");
+	history_str(h, "client", c->cfg.name);
+	history_str(h, "stack", stack_names[c->cfg.stack]);
+	history_uint(h, "id", p->lk.id);
+	history_str(h, "name", c->cfg.names[p->name_idx]);
+	history_double(h, "latency_ms", (now - p->invoked) * 1000.0, 3);
+	history_str(h, "error", "the run ended");
+	history_uint(h, "wire", p->wire);
 	history_end(h);
 }
 
@@ -681,14 +704,19 @@ static void on_refill(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	(void)fd;
 	(void)what;
-	while (may_issue(c) && c->pending < c->cfg.concurrency)
+	/* At most concurrency per call: a stack that fails every lookup at once
+	 * must not keep the loop here (timers, signals and the end wait on it). */
+	for (unsigned n = 0; n < c->cfg.concurrency && may_issue(c) &&
+			     c->pending < c->cfg.concurrency; n++)
 		issue(c);
 }
 
+/* Refills on the loop's next turn (a zero timer: after the sockets and timers). */
 static void schedule_refill(struct client *c)
 {
-	if (may_issue(c))
-		event_active(c->refill_ev, EV_TIMEOUT, 0);
+	static const struct timeval now = { 0, 0 };
+	if (may_issue(c) && !evtimer_pending(c->refill_ev, NULL))
+		evtimer_add(c->refill_ev, &now);
 }
 
 bool client_open_loop(const struct client *c)
@@ -788,7 +816,7 @@ static int build_variants(struct client *c, char *err, size_t errlen)
 }
 
 bool client_join(struct client *c, const struct addr *dst, const struct addr *src,
-		 const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out)
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out)
 {
 	if (!c->started)
 		return false;
@@ -820,7 +848,7 @@ bool client_join(struct client *c, const struct addr *dst, const struct addr *sr
 		return false;
 	/*
 	 * Which lookup: one that already sent this name and type from this very
-	 * port (a retry on the same socket, as glibc and c-ares do); else the
+	 * port with this id (a retry on the same socket, as glibc and c-ares do); else the
 	 * oldest that has not sent it yet (its first query, the pair's other
 	 * type, or a search expansion); else a retry of the oldest, from a new
 	 * socket (ldns, dig, libunbound).
@@ -836,7 +864,9 @@ bool client_join(struct client *c, const struct addr *dst, const struct addr *sr
 		for (unsigned k = 0; k < p->nseen; k++)
 			if (p->seen_variant[k] == vi && p->seen_type[k] == qtype) {
 				seen = true;
-				if (p->seen_port[k] == port)
+				/* c-ares sends every lookup over one socket: the id tells them apart */
+				if (p->seen_port[k] == port &&
+				    (id < 0 || p->seen_id[k] < 0 || p->seen_id[k] == id))
 					same = p;
 			}
 		if (!seen && !fresh)
@@ -861,6 +891,7 @@ bool client_join(struct client *c, const struct addr *dst, const struct addr *sr
 			pick->seen_variant[pick->nseen] = (uint16_t)vi;
 			pick->seen_type[pick->nseen] = qtype;
 			pick->seen_port[pick->nseen] = port;
+			pick->seen_id[pick->nseen] = id;
 			pick->nseen++;
 		}
 	} else if (first) {
@@ -915,7 +946,7 @@ struct client *client_create(struct runner *run, struct client_config *cfg, char
 		goto fail;
 	struct event_base *base = runner_base(run);
 	c->arrival_ev = evtimer_new(base, on_arrival, c);
-	c->refill_ev = event_new(base, -1, 0, on_refill, c);
+	c->refill_ev = evtimer_new(base, on_refill, c);
 	c->window_ev = evtimer_new(base, on_window, c);
 	if (!c->arrival_ev || !c->refill_ev || !c->window_ev) {
 		snprintf(err, errlen, "out of memory");
@@ -950,9 +981,21 @@ void client_stop(struct client *c)
 	c->stopped = true;
 	c->window_open = false;
 	atomic_store(&c->stopping, true);
+	if (!c->started)
+		return; /* nothing was issued, no driver to close */
 	event_del(c->arrival_ev);
 	event_del(c->refill_ev);
 	event_del(c->window_ev);
+	/* Lookups waiting for a worker never reach the stack now. */
+	struct pending *queued = NULL;
+	if (c->have_pool) {
+		pthread_mutex_lock(&c->pool.mu);
+		queued = c->pool.qhead;
+		c->pool.qhead = c->pool.qtail = NULL;
+		c->pool.quit = true;
+		pthread_cond_broadcast(&c->pool.cv);
+		pthread_mutex_unlock(&c->pool.mu);
+	}
 	/* What is still in flight is recorded now, as cancelled, and never again. */
 	double now = runner_now(c->run);
 	for (size_t i = 0; i < c->cfg.nnames; i++)
@@ -960,13 +1003,16 @@ void client_stop(struct client *c)
 			if (p->cancelled)
 				continue;
 			p->cancelled = true;
-			p->lk.result = LOOKUP_CANCELLED;
-			p->lk.reason = REASON_NONE;
-			snprintf(p->lk.error, sizeof p->lk.error, "the run ended");
 			c->st.cancelled++;
-			record_done(c, p, now);
+			record_cancelled(c, p, now);
 		}
-	if (c->started && c->drv->close)
+	while (queued) {
+		struct pending *n = queued->qnext;
+		unlink_pending(c, queued);
+		free(queued);
+		queued = n;
+	}
+	if (c->drv->close)
 		c->drv->close(c, c->state);
 	c->state = NULL;
 	/* Loop drivers' lookups that never called back. */
@@ -989,7 +1035,7 @@ void client_destroy(struct client *c)
 {
 	if (!c)
 		return;
-	client_stop(c);
+	client_stop(c); /* safe on a half-made client: it returns before the events unless started */
 	pool_stop(c);
 	if (c->arrival_ev)
 		event_free(c->arrival_ev);

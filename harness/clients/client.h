@@ -264,8 +264,8 @@ void client_destroy(struct client *c);
  * Exact per client when the stack binds the client's own source address;
  * for stacks that cannot (glibc, exec), every query from 127.0.0.1 to the
  * client's target with one of its names is a candidate. Within a client, a
- * query from a port that already sent that name and type is a retry of that
- * lookup; otherwise it goes to the oldest lookup of that name that has not
+ * query from a port that already sent that name and type with that id (id
+ * -1: unknown, TCP) is a retry of that lookup; otherwise it goes to the oldest lookup of that name that has not
  * sent it yet, else it is a retry (from a new socket) of the oldest. cause: "first", "pair" (the other type
  * of an A+AAAA pair), "search" (a search-list expansion) or "retry".
  */
@@ -275,7 +275,7 @@ struct client_join {
 	const char *cause;
 };
 bool client_join(struct client *c, const struct addr *dst, const struct addr *src,
-		 const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out);
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out);
 
 const char *client_name(const struct client *c);
 

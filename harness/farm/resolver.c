@@ -117,7 +117,8 @@ static void log_query(void *arg, const struct server_event *ev)
 		history_str(h, "qtype", answer_type_str(info->query.qtype, tb, sizeof tb));
 		struct client_join j;
 		if (runner_join(r->run, &r->addr, ev->peer, info->query.qname, info->query.qname_len,
-				info->query.qtype, &j)) {
+				info->query.qtype,
+				ev->transport == ANSWER_UDP ? (int)info->query.id : -1, &j)) {
 			history_str(h, "client", j.client);
 			history_uint(h, "lookup", j.lookup);
 			history_str(h, "cause", j.cause);

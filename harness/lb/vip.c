@@ -425,6 +425,12 @@ static struct upstream *upstream_open(struct vip *v, int b)
 	int size = 4 * 1024 * 1024;
 	if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
 		(void)setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	/* From the VIP's own address, not 127.0.0.1: the history tells forwarded
+	 * queries from clients' own (a glibc client sends from 127.0.0.1). */
+	struct addr from = v->bound;
+	addr_set_port(&from, 0);
+	if (from.ss.ss_family == be->cfg.addr.ss.ss_family)
+		(void)bind(u->fd, (const struct sockaddr *)&from.ss, from.len);
 	/* Connected: the kernel then reports the backend's port unreachable to us. */
 	if (connect(u->fd, (const struct sockaddr *)&be->cfg.addr.ss, be->cfg.addr.len) != 0)
 		goto fail;

@@ -143,7 +143,8 @@ unsigned scenario_next_client_source(struct scenario *sc);
 /* Joins a wire query to a client's lookup (runner_join). */
 struct client_join;
 bool scenario_join(struct scenario *sc, const struct addr *dst, const struct addr *src,
-		   const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out);
+		   const uint8_t *qname, size_t qlen, uint16_t qtype, int id,
+		   struct client_join *out);
 
 /* Finds a farm object by name (for "unknown target" errors). */
 struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name);

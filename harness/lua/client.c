@@ -8,6 +8,7 @@
 #include "harness/clients/client.h"
 #include "harness/runner.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,14 @@ int client_new(lua_State *L)
 	cfg->random_order = opt_tristate(L, 2, "random_order", what);
 	cfg->ndots = (int)opts_number(L, 2, "ndots", -1, 0, 15, what);
 	cfg->nsearch = read_strings(L, 2, "search", cfg->search, CLIENT_SEARCH_MAX, what);
+	for (size_t i = 0; i < cfg->nsearch; i++) {
+		ldns_rdf *dn = ldns_dname_new_frm_str(cfg->search[i]);
+		size_t len = dn ? ldns_rdf_size(dn) : 0;
+		ldns_rdf_deep_free(dn);
+		if (!dn || len > 200)
+			return luaL_error(L, "%s: search[%d] '%s' is not a domain name (or too long to "
+					     "append a name to)", what, (int)i + 1, cfg->search[i]);
+	}
 	cfg->argc = read_strings(L, 2, "command", cfg->argv, CLIENT_ARGV_MAX - 1, what);
 	if (cfg->stack == CLIENT_EXEC && cfg->argc == 0)
 		return luaL_error(L, "%s: stack 'exec' needs command = { \"program\", \"arg\", ... } "
@@ -305,7 +314,9 @@ int client_new(lua_State *L)
 		    !addr_is_loopback(&cfg->source) || addr_port(&cfg->source) != 0)
 			return luaL_error(L, "%s: source must be a loopback address without a port", what);
 	} else if (stype == LUA_TNIL || (stype == LUA_TBOOLEAN && lua_toboolean(L, -1))) {
-		if (client_stack_binds_source(cfg->stack)) {
+		/* Farm objects live on 127.0.0.x; an "ip:port" target may be IPv6. */
+		bool v4 = cfg->target_refs[0] || cfg->targets[0].ss.ss_family == AF_INET;
+		if (client_stack_binds_source(cfg->stack) && v4) {
 			char a[32];
 			snprintf(a, sizeof a, "127.0.100.%u", scenario_next_client_source(sc));
 			addr_parse(a, 0, &cfg->source, err, sizeof err);
@@ -334,7 +345,7 @@ static int c_rate(lua_State *L)
 {
 	struct client *c = client_check(L, 1);
 	double rate = luaL_checknumber(L, 2);
-	if (rate < 0 || rate > 1e6)
+	if (!(rate >= 0 && rate <= 1e6)) /* NaN too */
 		return luaL_error(L, "%s:rate: 0 to 1000000 lookups per second, got %f",
 				  client_name(c), rate);
 	if (scenario_dry_run(L))

@@ -375,6 +375,13 @@ int expect_new(lua_State *L)
 {
 	struct scenario *sc = scenario_get(L);
 	luaL_checkudata(L, 1, BIND_SCENARIO);
+	/* Declared in setup only: one declared later would be judged by `run` and
+	 * not by `check` (or not at all), and a gate must judge the same thing. */
+	bool main_thread = lua_pushthread(L);
+	lua_pop(L, 1);
+	if (!main_thread || runner_running(sandbox_runner(L)))
+		return luaL_error(L, "s:expect is declared in the scenario's setup, not in a timeline "
+				     "function or a coroutine");
 	luaL_checktype(L, 2, LUA_TTABLE);
 	static const char *const keys[] = { "at_least", "at_most", NULL };
 	/* Positional [1] name, [2] metric; named bounds. */
@@ -424,7 +431,9 @@ int expect_new(lua_State *L)
 		e.where[--wl] = '\0';
 	if (e.metric == EXPECT_CUSTOM) {
 		struct custom *cu = scenario_alloc(L, sc, sizeof *cu);
-		cu->L = L;
+		lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+		cu->L = lua_tothread(L, -1); /* not a coroutine, which may be gone by then */
+		lua_pop(L, 1);
 		lua_rawgeti(L, LUA_REGISTRYINDEX, m->fn_ref);
 		cu->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 		e.custom = run_custom;

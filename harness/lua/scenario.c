@@ -248,10 +248,11 @@ unsigned scenario_next_client_source(struct scenario *sc)
 }
 
 bool scenario_join(struct scenario *sc, const struct addr *dst, const struct addr *src,
-		   const uint8_t *qname, size_t qlen, uint16_t qtype, struct client_join *out)
+		   const uint8_t *qname, size_t qlen, uint16_t qtype, int id,
+		   struct client_join *out)
 {
 	for (size_t i = 0; i < sc->ncli; i++)
-		if (client_join(sc->clients[i], dst, src, qname, qlen, qtype, out))
+		if (client_join(sc->clients[i], dst, src, qname, qlen, qtype, id, out))
 			return true;
 	return false;
 }

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Per-bucket metrics refuse windows of more buckets than this (a week in 0.1 s). */
+#define BUCKETS_MAX 6000000
+
 static const char *const metric_names[EXPECT_METRICS] = {
 	"success_rate",	 "latency",	"stale_answers", "wrong_answers", "stale_stretch",
 	"detection_time", "failure_span", "readmission",   "amplification", "survivor_load",
@@ -336,6 +339,17 @@ static void m_stale_stretch(const struct hist *h, const struct expectation *e,
 				       "after", window_text(e, w, sizeof w));
 	}
 	qsort(tr, nt, sizeof *tr, cmp_trigger);
+	/* With no answer after the first trigger, nothing could have been stale. */
+	size_t after = 0;
+	for (size_t i = 0; i < nl; i++)
+		after += completed(&ls[i]) && match(fc, ls[i].client) && match(fs, ls[i].stack) &&
+			 ls[i].t_done >= tr[0].t;
+	if (after == 0) {
+		char when[48];
+		snprintf(when, sizeof when, "%.3f s", tr[0].t);
+		free(tr);
+		return inconclusive(r, "no lookup completed after the first trigger (%s)", when);
+	}
 	double worst = 0;
 	size_t worst_i = 0;
 	const struct hist_lookup *worst_l = NULL;
@@ -462,6 +476,7 @@ static void m_failure_span(const struct hist *h, const struct expectation *e,
 		return inconclusive(r, "no fault was injected on %s in %s", e->backend,
 				    window_text(e, w, sizeof w));
 	uint32_t b = hist_find(h, e->backend);
+	struct name_filter fv = filter(h, e->vip);
 	size_t nr, nq;
 	const struct hist_route *rs = hist_routes(h, &nr);
 	const struct hist_query *qs = hist_queries(h, &nq);
@@ -473,7 +488,10 @@ static void m_failure_span(const struct hist *h, const struct expectation *e,
 			double t = pass ? qs[i].t : rs[i].t;
 			uint64_t lid = pass ? qs[i].lookup : rs[i].lookup;
 			uint32_t who = pass ? qs[i].resolver : rs[i].backend;
-			if (!lid || who != b || t < inj->t)
+			/* Queries that met the fault: sent to it between injection and heal. */
+			if (!lid || who != b || t < inj->t || t >= heal)
+				continue;
+			if (!pass && !match(fv, rs[i].vip))
 				continue;
 			const struct hist_lookup *l = hist_lookup_by_id(h, lid);
 			if (!l)
@@ -665,8 +683,12 @@ static void m_survivor_load(const struct hist *h, const struct expectation *e,
 				    e->resolver);
 	double from = e->from, to = fmin(win_to(e), hist_last_t(h));
 	double width = e->bucket > 0 ? e->bucket : 1;
-	size_t nbk = to > from ? (size_t)ceil((to - from) / width) : 0;
+	double buckets = to > from ? ceil((to - from) / width) : 0;
 	char w[64];
+	if (buckets > BUCKETS_MAX)
+		return inconclusive(r, "%s holds more than %d buckets of %g s",
+				    window_text(e, w, sizeof w), BUCKETS_MAX, width);
+	size_t nbk = (size_t)buckets;
 	if (nbk == 0)
 		return inconclusive(r, "empty window %s", window_text(e, w, sizeof w));
 	uint32_t *count = calloc(nbk, sizeof *count);
@@ -702,7 +724,8 @@ static double *goodput_series(const struct hist *h, const struct expectation *e,
 			      double to, double width, size_t *nbk)
 {
 	LOOKUP_FILTERS;
-	*nbk = to > from ? (size_t)ceil((to - from) / width) : 0;
+	double buckets = to > from ? ceil((to - from) / width) : 0;
+	*nbk = buckets > BUCKETS_MAX ? 0 : (size_t)buckets; /* too many: nothing measured */
 	if (*nbk == 0)
 		return NULL;
 	double *g = calloc(*nbk, sizeof *g);
@@ -761,6 +784,9 @@ static void m_recovery(const struct hist *h, const struct expectation *e,
 		return inconclusive(r, "empty window %s", window_text(e, w, sizeof w));
 	size_t n;
 	double *g = goodput_series(h, e, e->from, to, width, &n);
+	if (!g) /* too many buckets, or out of memory: not measured, not "never" */
+		return inconclusive(r, "cannot measure %s in buckets of %g s",
+				    window_text(e, w, sizeof w), width);
 	double target = e->fraction * baseline;
 	r->observed = INFINITY;
 	for (size_t k = 0; g && k < n; k++)
@@ -961,30 +987,35 @@ void checker_eval(const struct hist *h, const struct expectation *e, struct expe
 
 /* ---- untouched faults ---- */
 
-static bool query_fault(const char *kind)
+static bool lifecycle_fault(const char *kind)
 {
-	static const char *const k[] = { "hang", "delay", "rcode", "truncate", "wrong", "capacity",
-					 NULL };
-	for (size_t i = 0; k[i]; i++)
+	static const char *const k[] = { "stop", "crash", "restart", "reload", NULL };
+	for (size_t i = 0; kind && k[i]; i++)
 		if (strcmp(kind, k[i]) == 0)
 			return true;
 	return false;
 }
 
-/* Whether a lookup's target, "r1" or "r1,r2" when it asks several, names resolver. */
-static bool target_names(const char *target, const char *resolver)
+/* Is one of the comma-separated names in list exactly name? */
+static bool in_list(const char *list, const char *name)
 {
-	size_t n = strlen(resolver);
-	for (const char *p = target;; p++) {
-		if (strncmp(p, resolver, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+	size_t n = name ? strlen(name) : 0;
+	for (const char *p = list; p && n;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == n && memcmp(p, name, n) == 0)
 			return true;
-		if (!(p = strchr(p, ',')))
-			return false;
+		p = comma ? comma + 1 : NULL;
 	}
+	return false;
 }
 
-/* Did the fault act on anything? Query faults: a query line names it. Lifecycle faults
- * (stop, crash, restart, reload): anything reached that resolver afterwards. */
+/*
+ * Did the fault act on anything? Any fault: a query line carries its id.
+ * Lifecycle faults (stop, crash, restart, reload) act on no query by id:
+ * anything that reached that resolver afterwards counts. Any other kind
+ * with no query naming it did nothing.
+ */
 static bool touched(const struct hist *h, const struct hist_fault *f)
 {
 	size_t nq, nr, nl, nf;
@@ -992,13 +1023,13 @@ static bool touched(const struct hist *h, const struct hist_fault *f)
 	const struct hist_route *rs = hist_routes(h, &nr);
 	const struct hist_lookup *ls = hist_lookups(h, &nl);
 	const struct hist_fault *fs = hist_faults(h, &nf);
-	const char *kind = hist_str(h, f->kind);
-	if (kind && query_fault(kind)) {
-		for (size_t i = 0; i < nq; i++)
-			if (qs[i].fault == f->id || qs[i].delay_fault == f->id)
-				return true;
+	if (f->id == 0)
 		return false;
-	}
+	for (size_t i = 0; i < nq; i++)
+		if (qs[i].fault == f->id || qs[i].delay_fault == f->id)
+			return true;
+	if (!lifecycle_fault(hist_str(h, f->kind)))
+		return false;
 	/* Until the next fault on the same target (or the end). */
 	double until = INFINITY;
 	for (size_t i = 0; i < nf; i++)
@@ -1015,9 +1046,7 @@ static bool touched(const struct hist *h, const struct hist_fault *f)
 	const char *name = hist_str(h, f->target);
 	for (size_t i = 0; i < nl; i++)
 		if (ls[i].t_invoke >= f->t && ls[i].t_invoke < until &&
-		    (ls[i].target == f->target ||
-		     (name && ls[i].target != HIST_NONE &&
-		      target_names(hist_str(h, ls[i].target), name))))
+		    (ls[i].target == f->target || in_list(hist_str(h, ls[i].target), name)))
 			return true;
 	return false;
 }
@@ -1040,7 +1069,9 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 			break;
 		}
 	}
-	if (n == 0) {
+	const char *end_reason = hist_end_reason(h);
+	bool completed_run = end_reason && strcmp(end_reason, "duration") == 0;
+	if (n == 0 && completed_run) {
 		out->verdict = VERDICT_NONE;
 		return;
 	}
@@ -1089,7 +1120,10 @@ static void num(double v, const char *unit, char *buf, size_t cap)
 	double a = fabs(v);
 	int prec = a == floor(a) && a < 1e15 ? 0 : a >= 100 ? 1 : a >= 1 ? 3 : 4;
 	char digits[48];
-	snprintf(digits, sizeof digits, "%.*f", prec, v);
+	if (a >= 1e15)
+		snprintf(digits, sizeof digits, "%g", v);
+	else
+		snprintf(digits, sizeof digits, "%.*f", prec, v);
 	/* 0.9900 reads as 0.99: trailing zeros of the fraction go. */
 	if (strchr(digits, '.')) {
 		size_t n = strlen(digits);

@@ -1,5 +1,5 @@
 /*
- * hist.c - a history read back. The file is mapped; each line is parsed once
+ * hist.c - a history read back. The file is read whole; each line is parsed once
  * by a small JSON reader that knows the shape docs/history.md promises (one
  * flat object per line: strings, numbers, booleans, null, arrays of
  * strings), and what the checker and the reports need goes into typed
@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,7 +49,7 @@ struct line_ref {
 
 struct hist {
 	char path[1024];
-	void *map_base; /* the mapping (NULL for an empty file) */
+	void *map_base; /* the file's bytes, read whole */
 	const char *map;
 	size_t size;
 
@@ -58,6 +57,7 @@ struct hist {
 	char *arena;
 	size_t arena_len, arena_cap;
 	size_t *str_off; /* id -> offset in arena */
+	size_t *str_len; /* id -> length (a string may hold NUL: \u0000) */
 	uint32_t nstr, capstr;
 	uint32_t *table; /* id + 1, 0 = empty */
 	size_t table_cap;
@@ -92,7 +92,7 @@ static int table_grow(struct hist *h)
 		return -1;
 	for (uint32_t id = 0; id < h->nstr; id++) {
 		const char *s = h->arena + h->str_off[id];
-		size_t i = hash_bytes(s, strlen(s)) & (cap - 1);
+		size_t i = hash_bytes(s, h->str_len[id]) & (cap - 1);
 		while (t[i])
 			i = (i + 1) & (cap - 1);
 		t[i] = id + 1;
@@ -111,9 +111,9 @@ static uint32_t intern(struct hist *h, const char *s, size_t n)
 	size_t mask = h->table_cap - 1;
 	size_t i = hash_bytes(s, n) & mask;
 	for (; h->table[i]; i = (i + 1) & mask) {
-		const char *t = h->arena + h->str_off[h->table[i] - 1];
-		if (strncmp(t, s, n) == 0 && t[n] == '\0')
-			return h->table[i] - 1;
+		uint32_t id = h->table[i] - 1;
+		if (h->str_len[id] == n && memcmp(h->arena + h->str_off[id], s, n) == 0)
+			return id;
 	}
 	if (h->arena_len + n + 1 > h->arena_cap) {
 		size_t cap = h->arena_cap ? 2 * h->arena_cap : 65536;
@@ -131,11 +131,16 @@ static uint32_t intern(struct hist *h, const char *s, size_t n)
 		if (!o)
 			return HIST_NONE;
 		h->str_off = o;
+		size_t *l = realloc(h->str_len, cap * sizeof *l);
+		if (!l)
+			return HIST_NONE;
+		h->str_len = l;
 		h->capstr = cap;
 	}
 	memcpy(h->arena + h->arena_len, s, n);
 	h->arena[h->arena_len + n] = '\0';
 	h->str_off[h->nstr] = h->arena_len;
+	h->str_len[h->nstr] = n;
 	h->arena_len += n + 1;
 	h->table[i] = h->nstr + 1;
 	return h->nstr++;
@@ -151,9 +156,11 @@ uint32_t hist_find(const struct hist *h, const char *s)
 	if (!s || !h->table_cap)
 		return HIST_NONE;
 	size_t n = strlen(s), mask = h->table_cap - 1;
-	for (size_t i = hash_bytes(s, n) & mask; h->table[i]; i = (i + 1) & mask)
-		if (strcmp(h->arena + h->str_off[h->table[i] - 1], s) == 0)
-			return h->table[i] - 1;
+	for (size_t i = hash_bytes(s, n) & mask; h->table[i]; i = (i + 1) & mask) {
+		uint32_t id = h->table[i] - 1;
+		if (h->str_len[id] == n && memcmp(h->arena + h->str_off[id], s, n) == 0)
+			return id;
+	}
 	return HIST_NONE;
 }
 
@@ -358,7 +365,7 @@ static int skip_value(struct parser *ps)
 		if (c == '"') {
 			ps->p++;
 			while (ps->p < ps->end && *ps->p != '"')
-				ps->p += *ps->p == '\\' ? 2 : 1;
+				ps->p += *ps->p == '\\' && ps->p + 1 < ps->end ? 2 : 1;
 			if (ps->p >= ps->end)
 				break;
 			ps->p++;
@@ -590,6 +597,17 @@ static uint64_t f_uint(struct ctx *c, const char *key, uint64_t def)
 	return f->u;
 }
 
+/* A whole number that fits 32 bits (fault ids, serials); def when absent. */
+static uint32_t f_u32(struct ctx *c, const char *key, uint32_t def)
+{
+	uint64_t v = f_uint(c, key, def);
+	if (v > UINT32_MAX) {
+		fail(c, "'%s' is larger than 32 bits", key);
+		return def;
+	}
+	return (uint32_t)v;
+}
+
 static bool f_bool(struct ctx *c, const char *key)
 {
 	const struct field *f = get(c->ps, key);
@@ -757,7 +775,7 @@ static void take_lookup(struct ctx *c, double t)
 	l->reason = f_str(c, "reason");
 	l->error = f_str(c, "error");
 	l->wire = (uint32_t)f_uint(c, "wire", 0);
-	l->serial = (uint32_t)f_uint(c, "serial", 0);
+	l->serial = f_u32(c, "serial", 0);
 	l->grace = f_bool(c, "grace");
 	const struct field *cl = get(c->ps, "class");
 	l->cls = is(cl, "fresh") ? HIST_CLASS_FRESH
@@ -821,8 +839,8 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		q->resolver = f_str(c, "resolver");
 		q->action = f_str(c, "action");
 		q->rcode = f_str(c, "rcode");
-		q->fault = (uint32_t)f_uint(c, "fault", 0);
-		q->delay_fault = (uint32_t)f_uint(c, "delay_fault", 0);
+		q->fault = f_u32(c, "fault", 0);
+		q->delay_fault = f_u32(c, "delay_fault", 0);
 		q->lookup = f_uint(c, "lookup", 0);
 		q->client = f_str(c, "client");
 		q->cause = f_cause(c);
@@ -872,7 +890,9 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		f->t = t;
 		f->target = f_str(c, "target");
 		f->kind = f_str(c, "fault");
-		f->id = (uint32_t)f_uint(c, "id", 0);
+		f->id = f_u32(c, "id", 0);
+		if (f->id == 0)
+			fail(c, "a fault line needs its 'id' (a whole number > 0)");
 		f->inject = is(get(c->ps, "action"), "inject");
 		f->duration = f_num(c, "duration", 0);
 		f->qps = f_num(c, "qps", 0);
@@ -887,7 +907,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		p->t = t;
 		p->source = f_str(c, "source");
 		p->zone = f_str(c, "zone");
-		p->serial = (uint32_t)f_uint(c, "serial", 0);
+		p->serial = f_u32(c, "serial", 0);
 		p->initial = f_bool(c, "initial");
 		p->line = (uint32_t)c->lineno;
 		return;
@@ -1035,15 +1055,37 @@ struct hist *hist_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a regular file", path);
 		goto fail;
 	}
-	h->size = (size_t)st.st_size;
-	if (h->size) {
-		void *m = mmap(NULL, h->size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m == MAP_FAILED) {
+	/* Read, not mapped: a file cut short while we read cannot fault us. */
+	size_t cap = (size_t)st.st_size + 1;
+	char *buf = malloc(cap);
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	h->map_base = buf;
+	h->map = buf;
+	for (;;) {
+		if (h->size == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto fail;
+			}
+			buf = nb;
+			cap *= 2;
+			h->map_base = buf;
+			h->map = buf;
+		}
+		ssize_t r = read(fd, buf + h->size, cap - h->size);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
-		h->map_base = m;
-		h->map = m;
+		if (r == 0)
+			break;
+		h->size += (size_t)r;
 	}
 	close(fd);
 	fd = -1;
@@ -1073,8 +1115,7 @@ void hist_free(struct hist *h)
 {
 	if (!h)
 		return;
-	if (h->map_base)
-		munmap(h->map_base, h->size);
+	free(h->map_base);
 	struct vec *vs[] = { &h->lines,	 &h->lookups, &h->queries,   &h->routes, &h->healths,
 			     &h->faults, &h->publishes, &h->boots, &h->gates,  &h->states };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
@@ -1083,6 +1124,7 @@ void hist_free(struct hist *h)
 	free(h->lk_idx);
 	free(h->arena);
 	free(h->str_off);
+	free(h->str_len);
 	free(h->table);
 	free(h);
 }

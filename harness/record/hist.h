@@ -1,8 +1,8 @@
 /*
  * hist.h - a history file read back: the JSONL lines of docs/history.md
  * parsed once into compact arrays per event type, for the checker and the
- * reports. The file stays mapped, so any line can be read again whole (the
- * Lua escape hatch gets lines as tables).
+ * reports. The file's bytes are kept, so any line can be read again whole
+ * (the Lua escape hatch gets lines as tables).
  *
  * Strings that repeat (client, stack, resolver, backend, vip, name, ...) are
  * interned: a field holds a small id, hist_str() gives the text back, and

@@ -492,9 +492,12 @@ void report_console(FILE *out, const struct report *r, bool color)
 		fprintf(out, " (%zu failed, %zu passed, %zu inconclusive)", c.failed, c.passed,
 		        c.inconclusive);
 	}
-	if (r->hist)
-		fprintf(out, " \xE2\x80\x94 seed %" PRIu64 ", dnschaos %s", m->seed,
-		        str_or(m->dnschaos, "?"));
+	if (r->hist) {
+		/* The version comes from the history: cleaned of control bytes like any text. */
+		char ver[64];
+		con_clean(str_or(m->dnschaos, "?"), ver, sizeof ver);
+		fprintf(out, " \xE2\x80\x94 seed %" PRIu64 ", dnschaos %s", m->seed, ver);
+	}
 	putc('\n', out);
 	if (verdict_why(r)[0])
 		con_wrapped(out, 2, verdict_why(r));

@@ -2048,8 +2048,10 @@ static void test_verdict_incomplete_runs(void **state)
 	v = verdict(f, e, 2, res);
 	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
 	assert_int_equal(v.failed, 1);
+	/* no expectations: "none" is only for a run that completed */
 	v = verdict(f, e, 0, res);
-	assert_int_equal(v.verdict, VERDICT_NONE);
+	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
+	assert_string_equal(v.why, "the run did not complete (no end line: killed or crashed)");
 
 	hb_reset(&f->b);
 	plain_history(f, "interrupted");
