@@ -402,6 +402,15 @@ static void *worker_main(void *arg)
 	char tname[16];
 	snprintf(tname, sizeof tname, "dc-%.8s", c->cfg.name);
 	pthread_setname_np(pthread_self(), tname);
+	/* The run's signals are the loop's business; only SIGURG (the stop nudge) is ours. */
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	void *ts = c->drv->thread_open ? c->drv->thread_open(c, err, sizeof err) : NULL;
 	bool failed = !ts && err[0];
 	pthread_mutex_lock(&pl->mu);
