@@ -11,6 +11,7 @@
  * UTF-8 and valid in its format whatever the names hold.
  */
 #include "harness/record/report.h"
+#include "harness/record/utf8.h"
 #include "harness/record/hist.h"
 
 #include <errno.h>
@@ -36,7 +37,7 @@
 #define ANSI_BOLD   "\033[1m"
 #define ANSI_RESET  "\033[0m"
 
-#define REPLACEMENT 0xFFFDu
+#define REPLACEMENT UTF8_REPLACEMENT
 
 /* ---- what every report shares ---- */
 
@@ -153,47 +154,6 @@ static void format_bound(const struct expectation *e, const struct expect_result
 	expect_format_bound(e, res, buf, cap);
 	if (!buf[0])
 		snprintf(buf, cap, "%s %g", e->op == EXPECT_AT_LEAST ? ">=" : "<=", e->bound);
-}
-
-/*
- * One code point of s (n > 0 bytes left) into *cp; U+FFFD for a byte that
- * does not start a well-formed sequence (stray continuation, overlong form,
- * surrogate, above U+10FFFF, cut short), which then counts as one byte.
- * Returns the bytes used.
- */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2, c &= 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3, c &= 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4, c &= 0x07, min = 0x10000;
-	} else {
-		*cp = REPLACEMENT;
-		return 1;
-	}
-	if (n < len)
-		goto bad;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			goto bad;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		goto bad;
-	*cp = c;
-	return len;
-bad:
-	*cp = REPLACEMENT;
-	return 1;
 }
 
 static void put_utf8(FILE *f, uint32_t c)

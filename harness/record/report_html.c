@@ -17,6 +17,7 @@
  * U+FFFD.
  */
 #include "harness/record/report.h"
+#include "harness/record/utf8.h"
 #include "harness/record/hist.h"
 #include "version.h"
 
@@ -110,45 +111,6 @@ static void sb_lines(struct sbuf *b, const char *const *lines)
 {
 	for (size_t i = 0; lines[i]; i++)
 		sb_puts(b, lines[i]);
-}
-
-/*
- * The code point at s (n > 0 bytes left) and its length. A byte that does not
- * start a well-formed sequence (overlong, surrogate, beyond U+10FFFF, cut) is
- * U+FFFD of length 1, so the caller moves on one byte.
- */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c = s[0], min;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2, c &= 0x1F, min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3, c &= 0x0F, min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4, c &= 0x07, min = 0x10000;
-	} else {
-		goto bad;
-	}
-	if (len > n)
-		goto bad;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			goto bad;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		goto bad;
-	*cp = c;
-	return len;
-bad:
-	*cp = 0xFFFD;
-	return 1;
 }
 
 /*
