@@ -45,7 +45,7 @@ measure() { # name scenario
 		"$(echo "$t $lines" | awk '{ print $1 * 1e6 / $2 }')"
 }
 echo "== dnschaos check, 3 times each"
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	measure "14 native expectations" "$work/native.lua"
 	measure "the same + a Lua pass over lookups" "$work/full.lua"
 done

@@ -28,6 +28,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 RATES=${RATES:-10000 20000 40000 80000 120000}
 FIXED_RATE=${FIXED_RATE:-20000}
@@ -258,23 +260,6 @@ top_others() {
 		}' "$1" "$2" | sort -rn | first 4 | paste -sd, - | sed 's/,/, /g'
 }
 
-# busy_report WHEN: names the processes (not ours) that used 10% of a CPU or
-# more over the last second; they take CPU from dnschaos.
-busy_report() {
-	local busy
-	busy=$(top -b -n 2 -d 1 -c -w 250 | awk -v me="$$" '
-		/^top -/ { n++ }
-		n == 2 && /^ *PID/ { h = 1; next }
-		n == 2 && h && $9 + 0 >= 10 && $1 != me {
-			printf "%4.0f%% PID %s ", $9, $1
-			for (i = 12; i <= NF; i++) printf "%s ", $i
-			print ""
-		}' | cut -c1-140)
-	[ -n "$busy" ] || return 0
-	noisy=1
-	echo "   WARNING: other processes busy $1 (% of one CPU over 1 s); figures will be low and noisy:"
-	while IFS= read -r line; do echo "     $line"; done <<<"$busy"
-}
 noisy=0
 
 # wait_line PID FILE REGEX SECONDS WHAT: bounded wait until FILE has a line matching REGEX.

@@ -20,6 +20,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 CYCLES=${CYCLES:-8}
 RATE=${RATE:-2000}
@@ -126,29 +128,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# free_port HOST: a port free for both UDP and TCP on HOST (loopback) right now.
-free_port() {
-	python3 - "$1" <<'PY'
-import socket, sys
-host = sys.argv[1]
-for _ in range(100):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind((host, 0))
-    port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind((host, port))
-    except OSError:
-        continue
-    finally:
-        u.close()
-        t.close()
-    print(port)
-    sys.exit(0)
-sys.exit("no free loopback port found on " + host)
-PY
-}
 
 clk_tck=$(getconf CLK_TCK)
 # cpu_ticks PID: user + system CPU time of PID (all its threads), in clock ticks.

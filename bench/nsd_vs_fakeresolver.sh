@@ -17,6 +17,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
@@ -178,27 +180,6 @@ forget_pid() { # removes a stopped PID from pids
 	pids=("${keep[@]}")
 }
 
-# A loopback port free for both UDP and TCP right now.
-free_port() {
-	python3 - <<'PY'
-import socket, sys
-for _ in range(100):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
-    port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        u.close()
-        t.close()
-    print(port)
-    sys.exit(0)
-sys.exit("no free loopback port found")
-PY
-}
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -341,24 +322,6 @@ alive() { # alive PID NAME LOG: fails the run if a server died under load
 	kill -0 "$1" 2>/dev/null || { cat "$3" >&2; die "$2 (PID $1) died during the benchmark (log above)"; }
 }
 
-# busy_report WHEN: names the processes (not ours) that used 10% of a CPU or
-# more over the last second. Other work on this shared machine takes CPU from
-# the server or from dnsperf; a reader should discount such a run.
-busy_report() {
-	local busy
-	busy=$(top -b -n 2 -d 1 -c -w 250 | awk -v me="$$" '
-		/^top -/ { n++ }
-		n == 2 && /^ *PID/ { h = 1; next }
-		n == 2 && h && $9 + 0 >= 10 && $1 != me {
-			printf "%4.0f%% PID %s ", $9, $1
-			for (i = 12; i <= NF; i++) printf "%s ", $i
-			print ""
-		}' | cut -c1-140)
-	[ -n "$busy" ] || return 0
-	noisy=1
-	echo "   WARNING: other processes busy $1 (% of one CPU over 1 s); figures will be low and noisy:"
-	while IFS= read -r line; do echo "     $line"; done <<<"$busy"
-}
 noisy=0
 
 # ---- setup ----
@@ -389,11 +352,11 @@ echo "   zone: $RECORDS A records + apex SOA/NS/MX/TXT + CNAMEs; $(sed 's/^gen_z
 # measures the same warm processes (no start-up or page-fault cost inside a
 # round); alternating the order each round (A B, B A, ...) cancels slow drift
 # of the shared machine. The big-zone part starts each server alone.
-nsd_port=$(free_port)
+nsd_port=$(free_port 127.0.0.1)
 start_nsd small "$nsd_port" "$zone"
 nsd_pid=$started_pid
 wait_soa "$nsd_pid" "$nsd_port" "$scratch/nsd.small.out" >/dev/null
-fr_port=$(free_port)
+fr_port=$(free_port 127.0.0.1)
 start_fakeresolver small "$fr_port" "$zone"
 fr_pid=$started_pid
 wait_ready "$fr_pid" "$scratch/fakeresolver.small.err" >/dev/null
@@ -544,7 +507,7 @@ if [ "$BIG" = 1 ]; then
 	# Read the file once so that neither server pays for the first disk read.
 	cat "$big" >/dev/null
 
-	port=$(free_port)
+	port=$(free_port 127.0.0.1)
 	start_fakeresolver big "$port" "$big"
 	t_ready=$(wait_ready "$started_pid" "$scratch/fakeresolver.big.err")
 	t_soa=$(wait_soa "$started_pid" "$port" "$scratch/fakeresolver.big.err")
@@ -559,7 +522,7 @@ if [ "$BIG" = 1 ]; then
 	echo "                VmRSS $(mib "$fr_rss") MiB (Pss $(mib "$fr_pss") MiB, peak VmHWM $(mib "$fr_hwm") MiB during the load)"
 	stop_pid "$started_pid"; forget_pid "$started_pid"
 
-	port=$(free_port)
+	port=$(free_port 127.0.0.1)
 	start_nsd big "$port" "$big"
 	nsd_big_pid=$started_pid
 	t_soa=$(wait_soa "$nsd_big_pid" "$port" "$scratch/nsd.big.out")

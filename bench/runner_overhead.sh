@@ -21,6 +21,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
@@ -153,28 +155,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port HOST: a port free for both UDP and TCP on HOST (loopback) right now.
-free_port() {
-	python3 - "$1" <<'PY'
-import socket, sys
-host = sys.argv[1]
-for _ in range(100):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind((host, 0))
-    port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind((host, port))
-    except OSError:
-        continue
-    finally:
-        u.close()
-        t.close()
-    print(port)
-    sys.exit(0)
-sys.exit("no free loopback port found on " + host)
-PY
-}
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
@@ -242,23 +222,6 @@ parse_dnsperf() {
 		}' "$1" || { cat "$1" >&2; die "cannot read dnsperf output $1"; }
 }
 
-# busy_report WHEN: names the processes (not ours) that used 10% of a CPU or
-# more over the last second; they take CPU from the server or from dnsperf.
-busy_report() {
-	local busy
-	busy=$(top -b -n 2 -d 1 -c -w 250 | awk -v me="$$" '
-		/^top -/ { n++ }
-		n == 2 && /^ *PID/ { h = 1; next }
-		n == 2 && h && $9 + 0 >= 10 && $1 != me {
-			printf "%4.0f%% PID %s ", $9, $1
-			for (i = 12; i <= NF; i++) printf "%s ", $i
-			print ""
-		}' | cut -c1-140)
-	[ -n "$busy" ] || return 0
-	noisy=1
-	echo "   WARNING: other processes busy $1 (% of one CPU over 1 s); figures will be low and noisy:"
-	while IFS= read -r line; do echo "     $line"; done <<<"$busy"
-}
 noisy=0
 
 # history_count FILE: "lines bytes" of the history written so far (the runner
