@@ -39,7 +39,6 @@
 
 #define SEEN_MAX 8        /* (name variant, type) pairs a lookup remembers for causes */
 #define TICK_MAX 2048     /* open-loop arrivals issued per timer callback at most */
-#define VARIANTS_MAX (CLIENT_NAMES_MAX * (CLIENT_SEARCH_MAX + 1))
 #define WAKE_TRIES 500    /* x 20 ms: how long stopping workers are nudged with a signal */
 
 /* The nudge: a handler that does nothing, installed without SA_RESTART. */

@@ -153,14 +153,6 @@ static bool completed(const struct hist_lookup *l)
 	return l->event == HIST_LK_OK || l->event == HIST_LK_FAIL || l->event == HIST_LK_TIMEOUT;
 }
 
-/* The lookups an expectation is about: client, stack, invoked in the window. */
-static bool lookup_selected(const struct hist *h, const struct expectation *e,
-			    const struct hist_lookup *l)
-{
-	(void)h;
-	return in_window(e, l->t_invoke);
-}
-
 static const char *lk_event_name(uint8_t ev)
 {
 	static const char *const n[] = { "invoke", "ok", "fail", "timeout", "cancelled" };
@@ -183,7 +175,10 @@ static void lookup_moment(const struct hist *h, struct expect_result *r,
 	size_t nl;                                                             \
 	const struct hist_lookup *ls = hist_lookups(h, &nl)
 
-#define LOOKUP_WANTED(l) (match(fc, (l)->client) && match(fs, (l)->stack) && lookup_selected(h, e, (l)))
+/* The lookups an expectation is about: its client and stack, invoked in its window. */
+#define LOOKUP_WANTED(l)                                         \
+	(match(fc, (l)->client) && match(fs, (l)->stack) && \
+	 in_window(e, (l)->t_invoke))
 
 /* A bound check, for the metrics whose failing moments are found afterwards. */
 static bool breaks(const struct expectation *e, double v)

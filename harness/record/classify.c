@@ -419,7 +419,6 @@ static struct classify_result classify_slow(struct classify *c, const struct cla
 	for (size_t i = 0; i < c->np; i++) {
 		size_t vi = c->pubs[i].vidx;
 		size_t ol;
-		zone_version_origin(c->versions[vi].v, &ol);
 		const uint8_t *o = zone_version_origin(c->versions[vi].v, &ol);
 		if (ol != olen || !wire_name_is_subdomain(wname, wlen, o, ol) || c->pubs[i].t > q->t)
 			continue;

@@ -49,8 +49,7 @@ struct line_ref {
 
 struct hist {
 	char path[1024];
-	void *map_base; /* the file's bytes, read whole */
-	const char *map;
+	char *buf; /* the file's bytes, read whole */
 	size_t size;
 
 	/* interned strings: texts in one arena, an open-addressed table of ids */
@@ -976,7 +975,7 @@ static int parse_all(struct hist *h, char *err, size_t errlen)
 	struct parser ps = {0};
 	struct ctx c = { h, &ps, 0, err, errlen, false };
 	size_t longest = 0;
-	for (const char *p = h->map, *end = h->map + h->size; p < end;) {
+	for (const char *p = h->buf, *end = h->buf + h->size; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			break;
@@ -991,7 +990,7 @@ static int parse_all(struct hist *h, char *err, size_t errlen)
 		return -1;
 	}
 	double last = 0;
-	for (const char *p = h->map, *end = h->map + h->size; p < end && !c.failed;) {
+	for (const char *p = h->buf, *end = h->buf + h->size; p < end && !c.failed;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			break; /* a cut last line (a killed run): dropped */
@@ -1021,7 +1020,7 @@ static int parse_all(struct hist *h, char *err, size_t errlen)
 			fail(&c, "out of memory");
 			break;
 		}
-		lr->off = (size_t)(p - h->map);
+		lr->off = (size_t)(p - h->buf);
 		lr->len = (uint32_t)len;
 		lr->type = (uint8_t)type;
 		take(&c, type, tf->num);
@@ -1062,8 +1061,7 @@ struct hist *hist_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
-	h->map_base = buf;
-	h->map = buf;
+	h->buf = buf;
 	for (;;) {
 		if (h->size == cap) {
 			char *nb = realloc(buf, cap * 2);
@@ -1073,8 +1071,7 @@ struct hist *hist_load(const char *path, char *err, size_t errlen)
 			}
 			buf = nb;
 			cap *= 2;
-			h->map_base = buf;
-			h->map = buf;
+			h->buf = buf;
 		}
 		ssize_t r = read(fd, buf + h->size, cap - h->size);
 		if (r < 0 && errno == EINTR)
@@ -1115,7 +1112,7 @@ void hist_free(struct hist *h)
 {
 	if (!h)
 		return;
-	free(h->map_base);
+	free(h->buf);
 	struct vec *vs[] = { &h->lines,	 &h->lookups, &h->queries,   &h->routes, &h->healths,
 			     &h->faults, &h->publishes, &h->boots, &h->gates,  &h->states };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
@@ -1182,7 +1179,7 @@ const char *hist_line(const struct hist *h, size_t i, size_t *len)
 		return NULL;
 	const struct line_ref *lr = (const struct line_ref *)h->lines.p + i;
 	*len = lr->len;
-	return h->map + lr->off;
+	return h->buf + lr->off;
 }
 
 int hist_line_fields(const struct hist *h, size_t i, hist_field_fn fn, void *arg)
