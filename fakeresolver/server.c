@@ -41,6 +41,12 @@ struct udp_batch {
 
 struct op;
 
+/* Where a query handed in by server_deliver gets its reply: NULL fn is the socket. */
+struct sink {
+	server_reply_fn fn;
+	void *arg;
+};
+
 struct tcp_conn {
 	struct server *server;
 	struct bufferevent *bev;
@@ -62,6 +68,7 @@ struct op {
 	struct event *timer;
 	enum answer_transport transport;
 	struct addr peer;
+	struct sink sink; /* UDP handed in by server_deliver: where the reply goes */
 	bool queued;     /* still in the capacity queue (not yet served) */
 	double arrival;  /* monotonic seconds */
 	size_t len;
@@ -123,9 +130,12 @@ static void conn_free(struct tcp_conn *c);
 
 /* Sends a reply now, over the transport it came in on. */
 static void send_reply(struct server *s, enum answer_transport tp, const struct addr *peer,
-		       struct tcp_conn *conn, uint8_t *reply, size_t len)
+		       struct tcp_conn *conn, const struct sink *sink, uint8_t *reply, size_t len)
 {
-	if (tp == ANSWER_UDP) {
+	if (sink && sink->fn) {
+		s->stats.udp_replied++;
+		sink->fn(sink->arg, reply, len);
+	} else if (tp == ANSWER_UDP) {
 		if (sendto(s->udp_fd, reply, len, MSG_DONTWAIT, (const struct sockaddr *)&peer->ss,
 			   peer->len) < 0)
 			s->stats.udp_send_failed++;
@@ -165,7 +175,8 @@ static void op_fire(evutil_socket_t fd, short what, void *arg);
 
 /* Makes an op holding a copy of data, due after delay_s. NULL on out of memory. */
 static struct op *op_new(struct server *s, enum answer_transport tp, const struct addr *peer,
-			 struct tcp_conn *conn, const uint8_t *data, size_t len, double delay_s)
+			 struct tcp_conn *conn, const struct sink *sink, const uint8_t *data,
+			 size_t len, double delay_s)
 {
 	struct op *op = calloc(1, sizeof *op);
 	if (!op)
@@ -173,6 +184,8 @@ static struct op *op_new(struct server *s, enum answer_transport tp, const struc
 	op->server = s;
 	op->transport = tp;
 	op->peer = *peer;
+	if (sink)
+		op->sink = *sink;
 	op->len = len;
 	op->data = malloc(len ? len : 1);
 	op->timer = evtimer_new(s->base, op_fire, op);
@@ -207,7 +220,7 @@ static struct op *op_new(struct server *s, enum answer_transport tp, const struc
  */
 static void serve_faulty(struct server *s, const uint8_t *pkt, size_t len,
 			 enum answer_transport tp, const struct addr *peer, struct tcp_conn *conn,
-			 double queue_s)
+			 const struct sink *sink, double queue_s)
 {
 	struct answer_info info;
 	struct fault_decision d;
@@ -269,11 +282,11 @@ static void serve_faulty(struct server *s, const uint8_t *pkt, size_t len,
 	if (n == 0)
 		return;
 	if (d.delay_s > 0) {
-		if (!op_new(s, tp, peer, conn, out, n, d.delay_s))
+		if (!op_new(s, tp, peer, conn, sink, out, n, d.delay_s))
 			s->stats.udp_send_failed++;
 		return;
 	}
-	send_reply(s, tp, peer, conn, out, n);
+	send_reply(s, tp, peer, conn, sink, out, n);
 }
 
 static void op_fire(evutil_socket_t fd, short what, void *arg)
@@ -286,7 +299,8 @@ static void op_fire(evutil_socket_t fd, short what, void *arg)
 	if (!op->queued) {
 		/* A delayed reply is due. */
 		if (op->transport == ANSWER_UDP || op->conn)
-			send_reply(s, op->transport, &op->peer, op->conn, op->data, op->len);
+			send_reply(s, op->transport, &op->peer, op->conn, &op->sink, op->data,
+				   op->len);
 		op_free(op);
 		return;
 	}
@@ -303,7 +317,8 @@ static void op_fire(evutil_socket_t fd, short what, void *arg)
 	op->queued = false;
 	s->queued--;
 	if (op->transport == ANSWER_UDP || conn)
-		serve_faulty(s, op->data, op->len, op->transport, &op->peer, conn, queue_s);
+		serve_faulty(s, op->data, op->len, op->transport, &op->peer, conn, &op->sink,
+			     queue_s);
 	op_free(op);
 	if (conn && conn->axfr && conn_pump_axfr(conn) != 0)
 		conn_free(conn);
@@ -315,12 +330,12 @@ static void op_fire(evutil_socket_t fd, short what, void *arg)
  * beyond queue_len waiting, arrivals are dropped), else served now.
  */
 static void admit(struct server *s, const uint8_t *pkt, size_t len, enum answer_transport tp,
-		  const struct addr *peer, struct tcp_conn *conn)
+		  const struct addr *peer, struct tcp_conn *conn, const struct sink *sink)
 {
 	double qps;
 	unsigned queue_len;
 	if (!fault_plan_capacity(s->plan, &qps, &queue_len)) {
-		serve_faulty(s, pkt, len, tp, peer, conn, 0);
+		serve_faulty(s, pkt, len, tp, peer, conn, sink, 0);
 		return;
 	}
 	double now = clock_mono();
@@ -339,7 +354,7 @@ static void admit(struct server *s, const uint8_t *pkt, size_t len, enum answer_
 	}
 	double start = s->next_free > now ? s->next_free : now;
 	s->next_free = start + 1.0 / qps;
-	struct op *op = op_new(s, tp, peer, conn, pkt, len, s->next_free - now);
+	struct op *op = op_new(s, tp, peer, conn, sink, pkt, len, s->next_free - now);
 	if (!op)
 		return;
 	op->queued = true;
@@ -384,7 +399,7 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
 			if (slow) {
 				memcpy(&peer.ss, &b->peers[i], sizeof peer.ss);
 				peer.len = b->in[i].msg_hdr.msg_namelen;
-				admit(s, b->in_buf[i], b->in[i].msg_len, ANSWER_UDP, &peer, NULL);
+				admit(s, b->in_buf[i], b->in[i].msg_len, ANSWER_UDP, &peer, NULL, NULL);
 				continue;
 			}
 			len = answer_query(s->zones, b->in_buf[i], b->in[i].msg_len, ANSWER_UDP,
@@ -420,6 +435,39 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n < UDP_BATCH)
 			return;
+	}
+}
+
+void server_deliver(struct server *s, const uint8_t *pkt, size_t len, const struct addr *peer,
+		    server_reply_fn fn, void *arg)
+{
+	struct sink sink = { fn, arg };
+	struct answer_info info;
+
+	s->stats.udp_received++;
+	if (len > UDP_QUERY_MAX) {
+		s->stats.udp_oversized++; /* recvmmsg would have cut it: MSG_TRUNC */
+		return;
+	}
+	if (faults_active(s)) {
+		admit(s, pkt, len, ANSWER_UDP, peer, NULL, &sink);
+		return;
+	}
+	size_t n = answer_query(s->zones, pkt, len, ANSWER_UDP, s->slow_buf, ANSWER_EDNS_PAYLOAD,
+				&info);
+	log_event(s, ANSWER_UDP, peer, &info, n);
+	if (info.action == ANSWER_REPLY)
+		send_reply(s, ANSWER_UDP, peer, NULL, &sink, s->slow_buf, n);
+}
+
+void server_forget(struct server *s, void *arg)
+{
+	struct op *op = s->ops;
+	while (op) {
+		struct op *next = op->next;
+		if (op->sink.fn && op->sink.arg == arg)
+			op_free(op);
+		op = next;
 	}
 }
 
@@ -528,7 +576,7 @@ static int conn_process(struct tcp_conn *c)
 		evbuffer_remove(in, query, len);
 		s->stats.tcp_queries++;
 		if (faults_active(s)) {
-			admit(s, query, len, ANSWER_TCP, &c->peer, c);
+			admit(s, query, len, ANSWER_TCP, &c->peer, c, NULL);
 			if (c->axfr && conn_pump_axfr(c) != 0)
 				return -1;
 			continue;

@@ -84,6 +84,24 @@ void server_set_faults(struct server *s, struct fault_plan *plan, struct rng *rn
 /* Calls fn for every query (NULL turns logging off). */
 void server_set_log(struct server *s, server_log_fn fn, void *arg);
 
+/* Receives a reply to a query handed in by server_deliver; reply is only
+ * valid during the call. */
+typedef void (*server_reply_fn)(void *arg, const uint8_t *reply, size_t len);
+
+/*
+ * Serves one UDP query handed in by code on the same event_base (a VIP in
+ * front of this server, in the same process) exactly as if it had arrived on
+ * the UDP socket from peer: the same fault plan, capacity queue, log and
+ * stats. The reply goes to fn(arg, ...) instead of the socket: at once
+ * (before server_deliver returns) or, when delayed or queued, from the loop
+ * later. No reply, no call.
+ */
+void server_deliver(struct server *s, const uint8_t *pkt, size_t len, const struct addr *peer,
+		    server_reply_fn fn, void *arg);
+
+/* Drops the delayed or queued replies owed to arg: its receiver is going away. */
+void server_forget(struct server *s, void *arg);
+
 /* The bound address, with the port filled in. */
 const struct addr *server_addr(const struct server *s);
 

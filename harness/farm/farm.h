@@ -137,6 +137,17 @@ bool farm_resolver_has_fault(const struct farm_resolver *r, uint32_t id);
 void farm_resolver_stats(const struct farm_resolver *r, struct server_stats *out);
 
 /*
+ * A UDP query from a VIP in this process, served as if it had come over
+ * loopback from `from` (see server_deliver). Returns -1 when the resolver is
+ * down (its port would be closed), 0 otherwise.
+ */
+int farm_resolver_deliver(struct farm_resolver *r, const uint8_t *pkt, size_t len,
+			  const struct addr *from, server_reply_fn fn, void *arg);
+
+/* Drops replies still owed to arg (see server_forget). */
+void farm_resolver_forget(struct farm_resolver *r, void *arg);
+
+/*
  * Self-gating: while its serial is behind what source publishes, the
  * resolver answers health probes (SOA queries at its zone's apex, or every
  * query with clients) with SERVFAIL, REFUSED or silence; with reload it also
@@ -162,6 +173,7 @@ struct farm_vip_backend {
 	struct addr addr;               /* when resolver is NULL */
 	char name[FARM_NAME_MAX];
 	unsigned weight;
+	bool over_loopback; /* a resolver's queries cross loopback UDP, not in-process */
 };
 
 struct farm_vip_health {

@@ -732,6 +732,21 @@ void farm_resolver_stats(const struct farm_resolver *r, struct server_stats *out
 	}
 }
 
+int farm_resolver_deliver(struct farm_resolver *r, const uint8_t *pkt, size_t len,
+			  const struct addr *from, server_reply_fn fn, void *arg)
+{
+	if (!r->server)
+		return -1; /* down: its port is closed */
+	server_deliver(r->server, pkt, len, from, fn, arg);
+	return 0;
+}
+
+void farm_resolver_forget(struct farm_resolver *r, void *arg)
+{
+	if (r->server)
+		server_forget(r->server, arg);
+}
+
 /* ---- self-gating ---- */
 
 /* RFC 1982: a is older than b. */

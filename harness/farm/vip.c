@@ -205,6 +205,18 @@ static int64_t published(void *arg)
 	return farm_source_serial(v->health.source, v->zone, v->zone_len);
 }
 
+/* A farm resolver behind the VIP, on the same loop: no loopback crossing. */
+static int deliver_local(void *arg, const uint8_t *pkt, size_t len, const struct addr *from,
+			 vip_reply_fn fn, void *fnarg)
+{
+	return farm_resolver_deliver(arg, pkt, len, from, fn, fnarg);
+}
+
+static void forget_local(void *arg, void *fnarg)
+{
+	farm_resolver_forget(arg, fnarg);
+}
+
 int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 {
 	char origin[1024];
@@ -217,6 +229,11 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 		bc->addr = v->backends[i].resolver ? *farm_resolver_addr(v->backends[i].resolver)
 						   : v->backends[i].addr;
 		bc->weight = v->backends[i].weight;
+		if (v->backends[i].resolver && !v->backends[i].over_loopback) {
+			bc->local.deliver = deliver_local;
+			bc->local.forget = forget_local;
+			bc->local.arg = v->backends[i].resolver;
+		}
 	}
 	v->vip = vip_create(runner_base(v->run), &cfg, &v->rng, err, errlen);
 	if (!v->vip)

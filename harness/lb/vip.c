@@ -337,6 +337,7 @@ struct upstream {
 	int backend;
 	int fd;
 	struct event *ev;
+	struct addr local_addr; /* its own address: what an in-process backend is told */
 	struct inflight *slots; /* IDS entries */
 	unsigned live;
 	uint16_t next_id;
@@ -376,6 +377,10 @@ struct vip {
 	uint8_t in_buf[BATCH][QUERY_MAX];
 	uint8_t *out_buf; /* BATCH x REPLY_MAX */
 	struct sockaddr_storage out_peers[BATCH];
+	/* In-process replies while client_read runs: gathered in out[], sent per batch. */
+	bool gathering;
+	int out_n;
+	double now;
 };
 
 void vip_config_defaults(struct vip_config *cfg)
@@ -434,6 +439,10 @@ static struct upstream *upstream_open(struct vip *v, int b)
 	/* Connected: the kernel then reports the backend's port unreachable to us. */
 	if (connect(u->fd, (const struct sockaddr *)&be->cfg.addr.ss, be->cfg.addr.len) != 0)
 		goto fail;
+	socklen_t alen = sizeof u->local_addr.ss;
+	if (getsockname(u->fd, (struct sockaddr *)&u->local_addr.ss, &alen) != 0)
+		goto fail;
+	u->local_addr.len = alen;
 	u->ev = event_new(v->base, u->fd, EV_READ | EV_PERSIST, upstream_read, u);
 	if (!u->ev || event_add(u->ev, NULL) != 0)
 		goto fail;
@@ -500,6 +509,93 @@ static void refuse(struct vip *v, const uint8_t *pkt, size_t len, const struct a
 		reply_servfail(v, pkt, len, &client->ss, client->len);
 }
 
+/*
+ * A backend's reply at pkt (in out_buf): matched to its query by the id,
+ * given the client's id back and queued as out[m]. The reply refreshes the
+ * client's pin, as conntrack does. False for a reply to nothing in flight.
+ */
+static bool relay_take(struct upstream *u, uint8_t *pkt, size_t len, double now, int m)
+{
+	struct vip *v = u->vip;
+	if (len < WIRE_HEADER_LEN) {
+		v->stats.stray++;
+		return false;
+	}
+	struct inflight *s = &u->slots[wire_get16(pkt)];
+	if (!s->used) {
+		v->stats.stray++;
+		return false;
+	}
+	s->used = false;
+	u->live--;
+	wire_put16(pkt, s->orig_id);
+	memcpy(&v->out_peers[m], &s->client, sizeof s->client);
+	v->out_iov[m].iov_base = pkt;
+	v->out_iov[m].iov_len = len;
+	memset(&v->out[m].msg_hdr, 0, sizeof v->out[m].msg_hdr);
+	v->out[m].msg_hdr.msg_name = &v->out_peers[m];
+	v->out[m].msg_hdr.msg_namelen = s->client_len;
+	v->out[m].msg_hdr.msg_iov = &v->out_iov[m];
+	v->out[m].msg_hdr.msg_iovlen = 1;
+	struct vip_flow_key k;
+	memcpy(&k.client.ss, &s->client, sizeof k.client.ss);
+	k.client.len = s->client_len;
+	k.tcp = false;
+	vip_router_touch(v->router, &k, now);
+	return true;
+}
+
+/* Sends out[0..m) to the clients; a message the kernel refuses is skipped. */
+static void relay_flush(struct vip *v, int m)
+{
+	int sent = 0;
+	while (sent < m) {
+		int r = sendmmsg(v->fd, v->out + sent, (unsigned)(m - sent), MSG_DONTWAIT);
+		if (r <= 0) {
+			sent++;
+			continue;
+		}
+		sent += r;
+		v->stats.replies += (uint64_t)r;
+	}
+}
+
+/* An in-process backend's reply (see struct vip_local): during client_read
+ * it joins the batch, otherwise (a delayed reply) it leaves at once. */
+static void local_reply(void *arg, const uint8_t *reply, size_t len)
+{
+	struct upstream *u = arg;
+	struct vip *v = u->vip;
+	int m = v->gathering ? v->out_n : 0;
+	uint8_t *pkt = v->out_buf + (size_t)m * REPLY_MAX;
+	if (len > REPLY_MAX)
+		len = REPLY_MAX;
+	memcpy(pkt, reply, len);
+	if (!relay_take(u, pkt, len, v->gathering ? v->now : clock_mono(), m))
+		return;
+	v->backends[u->backend].refused_until = 0; /* it answers again */
+	if (!v->gathering) {
+		relay_flush(v, 1);
+	} else if (++v->out_n == BATCH) {
+		relay_flush(v, v->out_n);
+		v->out_n = 0;
+	}
+}
+
+/* Forwards the query at pkt (its id already the VIP's) to an in-process backend. */
+static void forward_local(struct backend *be, struct upstream *u, struct inflight *s,
+			  const uint8_t *pkt, size_t len, double now)
+{
+	if (be->cfg.local.deliver(be->cfg.local.arg, pkt, len, &u->local_addr, local_reply, u) ==
+	    0)
+		return; /* answered already, or owed: s may be free again */
+	/* The port is closed. As over loopback, this query is lost and the port
+	 * unreachable it met holds the backend's next queries off. */
+	s->used = false;
+	u->live--;
+	be->refused_until = now + REFUSED_HOLD_S;
+}
+
 static void client_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct vip *v = arg;
@@ -518,6 +614,9 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0)
 			return;
 		double now = clock_mono();
+		v->gathering = true;
+		v->out_n = 0;
+		v->now = now;
 		for (int i = 0; i < n; i++) {
 			uint8_t *pkt = v->in_buf[i];
 			size_t len = v->in[i].msg_len;
@@ -558,6 +657,12 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			s->client_len = k.client.len;
 			u->live++;
 			wire_put16(pkt, id);
+			if (be->cfg.local.deliver) {
+				v->stats.forwarded++;
+				log_route(v, false, &k.client, cid, &rt, "forwarded", pkt, len);
+				forward_local(be, u, s, pkt, len, now);
+				continue;
+			}
 			if (send(u->fd, pkt, len, MSG_DONTWAIT) < 0) {
 				s->used = false;
 				u->live--;
@@ -576,6 +681,9 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			v->stats.forwarded++;
 			log_route(v, false, &k.client, cid, &rt, "forwarded", pkt, len);
 		}
+		v->gathering = false;
+		relay_flush(v, v->out_n);
+		v->out_n = 0;
 		if (n < BATCH)
 			return;
 	}
@@ -604,48 +712,12 @@ static void upstream_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		double now = clock_mono();
 		int m = 0;
-		for (int i = 0; i < n; i++) {
-			uint8_t *pkt = v->out_buf + (size_t)i * REPLY_MAX;
-			size_t len = v->in[i].msg_len;
-			if (len < WIRE_HEADER_LEN) {
-				v->stats.stray++;
-				continue;
-			}
-			struct inflight *s = &u->slots[wire_get16(pkt)];
-			if (!s->used) {
-				v->stats.stray++;
-				continue;
-			}
-			s->used = false;
-			u->live--;
-			wire_put16(pkt, s->orig_id);
-			memcpy(&v->out_peers[m], &s->client, sizeof s->client);
-			v->out_iov[m].iov_base = pkt;
-			v->out_iov[m].iov_len = len;
-			memset(&v->out[m].msg_hdr, 0, sizeof v->out[m].msg_hdr);
-			v->out[m].msg_hdr.msg_name = &v->out_peers[m];
-			v->out[m].msg_hdr.msg_namelen = s->client_len;
-			v->out[m].msg_hdr.msg_iov = &v->out_iov[m];
-			v->out[m].msg_hdr.msg_iovlen = 1;
-			m++;
-			/* A reply refreshes the pin, as conntrack does. */
-			struct vip_flow_key k;
-			memcpy(&k.client.ss, &s->client, sizeof k.client.ss);
-			k.client.len = s->client_len;
-			k.tcp = false;
-			vip_router_touch(v->router, &k, now);
-		}
+		for (int i = 0; i < n; i++)
+			if (relay_take(u, v->out_buf + (size_t)i * REPLY_MAX, v->in[i].msg_len, now,
+				       m))
+				m++;
 		v->backends[u->backend].refused_until = 0; /* it answers again */
-		int sent = 0;
-		while (sent < m) {
-			int r = sendmmsg(v->fd, v->out + sent, (unsigned)(m - sent), MSG_DONTWAIT);
-			if (r <= 0) {
-				sent++;
-				continue;
-			}
-			sent += r;
-			v->stats.replies += (uint64_t)r;
-		}
+		relay_flush(v, m);
 		if (n < BATCH)
 			return;
 	}
@@ -880,6 +952,8 @@ void vip_destroy(struct vip *v)
 	for (size_t b = 0; b < v->cfg.nbackends; b++)
 		for (struct upstream *u = v->backends[b].ups, *next; u; u = next) {
 			next = u->next;
+			if (v->backends[b].cfg.local.forget)
+				v->backends[b].cfg.local.forget(v->backends[b].cfg.local.arg, u);
 			event_free(u->ev);
 			close(u->fd);
 			free(u->slots);

@@ -103,10 +103,31 @@ const char *vip_policy_name(enum vip_policy p);
 
 /* ---- the VIP on a loop ---- */
 
+/* Takes a backend's reply to a query handed over in-process; valid during the call. */
+typedef void (*vip_reply_fn)(void *arg, const uint8_t *reply, size_t len);
+
+/*
+ * A backend in this process (a farm resolver on the same loop): its UDP
+ * queries are handed to deliver instead of crossing loopback, and its replies
+ * come back through fn, now or later. The query still carries the VIP's own
+ * query id and comes "from" the VIP's upstream socket address, so the
+ * backend sees and records what it would over loopback; only the kernel's
+ * socket work is skipped. deliver returns -1 when the backend's port is
+ * closed (what ICMP port unreachable would say); forget drops the replies
+ * still owed to fnarg. TCP is spliced over loopback either way.
+ */
+struct vip_local {
+	int (*deliver)(void *arg, const uint8_t *pkt, size_t len, const struct addr *from,
+		       vip_reply_fn fn, void *fnarg);
+	void (*forget)(void *arg, void *fnarg);
+	void *arg;
+};
+
 struct vip_backend_config {
 	char name[64];
 	struct addr addr; /* loopback */
 	unsigned weight;  /* >= 1 */
+	struct vip_local local; /* deliver NULL: over loopback UDP */
 };
 
 struct vip_config {

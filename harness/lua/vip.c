@@ -129,7 +129,7 @@ int vip_new(lua_State *L)
 {
 	static const char *const keys[] = { "name", "address", "backends", "policy", "on_down",
 					    "on_refused", "flow_idle", "query_timeout", "health",
-					    NULL };
+					    "in_process", NULL };
 	static const char *const policies[] = { "flow", "query", "random", "primary", NULL };
 	static const char *const downs[] = { "keep", "flush", NULL };
 	static const char *const refused[] = { "drop", "servfail", NULL };
@@ -151,6 +151,7 @@ int vip_new(lua_State *L)
 	cfg.on_refused = (enum vip_on_refused)opts_enum(L, 2, "on_refused", refused, 0, what);
 	cfg.flow_idle_s = opts_number(L, 2, "flow_idle", 30, 0.001, 86400, what);
 	cfg.query_timeout_s = opts_number(L, 2, "query_timeout", 5, 0.01, 600, what);
+	bool in_process = opts_bool(L, 2, "in_process", true, what);
 	if (lua_getfield(L, 2, "backends") != LUA_TTABLE)
 		return luaL_error(L, "vip: 'backends' must be a list of resolvers (or addresses)");
 	size_t n = (size_t)luaL_len(L, -1);
@@ -159,6 +160,7 @@ int vip_new(lua_State *L)
 	for (size_t i = 0; i < n; i++) {
 		lua_rawgeti(L, -1, (lua_Integer)i + 1);
 		read_backend(L, lua_gettop(L), &backends[i], (int)i + 1);
+		backends[i].over_loopback = !in_process;
 		lua_pop(L, 1);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(backends[j].name, backends[i].name) == 0)

@@ -553,6 +553,45 @@ static void on_vip_event(void *arg, const struct vip_event *ev)
 	snprintf(l->action, sizeof l->action, "%s", ev->action);
 }
 
+/*
+ * The forwarding tests run twice: over loopback UDP (backends anywhere) and
+ * in-process (farm resolvers on the VIP's loop, struct vip_local), which must
+ * behave the same to clients and backends alike.
+ */
+static bool g_in_process;
+
+static int in_process_on(void **state)
+{
+	(void)state;
+	g_in_process = true;
+	return 0;
+}
+
+static int in_process_off(void **state)
+{
+	(void)state;
+	g_in_process = false;
+	return 0;
+}
+
+/* arg: &f->servers[i], NULL once the backend is stopped (its port closed). */
+static int deliver_local(void *arg, const uint8_t *pkt, size_t len, const struct addr *from,
+			 vip_reply_fn fn, void *fnarg)
+{
+	struct server **sv = arg;
+	if (!*sv)
+		return -1;
+	server_deliver(*sv, pkt, len, from, fn, fnarg);
+	return 0;
+}
+
+static void forget_local(void *arg, void *fnarg)
+{
+	struct server **sv = arg;
+	if (*sv)
+		server_forget(*sv, fnarg);
+}
+
 /* Two servers (v1, v2) and a VIP in front of them on 127.0.0.1:0. */
 static struct fwd *fwd_new(enum vip_policy policy, enum vip_on_down on_down,
 			   enum vip_on_refused on_refused)
@@ -581,6 +620,11 @@ static struct fwd *fwd_new(enum vip_policy policy, enum vip_on_down on_down,
 		snprintf(cfg.backends[i].name, sizeof cfg.backends[i].name, "%s", names[i]);
 		cfg.backends[i].addr = *server_addr(f->servers[i]);
 		cfg.backends[i].weight = 1;
+		if (g_in_process) {
+			cfg.backends[i].local.deliver = deliver_local;
+			cfg.backends[i].local.forget = forget_local;
+			cfg.backends[i].local.arg = &f->servers[i];
+		}
 	}
 	cfg.nbackends = 2;
 	f->plan = fault_plan_create();
@@ -1342,9 +1386,68 @@ static void test_vip_log_sees_every_decision(void **state)
 	fwd_free(f);
 }
 
+/* A backend that delays its replies: a reply owed when the VIP goes away is
+ * dropped (in-process: forgotten, never delivered to freed memory). */
+static void test_vip_delayed_reply_then_destroy(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_PRIMARY, VIP_KEEP, VIP_DROP);
+	struct fault_spec s;
+	uint32_t id = 0;
+	memset(&s, 0, sizeof s);
+	s.kind = FAULT_DELAY;
+	s.delay_s = 0.3;
+	fault_match_all(&s.match);
+	assert_int_equal(fault_plan_add(f->plan, &s, &id), 0);
+	server_set_faults(f->servers[0], f->plan, &f->rng);
+	int a = client(f, SOCK_DGRAM);
+	double t0 = now_s();
+	assert_int_equal(ask(f, a, 1), 0);
+	assert_true(now_s() - t0 >= 0.29);
+	send_query(a, 2);
+	pump(f, 0.05); /* forwarded, its reply owed for another 0.25 s */
+	struct server_stats ss;
+	server_get_stats(f->servers[0], &ss);
+	assert_int_equal(ss.udp_received, 2);
+	vip_destroy(f->vip);
+	f->vip = NULL;
+	pump(f, 0.4); /* the delay runs out with no VIP to take the reply */
+	uint8_t r[512];
+	assert_true(recv(a, r, sizeof r, MSG_DONTWAIT) < 0);
+	close(a);
+	fwd_free(f);
+}
+
+/* What a backend sees: the VIP's address, not the client's, and the VIP's ids. */
+static void server_peer(void *arg, const struct server_event *ev)
+{
+	struct addr *out = arg;
+	*out = *ev->peer;
+}
+
+static void test_vip_backend_sees_the_vip(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_new(VIP_PRIMARY, VIP_KEEP, VIP_DROP);
+	struct addr seen;
+	memset(&seen, 0, sizeof seen);
+	server_set_log(f->servers[0], server_peer, &seen);
+	int a = client(f, SOCK_DGRAM);
+	assert_int_equal(ask(f, a, 1), 0);
+	const struct addr *v = vip_addr(f->vip);
+	assert_int_equal(seen.ss.ss_family, AF_INET);
+	assert_memory_equal(&((struct sockaddr_in *)&seen.ss)->sin_addr,
+			    &((const struct sockaddr_in *)&v->ss)->sin_addr, 4);
+	assert_int_not_equal(addr_port(&seen), 0);
+	assert_int_not_equal(addr_port(&seen), local_port(a));
+	assert_int_not_equal(addr_port(&seen), addr_port(v));
+	close(a);
+	fwd_free(f);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest router[] = {
 		cmocka_unit_test(test_router_bad_parameters),
 		cmocka_unit_test(test_router_flow_pins_while_packets_keep_coming),
 		cmocka_unit_test(test_router_flow_gap_reroutes),
@@ -1360,6 +1463,8 @@ int main(void)
 		cmocka_unit_test(test_router_random_seeded),
 		cmocka_unit_test(test_router_random_weights),
 		cmocka_unit_test(test_router_primary_fails_over),
+	};
+	const struct CMUnitTest forwarding[] = {
 		cmocka_unit_test(test_vip_create_bad_parameters),
 		cmocka_unit_test(test_vip_create_survives_tcp_port_clash),
 		cmocka_unit_test(test_vip_flow_pins_a_socket),
@@ -1377,6 +1482,11 @@ int main(void)
 		cmocka_unit_test(test_vip_tcp_dead_backend_closes),
 		cmocka_unit_test(test_vip_tcp_reply_then_close),
 		cmocka_unit_test(test_vip_log_sees_every_decision),
+		cmocka_unit_test(test_vip_delayed_reply_then_destroy),
+		cmocka_unit_test(test_vip_backend_sees_the_vip),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("router", router, NULL, NULL);
+	failed += cmocka_run_group_tests_name("over loopback", forwarding, in_process_off, NULL);
+	failed += cmocka_run_group_tests_name("in-process", forwarding, in_process_on, NULL);
+	return failed;
 }
