@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vip_vs_dnsdist.sh - the VIP of `dnschaos run` next to dnsdist, Debian's DNS
-# load balancer, in front of the same two fakeresolver daemons, in one run:
+# load balancer, in front of the same two fake resolvers, in one run:
 #   1. throughput: dnsperf rounds rotating between the VIP (policy "query",
 #      round robin per query as dnsdist does), the VIP with policy "flow",
 #      dnsdist (round robin, no packet cache) and, for reference, one
@@ -10,8 +10,16 @@
 # Then it marks the issue's targets MET or NOT MET: the VIP at least 1.5x
 # dnsdist's QPS, and its added p50 no more than dnsdist's.
 #
-# Usage: bench/vip_vs_dnsdist.sh [--quick] [--rounds N] [--duration SEC]
-#        [--records N] [--no-flow] [--profile] [--keep] [--strict]
+# Two layouts (--layout). farm (the default, how the VIP is used): one
+# `dnschaos run` holds two farm resolvers and the VIPs in front of them (one
+# of them over loopback UDP, "vip-lo", for comparison), and dnsdist is put in
+# front of the same two farm resolvers; the service (dnschaos, and dnsdist
+# when it is measured) has one CPU, dnsperf the other. standalone: the VIP
+# alone in a `dnschaos run`, in front of two fakeresolver daemons, exactly as
+# dnsdist is; the balancer has one CPU, the backends and dnsperf the other.
+#
+# Usage: bench/vip_vs_dnsdist.sh [--quick] [--layout farm|standalone] [--rounds N]
+#        [--duration SEC] [--records N] [--no-flow] [--profile] [--keep] [--strict]
 # Every setting can also come from the environment (see --help).
 # Needs: dnsdist, dnsperf, dig, taskset, python3 (perf for --profile), and the build:
 #   cmake -S . -B build-bench2 -DDNSCHAOS_WERROR=ON && cmake --build build-bench2 -j2
@@ -43,13 +51,17 @@ FAKERESOLVER=${FAKERESOLVER:-$BUILD/fakeresolver/fakeresolver}
 DNSCHAOS=${DNSCHAOS:-$BUILD/harness/dnschaos}
 DNSDIST=${DNSDIST:-dnsdist}
 FLOW=${FLOW:-1}
+LAYOUT=${LAYOUT:-farm}
+BE_ADDR1=${BE_ADDR1:-127.0.0.61}
+BE_ADDR2=${BE_ADDR2:-127.0.0.62}
 OTHER_WARN=${OTHER_WARN:-15}
 PROFILE=${PROFILE:-0}
 KEEP=${KEEP:-0}
 STRICT=${STRICT:-0}
 
 ORIGIN=bench.test.
-SCENARIO=$here/scenarios/vip_bench.lua
+SCENARIO_STANDALONE=$here/scenarios/vip_bench.lua
+SCENARIO_FARM=$here/scenarios/vip_farm_bench.lua
 # Targets from the issue.
 TARGET_QPS_RATIO=1.5
 
@@ -57,6 +69,9 @@ usage() {
 	cat <<EOF
 Usage: $0 [options]
   --quick           smoke run: 1 round of 2 s, 10,000 records, no warm-up, 1 latency run
+  --layout L        farm: the VIPs and both backends in one dnschaos run, dnsdist in front
+                    of the same farm resolvers (LAYOUT, default); standalone: the VIP alone,
+                    in front of two fakeresolver daemons, as dnsdist is
   --rounds N        dnsperf rounds; each drives every target once (ROUNDS, default 3)
   --duration SEC    length of one round (DURATION, default 10)
   --records N       A records in the zone (RECORDS, default 100000)
@@ -68,9 +83,10 @@ Usage: $0 [options]
 Environment only: WARMUP (s of untimed load per target before the rounds, 2),
   CLIENTS (dnsperf -c, 4), QUERIES (query file lines, 100000),
   LAT_SECONDS (3), LAT_QPS (1000, 0 = unpaced), LAT_ROUNDS (latency runs per target, 3),
-  LOAD_TIMEOUT (s, 60), SEED (1), LB_CPU (the balancer's CPU, 0),
-  CLIENT_CPU (dnsperf's and the backends' CPU, 1), VIP_ADDR (127.0.0.53),
-  DNSDIST_ADDR (127.0.0.54), NICE (-10; 0 to share the CPUs evenly),
+  LOAD_TIMEOUT (s, 60), SEED (1), LB_CPU (the balancer's CPU, and in the farm layout
+  the backends', 0), CLIENT_CPU (dnsperf's, and in the standalone layout the
+  backends', 1), VIP_ADDR (127.0.0.53), DNSDIST_ADDR (127.0.0.54), BE_ADDR1, BE_ADDR2
+  (the farm resolvers, 127.0.0.61, 127.0.0.62), NICE (-10; 0 to share the CPUs evenly),
   OTHER_WARN (% of a CPU used by other work in a round that marks the run disturbed, 15),
   BUILD (build directory, $repo/build-bench2), FAKERESOLVER, DNSCHAOS, DNSDIST (binaries).
 EOF
@@ -82,6 +98,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=${2:?--rounds needs a number}; shift ;;
 	--duration) DURATION=${2:?--duration needs seconds}; shift ;;
 	--records) RECORDS=${2:?--records needs a number}; shift ;;
+	--layout) LAYOUT=${2:?--layout needs farm or standalone}; shift ;;
 	--no-flow) FLOW=0 ;;
 	--profile) PROFILE=1 ;;
 	--keep) KEEP=1 ;;
@@ -106,10 +123,16 @@ if [ "$ROUNDS" -lt 1 ] || [ "$DURATION" -lt 1 ] || [ "$RECORDS" -lt 1 ] || [ "$L
 	[ "$LAT_SECONDS" -lt 1 ]; then
 	die "ROUNDS, DURATION, RECORDS, LAT_ROUNDS and LAT_SECONDS must be at least 1"
 fi
-for a in VIP_ADDR DNSDIST_ADDR; do
+case "$LAYOUT" in
+farm) SCENARIO=$SCENARIO_FARM ;;
+standalone) SCENARIO=$SCENARIO_STANDALONE ;;
+*) die "--layout must be farm or standalone, not '$LAYOUT'" ;;
+esac
+for a in VIP_ADDR DNSDIST_ADDR BE_ADDR1 BE_ADDR2; do
 	[[ ${!a} =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "$a must be in 127.0.0.0/8, not '${!a}'"
 done
 [ "$VIP_ADDR" != "$DNSDIST_ADDR" ] || die "VIP_ADDR and DNSDIST_ADDR must differ"
+[ "$LAYOUT" = standalone ] || [ "$BE_ADDR1" != "$BE_ADDR2" ] || die "BE_ADDR1 and BE_ADDR2 must differ"
 for b in "$FAKERESOLVER" "$DNSCHAOS"; do
 	[ -x "$b" ] || die "$b is not built: cd $repo && cmake -S . -B build-bench2 -DDNSCHAOS_WERROR=ON" \
 		"&& cmake --build build-bench2 -j2 (or set BUILD=dir)"
@@ -329,6 +352,34 @@ start_vip() {
 	wait_answers "$started_pid" "$VIP_ADDR" "$2" "$log.err" "the VIP (policy $1)"
 }
 
+# start_farm: `dnschaos run` of vip_farm_bench.lua on LB_CPU, no history: the two
+# farm resolvers on be_host1:be_port1 and be_host2:be_port2, and the VIPs
+# on VIP_ADDR at the ports in farm_port[vip], [vip-flow], [vip-lo].
+start_farm() {
+	local sc="$scratch/vip_farm_bench.lua" log="$scratch/farm.out"
+	sed -e "s|^local ZONE = .*|local ZONE = \"$zone\"|" \
+		-e "s|^local R1 = .*|local R1 = \"$be_host1:$be_port1\"|" \
+		-e "s|^local R2 = .*|local R2 = \"$be_host2:$be_port2\"|" \
+		-e "s|^local VIP = .*|local VIP = \"$VIP_ADDR:${farm_port[vip]}\"|" \
+		-e "s|^local VIP_FLOW = .*|local VIP_FLOW = \"$VIP_ADDR:${farm_port[vip-flow]}\"|" \
+		-e "s|^local VIP_LO = .*|local VIP_LO = \"$VIP_ADDR:${farm_port[vip-lo]}\"|" \
+		-e "s|^local DURATION = .*|local DURATION = $run_bound|" \
+		"$SCENARIO" >"$sc"
+	if ! grep -q "^local VIP_LO = \"$VIP_ADDR:${farm_port[vip-lo]}\"" "$sc" || ! grep -q "^local ZONE = \"$zone\"" "$sc"; then
+		die "cannot set the addresses in $sc (keep those lines of $SCENARIO as they are)"
+	fi
+	nice -n "$NICE" taskset -c "$LB_CPU" "$DNSCHAOS" run "$sc" >"$log" 2>"$log.err" &
+	started_pid=$!
+	pids+=("$started_pid")
+	wait_line "$started_pid" "$log" '\] serving ' "dnschaos run (farm)"
+	wait_answers "$started_pid" "$be_host1" "$be_port1" "$log.err" "farm resolver r1"
+	wait_answers "$started_pid" "$be_host2" "$be_port2" "$log.err" "farm resolver r2"
+	local v
+	for v in vip vip-flow vip-lo; do
+		wait_answers "$started_pid" "$VIP_ADDR" "${farm_port[$v]}" "$log.err" "the farm's $v"
+	done
+}
+
 # start_dnsdist PORT: Debian's dnsdist on LB_CPU with its config in the scratch dir.
 start_dnsdist() {
 	local conf="$scratch/dnsdist.conf" log="$scratch/dnsdist.out"
@@ -339,8 +390,8 @@ start_dnsdist() {
 -- --supervised, so none on the terminal either.
 setSecurityPollSuffix("") -- else it sends a version query off the machine at start
 setLocal("$DNSDIST_ADDR:$1")
-newServer({ address = "127.0.0.1:$be_port1" })
-newServer({ address = "127.0.0.1:$be_port2" })
+newServer({ address = "$be_host1:$be_port1" })
+newServer({ address = "$be_host2:$be_port2" })
 setServerPolicy(roundrobin) -- what the VIP's policy "query" does
 EOF
 	"$DNSDIST" --check-config -C "$conf" >"$log" 2>&1 || { cat "$log" >&2; die "dnsdist rejects $conf"; }
@@ -354,6 +405,7 @@ EOF
 
 variants=(direct vip)
 [ "$FLOW" = 1 ] && variants+=(vip-flow)
+[ "$LAYOUT" = farm ] && variants+=(vip-lo)
 variants+=(dnsdist)
 nvar=${#variants[@]}
 # How long the VIP's scenario runs: past the end of this script's run; the
@@ -376,10 +428,22 @@ if [ "$newer" -gt 0 ]; then
 	echo "   (cmake --build $BUILD -j2), or this run measures older code"
 fi
 echo "   dnsdist: $("$DNSDIST" --version 2>&1 | head -1); round robin, no packet cache, security poll off, no console"
-echo "   backends: 2 x fakeresolver ($FAKERESOLVER), the same zone"
+if [ "$LAYOUT" = farm ]; then
+	echo "   layout: farm. One dnschaos run: two farm resolvers (the backends, the same zone) and three VIPs"
+	echo "   in front of them: vip (policy query, queries handed over in-process), vip-flow (policy flow,"
+	echo "   in-process), vip-lo (policy query, over loopback UDP); dnsdist in front of the same two"
+else
+	echo "   layout: standalone. backends: 2 x fakeresolver ($FAKERESOLVER), the same zone; the VIP alone"
+	echo "   in a dnschaos run in front of them, as dnsdist is"
+fi
 echo "   dnsperf: $(dnsperf -h 2>&1 | awk '/^Version/ { print $2; exit }'), -c $CLIENTS, $ROUNDS round(s) x $nvar target(s) x ${DURATION} s, warm-up ${WARMUP} s each"
-echo "   pinning: balancer alone on CPU $LB_CPU; both backends and dnsperf on CPU $CLIENT_CPU (taskset), all at nice" \
-	"$NICE$([ -z "$autogroup_saved" ] || echo ", session autogroup at nice $NICE")"
+if [ "$LAYOUT" = farm ]; then
+	echo "   pinning: the service (dnschaos with backends and VIPs; dnsdist) on CPU $LB_CPU, dnsperf alone on" \
+		"CPU $CLIENT_CPU (taskset), all at nice $NICE$([ -z "$autogroup_saved" ] || echo ", session autogroup at nice $NICE")"
+else
+	echo "   pinning: balancer alone on CPU $LB_CPU; both backends and dnsperf on CPU $CLIENT_CPU (taskset), all at nice" \
+		"$NICE$([ -z "$autogroup_saved" ] || echo ", session autogroup at nice $NICE")"
+fi
 echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 busy_report "at the start"
 echo "   scratch: $scratch"
@@ -395,28 +459,64 @@ echo "   zone: $RECORDS A records + apex SOA/NS/MX/TXT + CNAMEs; $(sed 's/^gen_z
 # a time: the idle balancers sleep in epoll (dnsdist's health checks, once a
 # second per backend, are all they do), and every round measures the same warm
 # processes. The backends first, so that dnsdist finds them up at its start.
-be_port1=$(free_port 127.0.0.1)
-start_backend 1 "$be_port1"
-be_pid1=$started_pid
-be_port2=$(free_port 127.0.0.1)
-start_backend 2 "$be_port2"
-be_pid2=$started_pid
-
-declare -A host_of=() port_of=() pid_of=() log_of=()
-host_of[direct]=127.0.0.1 port_of[direct]=$be_port1 pid_of[direct]=$be_pid1 log_of[direct]=$scratch/backend1.err
-port=$(free_port "$VIP_ADDR")
-start_vip query "$port"
-host_of[vip]=$VIP_ADDR port_of[vip]=$port pid_of[vip]=$started_pid log_of[vip]=$scratch/vip.query.out.err
-if [ "$FLOW" = 1 ]; then
+declare -A host_of=() port_of=() pid_of=() log_of=() bal_of=() svc_of=()
+if [ "$LAYOUT" = farm ]; then
+	be_host1=$BE_ADDR1 be_host2=$BE_ADDR2
+	be_port1=$(free_port "$be_host1")
+	be_port2=$(free_port "$be_host2")
+	declare -A farm_port=()
+	for v in vip vip-flow vip-lo; do
+		# free_port only reports a port free now: take three distinct ones.
+		while :; do
+			p=$(free_port "$VIP_ADDR")
+			case " ${farm_port[*]} " in *" $p "*) ;; *) break ;; esac
+		done
+		farm_port[$v]=$p
+	done
+	start_farm
+	farm_pid=$started_pid
+	dnschaos_pids=("$farm_pid")
+	host_of[direct]=$be_host1 port_of[direct]=$be_port1 pid_of[direct]=$farm_pid log_of[direct]=$scratch/farm.out.err
+	bal_of[direct]='' svc_of[direct]=$farm_pid
+	for v in vip vip-flow vip-lo; do
+		host_of[$v]=$VIP_ADDR port_of[$v]=${farm_port[$v]} pid_of[$v]=$farm_pid log_of[$v]=$scratch/farm.out.err
+		# The VIP's process is the backends' too: its CPU is the whole service's.
+		bal_of[$v]=$farm_pid svc_of[$v]=$farm_pid
+	done
+	be_pids=("$farm_pid")
+else
+	be_host1=127.0.0.1 be_host2=127.0.0.1
+	be_port1=$(free_port 127.0.0.1)
+	start_backend 1 "$be_port1"
+	be_pid1=$started_pid
+	be_port2=$(free_port 127.0.0.1)
+	start_backend 2 "$be_port2"
+	be_pid2=$started_pid
+	be_pids=("$be_pid1" "$be_pid2")
+	dnschaos_pids=()
+	host_of[direct]=127.0.0.1 port_of[direct]=$be_port1 pid_of[direct]=$be_pid1 log_of[direct]=$scratch/backend1.err
+	bal_of[direct]='' svc_of[direct]="$be_pid1 $be_pid2"
 	port=$(free_port "$VIP_ADDR")
-	start_vip flow "$port"
-	host_of[vip-flow]=$VIP_ADDR port_of[vip-flow]=$port pid_of[vip-flow]=$started_pid
-	log_of[vip-flow]=$scratch/vip.flow.out.err
+	start_vip query "$port"
+	host_of[vip]=$VIP_ADDR port_of[vip]=$port pid_of[vip]=$started_pid log_of[vip]=$scratch/vip.query.out.err
+	dnschaos_pids+=("$started_pid")
+	if [ "$FLOW" = 1 ]; then
+		port=$(free_port "$VIP_ADDR")
+		start_vip flow "$port"
+		host_of[vip-flow]=$VIP_ADDR port_of[vip-flow]=$port pid_of[vip-flow]=$started_pid
+		log_of[vip-flow]=$scratch/vip.flow.out.err
+		dnschaos_pids+=("$started_pid")
+	fi
+	for v in vip vip-flow; do
+		[ -n "${pid_of[$v]:-}" ] || continue
+		bal_of[$v]=${pid_of[$v]} svc_of[$v]="${pid_of[$v]} $be_pid1 $be_pid2"
+	done
 fi
 port=$(free_port "$DNSDIST_ADDR")
 start_dnsdist "$port"
 host_of[dnsdist]=$DNSDIST_ADDR port_of[dnsdist]=$port pid_of[dnsdist]=$started_pid log_of[dnsdist]=$scratch/dnsdist.out
-printf '   listening: backends 127.0.0.1:%s and :%s' "$be_port1" "$be_port2"
+bal_of[dnsdist]=$started_pid svc_of[dnsdist]="$started_pid ${be_pids[*]}"
+printf '   listening: backends %s:%s and %s:%s' "$be_host1" "$be_port1" "$be_host2" "$be_port2"
 for v in "${variants[@]}"; do [ "$v" = direct ] || printf ', %s %s:%s' "$v" "${host_of[$v]}" "${port_of[$v]}"; done
 echo
 
@@ -427,7 +527,7 @@ answer() { # answer HOST PORT "NAME TYPE": status line and records, sorted, with
 		grep -E 'status:|^[^;]' | sed 's/id: [0-9]*//' | sort
 }
 for q in "h1.$ORIGIN A" "h1.$ORIGIN AAAA" "nx1.$ORIGIN A" "www.$ORIGIN A" "$ORIGIN MX"; do
-	a=$(answer 127.0.0.1 "$be_port1" "$q")
+	a=$(answer "$be_host1" "$be_port1" "$q")
 	for v in "${variants[@]}"; do
 		[ "$v" = direct ] && continue
 		b=$(answer "${host_of[$v]}" "${port_of[$v]}" "$q")
@@ -446,19 +546,41 @@ fi
 
 echo
 echo "== 1. throughput: dnsperf -c $CLIENTS -l $DURATION, $QUERIES-line query file; targets rotate each round"
-echo "   direct = dnsperf to backend 1 alone (reference: what CPU $CLIENT_CPU sustains without a balancer);"
-echo "   vip = dnschaos VIP, policy query; vip-flow = policy flow; dnsdist = round robin"
-echo "   bal CPU = the balancer's CPU time (all threads) in % of one CPU, bal/q = that per answered query;"
-echo "   backends = each fakeresolver's CPU %; cli/q = CPU time of dnsperf and both backends per answered query;"
+if [ "$LAYOUT" = farm ]; then
+	echo "   direct = dnsperf to farm resolver r1 alone (reference: the farm answering with no balancer);"
+	echo "   vip = policy query, vip-flow = policy flow, both handing queries to the farm resolvers in-process;"
+	echo "   vip-lo = policy query over loopback UDP; dnsdist = round robin, in front of the same farm resolvers"
+	echo "   bal CPU = the balancer's process (for the VIPs that is dnschaos, backends included) in % of one CPU;"
+	echo "   backends = the farm's CPU % when it is not the balancer's process;"
+else
+	echo "   direct = dnsperf to backend 1 alone (reference: what CPU $CLIENT_CPU sustains without a balancer);"
+	echo "   vip = dnschaos VIP, policy query; vip-flow = policy flow; dnsdist = round robin"
+	echo "   bal CPU = the balancer's CPU time (all threads) in % of one CPU; backends = each fakeresolver's CPU %;"
+fi
+echo "   bal/q = the balancer's CPU per answered query; svc/q = balancer and backends per answered query;"
 echo "   CPU$LB_CPU / CPU$CLIENT_CPU = how busy each CPU was (all processes and interrupts); other = the CPU time"
-echo "   (of both CPUs, in % of one) not used by the balancer, the backends or dnsperf: other work, interrupts"
-printf '%-5s %-8s %9s %5s %7s %7s %7s %8s %9s %7s %8s %5s %5s %5s\n' round target completed lost QPS "avg lat" \
-	"bal CPU" "bal/q" backends dnsperf "cli/q" "CPU$LB_CPU" "CPU$CLIENT_CPU" other
-declare -A oth_of=() clq_of=() qps_of=() cpq_of=() ucpq_of=() scpq_of=() cpu_of=() lost_of=() sent_of=() c1_of=() be_of=()
+echo "   (of both CPUs, in % of one) not used by our processes or dnsperf: other work, interrupts"
+printf '%-5s %-8s %9s %5s %7s %7s %7s %8s %9s %8s %7s %5s %5s %5s\n' round target completed lost QPS "avg lat" \
+	"bal CPU" "bal/q" backends "svc/q" dnsperf "CPU$LB_CPU" "CPU$CLIENT_CPU" other
+declare -A oth_of=() svq_of=() qps_of=() cpq_of=() ucpq_of=() scpq_of=() cpu_of=() lost_of=() sent_of=() c0_of=() c1_of=() be_of=()
 for v in "${variants[@]}"; do
 	qps_of[$v]='' cpq_of[$v]='' ucpq_of[$v]='' scpq_of[$v]='' cpu_of[$v]='' lost_of[$v]=0 sent_of[$v]=0
-	c1_of[$v]='' be_of[$v]='' clq_of[$v]=''
+	c0_of[$v]='' c1_of[$v]='' be_of[$v]='' svq_of[$v]=''
 done
+# ours_ticks: CPU time of every process this script started (each PID once).
+ours_ticks() {
+	local p t=0
+	for p in $(printf '%s\n' "${pids[@]}" | sort -u); do t=$((t + $(cpu_ticks "$p"))); done
+	echo "$t"
+}
+# sum_ticks PID...: their CPU time added up.
+sum_ticks() {
+	local p t=0
+	for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done
+	echo "$t"
+}
+# per_query TICKS COMPLETED: microseconds of CPU per answered query.
+per_query() { awk -v c="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.2f", n ? 1e6 * c / hz / n : 0 }'; }
 for ((r = 1; r <= ROUNDS; r++)); do
 	# Rotate the order (0 1 2 3, 1 2 3 0, ...) so that drift of the shared
 	# machine does not always hit the same target.
@@ -466,11 +588,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for ((k = 0; k < nvar; k++)); do
 		v=${variants[$(((r - 1 + k) % nvar))]}
 		out="$scratch/round.$r.$v.out"
-		bal=${pid_of[$v]}
-		[ "$v" = direct ] && bal=
+		bal=${bal_of[$v]}
+		# shellcheck disable=SC2206 # a list of PIDs
+		svc=(${svc_of[$v]})
 		u0=0 s0=0 u1=0 s1=0
 		[ -n "$bal" ] && read -r u0 s0 <<<"$(cpu_split "$bal")"
-		e10=$(cpu_ticks "$be_pid1") e20=$(cpu_ticks "$be_pid2")
+		v0=$(sum_ticks "${svc[@]}") o0=$(ours_ticks)
+		e10=$(cpu_ticks "${be_pids[0]}") e20=$(cpu_ticks "${be_pids[-1]}")
 		read -r l0 lt0 <<<"$(cpu_stat "$LB_CPU")"
 		read -r k0 kt0 <<<"$(cpu_stat "$CLIENT_CPU")"
 		proc_snapshot >"$scratch/procs.before"
@@ -478,8 +602,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		timed_dnsperf "${host_of[$v]}" "${port_of[$v]}" "$DURATION" "$out"
 		t1=$(now)
 		[ -n "$bal" ] && read -r u1 s1 <<<"$(cpu_split "$bal")"
-		b0=$((u0 + s0)) b1=$((u1 + s1))
-		e11=$(cpu_ticks "$be_pid1") e21=$(cpu_ticks "$be_pid2")
+		v1=$(sum_ticks "${svc[@]}") o1=$(ours_ticks)
+		e11=$(cpu_ticks "${be_pids[0]}") e21=$(cpu_ticks "${be_pids[-1]}")
 		read -r l1 lt1 <<<"$(cpu_stat "$LB_CPU")"
 		read -r k1 kt1 <<<"$(cpu_stat "$CLIENT_CPU")"
 		m1=$(machine_busy)
@@ -487,93 +611,100 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		alive "${pid_of[$v]}" "$v" "${log_of[$v]}"
 		t=$(elapsed "$t0" "$t1")
 		read -r sent completed lost qps lat <<<"$(parse_dnsperf "$out")"
-		be1=$(cpu_pct "$((e11 - e10))" "$t") be2=$(cpu_pct "$((e21 - e20))" "$t")
+		if [ "${#be_pids[@]}" = 2 ]; then
+			bes="$(cpu_pct "$((e11 - e10))" "$t")%+$(cpu_pct "$((e21 - e20))" "$t")%"
+			be_of[$v]+=" $(cpu_pct "$((e11 - e10))" "$t"):$(cpu_pct "$((e21 - e20))" "$t")"
+		elif [ "$bal" = "${be_pids[0]}" ]; then
+			bes="in bal"
+		else
+			bes="$(cpu_pct "$((e11 - e10))" "$t")%"
+		fi
 		dp=$(cpu_pct "$client_ticks" "$t")
 		cl=$(busy_pct "$((l1 - l0))" "$((lt1 - lt0))") cc=$(busy_pct "$((k1 - k0))" "$((kt1 - kt0))")
-		# Everything but the balancer, the backends and dnsperf: other processes,
-		# kernel threads, and interrupt time the kernel charges to no process.
-		oth=$((m1 - m0 - (b1 - b0) - (e11 - e10) - (e21 - e20) - client_ticks))
+		# Everything but our processes and dnsperf: other processes, kernel
+		# threads, and interrupt time the kernel charges to no process.
+		oth=$((m1 - m0 - (o1 - o0) - client_ticks))
 		[ "$oth" -ge 0 ] || oth=0 # the counters are sampled at slightly different times
 		oth=$(cpu_pct "$oth" "$t")
 		oth_of[$v]+=" $oth"
 		if [ -n "$bal" ]; then
-			bcpu=$(cpu_pct "$((b1 - b0))" "$t")
-			bcpq=$(awk -v c="$((b1 - b0))" -v hz="$clk_tck" -v n="$completed" \
-				'BEGIN { printf "%.2f", n ? 1e6 * c / hz / n : 0 }')
+			bcpu=$(cpu_pct "$((u1 + s1 - u0 - s0))" "$t")
+			bcpq=$(per_query "$((u1 + s1 - u0 - s0))" "$completed")
 			# The user-space share of that, for the summary: the rest is the kernel's UDP path.
-			read -r uq sq <<<"$(awk -v u="$((u1 - u0))" -v s="$((s1 - s0))" -v hz="$clk_tck" -v n="$completed" \
-				'BEGIN { printf "%.2f %.2f", n ? 1e6 * u / hz / n : 0, n ? 1e6 * s / hz / n : 0 }')"
+			uq=$(per_query "$((u1 - u0))" "$completed") sq=$(per_query "$((s1 - s0))" "$completed")
 			cpu_of[$v]+=" $bcpu" cpq_of[$v]+=" $bcpq" ucpq_of[$v]+=" $uq" scpq_of[$v]+=" $sq"
 			bcpu+=% bcpq+=" us"
 		else
 			bcpu=- bcpq=-
 		fi
-		# What the client side (dnsperf and the backends) spent per answered query.
-		clq=$(awk -v c="$((e11 - e10 + e21 - e20 + client_ticks))" -v hz="$clk_tck" -v n="$completed" \
-			'BEGIN { printf "%.2f", n ? 1e6 * c / hz / n : 0 }')
-		printf '%-5s %-8s %9d %5d %7d %4d us %7s %8s %9s %6s%% %5s us %4s%% %4s%% %4s%%\n' "$r" "$v" "$completed" \
-			"$lost" "$qps" "$lat" "$bcpu" "$bcpq" "$be1%+$be2%" "$dp" "$clq" "$cl" "$cc" "$oth"
+		svq=$(per_query "$((v1 - v0))" "$completed")
+		printf '%-5s %-8s %9d %5d %7d %4d us %7s %8s %9s %5s us %6s%% %4s%% %4s%% %4s%%\n' "$r" "$v" "$completed" \
+			"$lost" "$qps" "$lat" "$bcpu" "$bcpq" "$bes" "$svq" "$dp" "$cl" "$cc" "$oth"
 		if [ "$oth" -ge "$OTHER_WARN" ]; then
 			who=$(top_others "$scratch/procs.before" "$scratch/procs.after" "$t" "${pids[@]}")
 			printf '%-5s %-8s %s\n' "" other "${who:-no single process: interrupts, or short-lived processes}" |
 				cut -c1-150
 		fi
-		qps_of[$v]+=" $qps" c1_of[$v]+=" $cc" be_of[$v]+=" $be1:$be2" clq_of[$v]+=" $clq"
+		qps_of[$v]+=" $qps" c0_of[$v]+=" $cl" c1_of[$v]+=" $cc" svq_of[$v]+=" $svq"
 		lost_of[$v]=$((lost_of[$v] + lost)) sent_of[$v]=$((sent_of[$v] + sent))
 		round_qps[$v]=$qps
 	done
 	line="vip/dnsdist $(ratio "${round_qps[vip]}" "${round_qps[dnsdist]}")x"
 	[ "$FLOW" = 1 ] && line+=", vip-flow/dnsdist $(ratio "${round_qps[vip-flow]}" "${round_qps[dnsdist]}")x"
+	[ "$LAYOUT" = farm ] && line+=", vip-lo/dnsdist $(ratio "${round_qps[vip-lo]}" "${round_qps[dnsdist]}")x"
 	printf '%-5s %-8s %s\n' "" ratio "$line"
 	unset round_qps
 done
 
 echo
 echo "summary over $ROUNDS round(s) (medians):"
-declare -A med=() med_cpq=() med_cpu=() med_c1=()
+declare -A med=() med_cpq=() med_cpu=() med_c0=() med_c1=() med_svq=()
 for v in "${variants[@]}"; do
 	# shellcheck disable=SC2086 # word lists
-	med[$v]=$(median ${qps_of[$v]}) med_c1[$v]=$(median ${c1_of[$v]})
+	med[$v]=$(median ${qps_of[$v]}) med_c0[$v]=$(median ${c0_of[$v]}) med_c1[$v]=$(median ${c1_of[$v]})
+	# shellcheck disable=SC2086
+	med_svq[$v]=$(median ${svq_of[$v]})
 	printf '  %-8s QPS %7.0f (rounds:%s)  lost %d of %d' "$v" "${med[$v]}" "${qps_of[$v]}" "${lost_of[$v]}" \
 		"${sent_of[$v]}"
-	if [ "$v" != direct ]; then
+	if [ -n "${bal_of[$v]}" ]; then
 		# shellcheck disable=SC2086
 		med_cpu[$v]=$(median ${cpu_of[$v]}) med_cpq[$v]=$(median ${cpq_of[$v]})
 		# shellcheck disable=SC2086
 		printf '  bal CPU %s%%  bal/q %s us (user %s, kernel %s)' "${med_cpu[$v]}" "${med_cpq[$v]}" \
 			"$(median ${ucpq_of[$v]})" "$(median ${scpq_of[$v]})"
 	fi
-	# shellcheck disable=SC2086
-	printf '  cli/q %s us  CPU%s %s%%\n' "$(median ${clq_of[$v]})" "$CLIENT_CPU" "${med_c1[$v]}"
+	printf '  svc/q %s us  CPU%s %s%%  CPU%s %s%%\n' "${med_svq[$v]}" "$LB_CPU" "${med_c0[$v]}" "$CLIENT_CPU" "${med_c1[$v]}"
 done
 qps_ratio=$(ratio "${med[vip]}" "${med[dnsdist]}")
-echo "  vip/dnsdist: QPS ${qps_ratio}x, balancer CPU per query $(ratio "${med_cpq[vip]}" "${med_cpq[dnsdist]}")x"
-if [ "$FLOW" = 1 ]; then
-	echo "  vip-flow/dnsdist: QPS $(ratio "${med[vip-flow]}" "${med[dnsdist]}")x," \
-		"balancer CPU per query $(ratio "${med_cpq[vip-flow]}" "${med_cpq[dnsdist]}")x"
-fi
+for v in vip vip-flow vip-lo; do
+	[ -n "${med[$v]:-}" ] || continue
+	echo "  $v/dnsdist: QPS $(ratio "${med[$v]}" "${med[dnsdist]}")x, CPU per query: balancer" \
+		"$(ratio "${med_cpq[$v]}" "${med_cpq[dnsdist]}")x, balancer and backends $(ratio "${med_svq[$v]}" "${med_svq[dnsdist]}")x"
+done
 echo "  each balancer / direct: $(for v in "${variants[@]}"; do [ "$v" = direct ] || printf '%s %sx  ' "$v" \
 	"$(ratio "${med[$v]}" "${med[direct]}")"; done)"
-# An extrapolation, not a measurement: the QPS each balancer would reach on a
-# whole CPU at its measured cost per query, if nothing else limited it.
-echo "  extrapolated to a whole CPU $LB_CPU (1 s / bal/q, not measured):$(for v in "${variants[@]}"; do
-	[ "$v" = direct ] || awk -v v="$v" -v c="${med_cpq[$v]}" 'BEGIN { printf " %s %.0f", v, (c > 0) ? 1e6 / c : 0 }'
+# An extrapolation, not a measurement: the QPS each balanced service would
+# reach on a whole CPU at its measured cost per query, if nothing else limited it.
+echo "  extrapolated to a whole CPU (1 s / svc/q, not measured):$(for v in "${variants[@]}"; do
+	awk -v v="$v" -v c="${med_svq[$v]}" 'BEGIN { printf " %s %.0f", v, (c > 0) ? 1e6 / c : 0 }'
 done) QPS"
-# Both backends must get queries, or a balancer is not balancing.
+# Both backends must get queries, or a balancer is not balancing (standalone
+# layout only: in the farm both backends are one process).
 for v in "${variants[@]}"; do
 	[ "$v" = direct ] && continue
 	# shellcheck disable=SC2086
-	for pair in ${be_of[$v]}; do
+	for pair in ${be_of[$v]:-}; do
 		awk -v a="${pair%:*}" -v b="${pair#*:}" 'BEGIN { exit !(a + b >= 10 && (a < (a + b) / 5 || b < (a + b) / 5)) }' &&
 			echo "  note: $v sent most queries to one backend in a round (backend CPU ${pair%:*}% vs ${pair#*:}%)" && break
 	done
 done
-# Who was the bottleneck: the balancer (its CPU near 100%) or CPU $CLIENT_CPU
-# (dnsperf and the backends); then the QPS is not the balancer's limit.
+# Who was the bottleneck: CPU $LB_CPU (the balancer, and in the farm layout the
+# backends) near 100%, or CPU $CLIENT_CPU (dnsperf, and in the standalone
+# layout the backends); then the QPS is not the balancer's limit.
 client_bound=
 for v in "${variants[@]}"; do
 	[ "$v" = direct ] && continue
-	awk -v b="${med_cpu[$v]}" -v c="${med_c1[$v]}" 'BEGIN { exit !(b < 90 && c >= 90) }' && client_bound+=" $v"
+	awk -v b="${med_c0[$v]}" -v c="${med_c1[$v]}" 'BEGIN { exit !(b < 90 && c >= 90) }' && client_bound+=" $v"
 done
 # Other work during a round takes CPU from one side or the other.
 other_max=0
@@ -591,13 +722,13 @@ fi
 ceiling_low=$(awk -v d="${med[direct]}" -v x="${med[dnsdist]}" -v k="$TARGET_QPS_RATIO" 'BEGIN { print (k * x > d) ? 1 : 0 }')
 if [ "$ceiling_low" = 1 ]; then
 	echo "  note: ${TARGET_QPS_RATIO}x dnsdist's QPS is $(awk -v x="${med[dnsdist]}" -v k="$TARGET_QPS_RATIO" 'BEGIN { printf "%.0f", k * x }')," \
-		"more than dnsperf and one backend reach on CPU $CLIENT_CPU with no balancer (direct, ${med[direct]}):"
-	echo "  in this layout no balancer could show the target by QPS; CPU per query (bal/q) shows how far off it is."
+		"more than one backend reaches here with no balancer at all (direct, ${med[direct]}):"
+	echo "  in this layout no balancer could show the target by QPS; CPU per query (svc/q) shows how far off it is."
 fi
 if [ -n "$client_bound" ]; then
-	echo "  note: for$client_bound the balancer used under 90% of CPU $LB_CPU while CPU $CLIENT_CPU was busy:"
-	echo "  dnsperf and the backends set the pace, not the balancer; its QPS is a floor on what it can do,"
-	echo "  and its CPU per query (bal/q) is the fairer comparison."
+	echo "  note: for$client_bound CPU $LB_CPU was under 90% busy while CPU $CLIENT_CPU was busy: the client"
+	echo "  side set the pace, not the balancer; its QPS is a floor on what it can do, and CPU per query"
+	echo "  (svc/q, bal/q) is the fairer comparison."
 fi
 
 # ---- 2. latency at one query in flight ----
@@ -681,9 +812,10 @@ echo
 echo "== 2. latency: dnsperf -v -c 1 -q 1 ${pace[*]} -l $LAT_SECONDS, $LAT_ROUNDS rotating run(s) per target pooled" \
 	"(one query in flight)"
 echo "   added p50 = the target's p50 minus direct's p50: what the balancer adds to one query"
-echo "-- 2a. split: as in part 1, balancer on CPU $LB_CPU, dnsperf and backends on CPU $CLIENT_CPU"
+echo "-- 2a. split: as in part 1 (balancer on CPU $LB_CPU, dnsperf on CPU $CLIENT_CPU)"
 latency_runs split
-echo "-- 2b. shared: the balancers moved to CPU $CLIENT_CPU too (nothing crosses CPUs)"
+echo "-- 2b. shared: the balancers (in the farm layout, with the backends) moved to CPU $CLIENT_CPU too" \
+	"(nothing crosses CPUs)"
 pin_balancers "$CLIENT_CPU"
 latency_runs shared
 pin_balancers "$LB_CPU"
@@ -716,12 +848,14 @@ fi
 # ---- stop ----
 
 # dnschaos run stops on SIGINT with exit 2 ("interrupted"); anything else is a fault.
-for v in vip vip-flow; do
-	[ -n "${pid_of[$v]:-}" ] || continue
-	stop_pid "${pid_of[$v]}" INT
+for p in "${dnschaos_pids[@]}"; do
+	stop_pid "$p" INT
 	if [ "$stopped_rc" != 2 ]; then
-		cat "${log_of[$v]%.err}" "${log_of[$v]}" >&2
-		die "dnschaos run ($v) exited $stopped_rc after SIGINT, not 2 (interrupted)"
+		for v in "${variants[@]}"; do
+			[ "${pid_of[$v]}" = "$p" ] && log=${log_of[$v]}
+		done
+		cat "${log%.err}" "$log" >&2
+		die "dnschaos run (PID $p) exited $stopped_rc after SIGINT, not 2 (interrupted)"
 	fi
 done
 
@@ -743,21 +877,26 @@ verdict "VIP QPS >= ${TARGET_QPS_RATIO}x dnsdist (medians)" \
 	"${med[vip]} >= $TARGET_QPS_RATIO * ${med[dnsdist]}"
 for lay in split shared; do
 	verdict "VIP added p50 <= dnsdist's, $lay" \
-		"+${added[$lay:vip]} us (p50 ${p50[$lay:vip]} - direct ${p50[$lay:direct]}) vs dnsdist +${added[$lay:dnsdist]} us (bound)" \
+		"$(printf '%+d' "${added[$lay:vip]}") us (p50 ${p50[$lay:vip]} - direct ${p50[$lay:direct]}) vs dnsdist $(printf '%+d' "${added[$lay:dnsdist]}") us (bound)" \
 		"${added[$lay:vip]} <= ${added[$lay:dnsdist]}"
 done
 echo "  $met of $total targets met"
 if [ "$FLOW" = 1 ]; then
 	echo "  (policy flow, not a target: QPS $(ratio "${med[vip-flow]}" "${med[dnsdist]}")x dnsdist's," \
-		"added p50 +${added[split:vip-flow]} us vs +${added[split:dnsdist]} us split," \
-		"+${added[shared:vip-flow]} us vs +${added[shared:dnsdist]} us shared)"
+		"added p50 $(printf '%+d' "${added[split:vip-flow]}") us vs $(printf '%+d' "${added[split:dnsdist]}") us split," \
+		"$(printf '%+d' "${added[shared:vip-flow]}") us vs $(printf '%+d' "${added[shared:dnsdist]}") us shared)"
+fi
+if [ "$LAYOUT" = farm ] && [ -n "${med[vip-lo]:-}" ]; then
+	echo "  (the VIP over loopback UDP, vip-lo: QPS $(ratio "${med[vip-lo]}" "${med[dnsdist]}")x dnsdist's, balancer and" \
+		"backends ${med_svq[vip-lo]} us per query vs dnsdist's ${med_svq[dnsdist]} us: in-process delivery is" \
+		"what makes the difference)"
 fi
 if [ -n "$client_bound" ] || [ "$ceiling_low" = 1 ]; then
-	# The same bound on the balancer's own cost: capacity 1.5x dnsdist's on the same CPU.
-	echo "  (QPS here is limited by CPU $CLIENT_CPU, not only by the balancer; by CPU per query, vip" \
-		"${med_cpq[vip]} us vs dnsdist ${med_cpq[dnsdist]} us: capacity $(ratio "${med_cpq[dnsdist]}" "${med_cpq[vip]}")x" \
+	# The same bound on the service's own cost: capacity 1.5x dnsdist's on the same CPU.
+	echo "  (QPS here is not only the balanced service's limit; by CPU per query (balancer and backends), vip" \
+		"${med_svq[vip]} us vs dnsdist ${med_svq[dnsdist]} us: capacity $(ratio "${med_svq[dnsdist]}" "${med_svq[vip]}")x" \
 		"dnsdist's; ${TARGET_QPS_RATIO}x needs at most" \
-		"$(awk -v c="${med_cpq[dnsdist]}" -v k="$TARGET_QPS_RATIO" 'BEGIN { printf "%.2f", c / k }') us)"
+		"$(awk -v c="${med_svq[dnsdist]}" -v k="$TARGET_QPS_RATIO" 'BEGIN { printf "%.2f", c / k }') us)"
 fi
 if [ "$noisy" = 1 ]; then
 	echo "  (other processes competed for the CPUs during this run: see the warnings above)"
