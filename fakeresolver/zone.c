@@ -675,6 +675,25 @@ uint32_t zone_find(const struct zone_version *v, const uint8_t *lname, size_t le
 			  name_hash(lname, len));
 }
 
+uint32_t zone_prefetch(const struct zone_version *v, const uint8_t *lname, size_t len, uint32_t h,
+		       int stage)
+{
+	if (stage == 0) {
+		h = name_hash(lname, len);
+		__builtin_prefetch(&v->table[h & v->table_mask]);
+		return h;
+	}
+	const struct slot *e = &v->table[h & v->table_mask];
+	if (e->node == 0 || e->hash != h)
+		return h; /* absent, or further along the probe: not worth chasing */
+	const struct node *n = &v->nodes[e->node - 1];
+	if (stage == 1)
+		__builtin_prefetch(n);
+	else
+		__builtin_prefetch(v->names + n->name_off);
+	return h;
+}
+
 const uint8_t *zone_node_name(const struct zone_version *v, uint32_t node)
 {
 	return v->names + v->nodes[node].name_off;

@@ -220,6 +220,53 @@ static void test_udp_answers_and_picks_one_port(void **state)
 	fixture_free(f);
 }
 
+/*
+ * A burst read as one batch (the fast path parses it whole and warms the
+ * cache for its lookups first) answers each query exactly as the answer
+ * engine does alone: same bytes, in any order of names, found or not.
+ */
+static void test_udp_batch_answers_like_the_engine(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+		"db-primary.internal.", "DB-Replica.internal.", "missing.internal.",
+		"x.apps.internal.",     "api.internal.",        "internal.",
+		"a.b.c.internal.",      "other.example.",       "ldap.internal.",
+	};
+	static const uint16_t types[] = { DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_MX };
+	enum { N = 45 }; /* more than one batch */
+	struct fixture *f = fixture_new(NULL);
+	uint8_t q[N][512], r[2048], want[2048];
+	size_t qlen[N];
+	bool seen[N] = { false };
+	int fd = udp_client(f);
+	int sndbuf = 1 << 20;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof sndbuf);
+	for (int i = 0; i < N; i++) {
+		qlen[i] = make_query(q[i], (uint16_t)(0x100 + i), names[i % 9], types[i % 3]);
+		assert_int_equal(send(fd, q[i], qlen[i], 0), (ssize_t)qlen[i]);
+	}
+	int replies = 0;
+	while (replies < N && pump_until_readable(f, fd, 3.0)) {
+		ssize_t got;
+		while ((got = recv(fd, r, sizeof r, MSG_DONTWAIT)) > 0) {
+			int i = wire_get16(r) - 0x100;
+			assert_true(i >= 0 && i < N);
+			assert_false(seen[i]);
+			seen[i] = true;
+			struct answer_info info;
+			size_t n = answer_query(f->zones, q[i], qlen[i], ANSWER_UDP, want,
+						ANSWER_EDNS_PAYLOAD, &info);
+			assert_int_equal((size_t)got, n);
+			assert_memory_equal(r, want, n);
+			replies++;
+		}
+	}
+	assert_int_equal(replies, N);
+	close(fd);
+	fixture_free(f);
+}
+
 static void test_udp_drops_responses_and_oversized(void **state)
 {
 	(void)state;
@@ -382,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_create_needs_a_transport),
 		cmocka_unit_test(test_port_in_use_names_the_address),
 		cmocka_unit_test(test_udp_answers_and_picks_one_port),
+		cmocka_unit_test(test_udp_batch_answers_like_the_engine),
 		cmocka_unit_test(test_udp_drops_responses_and_oversized),
 		cmocka_unit_test(test_zone_swap_changes_answers),
 		cmocka_unit_test(test_tcp_pipelined_queries_answered_in_order),
