@@ -41,6 +41,7 @@ NSD=${NSD:-nsd}
 KEEP=${KEEP:-0}
 STRICT=${STRICT:-0}
 BIG=${BIG:-1}
+CAP=${CAP:-50}
 
 ORIGIN=bench.test.
 # Targets from the issue.
@@ -56,13 +57,16 @@ Usage: $0 [options]
   --records N       A records in the throughput zone (RECORDS, default 100000)
   --big-records N   A records in the load/memory zone (BIG_RECORDS, default 1000000)
   --no-big          skip the big-zone load and memory part (BIG=0)
+  --cap PCT         part 1b: each server limited to PCT% of its CPU by a cgroup, so that
+                    the server, not dnsperf, is the limit (CAP, default 50; 0: no part 1b)
   --keep            keep the scratch directory and print its path (KEEP=1)
   --strict          exit 1 if a target is NOT MET (STRICT=1)
 Environment only: WARMUP (s, default 2), CLIENTS (dnsperf -c, default 4),
   QUERIES (query file lines, 100000), LAT_SECONDS (3), LAT_QPS (1000, 0 = unpaced),
   LAT_ROUNDS (latency runs per server, 3),
   LOAD_TIMEOUT (s, 180), SEED (1), SERVER_CPU (0), CLIENT_CPU (1),
-  NSD_MINIMAL_RESPONSES (yes), FAKERESOLVER (binary), NSD (binary),
+  NSD_MINIMAL_RESPONSES (yes), FAKERESOLVER (binary), FAKERESOLVER_ARGS (more
+  arguments for it, split on spaces), NSD (binary),
   NICE (niceness of the servers and dnsperf, -10; 0 to share the CPUs evenly).
 EOF
 }
@@ -75,6 +79,7 @@ while [ $# -gt 0 ]; do
 	--records) RECORDS=${2:?--records needs a number}; shift ;;
 	--big-records) BIG_RECORDS=${2:?--big-records needs a number}; shift ;;
 	--no-big) BIG=0 ;;
+	--cap) CAP=${2:?--cap needs a percentage}; shift ;;
 	--keep) KEEP=1 ;;
 	--strict) STRICT=1 ;;
 	-h | --help) usage; exit 0 ;;
@@ -86,9 +91,12 @@ done
 die() { echo "bench: $*" >&2; exit 2; }
 
 for v in ROUNDS DURATION WARMUP CLIENTS RECORDS QUERIES BIG_RECORDS LAT_SECONDS LAT_QPS LAT_ROUNDS \
-	LOAD_TIMEOUT SEED SERVER_CPU CLIENT_CPU; do
+	LOAD_TIMEOUT SEED SERVER_CPU CLIENT_CPU CAP; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
 done
+if [ "$CAP" != 0 ] && { [ "$CAP" -lt 10 ] || [ "$CAP" -gt 95 ]; }; then
+	die "CAP must be 0 (no part 1b) or from 10 to 95 (% of a CPU), not $CAP"
+fi
 [[ $NICE =~ ^-?[0-9]+$ ]] || die "NICE must be a whole number, not '$NICE'"
 if [ "$NICE" -lt 0 ] && [ "$(id -u)" != 0 ]; then
 	NICE=0 # only root may raise a priority
@@ -149,6 +157,7 @@ stop_pid() {
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	local rc=$?
+	cap_release
 	for pid in "${pids[@]}"; do stop_pid "$pid"; done
 	if [ -n "$autogroup_saved" ]; then echo "$autogroup_saved" >"/proc/$$/autogroup" || true; fi
 	if [ "$KEEP" = 1 ]; then
@@ -160,6 +169,54 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# ---- CPU caps for part 1b ----
+# Each server gets a cgroup of its own with the same CPU limit (CAP% of one
+# CPU, in periods of a few milliseconds so that the queue a throttled pause
+# builds stays far below the socket buffer), so that the server is the
+# bottleneck instead of dnsperf. cgroup v2 (Debian 12's default: cpu.max) or
+# v1's cpu hierarchy (cpu.cfs_quota_us); root only.
+cg_kind='' cg_root='' cg_dirs=()
+cap_setup() {
+	if [ -w /sys/fs/cgroup/cgroup.subtree_control ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		cg_kind=v2 cg_root=/sys/fs/cgroup
+		grep -qw cpu "$cg_root/cgroup.subtree_control" ||
+			echo +cpu 2>/dev/null >"$cg_root/cgroup.subtree_control" || cg_kind=''
+	elif [ -w /sys/fs/cgroup/cpu ] && [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+		cg_kind=v1 cg_root=/sys/fs/cgroup/cpu
+	fi
+	[ -n "$cg_kind" ]
+}
+# cap_make NAME: makes the cgroup cap_dir, limited to CAP% of one CPU.
+cap_make() {
+	local period=2000 quota
+	[ "$CAP" -lt 50 ] && period=$((100000 / CAP)) # the kernel's smallest quota is 1 ms
+	quota=$((period * CAP / 100))
+	cap_dir="$cg_root/dnschaos-bench.$$.$1"
+	mkdir "$cap_dir" || return 1
+	cg_dirs+=("$cap_dir")
+	if [ "$cg_kind" = v2 ]; then
+		echo "$quota $period" >"$cap_dir/cpu.max"
+	else
+		echo "$period" >"$cap_dir/cpu.cfs_period_us" && echo "$quota" >"$cap_dir/cpu.cfs_quota_us"
+	fi
+}
+# cap_move DIR PID...: the processes, every thread, into DIR.
+cap_move() {
+	local dir=$1 p
+	shift
+	for p in "$@"; do echo "$p" >"$dir/cgroup.procs" || return 1; done
+}
+# cap_release: every process back to the root cgroup, our cgroups removed.
+cap_release() {
+	local dir p
+	for dir in "${cg_dirs[@]}"; do
+		[ -d "$dir" ] || continue
+		while read -r p; do echo "$p" 2>/dev/null >"$cg_root/cgroup.procs" || true; done <"$dir/cgroup.procs"
+		rmdir "$dir" 2>/dev/null || true
+	done
+	cg_dirs=()
+}
 
 # A shared machine: a negative niceness lets the servers and dnsperf take the
 # CPUs from other work while they run, so that the figures are theirs. With
@@ -242,7 +299,8 @@ start_nsd() {
 # sets started_pid and started_at. Not --quiet: the "ready" line is the load time.
 start_fakeresolver() {
 	started_at=$(now)
-	nice -n "$NICE" taskset -c "$SERVER_CPU" "$FAKERESOLVER" --listen "127.0.0.1:$2" --zone "$3" \
+	# shellcheck disable=SC2086 # FAKERESOLVER_ARGS is a list of words
+	nice -n "$NICE" taskset -c "$SERVER_CPU" "$FAKERESOLVER" --listen "127.0.0.1:$2" --zone "$3" ${FAKERESOLVER_ARGS:-} \
 		2>"$scratch/fakeresolver.$1.err" >/dev/null &
 	started_pid=$!
 	pids+=("$started_pid")
@@ -388,60 +446,92 @@ fi
 
 # ---- 1. throughput rounds ----
 
+# throughput_rounds PART: the alternating rounds, their table and summary;
+# sets med_0/med_1 (median QPS of NSD/fakeresolver), qps_ratio, lost_*, sent_*,
+# cpu_med_*, cpq_med_* and saturated.
+throughput_rounds() {
+	local part=$1 r s out c0 c1 t0 t1 sent completed lost qps lat resp cpu_pct cpu_us
+	# "server CPU" is the CPU time the server (all its processes) used during the
+	# round, in % of one CPU; near 100% (or near the cap) the server is the
+	# bottleneck, well below it dnsperf (or another process on the machine) is.
+	# "CPU/query" is that time per answered query: the server's cost, which
+	# noise affects less than QPS.
+	printf '%-6s %-13s %10s %10s %7s %9s %9s %7s %7s %10s\n' round server sent completed lost QPS "avg lat" "resp B" \
+		"srv CPU" "CPU/query"
+	cpu_0=() cpu_1=() cpq_0=() cpq_1=()
+	qps_0=() qps_1=() lost_0=0 lost_1=0 sent_0=0 sent_1=0
+	for ((r = 1; r <= ROUNDS; r++)); do
+		order=(0 1)
+		[ $((r % 2)) -eq 0 ] && order=(1 0)
+		declare -A round_qps=()
+		for s in "${order[@]}"; do
+			out="$scratch/round.$part.$r.${names[$s]}.out"
+			c0=$(cpu_ticks "${spids[$s]}") t0=$(now)
+			run_dnsperf "${ports[$s]}" "$DURATION" "$out"
+			c1=$(cpu_ticks "${spids[$s]}") t1=$(now)
+			alive "${spids[$s]}" "${names[$s]}" "${slogs[$s]}"
+			read -r sent completed lost qps lat resp <<<"$(parse_dnsperf "$out")"
+			read -r cpu_pct cpu_us <<<"$(awk -v c="$((c1 - c0))" -v hz="$clk_tck" -v t="$(elapsed "$t0" "$t1")" \
+				-v n="$completed" 'BEGIN { printf "%.0f %.2f\n", 100 * c / hz / t, n ? 1e6 * c / hz / n : 0 }')"
+			printf '%-6s %-13s %10d %10d %7d %9d %6d us %7s %6d%% %7.2f us\n' "$r" "${names[$s]}" "$sent" \
+				"$completed" "$lost" "$qps" "$lat" "$resp" "$cpu_pct" "$cpu_us"
+			round_qps[$s]=$qps
+			if [ "$s" = 0 ]; then
+				qps_0+=("$qps") lost_0=$((lost_0 + lost)) sent_0=$((sent_0 + sent))
+				cpu_0+=("$cpu_pct") cpq_0+=("$cpu_us")
+			else
+				qps_1+=("$qps") lost_1=$((lost_1 + lost)) sent_1=$((sent_1 + sent))
+				cpu_1+=("$cpu_pct") cpq_1+=("$cpu_us")
+			fi
+		done
+		printf '%-6s %-13s %s\n' "" "ratio" "fakeresolver/NSD = $(ratio "${round_qps[1]}" "${round_qps[0]}")x"
+		unset round_qps
+	done
+	med_0=$(median "${qps_0[@]}")
+	med_1=$(median "${qps_1[@]}")
+	qps_ratio=$(ratio "$med_1" "$med_0")
+	echo
+	echo "summary over $ROUNDS round(s):"
+	cpq_med_0=$(median "${cpq_0[@]}") cpq_med_1=$(median "${cpq_1[@]}")
+	cpu_med_0=$(median "${cpu_0[@]}") cpu_med_1=$(median "${cpu_1[@]}")
+	printf '  %-13s median QPS %9.0f  (rounds: %s)  lost %d of %d sent  srv CPU %s%%  CPU/query %s us\n' \
+		NSD "$med_0" "${qps_0[*]}" "$lost_0" "$sent_0" "$cpu_med_0" "$cpq_med_0"
+	printf '  %-13s median QPS %9.0f  (rounds: %s)  lost %d of %d sent  srv CPU %s%%  CPU/query %s us\n' \
+		fakeresolver "$med_1" "${qps_1[*]}" "$lost_1" "$sent_1" "$cpu_med_1" "$cpq_med_1"
+	echo "  ratio fakeresolver/NSD (medians): QPS ${qps_ratio}x, CPU per query $(ratio "$cpq_med_1" "$cpq_med_0")x"
+}
+
 echo
 echo "== 1. throughput: dnsperf -c $CLIENTS -l $DURATION, $QUERIES-line query file, alternating"
-# "server CPU" is the CPU time the server (all its processes) used during the
-# round, in % of one CPU; near 100% the server is the bottleneck, well below
-# it dnsperf (or another process on the machine) is. "CPU/query" is that time
-# per answered query: the server's cost, which noise affects less than QPS.
-printf '%-6s %-13s %10s %10s %7s %9s %9s %7s %7s %10s\n' round server sent completed lost QPS "avg lat" "resp B" \
-	"srv CPU" "CPU/query"
-cpu_0=() cpu_1=() cpq_0=() cpq_1=()
-qps_0=() qps_1=() lost_0=0 lost_1=0 sent_0=0 sent_1=0
-for ((r = 1; r <= ROUNDS; r++)); do
-	order=(0 1)
-	[ $((r % 2)) -eq 0 ] && order=(1 0)
-	declare -A round_qps=()
-	for s in "${order[@]}"; do
-		out="$scratch/round.$r.${names[$s]}.out"
-		c0=$(cpu_ticks "${spids[$s]}") t0=$(now)
-		run_dnsperf "${ports[$s]}" "$DURATION" "$out"
-		c1=$(cpu_ticks "${spids[$s]}") t1=$(now)
-		alive "${spids[$s]}" "${names[$s]}" "${slogs[$s]}"
-		read -r sent completed lost qps lat resp <<<"$(parse_dnsperf "$out")"
-		read -r cpu_pct cpu_us <<<"$(awk -v c="$((c1 - c0))" -v hz="$clk_tck" -v t="$(elapsed "$t0" "$t1")" \
-			-v n="$completed" 'BEGIN { printf "%.0f %.2f\n", 100 * c / hz / t, n ? 1e6 * c / hz / n : 0 }')"
-		printf '%-6s %-13s %10d %10d %7d %9d %6d us %7s %6d%% %7.2f us\n' "$r" "${names[$s]}" "$sent" "$completed" \
-			"$lost" "$qps" "$lat" "$resp" "$cpu_pct" "$cpu_us"
-		round_qps[$s]=$qps
-		if [ "$s" = 0 ]; then
-			qps_0+=("$qps") lost_0=$((lost_0 + lost)) sent_0=$((sent_0 + sent))
-			cpu_0+=("$cpu_pct") cpq_0+=("$cpu_us")
-		else
-			qps_1+=("$qps") lost_1=$((lost_1 + lost)) sent_1=$((sent_1 + sent))
-			cpu_1+=("$cpu_pct") cpq_1+=("$cpu_us")
-		fi
-	done
-	printf '%-6s %-13s %s\n' "" "ratio" "fakeresolver/NSD = $(ratio "${round_qps[1]}" "${round_qps[0]}")x"
-	unset round_qps
-done
-med_0=$(median "${qps_0[@]}")
-med_1=$(median "${qps_1[@]}")
-qps_ratio=$(ratio "$med_1" "$med_0")
-echo
-echo "summary over $ROUNDS round(s):"
-cpq_med_0=$(median "${cpq_0[@]}") cpq_med_1=$(median "${cpq_1[@]}")
-cpu_med_0=$(median "${cpu_0[@]}") cpu_med_1=$(median "${cpu_1[@]}")
-printf '  %-13s median QPS %9.0f  (rounds: %s)  lost %d of %d sent  srv CPU %s%%  CPU/query %s us\n' \
-	NSD "$med_0" "${qps_0[*]}" "$lost_0" "$sent_0" "$cpu_med_0" "$cpq_med_0"
-printf '  %-13s median QPS %9.0f  (rounds: %s)  lost %d of %d sent  srv CPU %s%%  CPU/query %s us\n' \
-	fakeresolver "$med_1" "${qps_1[*]}" "$lost_1" "$sent_1" "$cpu_med_1" "$cpq_med_1"
-echo "  ratio fakeresolver/NSD (medians): QPS ${qps_ratio}x, CPU per query $(ratio "$cpq_med_1" "$cpq_med_0")x"
+throughput_rounds uncapped
 saturated=$(awk -v a="$cpu_med_0" -v b="$cpu_med_1" 'BEGIN { print (a >= 90 && b >= 90) ? 1 : 0 }')
 if [ "$saturated" = 0 ]; then
 	echo "  note: a server used under 90% of its CPU: it waited for queries, so these QPS are the"
 	echo "  load dnsperf could offer (its ceiling, or less when other work takes CPU 1), not the"
-	echo "  server's limit; CPU/query is the server's own cost and the fairer comparison."
+	echo "  server's limit; CPU/query is the server's own cost, and part 1b the server-bound comparison."
+fi
+u_med_0=$med_0 u_med_1=$med_1 u_ratio=$qps_ratio u_lost_0=$lost_0 u_lost_1=$lost_1 u_sent_1=$sent_1
+u_cpu_0=$cpu_med_0 u_cpu_1=$cpu_med_1 u_cpq_0=$cpq_med_0 u_cpq_1=$cpq_med_1
+
+capped=0
+if [ "$CAP" != 0 ]; then
+	echo
+	if ! cap_setup; then
+		echo "== 1b. skipped: no cgroup CPU controller this script may use (root, and cgroup v2 with the cpu"
+		echo "   controller or v1's cpu hierarchy, are needed); CAP=0 skips it silently"
+	else
+		echo "== 1b. server-bound throughput: each server in a cgroup of its own limited to $CAP% of CPU $SERVER_CPU"
+		echo "   (cgroup $cg_kind), so that the server is the limit and not dnsperf; otherwise as part 1"
+		mapfile -t nsd_procs < <(descendants "$nsd_pid")
+		if ! { cap_make nsd && cap_move "$cap_dir" "$nsd_pid" "${nsd_procs[@]}" &&
+			cap_make fakeresolver && cap_move "$cap_dir" "$fr_pid"; }; then
+			die "cannot move the servers into their cgroups under $cg_root"
+		fi
+		throughput_rounds capped
+		cap_release
+		capped=1
+		c_med_0=$med_0 c_med_1=$med_1 c_ratio=$qps_ratio c_lost_0=$lost_0 c_lost_1=$lost_1 c_sent_1=$sent_1
+	fi
 fi
 
 # ---- 2. latency at one query in flight ----
@@ -569,11 +659,18 @@ verdict() { # verdict TEXT OBSERVED CONDITION(awk expression that is true when m
 echo
 echo "== targets (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
 busy_report "at the end"
-verdict "QPS >= ${TARGET_QPS_RATIO}x NSD (medians)" \
-	"$(printf '%.0f vs NSD %.0f = %sx (bound %sx)' "$med_1" "$med_0" "$qps_ratio" "$TARGET_QPS_RATIO")" \
-	"$med_1 >= $TARGET_QPS_RATIO * $med_0"
-verdict "zero lost queries (fakeresolver)" \
-	"$lost_1 lost of $sent_1 sent (bound 0; NSD lost $lost_0)" "$lost_1 == 0"
+verdict "QPS >= ${TARGET_QPS_RATIO}x NSD (medians, part 1)" \
+	"$(printf '%.0f vs NSD %.0f = %sx (bound %sx)' "$u_med_1" "$u_med_0" "$u_ratio" "$TARGET_QPS_RATIO")" \
+	"$u_med_1 >= $TARGET_QPS_RATIO * $u_med_0"
+verdict "zero lost queries (fakeresolver, 1)" \
+	"$u_lost_1 lost of $u_sent_1 sent (bound 0; NSD lost $u_lost_0)" "$u_lost_1 == 0"
+if [ "$capped" = 1 ]; then
+	verdict "QPS >= ${TARGET_QPS_RATIO}x NSD (capped $CAP%, part 1b)" \
+		"$(printf '%.0f vs NSD %.0f = %sx (bound %sx)' "$c_med_1" "$c_med_0" "$c_ratio" "$TARGET_QPS_RATIO")" \
+		"$c_med_1 >= $TARGET_QPS_RATIO * $c_med_0"
+	verdict "zero lost queries (fakeresolver, 1b)" \
+		"$c_lost_1 lost of $c_sent_1 sent (bound 0; NSD lost $c_lost_0)" "$c_lost_1 == 0"
+fi
 verdict "p50 latency <= NSD" \
 	"${p50[1]} us vs NSD ${p50[0]} us (bound ${p50[0]} us)" "${p50[1]} <= ${p50[0]}"
 if [ "$big_done" = 1 ]; then
@@ -585,8 +682,8 @@ if [ "$big_done" = 1 ]; then
 fi
 echo "  $met of $total targets met"
 if [ "$saturated" = 0 ]; then
-	echo "  (QPS: a server was not saturated, srv CPU NSD ${cpu_med_0}% / fakeresolver ${cpu_med_1}%;"
-	echo "  CPU per query fakeresolver $cpq_med_1 us vs NSD $cpq_med_0 us = $(ratio "$cpq_med_1" "$cpq_med_0")x)"
+	echo "  (QPS in part 1: a server was not saturated, srv CPU NSD ${u_cpu_0}% / fakeresolver ${u_cpu_1}%;"
+	echo "  CPU per query fakeresolver $u_cpq_1 us vs NSD $u_cpq_0 us = $(ratio "$u_cpq_1" "$u_cpq_0")x)"
 fi
 if [ "$noisy" = 1 ]; then
 	echo "  (other processes competed for the CPUs during this run: see the warnings above)"
