@@ -22,8 +22,10 @@
  *
  * UDP is forwarded with the query id rewritten (one id space per upstream
  * socket), so any number of clients share a few sockets; the reply gets the
- * client's id back and leaves from the VIP's own address. TCP connections
- * are spliced to a backend chosen per connection.
+ * client's id back and leaves from the VIP's own address. A backend on the
+ * same loop (a farm resolver, struct vip_local) gets the same query handed
+ * over in-process instead of across loopback. TCP connections are spliced to
+ * a backend chosen per connection.
  *
  * What userspace cannot do: when a backend's port is closed the kernel
  * answers the VIP, not the client, with port unreachable, and a userspace
