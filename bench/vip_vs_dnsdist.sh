@@ -333,50 +333,52 @@ start_backend() {
 	answers 127.0.0.1 "$2" || die "fakeresolver $1 is ready but does not answer the SOA on port $2"
 }
 
-# start_vip POLICY PORT: `dnschaos run` of vip_bench.lua on LB_CPU, no history.
-start_vip() {
-	local sc="$scratch/vip_bench.$1.lua" log="$scratch/vip.$1.out"
-	sed -e "s|^local ADDRESS = .*|local ADDRESS = \"$VIP_ADDR:$2\"|" \
-		-e "s|^local BACKEND1 = .*|local BACKEND1 = \"127.0.0.1:$be_port1\"|" \
-		-e "s|^local BACKEND2 = .*|local BACKEND2 = \"127.0.0.1:$be_port2\"|" \
-		-e "s|^local POLICY = .*|local POLICY = \"$1\"|" \
-		-e "s|^local DURATION = .*|local DURATION = $run_bound|" \
-		"$SCENARIO" >"$sc"
-	if ! grep -q "^local ADDRESS = \"$VIP_ADDR:$2\"" "$sc" || ! grep -q "^local POLICY = \"$1\"" "$sc"; then
-		die "cannot set the address and policy in $sc (keep those lines of $SCENARIO as they are)"
-	fi
-	nice -n "$NICE" taskset -c "$LB_CPU" "$DNSCHAOS" run "$sc" >"$log" 2>"$log.err" &
-	started_pid=$!
-	pids+=("$started_pid")
-	wait_line "$started_pid" "$log" '\] serving ' "dnschaos run (VIP, policy $1)"
-	wait_answers "$started_pid" "$VIP_ADDR" "$2" "$log.err" "the VIP (policy $1)"
+# fill_scenario SRC DST NAME=VALUE...: copies the scenario SRC to DST with each
+# line "local NAME = ..." set to VALUE (a Lua expression); every one must be there.
+fill_scenario() {
+	local src=$1 dst=$2 kv name value
+	shift 2
+	cp "$src" "$dst"
+	for kv in "$@"; do
+		name=${kv%%=*} value=${kv#*=}
+		sed -i "s|^local $name = .*|local $name = $value|" "$dst"
+		grep -qxF "local $name = $value" "$dst" ||
+			die "cannot set $name in $dst (keep the line 'local $name = ...' of $src as it is)"
+	done
 }
 
-# start_farm: `dnschaos run` of vip_farm_bench.lua on LB_CPU, no history: the two
-# farm resolvers on be_host1:be_port1 and be_host2:be_port2, and the VIPs
-# on VIP_ADDR at the ports in farm_port[vip], [vip-flow], [vip-lo].
-start_farm() {
-	local sc="$scratch/vip_farm_bench.lua" log="$scratch/farm.out"
-	sed -e "s|^local ZONE = .*|local ZONE = \"$zone\"|" \
-		-e "s|^local R1 = .*|local R1 = \"$be_host1:$be_port1\"|" \
-		-e "s|^local R2 = .*|local R2 = \"$be_host2:$be_port2\"|" \
-		-e "s|^local VIP = .*|local VIP = \"$VIP_ADDR:${farm_port[vip]}\"|" \
-		-e "s|^local VIP_FLOW = .*|local VIP_FLOW = \"$VIP_ADDR:${farm_port[vip-flow]}\"|" \
-		-e "s|^local VIP_LO = .*|local VIP_LO = \"$VIP_ADDR:${farm_port[vip-lo]}\"|" \
-		-e "s|^local DURATION = .*|local DURATION = $run_bound|" \
-		"$SCENARIO" >"$sc"
-	if ! grep -q "^local VIP_LO = \"$VIP_ADDR:${farm_port[vip-lo]}\"" "$sc" || ! grep -q "^local ZONE = \"$zone\"" "$sc"; then
-		die "cannot set the addresses in $sc (keep those lines of $SCENARIO as they are)"
-	fi
-	nice -n "$NICE" taskset -c "$LB_CPU" "$DNSCHAOS" run "$sc" >"$log" 2>"$log.err" &
+# run_scenario FILE WHAT: `dnschaos run FILE` on LB_CPU, no history, until it
+# prints its "serving" line.
+run_scenario() {
+	local log="${1%.lua}.out"
+	nice -n "$NICE" taskset -c "$LB_CPU" "$DNSCHAOS" run "$1" >"$log" 2>"$log.err" &
 	started_pid=$!
 	pids+=("$started_pid")
-	wait_line "$started_pid" "$log" '\] serving ' "dnschaos run (farm)"
-	wait_answers "$started_pid" "$be_host1" "$be_port1" "$log.err" "farm resolver r1"
-	wait_answers "$started_pid" "$be_host2" "$be_port2" "$log.err" "farm resolver r2"
-	local v
+	wait_line "$started_pid" "$log" '\] serving ' "dnschaos run ($2)"
+}
+
+# start_vip POLICY PORT: vip_bench.lua, the VIP alone in front of the two daemons.
+start_vip() {
+	local sc="$scratch/vip.$1.lua"
+	fill_scenario "$SCENARIO" "$sc" ADDRESS="\"$VIP_ADDR:$2\"" BACKEND1="\"127.0.0.1:$be_port1\"" \
+		BACKEND2="\"127.0.0.1:$be_port2\"" POLICY="\"$1\"" DURATION="$run_bound"
+	run_scenario "$sc" "VIP, policy $1"
+	wait_answers "$started_pid" "$VIP_ADDR" "$2" "${sc%.lua}.out.err" "the VIP (policy $1)"
+}
+
+# start_farm: vip_farm_bench.lua, the two farm resolvers on be_host1:be_port1 and
+# be_host2:be_port2 and the VIPs on VIP_ADDR at the ports in farm_port[vip],
+# [vip-flow], [vip-lo].
+start_farm() {
+	local sc="$scratch/farm.lua" v
+	fill_scenario "$SCENARIO" "$sc" ZONE="\"$zone\"" R1="\"$be_host1:$be_port1\"" R2="\"$be_host2:$be_port2\"" \
+		VIP="\"$VIP_ADDR:${farm_port[vip]}\"" VIP_FLOW="\"$VIP_ADDR:${farm_port[vip-flow]}\"" \
+		VIP_LO="\"$VIP_ADDR:${farm_port[vip-lo]}\"" DURATION="$run_bound"
+	run_scenario "$sc" farm
+	wait_answers "$started_pid" "$be_host1" "$be_port1" "$scratch/farm.out.err" "farm resolver r1"
+	wait_answers "$started_pid" "$be_host2" "$be_port2" "$scratch/farm.out.err" "farm resolver r2"
 	for v in vip vip-flow vip-lo; do
-		wait_answers "$started_pid" "$VIP_ADDR" "${farm_port[$v]}" "$log.err" "the farm's $v"
+		wait_answers "$started_pid" "$VIP_ADDR" "${farm_port[$v]}" "$scratch/farm.out.err" "the farm's $v"
 	done
 }
 
