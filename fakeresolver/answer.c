@@ -332,6 +332,25 @@ static uint16_t reply_flags(const struct wire_query *q)
 	return WIRE_FLAG_QR | (q->flags & (WIRE_FLAG_RD | WIRE_FLAG_CD | 0x7800u));
 }
 
+/* The engine: the query's zone is zone when matched, else looked up in zones. */
+static size_t answer_from(const struct zone_set *zones, struct zone_version *zone, bool matched,
+			  const uint8_t *pkt, size_t len, enum answer_transport transport,
+			  uint8_t *out, size_t cap, struct answer_info *info);
+
+size_t answer_parsed(const struct zone_set *zones, const uint8_t *pkt, size_t len,
+		     enum answer_transport transport, uint8_t *out, size_t cap,
+		     struct answer_info *info)
+{
+	return answer_from(zones, NULL, false, pkt, len, transport, out, cap, info);
+}
+
+size_t answer_in_zone(const struct zone_set *zones, struct zone_version *zone, const uint8_t *pkt,
+		      size_t len, enum answer_transport transport, uint8_t *out, size_t cap,
+		      struct answer_info *info)
+{
+	return answer_from(zones, zone, true, pkt, len, transport, out, cap, info);
+}
+
 size_t answer_query(const struct zone_set *zones, const uint8_t *pkt, size_t len,
 		    enum answer_transport transport, uint8_t *out, size_t cap,
 		    struct answer_info *info)
@@ -340,9 +359,9 @@ size_t answer_query(const struct zone_set *zones, const uint8_t *pkt, size_t len
 	return answer_parsed(zones, pkt, len, transport, out, cap, info);
 }
 
-size_t answer_parsed(const struct zone_set *zones, const uint8_t *pkt, size_t len,
-		     enum answer_transport transport, uint8_t *out, size_t cap,
-		     struct answer_info *info)
+static size_t answer_from(const struct zone_set *zones, struct zone_version *zone, bool matched,
+			  const uint8_t *pkt, size_t len, enum answer_transport transport,
+			  uint8_t *out, size_t cap, struct answer_info *info)
 {
 	struct wire_query *q = &info->query;
 	struct reply r;
@@ -392,7 +411,7 @@ size_t answer_parsed(const struct zone_set *zones, const uint8_t *pkt, size_t le
 		break;
 	}
 
-	r.zone = info->zone = zone_set_match(zones, q->qname, q->qname_len);
+	r.zone = info->zone = matched ? zone : zone_set_match(zones, q->qname, q->qname_len);
 	if (!r.zone) {
 		rcode = DNS_RCODE_REFUSED;
 		goto done;

@@ -55,6 +55,15 @@ size_t answer_parsed(const struct zone_set *zones, const uint8_t *pkt, size_t le
 		     struct answer_info *info);
 
 /*
+ * As answer_parsed, with the query's zone already chosen: zone is what
+ * zone_set_match(zones, qname) gives (NULL: none of them, REFUSED). zones is
+ * still asked where a CNAME chain leads.
+ */
+size_t answer_in_zone(const struct zone_set *zones, struct zone_version *zone, const uint8_t *pkt,
+		      size_t len, enum answer_transport transport, uint8_t *out, size_t cap,
+		      struct answer_info *info);
+
+/*
  * Writes a reply with only the echoed question: the given rcode, TC if tc.
  * For injected errors (SERVFAIL, REFUSED, NXDOMAIN) and truncation. info is
  * as filled by wire_query_parse; its reply fields are updated.

@@ -39,7 +39,7 @@ struct udp_batch {
 	uint8_t out_buf[UDP_BATCH][ANSWER_EDNS_PAYLOAD];
 	/* The fast path parses the whole batch first (see parse_batch). */
 	struct answer_info info[UDP_BATCH];
-	const struct zone_version *zone[UDP_BATCH];
+	struct zone_version *zone[UDP_BATCH];
 	uint32_t hash[UDP_BATCH];
 };
 
@@ -410,8 +410,8 @@ static void udp_read(evutil_socket_t fd, short what, void *arg)
 				continue;
 			}
 			struct answer_info *info = &b->info[i];
-			len = answer_parsed(s->zones, b->in_buf[i], b->in[i].msg_len, ANSWER_UDP,
-					    b->out_buf[m], ANSWER_EDNS_PAYLOAD, info);
+			len = answer_in_zone(s->zones, b->zone[i], b->in_buf[i], b->in[i].msg_len,
+					     ANSWER_UDP, b->out_buf[m], ANSWER_EDNS_PAYLOAD, info);
 			if (s->log) {
 				memcpy(&peer.ss, &b->peers[i], sizeof peer.ss);
 				peer.len = b->in[i].msg_hdr.msg_namelen;
@@ -480,11 +480,11 @@ void server_forget(struct server *s, void *arg)
 }
 
 /*
- * Parses every query of a batch into b->info and walks the batch three times
- * over the zone lookups they will make, one cache hint per stage (see
- * zone_prefetch): a large zone's table, nodes and names are not in the cache,
- * and answering each query in turn would wait for all three, one after the
- * other, for every query.
+ * Parses every query of a batch into b->info and finds its zone (b->zone),
+ * then walks the batch three times over the zone lookups the queries will
+ * make, one cache hint per stage (see zone_prefetch): a large zone's table,
+ * nodes and names are not in the cache, and answering each query in turn
+ * would wait for all three, one after the other, for every query.
  */
 static void parse_batch(struct server *s, struct udp_batch *b, int n)
 {
@@ -494,9 +494,11 @@ static void parse_batch(struct server *s, struct udp_batch *b, int n)
 		if (b->in[i].msg_hdr.msg_flags & MSG_TRUNC)
 			continue;
 		info->verdict = wire_query_parse(b->in_buf[i], b->in[i].msg_len, &info->query);
-		if (info->verdict == WIRE_QUERY_OK && n > 1)
+		if (info->verdict == WIRE_QUERY_OK)
 			b->zone[i] = zone_set_match(s->zones, info->query.qname, info->query.qname_len);
 	}
+	if (n == 1)
+		return; /* nothing to overlap */
 	for (int stage = 0; stage < 3; stage++)
 		for (int i = 0; i < n; i++)
 			if (b->zone[i])
