@@ -173,7 +173,6 @@ struct farm_vip_backend {
 	struct addr addr;               /* when resolver is NULL */
 	char name[FARM_NAME_MAX];
 	unsigned weight;
-	bool over_loopback; /* a resolver's queries cross loopback UDP, not in-process */
 };
 
 struct farm_vip_health {
@@ -185,10 +184,12 @@ struct farm_vip_health {
 	char command[1024];
 };
 
-/* cfg: policy and options (its address and backends are filled at start). */
+/* cfg: policy and options (its address and backends are filled at start).
+ * in_process: resolvers behind it get their UDP queries handed over in the
+ * process (struct vip_local), not across loopback. */
 struct farm_vip *farm_vip_create(struct runner *run, const char *name, const struct addr *addr,
 				 const struct vip_config *cfg, const struct farm_vip_backend *b,
-				 size_t n, const struct farm_vip_health *health);
+				 size_t n, const struct farm_vip_health *health, bool in_process);
 void farm_vip_destroy(struct farm_vip *v);
 
 /* Binds (after the resolvers, whose ports it needs) and starts health checks. */

@@ -25,6 +25,7 @@ struct farm_vip {
 	char name[FARM_NAME_MAX];
 	struct addr addr;
 	struct vip_config cfg;
+	bool in_process; /* see farm_vip_create */
 	struct farm_vip_backend backends[VIP_BACKENDS_MAX];
 	size_t n;
 	struct farm_vip_health health;
@@ -40,7 +41,7 @@ struct farm_vip {
 
 struct farm_vip *farm_vip_create(struct runner *run, const char *name, const struct addr *addr,
 				 const struct vip_config *cfg, const struct farm_vip_backend *b,
-				 size_t n, const struct farm_vip_health *health)
+				 size_t n, const struct farm_vip_health *health, bool in_process)
 {
 	if (n == 0 || n > VIP_BACKENDS_MAX)
 		return NULL;
@@ -51,6 +52,7 @@ struct farm_vip *farm_vip_create(struct runner *run, const char *name, const str
 	snprintf(v->name, sizeof v->name, "%s", name);
 	v->addr = *addr;
 	v->cfg = *cfg;
+	v->in_process = in_process;
 	v->n = n;
 	memcpy(v->backends, b, n * sizeof *b);
 	if (health)
@@ -229,7 +231,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 		bc->addr = v->backends[i].resolver ? *farm_resolver_addr(v->backends[i].resolver)
 						   : v->backends[i].addr;
 		bc->weight = v->backends[i].weight;
-		if (v->backends[i].resolver && !v->backends[i].over_loopback) {
+		if (v->backends[i].resolver && v->in_process) {
 			bc->local.deliver = deliver_local;
 			bc->local.forget = forget_local;
 			bc->local.arg = v->backends[i].resolver;

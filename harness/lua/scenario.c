@@ -1203,14 +1203,15 @@ void scenario_destroy(struct scenario *sc)
 	for (size_t i = 0; i < sc->nallocs; i++)
 		free(sc->allocs[i]);
 	free(sc->allocs);
+	/* VIPs first: a live one still holds its resolvers (struct vip_local). */
+	for (size_t i = 0; i < sc->nvip; i++)
+		farm_vip_destroy(sc->vips[i]);
+	free(sc->vips);
 	for (size_t i = 0; i < sc->nres; i++)
 		farm_resolver_destroy(sc->resolvers[i]);
 	free(sc->resolvers);
 	for (size_t i = 0; i < sc->nsrc; i++)
 		farm_source_destroy(sc->sources[i]);
 	free(sc->sources);
-	for (size_t i = 0; i < sc->nvip; i++)
-		farm_vip_destroy(sc->vips[i]);
-	free(sc->vips);
 	free(sc);
 }

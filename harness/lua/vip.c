@@ -160,7 +160,6 @@ int vip_new(lua_State *L)
 	for (size_t i = 0; i < n; i++) {
 		lua_rawgeti(L, -1, (lua_Integer)i + 1);
 		read_backend(L, lua_gettop(L), &backends[i], (int)i + 1);
-		backends[i].over_loopback = !in_process;
 		lua_pop(L, 1);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(backends[j].name, backends[i].name) == 0)
@@ -174,7 +173,7 @@ int vip_new(lua_State *L)
 	lua_pop(L, 1);
 
 	struct farm_vip *v =
-		farm_vip_create(sandbox_runner(L), name, &addr, &cfg, backends, n, &health);
+		farm_vip_create(sandbox_runner(L), name, &addr, &cfg, backends, n, &health, in_process);
 	if (!v)
 		return luaL_error(L, "out of memory");
 	scenario_add_vip(L, sc, v);
