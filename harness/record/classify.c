@@ -115,11 +115,6 @@ void classify_set_grace(struct classify *c, double grace_s)
 	c->grace = grace_s > 0 ? grace_s : 0;
 }
 
-double classify_grace(const struct classify *c)
-{
-	return c->grace;
-}
-
 static bool same_origin(const struct zone_version *a, const struct zone_version *b)
 {
 	size_t la, lb;

@@ -32,7 +32,6 @@ void classify_destroy(struct classify *c);
 
 /* Seconds after a publish during which the replaced version still counts as fresh. */
 void classify_set_grace(struct classify *c, double grace_s);
-double classify_grace(const struct classify *c);
 
 /* A version the run knows (referenced; the same origin and serial twice is kept once). */
 int classify_add_version(struct classify *c, struct zone_version *v);

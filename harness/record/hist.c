@@ -47,6 +47,10 @@ struct line_ref {
 	uint8_t type;
 };
 
+/* The libraries whose versions the meta line records (hist_meta.versions, at most 8). */
+static const char *const meta_libs[] = { "ldns", "libevent", "lua", "c-ares", "libunbound", "glibc" };
+#define META_LIBS (sizeof meta_libs / sizeof meta_libs[0])
+
 struct hist {
 	char path[1024];
 	char *buf; /* the file's bytes, read whole */
@@ -67,7 +71,8 @@ struct hist {
 	size_t lk_cap;
 
 	struct hist_meta meta;
-	uint32_t meta_strs[20];
+	uint32_t meta_scenario, meta_name, meta_dnschaos; /* interned ids */
+	uint32_t meta_lib[META_LIBS];                     /* each library's version */
 	uint32_t end_reason, end_error;
 	bool has_end;
 	double last_t;
@@ -310,7 +315,7 @@ static int parse_string(struct parser *ps, const char **out, size_t *outlen)
 static int parse_number(struct parser *ps, struct field *f)
 {
 	const char *q = ps->p;
-	bool neg = false, frac = false;
+	bool neg = false, frac = false, big = false;
 	uint64_t u = 0;
 	if (q < ps->end && *q == '-') {
 		neg = true;
@@ -318,7 +323,11 @@ static int parse_number(struct parser *ps, struct field *f)
 	}
 	const char *digits = q;
 	while (q < ps->end && *q >= '0' && *q <= '9') {
-		u = u * 10 + (uint64_t)(*q - '0');
+		uint64_t d = (uint64_t)(*q - '0');
+		if (u > (UINT64_MAX - d) / 10)
+			big = true; /* past UINT64_MAX: strtod below, not a whole number */
+		else
+			u = u * 10 + d;
 		q++;
 	}
 	if (q == digits) {
@@ -327,7 +336,7 @@ static int parse_number(struct parser *ps, struct field *f)
 	}
 	if (q < ps->end && (*q == '.' || *q == 'e' || *q == 'E'))
 		frac = true;
-	if (!frac && q - digits <= 18) {
+	if (!frac && !big) {
 		f->num = neg ? -(double)u : (double)u;
 		f->u = neg ? 0 : u;
 		f->is_int = !neg;
@@ -798,6 +807,10 @@ static void take_boot(struct ctx *c, double t, struct hist_boot *b)
 		const char *sp = strrchr(s, ' ');
 		if (sp && b->nzones < 4) {
 			b->zone[b->nzones] = intern(c->h, s, (size_t)(sp - s));
+			if (b->zone[b->nzones] == HIST_NONE) {
+				fail(c, "out of memory");
+				return;
+			}
 			b->serial[b->nzones] = (uint32_t)strtoul(sp + 1, NULL, 10);
 			b->nzones++;
 		}
@@ -808,17 +821,13 @@ static void take_boot(struct ctx *c, double t, struct hist_boot *b)
 static void take_meta(struct ctx *c)
 {
 	struct hist *h = c->h;
-	static const char *const libs[] = { "ldns", "libevent", "lua", "c-ares", "libunbound",
-					    "glibc", NULL };
-	h->meta_strs[0] = f_str(c, "scenario");
-	h->meta_strs[1] = f_str(c, "name");
-	h->meta_strs[2] = f_str(c, "dnschaos");
+	h->meta_scenario = f_str(c, "scenario");
+	h->meta_name = f_str(c, "name");
+	h->meta_dnschaos = f_str(c, "dnschaos");
 	h->meta.seed = f_uint(c, "seed", 0);
 	h->meta.duration = f_num(c, "duration", 0);
-	for (size_t i = 0; libs[i] && i < 8; i++) {
-		h->meta_strs[3 + i] = f_str(c, libs[i]);
-		h->meta_strs[11 + i] = intern(h, libs[i], strlen(libs[i]));
-	}
+	for (size_t i = 0; i < META_LIBS; i++)
+		h->meta_lib[i] = f_str(c, meta_libs[i]);
 	if (f_uint(c, "schema", 0) != 1)
 		fail(c, "not a history of schema 1 (this dnschaos reads schema 1)");
 }
@@ -1089,13 +1098,13 @@ struct hist *hist_load(const char *path, char *err, size_t errlen)
 	if (parse_all(h, err, errlen) != 0)
 		goto fail;
 	struct hist_meta *m = &h->meta;
-	m->scenario = hist_str(h, h->meta_strs[0]);
-	m->name = hist_str(h, h->meta_strs[1]);
-	m->dnschaos = hist_str(h, h->meta_strs[2]);
-	for (size_t i = 0; i < 6; i++) {
-		const char *v = hist_str(h, h->meta_strs[3 + i]);
+	m->scenario = hist_str(h, h->meta_scenario);
+	m->name = hist_str(h, h->meta_name);
+	m->dnschaos = hist_str(h, h->meta_dnschaos);
+	for (size_t i = 0; i < META_LIBS; i++) {
+		const char *v = hist_str(h, h->meta_lib[i]);
 		if (v) {
-			m->versions[m->nversions][0] = hist_str(h, h->meta_strs[11 + i]);
+			m->versions[m->nversions][0] = meta_libs[i];
 			m->versions[m->nversions][1] = v;
 			m->nversions++;
 		}

@@ -2224,6 +2224,37 @@ static void test_hist_errors(void **state)
 	assert_contains(err, ": No such file or directory");
 }
 
+/* A meta line whose seed is the given number text (line 1, t 0), then an end line. */
+static void hb_seed(struct hb *b, const char *seed)
+{
+	hb_reset(b);
+	b->len = 0;
+	hb_raw(b, "{\"t\":0.000000,\"type\":\"meta\",\"schema\":1,\"name\":\"t\",\"seed\":%s}\n",
+	       seed);
+	hb_end(b, 1.0, "duration");
+}
+
+static void test_hist_seed_u64(void **state)
+{
+	struct fx *f = *state;
+
+	/* dnschaos run --seed takes any uint64: its history must read back exactly */
+	hb_seed(&f->b, "18446744073709551615");
+	load(f);
+	assert_true(hist_meta(f->h)->seed == UINT64_MAX);
+	hb_seed(&f->b, "12345678901234567890");
+	load(f);
+	assert_true(hist_meta(f->h)->seed == UINT64_C(12345678901234567890));
+	hb_seed(&f->b, "1234567890123456789");
+	load(f);
+	assert_true(hist_meta(f->h)->seed == UINT64_C(1234567890123456789));
+	/* past UINT64_MAX it is no whole number this reader can hold */
+	hb_seed(&f->b, "18446744073709551616");
+	load_fails(f, ":1: 'seed' must be a whole number");
+	hb_seed(&f->b, "99999999999999999999");
+	load_fails(f, ":1: 'seed' must be a whole number");
+}
+
 static void test_hist_cut_line(void **state)
 {
 	struct fx *f = *state;
@@ -2303,6 +2334,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_hist_reads, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_hist_errors, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_hist_cut_line, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_hist_seed_u64, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
