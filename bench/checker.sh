@@ -2,8 +2,8 @@
 # The checker's speed and memory on a large history: records a busy run
 # (bench/checker_load.lua: c-ares at 40,000 lookups/s through a VIP, a stale
 # reboot, a capacity limit, health checks; about a million lines), then times
-# `dnschaos check` on it twice: with every kind of expectation but the Lua
-# escape hatch, and with it too (a Lua function over every lookup line).
+# `dnschaos check` on it three times each way: with every kind of expectation
+# but the Lua escape hatch, and with it too (a Lua function over every lookup line).
 # Target (the checker issue): all expectations over 1,000,000 events in under
 # 3 s and under 500 MB.
 # Usage: bench/checker.sh [--keep]       (BUILD=dir, default build-bench)

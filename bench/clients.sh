@@ -107,8 +107,6 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-die() { echo "bench: $*" >&2; exit 2; }
-
 for v in FIXED_RATE LOOP_CONC THREADED_CONC NAMES SAT_WINDOW ROUNDS CPU OTHER_MAX RETRIES QUIET_WAIT \
 	LOAD_TIMEOUT SEED; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
@@ -178,9 +176,6 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/clients_bench.XXXXXX")
 pids=()          # processes we started and have not stopped yet
 autogroup_saved= # the session's autogroup niceness to restore, if we changed it
 
-# proc_id PID: "start-time state" from /proc/PID/stat, empty if there is no such process.
-proc_id() { awk '{ sub(/^.*\) /, ""); print $20, $1 }' "/proc/$1/stat" 2>/dev/null || true; }
-
 # stop_pid PID: SIGTERM, a bounded wait, then SIGKILL, and reaps it.
 stop_pid() {
 	local pid=$1 i keep=() p
@@ -227,11 +222,8 @@ else
 	autogroup_saved=
 fi
 
-now() { echo "$EPOCHREALTIME"; }
 clk_tck=$(getconf CLK_TCK)
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.3f", a / b }'; }
-first() { awk -v n="$1" 'NR <= n'; }
 
 # proc_ticks PID: CPU time of PID, all its threads and its reaped children
 # (exec's commands), in clock ticks.

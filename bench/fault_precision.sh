@@ -69,8 +69,6 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-die() { echo "bench: $*" >&2; exit 2; }
-
 for v in CYCLES RATE CLIENTS RECORDS QUERIES LOAD_TIMEOUT SEED SERVER_CPU CLIENT_CPU; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
 done
@@ -130,10 +128,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 clk_tck=$(getconf CLK_TCK)
-# cpu_ticks PID: user + system CPU time of PID (all its threads), in clock ticks.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# machine_ticks: CPU time used on the whole machine so far, in clock ticks.
-machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 # busy_report WHEN: names the processes (not ours) that used 10% of a CPU or
 # more over the last second; a busy CPU delays the loop's timers and reads.

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # lib.sh - helpers the benchmark scripts share; sourced, not run.
-# The caller defines die MESSAGE (exit with it) and a `noisy` flag.
+# The caller defines a `noisy` flag (busy_report sets it).
 
 # free_port [HOST]: a port free for both UDP and TCP on HOST (loopback,
 # default 127.0.0.1) right now.
@@ -46,3 +46,18 @@ busy_report() {
 	echo "   WARNING: other processes busy $1 (% of one CPU over 1 s); figures will be low and noisy:"
 	while IFS= read -r line; do echo "     $line"; done <<<"$busy"
 }
+
+die() { echo "bench: $*" >&2; exit 2; }
+now() { echo "$EPOCHREALTIME"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# first N: the first N lines of stdin, reading all of it (head would make the
+# writer die of SIGPIPE, and pipefail the script).
+first() { awk -v n="$1" 'NR <= n'; }
+# proc_id PID: "start-time state" from /proc/PID/stat, empty if there is no
+# such process; the start time tells a process from a later one with its PID.
+proc_id() { awk '{ sub(/^.*\) /, ""); print $20, $1 }' "/proc/$1/stat" 2>/dev/null || true; }
+# cpu_ticks PID: user + system CPU time of PID (all its threads), in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# machine_ticks: CPU time used on the whole machine so far (user, nice, system,
+# irq, softirq of every CPU), in clock ticks.
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }

@@ -88,8 +88,6 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-die() { echo "bench: $*" >&2; exit 2; }
-
 for v in ROUNDS DURATION WARMUP CLIENTS RECORDS QUERIES BIG_RECORDS LAT_SECONDS LAT_QPS LAT_ROUNDS \
 	LOAD_TIMEOUT SEED SERVER_CPU CLIENT_CPU CAP; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
@@ -118,10 +116,6 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/nsd_vs_fakeresolver.XXXXXX")
 # Server PIDs we started; cleanup stops each of them (and NSD's children).
 pids=()
 autogroup_saved= # the session's autogroup niceness to restore, if we changed it
-
-# proc_id PID: "start-time state" from /proc/PID/stat, empty if there is no
-# such process; the start time tells a process from a later one with its PID.
-proc_id() { awk '{ sub(/^.*\) /, ""); print $20, $1 }' "/proc/$1/stat" 2>/dev/null || true; }
 
 descendants() { # descendants PID: every process below PID, one PID a line
 	local kid
@@ -237,8 +231,6 @@ forget_pid() { # removes a stopped PID from pids
 	pids=("${keep[@]}")
 }
 
-
-now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # Writes an NSD config that keeps every file NSD writes inside the scratch dir.
@@ -362,18 +354,15 @@ parse_dnsperf() {
 		}' "$1" || { cat "$1" >&2; die "cannot read dnsperf output $1"; }
 }
 
-# cpu_ticks PID: user + system CPU time of PID and all below it, in clock ticks.
-cpu_ticks() {
-	local pid total=0 t
-	for pid in "$1" $(descendants "$1"); do
-		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
-		total=$((total + t))
-	done
+# tree_ticks PID: user + system CPU time of PID and all below it (NSD's
+# processes), in clock ticks.
+tree_ticks() {
+	local pid total=0
+	for pid in "$1" $(descendants "$1"); do total=$((total + $(cpu_ticks "$pid"))); done
 	echo "$total"
 }
 clk_tck=$(getconf CLK_TCK)
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
 
 alive() { # alive PID NAME LOG: fails the run if a server died under load
@@ -448,7 +437,7 @@ fi
 
 # throughput_rounds PART: the alternating rounds, their table and summary;
 # sets med_0/med_1 (median QPS of NSD/fakeresolver), qps_ratio, lost_*, sent_*,
-# cpu_med_*, cpq_med_* and saturated.
+# cpu_med_* and cpq_med_*.
 throughput_rounds() {
 	local part=$1 r s out c0 c1 t0 t1 sent completed lost qps lat resp cpu_pct cpu_us
 	# "server CPU" is the CPU time the server (all its processes) used during the
@@ -466,9 +455,9 @@ throughput_rounds() {
 		declare -A round_qps=()
 		for s in "${order[@]}"; do
 			out="$scratch/round.$part.$r.${names[$s]}.out"
-			c0=$(cpu_ticks "${spids[$s]}") t0=$(now)
+			c0=$(tree_ticks "${spids[$s]}") t0=$(now)
 			run_dnsperf "${ports[$s]}" "$DURATION" "$out"
-			c1=$(cpu_ticks "${spids[$s]}") t1=$(now)
+			c1=$(tree_ticks "${spids[$s]}") t1=$(now)
 			alive "${spids[$s]}" "${names[$s]}" "${slogs[$s]}"
 			read -r sent completed lost qps lat resp <<<"$(parse_dnsperf "$out")"
 			read -r cpu_pct cpu_us <<<"$(awk -v c="$((c1 - c0))" -v hz="$clk_tck" -v t="$(elapsed "$t0" "$t1")" \

@@ -90,8 +90,6 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-die() { echo "bench: $*" >&2; exit 2; }
-
 for v in ROUNDS DURATION WARMUP CLIENTS RECORDS QUERIES PACED_QPS PACED_SECONDS OTHER_MAX RETRIES QUIET_WAIT \
 	LOAD_TIMEOUT SEED SERVER_CPU CLIENT_CPU; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
@@ -117,10 +115,6 @@ fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/runner_overhead.XXXXXX")
 pids=() # servers we started and have not stopped yet
-
-# proc_id PID: "start-time state" from /proc/PID/stat, empty if there is no
-# such process; the start time tells a process from a later one with its PID.
-proc_id() { awk '{ sub(/^.*\) /, ""); print $20, $1 }' "/proc/$1/stat" 2>/dev/null || true; }
 
 # stop_pid PID: SIGTERM, a bounded wait, then SIGKILL; sets stopped_rc to the
 # exit status (dnschaos exits 2 after SIGTERM: "interrupted", history complete).
@@ -155,14 +149,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-
-now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.3f", a / b }'; }
 
-# cpu_ticks PID: user + system CPU time of PID (all its threads), in clock ticks.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 clk_tck=$(getconf CLK_TCK)
 
 # wait_line PID FILE REGEX WHAT: bounded wait until FILE has a line matching REGEX.
@@ -197,10 +186,6 @@ timed_dnsperf() {
 	{ time run_dnsperf "$@" 2>&3; } 3>&2 2>"$4.time"
 	client_ticks=$(awk -v hz="$clk_tck" '{ printf "%.0f", ($1 + $2) * hz }' "$4.time")
 }
-
-# machine_ticks: CPU time used on the whole machine so far (user, nice, system,
-# irq, softirq of every CPU), in clock ticks.
-machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 # cpu_use TICKS SECONDS COMPLETED: "CPU% us-per-query" of a server over a measurement.
 cpu_use() {

@@ -109,8 +109,6 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-die() { echo "bench: $*" >&2; exit 2; }
-
 for v in ROUNDS DURATION WARMUP CLIENTS RECORDS QUERIES LAT_SECONDS LAT_QPS LAT_ROUNDS LOAD_TIMEOUT SEED \
 	LB_CPU CLIENT_CPU OTHER_WARN; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
@@ -153,10 +151,6 @@ fi
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/vip_vs_dnsdist.XXXXXX")
 pids=()             # processes we started and have not stopped yet
 autogroup_saved=    # the session's autogroup niceness to restore, if we changed it
-
-# proc_id PID: "start-time state" from /proc/PID/stat, empty if there is no
-# such process; the start time tells a process from a later one with its PID.
-proc_id() { awk '{ sub(/^.*\) /, ""); print $20, $1 }' "/proc/$1/stat" 2>/dev/null || true; }
 
 # stop_pid PID [SIGNAL]: the signal (TERM), a bounded wait, then SIGKILL; sets
 # stopped_rc to the exit status. dnschaos exits 2 after SIGINT or SIGTERM.
@@ -205,17 +199,9 @@ else
 	autogroup_saved=
 fi
 
-
-now() { echo "$EPOCHREALTIME"; }
-# first N: the first N lines of stdin, reading all of it (head would make the
-# writer die of SIGPIPE, and pipefail the script).
-first() { awk -v n="$1" 'NR <= n'; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.2f", a / b }'; }
 
-# cpu_ticks PID: user + system CPU time of PID (all its threads), in clock ticks.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # cpu_split PID: "user system" CPU time of PID (all its threads), in clock ticks.
 cpu_split() { awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat" 2>/dev/null || echo 0 0; }
 clk_tck=$(getconf CLK_TCK)
