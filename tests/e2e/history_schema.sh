@@ -40,8 +40,9 @@ done
 
 # Meanwhile: the checker must catch what is wrong. Each case is a history
 # made from a small real one, the message expected, and the checker's
-# options; "ok" cases must pass.
-python3 - "$work/cases" <<'PY'
+# options; "ok" cases must pass. A generator that fails is a failure, and
+# every case listed must have run (none listed is a failure too).
+python3 - "$work/cases" <<'PY' || { rc=$?; failed=$((failed + 1)); echo "FAIL: the checker's cases could not be made (exit $rc)"; }
 import json, os, sys
 out = sys.argv[1]
 os.makedirs(out)
@@ -147,7 +148,9 @@ with open(os.path.join(out, "list"), "w") as lst:
                 f.write(l.encode("utf-8", "surrogateescape") + (b"" if isinstance(l, Cut) else b"\n"))
         lst.write("%s\t%s\t%s\n" % (name, opt or "-", want))
 PY
+ran=0
 while IFS=$'\t' read -r name opt want; do
+	ran=$((ran + 1))
 	args=()
 	[ "$opt" != - ] && args=("$opt")
 	out=$(python3 "$check" "${args[@]}" "$work/cases/$name.jsonl" 2>&1)
@@ -163,7 +166,11 @@ while IFS=$'\t' read -r name opt want; do
 		echo "FAIL: checker case $name: exit $rc (want 1) and /$want/ in:"; indent <<<"$out"
 	fi
 done <"$work/cases/list"
-echo "history_schema: checker self-test: $passed passed, $failed failed"
+listed=$(wc -l <"$work/cases/list")
+if [ "${listed:-0}" -eq 0 ] || [ "$ran" -ne "$listed" ]; then
+	failed=$((failed + 1)); echo "FAIL: checker self-test: $ran cases run, ${listed:-no} listed"
+fi
+echo "history_schema: checker self-test: $passed passed, $failed failed ($ran cases)"
 
 # The scenarios' histories.
 for k in "${!pids[@]}"; do

@@ -142,11 +142,11 @@ EOF
 }
 
 # 1. A real run.
-if ! (cd "$scenarios" && exec "$bin" run stale_zone_reboot.lua --history "$work/run.jsonl" \
-	--report "$work/run" -q) >"$work/run.out" 2>&1; then
-	rc=$?
-	[ "$rc" -le 2 ] || { fail "the run exited $rc"; sed 's/^/  /' "$work/run.out" | tail -20; }
-fi
+# (rc is taken right after the run: inside `if ! cmd; then`, $? is that of `! cmd`, 0.)
+(cd "$scenarios" && exec "$bin" run stale_zone_reboot.lua --history "$work/run.jsonl" \
+	--report "$work/run" -q) >"$work/run.out" 2>&1
+rc=$?
+[ "$rc" -le 2 ] || { fail "the run exited $rc"; sed 's/^/  /' "$work/run.out" | tail -20; }
 if [ -s "$work/run/index.html" ]; then
 	out=$(static_check "$work/run/index.html" stale) || fail "run page: $out"
 	# 2. In the browser.
@@ -218,9 +218,11 @@ while lines < n - 1:
 w(t, '"type":"end","reason":"duration","lines":%d' % (lines + 1))
 EOF
 printf 'local s = scenario{ name = "big history", duration = 600 }\n' >"$work/big.lua"
-if ! "$bin" check "$work/big.jsonl" "$work/big.lua" --report "$work/deep/er/big" -q \
-	>"$work/big.out" 2>&1; then
-	fail "dnschaos check on the big history exited $?"
+"$bin" check "$work/big.jsonl" "$work/big.lua" --report "$work/deep/er/big" -q \
+	>"$work/big.out" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then
+	fail "dnschaos check on the big history exited $rc"
 	sed 's/^/  /' "$work/big.out" | tail -20
 fi
 page=$work/deep/er/big/index.html

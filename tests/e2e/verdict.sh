@@ -7,6 +7,8 @@
 set -uo pipefail
 bin=${1:?dnschaos binary}
 dir=${2:?verdict scenario directory}
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
@@ -38,10 +40,11 @@ grep -q "never touched" "$work/out" && ok "says which fault" || bad "untouched n
 expect_code 2 "an empty window is inconclusive" "$bin" run "$dir/empty_window.lua"
 grep -q "no lookup completed" "$work/out" && ok "says why" || bad "empty window not explained"
 
-# Interrupted: SIGINT after a second.
+# Interrupted: SIGINT once the run has its handlers (see started in lib.sh;
+# a fixed sleep is not enough on a loaded machine).
 "$bin" run "$dir/long.lua" --history "$work/long.jsonl" >"$work/out" 2>&1 &
 pid=$!
-sleep 1
+started "$work/long.jsonl" "$pid" || bad "the run to interrupt did not start its history in 10 s"
 kill -INT "$pid"
 wait "$pid"
 rc=$?
@@ -62,12 +65,17 @@ expect_code 3 "check of a missing history" "$bin" check "$work/nope.jsonl" "$dir
 expect_code 3 "--history - with expectations" "$bin" run "$dir/pass.lua" --history -
 
 # The same seed gives the same verdict, expectation by expectation.
+# Each run must fail (exit 1) and write its JSON; two empty files are not the same verdict.
 for i in 1 2; do
 	"$bin" run "$dir/fail.lua" --json "$work/seed$i.json" -q >/dev/null 2>&1
+	rc=$?
+	[ "$rc" -eq 1 ] || bad "same seed, run $i: exit $rc, want 1"
+	[ -s "$work/seed$i.json" ] || bad "same seed, run $i: no JSON written"
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["verdict"], d["seed"], [e["outcome"] for e in d["expectations"]])' \
 		"$work/seed$i.json" >"$work/seed$i.txt"
 done
-cmp -s "$work/seed1.txt" "$work/seed2.txt" && ok "same seed, same verdict: $(cat "$work/seed1.txt")" ||
+[ -s "$work/seed1.txt" ] && [ -s "$work/seed2.txt" ] &&
+	cmp -s "$work/seed1.txt" "$work/seed2.txt" && ok "same seed, same verdict: $(cat "$work/seed1.txt")" ||
 	bad "verdicts differ: $(cat "$work/seed1.txt") vs $(cat "$work/seed2.txt")"
 
 [ "$failed" -eq 0 ] && echo "verdict.sh: all passed" || echo "verdict.sh: $failed failed"
