@@ -78,6 +78,20 @@ bad:
 	return -1;
 }
 
+bool addr_same_host(const struct addr *a, const struct addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return false;
+	if (a->ss.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
+	if (a->ss.ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
+			      &((const struct sockaddr_in6 *)&b->ss)->sin6_addr,
+			      sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
 bool addr_is_loopback(const struct addr *a)
 {
 	if (a->ss.ss_family == AF_INET) {

@@ -27,6 +27,9 @@ int addr_parse(const char *text, uint16_t default_port, struct addr *out, char *
 /* True for 127.0.0.0/8 and ::1 (and ::ffff:127.0.0.0/104). */
 bool addr_is_loopback(const struct addr *a);
 
+/* True if a and b are the same IPv4 or IPv6 address, whatever their ports. */
+bool addr_same_host(const struct addr *a, const struct addr *b);
+
 uint16_t addr_port(const struct addr *a);
 void addr_set_port(struct addr *a, uint16_t port);
 

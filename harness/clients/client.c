@@ -37,7 +37,15 @@
 #include <event2/event.h>
 #include <ldns/ldns.h>
 
-#define SEEN_MAX 8        /* (name variant, type) pairs a lookup remembers for causes */
+/*
+ * (name variant, type) pairs a lookup remembers for causes: every pair one
+ * lookup can send, each at most once. The variants of a name are the name
+ * itself and one per search domain (build_variants), and a lookup asks at
+ * most two types (A and AAAA for family both; one qtype otherwise). Only an
+ * exec command can ask more (host asks MX too); a pair past the end is not
+ * kept, so its retries are joined as if new (first, pair or search).
+ */
+#define SEEN_MAX ((CLIENT_SEARCH_MAX + 1) * 2)
 #define TICK_MAX 2048     /* open-loop arrivals issued per timer callback at most */
 #define WAKE_TRIES 500    /* x 20 ms: how long stopping workers are nudged with a signal */
 
@@ -837,9 +845,7 @@ bool client_join(struct client *c, const struct addr *dst, const struct addr *sr
 	/* Whose packet: the client's own source address, or 127.0.0.1 for stacks that cannot bind. */
 	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&src->ss;
 	if (c->cfg.source.ss.ss_family) {
-		const struct sockaddr_in *m = (const struct sockaddr_in *)&c->cfg.source.ss;
-		if (src->ss.ss_family != AF_INET || m->sin_family != AF_INET ||
-		    s4->sin_addr.s_addr != m->sin_addr.s_addr)
+		if (!addr_same_host(&c->cfg.source, src))
 			return false;
 	} else if (src->ss.ss_family == AF_INET && ntohl(s4->sin_addr.s_addr) != 0x7f000001) {
 		return false;

@@ -273,17 +273,12 @@ struct farm_source *scenario_find_source(const struct scenario *sc, const char *
 	return NULL;
 }
 
+/* The same address, and the same port unless either is still 0 (chosen at start). */
 static bool same_host(const struct addr *a, const struct addr *b)
 {
-	if (a->ss.ss_family != b->ss.ss_family)
-		return false;
 	if (addr_port(a) && addr_port(b) && addr_port(a) != addr_port(b))
 		return false;
-	if (a->ss.ss_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)&a->ss)->sin_addr,
-			      &((const struct sockaddr_in *)&b->ss)->sin_addr, 4) == 0;
-	return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
-		      &((const struct sockaddr_in6 *)&b->ss)->sin6_addr, 16) == 0;
+	return addr_same_host(a, b);
 }
 
 bool scenario_address_used(const struct scenario *sc, const struct addr *a)

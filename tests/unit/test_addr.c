@@ -77,6 +77,30 @@ static void test_set_port(void **state)
 	assert_int_equal(addr_port(&a), 4242);
 }
 
+/* The same host whatever the ports, IPv4 and IPv6 alike (the client join). */
+static void test_same_host(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *a, *b;
+		bool same;
+	} cases[] = {
+		{ "127.0.100.1:5000", "127.0.100.1:6000", true },
+		{ "127.0.100.1", "127.0.100.2", false },
+		{ "[::1]:5000", "[::1]:6000", true },
+		{ "[::1]", "[::2]", false },
+		{ "127.0.0.1", "[::ffff:127.0.0.1]", false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct addr a, b;
+		char err[256];
+		assert_int_equal(addr_parse(cases[i].a, 53, &a, err, sizeof err), 0);
+		assert_int_equal(addr_parse(cases[i].b, 53, &b, err, sizeof err), 0);
+		if (addr_same_host(&a, &b) != cases[i].same || addr_same_host(&b, &a) != cases[i].same)
+			fail_msg("%s vs %s: same should be %d", cases[i].a, cases[i].b, cases[i].same);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -84,6 +108,7 @@ int main(void)
 		cmocka_unit_test(test_parses_and_prints),
 		cmocka_unit_test(test_loopback_rule),
 		cmocka_unit_test(test_set_port),
+		cmocka_unit_test(test_same_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
