@@ -13,9 +13,10 @@
  *              command's process group gets SIGKILL.
  *   qtype      only through {type}. Every other option is the command's own.
  *
- * The child runs in its own process group with stdin from /dev/null, stdout
- * and stderr into one pipe, the signal mask emptied and the usual signals at
- * their default action. The pipe is read in slices of EXEC_SLICE_MS so that a
+ * The child runs in its own process group with stdin empty (a pipe with no
+ * writer), stdout and stderr into one pipe, no other descriptor of ours, the
+ * signal mask emptied and every signal at its default action (harness/spawn.h,
+ * shared with the health checker's exec check). The pipe is read in slices of EXEC_SLICE_MS so that a
  * run's end (client_stopping) is noticed within about that long; what the
  * command writes beyond EXEC_CAPTURE_MAX is read and dropped so it never
  * blocks. When the command exits, what is left of its group (a background
@@ -37,16 +38,18 @@
  *   killed by a signal not ours: LOOKUP_FAIL/error "signal N", exit 128+N
  *   killed at the limit: LOOKUP_TIMEOUT "killed after N s", exit_status -1
  *   cannot spawn: LOOKUP_FAIL/error "cannot run X: reason", exit_status 127
+ *   its exit status lost (something else in the process reaped it: a
+ *     waitpid(-1), SIGCHLD ignored): LOOKUP_FAIL/error "exit status lost:
+ *     reason", exit_status -1
  * lk->output gets the output, trimmed and cut to fit, newlines kept.
  */
-#define _GNU_SOURCE /* pipe2 */
 #include "harness/clients/client.h"
+#include "fakeresolver/clock.h"
+#include "harness/spawn.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +58,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/wait.h>
-
-extern char **environ;
 
 #define EXEC_CAPTURE_MAX     8192
 #define EXEC_SLICE_MS        50
@@ -71,13 +72,6 @@ struct exec_subst {
 	const char *key;
 	const char *val;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *type_name(uint16_t t, char *buf, size_t cap)
 {
@@ -237,11 +231,12 @@ static size_t add_address_tokens(struct lookup *lk, const char *out)
 }
 
 /* How the run ended, as exec_classify sees it. */
-enum exec_end { EXEC_EXITED, EXEC_SIGNALED, EXEC_KILLED_AT_LIMIT, EXEC_STOPPED };
+enum exec_end { EXEC_EXITED, EXEC_SIGNALED, EXEC_KILLED_AT_LIMIT, EXEC_STOPPED, EXEC_LOST };
 
 /*
  * Fills the outcome from how the command ended and what it wrote (out is
- * the whole capture, NUL-terminated). No I/O.
+ * the whole capture, NUL-terminated). code: the exit code, the signal, or
+ * for EXEC_LOST the errno value. No I/O.
  */
 static void exec_classify(struct lookup *lk, const char *prog, enum exec_end end, int code,
                           double limit_s, const char *out)
@@ -257,6 +252,11 @@ static void exec_classify(struct lookup *lk, const char *prog, enum exec_end end
 		lk->exit_status = -1;
 		snprintf(err, sizeof err, "killed after %g s", limit_s);
 		lookup_fail(lk, LOOKUP_TIMEOUT, REASON_TIMEOUT, err);
+		return;
+	case EXEC_LOST:
+		lk->exit_status = -1;
+		snprintf(err, sizeof err, "exit status lost: %s", strerror(code));
+		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, err);
 		return;
 	case EXEC_SIGNALED:
 		lk->exit_status = 128 + code;
@@ -364,65 +364,6 @@ static void set_output(struct lookup *lk, const char *out)
 	lk->output[n] = '\0';
 }
 
-static int spawn_child(char **argv, int out_fd, pid_t *pid)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
-	int err;
-
-	if ((err = posix_spawn_file_actions_init(&fa)) != 0)
-		return err;
-	if ((err = posix_spawnattr_init(&attr)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return err;
-	}
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	/* Dispositions a harness may have set to ignore, which exec would keep. */
-	static const int sigs[] = {SIGPIPE, SIGINT,  SIGTERM, SIGQUIT, SIGHUP,
-	                           SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2};
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaddset(&dfl, sigs[i]);
-	if ((err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
-	    (err = posix_spawn_file_actions_adddup2(&fa, out_fd, 1)) != 0 ||
-	    (err = posix_spawn_file_actions_adddup2(&fa, out_fd, 2)) != 0 ||
-	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	                                                   POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (err = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
-	    (err = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
-	    (err = posix_spawnattr_setsigdefault(&attr, &dfl)) != 0)
-		goto out;
-	err = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
-out:
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return err;
-}
-
-/* True once the child has ended; it stays a zombie (WNOWAIT) so its group id stays ours. */
-static bool child_ended(pid_t pid)
-{
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
-		return errno != EINTR;
-	return si.si_pid == pid;
-}
-
-/* Kills what is left of the child's group, then reaps the child. Returns its wait status. */
-static int child_finish(pid_t pid, bool kill_child)
-{
-	int status = 0;
-
-	kill(-pid, SIGKILL);
-	if (kill_child)
-		kill(pid, SIGKILL); /* in case it left the group */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return status;
-}
-
 static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 {
 	const struct client_config *cfg = client_cfg(c);
@@ -430,7 +371,7 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 	double limit = cfg->timeout_s < 0 ? EXEC_DEFAULT_LIMIT_S : cfg->timeout_s;
 	struct capture *cap = NULL;
 	char **argv = NULL;
-	int pfd[2] = {-1, -1};
+	int pfd = -1;
 	pid_t pid = -1;
 	enum exec_end end = EXEC_EXITED;
 	int code = 0;
@@ -449,14 +390,7 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, "out of memory");
 		goto out;
 	}
-	/* Close-on-exec from the start: other workers spawn concurrently. */
-	int spawn_err = pipe2(pfd, O_CLOEXEC) == 0 ? 0 : errno;
-	if (spawn_err == 0) {
-		fcntl(pfd[0], F_SETFL, fcntl(pfd[0], F_GETFL) | O_NONBLOCK);
-		spawn_err = spawn_child(argv, pfd[1], &pid);
-		close(pfd[1]);
-		pfd[1] = -1;
-	}
+	int spawn_err = spawn_piped(argv[0], argv, NULL, true, &pid, &pfd);
 	if (spawn_err != 0) {
 		snprintf(cap->buf, sizeof cap->buf, "cannot run %s: %s", argv[0],
 		         strerror(spawn_err));
@@ -468,30 +402,50 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 	if (w)
 		w->runs++;
 
-	double deadline = now_s() + limit;
+	double deadline = clock_mono() + limit;
 	bool open = true;
 	for (;;) {
-		if (child_ended(pid))
+		int ended = spawn_ended(pid);
+		if (ended < 0) {
+			end = EXEC_LOST;
+			code = -ended;
+			break;
+		}
+		if (ended)
 			break;
 		if (client_stopping(c)) {
 			end = EXEC_STOPPED;
 			break;
 		}
-		double left = deadline - now_s();
+		double left = deadline - clock_mono();
 		if (left <= 0) {
 			end = EXEC_KILLED_AT_LIMIT;
 			break;
 		}
 		int ms = left * 1000 < EXEC_SLICE_MS ? (int)(left * 1000) + 1 : EXEC_SLICE_MS;
 		/* After end of file the child may still run: wait without the pipe. */
-		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
 		if (poll(&p, open ? 1 : 0, ms) > 0)
-			open = capture_read(cap, pfd[0]) != CAPTURE_END;
+			open = capture_read(cap, pfd) != CAPTURE_END;
 	}
-	int status = child_finish(pid, end != EXEC_EXITED);
+	/*
+	 * Kill what is left of its group and reap it; the child too if it is not
+	 * done (in case it left the group). Not when reaped already: its pid and
+	 * group id may be someone else's by now.
+	 */
+	int status = 0;
+	if (end != EXEC_LOST) {
+		if (end != EXEC_EXITED)
+			kill(pid, SIGKILL);
+		int err = spawn_reap(pid, &status);
+		if (err != 0 && end == EXEC_EXITED) {
+			end = EXEC_LOST;
+			code = err;
+		}
+	}
 	/* What the child wrote before it ended (a pipe holds 64 KiB by default). */
 	for (int i = 0; open && i < 64; i++)
-		if (capture_read(cap, pfd[0]) != CAPTURE_MORE)
+		if (capture_read(cap, pfd) != CAPTURE_MORE)
 			break;
 	capture_finish(cap);
 	if (end == EXEC_EXITED) {
@@ -505,8 +459,8 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 	exec_classify(lk, argv[0], end, code, limit, cap->buf);
 	set_output(lk, cap->buf);
 out:
-	if (pfd[0] >= 0)
-		close(pfd[0]);
+	if (pfd >= 0)
+		close(pfd);
 	free_argv(argv);
 	free(cap);
 }

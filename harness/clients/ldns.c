@@ -60,6 +60,7 @@
  * them is NODATA.
  */
 #include "harness/clients/client.h"
+#include "fakeresolver/clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -79,13 +80,6 @@ struct ldns_worker {
 	bool search;
 	double try_timeout_s;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* An A or AAAA rdf for the address part of a (borrowed) socket address; NULL if neither. */
 static ldns_rdf *addr_rdf(const struct addr *a)
@@ -191,9 +185,7 @@ static void *ldns_thread_open(struct client *c, char *err, size_t errlen)
 
 	struct timeval tv = ldns_resolver_timeout(w->res);
 	if (cfg->timeout_s >= 0) {
-		double t = cfg->timeout_s > 3600 ? 3600 : cfg->timeout_s;
-		tv.tv_sec = (time_t)t;
-		tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+		tv = clock_timeval(cfg->timeout_s > 3600 ? 3600 : cfg->timeout_s);
 		time_t whole = tv.tv_sec + (tv.tv_usec > 0);
 		ldns_resolver_set_timeout(w->res, tv);
 		ldns_resolver_set_retrans(w->res, (uint8_t)(whole > 255 ? 255 : whole));
@@ -392,14 +384,14 @@ static void ldns_resolve(struct client *c, void *tstate, struct lookup *lk)
 		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, status_name(st));
 		return;
 	}
-	t0 = now_s();
+	t0 = clock_mono();
 	if (w->search)
 		st = ldns_resolver_search_status(&p, w->res, name, (ldns_rr_type)lk->qtype,
 		                                 LDNS_RR_CLASS_IN, LDNS_RD);
 	else
 		st = ldns_resolver_query_status(&p, w->res, name, (ldns_rr_type)lk->qtype,
 		                                LDNS_RR_CLASS_IN, LDNS_RD);
-	double elapsed = now_s() - t0;
+	double elapsed = clock_mono() - t0;
 
 	if (st != LDNS_STATUS_OK)
 		fail_status(w, lk, st, elapsed);

@@ -16,19 +16,14 @@
  * Callbacks may destroy the checker: `hold`/`release` bracket every stretch
  * that calls out, and a checker destroyed inside one is freed on release.
  */
-/* posix_spawn_file_actions_addclosefrom_np (glibc 2.34): a command inherits no
- * descriptor of ours but its stdin, stdout and stderr; and pipe2. */
-#define _GNU_SOURCE
-
 #include "harness/lb/health.h"
 #include "fakeresolver/clock.h"
+#include "harness/spawn.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,27 +497,19 @@ static void exec_lost(struct health_checker *hc, int err)
 /* Finishes the command if it has exited; returns true if it did. */
 static bool exec_check(struct health_checker *hc)
 {
-	siginfo_t si;
-	int status = 0;
-	pid_t pid = hc->pid, r;
+	int status, err, ended = spawn_ended(hc->pid);
 
-	memset(&si, 0, sizeof si);
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
-		if (errno == EINTR)
-			return false;
-		exec_lost(hc, errno);
+	if (ended == 0)
+		return false;
+	if (ended < 0) {
+		exec_lost(hc, -ended);
 		return true;
 	}
-	if (si.si_pid != pid)
-		return false;
 	/* Exited; the unreaped leader still holds the group id, so this kills
-	 * only its leftover children (which may hold the pipe open). */
-	kill(-pid, SIGKILL);
-	do
-		r = waitpid(pid, &status, 0); /* a zombie already: returns at once */
-	while (r < 0 && errno == EINTR);
-	if (r != pid) {
-		exec_lost(hc, errno);
+	 * only its leftover children (which may hold the pipe open), and the
+	 * wait returns at once. */
+	if ((err = spawn_reap(hc->pid, &status)) != 0) {
+		exec_lost(hc, err);
 		return true;
 	}
 	exec_finish(hc, status, false);
@@ -574,31 +561,6 @@ static void exec_deadline(evutil_socket_t fd, short what, void *arg)
 	exec_kill(arg);
 }
 
-/* A pipe, both ends close-on-exec (so no other command inherits it and holds it
- * open) and above 2 (so the child's dup2 onto 0, 1 or 2 is never a no-op that
- * keeps close-on-exec). Returns 0 or an errno value; fds are -1 on failure. */
-static int pipe_above_stdio(int fds[2])
-{
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		fds[0] = fds[1] = -1;
-		return errno;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (fds[i] > 2)
-			continue;
-		int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-		int e = errno;
-		close(fds[i]);
-		fds[i] = fd;
-		if (fd < 0) {
-			close(fds[1 - i]);
-			fds[1 - i] = -1;
-			return e;
-		}
-	}
-	return 0;
-}
-
 static char *env_var(const char *key, const char *value)
 {
 	size_t n = strlen(key) + strlen(value) + 2;
@@ -615,13 +577,8 @@ static void exec_start(struct health_checker *hc)
 	char ip[INET6_ADDRSTRLEN] = "", port[8], serial[24] = "";
 	char *const argv[] = { "sh", "-c", hc->command, NULL };
 	const char *path = getenv("PATH");
-	int fds[2] = { -1, -1 }, in[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	bool fa_init = false, attr_init = false;
-	sigset_t set;
-	pid_t pid;
-	int rc;
+	pid_t pid = -1;
+	int fd = -1, rc;
 
 	hc->out_len = hc->out_total = 0;
 	hc->out[0] = '\0';
@@ -649,49 +606,13 @@ static void exec_start(struct health_checker *hc)
 		}
 	}
 
-	/* stdin: a pipe with no writer, so reads see EOF at once (no /dev/null:
-	 * nothing taken from the file system). stdout and stderr: our pipe. */
-	if ((rc = pipe_above_stdio(in)) != 0 || (rc = pipe_above_stdio(fds)) != 0)
-		goto fail;
-	close(in[1]);
-	in[1] = -1;
-	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
-		rc = errno;
-		goto fail;
-	}
-	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-		goto fail;
-	fa_init = true;
-	if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, fds[1], 1)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, fds[1], 2)) != 0)
-		goto fail;
-#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
-	if ((rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
-		goto fail;
-#endif
-	if ((rc = posix_spawnattr_init(&attr)) != 0)
-		goto fail;
-	attr_init = true;
-	/* Its own process group (to kill it with its children), default signal
-	 * dispositions and an empty mask whatever the runner has set. */
-	sigfillset(&set);
-	sigdelset(&set, SIGKILL);
-	sigdelset(&set, SIGSTOP);
-	if ((rc = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
-	    (rc = posix_spawnattr_setsigdefault(&attr, &set)) != 0)
-		goto fail;
-	sigemptyset(&set);
-	if ((rc = posix_spawnattr_setsigmask(&attr, &set)) != 0 ||
-	    (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-							  POSIX_SPAWN_SETSIGMASK)) != 0)
-		goto fail;
-	if ((rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp)) != 0)
+	/* Its own process group (to kill it with its children), stdin empty,
+	 * stdout and stderr into our pipe, nothing else of ours (harness/spawn.h). */
+	if ((rc = spawn_piped("/bin/sh", argv, envp, false, &pid, &fd)) != 0)
 		goto fail;
 
 	hc->pid = pid;
-	hc->pipe_fd = fds[0];
-	fds[0] = -1;
+	hc->pipe_fd = fd;
 	hc->busy = true;
 	hc->pipe_ev = event_new(hc->base, hc->pipe_fd, EV_READ | EV_PERSIST, exec_readable, hc);
 	if (hc->pipe_ev)
@@ -702,16 +623,6 @@ static void exec_start(struct health_checker *hc)
 	timer_in(hc->poll_ev, hc->poll_delay);
 	rc = 0;
 fail:
-	if (fa_init)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_init)
-		posix_spawnattr_destroy(&attr);
-	for (int i = 0; i < 2; i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
-		if (in[i] >= 0)
-			close(in[i]);
-	}
 	for (int i = 0; i < NENV; i++)
 		free(envp[i]);
 	if (rc != 0) {
@@ -932,9 +843,7 @@ static void stop_all(struct health_checker *hc)
 		hc->probe = NULL;
 	}
 	if (hc->pid > 0) {
-		kill(-hc->pid, SIGKILL);
-		while (waitpid(hc->pid, &status, 0) < 0 && errno == EINTR)
-			;
+		spawn_reap(hc->pid, &status);
 		hc->pid = 0;
 	}
 	pipe_close(hc);

@@ -9,6 +9,7 @@
  * The exec tests run the real dig (/usr/bin/dig) and getent.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -663,6 +664,79 @@ static void test_exec_background_child_is_killed(void **state)
 	ct_client_free(c);
 }
 
+/* The command inherits no descriptor of ours but stdin, stdout and stderr; stdin is empty. */
+static void test_exec_inherits_only_stdio(void **state)
+{
+	struct client *c = farm_client(state, CLIENT_EXEC);
+	struct lookup lk;
+	char script[200];
+	int leak = dup(2); /* no close-on-exec */
+
+	assert_true(leak > 2);
+	snprintf(script, sizeof script,
+	         "if [ -e /proc/$$/fd/%d ]; then echo fd %d inherited; fi; "
+	         "echo stdin: $(wc -c) bytes; echo 192.0.2.9",
+	         leak, leak);
+	set_argv(c, "sh", "-c", script, NULL);
+	resolve_once(&client_exec_driver, c, "x", LDNS_RR_TYPE_A, &lk);
+	close(leak);
+	ct_assert_outcome(&lk, LOOKUP_OK, REASON_NONE, NULL);
+	assert_string_equal(lk.output, "stdin: 0 bytes\n192.0.2.9");
+	ct_client_free(c);
+}
+
+/*
+ * With our stdin, stdout and stderr closed, the pipes would get descriptors
+ * 0 to 2: the command still gets its output pipe on 1 and 2. (glibc also
+ * clears close-on-exec on a dup2 onto the same descriptor, so this holds
+ * without spawn_pipe's move above 2 too.)
+ */
+static void test_exec_with_stdio_closed(void **state)
+{
+	struct client *c = farm_client(state, CLIENT_EXEC);
+	struct lookup lk;
+	int saved[3];
+
+	set_argv(c, "sh", "-c", "echo 192.0.2.9; echo to-stderr >&2", NULL);
+	for (int i = 0; i < 3; i++)
+		saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3); /* -1 if it was closed already */
+	for (int i = 0; i < 3; i++)
+		close(i);
+	resolve_once(&client_exec_driver, c, "x", LDNS_RR_TYPE_A, &lk);
+	for (int i = 0; i < 3; i++)
+		if (saved[i] >= 0) {
+			dup2(saved[i], i);
+			close(saved[i]);
+		}
+	ct_assert_outcome(&lk, LOOKUP_OK, REASON_NONE, NULL);
+	assert_int_equal(lk.exit_status, 0);
+	assert_string_equal(lk.output, "192.0.2.9\nto-stderr");
+	ct_client_free(c);
+}
+
+/*
+ * Something else reaping the command (here SIGCHLD ignored: the kernel reaps
+ * it) loses its exit status: an error, not exit 0.
+ */
+static void test_exec_lost_exit_status(void **state)
+{
+	struct client *c = farm_client(state, CLIENT_EXEC);
+	struct lookup lk;
+	struct sigaction ign, old;
+
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	set_argv(c, "echo", "192.0.2.9", NULL);
+	assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+	resolve_once(&client_exec_driver, c, "x", LDNS_RR_TYPE_A, &lk);
+	assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
+	ct_assert_outcome(&lk, LOOKUP_FAIL, REASON_ERROR, "exit status lost: No child processes");
+	assert_int_equal(lk.exit_status, -1);
+	assert_int_equal(lk.naddrs, 0);
+	ct_client_free(c);
+}
+
 struct worker_run {
 	const struct client_driver *d;
 	struct client *c;
@@ -700,14 +774,16 @@ static void test_exec_stops_with_the_run(void **state)
 	pthread_join(th, NULL);
 	double dt = w.ended - stop;
 	assert_true(dt < 0.4); /* slices of 50 ms; generous for a loaded machine */
-	assert_int_equal(w.lk.result, LOOKUP_CANCELLED);
+	/* Not just LOOKUP_CANCELLED: ct_lookup_init leaves that too, with REASON_COUNT. */
+	ct_assert_outcome(&w.lk, LOOKUP_CANCELLED, REASON_NONE, "stopped");
 	assert_int_equal(w.lk.exit_status, -1);
 	printf("# exec returned %.0f ms after client_stopping\n", dt * 1000);
 
 	/* Already stopping: nothing is run. */
 	double t0 = clock_mono();
 	resolve_once(&client_exec_driver, w.c, "x", LDNS_RR_TYPE_A, &w.lk);
-	assert_int_equal(w.lk.result, LOOKUP_CANCELLED);
+	ct_assert_outcome(&w.lk, LOOKUP_CANCELLED, REASON_NONE, "stopped");
+	assert_int_equal(w.lk.exit_status, -1);
 	assert_true(clock_mono() - t0 < 0.1);
 	ct_client_free(w.c);
 }
@@ -737,6 +813,9 @@ int main(void)
 	        cmocka_unit_test_setup(test_exec_missing_program, test_setup),
 	        cmocka_unit_test_setup(test_exec_large_output, test_setup),
 	        cmocka_unit_test_setup(test_exec_background_child_is_killed, test_setup),
+	        cmocka_unit_test_setup(test_exec_inherits_only_stdio, test_setup),
+	        cmocka_unit_test_setup(test_exec_with_stdio_closed, test_setup),
+	        cmocka_unit_test_setup(test_exec_lost_exit_status, test_setup),
 	        cmocka_unit_test_setup(test_exec_stops_with_the_run, test_setup),
 	};
 	return cmocka_run_group_tests(tests, farm_setup, farm_teardown);
