@@ -5,10 +5,11 @@
  * Each format escapes with its own rules and writes straight to a stdio
  * stream: nothing is built in memory, so the only errors are the file's.
  * Text from the scenario (expectation names) and from the history (stack
- * versions, error words) may hold any byte: every writer decodes UTF-8
- * itself, turns bytes that are not UTF-8 into U+FFFD and drops or escapes
- * control characters as its format requires, so a report is always valid
- * UTF-8 and valid in its format whatever the names hold.
+ * versions, error words) may hold any byte: one loop (escape_to) decodes
+ * UTF-8 and turns bytes that are not UTF-8 into U+FFFD, and each format
+ * says per code point what to escape or drop (con_esc, xml_esc, tap_esc,
+ * yaml_esc, json_esc), so a report is always valid UTF-8 and valid in its
+ * format whatever the names hold.
  */
 #include "harness/record/report.h"
 #include "harness/record/utf8.h"
@@ -137,48 +138,82 @@ static size_t moment_count(const struct expect_result *res)
 	return res->nmoments < EXPECT_MOMENTS ? res->nmoments : EXPECT_MOMENTS;
 }
 
-/* "412 ms" / "never" and ">= 0.99": checker.c's wording; "-" when nothing was measured. */
-static void format_observed(const struct expect_result *res, char *buf, size_t cap)
+/* " (1 failed, 2 passed, 0 inconclusive)": the counts after the verdict word. */
+static void put_counts(FILE *f, struct counts c)
 {
-	buf[0] = 0;
-	if (res->has_value)
-		expect_format_value(res, buf, cap);
-	if (!buf[0])
-		snprintf(buf, cap, "-");
-}
-
-static void format_bound(const struct expectation *e, const struct expect_result *res, char *buf,
-                         size_t cap)
-{
-	buf[0] = 0;
-	expect_format_bound(e, res, buf, cap);
-	if (!buf[0])
-		snprintf(buf, cap, "%s %g", e->op == EXPECT_AT_LEAST ? ">=" : "<=", e->bound);
-}
-
-static void put_utf8(FILE *f, uint32_t c)
-{
-	char b[4];
-	size_t n;
-
-	if (c < 0x80) {
-		b[0] = (char)c, n = 1;
-	} else if (c < 0x800) {
-		b[0] = (char)(0xC0 | c >> 6), b[1] = (char)(0x80 | (c & 0x3F)), n = 2;
-	} else if (c < 0x10000) {
-		b[0] = (char)(0xE0 | c >> 12), b[1] = (char)(0x80 | (c >> 6 & 0x3F));
-		b[2] = (char)(0x80 | (c & 0x3F)), n = 3;
-	} else {
-		b[0] = (char)(0xF0 | c >> 18), b[1] = (char)(0x80 | (c >> 12 & 0x3F));
-		b[2] = (char)(0x80 | (c >> 6 & 0x3F)), b[3] = (char)(0x80 | (c & 0x3F)), n = 4;
-	}
-	fwrite(b, 1, n, f);
+	fprintf(f, " (%zu failed, %zu passed, %zu inconclusive)", c.failed, c.passed,
+	        c.inconclusive);
 }
 
 /* C0, DEL and C1: nothing a person should see raw on a terminal or in a TAP line. */
 static bool is_control(uint32_t c)
 {
 	return c < 0x20 || (c >= 0x7F && c <= 0x9F);
+}
+
+/*
+ * Where escaped text goes: a stream, or (f NULL) a buffer of cap bytes.
+ * A buffer takes a code point only while the larger of its bytes as read
+ * and as written fits with room for the NUL, then takes nothing more.
+ */
+struct sink {
+	FILE *f;
+	char *buf;
+	size_t cap, len;
+};
+
+static bool sink_put(struct sink *o, const void *b, size_t n, size_t read)
+{
+	if (o->f) {
+		fwrite(b, 1, n, o->f);
+		return true;
+	}
+	if (o->len + (n > read ? n : read) + 1 > o->cap)
+		return false;
+	memcpy(o->buf + o->len, b, n);
+	o->len += n;
+	return true;
+}
+
+/*
+ * A format's rule for one code point c: NULL to write it as it is, "" to
+ * drop it, or its escape (built in buf when it holds digits). alt picks the
+ * format's variant: an XML attribute, a TAP description.
+ */
+#define ESC_MAX 16
+typedef const char *escape_fn(uint32_t c, bool alt, char buf[ESC_MAX]);
+
+/* s through esc, decoded as UTF-8: a byte that is not UTF-8 is U+FFFD. */
+static void escape_to(struct sink *o, const char *s, escape_fn *esc, bool alt)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	while (n > 0) {
+		char buf[ESC_MAX];
+		uint32_t c;
+		size_t k = utf8_next(p, n, &c);
+		const char *e = esc(c, alt, buf);
+		bool ok;
+
+		if (e)
+			ok = sink_put(o, e, strlen(e), k);
+		else if (c == REPLACEMENT && k == 1)
+			ok = sink_put(o, "\xEF\xBF\xBD", 3, k);
+		else
+			ok = sink_put(o, p, k, k);
+		if (!ok)
+			break;
+		p += k;
+		n -= k;
+	}
+}
+
+static void put_escaped(FILE *f, const char *s, escape_fn *esc, bool alt)
+{
+	struct sink o = { f, NULL, 0, 0 };
+
+	escape_to(&o, s, esc, alt);
 }
 
 /* Opens path for a report ("-": stdout). Returns NULL with err set. */
@@ -237,31 +272,19 @@ static int bad_call(const char *fn, char *err, size_t errlen)
  * control characters (a newline in a name) as spaces. Returns the length;
  * the copy is cut at a code point boundary when it does not fit.
  */
+static const char *con_esc(uint32_t c, bool alt, char buf[ESC_MAX])
+{
+	(void)alt, (void)buf;
+	return is_control(c) ? " " : NULL;
+}
+
 static size_t con_clean(const char *s, char *out, size_t cap)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), o = 0;
+	struct sink o = { NULL, out, cap, 0 };
 
-	while (n > 0) {
-		uint32_t c;
-		size_t k = utf8_next(p, n, &c);
-		size_t need = c == REPLACEMENT && k == 1 ? 3 : k;
-
-		if (o + need + 1 > cap)
-			break;
-		if (c == REPLACEMENT && k == 1) {
-			memcpy(out + o, "\xEF\xBF\xBD", 3);
-		} else if (is_control(c)) {
-			out[o] = ' ', need = 1;
-		} else {
-			memcpy(out + o, p, k);
-		}
-		o += need;
-		p += k;
-		n -= k;
-	}
-	out[o] = 0;
-	return o;
+	escape_to(&o, s, con_esc, false);
+	out[o.len] = 0;
+	return o.len;
 }
 
 /* Code points in valid UTF-8 (a terminal column each: wide characters are not measured). */
@@ -393,8 +416,8 @@ static void con_row(FILE *out, const struct expectation *e, const struct expect_
 	char observed[64], bound[64], line[512];
 	size_t nm = moment_count(res);
 
-	format_observed(res, observed, sizeof observed);
-	format_bound(e, res, bound, sizeof bound);
+	expect_format_value(res, observed, sizeof observed);
+	expect_format_bound(e, res, bound, sizeof bound);
 	con_cell(out, e->name[0] ? e->name : "(unnamed)", COL_NAME, false);
 	con_cell(out, observed, COL_OBSERVED, false);
 	con_cell(out, bound, COL_BOUND, false);
@@ -449,8 +472,7 @@ void report_console(FILE *out, const struct report *r, bool color)
 		fputs(verdict_word(v, true), out);
 		if (color)
 			fputs(ANSI_RESET, out);
-		fprintf(out, " (%zu failed, %zu passed, %zu inconclusive)", c.failed, c.passed,
-		        c.inconclusive);
+		put_counts(out, c);
 	}
 	if (r->hist) {
 		/* The version comes from the history: cleaned of control bytes like any text. */
@@ -486,50 +508,35 @@ void report_console(FILE *out, const struct report *r, bool color)
  * newline and carriage return, which attributes write as references so
  * that attribute normalisation keeps them.
  */
+static const char *xml_esc(uint32_t c, bool attr, char buf[ESC_MAX])
+{
+	switch (c) {
+	case '&':
+		return "&amp;";
+	case '<':
+		return "&lt;";
+	case '>':
+		return "&gt;";
+	case '"':
+		return attr ? "&quot;" : NULL;
+	case '\'':
+		return attr ? "&apos;" : NULL;
+	case '\t':
+	case '\n':
+	case '\r':
+		if (!attr)
+			return NULL;
+		snprintf(buf, ESC_MAX, "&#%u;", (unsigned)c);
+		return buf;
+	default:
+		/* Not an XML character. */
+		return c < 0x20 || c == 0xFFFE || c == 0xFFFF ? "" : NULL;
+	}
+}
+
 static void xml_text(FILE *f, const char *s, bool attr)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-
-	while (n > 0) {
-		uint32_t c;
-		size_t k = utf8_next(p, n, &c);
-
-		switch (c) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs(attr ? "&quot;" : "\"", f);
-			break;
-		case '\'':
-			fputs(attr ? "&apos;" : "'", f);
-			break;
-		case '\t':
-		case '\n':
-		case '\r':
-			if (attr)
-				fprintf(f, "&#%u;", (unsigned)c);
-			else
-				putc((int)c, f);
-			break;
-		default:
-			if (c < 0x20 || c == 0xFFFE || c == 0xFFFF)
-				break; /* not an XML character */
-			if (c == REPLACEMENT && k == 1)
-				put_utf8(f, c);
-			else
-				fwrite(p, 1, k, f);
-		}
-		p += k;
-		n -= k;
-	}
+	put_escaped(f, s, xml_esc, attr);
 }
 
 static void xml_property(FILE *f, const char *name, const char *value)
@@ -608,8 +615,8 @@ static void junit_testcase(FILE *f, const char *classname, const struct expectat
 	char observed[64], bound[64], message[160];
 	const char *metric = expect_metric_name(e->metric);
 
-	format_observed(res, observed, sizeof observed);
-	format_bound(e, res, bound, sizeof bound);
+	expect_format_value(res, observed, sizeof observed);
+	expect_format_bound(e, res, bound, sizeof bound);
 	fputs("    <testcase classname=\"", f);
 	xml_text(f, classname, true);
 	fputs("\" name=\"", f);
@@ -714,8 +721,8 @@ int report_junit(const char *path, const struct report *r, char *err, size_t err
 	/* The verdict as the console says it, for people reading the suite's output. */
 	fputs("    <system-out>verdict: ", f);
 	fputs(verdict_word(v, false), f);
-	fprintf(f, " (%zu failed, %zu passed, %zu inconclusive)\n", c.failed, c.passed,
-	        c.inconclusive);
+	put_counts(f, c);
+	putc('\n', f);
 	if (verdict_why(r)[0]) {
 		xml_text(f, verdict_why(r), false);
 		putc('\n', f);
@@ -737,26 +744,21 @@ int report_junit(const char *path, const struct report *r, char *err, size_t err
  * and in a description `#` and `\` escaped, since an unescaped `#` starts a
  * directive.
  */
+static const char *tap_esc(uint32_t c, bool description, char buf[ESC_MAX])
+{
+	(void)buf;
+	if (is_control(c))
+		return " ";
+	if (description && c == '#')
+		return "\\#";
+	if (description && c == '\\')
+		return "\\\\";
+	return NULL;
+}
+
 static void tap_text(FILE *f, const char *s, bool description)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-
-	while (n > 0) {
-		uint32_t c;
-		size_t k = utf8_next(p, n, &c);
-
-		if (is_control(c))
-			putc(' ', f);
-		else if (description && (c == '#' || c == '\\'))
-			fprintf(f, "\\%c", (char)c);
-		else if (c == REPLACEMENT && k == 1)
-			put_utf8(f, c);
-		else
-			fwrite(p, 1, k, f);
-		p += k;
-		n -= k;
-	}
+	put_escaped(f, s, tap_esc, description);
 }
 
 /*
@@ -765,35 +767,33 @@ static void tap_text(FILE *f, const char *s, bool description)
  * return as \t \n \r, other C0 controls and DEL as \xHH, C1 controls
  * dropped (YAML calls them not printable), UTF-8 repaired.
  */
+static const char *yaml_esc(uint32_t c, bool alt, char buf[ESC_MAX])
+{
+	(void)alt;
+	switch (c) {
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	case '\t':
+		return "\\t";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	default:
+		if (c < 0x20 || c == 0x7F) {
+			snprintf(buf, ESC_MAX, "\\x%02X", (unsigned)c);
+			return buf;
+		}
+		return c >= 0x80 && c <= 0x9F ? "" : NULL; /* C1: dropped */
+	}
+}
+
 static void yaml_string(FILE *f, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-
 	putc('"', f);
-	while (n > 0) {
-		uint32_t c;
-		size_t k = utf8_next(p, n, &c);
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", (char)c);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c < 0x20 || c == 0x7F)
-			fprintf(f, "\\x%02X", (unsigned)c);
-		else if (c >= 0x80 && c <= 0x9F)
-			; /* C1: dropped */
-		else if (c == REPLACEMENT && k == 1)
-			put_utf8(f, c);
-		else
-			fwrite(p, 1, k, f);
-		p += k;
-		n -= k;
-	}
+	put_escaped(f, s, yaml_esc, false);
 	putc('"', f);
 }
 
@@ -810,8 +810,8 @@ static void tap_case(FILE *f, size_t num, const struct expectation *e,
 	char observed[64], bound[64];
 	const char *metric = expect_metric_name(e->metric);
 
-	format_observed(res, observed, sizeof observed);
-	format_bound(e, res, bound, sizeof bound);
+	expect_format_value(res, observed, sizeof observed);
+	expect_format_bound(e, res, bound, sizeof bound);
 	fprintf(f, "%s %zu - ", res->outcome == OUTCOME_FAIL ? "not ok" : "ok", num);
 	tap_text(f, e->name[0] ? e->name : "(unnamed)", true);
 	if (res->outcome == OUTCOME_INCONCLUSIVE) {
@@ -870,11 +870,12 @@ void report_tap(FILE *out, const struct report *r)
 	for (size_t i = 0; i < r->n; i++)
 		tap_case(out, i + 1, &r->expect[i], &r->results[i]);
 
-	if (v == VERDICT_NONE)
+	if (v == VERDICT_NONE) {
 		fputs("# no expectations: a plain run (exit 0 when it completed)", out);
-	else
-		fprintf(out, "# verdict: %s (%zu failed, %zu passed, %zu inconclusive)",
-		        verdict_word(v, true), c.failed, c.passed, c.inconclusive);
+	} else {
+		fprintf(out, "# verdict: %s", verdict_word(v, true));
+		put_counts(out, c);
+	}
 	if (r->hist) {
 		fprintf(out, " \xE2\x80\x94 seed %" PRIu64 ", dnschaos ", m->seed);
 		tap_text(out, str_or(m->dnschaos, "?"), false);
@@ -900,56 +901,41 @@ void report_tap(FILE *out, const struct report *r)
 
 /* ---- JSON ---- */
 
-/* s as a JSON string (RFC 8259): UTF-8 repaired, controls as \uXXXX or their short escape. */
+/* s as a JSON string (RFC 8259): UTF-8 repaired, controls as \\uXXXX or their short escape. */
+static const char *json_esc(uint32_t c, bool alt, char buf[ESC_MAX])
+{
+	(void)alt;
+	switch (c) {
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	case '\t':
+		return "\\t";
+	case '\b':
+		return "\\b";
+	case '\f':
+		return "\\f";
+	default:
+		if (c >= 0x20)
+			return NULL;
+		snprintf(buf, ESC_MAX, "\\u%04x", (unsigned)c);
+		return buf;
+	}
+}
+
 static void json_string(FILE *f, const char *s)
 {
-	const unsigned char *p;
-	size_t n;
-
 	if (!s) {
 		fputs("null", f);
 		return;
 	}
-	p = (const unsigned char *)s;
-	n = strlen(s);
 	putc('"', f);
-	while (n > 0) {
-		uint32_t c;
-		size_t k = utf8_next(p, n, &c);
-
-		switch (c) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		case '\b':
-			fputs("\\b", f);
-			break;
-		case '\f':
-			fputs("\\f", f);
-			break;
-		default:
-			if (c < 0x20)
-				fprintf(f, "\\u%04x", (unsigned)c);
-			else if (c == REPLACEMENT && k == 1)
-				put_utf8(f, c);
-			else
-				fwrite(p, 1, k, f);
-		}
-		p += k;
-		n -= k;
-	}
+	put_escaped(f, s, json_esc, false);
 	putc('"', f);
 }
 
@@ -970,10 +956,25 @@ static void json_number(FILE *f, double v)
 	fputs(buf, f);
 }
 
-static void json_key(FILE *f, const char *key)
+/* sep (what comes before the member: "" for the first), then "key": */
+static void json_key(FILE *f, const char *sep, const char *key)
 {
+	fputs(sep, f);
 	json_string(f, key);
 	putc(':', f);
+}
+
+static void json_str_field(FILE *f, const char *sep, const char *key, const char *value)
+{
+	json_key(f, sep, key);
+	json_string(f, value);
+}
+
+/* NaN (nothing measured) and infinities as null. */
+static void json_num_field(FILE *f, const char *sep, const char *key, double value)
+{
+	json_key(f, sep, key);
+	json_number(f, value);
 }
 
 static void json_expectation(FILE *f, const struct expectation *e, const struct expect_result *res)
@@ -981,65 +982,33 @@ static void json_expectation(FILE *f, const struct expectation *e, const struct 
 	char observed[64], bound[64];
 	bool never = res->has_value && isinf(res->observed) && res->observed > 0;
 
-	format_observed(res, observed, sizeof observed);
-	format_bound(e, res, bound, sizeof bound);
+	expect_format_value(res, observed, sizeof observed);
+	expect_format_bound(e, res, bound, sizeof bound);
 	fputs("    {", f);
-	json_key(f, "name");
-	json_string(f, e->name);
-	putc(',', f);
-	json_key(f, "where");
-	json_string(f, e->where);
-	putc(',', f);
-	json_key(f, "metric");
-	json_string(f, expect_metric_name(e->metric));
-	putc(',', f);
-	json_key(f, "outcome");
-	json_string(f, outcome_word(res->outcome, false));
-	putc(',', f);
-	json_key(f, "observed");
-	if (res->has_value)
-		json_number(f, res->observed);
-	else
-		fputs("null", f);
-	putc(',', f);
-	json_key(f, "never");
+	json_str_field(f, "", "name", e->name);
+	json_str_field(f, ",", "where", e->where);
+	json_str_field(f, ",", "metric", expect_metric_name(e->metric));
+	json_str_field(f, ",", "outcome", outcome_word(res->outcome, false));
+	json_num_field(f, ",", "observed", res->has_value ? res->observed : NAN);
+	json_key(f, ",", "never");
 	fputs(never ? "true" : "false", f);
-	putc(',', f);
-	json_key(f, "unit");
-	json_string(f, res->unit);
-	putc(',', f);
-	json_key(f, "bound");
-	json_number(f, e->bound);
-	putc(',', f);
-	json_key(f, "op");
-	json_string(f, e->op == EXPECT_AT_LEAST ? "at_least" : "at_most");
-	putc(',', f);
-	json_key(f, "observed_text");
-	json_string(f, observed);
-	putc(',', f);
-	json_key(f, "bound_text");
-	json_string(f, bound);
-	putc(',', f);
-	json_key(f, "detail");
-	json_string(f, res->detail);
-	putc(',', f);
-	json_key(f, "why");
-	json_string(f, res->why);
-	putc(',', f);
-	json_key(f, "moments");
+	json_str_field(f, ",", "unit", res->unit);
+	json_num_field(f, ",", "bound", e->bound);
+	json_str_field(f, ",", "op", e->op == EXPECT_AT_LEAST ? "at_least" : "at_most");
+	json_str_field(f, ",", "observed_text", observed);
+	json_str_field(f, ",", "bound_text", bound);
+	json_str_field(f, ",", "detail", res->detail);
+	json_str_field(f, ",", "why", res->why);
+	json_key(f, ",", "moments");
 	putc('[', f);
 	for (size_t i = 0; i < moment_count(res); i++) {
 		const struct expect_moment *mo = &res->moments[i];
 		fputs(i ? "," : "", f);
 		putc('{', f);
-		json_key(f, "t");
-		json_number(f, mo->t);
-		putc(',', f);
-		json_key(f, "line");
+		json_num_field(f, "", "t", mo->t);
+		json_key(f, ",", "line");
 		fprintf(f, "%" PRIu32, mo->line);
-		putc(',', f);
-		json_key(f, "what");
-		json_string(f, mo->what);
+		json_str_field(f, ",", "what", mo->what);
 		putc('}', f);
 	}
 	fputs("]}", f);
@@ -1047,6 +1016,7 @@ static void json_expectation(FILE *f, const struct expectation *e, const struct 
 
 int report_json(const char *path, const struct report *r, char *err, size_t errlen)
 {
+	static const char next[] = ",\n  "; /* between the top-level members */
 	const struct hist_meta *m;
 	struct counts c;
 	FILE *f;
@@ -1059,65 +1029,37 @@ int report_json(const char *path, const struct report *r, char *err, size_t errl
 	m = meta_of(r);
 	c = count_results(r);
 
-	fputs("{\n  \"schema\":1,\n  ", f);
-	json_key(f, "scenario");
-	json_string(f, r->scenario_path ? r->scenario_path : m->scenario);
-	fputs(",\n  ", f);
-	json_key(f, "name");
-	json_string(f, m->name);
-	fputs(",\n  ", f);
-	json_key(f, "seed");
+	fputs("{\n  \"schema\":1", f);
+	json_str_field(f, next, "scenario", r->scenario_path ? r->scenario_path : m->scenario);
+	json_str_field(f, next, "name", m->name);
+	json_key(f, next, "seed");
 	if (r->hist)
 		fprintf(f, "%" PRIu64, m->seed);
 	else
 		fputs("null", f);
-	fputs(",\n  ", f);
-	json_key(f, "history");
-	json_string(f, r->history_path);
-	fputs(",\n  ", f);
-	json_key(f, "versions");
+	json_str_field(f, next, "history", r->history_path);
+	json_key(f, next, "versions");
 	putc('{', f);
-	json_key(f, "dnschaos");
-	json_string(f, m->dnschaos);
-	for (size_t i = 0; i < m->nversions && i < 8; i++) {
-		putc(',', f);
-		json_key(f, str_or(m->versions[i][0], "?"));
-		json_string(f, m->versions[i][1]);
-	}
-	fputs("},\n  ", f);
-	json_key(f, "duration");
-	if (r->hist)
-		json_number(f, m->duration);
-	else
-		fputs("null", f);
-	fputs(",\n  ", f);
-	json_key(f, "elapsed");
-	if (r->hist)
-		json_number(f, hist_last_t(r->hist));
-	else
-		fputs("null", f);
-	fputs(",\n  ", f);
-	json_key(f, "end");
-	json_string(f, r->hist ? hist_end_reason(r->hist) : NULL);
-	fputs(",\n  ", f);
-	json_key(f, "verdict");
-	json_string(f, verdict_word(verdict_of(r), false));
-	fputs(",\n  ", f);
-	json_key(f, "why");
-	json_string(f, verdict_why(r));
-	fputs(",\n  ", f);
-	json_key(f, "counts");
+	json_str_field(f, "", "dnschaos", m->dnschaos);
+	for (size_t i = 0; i < m->nversions && i < 8; i++)
+		json_str_field(f, ",", str_or(m->versions[i][0], "?"), m->versions[i][1]);
+	putc('}', f);
+	json_num_field(f, next, "duration", r->hist ? m->duration : NAN);
+	json_num_field(f, next, "elapsed", r->hist ? hist_last_t(r->hist) : NAN);
+	json_str_field(f, next, "end", r->hist ? hist_end_reason(r->hist) : NULL);
+	json_str_field(f, next, "verdict", verdict_word(verdict_of(r), false));
+	json_str_field(f, next, "why", verdict_why(r));
+	json_key(f, next, "counts");
 	fprintf(f, "{\"passed\":%zu,\"failed\":%zu,\"inconclusive\":%zu}", c.passed, c.failed,
 	        c.inconclusive);
-	fputs(",\n  ", f);
-	json_key(f, "untouched_faults");
+	json_key(f, next, "untouched_faults");
 	putc('[', f);
 	for (size_t i = 0; i < untouched_count(r); i++) {
 		fputs(i ? "," : "", f);
 		json_string(f, r->verdict->untouched[i]);
 	}
-	fputs("],\n  ", f);
-	json_key(f, "expectations");
+	putc(']', f);
+	json_key(f, next, "expectations");
 	fputs(r->n ? "[\n" : "[", f);
 	for (size_t i = 0; i < r->n; i++) {
 		json_expectation(f, &r->expect[i], &r->results[i]);
