@@ -11,6 +11,7 @@
 #include "harness/record/checker.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
+#include "harness/record/utf8.h"
 #include "harness/runner.h"
 
 #include <netinet/in.h>
@@ -1033,7 +1034,22 @@ static int scenario_new(lua_State *L)
 	if (scenario_of(L))
 		return luaL_error(L, "scenario{} may be called once per file");
 	opts_check(L, 1, "scenario", keys, false);
+	size_t name_len;
 	const char *name = opts_string(L, 1, "name", NULL, "scenario");
+	/* It names the run in the history, and `dnschaos check` matches it
+	 * there: text that reads back the same, so UTF-8, and not cut. */
+	name_len = strlen(name);
+	if (name_len >= sizeof ((struct scenario *)0)->name)
+		return luaL_error(L, "scenario: 'name' is longer than %d bytes",
+				  (int)sizeof ((struct scenario *)0)->name - 1);
+	for (size_t i = 0; i < name_len;) {
+		uint32_t cp;
+		size_t k = utf8_next((const unsigned char *)name + i, name_len - i, &cp);
+		if (cp == UTF8_REPLACEMENT && k == 1)
+			return luaL_error(L, "scenario: 'name' is not UTF-8 text (byte %d)",
+					  (int)i + 1);
+		i += k;
+	}
 	double duration = opts_number(L, 1, "duration", 10, 0.1, DURATION_MAX, "scenario");
 	double grace = opts_number(L, 1, "grace", 0, 0, 3600, "scenario");
 	bool has_seed = opts_has(L, 1, "seed");
