@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <ldns/ldns.h>
+#include <ldns/sha2.h>
 
 struct node {
 	uint32_t hash;
@@ -86,6 +87,8 @@ struct zone_version {
 	uint8_t *rdata;
 	size_t nrecords;
 	uint32_t apex;
+	bool digest_done; /* digest computed (lazily, by zone_version_digest) */
+	uint8_t digest[ZONE_DIGEST_LEN];
 };
 
 static void fail(char *err, size_t errlen, const char *source, unsigned line, const char *fmt,
@@ -656,6 +659,84 @@ size_t zone_version_record_count(const struct zone_version *v)
 size_t zone_version_node_count(const struct zone_version *v)
 {
 	return v->nnodes;
+}
+
+/* qsort has no context argument in C11: the version whose nodes are sorted, per thread. */
+static _Thread_local const struct zone_version *digest_v;
+
+static int node_name_cmp(const void *pa, const void *pb)
+{
+	const struct node *a = &digest_v->nodes[*(const uint32_t *)pa];
+	const struct node *b = &digest_v->nodes[*(const uint32_t *)pb];
+	size_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+	int c = memcmp(digest_v->names + a->name_off, digest_v->names + b->name_off, n);
+	if (c != 0)
+		return c;
+	return (a->name_len > b->name_len) - (a->name_len < b->name_len);
+}
+
+/*
+ * The canonical form hashed: every record as [owner: lower-case wire name]
+ * [type 16][class 16 = IN][TTL 32][rdlen 16][rdata], owners in the order of
+ * their wire octets, a node's RRsets by type, an RRset's records as frozen
+ * (sorted by rdata, duplicates dropped). Node order in memory depends on the
+ * order records arrived (file or AXFR); this does not.
+ */
+int zone_version_digest(struct zone_version *v, uint8_t out[ZONE_DIGEST_LEN])
+{
+	int rc = -1;
+	uint32_t *order = NULL;
+	if (v->digest_done)
+		goto done;
+	order = malloc((v->nnodes ? v->nnodes : 1) * sizeof *order);
+	if (!order)
+		goto out;
+	size_t n = 0;
+	for (size_t i = 0; i < v->nnodes; i++)
+		if (v->nodes[i].nrrsets)
+			order[n++] = (uint32_t)i;
+	digest_v = v;
+	qsort(order, n, sizeof *order, node_name_cmp);
+	digest_v = NULL;
+	ldns_sha256_CTX ctx;
+	ldns_sha256_init(&ctx);
+	for (size_t k = 0; k < n; k++) {
+		const struct node *nd = &v->nodes[order[k]];
+		const uint8_t *name = v->names + nd->name_off;
+		for (unsigned i = 0; i < nd->nrrsets; i++) {
+			const struct rrset_rec *rs = &v->rrsets[nd->rrset_first + i];
+			const uint8_t *e = v->rdata + rs->rdata_off;
+			uint8_t fixed[8];
+			wire_put16(fixed, rs->type);
+			wire_put16(fixed + 2, 1);
+			wire_put32(fixed + 4, rs->ttl);
+			for (unsigned r = 0; r < rs->count; r++) {
+				uint16_t len = wire_get16(e);
+				ldns_sha256_update(&ctx, name, nd->name_len);
+				ldns_sha256_update(&ctx, fixed, sizeof fixed);
+				ldns_sha256_update(&ctx, e, (size_t)len + 2); /* [rdlen][rdata] */
+				e += 2 + len;
+			}
+		}
+	}
+	ldns_sha256_final(v->digest, &ctx);
+	v->digest_done = true;
+done:
+	memcpy(out, v->digest, ZONE_DIGEST_LEN);
+	rc = 0;
+out:
+	free(order);
+	return rc;
+}
+
+void zone_digest_hex(const uint8_t digest[ZONE_DIGEST_LEN], char out[ZONE_DIGEST_HEX])
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < ZONE_DIGEST_LEN; i++) {
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 15];
+	}
+	out[2 * ZONE_DIGEST_LEN] = '\0';
 }
 
 static struct zone_rrset view(const struct zone_version *v, const struct rrset_rec *r)

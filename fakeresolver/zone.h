@@ -70,6 +70,23 @@ const uint8_t *zone_version_origin(const struct zone_version *v, size_t *len);
 /* Where the version came from (file path, or a caller's label). Borrowed. */
 const char *zone_version_source(const struct zone_version *v);
 
+/* The length of a version's content digest (SHA-256), and of its hex form with the NUL. */
+#define ZONE_DIGEST_LEN 32
+#define ZONE_DIGEST_HEX (2 * ZONE_DIGEST_LEN + 1)
+
+/*
+ * The version's content digest: SHA-256 over its records in a canonical form
+ * (lower-case owner, type, class, TTL, rdata; sorted), so the same records
+ * give the same digest whether they came from a master file or an AXFR, in
+ * any order, and any other content gives another. Worked out on the first
+ * call and kept (the first call must not race another on the same version).
+ * Returns 0, or -1 on out of memory.
+ */
+int zone_version_digest(struct zone_version *v, uint8_t out[ZONE_DIGEST_LEN]);
+
+/* A digest in lower-case hex (ZONE_DIGEST_HEX bytes with the NUL). */
+void zone_digest_hex(const uint8_t digest[ZONE_DIGEST_LEN], char out[ZONE_DIGEST_HEX]);
+
 /* Number of records (after removing duplicates) and of names (empty non-terminals included). */
 size_t zone_version_record_count(const struct zone_version *v);
 size_t zone_version_node_count(const struct zone_version *v);

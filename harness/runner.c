@@ -7,6 +7,7 @@
 #include "harness/lua/bind.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
+#include "fakeresolver/wire.h"
 #include "version.h"
 
 #include <sys/select.h> /* fd_set, for ares.h */
@@ -380,6 +381,51 @@ void runner_set_history(struct runner *r, const char *path)
 struct classify *runner_classify(struct runner *r)
 {
 	return r->classify;
+}
+
+const char *runner_relpath(const struct runner *r, const char *path)
+{
+	size_t n = strlen(r->dir);
+	if (strcmp(r->dir, ".") == 0)
+		return strncmp(path, "./", 2) == 0 ? path + 2 : path;
+	if (n && strncmp(path, r->dir, n) == 0 && path[n] == '/')
+		return path + n + 1;
+	return path;
+}
+
+/* The version line: a version the classifier learnt (once per content). */
+static void record_version(struct runner *r, struct zone_version *v, enum classify_known how)
+{
+	char name[1024], hex[ZONE_DIGEST_HEX];
+	uint8_t digest[ZONE_DIGEST_LEN];
+	if (!r->hist || zone_version_digest(v, digest) != 0)
+		return;
+	zone_digest_hex(digest, hex);
+	wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
+	history_begin(r->hist, runner_now(r), "version");
+	history_str(r->hist, "zone", name);
+	history_uint(r->hist, "serial", zone_version_serial(v));
+	history_str(r->hist, "digest", hex);
+	history_str(r->hist, "known", classify_known_name(how));
+	if (how != CLASSIFY_TRANSFER)
+		history_str(r->hist, "file", runner_relpath(r, zone_version_source(v)));
+	history_end(r->hist);
+}
+
+int runner_know_version(struct runner *r, struct zone_version *v, enum classify_known how)
+{
+	int rc = classify_add_version(r->classify, v, how, runner_now(r));
+	if (rc > 0)
+		record_version(r, v, how);
+	return rc < 0 ? -1 : 0;
+}
+
+int runner_publish_version(struct runner *r, struct zone_version *v)
+{
+	int rc = classify_publish(r->classify, v, runner_now(r));
+	if (rc > 0)
+		record_version(r, v, CLASSIFY_PUBLISHED);
+	return rc < 0 ? -1 : 0;
 }
 
 uint64_t runner_next_lookup_id(struct runner *r)

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "harness/record/classify.h"
+
 struct runner;
 struct event_base;
 struct history;
@@ -103,6 +105,23 @@ double runner_callback_limit(const struct runner *r);
 
 /* The run's answer classifier (zone versions known, publishes). */
 struct classify *runner_classify(struct runner *r);
+
+/*
+ * A zone version the run now knows (enum classify_known: published, disk,
+ * transfer): added to the classifier and, the first time its content is
+ * seen, recorded as a `version` line. Call before the line that references
+ * its digest. Returns 0, or -1 on out of memory.
+ */
+int runner_know_version(struct runner *r, struct zone_version *v, enum classify_known how);
+
+/* v is published now: the classifier's truth from now on, and a `version` line if new. */
+int runner_publish_version(struct runner *r, struct zone_version *v);
+
+/*
+ * A path the scenario resolved (runner_path) as the scenario wrote it:
+ * relative to the scenario's folder, unless it is outside it. Borrowed from path.
+ */
+const char *runner_relpath(const struct runner *r, const char *path);
 
 /* A new lookup id, unique in the run; never 0. */
 uint64_t runner_next_lookup_id(struct runner *r);

@@ -241,6 +241,21 @@ static void record_invoke(struct client *c, const struct pending *p)
 	history_end(h);
 }
 
+/* The addresses whose bit is set in mask, as an array field (none: no field). */
+static void record_addrs(struct history *h, const char *key, const struct lookup *lk,
+			 uint64_t mask)
+{
+	char buf[64];
+	if (!mask)
+		return;
+	history_array_begin(h, key);
+	for (size_t i = 0; i < lk->naddrs && i < CLASSIFY_MASK_BITS; i++)
+		if (mask >> i & 1)
+			history_elem_str(h, inet_ntop(lk->addrs[i].family, lk->addrs[i].a, buf,
+						      sizeof buf));
+	history_array_end(h);
+}
+
 static void record_done(struct client *c, struct pending *p, double now)
 {
 	struct history *h = runner_history(c->run);
@@ -292,11 +307,17 @@ static void record_done(struct client *c, struct pending *p, double now)
 		};
 		struct classify_result r = classify_answer(cl, &q);
 		if (r.cls != CLASS_NONE) {
+			char hex[ZONE_DIGEST_HEX];
 			history_str(h, "class", classify_name(r.cls));
-			if (r.cls != CLASS_WRONG)
+			if (r.cls == CLASS_FRESH || r.cls == CLASS_STALE || r.stale) {
 				history_uint(h, "serial", r.serial);
+				zone_digest_hex(r.digest, hex);
+				history_str(h, "digest", hex);
+			}
 			if (r.grace)
 				history_bool(h, "grace", true);
+			record_addrs(h, "stale_records", lk, r.stale);
+			record_addrs(h, "wrong_records", lk, r.wrong);
 		}
 	}
 	history_uint(h, "wire", p->wire);

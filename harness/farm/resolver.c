@@ -258,9 +258,11 @@ static void record_boot(struct farm_resolver *r, const char *from, bool reload, 
 {
 	struct history *h = runner_history(r->run);
 	char name[1024];
-	/* What it serves now is a version of the zone answers are classified against. */
+	/* What it serves now is a version of the zone answers are classified
+	 * against (its version line, if new, goes before the boot line). */
 	for (size_t i = 0; i < zone_set_count(r->zones); i++)
-		classify_add_version(runner_classify(r->run), zone_set_at(r->zones, i));
+		runner_know_version(r->run, zone_set_at(r->zones, i),
+				    strcmp(from, "source") == 0 ? CLASSIFY_TRANSFER : CLASSIFY_DISK);
 	if (h) {
 		history_begin(h, runner_now(r->run), "boot");
 		history_str(h, "resolver", r->name);
@@ -277,6 +279,19 @@ static void record_boot(struct farm_resolver *r, const char *from, bool reload, 
 			wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
 			snprintf(entry, sizeof entry, "%s %u", name, zone_version_serial(v));
 			history_elem_str(h, entry);
+		}
+		history_array_end(h);
+		/* The same versions by content, in the same order (see the version lines). */
+		history_array_begin(h, "digests");
+		for (size_t i = 0; i < zone_set_count(r->zones); i++) {
+			uint8_t digest[ZONE_DIGEST_LEN];
+			char hex[ZONE_DIGEST_HEX];
+			if (zone_version_digest(zone_set_at(r->zones, i), digest) != 0) {
+				history_elem_str(h, NULL);
+				continue;
+			}
+			zone_digest_hex(digest, hex);
+			history_elem_str(h, hex);
 		}
 		history_array_end(h);
 		history_end(h);

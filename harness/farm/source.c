@@ -82,6 +82,37 @@ const struct zone_set *farm_source_zones(const struct farm_source *s)
 	return s->zones;
 }
 
+/* The same records (content digests), wherever they were read from. */
+static bool same_content(struct zone_version *a, struct zone_version *b)
+{
+	uint8_t da[ZONE_DIGEST_LEN], db[ZONE_DIGEST_LEN];
+	return zone_version_digest(a, da) == 0 && zone_version_digest(b, db) == 0 &&
+	       memcmp(da, db, sizeof da) == 0;
+}
+
+/* A publish line (the version line, if new, is written before it). */
+static void record_publish(struct farm_source *s, struct zone_version *v, bool initial)
+{
+	struct history *h = runner_history(s->run);
+	char name[1024], hex[ZONE_DIGEST_HEX];
+	uint8_t digest[ZONE_DIGEST_LEN];
+	if (!h)
+		return;
+	wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
+	history_begin(h, runner_now(s->run), "publish");
+	history_str(h, "source", s->name);
+	history_str(h, "zone", name);
+	history_uint(h, "serial", zone_version_serial(v));
+	if (zone_version_digest(v, digest) == 0) {
+		zone_digest_hex(digest, hex);
+		history_str(h, "digest", hex);
+	}
+	history_str(h, "file", zone_version_source(v));
+	if (initial)
+		history_bool(h, "initial", true);
+	history_end(h);
+}
+
 int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err, size_t errlen)
 {
 	size_t olen;
@@ -96,8 +127,8 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 		 * exists to catch: refuse it. */
 		const struct zone_version *before = zone_set_served(s->zones, origin, olen);
 		zone_set_serve(s->zones, origin, olen, zone_version_serial(v));
-		const struct zone_version *held = zone_set_served(s->zones, origin, olen);
-		if (held != v && strcmp(zone_version_source(held), zone_version_source(v)) != 0) {
+		struct zone_version *held = zone_set_served(s->zones, origin, olen);
+		if (held != v && !same_content(held, v)) {
 			if (before)
 				zone_set_serve(s->zones, origin, olen, zone_version_serial(before));
 			snprintf(err, errlen,
@@ -110,18 +141,14 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	struct history *h = runner_history(s->run);
-	if (runner_running(s->run) && classify_publish(runner_classify(s->run), v, runner_now(s->run)) != 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (h && runner_running(s->run)) {
-		history_begin(h, runner_now(s->run), "publish");
-		history_str(h, "source", s->name);
-		history_str(h, "zone", name);
-		history_uint(h, "serial", zone_version_serial(v));
-		history_str(h, "file", zone_version_source(v));
-		history_end(h);
+	/* The version served now (a rollback serves the one held under that serial). */
+	struct zone_version *now = zone_set_served(s->zones, origin, olen);
+	if (runner_running(s->run)) {
+		if (runner_publish_version(s->run, now) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		record_publish(s, now, false);
 	}
 	runner_say(s->run, "%s publishes %s serial %u", s->name, name, zone_version_serial(v));
 	if (runner_running(s->run)) {
@@ -151,27 +178,16 @@ int farm_source_watch(struct farm_source *s, void (*fn)(void *arg), void *arg)
 int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 {
 	struct server_config cfg;
-	struct history *h = runner_history(s->run);
-	char name[1024];
 	if (s->server)
 		return 0;
 	/* What was published before the run: the history's first truth. */
 	for (size_t i = 0; !s->announced && i < zone_set_count(s->zones); i++) {
 		struct zone_version *v = zone_set_at(s->zones, i);
-		if (classify_publish(runner_classify(s->run), v, runner_now(s->run)) != 0) {
+		if (runner_publish_version(s->run, v) != 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		if (!h)
-			continue;
-		wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
-		history_begin(h, runner_now(s->run), "publish");
-		history_str(h, "source", s->name);
-		history_str(h, "zone", name);
-		history_uint(h, "serial", zone_version_serial(v));
-		history_str(h, "file", zone_version_source(v));
-		history_bool(h, "initial", true);
-		history_end(h);
+		record_publish(s, v, true);
 	}
 	s->announced = true;
 	server_config_defaults(&cfg);

@@ -24,11 +24,13 @@ struct version_rec {
 	struct zone_version *v;
 	struct zone_set *set; /* just v, for the answer engine */
 	uint32_t serial;
+	uint8_t digest[ZONE_DIGEST_LEN];
+	int64_t known_us;     /* run time it became known, microseconds */
 };
 
 struct publish_rec {
 	size_t vidx;
-	double t;
+	int64_t us;
 };
 
 /* What one version answers for (name, type): rcode and addresses. */
@@ -62,7 +64,7 @@ struct memo {
 struct classify {
 	uint64_t generation; /* bumped by every change of versions or publishes */
 	struct memo *memo;   /* MEMO_SLOTS, allocated on first use */
-	double grace;
+	int64_t grace_us;
 	struct version_rec *versions;
 	size_t nv, capv;
 	struct publish_rec *pubs;
@@ -84,6 +86,35 @@ const char *classify_name(enum answer_class c)
 		break;
 	}
 	return "none";
+}
+
+const char *classify_known_name(enum classify_known k)
+{
+	switch (k) {
+	case CLASSIFY_PUBLISHED:
+		return "published";
+	case CLASSIFY_DISK:
+		return "disk";
+	case CLASSIFY_TRANSFER:
+		return "transfer";
+	}
+	return "?";
+}
+
+/*
+ * Seconds to whole microseconds, rounded as the history writes `t` (half
+ * away from zero), so a time read back from a history gives the same number.
+ */
+static int64_t to_us(double t)
+{
+	double a = t < 0 ? -t : t;
+	if (!(a < 9e12)) /* NaN or absurd: clamp */
+		return t < 0 ? -(int64_t)9e18 : (int64_t)9e18;
+	double scaled = a * 1e6;
+	uint64_t u = (uint64_t)scaled;
+	if (scaled - (double)u >= 0.5)
+		u++;
+	return t < 0 ? -(int64_t)u : (int64_t)u;
 }
 
 struct classify *classify_create(void)
@@ -112,7 +143,13 @@ void classify_destroy(struct classify *c)
 
 void classify_set_grace(struct classify *c, double grace_s)
 {
-	c->grace = grace_s > 0 ? grace_s : 0;
+	c->grace_us = grace_s > 0 ? to_us(grace_s) : 0;
+	c->generation++;
+}
+
+double classify_grace(const struct classify *c)
+{
+	return (double)c->grace_us / 1e6;
 }
 
 static bool same_origin(const struct zone_version *a, const struct zone_version *b)
@@ -123,12 +160,19 @@ static bool same_origin(const struct zone_version *a, const struct zone_version 
 	return la == lb && memcmp(oa, ob, la) == 0;
 }
 
-/* The index of v's (origin, serial) among the known versions; adds it if new. -1: no memory. */
-static long find_or_add(struct classify *c, struct zone_version *v)
+/*
+ * The index of v's (origin, content) among the known versions, adding it if
+ * new (*added set). -1: no memory.
+ */
+static long find_or_add(struct classify *c, struct zone_version *v, int64_t us, bool *added)
 {
-	uint32_t serial = zone_version_serial(v);
+	uint8_t digest[ZONE_DIGEST_LEN];
+	*added = false;
+	if (zone_version_digest(v, digest) != 0)
+		return -1;
 	for (size_t i = 0; i < c->nv; i++)
-		if (c->versions[i].serial == serial && same_origin(c->versions[i].v, v))
+		if (memcmp(c->versions[i].digest, digest, sizeof digest) == 0 &&
+		    same_origin(c->versions[i].v, v))
 			return (long)i;
 	if (c->nv == c->capv) {
 		size_t cap = c->capv ? 2 * c->capv : 8;
@@ -143,19 +187,30 @@ static long find_or_add(struct classify *c, struct zone_version *v)
 		zone_set_destroy(set);
 		return -1;
 	}
-	c->versions[c->nv] = (struct version_rec){zone_version_ref(v), set, serial};
+	struct version_rec *r = &c->versions[c->nv];
+	r->v = zone_version_ref(v);
+	r->set = set;
+	r->serial = zone_version_serial(v);
+	memcpy(r->digest, digest, sizeof digest);
+	r->known_us = us;
 	c->generation++;
+	*added = true;
 	return (long)c->nv++;
 }
 
-int classify_add_version(struct classify *c, struct zone_version *v)
+int classify_add_version(struct classify *c, struct zone_version *v, enum classify_known how,
+			 double t)
 {
-	return find_or_add(c, v) < 0 ? -1 : 0;
+	(void)how; /* the history records it; the class does not depend on it */
+	bool added;
+	return find_or_add(c, v, to_us(t), &added) < 0 ? -1 : added;
 }
 
 int classify_publish(struct classify *c, struct zone_version *v, double t)
 {
-	long i = find_or_add(c, v);
+	bool added;
+	int64_t us = to_us(t);
+	long i = find_or_add(c, v, us, &added);
 	if (i < 0)
 		return -1;
 	if (c->np == c->capp) {
@@ -166,9 +221,9 @@ int classify_publish(struct classify *c, struct zone_version *v, double t)
 		c->pubs = n;
 		c->capp = cap;
 	}
-	c->pubs[c->np++] = (struct publish_rec){(size_t)i, t};
+	c->pubs[c->np++] = (struct publish_rec){(size_t)i, us};
 	c->generation++;
-	return 0;
+	return added;
 }
 
 static uint64_t hash_key(const char *name, uint16_t qtype, size_t vidx)
@@ -293,37 +348,36 @@ static bool addr_in(const struct lookup_addr *set, size_t n, const struct lookup
 	return false;
 }
 
-/* Does version vidx give exactly what the lookup got? */
-static bool matches(struct classify *c, size_t vidx, const char *name,
-		    const struct classify_query *q)
+/* Does version vidx give this record (an address, asked by its own type)? */
+static bool gives(struct classify *c, size_t vidx, const char *name, const struct lookup_addr *a)
+{
+	uint16_t qtype = a->family == AF_INET6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A;
+	const struct cache_entry *e = answer_of(c, vidx, name, qtype);
+	return e && addr_in(e->addrs, e->n, a);
+}
+
+/* Does version vidx give no address for the types asked? (false when it cannot be told) */
+static bool gives_none(struct classify *c, size_t vidx, const char *name,
+		       const struct classify_query *q)
 {
 	const struct cache_entry *ea = NULL, *e6 = NULL;
 	if (q->want_a && !(ea = answer_of(c, vidx, name, LDNS_RR_TYPE_A)))
 		return false;
 	if (q->want_aaaa && !(e6 = answer_of(c, vidx, name, LDNS_RR_TYPE_AAAA)))
 		return false;
-	size_t total = (ea ? ea->n : 0) + (e6 ? e6->n : 0);
-	if (q->nxdomain || q->naddrs == 0)
-		return total == 0;
-	/* Same set: every address got is in the version, and as many (no duplicates). */
-	for (size_t i = 0; i < q->naddrs; i++) {
-		const struct lookup_addr *a = &q->addrs[i];
-		bool in = (ea && addr_in(ea->addrs, ea->n, a)) || (e6 && addr_in(e6->addrs, e6->n, a));
-		if (!in)
-			return false;
-	}
-	return q->naddrs == total;
+	return (ea ? ea->n : 0) + (e6 ? e6->n : 0) == 0;
 }
 
-/* The zone versions whose origin holds name: those of the longest such origin. */
-static size_t best_origin_len(struct classify *c, const uint8_t *wname, size_t wlen)
+/* The zone versions whose origin holds name: those of the longest such origin known by us. */
+static size_t best_origin_len(struct classify *c, const uint8_t *wname, size_t wlen, int64_t us)
 {
 	size_t best = 0;
 	bool found = false;
 	for (size_t i = 0; i < c->nv; i++) {
 		size_t ol;
 		const uint8_t *o = zone_version_origin(c->versions[i].v, &ol);
-		if (wire_name_is_subdomain(wname, wlen, o, ol) && (!found || ol > best)) {
+		if (c->versions[i].known_us <= us && wire_name_is_subdomain(wname, wlen, o, ol) &&
+		    (!found || ol > best)) {
 			best = ol;
 			found = true;
 		}
@@ -356,8 +410,13 @@ static bool memo_same(const struct memo *m, const struct classify_query *q, uint
 struct classify_result classify_answer(struct classify *c, const struct classify_query *q)
 {
 	uint8_t flags = (uint8_t)(q->want_a | q->want_aaaa << 1 | q->nxdomain << 2);
-	bool memoable = q->naddrs <= MEMO_ADDRS && strlen(q->name) < sizeof c->memo->name &&
-			(c->np == 0 || q->t - c->pubs[c->np - 1].t > c->grace);
+	/* Remembered only once every known version and publish is in the past
+	 * and out of its grace: then the class no longer depends on the time. */
+	int64_t us = to_us(q->t);
+	bool settled = c->np == 0 || us - c->pubs[c->np - 1].us > c->grace_us;
+	for (size_t i = c->nv; settled && i-- > 0;)
+		settled = c->versions[i].known_us <= us;
+	bool memoable = settled && q->naddrs <= MEMO_ADDRS && strlen(q->name) < sizeof c->memo->name;
 	if (memoable && !c->memo)
 		c->memo = calloc(MEMO_SLOTS, sizeof *c->memo);
 	if (!memoable || !c->memo)
@@ -379,9 +438,26 @@ struct classify_result classify_answer(struct classify *c, const struct classify
 	return res;
 }
 
+static void take_version(struct classify *c, struct classify_result *res, size_t vidx)
+{
+	res->serial = c->versions[vidx].serial;
+	memcpy(res->digest, c->versions[vidx].digest, ZONE_DIGEST_LEN);
+}
+
+/* Is version i another version of the zone (origin) known by us? */
+static bool other_version(struct classify *c, size_t i, long cur, const uint8_t *origin,
+			  size_t olen, int64_t us)
+{
+	size_t ol;
+	const uint8_t *o = zone_version_origin(c->versions[i].v, &ol);
+	return (long)i != cur && c->versions[i].known_us <= us && ol == olen &&
+	       memcmp(o, origin, ol) == 0;
+}
+
 static struct classify_result classify_slow(struct classify *c, const struct classify_query *q)
 {
-	struct classify_result res = {CLASS_NONE, 0, false};
+	struct classify_result res;
+	memset(&res, 0, sizeof res);
 	char name[WIRE_NAME_MAX * 4 + 2];
 	size_t n = strlen(q->name);
 	if (n == 0 || n + 2 > sizeof name)
@@ -404,64 +480,105 @@ static struct classify_result classify_slow(struct classify *c, const struct cla
 	}
 	memcpy(wname, ldns_rdf_data(dn), wlen);
 	ldns_rdf_deep_free(dn);
-	size_t olen = best_origin_len(c, wname, wlen);
+	int64_t us = to_us(q->t);
+	size_t olen = best_origin_len(c, wname, wlen, us);
 	if (olen == 0)
 		return res;
+	uint8_t origin[WIRE_NAME_MAX];
+	memcpy(origin, wname + (wlen - olen), olen);
 
-	/* The zone's versions; the current one and the one it replaced. */
+	/* The zone's published version at that moment, and the one it replaced. */
 	long cur = -1, prev = -1;
-	double cur_t = 0;
+	int64_t cur_us = 0;
 	for (size_t i = 0; i < c->np; i++) {
 		size_t vi = c->pubs[i].vidx;
 		size_t ol;
 		const uint8_t *o = zone_version_origin(c->versions[vi].v, &ol);
-		if (ol != olen || !wire_name_is_subdomain(wname, wlen, o, ol) || c->pubs[i].t > q->t)
+		if (ol != olen || memcmp(o, origin, ol) != 0 || c->pubs[i].us > us)
 			continue;
 		prev = cur;
 		cur = (long)vi;
-		cur_t = c->pubs[i].t;
+		cur_us = c->pubs[i].us;
 	}
-	uint8_t origin[WIRE_NAME_MAX];
-	memcpy(origin, wname + (wlen - olen), olen);
-	if (cur < 0) { /* no publish: the highest serial known is the truth */
-		for (size_t i = 0; i < c->nv; i++) {
-			size_t ol;
-			const uint8_t *o = zone_version_origin(c->versions[i].v, &ol);
-			if (ol == olen && memcmp(o, origin, ol) == 0 &&
+	if (cur < 0) { /* no publish: the highest serial known is the truth (the first such) */
+		for (size_t i = 0; i < c->nv; i++)
+			if (other_version(c, i, -1, origin, olen, us) &&
 			    (cur < 0 || c->versions[i].serial > c->versions[cur].serial))
 				cur = (long)i;
-		}
 	}
 	if (cur < 0)
 		return res;
-	uint32_t cur_serial = c->versions[cur].serial;
-	if (matches(c, (size_t)cur, name, q)) {
-		res.cls = CLASS_FRESH;
-		res.serial = cur_serial;
+	/* Grace: only for the published version this publish replaced. */
+	bool grace_ok = prev >= 0 && prev != cur && us - cur_us <= c->grace_us;
+
+	if (q->nxdomain || q->naddrs == 0) {
+		/* No address: compared whole. */
+		if (gives_none(c, (size_t)cur, name, q)) {
+			res.cls = CLASS_FRESH;
+			take_version(c, &res, (size_t)cur);
+		} else if (grace_ok && gives_none(c, (size_t)prev, name, q)) {
+			res.cls = CLASS_FRESH;
+			res.grace = true;
+			take_version(c, &res, (size_t)prev);
+		} else {
+			res.cls = CLASS_WRONG;
+			for (size_t i = c->nv; i-- > 0;)
+				if (other_version(c, i, cur, origin, olen, us) && gives_none(c, i, name, q)) {
+					res.cls = CLASS_STALE;
+					take_version(c, &res, i);
+					break;
+				}
+		}
 		return res;
 	}
-	if (prev >= 0 && prev != cur && q->t - cur_t <= c->grace && matches(c, (size_t)prev, name, q)) {
-		res.cls = CLASS_FRESH;
-		res.serial = c->versions[prev].serial;
-		res.grace = true;
-		return res;
-	}
-	/* The newest older version that gives this answer. */
-	long best = -1;
-	for (size_t i = 0; i < c->nv; i++) {
-		size_t ol;
-		const uint8_t *o = zone_version_origin(c->versions[i].v, &ol);
-		if (ol != olen || memcmp(o, origin, ol) != 0 || c->versions[i].serial >= cur_serial)
+
+	/* Record by record. */
+	bool any_grace = false;
+	for (size_t k = 0; k < q->naddrs; k++) {
+		const struct lookup_addr *a = &q->addrs[k];
+		uint64_t bit = k < CLASSIFY_MASK_BITS ? 1ULL << k : 0;
+		if (gives(c, (size_t)cur, name, a))
 			continue;
-		if ((best < 0 || c->versions[i].serial > c->versions[best].serial) &&
-		    matches(c, i, name, q))
-			best = (long)i;
+		if (grace_ok && gives(c, (size_t)prev, name, a)) {
+			any_grace = true;
+			continue;
+		}
+		bool known = false;
+		for (size_t i = 0; i < c->nv && !known; i++)
+			known = other_version(c, i, cur, origin, olen, us) && gives(c, i, name, a);
+		if (known) {
+			res.stale |= bit;
+			if (res.cls != CLASS_WRONG)
+				res.cls = CLASS_STALE;
+		} else {
+			res.wrong |= bit;
+			res.cls = CLASS_WRONG;
+		}
 	}
-	if (best >= 0) {
-		res.cls = CLASS_STALE;
-		res.serial = c->versions[best].serial;
+	if (res.cls == CLASS_NONE) {
+		res.cls = CLASS_FRESH;
+		res.grace = any_grace;
+		take_version(c, &res, (size_t)(any_grace ? prev : cur));
 		return res;
 	}
-	res.cls = CLASS_WRONG;
+	if (!res.stale)
+		return res; /* wrong, and nothing stale to name a version for */
+	/* The version the stale records come from: the one giving most of them,
+	 * the last known of those tied. */
+	long best = -1;
+	size_t best_n = 0;
+	for (size_t i = c->nv; i-- > 0;) {
+		if (!other_version(c, i, cur, origin, olen, us))
+			continue;
+		size_t got = 0;
+		for (size_t k = 0; k < q->naddrs && k < CLASSIFY_MASK_BITS; k++)
+			got += (res.stale >> k & 1) && gives(c, i, name, &q->addrs[k]);
+		if (got > best_n) {
+			best = (long)i;
+			best_n = got;
+		}
+	}
+	if (best >= 0)
+		take_version(c, &res, (size_t)best);
 	return res;
 }
