@@ -4,7 +4,9 @@
  */
 #include "harness/lua/bind.h"
 #include "harness/record/checker.h"
+#include "harness/record/classify.h"
 #include "harness/record/hist.h"
+#include "harness/record/rederive.h"
 #include "harness/record/report.h"
 #include "harness/runner.h"
 #include "version.h"
@@ -66,12 +68,26 @@ static int parse_seed(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A zone file a version line names, found as the scenario found it. */
+static void scenario_path(void *arg, const char *file, char *out, size_t cap)
+{
+	runner_path(arg, file, out, cap);
+}
+
 /* Judges a loaded history and writes every report; returns the exit code. */
-static int judge_hist(const struct hist *h, const char *shown, const char *scenario,
-		      struct runner *run, const struct report_opts *ro, bool history_on_stdout)
+static int judge_hist(const struct hist *h, const char *path, const char *shown,
+		      const char *scenario, struct runner *run, const struct report_opts *ro,
+		      bool history_on_stdout)
 {
 	char err[1024];
 	size_t n;
+	/* The classes the verdict rests on must be the ones the recorded zone versions give. */
+	int rd = rederive_classes(h, path, classify_grace(runner_classify(run)), scenario_path, run,
+				  err, sizeof err);
+	if (rd != 0) {
+		fprintf(stderr, "dnschaos: %s\n", err);
+		return rd == -1 ? DNSCHAOS_EXIT_BAD_INPUT : DNSCHAOS_EXIT_INTERNAL;
+	}
 	const struct expectation *ex = scenario_expectations(runner_scenario(run), &n);
 	struct expect_result *res = calloc(n ? n : 1, sizeof *res);
 	if (!res) {
@@ -113,7 +129,7 @@ static int judge(const char *history, const char *shown, const char *scenario, s
 		fprintf(stderr, "dnschaos: %s\n", err);
 		return DNSCHAOS_EXIT_BAD_INPUT;
 	}
-	int code = judge_hist(h, shown, scenario, run, ro, history_on_stdout);
+	int code = judge_hist(h, history, shown, scenario, run, ro, history_on_stdout);
 	hist_free(h);
 	return code;
 }
@@ -312,7 +328,7 @@ static int cmd_check(int argc, char **argv)
 			recorded ? recorded : "?", o.scenario, declared);
 		code = DNSCHAOS_EXIT_BAD_INPUT;
 	} else {
-		code = judge_hist(h, history, o.scenario, r, &ro, false);
+		code = judge_hist(h, history, history, o.scenario, r, &ro, false);
 	}
 	hist_free(h);
 done:

@@ -394,7 +394,8 @@ const char *runner_relpath(const struct runner *r, const char *path)
 }
 
 /* The version line: a version the classifier learnt (once per content). */
-static void record_version(struct runner *r, struct zone_version *v, enum classify_known how)
+static void record_version(struct runner *r, struct zone_version *v, enum classify_known how,
+			   double t)
 {
 	char name[1024], hex[ZONE_DIGEST_HEX];
 	uint8_t digest[ZONE_DIGEST_LEN];
@@ -402,7 +403,7 @@ static void record_version(struct runner *r, struct zone_version *v, enum classi
 		return;
 	zone_digest_hex(digest, hex);
 	wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
-	history_begin(r->hist, runner_now(r), "version");
+	history_begin(r->hist, t, "version");
 	history_str(r->hist, "zone", name);
 	history_uint(r->hist, "serial", zone_version_serial(v));
 	history_str(r->hist, "digest", hex);
@@ -412,19 +413,21 @@ static void record_version(struct runner *r, struct zone_version *v, enum classi
 	history_end(r->hist);
 }
 
+/* One time for the classifier and the line: a replay of the history must see the same. */
 int runner_know_version(struct runner *r, struct zone_version *v, enum classify_known how)
 {
-	int rc = classify_add_version(r->classify, v, how, runner_now(r));
+	double now = runner_now(r);
+	int rc = classify_add_version(r->classify, v, how, now);
 	if (rc > 0)
-		record_version(r, v, how);
+		record_version(r, v, how, now);
 	return rc < 0 ? -1 : 0;
 }
 
-int runner_publish_version(struct runner *r, struct zone_version *v)
+int runner_publish_version(struct runner *r, struct zone_version *v, double t)
 {
-	int rc = classify_publish(r->classify, v, runner_now(r));
+	int rc = classify_publish(r->classify, v, t);
 	if (rc > 0)
-		record_version(r, v, CLASSIFY_PUBLISHED);
+		record_version(r, v, CLASSIFY_PUBLISHED, t);
 	return rc < 0 ? -1 : 0;
 }
 

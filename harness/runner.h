@@ -114,8 +114,11 @@ struct classify *runner_classify(struct runner *r);
  */
 int runner_know_version(struct runner *r, struct zone_version *v, enum classify_known how);
 
-/* v is published now: the classifier's truth from now on, and a `version` line if new. */
-int runner_publish_version(struct runner *r, struct zone_version *v);
+/*
+ * v is published at run time t (the t of its publish line): the classifier's
+ * truth from then on, and a `version` line if new. Returns 0 or -1.
+ */
+int runner_publish_version(struct runner *r, struct zone_version *v, double t);
 
 /*
  * A path the scenario resolved (runner_path) as the scenario wrote it:

@@ -91,7 +91,7 @@ static bool same_content(struct zone_version *a, struct zone_version *b)
 }
 
 /* A publish line (the version line, if new, is written before it). */
-static void record_publish(struct farm_source *s, struct zone_version *v, bool initial)
+static void record_publish(struct farm_source *s, struct zone_version *v, bool initial, double t)
 {
 	struct history *h = runner_history(s->run);
 	char name[1024], hex[ZONE_DIGEST_HEX];
@@ -99,7 +99,7 @@ static void record_publish(struct farm_source *s, struct zone_version *v, bool i
 	if (!h)
 		return;
 	wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
-	history_begin(h, runner_now(s->run), "publish");
+	history_begin(h, t, "publish");
 	history_str(h, "source", s->name);
 	history_str(h, "zone", name);
 	history_uint(h, "serial", zone_version_serial(v));
@@ -144,11 +144,12 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 	/* The version served now (a rollback serves the one held under that serial). */
 	struct zone_version *now = zone_set_served(s->zones, origin, olen);
 	if (runner_running(s->run)) {
-		if (runner_publish_version(s->run, now) != 0) {
+		double t = runner_now(s->run);
+		if (runner_publish_version(s->run, now, t) != 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		record_publish(s, now, false);
+		record_publish(s, now, false, t);
 	}
 	runner_say(s->run, "%s publishes %s serial %u", s->name, name, zone_version_serial(v));
 	if (runner_running(s->run)) {
@@ -183,11 +184,12 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 	/* What was published before the run: the history's first truth. */
 	for (size_t i = 0; !s->announced && i < zone_set_count(s->zones); i++) {
 		struct zone_version *v = zone_set_at(s->zones, i);
-		if (runner_publish_version(s->run, v) != 0) {
+		double t = runner_now(s->run);
+		if (runner_publish_version(s->run, v, t) != 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		record_publish(s, v, true);
+		record_publish(s, v, true, t);
 	}
 	s->announced = true;
 	server_config_defaults(&cfg);

@@ -8,6 +8,7 @@
  */
 #include "harness/record/hist.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -65,7 +66,8 @@ struct hist {
 	uint32_t *table; /* id + 1, 0 = empty */
 	size_t table_cap;
 
-	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states;
+	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states,
+		versions, addrs;
 	uint64_t *lk_ids; /* lookup id -> index + 1, open addressing */
 	uint32_t *lk_idx;
 	size_t lk_cap;
@@ -649,7 +651,7 @@ static uint8_t f_cause(struct ctx *c)
 
 static const char *const type_names[HIST_TYPES] = {
 	"meta", "fault", "publish", "boot", "query", "state", "log",
-	"end",	"route", "health",  "gate", "lookup", "other",
+	"end",	"route", "health",  "gate", "lookup", "version", "other",
 };
 
 const char *hist_type_name(enum hist_type t)
@@ -723,6 +725,105 @@ const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id)
 
 /* ---- one line into the arrays ---- */
 
+/* An address as the history writes it (inet_ntop); false if it is not one. */
+static bool parse_addr(const char *s, struct hist_addr *out)
+{
+	memset(out, 0, sizeof *out);
+	out->family = strchr(s, ':') ? AF_INET6 : AF_INET;
+	return inet_pton(out->family, s, out->a) == 1;
+}
+
+/* A completion's answers (kept for re-deriving its class) and its stale_records. */
+static void take_answers(struct ctx *c, struct hist_lookup *l)
+{
+	struct hist *h = c->h;
+	const struct field *an = get(c->ps, "answers");
+	l->addr_first = (uint32_t)h->addrs.n;
+	if (an && an->kind == J_ARR) {
+		const char *s = an->s;
+		for (size_t i = 0; i < an->slen; i++, s += strlen(s) + 1) {
+			struct hist_addr *a = vec_push(&h->addrs);
+			if (!a) {
+				fail(c, "out of memory");
+				return;
+			}
+			if (!parse_addr(s, a)) {
+				fail(c, "answers: '%s' is not an address", s);
+				return;
+			}
+			l->naddrs++;
+		}
+	}
+	const struct field *st = get(c->ps, "stale_records");
+	if (!st || st->kind != J_ARR)
+		return;
+	const struct hist_addr *got = (const struct hist_addr *)h->addrs.p + l->addr_first;
+	const char *s = st->s;
+	for (size_t i = 0; i < st->slen; i++, s += strlen(s) + 1) {
+		struct hist_addr a;
+		size_t k = 0;
+		if (parse_addr(s, &a))
+			for (; k < l->naddrs; k++)
+				if (got[k].family == a.family && memcmp(got[k].a, a.a, 16) == 0)
+					break;
+		if (k < l->naddrs && k < 64)
+			l->stale |= 1ULL << k;
+		else
+			l->stale_unknown = true;
+	}
+}
+
+/* Hex digits into a digest; false if s is not 64 of them. */
+static bool parse_digest(const char *s, size_t len, uint8_t out[HIST_DIGEST_LEN])
+{
+	if (len != 2 * HIST_DIGEST_LEN)
+		return false;
+	for (size_t i = 0; i < HIST_DIGEST_LEN; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* The version line of a digest (hex text) for zone, or HIST_NO_VERSION; an error if none. */
+static uint32_t version_of(struct ctx *c, const char *hex, size_t len, uint32_t zone)
+{
+	uint8_t d[HIST_DIGEST_LEN];
+	if (!parse_digest(hex, len, d)) {
+		fail(c, "'%s' is not a digest (64 hex digits)", hex);
+		return HIST_NO_VERSION;
+	}
+	const struct hist_version *vs = c->h->versions.p;
+	for (size_t i = c->h->versions.n; i-- > 0;)
+		if (memcmp(vs[i].digest, d, sizeof d) == 0 && vs[i].zone == zone)
+			return (uint32_t)i;
+	fail(c, "digest %.12s... names no version line of that zone before this line", hex);
+	return HIST_NO_VERSION;
+}
+
+static void take_version(struct ctx *c, double t)
+{
+	struct hist *h = c->h;
+	const struct field *d = get(c->ps, "digest"), *k = get(c->ps, "known");
+	struct hist_version *v = vec_push(&h->versions);
+	if (!v) {
+		fail(c, "out of memory");
+		return;
+	}
+	v->t = t;
+	v->zone = f_str(c, "zone");
+	v->serial = f_u32(c, "serial", 0);
+	v->file = f_str(c, "file");
+	v->line = (uint32_t)c->lineno;
+	v->known = is(k, "disk") ? HIST_KNOWN_DISK
+		   : is(k, "transfer") ? HIST_KNOWN_TRANSFER
+				       : HIST_KNOWN_PUBLISHED;
+	if (v->zone == HIST_NONE || !d || d->kind != J_STR || !parse_digest(d->s, d->slen, v->digest))
+		fail(c, "a version line needs 'zone' and 'digest' (64 hex digits)");
+}
+
 static void take_lookup(struct ctx *c, double t)
 {
 	struct hist *h = c->h;
@@ -747,6 +848,10 @@ static void take_lookup(struct ctx *c, double t)
 		l->target = f_str(c, "target");
 		l->reason = l->error = HIST_NONE;
 		l->event = HIST_LK_INVOKE;
+		const struct field *fam = get(c->ps, "family");
+		if (!fam)
+			fam = get(c->ps, "qtype");
+		l->want = is(fam, "A") ? 1 : is(fam, "AAAA") ? 2 : is(fam, "both") ? 3 : 0;
 		l->line = (uint32_t)c->lineno;
 		int rc = lk_index_put(h, id, (uint32_t)(h->lookups.n - 1));
 		if (rc < 0)
@@ -790,10 +895,13 @@ static void take_lookup(struct ctx *c, double t)
 		 : is(cl, "stale") ? HIST_CLASS_STALE
 		 : is(cl, "wrong") ? HIST_CLASS_WRONG
 				   : HIST_CLASS_NONE;
+	take_answers(c, l);
 }
 
 static void take_boot(struct ctx *c, double t, struct hist_boot *b)
 {
+	for (size_t i = 0; i < 4; i++)
+		b->version[i] = HIST_NO_VERSION;
 	b->t = t;
 	b->resolver = f_str(c, "resolver");
 	b->ok = f_bool(c, "ok");
@@ -816,6 +924,13 @@ static void take_boot(struct ctx *c, double t, struct hist_boot *b)
 		}
 		s += len + 1;
 	}
+	const struct field *d = get(c->ps, "digests");
+	if (!d || d->kind != J_ARR)
+		return;
+	s = d->s;
+	for (size_t i = 0; i < d->slen && i < b->nzones; i++, s += strlen(s) + 1)
+		if (*s)
+			b->version[i] = version_of(c, s, strlen(s), b->zone[i]);
 }
 
 static void take_meta(struct ctx *c)
@@ -917,9 +1032,16 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		p->zone = f_str(c, "zone");
 		p->serial = f_u32(c, "serial", 0);
 		p->initial = f_bool(c, "initial");
+		p->file = f_str(c, "file");
 		p->line = (uint32_t)c->lineno;
+		const struct field *d = get(c->ps, "digest");
+		p->version = d && d->kind == J_STR ? version_of(c, d->s, d->slen, p->zone)
+						   : HIST_NO_VERSION;
 		return;
 	}
+	case HIST_VERSION:
+		take_version(c, t);
+		return;
 	case HIST_BOOT: {
 		struct hist_boot *b = vec_push(&h->boots);
 		if (!b)
@@ -977,6 +1099,8 @@ static void init_vecs(struct hist *h)
 	h->boots.size = sizeof(struct hist_boot);
 	h->gates.size = sizeof(struct hist_gate);
 	h->states.size = sizeof(struct hist_state);
+	h->versions.size = sizeof(struct hist_version);
+	h->addrs.size = sizeof(struct hist_addr);
 }
 
 static int parse_all(struct hist *h, char *err, size_t errlen)
@@ -1122,8 +1246,9 @@ void hist_free(struct hist *h)
 	if (!h)
 		return;
 	free(h->buf);
-	struct vec *vs[] = { &h->lines,	 &h->lookups, &h->queries,   &h->routes, &h->healths,
-			     &h->faults, &h->publishes, &h->boots, &h->gates,  &h->states };
+	struct vec *vs[] = { &h->lines,	 &h->lookups,	&h->queries, &h->routes,
+			     &h->healths, &h->faults,	&h->publishes, &h->boots,
+			     &h->gates,	 &h->states,	&h->versions, &h->addrs };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->p);
 	free(h->lk_ids);
@@ -1170,6 +1295,39 @@ ARRAY_GETTER(hist_publishes, struct hist_publish, publishes)
 ARRAY_GETTER(hist_boots, struct hist_boot, boots)
 ARRAY_GETTER(hist_gates, struct hist_gate, gates)
 ARRAY_GETTER(hist_states, struct hist_state, states)
+ARRAY_GETTER(hist_versions, struct hist_version, versions)
+
+const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,
+					  size_t *n)
+{
+	*n = l->naddrs;
+	return (const struct hist_addr *)h->addrs.p + l->addr_first;
+}
+
+int hist_serves_unpublished(const struct hist *h, uint32_t resolver, double t)
+{
+	const struct hist_boot *bs = h->boots.p, *b = NULL;
+	const struct hist_publish *ps = h->publishes.p;
+	for (size_t i = 0; i < h->boots.n && bs[i].t <= t; i++)
+		if (bs[i].resolver == resolver)
+			b = &bs[i];
+	if (!b)
+		return 0;
+	int rc = 0;
+	for (uint32_t z = 0; z < b->nzones && z < 4; z++) {
+		const struct hist_publish *p = NULL;
+		for (size_t i = 0; i < h->publishes.n && ps[i].t <= t; i++)
+			if (ps[i].zone == b->zone[z])
+				p = &ps[i];
+		if (!p)
+			continue; /* no source publishes this zone */
+		if (p->version == HIST_NO_VERSION || b->version[z] == HIST_NO_VERSION)
+			rc = -1;
+		else if (p->version != b->version[z])
+			return 1;
+	}
+	return rc;
+}
 
 size_t hist_line_count(const struct hist *h)
 {

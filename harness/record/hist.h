@@ -25,7 +25,19 @@ struct hist;
 
 enum hist_type {
 	HIST_META, HIST_FAULT, HIST_PUBLISH, HIST_BOOT, HIST_QUERY, HIST_STATE, HIST_LOG,
-	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_OTHER, HIST_TYPES
+	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_OTHER,
+	HIST_TYPES
+};
+
+/* A zone version's content digest (SHA-256, see docs/history.md "version"). */
+#define HIST_DIGEST_LEN 32
+/* No version: a publish or boot line without a digest. */
+#define HIST_NO_VERSION UINT32_MAX
+
+/* An address of a lookup's answer (the same layout as struct lookup_addr). */
+struct hist_addr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t a[16];
 };
 
 /* lookup lines */
@@ -49,6 +61,11 @@ struct hist_lookup {
 	bool grace;
 	uint32_t line;            /* line number of the invoke (1-based) */
 	uint32_t line_done;       /* line number of the completion, 0 if none */
+	uint8_t want;             /* the invoke's family or qtype: 1 A, 2 AAAA, 3 both, 0 other */
+	bool stale_unknown;       /* stale_records names an address not in answers */
+	uint16_t naddrs;          /* answers (hist_lookup_addrs) */
+	uint32_t addr_first;
+	uint64_t stale;           /* bit i: answers[i] is in stale_records */
 };
 
 /* query lines (what a fake resolver saw) and route lines (what a VIP did) */
@@ -108,6 +125,8 @@ struct hist_publish {
 	uint32_t source, zone;
 	uint32_t serial;
 	bool initial;
+	uint32_t version;        /* index in hist_versions (by digest), or HIST_NO_VERSION */
+	uint32_t file;           /* interned: the file as the line gives it */
 	uint32_t line;
 };
 
@@ -119,6 +138,19 @@ struct hist_boot {
 	uint32_t nzones;
 	uint32_t zone[4];        /* interned origins (the first four) */
 	uint32_t serial[4];
+	uint32_t version[4];     /* index in hist_versions (by digest), or HIST_NO_VERSION */
+	uint32_t line;
+};
+
+/* A zone version the run knew (a version line), once per content. */
+enum hist_known { HIST_KNOWN_PUBLISHED, HIST_KNOWN_DISK, HIST_KNOWN_TRANSFER };
+struct hist_version {
+	double t;
+	uint32_t zone;           /* interned origin, "internal." */
+	uint32_t serial;
+	uint8_t digest[HIST_DIGEST_LEN];
+	uint8_t known;           /* enum hist_known */
+	uint32_t file;           /* interned, relative to the scenario's folder; HIST_NONE: none */
 	uint32_t line;
 };
 
@@ -176,6 +208,23 @@ const struct hist_publish *hist_publishes(const struct hist *h, size_t *n);
 const struct hist_boot *hist_boots(const struct hist *h, size_t *n);
 const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
 const struct hist_state *hist_states(const struct hist *h, size_t *n);
+const struct hist_version *hist_versions(const struct hist *h, size_t *n);
+
+/* A completed lookup's answers, in the line's order (borrowed). */
+const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,
+					  size_t *n);
+
+/*
+ * Whether resolver (an interned name) serves, at run time t, a zone version
+ * other than the one published for that zone at t, by content: its last
+ * boot line at or before t against the last publish line of each of its
+ * zones at or before t. 1: it does (a stale disk copy, whatever its serial);
+ * 0: it serves the published versions, or nothing yet, or zones no source
+ * publishes; -1: cannot tell (a boot or publish line without a digest: a
+ * history of an older dnschaos). Whether the resolver was up is the state
+ * lines' business, not this.
+ */
+int hist_serves_unpublished(const struct hist *h, uint32_t resolver, double t);
 
 /* The lookup with this id, or NULL. */
 const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id);
