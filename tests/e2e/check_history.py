@@ -23,7 +23,11 @@ types and values), and the file against what the doc promises across lines:
     that was invoked before it and has not completed yet;
   - every fault id is injected once and healed at most once, after its
     inject, with the same target and kind; a query line's fault/delay_fault
-    names a fault injected before it on that resolver.
+    names a fault injected before it on that resolver;
+  - every zone version (zone, digest) has one version line, and every digest
+    of a publish, boot or lookup line names a version line of that zone
+    before it; a boot line has one digest per zone; a lookup's
+    stale_records and wrong_records are among its answers, and apart.
 
 --allow-cut is for killed runs: the file need not end with an end line (so
 lookups need no completion), and a last line without "\\n" is dropped, as
@@ -242,7 +246,7 @@ class Checker:
 
         st = {
             "prev_t": None, "end_at": None, "lookups": {}, "faults": {},
-            "types": {}, "cut": cut,
+            "types": {}, "cut": cut, "versions": {},
         }
         offset = 0
         for n, raw in enumerate(raw_lines, 1):
@@ -380,6 +384,55 @@ class Checker:
             self.fault(n, obj, st)
         elif kind == "query":
             self.fault_ref(n, obj, st)
+        self.versions(n, kind, obj, st)
+
+    def versions(self, n, kind, obj, st):
+        """Version lines once per (zone, digest); digests name one before them."""
+        vs = st["versions"]
+
+        def known(zone, digest, what):
+            if isinstance(digest, str) and (zone, digest) not in vs:
+                self.error(n, "%s digest %s... names no version line of %s before this line"
+                           % (what, digest[:12], zone))
+
+        if kind == "version":
+            key = (obj.get("zone"), obj.get("digest"))
+            if key in vs:
+                self.error(n, "version %s of %s recorded again (first at line %d)"
+                           % (str(key[1])[:12], key[0], vs[key]))
+            else:
+                vs[key] = n
+        elif kind == "publish":
+            known(obj.get("zone"), obj.get("digest"), "publish:")
+        elif kind == "boot":
+            zones, digests = obj.get("zones"), obj.get("digests")
+            if isinstance(zones, list) and isinstance(digests, list):
+                if len(zones) != len(digests):
+                    self.error(n, "boot: %d zones but %d digests" % (len(zones), len(digests)))
+                for z, d in zip(zones, digests):
+                    if isinstance(z, str):
+                        known(z.rsplit(" ", 1)[0], d, "boot:")
+        elif kind == "lookup" and "digest" in obj:
+            name = obj.get("name")
+            # The zone is the longest recorded origin holding the name.
+            full = (name.lower().rstrip(".") + ".") if isinstance(name, str) else ""
+            zones = {z for z, _ in vs if isinstance(z, str) and
+                     (z == "." or full == z or full.endswith("." + z))}
+            zone = max(zones, key=len) if zones else "?"
+            known(zone, obj.get("digest"), "lookup:")
+        if kind == "lookup":
+            answers = obj.get("answers") if isinstance(obj.get("answers"), list) else []
+            sets = {}
+            for key in ("stale_records", "wrong_records"):
+                recs = obj.get(key)
+                if isinstance(recs, list):
+                    sets[key] = set(r for r in recs if isinstance(r, str))
+                    for r in recs:
+                        if r not in answers:
+                            self.error(n, "lookup: %s holds %r, which is not among its answers"
+                                       % (key, r))
+            if len(sets) == 2 and sets["stale_records"] & sets["wrong_records"]:
+                self.error(n, "lookup: an address is both in stale_records and wrong_records")
 
     def lookup(self, n, obj, st):
         lid, event = obj.get("id"), obj.get("event")

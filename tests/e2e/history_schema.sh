@@ -48,16 +48,17 @@ out = sys.argv[1]
 os.makedirs(out)
 good = [
     '{"t":0.000000,"type":"meta","schema":1,"dnschaos":"0.1.0","scenario":"x.lua","name":"x","seed":7,"duration":2.000,"ldns":"1.8.3","libevent":"2.1.12-stable","lua":"Lua 5.4.4","c-ares":"1.18.1","libunbound":"1.17.1","glibc":"2.36","started_unix":"1795000000"}',
-    '{"t":0.000120,"type":"publish","source":"truth","zone":"internal.","serial":2026112502,"file":"zones/internal.v2.zone","initial":true}',
+    '{"t":0.000120,"type":"version","zone":"internal.","serial":2026112502,"digest":"be5b243c2fe0d1c095e3316a92345e29775f5221fdc763d05d183f765f386a9e","known":"published","file":"zones/internal.v2.zone"}',
+    '{"t":0.000120,"type":"publish","source":"truth","zone":"internal.","serial":2026112502,"digest":"be5b243c2fe0d1c095e3316a92345e29775f5221fdc763d05d183f765f386a9e","file":"zones/internal.v2.zone","initial":true}',
     '{"t":0.000310,"type":"state","resolver":"r1","state":"up","why":"booted","address":"127.0.0.11:40233"}',
-    '{"t":0.000311,"type":"boot","resolver":"r1","from":"source","ok":true,"zones":["internal. 2026112502"]}',
+    '{"t":0.000311,"type":"boot","resolver":"r1","from":"source","ok":true,"zones":["internal. 2026112502"],"digests":["be5b243c2fe0d1c095e3316a92345e29775f5221fdc763d05d183f765f386a9e"]}',
     '{"t":0.100000,"type":"fault","target":"r1","fault":"delay","id":1,"action":"inject","duration":2.000,"delay_ms":250.000,"jitter_ms":50.000,"dist":"normal"}',
     '{"t":0.200000,"type":"lookup","event":"invoke","client":"app","stack":"c-ares","id":1,"name":"db-primary.internal","family":"A","target":"r1"}',
     '{"t":0.200500,"type":"query","resolver":"r1","transport":"udp","src":"127.0.100.1:41873","id":1187,"qname":"db-primary.internal.","qtype":"A","client":"app","lookup":1,"cause":"first","action":"answered","rcode":"NOERROR","an":1,"serial":2026112502,"delay_fault":1,"delay_ms":262.114}',
-    '{"t":0.463000,"type":"lookup","event":"ok","client":"app","stack":"c-ares","id":1,"name":"db-primary.internal","latency_ms":263.000,"answers":["10.20.0.42"],"rcode":"NOERROR","class":"fresh","serial":2026112502,"wire":1}',
+    '{"t":0.463000,"type":"lookup","event":"ok","client":"app","stack":"c-ares","id":1,"name":"db-primary.internal","latency_ms":263.000,"answers":["10.20.0.42"],"rcode":"NOERROR","class":"fresh","serial":2026112502,"digest":"be5b243c2fe0d1c095e3316a92345e29775f5221fdc763d05d183f765f386a9e","wire":1}',
     '{"t":0.500000,"type":"fault","target":"r1","fault":"delay","id":1,"action":"heal"}',
     '{"t":0.600000,"type":"log","message":"done"}',
-    '{"t":2.000420,"type":"end","reason":"duration","lines":11}',
+    '{"t":2.000420,"type":"end","reason":"duration","lines":12}',
 ]
 
 def fix_count(ls):
@@ -90,56 +91,68 @@ def long_log(n):
 def aligned_case(pad):
     """A 3000-byte log line after the fault heal, padded to the next page (as
     the writer does) or not."""
-    ls = good[:9] + [long_log(3000)] + good[9:]
+    ls = good[:10] + [long_log(3000)] + good[10:]
     ls = fix_count(ls)
-    size = sum(len(l) + 1 for l in ls[:9])
-    if pad and (size % 4096) + len(ls[9]) + 1 > 4096:
-        ls[8] += " " * (4096 - size % 4096)
+    size = sum(len(l) + 1 for l in ls[:10])
+    if pad and (size % 4096) + len(ls[10]) + 1 > 4096:
+        ls[9] += " " * (4096 - size % 4096)
     return ls
 
 cases = [
     # name, lines (written as they are), the message expected (regex), options
     ("good", good, "ok", "--aligned"),
-    ("good-padded", sub(3, "]}", "]}      "), "ok", ""),
-    ("unknown-type-and-field", insert(9, '{"t":0.600000,"type":"future","x":[1]}', sub(2, '"why"', '"new_field":{"a":1},"why"')), "ok", ""),
-    ("cut-allowed", good[:6] + [Cut(good[6][:40])], "ok", "--allow-cut"),
+    ("good-padded", sub(4, "]}", "]}      "), "ok", ""),
+    ("unknown-type-and-field", insert(10, '{"t":0.600000,"type":"future","x":[1]}', sub(3, '"why"', '"new_field":{"a":1},"why"')), "ok", ""),
+    ("cut-allowed", good[:7] + [Cut(good[7][:40])], "ok", "--allow-cut"),
     ("aligned", aligned_case(True), "ok", "--aligned"),
     ("straddles", aligned_case(False), "straddles the 4 KiB boundary", "--aligned"),
-    ("t-back", sub(3, '"t":0.000311', '"t":0.000300'), "t goes back", ""),
-    ("t-decimals", sub(9, '"t":0.600000', '"t":0.6'), "not with 6 decimals", ""),
-    ("t-negative", sub(1, '"t":0.000120', '"t":-0.000120'), "minimum|less than", ""),
-    ("t-not-first", sub(9, '{"t":0.600000,"type":"log"', '{"type":"log","t":0.600000'), "first keys", ""),
-    ("duplicate-key", sub(9, '"message":"done"', '"message":"done","message":"x"'), "more than once", ""),
-    ("nan", sub(6, '"delay_ms":262.114', '"delay_ms":NaN'), "NaN is not JSON", ""),
-    ("exponent", sub(6, '"delay_ms":262.114', '"delay_ms":2.62114e2'), "exponent", ""),
-    ("float-id", sub(6, '"id":1187', '"id":1187.0'), "not of type 'integer'", ""),
-    ("string-serial", sub(1, '"serial":2026112502', '"serial":"2026112502"'), "not of type 'integer'", ""),
-    ("bad-enum", sub(4, '"dist":"normal"', '"dist":"gaussian"'), "is not one of", ""),
-    ("missing-field", sub(2, '"why":"booted",', ''), "'why' is a required property", ""),
-    ("heal-with-inject-field", sub(8, '"action":"heal"', '"action":"heal","duration":1.000'), "not expected here", ""),
-    ("boot-failed-without-error", sub(3, '"ok":true', '"ok":false'), "'error' is a required property", ""),
+    ("t-back", sub(4, '"t":0.000311', '"t":0.000300'), "t goes back", ""),
+    ("t-decimals", sub(10, '"t":0.600000', '"t":0.6'), "not with 6 decimals", ""),
+    ("t-negative", sub(2, '"t":0.000120', '"t":-0.000120'), "minimum|less than", ""),
+    ("t-not-first", sub(10, '{"t":0.600000,"type":"log"', '{"type":"log","t":0.600000'), "first keys", ""),
+    ("duplicate-key", sub(10, '"message":"done"', '"message":"done","message":"x"'), "more than once", ""),
+    ("nan", sub(7, '"delay_ms":262.114', '"delay_ms":NaN'), "NaN is not JSON", ""),
+    ("exponent", sub(7, '"delay_ms":262.114', '"delay_ms":2.62114e2'), "exponent", ""),
+    ("float-id", sub(7, '"id":1187', '"id":1187.0'), "not of type 'integer'", ""),
+    ("string-serial", sub(2, '"serial":2026112502', '"serial":"2026112502"'), "not of type 'integer'", ""),
+    ("bad-enum", sub(5, '"dist":"normal"', '"dist":"gaussian"'), "is not one of", ""),
+    ("missing-field", sub(3, '"why":"booted",', ''), "'why' is a required property", ""),
+    ("heal-with-inject-field", sub(9, '"action":"heal"', '"action":"heal","duration":1.000'), "not expected here", ""),
+    ("boot-failed-without-error", sub(4, '"ok":true', '"ok":false'), "'error' is a required property", ""),
     ("no-meta", drop(0), "meta line", ""),
     ("no-end", good[:-1], "not an end line", ""),
-    ("end-count", sub(10, '"lines":11', '"lines":12'), '"lines" is 12', ""),
-    ("end-not-last", good + [good[9]], "not the last line", ""),
+    ("end-count", sub(11, '"lines":12', '"lines":13'), '"lines" is 13', ""),
+    ("end-not-last", good + [good[10]], "not the last line", ""),
     ("cut-line", good[:-1] + [Cut(good[-1][:30])], "does not end in", ""),
-    ("blank-line", insert(5, ''), "blank line", ""),
-    ("bad-utf8", sub(9, "done", "d\udcffne"), "not valid UTF-8", ""),
-    ("trailing-tab", sub(9, '"done"}', '"done"}\t'), "only spaces", ""),
-    ("lookup-twice", insert(6, good[5].replace('"t":0.200000', '"t":0.200100')), "invoked again", ""),
-    ("completion-without-invoke", sub(5, '"id":1,', '"id":9,'), "never invoked", ""),
-    ("join-unknown-lookup", sub(6, '"lookup":1', '"lookup":5'), "not invoked before", ""),
-    ("join-other-client", sub(6, '"client":"app"', '"client":"other"'), "lookup 1 is client 'app'", ""),
-    ("join-without-lookup", sub(6, '"lookup":1,', ''), "'lookup' is a dependency|'lookup' is a required", ""),
-    ("wire-count", sub(7, '"wire":1', '"wire":2'), "wire is 2, but 1", ""),
-    ("latency", sub(7, '"latency_ms":263.000', '"latency_ms":200.000'), "latency_ms 200.000", ""),
-    ("never-completed", drop(7), "never completes", ""),
-    ("completion-mismatch", sub(7, '"stack":"c-ares"', '"stack":"ldns"'), "completes with stack", ""),
-    ("ok-without-answers", sub(7, '"answers":["10.20.0.42"],', ''), "'answers' is a required", ""),
-    ("answers-not-addresses", sub(7, '"10.20.0.42"', '"10.20.0.420"'), "10.20.0.420. matches none of", ""),
-    ("heal-unknown-fault", sub(8, '"id":1', '"id":2'), "never injected", ""),
-    ("query-unknown-fault", sub(6, '"delay_fault":1', '"delay_fault":3'), "not injected before", ""),
-    ("not-cut-allowed", good[:6] + [Cut(good[6][:40])], "does not end in", ""),
+    ("blank-line", insert(6, ''), "blank line", ""),
+    ("bad-utf8", sub(10, "done", "d\udcffne"), "not valid UTF-8", ""),
+    ("trailing-tab", sub(10, '"done"}', '"done"}\t'), "only spaces", ""),
+    ("lookup-twice", insert(7, good[6].replace('"t":0.200000', '"t":0.200100')), "invoked again", ""),
+    ("completion-without-invoke", sub(6, '"id":1,', '"id":9,'), "never invoked", ""),
+    ("join-unknown-lookup", sub(7, '"lookup":1', '"lookup":5'), "not invoked before", ""),
+    ("join-other-client", sub(7, '"client":"app"', '"client":"other"'), "lookup 1 is client 'app'", ""),
+    ("join-without-lookup", sub(7, '"lookup":1,', ''), "'lookup' is a dependency|'lookup' is a required", ""),
+    ("wire-count", sub(8, '"wire":1', '"wire":2'), "wire is 2, but 1", ""),
+    ("latency", sub(8, '"latency_ms":263.000', '"latency_ms":200.000'), "latency_ms 200.000", ""),
+    ("never-completed", drop(8), "never completes", ""),
+    ("completion-mismatch", sub(8, '"stack":"c-ares"', '"stack":"ldns"'), "completes with stack", ""),
+    ("ok-without-answers", sub(8, '"answers":["10.20.0.42"],', ''), "'answers' is a required", ""),
+    ("answers-not-addresses", sub(8, '"10.20.0.42"', '"10.20.0.420"'), "10.20.0.420. matches none of", ""),
+    ("heal-unknown-fault", sub(9, '"id":1', '"id":2'), "never injected", ""),
+    ("query-unknown-fault", sub(7, '"delay_fault":1', '"delay_fault":3'), "not injected before", ""),
+    ("not-cut-allowed", good[:7] + [Cut(good[7][:40])], "does not end in", ""),
+    # zone versions: once each, named by digest before they are referenced
+    ("version-twice", insert(2, good[1]), "recorded again", ""),
+    ("version-bad-digest", sub(1, '"digest":"be5b', '"digest":"XX5b'), "does not match", ""),
+    ("version-transfer-with-file", sub(1, '"known":"published"', '"known":"transfer"'), "not expected here", ""),
+    ("publish-unknown-digest", sub(2, '"digest":"be5b', '"digest":"ee5b'), "names no version line", ""),
+    ("publish-before-version", fix_count([good[0], good[2], good[1]] + good[3:]), "names no version line", ""),
+    ("boot-without-digests", sub(4, ',"digests":["' + good[1].split('"digest":"')[1][:64] + '"]', ''), "'digests' is a required", ""),
+    ("lookup-unknown-digest", sub(8, '"digest":"be5b', '"digest":"ee5b'), "names no version line", ""),
+    ("stale-without-records", sub(8, '"class":"fresh"', '"class":"stale"'), "'stale_records' is a required", ""),
+    ("stale-record-not-answer", sub(8, '"class":"fresh"', '"class":"stale","stale_records":["10.20.0.15"]'), "not among its answers", ""),
+    ("wrong-with-serial", sub(8, '"class":"fresh"', '"class":"wrong","wrong_records":["10.20.0.42"]'), "not expected here", ""),
+    ("stale-record-ok", sub(8, '"class":"fresh"', '"class":"stale","stale_records":["10.20.0.42"]'), "ok", ""),
 ]
 with open(os.path.join(out, "list"), "w") as lst:
     for name, ls, want, opt in cases:
