@@ -158,16 +158,38 @@ else
 fi
 
 # 3. A big history with hostile names, through dnschaos check; DIR is created with its parents.
-python3 - "$work/big.jsonl" 300000 <<'EOF'
-import random, sys
+# Its answers' classes are what its two zone versions (z1.zone, z2.zone, published in turn)
+# give, since check re-derives them (docs/history.md, "Re-derived, not trusted").
+python3 - "$work/big.jsonl" 300000 "$work" <<'EOF'
+import hashlib, os, random, struct, sys
 out, n = open(sys.argv[1], 'w', encoding='utf-8', errors='surrogateescape'), int(sys.argv[2])
 random.seed(7)
 def w(t, s):
     out.write('{"t":%.6f,%s}\n' % (t, s))
+def wire(name):
+    return b''.join(bytes([len(l)]) + l.encode() for l in name.rstrip('.').split('.')) + b'\0'
+digest, addr = {}, {}
+for i in (1, 2):
+    # The zone file, and its digest as docs/history.md defines it (checked by dnschaos check).
+    addr[i] = '10.0.0.%d' % i
+    with open(os.path.join(sys.argv[3], 'z%d.zone' % i), 'w') as z:
+        z.write('$ORIGIN internal.\n$TTL 300\n@ IN SOA ns1.internal. hostmaster.internal. %d 3600 600 86400 60\n'
+                '@ IN NS ns1\nns1 IN A 10.0.0.53\na IN A %s\n' % (i, addr[i]))
+    soa = wire('ns1.internal.') + wire('hostmaster.internal.') + struct.pack('>5I', i, 3600, 600, 86400, 60)
+    recs = sorted([('internal.', 6, soa), ('internal.', 2, wire('ns1.internal.')),
+                   ('ns1.internal.', 1, bytes([10, 0, 0, 53])), ('a.internal.', 1, bytes([10, 0, 0, i]))],
+                  key=lambda r: (wire(r[0]), r[1], r[2]))
+    h = hashlib.sha256()
+    for o, ty, rd in recs:
+        h.update(wire(o) + struct.pack('>HHIH', ty, 1, 300, len(rd)) + rd)
+    digest[i] = h.hexdigest()
+def version(t, i):
+    w(t, '"type":"version","zone":"internal.","serial":%d,"digest":"%s","known":"published","file":"z%d.zone"' % (i, digest[i], i))
 w(0, '"type":"meta","schema":1,"dnschaos":"0.1.0","scenario":"big.lua","name":"big history",'
      '"seed":7,"duration":600.000,"ldns":"1.8.3","libevent":"2.1.12-stable","lua":"Lua 5.4.4",'
      '"c-ares":"1.18.1","libunbound":"1.17.1","glibc":"2.36","started_unix":"1"')
-w(0, '"type":"publish","source":"truth","zone":"internal.","serial":1,"file":"z","initial":true')
+version(0, 1)
+w(0, '"type":"publish","source":"truth","zone":"internal.","serial":1,"digest":"%s","file":"z1.zone","initial":true' % digest[1])
 res = ['r%d' % i for i in range(14)]
 # a name that would end the data blob, and a byte that is not UTF-8 (written as the history would: U+FFFD)
 res[3] = 'r3</script><b id=pwn>x</b>\ufffd'
@@ -175,8 +197,8 @@ for r in res:
     w(0.001, '"type":"state","resolver":"%s","state":"up","why":"booted","address":"127.0.0.11:53"' % r.replace('"', ''))
     w(0.001, '"type":"boot","resolver":"%s","from":"source","ok":true,"zones":["internal. 1"]' % r)
 clients = ['c%d' % i for i in range(12)]
-t, lid, lines, open_ = 0.01, 0, 2 + 2 * len(res), []
-down, fid, serial = {}, 0, 1
+t, lid, lines, open_ = 0.01, 0, 3 + 2 * len(res), []
+down, fid, serial, known = {}, 0, 1, {1}
 while lines < n - 1:
     t += 600.0 / n
     x = random.random()
@@ -189,7 +211,17 @@ while lines < n - 1:
     elif x < 0.70 and open_:
         i, c, t0 = open_.pop(0)
         if random.random() < 0.9:
-            extra = ',"answers":["10.0.0.1"],"class":"%s","serial":1' % random.choice(['fresh'] * 20 + ['stale', 'wrong'])
+            cls = random.choice(['fresh'] * 20 + ['stale', 'wrong'])
+            other = 3 - serial
+            if cls == 'stale' and other not in known:
+                cls = 'fresh'  # no other version known yet
+            if cls == 'fresh':
+                extra = ',"answers":["%s"],"class":"fresh","serial":%d,"digest":"%s"' % (addr[serial], serial, digest[serial])
+            elif cls == 'stale':
+                extra = (',"answers":["%s"],"class":"stale","serial":%d,"digest":"%s","stale_records":["%s"]'
+                         % (addr[other], other, digest[other], addr[other]))
+            else:
+                extra = ',"answers":["192.0.2.1"],"class":"wrong","wrong_records":["192.0.2.1"]'
             ev = 'ok'
         else:
             ev, extra = 'timeout', ',"reason":"timeout","error":"ARES_ETIMEOUT"'
@@ -212,8 +244,12 @@ while lines < n - 1:
         w(t, '"type":"fault","target":"%s","fault":"delay","id":%d,"action":"inject",'
              '"duration":0.500,"delay_ms":5.000,"jitter_ms":0.000,"dist":"constant"' % (random.choice(res), fid))
     else:
-        serial += 1
-        w(t, '"type":"publish","source":"truth","zone":"internal.","serial":%d,"file":"z"' % serial)
+        serial = 3 - serial
+        if serial not in known:
+            known.add(serial)
+            version(t, serial)
+            lines += 1
+        w(t, '"type":"publish","source":"truth","zone":"internal.","serial":%d,"digest":"%s","file":"z%d.zone"' % (serial, digest[serial], serial))
     lines += 1
 w(t, '"type":"end","reason":"duration","lines":%d' % (lines + 1))
 EOF
