@@ -1,11 +1,13 @@
 /*
- * classify.c - fresh, stale or wrong: an answer compared with what each known
- * zone version answers. The versions' answers come from the answer engine
- * itself (the same code the fake resolvers serve with), so the comparison
- * follows CNAME chains and wildcards exactly as the resolvers did.
+ * classify.c - fresh, stale or wrong: each record of an answer compared with
+ * what each known zone version answers. Versions are known by content (their
+ * digest), so a stale copy that carries the published serial is not taken
+ * for the published version. The versions' answers come from the answer
+ * engine itself (the same code the fake resolvers serve with), so the
+ * comparison follows CNAME chains and wildcards exactly as the resolvers did.
  *
- * Negative answers are compared as "no address": stacks blur NXDOMAIN and
- * NODATA (glibc's getaddrinfo says EAI_NONAME for both in places), so a
+ * Negative answers are compared whole, as "no address": stacks blur NXDOMAIN
+ * and NODATA (glibc's getaddrinfo says EAI_NONAME for both in places), so a
  * lookup that got no address matches every version that has none.
  */
 #include "harness/record/classify.h"
