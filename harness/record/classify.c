@@ -27,7 +27,7 @@ struct version_rec {
 	struct zone_set *set; /* just v, for the answer engine */
 	uint32_t serial;
 	uint8_t digest[ZONE_DIGEST_LEN];
-	int64_t known_us;     /* run time it became known, microseconds */
+	int64_t known_us; /* run time it became known, microseconds */
 };
 
 struct publish_rec {
@@ -201,7 +201,7 @@ static long find_or_add(struct classify *c, struct zone_version *v, int64_t us, 
 }
 
 int classify_add_version(struct classify *c, struct zone_version *v, enum classify_known how,
-			 double t)
+                         double t)
 {
 	(void)how; /* the history records it; the class does not depend on it */
 	bool added;
@@ -237,12 +237,13 @@ static uint64_t hash_key(const char *name, uint16_t qtype, size_t vidx)
 }
 
 static struct cache_entry *cache_slot(struct classify *c, const char *name, uint16_t qtype,
-				      size_t vidx)
+                                      size_t vidx)
 {
 	size_t mask = c->capc - 1;
 	for (size_t i = hash_key(name, qtype, vidx) & mask;; i = (i + 1) & mask) {
 		struct cache_entry *e = &c->cache[i];
-		if (!e->name || (e->qtype == qtype && e->vidx == vidx && strcmp(e->name, name) == 0))
+		if (!e->name ||
+		    (e->qtype == qtype && e->vidx == vidx && strcmp(e->name, name) == 0))
 			return e;
 	}
 }
@@ -267,7 +268,7 @@ static int cache_grow(struct classify *c)
 
 /* Asks version vidx for (name, qtype) through the answer engine. */
 static int ask_version(struct classify *c, size_t vidx, const char *name, uint16_t qtype,
-		       struct cache_entry *out)
+                       struct cache_entry *out)
 {
 	uint8_t pkt[WIRE_HEADER_LEN + WIRE_NAME_MAX + 4];
 	static uint8_t reply[65535];
@@ -283,7 +284,7 @@ static int ask_version(struct classify *c, size_t vidx, const char *name, uint16
 	wire_put16(pkt + WIRE_HEADER_LEN + nl + 2, 1);
 	struct answer_info info;
 	size_t len = answer_query(c->versions[vidx].set, pkt, WIRE_HEADER_LEN + nl + 4, ANSWER_TCP,
-				  reply, sizeof reply, &info);
+	                          reply, sizeof reply, &info);
 	out->rcode = info.rcode;
 	out->n = 0;
 	out->addrs = NULL;
@@ -319,7 +320,7 @@ static int ask_version(struct classify *c, size_t vidx, const char *name, uint16
 }
 
 static const struct cache_entry *answer_of(struct classify *c, size_t vidx, const char *name,
-					   uint16_t qtype)
+                                           uint16_t qtype)
 {
 	if (c->ncache * 2 >= c->capc && cache_grow(c) != 0)
 		return NULL;
@@ -360,7 +361,7 @@ static bool gives(struct classify *c, size_t vidx, const char *name, const struc
 
 /* Does version vidx give no address for the types asked? (false when it cannot be told) */
 static bool gives_none(struct classify *c, size_t vidx, const char *name,
-		       const struct classify_query *q)
+                       const struct classify_query *q)
 {
 	const struct cache_entry *ea = NULL, *e6 = NULL;
 	if (q->want_a && !(ea = answer_of(c, vidx, name, LDNS_RR_TYPE_A)))
@@ -418,7 +419,8 @@ struct classify_result classify_answer(struct classify *c, const struct classify
 	bool settled = c->np == 0 || us - c->pubs[c->np - 1].us > c->grace_us;
 	for (size_t i = c->nv; settled && i-- > 0;)
 		settled = c->versions[i].known_us <= us;
-	bool memoable = settled && q->naddrs <= MEMO_ADDRS && strlen(q->name) < sizeof c->memo->name;
+	bool memoable =
+	        settled && q->naddrs <= MEMO_ADDRS && strlen(q->name) < sizeof c->memo->name;
 	if (memoable && !c->memo)
 		c->memo = calloc(MEMO_SLOTS, sizeof *c->memo);
 	if (!memoable || !c->memo)
@@ -448,7 +450,7 @@ static void take_version(struct classify *c, struct classify_result *res, size_t
 
 /* Is version i another version of the zone (origin) known by us? */
 static bool other_version(struct classify *c, size_t i, long cur, const uint8_t *origin,
-			  size_t olen, int64_t us)
+                          size_t olen, int64_t us)
 {
 	size_t ol;
 	const uint8_t *o = zone_version_origin(c->versions[i].v, &ol);
@@ -525,7 +527,8 @@ static struct classify_result classify_slow(struct classify *c, const struct cla
 		} else {
 			res.cls = CLASS_WRONG;
 			for (size_t i = c->nv; i-- > 0;)
-				if (other_version(c, i, cur, origin, olen, us) && gives_none(c, i, name, q)) {
+				if (other_version(c, i, cur, origin, olen, us) &&
+				    gives_none(c, i, name, q)) {
 					res.cls = CLASS_STALE;
 					take_version(c, &res, i);
 					break;

@@ -59,7 +59,7 @@ double classify_grace(const struct classify *c);
  * 0 when already known, -1 on out of memory.
  */
 int classify_add_version(struct classify *c, struct zone_version *v, enum classify_known how,
-			 double t);
+                         double t);
 
 /*
  * v became the published version of its zone at run time t (also added as
@@ -69,19 +69,19 @@ int classify_publish(struct classify *c, struct zone_version *v, double t);
 
 /* What a lookup got, to be classified. */
 struct classify_query {
-	const char *name;      /* presentation form, with or without the final dot */
+	const char *name; /* presentation form, with or without the final dot */
 	bool want_a, want_aaaa;
-	bool nxdomain;         /* the lookup failed with NXDOMAIN (addresses ignored) */
+	bool nxdomain; /* the lookup failed with NXDOMAIN (addresses ignored) */
 	const struct lookup_addr *addrs;
-	size_t naddrs;         /* 0 and !nxdomain: NODATA */
-	double t;              /* run time of the answer */
+	size_t naddrs; /* 0 and !nxdomain: NODATA */
+	double t;      /* run time of the answer */
 };
 
 /* The first CLASSIFY_MASK_BITS addresses of a query are named in the masks. */
 #define CLASSIFY_MASK_BITS 64
 
 struct classify_result {
-	enum answer_class cls;  /* CLASS_NONE: no known version holds the name's zone */
+	enum answer_class cls; /* CLASS_NONE: no known version holds the name's zone */
 	/*
 	 * fresh: the version the answer matched (the replaced one with grace);
 	 * stale: the version the stale records come from (the one giving most
@@ -89,9 +89,9 @@ struct classify_result {
 	 */
 	uint32_t serial;
 	uint8_t digest[ZONE_DIGEST_LEN];
-	bool grace;             /* fresh only by the grace after a publish */
-	uint64_t stale;         /* bit i: addrs[i] is stale */
-	uint64_t wrong;         /* bit i: addrs[i] comes from no known version */
+	bool grace;     /* fresh only by the grace after a publish */
+	uint64_t stale; /* bit i: addrs[i] is stale */
+	uint64_t wrong; /* bit i: addrs[i] comes from no known version */
 };
 
 struct classify_result classify_answer(struct classify *c, const struct classify_query *q);

@@ -14,7 +14,7 @@
 #include <string.h>
 
 static void say(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 static void say(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -24,8 +24,8 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* Loads every version line's file and checks it still holds those records. */
-static int load_versions(const struct hist *h, const char *name, rederive_path_fn path,
-			 void *arg, struct zone_version **out, char *err, size_t errlen)
+static int load_versions(const struct hist *h, const char *name, rederive_path_fn path, void *arg,
+                         struct zone_version **out, char *err, size_t errlen)
 {
 	size_t nv;
 	const struct hist_version *vs = hist_versions(h, &nv);
@@ -44,8 +44,9 @@ static int load_versions(const struct hist *h, const char *name, rederive_path_f
 		path(arg, file, full, sizeof full);
 		out[i] = zone_version_load(full, NULL, lerr, sizeof lerr);
 		if (!out[i]) {
-			say(err, errlen, "%s:%u: cannot load the recorded zone version %s serial %u: %s",
-			    name, hv->line, hist_str(h, hv->zone), hv->serial, lerr);
+			say(err, errlen,
+			    "%s:%u: cannot load the recorded zone version %s serial %u: %s", name,
+			    hv->line, hist_str(h, hv->zone), hv->serial, lerr);
 			return -1;
 		}
 		if (zone_version_digest(out[i], d) != 0) {
@@ -103,13 +104,13 @@ static uint8_t to_hist(enum answer_class c)
 
 /* The class the run gave lookup l (as harness/clients/client.c asks it). */
 static struct classify_result classify_lookup(const struct hist *h, struct classify *c,
-					      const struct hist_lookup *l, uint32_t nx,
-					      uint32_t nodata)
+                                              const struct hist_lookup *l, uint32_t nx,
+                                              uint32_t nodata)
 {
 	struct classify_result none;
 	memset(&none, 0, sizeof none);
 	bool negative = l->event == HIST_LK_FAIL && l->reason != HIST_NONE &&
-			(l->reason == nx || l->reason == nodata);
+	                (l->reason == nx || l->reason == nodata);
 	if (!(l->want & 3) || !(l->event == HIST_LK_OK || negative))
 		return none;
 	struct lookup_addr addrs[LOOKUP_ADDRS_MAX];
@@ -124,8 +125,13 @@ static struct classify_result classify_lookup(const struct hist *h, struct class
 		}
 	}
 	struct classify_query q = {
-		hist_str(h, l->name), (l->want & 1) != 0, (l->want & 2) != 0,
-		negative && l->reason == nx, addrs, n, l->t_done,
+	        hist_str(h, l->name),
+	        (l->want & 1) != 0,
+	        (l->want & 2) != 0,
+	        negative && l->reason == nx,
+	        addrs,
+	        n,
+	        l->t_done,
 	};
 	if (!q.name)
 		return none;
@@ -133,7 +139,7 @@ static struct classify_result classify_lookup(const struct hist *h, struct class
 }
 
 int rederive_classes(const struct hist *h, const char *name, double grace, rederive_path_fn path,
-		     void *arg, char *err, size_t errlen)
+                     void *arg, char *err, size_t errlen)
 {
 	size_t nv, np, nl;
 	const struct hist_version *vs = hist_versions(h, &nv);
@@ -168,8 +174,8 @@ int rederive_classes(const struct hist *h, const char *name, double grace, reder
 		if (lv == UINT32_MAX && lp == UINT32_MAX && ll == UINT32_MAX)
 			break;
 		if (lv < lp && lv < ll) {
-			static const enum classify_known how[] = { CLASSIFY_PUBLISHED, CLASSIFY_DISK,
-								   CLASSIFY_TRANSFER };
+			static const enum classify_known how[] = {CLASSIFY_PUBLISHED, CLASSIFY_DISK,
+			                                          CLASSIFY_TRANSFER};
 			if (classify_add_version(c, zv[iv], how[vs[iv].known % 3], vs[iv].t) < 0) {
 				say(err, errlen, "out of memory");
 				goto out;
@@ -204,7 +210,8 @@ int rederive_classes(const struct hist *h, const char *name, double grace, reder
 			}
 			if (got != l->cls) {
 				say(err, errlen,
-				    "%s:%u: lookup %llu of %s: recorded %s, the recorded zone versions "
+				    "%s:%u: lookup %llu of %s: recorded %s, the recorded zone "
+				    "versions "
 				    "give %s",
 				    name, l->line_done, (unsigned long long)l->id,
 				    hist_str(h, l->client), class_text(l->cls),
@@ -214,7 +221,8 @@ int rederive_classes(const struct hist *h, const char *name, double grace, reder
 			}
 			if (l->stale_unknown || l->stale != r.stale) {
 				say(err, errlen,
-				    "%s:%u: lookup %llu of %s: its stale_records are not the answers "
+				    "%s:%u: lookup %llu of %s: its stale_records are not the "
+				    "answers "
 				    "the recorded zone versions give as stale",
 				    name, l->line_done, (unsigned long long)l->id,
 				    hist_str(h, l->client));

@@ -29,6 +29,6 @@ typedef void (*rederive_path_fn)(void *arg, const char *file, char *out, size_t 
  * publish without a digest); -2 on out of memory (err set).
  */
 int rederive_classes(const struct hist *h, const char *name, double grace, rederive_path_fn path,
-		     void *arg, char *err, size_t errlen);
+                     void *arg, char *err, size_t errlen);
 
 #endif

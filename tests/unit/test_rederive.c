@@ -69,7 +69,7 @@ static void zones_path(void *arg, const char *file, char *out, size_t cap)
 }
 
 #define META                                                                                       \
-	"{\"t\":0.000000,\"type\":\"meta\",\"schema\":1,\"dnschaos\":\"0.1.0\",\"scenario\":"     \
+	"{\"t\":0.000000,\"type\":\"meta\",\"schema\":1,\"dnschaos\":\"0.1.0\",\"scenario\":"      \
 	"\"x.lua\",\"name\":\"x\",\"seed\":1,\"duration\":2.000}\n"
 
 /*
@@ -78,42 +78,45 @@ static void zones_path(void *arg, const char *file, char *out, size_t cap)
  * fields after "answers" (class and the rest).
  */
 static void write_hist(struct fx *f, const char *v1_file, const char *v1_digest,
-		       const char *publish_digest, const char *tail)
+                       const char *publish_digest, const char *tail)
 {
 	FILE *fp = fopen(f->path, "w");
 	assert_non_null(fp);
 	fprintf(fp, META);
 	fprintf(fp,
-		"{\"t\":0.000100,\"type\":\"version\",\"zone\":\"internal.\",\"serial\":2026112502,"
-		"\"digest\":\"%s\",\"known\":\"published\",\"file\":\"internal.v2.zone\"}\n",
-		f->d2);
+	        "{\"t\":0.000100,\"type\":\"version\",\"zone\":\"internal.\",\"serial\":2026112502,"
+	        "\"digest\":\"%s\",\"known\":\"published\",\"file\":\"internal.v2.zone\"}\n",
+	        f->d2);
 	if (publish_digest)
 		fprintf(fp,
-			"{\"t\":0.000100,\"type\":\"publish\",\"source\":\"truth\",\"zone\":"
-			"\"internal.\",\"serial\":2026112502,\"digest\":\"%s\",\"file\":\"x\","
-			"\"initial\":true}\n",
-			publish_digest);
+		        "{\"t\":0.000100,\"type\":\"publish\",\"source\":\"truth\",\"zone\":"
+		        "\"internal.\",\"serial\":2026112502,\"digest\":\"%s\",\"file\":\"x\","
+		        "\"initial\":true}\n",
+		        publish_digest);
 	else
-		fprintf(fp, "{\"t\":0.000100,\"type\":\"publish\",\"source\":\"truth\",\"zone\":"
-			    "\"internal.\",\"serial\":2026112502,\"file\":\"x\",\"initial\":true}\n");
+		fprintf(fp,
+		        "{\"t\":0.000100,\"type\":\"publish\",\"source\":\"truth\",\"zone\":"
+		        "\"internal.\",\"serial\":2026112502,\"file\":\"x\",\"initial\":true}\n");
 	fprintf(fp,
-		"{\"t\":0.001000,\"type\":\"version\",\"zone\":\"internal.\",\"serial\":2026110301,"
-		"\"digest\":\"%s\",\"known\":\"disk\",\"file\":\"%s\"}\n",
-		v1_digest, v1_file);
+	        "{\"t\":0.001000,\"type\":\"version\",\"zone\":\"internal.\",\"serial\":2026110301,"
+	        "\"digest\":\"%s\",\"known\":\"disk\",\"file\":\"%s\"}\n",
+	        v1_digest, v1_file);
 	fprintf(fp,
-		"{\"t\":0.001000,\"type\":\"boot\",\"resolver\":\"r1\",\"from\":\"file\",\"ok\":true,"
-		"\"zones\":[\"internal. 2026110301\"],\"digests\":[\"%s\"]}\n",
-		v1_digest);
+	        "{\"t\":0.001000,\"type\":\"boot\",\"resolver\":\"r1\",\"from\":\"file\",\"ok\":"
+	        "true,"
+	        "\"zones\":[\"internal. 2026110301\"],\"digests\":[\"%s\"]}\n",
+	        v1_digest);
 	fprintf(fp, "{\"t\":0.002000,\"type\":\"boot\",\"resolver\":\"r2\",\"from\":\"source\","
-		    "\"ok\":true,\"zones\":[\"internal. 2026112502\"]}\n");
-	fprintf(fp, "{\"t\":0.100000,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\","
-		    "\"stack\":\"c-ares\",\"id\":1,\"name\":\"db-primary.internal\",\"family\":\"A\","
-		    "\"target\":\"r1\"}\n");
+	            "\"ok\":true,\"zones\":[\"internal. 2026112502\"]}\n");
 	fprintf(fp,
-		"{\"t\":0.100300,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"app\",\"stack\":"
-		"\"c-ares\",\"id\":1,\"name\":\"db-primary.internal\",\"latency_ms\":0.300,"
-		"\"answers\":[\"10.20.0.15\"]%s,\"wire\":1}\n",
-		tail);
+	        "{\"t\":0.100000,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\","
+	        "\"stack\":\"c-ares\",\"id\":1,\"name\":\"db-primary.internal\",\"family\":\"A\","
+	        "\"target\":\"r1\"}\n");
+	fprintf(fp,
+	        "{\"t\":0.100300,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"app\",\"stack\":"
+	        "\"c-ares\",\"id\":1,\"name\":\"db-primary.internal\",\"latency_ms\":0.300,"
+	        "\"answers\":[\"10.20.0.15\"]%s,\"wire\":1}\n",
+	        tail);
 	fprintf(fp, "{\"t\":1.000000,\"type\":\"end\",\"reason\":\"duration\",\"lines\":9}\n");
 	assert_int_equal(fclose(fp), 0);
 }
@@ -132,9 +135,9 @@ static char stale_tail[256];
 static const char *stale(const struct fx *f)
 {
 	snprintf(stale_tail, sizeof stale_tail,
-		 ",\"class\":\"stale\",\"serial\":2026110301,\"digest\":\"%s\","
-		 "\"stale_records\":[\"10.20.0.15\"]",
-		 f->d1);
+	         ",\"class\":\"stale\",\"serial\":2026110301,\"digest\":\"%s\","
+	         "\"stale_records\":[\"10.20.0.15\"]",
+	         f->d1);
 	return stale_tail;
 }
 
@@ -162,7 +165,7 @@ static void test_recorded_classes_agree(void **state)
 	assert_int_equal(l->stale, 1);
 	const struct hist_addr *a = hist_lookup_addrs(f->h, l, &n);
 	assert_int_equal(n, 1);
-	assert_memory_equal(a[0].a, ((const uint8_t[]){ 10, 20, 0, 15 }), 4);
+	assert_memory_equal(a[0].a, ((const uint8_t[]){10, 20, 0, 15}), 4);
 
 	/* r1 serves the stale copy from its boot on; r2's boot has no digest. */
 	uint32_t r1 = hist_find(f->h, "r1"), r2 = hist_find(f->h, "r2");
@@ -177,18 +180,18 @@ static void test_rewritten_class_refused(void **state)
 	struct fx *f = *state;
 	char err[512] = "", tail[256];
 	snprintf(tail, sizeof tail, ",\"class\":\"fresh\",\"serial\":2026112502,\"digest\":\"%s\"",
-		 f->d2);
+	         f->d2);
 	write_hist(f, "internal.v1.zone", f->d1, f->d2, tail);
 	assert_int_equal(load_and_rederive(f, err, sizeof err), -1);
 	assert_string_equal(err, "h.jsonl:8: lookup 1 of app: recorded class fresh, the recorded "
-				 "zone versions give stale");
+	                         "zone versions give stale");
 	/* No class at all, where the versions give one. */
 	write_hist(f, "internal.v1.zone", f->d1, f->d2, "");
 	assert_int_equal(load_and_rederive(f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "recorded no class, the recorded zone versions give stale"));
 	/* The class kept, its stale record dropped. */
 	snprintf(tail, sizeof tail, ",\"class\":\"stale\",\"serial\":2026110301,\"digest\":\"%s\"",
-		 f->d1);
+	         f->d1);
 	write_hist(f, "internal.v1.zone", f->d1, f->d2, tail);
 	assert_int_equal(load_and_rederive(f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "h.jsonl:8: lookup 1 of app: its stale_records"));
@@ -203,14 +206,14 @@ static void test_version_files_checked(void **state)
 	write_hist(f, "nope.zone", f->d1, f->d2, stale(f));
 	assert_int_equal(load_and_rederive(f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "h.jsonl:4: cannot load the recorded zone version internal. "
-				    "serial 2026110301: "));
+	                            "serial 2026110301: "));
 	assert_non_null(strstr(err, "nope.zone"));
 	/* A file that holds other records than the digest says. */
 	write_hist(f, "internal.v2.zone", f->d1, f->d2, stale(f));
 	assert_int_equal(load_and_rederive(f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "h.jsonl:4: "));
 	assert_non_null(strstr(err, "internal.v2.zone no longer holds the recorded version of "
-				    "internal. serial 2026110301"));
+	                            "internal. serial 2026110301"));
 	/* A publish line without a digest (an older dnschaos). */
 	write_hist(f, "internal.v1.zone", f->d1, NULL, stale(f));
 	assert_int_equal(load_and_rederive(f, err, sizeof err), -1);
@@ -234,10 +237,10 @@ static void test_unknown_digest_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_recorded_classes_agree, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rewritten_class_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_version_files_checked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_digest_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_recorded_classes_agree, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_rewritten_class_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_version_files_checked, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_unknown_digest_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
