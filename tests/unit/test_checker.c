@@ -2223,6 +2223,191 @@ static void test_verdict_lifecycle_faults(void **state)
 	assert_string_equal(v.untouched[0], "stop on r1 (fault 2) at 3.000 s");
 }
 
+/*
+ * A hang on r2 behind a VIP: the backend's query lines come from the VIP and
+ * are no lookup's, so the lookup that met the fault is found through its
+ * route line (same backend, same question, in order). A health probe at r2
+ * carrying the fault's id is not a lookup's.
+ */
+static void test_verdict_fault_behind_vip(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e[1];
+	struct expect_result res[1];
+	struct verdict_info v;
+	struct lk l1, l2;
+
+	e[0] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.1);
+	for (int way = 0; way < 4; way++) {
+		hb_reset(&f->b);
+		hb_inject(&f->b, 3.0, "r2", "hang", 4, "\"fraction\":0.5000");
+		l1 = hb_invoke(&f->b, 3.5, "app", "glibc", "vip");
+		l2 = hb_invoke(&f->b, 3.5, "app", "glibc", "vip");
+		hb_route(&f->b, 3.5, "vip", "r2", true, &l1, "first");
+		/* the backend's line for l1's query: the fault acts on it in way 0 only */
+		hb_query(&f->b, 3.5, "r2", way == 0 ? "dropped" : "answered", NULL, NULL,
+		         way == 0 ? "\"fault\":4" : NULL);
+		hb_route(&f->b, 3.6, "vip", "r1", true, &l2, "first");
+		hb_query(&f->b, 3.6, "r1", "answered", NULL, NULL, NULL);
+		if (way == 1) /* a health probe of r2, asking the apex SOA, that the hang ate */
+			hb_add(&f->b, 3.7,
+			       "\"type\":\"query\",\"resolver\":\"r2\",\"transport\":\"udp\","
+			       "\"src\":\"127.0.0.1:5000\",\"id\":9,\"qname\":\"internal.\","
+			       "\"qtype\":\"SOA\",\"action\":\"dropped\",\"fault\":4");
+		if (way == 3) /* the same question 2 s later, not the VIP's: too late to be l1's */
+			hb_query(&f->b, 5.6, "r2", "dropped", NULL, NULL, "\"fault\":4");
+		hb_done(&f->b, &l2, "ok", 2600, "fresh", 1);
+		hb_done(&f->b, &l1, "ok", 3000, "fresh", way == 0 ? 2 : 1);
+		hb_end(&f->b, 10.0, "duration");
+		load(f);
+		v = verdict(f, e, 1, res);
+		if (v.verdict != (way == 0 ? VERDICT_PASS : VERDICT_INCONCLUSIVE))
+			fail_msg("way %d: %s (%s)", way, verdict_name(v.verdict), v.why);
+		assert_int_equal(v.nuntouched, way == 0 ? 0 : 1);
+	}
+}
+
+/*
+ * An expectation over lookups passes only if one of its lookups met a
+ * fault: app's lookups met the crash of r1 at 3.0 (routed to it while it
+ * was down); app2's never did, nor did app's after 5 s. Each such metric
+ * gets a window (or a client) where that holds and one where it does not;
+ * the old checker passed both.
+ */
+static void test_lookups_met_a_fault(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+	struct lk l;
+	static const enum expect_metric lookup_metrics[] = {
+	        EXPECT_SUCCESS_RATE, EXPECT_LATENCY,       EXPECT_STALE,   EXPECT_WRONG,
+	        EXPECT_STALE_STRETCH, EXPECT_AMPLIFICATION, EXPECT_GOODPUT, EXPECT_RECOVERY,
+	};
+
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+	hb_state(&f->b, 0.0, "r1", "up", "booted");
+	for (int i = 0; i < 10; i++) {
+		double t = 1.0 + i * 0.5; /* 1.0 .. 5.5 */
+		l = hb_invoke(&f->b, t, "app", "glibc", "vip");
+		hb_route(&f->b, t, "vip", "r1", true, &l, "first");
+		hb_done(&f->b, &l, "ok", 10, "fresh", 1);
+		l = hb_invoke(&f->b, t + 0.1, "app2", "glibc", "vip2");
+		hb_route(&f->b, t + 0.1, "vip2", "r2", true, &l, "first");
+		hb_done(&f->b, &l, "ok", 10, "fresh", 1);
+		if (i == 3) { /* 2.5: a publish, a trigger for stale_stretch */
+			hb_publish(&f->b, 2.7, "other.", 5, false);
+			hb_inject(&f->b, 3.0, "r1", "crash", 7, "\"down\":1.000");
+			hb_state(&f->b, 3.0, "r1", "down", "crash");
+		}
+		if (i == 5) { /* 3.5: routed to r1 while it was down (pinned) */
+			hb_heal(&f->b, 4.0, "r1", "crash", 7);
+			hb_state(&f->b, 4.0, "r1", "up", "booted");
+		}
+	}
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	for (size_t i = 0; i < sizeof lookup_metrics / sizeof lookup_metrics[0]; i++) {
+		enum expect_metric m = lookup_metrics[i];
+		bool most = m == EXPECT_LATENCY || m == EXPECT_STALE || m == EXPECT_WRONG ||
+		            m == EXPECT_STALE_STRETCH || m == EXPECT_AMPLIFICATION ||
+		            m == EXPECT_RECOVERY;
+
+		e = ex(m, most ? EXPECT_AT_MOST : EXPECT_AT_LEAST, most ? 1e6 : 0);
+		if (m == EXPECT_RECOVERY)
+			e.from = 4;
+		SET(e.client, "app");
+		r = eval(f, &e);
+		if (r.outcome != OUTCOME_PASS)
+			fail_msg("%s of app: %s (%s)", expect_metric_name(m), outcome_name(r.outcome),
+			         r.why);
+
+		/* app2 met nothing */
+		SET(e.client, "app2");
+		r = eval(f, &e);
+		if (r.outcome != OUTCOME_INCONCLUSIVE || !strstr(r.why, "no lookup of app2 met a fault"))
+			fail_msg("%s of app2: %s (%s)", expect_metric_name(m), outcome_name(r.outcome),
+			         r.why);
+		/* ... unless it is a measure without faults on purpose */
+		e.baseline = true;
+		r = eval(f, &e);
+		if (r.outcome != OUTCOME_PASS)
+			fail_msg("%s of app2, baseline: %s (%s)", expect_metric_name(m),
+			         outcome_name(r.outcome), r.why);
+	}
+
+	/* a window after the fault: app's lookups there met nothing */
+	e = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.9);
+	SET(e.client, "app");
+	e.from = 4;
+	r = eval(f, &e);
+	assert_inconclusive(r, "no lookup of app met a fault in [4 s, the end) (a measure without "
+	                       "faults says baseline = true)");
+	e.from = 3;
+	e.to = 4;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 1);
+	/* no client filter: any lookup counts */
+	e.client[0] = '\0';
+	e.from = 0;
+	e.to = -1;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 1);
+
+	/* a failure stands: the lookups it counted show the system broken, fault or not */
+	e = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 1.5);
+	SET(e.client, "app2");
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 1);
+
+	/* the other metrics are not over lookups: the rule does not touch them */
+	assert_false(expect_over_lookups(EXPECT_READMISSION));
+	assert_false(expect_over_lookups(EXPECT_DETECTION));
+	assert_false(expect_over_lookups(EXPECT_FAILURE_SPAN));
+	assert_false(expect_over_lookups(EXPECT_SURVIVOR_LOAD));
+	assert_false(expect_over_lookups(EXPECT_FLAPS));
+	assert_false(expect_over_lookups(EXPECT_CUSTOM));
+	for (size_t i = 0; i < sizeof lookup_metrics / sizeof lookup_metrics[0]; i++)
+		assert_true(expect_over_lookups(lookup_metrics[i]));
+}
+
+/* A lookup's query at a resolver gated inside a crash's span met the crash. */
+static void test_lookups_met_gated(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e[1];
+	struct expect_result res[1];
+	struct verdict_info v;
+	struct lk l;
+
+	e[0] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0);
+	for (int gated = 0; gated < 2; gated++) {
+		hb_reset(&f->b);
+		hb_publish(&f->b, 0.0, "internal.", 2, true);
+		hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+		hb_state(&f->b, 0.0, "r1", "up", "booted");
+		hb_inject(&f->b, 3.0, "r1", "restart", 7, NULL);
+		hb_state(&f->b, 3.0, "r1", "down", "crash");
+		hb_heal(&f->b, 3.0, "r1", "restart", 7);
+		hb_boot(&f->b, 3.1, "r1", "internal.", 2); /* the published version */
+		hb_state(&f->b, 3.1, "r1", "up", "booted");
+		if (gated)
+			hb_gate(&f->b, 3.1, "r1", true);
+		l = hb_invoke(&f->b, 3.5, "app", "ldns", "r1");
+		hb_query(&f->b, 3.5, "r1", gated ? "rcode" : "answered", &l, "first",
+		         gated ? "\"rcode\":\"SERVFAIL\",\"gate\":true" : NULL);
+		hb_done(&f->b, &l, gated ? "fail" : "ok", 1, gated ? NULL : "fresh", 1);
+		if (gated)
+			hb_gate(&f->b, 4.0, "r1", false);
+		hb_end(&f->b, 10.0, "duration");
+		load(f);
+		v = verdict(f, e, 1, res);
+		assert_int_equal(v.nuntouched, gated ? 0 : 1);
+	}
+}
+
 static void test_verdict_many_untouched(void **state)
 {
 	struct fx *f = *state;
@@ -2551,6 +2736,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_verdict_untouched_query_faults, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_lifecycle_faults, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_verdict_fault_behind_vip, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lookups_met_a_fault, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lookups_met_gated, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_many_untouched, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_incomplete_runs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_hist_reads, setup, teardown),
