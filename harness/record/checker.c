@@ -1881,8 +1881,8 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 	} else if (out->inconclusive || out->nuntouched) {
 		out->verdict = VERDICT_INCONCLUSIVE;
 		if (out->nuntouched)
-			say(out->why, sizeof out->why, "%zu injected fault(s) never met by a client's "
-			    "lookup: %s%s", out->nuntouched, out->untouched[0],
+			say(out->why, sizeof out->why, "%zu injected fault(s) never touched the system "
+			    "(no client's lookup met them): %s%s", out->nuntouched, out->untouched[0],
 			    out->nuntouched > 1 ? ", ..." : "");
 		else
 			say(out->why, sizeof out->why, "%zu of %zu expectations could not be measured",

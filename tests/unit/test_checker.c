@@ -2039,7 +2039,8 @@ static void test_verdict_untouched_query_faults(void **state)
 		assert_false(v.no_faults);
 		snprintf(want, sizeof want, "%s on r2 (fault 4) at 3.000 s", kinds[i]);
 		assert_string_equal(v.untouched[0], want);
-		assert_contains(v.why, "1 injected fault(s) never met by a client's lookup: ");
+		assert_contains(v.why, "1 injected fault(s) never touched the system (no client's "
+		                       "lookup met them): ");
 		assert_contains(v.why, want);
 		/* and no lookup met any: the expectation itself cannot pass */
 		assert_int_equal(res[0].outcome, OUTCOME_INCONCLUSIVE);
@@ -2427,8 +2428,8 @@ static void test_verdict_many_untouched(void **state)
 	assert_string_equal(v.untouched[0], "hang on r2 (fault 1) at 3.000 s");
 	assert_string_equal(v.untouched[3], "hang on r2 (fault 4) at 6.000 s");
 	assert_string_equal(v.why,
-	                    "5 injected fault(s) never met by a client's lookup: hang on r2 "
-	                    "(fault 1) at 3.000 s, ...");
+	                    "5 injected fault(s) never touched the system (no client's lookup "
+	                    "met them): hang on r2 (fault 1) at 3.000 s, ...");
 }
 
 static void test_verdict_incomplete_runs(void **state)
