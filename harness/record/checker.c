@@ -470,9 +470,11 @@ static int track_bad(struct track *r)
 	struct span *all = malloc(n * sizeof *all);
 	if (!all)
 		return -1;
-	memcpy(all, r->down.v, r->down.n * sizeof *all);
-	memcpy(all + r->down.n, r->gated.v, r->gated.n * sizeof *all);
-	memcpy(all + r->down.n + r->gated.n, r->unpub.v, r->unpub.n * sizeof *all);
+	const struct spans *parts[] = { &r->down, &r->gated, &r->unpub };
+	size_t k = 0;
+	for (size_t p = 0; p < 3; p++)
+		for (size_t i = 0; i < parts[p]->n; i++)
+			all[k++] = parts[p]->v[i];
 	qsort(all, n, sizeof *all, cmp_span);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
