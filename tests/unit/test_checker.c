@@ -1883,7 +1883,7 @@ static int custom_fn(void *arg, const struct hist *h, const struct expectation *
 		return -1;
 	}
 	hist_faults(h, &n);
-	*observed = c->mode == 2 ? NAN : (double)n;
+	*observed = c->mode == 2 ? NAN : c->mode == 3 ? -INFINITY : c->mode == 4 ? INFINITY : (double)n;
 	return 0;
 }
 
@@ -1922,6 +1922,40 @@ static void test_custom(void **state)
 	c.mode = 2;
 	r = eval(f, &e);
 	assert_inconclusive(r, "the measure is not a number");
+	/* an infinite number is no measure either: it would print as "-inf" (old: fail, "-inf") */
+	c.mode = 3;
+	r = eval(f, &e);
+	assert_inconclusive(r, "the check function returned an infinite number");
+	c.mode = 4;
+	r = eval(f, &e);
+	assert_inconclusive(r, "the check function returned an infinite number");
+}
+
+/* No value is ever printed as inf, -inf or nan: "never" or "-" (old: "-inf"). */
+static void test_format_no_infinity(void **state)
+{
+	struct expect_result r;
+	struct expectation e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 1.5);
+	char text[64];
+	static const double values[] = {-INFINITY, NAN, -NAN};
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	r.has_value = true;
+	snprintf(r.unit, sizeof r.unit, "s");
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+		r.observed = values[i];
+		expect_format_value(&r, text, sizeof text);
+		assert_string_equal(text, "-");
+	}
+	r.observed = INFINITY;
+	expect_format_value(&r, text, sizeof text);
+	assert_string_equal(text, "never");
+	r.observed = 1.5;
+	expect_format_value(&r, text, sizeof text);
+	assert_string_equal(text, "1.5 s");
+	expect_format_bound(&e, &r, text, sizeof text);
+	assert_string_equal(text, "<= 1.5 s");
 }
 
 /* ---- the verdict ---- */
@@ -2733,6 +2767,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_recovery_inconclusive, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_flaps, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_custom, setup, teardown),
+	        cmocka_unit_test(test_format_no_infinity),
 	        cmocka_unit_test_setup_teardown(test_verdict, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_untouched_query_faults, setup,
 	                                        teardown),
