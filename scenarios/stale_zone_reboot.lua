@@ -25,17 +25,21 @@ local unprotected = s:vip{ name = "unprotected", backends = { p1, p2 }, policy =
                            health = { check = "rcode", interval = 0.5, rise = 1, fall = 1,
                                       initial = "up" } }
 
--- The fix: a serial health check, and resolvers that gate themselves while
--- behind and fetch the published zone to rejoin.
+-- The fix: a serial health check, resolvers that gate themselves while
+-- behind and fetch the published zone to rejoin, and flows pinned to a
+-- backend that goes down routed anew (so a lookup's retry leaves it).
 local g1 = s:resolver{ name = "g1", boot = "source", gate = { answer = "servfail", reload = true } }
 local g2 = s:resolver{ name = "g2", boot = "source", gate = { answer = "servfail", reload = true } }
-local gated = s:vip{ name = "gated", backends = { g1, g2 }, policy = "flow",
+local gated = s:vip{ name = "gated", backends = { g1, g2 }, policy = "flow", on_down = "flush",
                      health = { check = "serial", interval = 0.5, timeout = 0.25,
                                 rise = 2, fall = 1 } }
 
 -- The patch run: the second resolver of each pair reboots from its stale disk copy.
-s:at(3, p2, "crash", { down = 1, zone = on_disk })
-s:at(3, g2, "crash", { down = 1, zone = on_disk })
+-- Between two health probes (every 0.5 s from the first one, right after the
+-- boot), so that the services' lookups meet the crash before a probe sees
+-- it: a test of the fix that no lookup meets proves nothing.
+s:at(3.2, p2, "crash", { down = 1, zone = on_disk })
+s:at(3.2, g2, "crash", { down = 1, zone = on_disk })
 
 -- The services: real glibc getaddrinfo (the code path every C and C++ service
 -- takes), timeout:1 attempts:2, asking through each VIP. Each lookup is in

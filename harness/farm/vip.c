@@ -207,6 +207,16 @@ static int64_t published(void *arg)
 	return farm_source_serial(v->health.source, v->zone, v->zone_len);
 }
 
+/* Probes start once a farm resolver's boot is complete (a transfer may take a
+ * while): one probing it while it boots gets REFUSED and marks it down. A
+ * resolver that is down is probed (and found down); any other backend at once. */
+static bool backend_ready(void *arg)
+{
+	struct hc_ctx *c = arg;
+	const struct farm_resolver *r = c->v->backends[c->index].resolver;
+	return !r || farm_resolver_state(r) != FARM_BOOTING;
+}
+
 /* A farm resolver behind the VIP, on the same loop: no loopback crossing. */
 static int deliver_local(void *arg, const uint8_t *pkt, size_t len, const struct addr *from,
 			 vip_reply_fn fn, void *fnarg)
@@ -272,7 +282,8 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 	for (size_t i = 0; i < v->n; i++) {
 		v->ctx[i].v = v;
 		v->ctx[i].index = (int)i;
-		struct health_callbacks cb = { on_probe, on_transition, published, &v->ctx[i] };
+		struct health_callbacks cb = { on_probe, on_transition, published, &v->ctx[i],
+					       backend_ready };
 		v->hc[i] = health_checker_create(runner_base(v->run), v->backends[i].name,
 						 &cfg.backends[i].addr, origin, &hcfg, &cb, err,
 						 errlen);

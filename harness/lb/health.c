@@ -218,6 +218,7 @@ struct health_checker {
 
 	struct event *tick;
 	double next_due; /* monotonic time of the next tick on the grid */
+	bool probing;    /* the backend was ready: the grid runs */
 
 	/* The probe in flight, if busy. */
 	bool busy;
@@ -640,6 +641,16 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
+	/* Not before the backend is ready: the grid starts with the first probe. */
+	if (!hc->probing) {
+		if (hc->cb.ready && !hc->cb.ready(hc->cb.arg)) {
+			timer_in(hc->tick, HEALTH_READY_POLL);
+			return;
+		}
+		hc->probing = true;
+		hc->next_due = now;
+	}
+
 	/* The next tick, on the grid; slots the loop was too late for are skipped
 	 * rather than run in a burst. */
 	hc->next_due += hc->cfg.interval_s;
@@ -824,7 +835,8 @@ struct health_checker *health_checker_create(struct event_base *base, const char
 	hc->reap_ev = evtimer_new(base, reap_poll, hc);
 	if (!hc->tick || !hc->deadline_ev || !hc->poll_ev || !hc->reap_ev)
 		goto oom;
-	/* The first tick at once (on the next turn of the loop); the grid starts now. */
+	/* The first tick at once (on the next turn of the loop); the grid starts with
+	 * the first probe, once the backend is ready. */
 	hc->next_due = clock_mono();
 	timer_in(hc->tick, 0);
 	return hc;

@@ -105,17 +105,27 @@ struct health_callbacks {
 	 * (optional: NULL is none). Asked when a serial answer arrives or a command starts. */
 	int64_t (*published)(void *arg);
 	void *arg;
+	/* Whether the backend is ready to be probed: its boot is complete (optional:
+	 * NULL is always ready). Asked before the first probe only, every
+	 * HEALTH_READY_POLL seconds until it says yes; must not destroy the checker. */
+	bool (*ready)(void *arg);
 };
+
+/* How often a checker asks ready() before its first probe, seconds. */
+#define HEALTH_READY_POLL 0.005
 
 struct health_checker;
 
 /*
  * A checker for one backend named name at addr (loopback), for the zone
- * origin (presentation form, e.g. "internal."). Starts probing at once: the
- * first probe starts on the next turn of the loop (never inside this call),
- * then one every interval on a fixed grid (a late loop skips slots rather
- * than bursting); a tick that finds the previous probe still in flight ends
- * it as a timeout if it has had its timeout, else skips. DNS probes are one
+ * origin (presentation form, e.g. "internal."). Starts probing as soon as
+ * the backend is ready (cb->ready; at once without it): the first probe
+ * starts on a later turn of the loop (never inside this call), so a backend
+ * still booting is not probed (it would refuse, and with fall = 1 start down
+ * for a whole interval); then one every interval on a fixed grid from that
+ * first probe (a late loop skips slots rather than bursting); a tick that
+ * finds the previous probe still in flight ends it as a timeout if it has
+ * had its timeout, else skips. DNS probes are one
  * UDP query each, without RD or EDNS.
  *
  * An exec command gets DNSCHAOS_BACKEND, DNSCHAOS_ADDRESS, DNSCHAOS_PORT,

@@ -3,7 +3,8 @@
  * latency{}, stale_answers{}, ... check(fn)) and s:expect{ "name", metric,
  * at_least = x | at_most = x }. A metric is a userdata holding a half-made
  * struct expectation; s:expect completes it with its name, bound and the
- * line it was written on. The checker (record/checker.c) measures them on
+ * line it was written on; `baseline = true` marks a measure taken on purpose
+ * without faults (docs/checks.md). The checker (record/checker.c) measures them on
  * the history after the run, or on a recorded one (`dnschaos check`).
  */
 #include "harness/lua/bind.h"
@@ -383,7 +384,7 @@ int expect_new(lua_State *L)
 		return luaL_error(L, "s:expect is declared in the scenario's setup, not in a timeline "
 				     "function or a coroutine");
 	luaL_checktype(L, 2, LUA_TTABLE);
-	static const char *const keys[] = { "at_least", "at_most", NULL };
+	static const char *const keys[] = { "at_least", "at_most", "baseline", NULL };
 	/* Positional [1] name, [2] metric; named bounds. */
 	lua_pushnil(L);
 	while (lua_next(L, 2)) {
@@ -418,6 +419,17 @@ int expect_new(lua_State *L)
 		return luaL_error(L, "s:expect{ \"%s\", ... }: give one bound: at_least = x or "
 				     "at_most = x", name);
 	struct expectation e = m->e;
+	int bt = lua_getfield(L, 2, "baseline");
+	if (bt != LUA_TNIL && bt != LUA_TBOOLEAN)
+		return luaL_error(L, "s:expect{ \"%s\", ... }: 'baseline' is true or false, got %s",
+				  name, luaL_typename(L, -1));
+	e.baseline = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	if (e.baseline && !expect_over_lookups(e.metric))
+		return luaL_error(L, "s:expect{ \"%s\", ... }: baseline = true is for the metrics "
+				     "over lookups (success_rate, latency, stale_answers, "
+				     "wrong_answers, stale_stretch, amplification, goodput, recovery), "
+				     "not %s", name, expect_metric_name(e.metric));
 	e.op = least ? EXPECT_AT_LEAST : EXPECT_AT_MOST;
 	e.bound = opts_number(L, 2, least ? "at_least" : "at_most", 0, -1e300, 1e300, "s:expect");
 	if (strlen(name) >= sizeof e.name)

@@ -186,6 +186,674 @@ static bool breaks(const struct expectation *e, double v)
 	return e->op == EXPECT_AT_LEAST ? !(v >= e->bound) : !(v <= e->bound);
 }
 
+/* ---- who met a fault: computed once per history ---- */
+
+/*
+ * A fault *touched* the system only when a client's lookup met it; health
+ * probes and s:query do not count. A lookup meets fault F when (docs/checks.md,
+ * "Which lookups met a fault"):
+ *
+ *   1. a query line joined to it carries F's id (fault or delay_fault); a
+ *      query the VIP forwarded for it counts too: the backend's query line is
+ *      not joined (it comes from the VIP), so it is matched to the lookup's
+ *      route line by backend, question and order of arrival (linked());
+ *   2. F is a lifecycle fault (stop, crash, restart, reload) on resolver R,
+ *      and a query or route line joined to the lookup reached R inside F's
+ *      span while R was down or booting (state lines), gated (gate lines), or
+ *      serving a version of a zone that is not the published one (boot lines
+ *      against publish lines: serves_unpublished());
+ *   3. F is such a fault and the lookup asked R directly (R is in its target
+ *      list) while R was down inside F's span: a stopped resolver writes no
+ *      query line.
+ *
+ * F's span runs from its injection until R is up, ungated and current again
+ * after F healed (a crash's restart may boot a stale copy: that is still F),
+ * or until the next lifecycle fault on R, whichever comes first.
+ */
+
+struct span {
+	double a, b; /* [a, b) */
+};
+
+struct spans {
+	struct span *v;
+	size_t n, cap;
+};
+
+/* A resolver's troubles over time, and the lifecycle faults on it. */
+struct life {
+	double a, b;
+	size_t fault; /* index in hist_faults */
+};
+
+struct track {
+	uint32_t id;
+	struct spans down, gated, unpub, bad; /* bad: the union of the three */
+	struct life *life;
+	size_t nlife, caplife;
+	/* open intervals while building */
+	double down_from, gated_from, unpub_from;
+};
+
+struct touch {
+	struct track *res;
+	size_t nres, capres;
+	bool *lk_met;    /* by index in hist_lookups */
+	bool *fault_met; /* by index in hist_faults (inject lines) */
+	size_t injected; /* fault inject lines */
+	bool oom;        /* could not be computed: lookups' expectations say so */
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 8;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/* Appends [a, b) (spans are added in time order), merging with the last one if they touch. */
+static int spans_add(struct spans *s, double a, double b)
+{
+	if (!(b > a))
+		return 0;
+	if (s->n && a <= s->v[s->n - 1].b) {
+		if (b > s->v[s->n - 1].b)
+			s->v[s->n - 1].b = b;
+		return 0;
+	}
+	if (grow((void **)&s->v, &s->cap, s->n + 1, sizeof *s->v) != 0)
+		return -1;
+	s->v[s->n++] = (struct span){ a, b };
+	return 0;
+}
+
+/* The span holding t, or NULL. */
+static const struct span *spans_at(const struct spans *s, double t)
+{
+	size_t lo = 0, hi = s->n; /* the first span with a > t */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->v[mid].a <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && t < s->v[lo - 1].b ? &s->v[lo - 1] : NULL;
+}
+
+/* The first moment at or after t outside every span. */
+static double spans_clear_from(const struct spans *s, double t)
+{
+	const struct span *x = spans_at(s, t);
+	return x ? x->b : t;
+}
+
+/* The first span meeting [a, b), or NULL. */
+static const struct span *spans_meet(const struct spans *s, double a, double b)
+{
+	const struct span *x = spans_at(s, a);
+	if (x)
+		return x;
+	size_t lo = 0, hi = s->n; /* the first span with a > a */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->v[mid].a <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n && s->v[lo].a < b ? &s->v[lo] : NULL;
+}
+
+static int cmp_span(const void *x, const void *y)
+{
+	double a = ((const struct span *)x)->a, b = ((const struct span *)y)->a;
+	return a < b ? -1 : a > b;
+}
+
+static struct track *track_find(const struct touch *T, uint32_t id)
+{
+	for (size_t i = 0; id != HIST_NONE && i < T->nres; i++)
+		if (T->res[i].id == id)
+			return &T->res[i];
+	return NULL;
+}
+
+static struct track *track_get(struct touch *T, uint32_t id)
+{
+	struct track *r = track_find(T, id);
+	if (r || id == HIST_NONE)
+		return r;
+	if (grow((void **)&T->res, &T->capres, T->nres + 1, sizeof *T->res) != 0)
+		return NULL;
+	r = &T->res[T->nres++];
+	memset(r, 0, sizeof *r);
+	r->id = id;
+	r->down_from = r->gated_from = r->unpub_from = -1;
+	return r;
+}
+
+static void touch_free(struct touch *T)
+{
+	for (size_t i = 0; i < T->nres; i++) {
+		free(T->res[i].down.v);
+		free(T->res[i].gated.v);
+		free(T->res[i].unpub.v);
+		free(T->res[i].bad.v);
+		free(T->res[i].life);
+	}
+	free(T->res);
+	free(T->lk_met);
+	free(T->fault_met);
+	memset(T, 0, sizeof *T);
+}
+
+/*
+ * Does zone k of this boot hold the version this publish line published?
+ * By content digest (the version lines), so that a disk copy with the
+ * published serial but other data is told apart from the published version.
+ * A line without a digest (a history from a build before digests) falls back
+ * to the serial.
+ */
+static bool same_version(const struct hist_boot *b, size_t k, const struct hist_publish *p)
+{
+	if (b->version[k] != HIST_NO_VERSION && p->version != HIST_NO_VERSION)
+		return b->version[k] == p->version;
+	return b->serial[k] == p->serial;
+}
+
+/* The last publish line of each zone, while walking the history. */
+struct published {
+	const struct hist_publish **v;
+	size_t n, cap;
+};
+
+static const struct hist_publish *published_of(const struct published *P, uint32_t zone)
+{
+	for (size_t i = 0; i < P->n; i++)
+		if (P->v[i]->zone == zone)
+			return P->v[i];
+	return NULL;
+}
+
+static int published_set(struct published *P, const struct hist_publish *p)
+{
+	for (size_t i = 0; i < P->n; i++)
+		if (P->v[i]->zone == p->zone) {
+			P->v[i] = p;
+			return 0;
+		}
+	if (grow((void **)&P->v, &P->cap, P->n + 1, sizeof *P->v) != 0)
+		return -1;
+	P->v[P->n++] = p;
+	return 0;
+}
+
+/*
+ * Does a resolver whose last boot is b serve a version that is not the
+ * published one, given the last publish of every zone (P)? A zone nobody
+ * published (no zone source) cannot tell and counts as published. On yes,
+ * *zone is the index in b of the first such zone and *pub its publish line.
+ */
+static bool serves_unpublished(const struct hist_boot *b, const struct published *P, size_t *zone,
+			       const struct hist_publish **pub)
+{
+	size_t nz = b && b->nzones < 4 ? b->nzones : b ? 4 : 0;
+	for (size_t k = 0; k < nz; k++) {
+		const struct hist_publish *p = published_of(P, b->zone[k]);
+		if (p && !same_version(b, k, p)) {
+			if (zone)
+				*zone = k;
+			if (pub)
+				*pub = p;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The unpublished spans of resolver r: its boots and every publish, in line order. */
+static int track_unpublished(const struct hist *h, struct track *r)
+{
+	size_t nb, np;
+	const struct hist_boot *bs = hist_boots(h, &nb);
+	const struct hist_publish *ps = hist_publishes(h, &np);
+	struct published P = { 0 };
+	const struct hist_boot *cur = NULL;
+	double from = -1;
+	int rc = 0;
+	for (size_t ib = 0, ip = 0; ib < nb || ip < np;) {
+		double t;
+		if (ip < np && (ib == nb || ps[ip].line < bs[ib].line)) {
+			t = ps[ip].t;
+			if (published_set(&P, &ps[ip++]) != 0) {
+				rc = -1;
+				break;
+			}
+		} else {
+			t = bs[ib].t;
+			if (bs[ib].resolver == r->id)
+				cur = &bs[ib];
+			ib++;
+		}
+		bool now = serves_unpublished(cur, &P, NULL, NULL);
+		if (now && from < 0)
+			from = t;
+		else if (!now && from >= 0) {
+			if (spans_add(&r->unpub, from, t) != 0) {
+				rc = -1;
+				break;
+			}
+			from = -1;
+		}
+	}
+	if (rc == 0 && from >= 0)
+		rc = spans_add(&r->unpub, from, INFINITY);
+	free(P.v);
+	return rc;
+}
+
+/* bad = down | gated | unpublished, sorted and merged. */
+static int track_bad(struct track *r)
+{
+	size_t n = r->down.n + r->gated.n + r->unpub.n;
+	if (n == 0)
+		return 0;
+	struct span *all = malloc(n * sizeof *all);
+	if (!all)
+		return -1;
+	const struct spans *parts[] = { &r->down, &r->gated, &r->unpub };
+	size_t k = 0;
+	for (size_t p = 0; p < 3; p++)
+		for (size_t i = 0; i < parts[p]->n; i++)
+			all[k++] = parts[p]->v[i];
+	qsort(all, n, sizeof *all, cmp_span);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = spans_add(&r->bad, all[i].a, all[i].b);
+	free(all);
+	return rc;
+}
+
+static bool lifecycle_fault(const char *kind)
+{
+	static const char *const k[] = { "stop", "crash", "restart", "reload", NULL };
+	for (size_t i = 0; kind && k[i]; i++)
+		if (strcmp(kind, k[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Every resolver's troubles, and the span of every lifecycle fault. */
+static int touch_tracks(const struct hist *h, struct touch *T)
+{
+	size_t ns, ng, nb, nf;
+	const struct hist_state *ss = hist_states(h, &ns);
+	const struct hist_gate *gs = hist_gates(h, &ng);
+	const struct hist_boot *bs = hist_boots(h, &nb);
+	const struct hist_fault *fs = hist_faults(h, &nf);
+	uint32_t up = hist_find(h, "up");
+	for (size_t i = 0; i < ns; i++) {
+		struct track *r = track_get(T, ss[i].resolver);
+		if (!r)
+			return -1;
+		if (ss[i].state != up && r->down_from < 0)
+			r->down_from = ss[i].t;
+		else if (ss[i].state == up && r->down_from >= 0) {
+			if (spans_add(&r->down, r->down_from, ss[i].t) != 0)
+				return -1;
+			r->down_from = -1;
+		}
+	}
+	for (size_t i = 0; i < ng; i++) {
+		struct track *r = track_get(T, gs[i].resolver);
+		if (!r)
+			return -1;
+		if (gs[i].gated && r->gated_from < 0)
+			r->gated_from = gs[i].t;
+		else if (!gs[i].gated && r->gated_from >= 0) {
+			if (spans_add(&r->gated, r->gated_from, gs[i].t) != 0)
+				return -1;
+			r->gated_from = -1;
+		}
+	}
+	for (size_t i = 0; i < nb; i++)
+		if (!track_get(T, bs[i].resolver))
+			return -1;
+	for (size_t i = 0; i < nf; i++)
+		if (!track_get(T, fs[i].target))
+			return -1;
+	for (size_t i = 0; i < T->nres; i++) {
+		struct track *r = &T->res[i];
+		if ((r->down_from >= 0 && spans_add(&r->down, r->down_from, INFINITY) != 0) ||
+		    (r->gated_from >= 0 && spans_add(&r->gated, r->gated_from, INFINITY) != 0) ||
+		    track_unpublished(h, r) != 0 || track_bad(r) != 0)
+			return -1;
+	}
+	/* Lifecycle faults: from the injection until the resolver is well after the
+	 * heal (or after the injection, with no heal), or the next one on it. */
+	for (size_t i = 0; i < nf; i++) {
+		if (!fs[i].inject || fs[i].id == 0 || !lifecycle_fault(hist_str(h, fs[i].kind)))
+			continue;
+		struct track *r = track_find(T, fs[i].target);
+		double next = INFINITY, healed = fs[i].t;
+		bool heal_seen = false;
+		for (size_t k = i + 1; k < nf; k++) {
+			if (fs[k].target != fs[i].target)
+				continue;
+			if (!heal_seen && !fs[k].inject && fs[k].id == fs[i].id) {
+				healed = fs[k].t;
+				heal_seen = true;
+			}
+			if (fs[k].inject && lifecycle_fault(hist_str(h, fs[k].kind))) {
+				next = fs[k].t;
+				break;
+			}
+		}
+		double end = fmin(next, spans_clear_from(&r->bad, healed));
+		if (grow((void **)&r->life, &r->caplife, r->nlife + 1, sizeof *r->life) != 0)
+			return -1;
+		r->life[r->nlife++] = (struct life){ fs[i].t, end, i };
+	}
+	return 0;
+}
+
+/* The lifecycle fault on r whose span holds t, or NULL. */
+static const struct life *life_at(const struct track *r, double t)
+{
+	for (size_t i = 0; r && i < r->nlife; i++)
+		if (t >= r->life[i].a && t < r->life[i].b)
+			return &r->life[i];
+	return NULL;
+}
+
+static void met(struct touch *T, const struct hist *h, uint64_t lookup, size_t fault)
+{
+	size_t nl;
+	const struct hist_lookup *ls = hist_lookups(h, &nl);
+	const struct hist_lookup *l = hist_lookup_by_id(h, lookup);
+	if (!l)
+		return; /* joined to a lookup the history does not have: not a client's */
+	T->lk_met[l - ls] = true;
+	T->fault_met[fault] = true;
+}
+
+/* A line of a lookup reached resolver res at t: a lifecycle fault on it, if it was unwell. */
+static void met_resolver(struct touch *T, const struct hist *h, uint64_t lookup, uint32_t res,
+			 double t)
+{
+	const struct track *r = track_find(T, res);
+	if (!r || !spans_at(&r->bad, t))
+		return;
+	const struct life *f = life_at(r, t);
+	if (f)
+		met(T, h, lookup, f->fault);
+}
+
+/* Fault ids to their inject lines. */
+struct fault_id {
+	uint32_t id;
+	size_t index;
+};
+
+static int cmp_fault_id(const void *x, const void *y)
+{
+	uint32_t a = ((const struct fault_id *)x)->id, b = ((const struct fault_id *)y)->id;
+	return a < b ? -1 : a > b;
+}
+
+static const struct fault_id *fault_by_id(const struct fault_id *v, size_t n, uint32_t id)
+{
+	struct fault_id key = { id, 0 };
+	return id ? bsearch(&key, v, n, sizeof *v, cmp_fault_id) : NULL;
+}
+
+/* A query line's fault ids: the lookup met those faults. */
+static void met_ids(struct touch *T, const struct hist *h, uint64_t lookup,
+		    const struct hist_query *q, const struct fault_id *ids, size_t nids)
+{
+	const struct fault_id *f = fault_by_id(ids, nids, q->fault);
+	if (f)
+		met(T, h, lookup, f->index);
+	f = fault_by_id(ids, nids, q->delay_fault);
+	if (f)
+		met(T, h, lookup, f->index);
+}
+
+/* ---- a VIP's forwarded query and the backend's line for it ---- */
+
+/* A route line or a query line, keyed by where it went and what it asked. */
+struct hop {
+	uint64_t key;
+	double t;       /* route: its t; query: when it arrived (t - queue_ms) */
+	bool query;
+	size_t index;   /* in hist_routes or hist_queries */
+};
+
+struct hop_fields {
+	uint64_t hash;
+	double queue_ms;
+};
+
+static uint64_t fnv(uint64_t hash, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		hash = (hash ^ c) * 1099511628211ull;
+	}
+	return hash;
+}
+
+static void hop_field(void *arg, const struct hist_field *f)
+{
+	struct hop_fields *x = arg;
+	if (f->kind == HIST_V_STRING && ((f->klen == 5 && memcmp(f->key, "qname", 5) == 0) ||
+					 (f->klen == 5 && memcmp(f->key, "qtype", 5) == 0))) {
+		x->hash = fnv(x->hash, f->key, 1); /* which field */
+		x->hash = fnv(x->hash, f->s, f->slen);
+	} else if (f->kind == HIST_V_NUMBER && f->klen == 8 && memcmp(f->key, "queue_ms", 8) == 0) {
+		x->queue_ms = f->num;
+	}
+}
+
+static int cmp_hop(const void *x, const void *y)
+{
+	const struct hop *a = x, *b = y;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	if (a->query != b->query)
+		return a->query ? 1 : -1; /* the route first */
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static bool id_in(const uint32_t *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+/* How long a forwarded query may take to reach its backend. */
+#define HOP_MAX_S 1.0
+
+/*
+ * Joins the VIP's forwarded queries to the backend's query lines that carry a
+ * fault id: same backend, same question, in order of arrival (the VIP and a
+ * capacity queue keep it), the query reaching the backend within HOP_MAX_S of
+ * its route. Done only when some unjoined query line at a backend carries a
+ * fault id; then every forwarded route and every unjoined query at a backend
+ * takes part, so that the order holds.
+ */
+static int touch_hops(const struct hist *h, struct touch *T, const struct fault_id *ids,
+		      size_t nids)
+{
+	size_t nr, nq;
+	const struct hist_route *rs = hist_routes(h, &nr);
+	const struct hist_query *qs = hist_queries(h, &nq);
+	uint32_t forwarded = hist_find(h, "forwarded");
+	if (forwarded == HIST_NONE)
+		return 0;
+	/* The backends routed to, and whether a fault acted at one on an unjoined query. */
+	uint32_t *backends = NULL;
+	size_t nbk = 0, capbk = 0, nhops = 0;
+	bool needed = false;
+	int rc = -1;
+	struct hop *hops = NULL;
+	for (size_t i = 0; i < nr; i++) {
+		if (rs[i].backend == HIST_NONE)
+			continue;
+		if (id_in(backends, nbk, rs[i].backend))
+			continue;
+		if (grow((void **)&backends, &capbk, nbk + 1, sizeof *backends) != 0)
+			goto out;
+		backends[nbk++] = rs[i].backend;
+	}
+	for (size_t i = 0; i < nq && !needed; i++) {
+		if (!qs[i].lookup && (fault_by_id(ids, nids, qs[i].fault) ||
+				      fault_by_id(ids, nids, qs[i].delay_fault)))
+			needed = id_in(backends, nbk, qs[i].resolver);
+	}
+	if (!needed) {
+		rc = 0;
+		goto out;
+	}
+	hops = malloc((nr + nq) * sizeof *hops);
+	if (!hops)
+		goto out;
+	for (size_t i = 0; i < nr; i++) {
+		if (!rs[i].lookup || rs[i].tcp || rs[i].action != forwarded ||
+		    rs[i].backend == HIST_NONE)
+			continue;
+		struct hop_fields x = { 14695981039346656037ull, 0 };
+		x.hash = fnv(x.hash, (const char *)&rs[i].backend, sizeof rs[i].backend);
+		if (hist_line_fields(h, rs[i].line - 1, hop_field, &x) != 0)
+			goto out;
+		hops[nhops++] = (struct hop){ x.hash, rs[i].t, false, i };
+	}
+	for (size_t i = 0; i < nq; i++) {
+		if (qs[i].lookup || !id_in(backends, nbk, qs[i].resolver))
+			continue;
+		struct hop_fields x = { 14695981039346656037ull, 0 };
+		x.hash = fnv(x.hash, (const char *)&qs[i].resolver, sizeof qs[i].resolver);
+		if (hist_line_fields(h, qs[i].line - 1, hop_field, &x) != 0)
+			goto out;
+		hops[nhops++] = (struct hop){ x.hash, qs[i].t - x.queue_ms / 1000.0, true, i };
+	}
+	qsort(hops, nhops, sizeof *hops, cmp_hop);
+	/* Per key, each query takes the oldest route not taken, unless too old. */
+	for (size_t g = 0; g < nhops;) {
+		size_t end = g, next_route = g;
+		while (end < nhops && hops[end].key == hops[g].key)
+			end++;
+		for (size_t i = g; i < end; i++) {
+			if (!hops[i].query)
+				continue;
+			while (next_route < i && (hops[next_route].query ||
+						  hops[next_route].t < hops[i].t - HOP_MAX_S))
+				next_route++;
+			if (next_route >= i)
+				continue; /* a probe, or a query of nobody's lookup */
+			const struct hist_route *r = &rs[hops[next_route++].index];
+			met_ids(T, h, r->lookup, &qs[hops[i].index], ids, nids);
+		}
+		g = end;
+	}
+	rc = 0;
+out:
+	free(hops);
+	free(backends);
+	return rc;
+}
+
+/* Splits a lookup's target list ("r1,r2") and calls met for the resolvers it asked while down. */
+static void met_direct(struct touch *T, const struct hist *h, const struct hist_lookup *l)
+{
+	const char *list = hist_str(h, l->target);
+	double a = l->t_invoke, b = l->t_done >= 0 ? l->t_done : hist_last_t(h);
+	if (!list || !(b >= a))
+		return;
+	if (b == a)
+		b = a + 1e-9;
+	for (const char *p = list; p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		for (size_t i = 0; i < T->nres; i++) {
+			const struct track *r = &T->res[i];
+			const char *name = hist_str(h, r->id);
+			if (!r->nlife || !name || strlen(name) != len || memcmp(name, p, len) != 0)
+				continue;
+			/* Each down span it was in flight through, until one is a fault's. */
+			for (const struct span *s = spans_meet(&r->down, a, b);
+			     s && s < r->down.v + r->down.n && s->a < b; s++) {
+				const struct life *f = life_at(r, fmax(a, s->a));
+				if (f) {
+					met(T, h, l->id, f->fault);
+					break;
+				}
+			}
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+}
+
+static int touch_compute(const struct hist *h, struct touch *T)
+{
+	size_t nl, nq, nr, nf;
+	const struct hist_lookup *ls = hist_lookups(h, &nl);
+	const struct hist_query *qs = hist_queries(h, &nq);
+	const struct hist_route *rs = hist_routes(h, &nr);
+	const struct hist_fault *fs = hist_faults(h, &nf);
+	struct fault_id *ids = NULL;
+	size_t nids = 0;
+	memset(T, 0, sizeof *T);
+	T->lk_met = calloc(nl + 1, sizeof *T->lk_met);
+	T->fault_met = calloc(nf + 1, sizeof *T->fault_met);
+	ids = malloc((nf + 1) * sizeof *ids);
+	if (!T->lk_met || !T->fault_met || !ids)
+		goto oom;
+	for (size_t i = 0; i < nf; i++)
+		if (fs[i].inject) {
+			T->injected++;
+			if (fs[i].id)
+				ids[nids++] = (struct fault_id){ fs[i].id, i };
+		}
+	qsort(ids, nids, sizeof *ids, cmp_fault_id);
+	if (touch_tracks(h, T) != 0)
+		goto oom;
+	for (size_t i = 0; i < nq; i++)
+		if (qs[i].lookup) {
+			met_ids(T, h, qs[i].lookup, &qs[i], ids, nids);
+			met_resolver(T, h, qs[i].lookup, qs[i].resolver, qs[i].t);
+		}
+	for (size_t i = 0; i < nr; i++)
+		if (rs[i].lookup && rs[i].backend != HIST_NONE)
+			met_resolver(T, h, rs[i].lookup, rs[i].backend, rs[i].t);
+	for (size_t i = 0; i < nl; i++)
+		met_direct(T, h, &ls[i]);
+	if (touch_hops(h, T, ids, nids) != 0)
+		goto oom;
+	free(ids);
+	return 0;
+oom:
+	free(ids);
+	touch_free(T);
+	T->oom = true;
+	return -1;
+}
+
 /* ---- the metrics ---- */
 
 static void m_success_rate(const struct hist *h, const struct expectation *e,
@@ -513,97 +1181,192 @@ static void m_failure_span(const struct hist *h, const struct expectation *e,
 	}
 }
 
-/* A resolver's serial (first zone) and the published serial of that zone, over time. */
-static void m_readmission(const struct hist *h, const struct expectation *e,
-			  struct expect_result *r)
+/*
+ * What resolver res served just before line `line`, against what was
+ * published: true when some zone is not the published version, with its
+ * origin, the serial served and the serial published (for messages).
+ */
+static bool unpublished_before(const struct hist *h, uint32_t res, uint32_t line,
+			       const char **zone, uint32_t *served, uint32_t *published)
 {
+	size_t nb, np, k = 0;
+	const struct hist_boot *bs = hist_boots(h, &nb), *cur = NULL;
+	const struct hist_publish *ps = hist_publishes(h, &np), *pub = NULL;
+	struct published P = { 0 };
+	bool yes = false;
+	for (size_t i = 0; i < nb && bs[i].line < line; i++)
+		if (bs[i].resolver == res)
+			cur = &bs[i];
+	for (size_t i = 0; i < np && ps[i].line < line; i++)
+		if (published_set(&P, &ps[i]) != 0)
+			goto out;
+	if (serves_unpublished(cur, &P, &k, &pub)) {
+		yes = true;
+		*zone = nz(h, cur->zone[k]);
+		*served = cur->serial[k];
+		*published = pub->serial;
+	}
+out:
+	free(P.v);
+	return yes;
+}
+
+/*
+ * readmission{ backend }: judged from routing and from health. It fails when
+ * any query the VIP forwarded to the backend (clients' queries: the VIP
+ * forwards no probe) reached it while it served a version that is not the
+ * published one, or when the VIP marked it up at such a time, or when no
+ * health check of it ran at all (nothing takes it out or puts it back).
+ * Otherwise the value is, over every time it caught up in the window, the
+ * longest wait from catching up until the VIP marked it up (0 when the VIP
+ * never took it out).
+ */
+static void m_readmission(const struct hist *h, const struct expectation *e,
+			  struct expect_result *r, const struct touch *T)
+{
+	char w[64];
 	if (!e->backend[0])
 		return inconclusive(r, "readmission needs backend = ...");
+	if (T->oom)
+		return inconclusive(r, "out of memory");
 	uint32_t b = hist_find(h, e->backend);
+	const struct track *tr = track_find(T, b);
 	struct name_filter fv = filter(h, e->vip);
-	size_t nb, np, nh;
-	const struct hist_boot *bs = hist_boots(h, &nb);
-	const struct hist_publish *ps = hist_publishes(h, &np);
+	size_t nr, nh;
+	const struct hist_route *rs = hist_routes(h, &nr);
 	const struct hist_health *hs = hist_healths(h, &nh);
-	/* Walk the three streams in time order. */
-	size_t ib = 0, ip = 0, ih = 0;
-	int64_t serial = -1, published = -1;
-	uint32_t zone = HIST_NONE;
-	bool was_behind = false;
-	double current_at = -1;
-	const struct hist_health *admitted = NULL, *bad = NULL;
-	int64_t bad_serial = 0, bad_pub = 0;
-	while (ib < nb || ip < np || ih < nh) {
-		double tb = ib < nb ? bs[ib].t : INFINITY, tp = ip < np ? ps[ip].t : INFINITY;
-		double th = ih < nh ? hs[ih].t : INFINITY;
-		if (tb <= tp && tb <= th) {
-			if (bs[ib].resolver == b && bs[ib].nzones) {
-				serial = bs[ib].serial[0];
-				if (bs[ib].zone[0] != zone) {
-					/* Publishes before its first boot were taken for any zone:
-					 * the one that counts is the last of this zone. */
-					zone = bs[ib].zone[0];
-					published = -1;
-					for (size_t k = ip; k-- > 0;)
-						if (ps[k].zone == zone) {
-							published = ps[k].serial;
-							break;
-						}
-				}
-			}
-			ib++;
-		} else if (tp <= th) {
-			if (zone == HIST_NONE || ps[ip].zone == zone)
-				published = ps[ip].serial;
-			ip++;
-		} else {
-			const struct hist_health *x = &hs[ih++];
-			if (x->backend == b && match(fv, x->vip) && x->event == HIST_H_UP &&
-			    in_window(e, x->t)) {
-				if (serial >= 0 && published >= 0 && serial < published && !bad) {
-					bad = x;
-					bad_serial = serial;
-					bad_pub = published;
-				} else if (was_behind && current_at >= 0 && !admitted) {
-					admitted = x;
-				}
-			}
+	const struct spans none = { 0 };
+	const struct spans *unpub = tr ? &tr->unpub : &none;
+	const char *zone = "?";
+	uint32_t served = 0, pub = 0;
+	snprintf(r->unit, sizeof r->unit, "s");
+
+	/* Routed to it while it served an unpublished version. */
+	size_t bad = 0;
+	const struct hist_route *first = NULL;
+	for (size_t i = 0; i < nr; i++) {
+		const struct hist_route *x = &rs[i];
+		if (x->backend != b || !match(fv, x->vip) || !in_window(e, x->t) ||
+		    !spans_at(unpub, x->t))
 			continue;
-		}
-		bool behind = serial >= 0 && published >= 0 && serial < published;
-		if (behind) {
-			was_behind = true;
-			current_at = -1;
-		} else if (was_behind && current_at < 0 && serial >= 0) {
-			current_at = fmax(tb <= tp ? tb : tp, 0);
+		if (!first)
+			first = x;
+		bad++;
+		if (r->nmoments < EXPECT_MOMENTS &&
+		    unpublished_before(h, b, x->line, &zone, &served, &pub)) {
+			const struct hist_lookup *l = x->lookup ? hist_lookup_by_id(h, x->lookup) : NULL;
+			if (l)
+				moment(r, x->t, x->line, "%s routed lookup %llu of %s to %s, which "
+				       "served %s serial %u, not the published %u", nz(h, x->vip),
+				       (unsigned long long)l->id, nz(h, l->client), e->backend,
+				       zone, served, pub);
+			else
+				moment(r, x->t, x->line, "%s routed a query to %s, which served %s "
+				       "serial %u, not the published %u", nz(h, x->vip), e->backend,
+				       zone, served, pub);
 		}
 	}
-	snprintf(r->unit, sizeof r->unit, "s");
 	if (bad) {
+		unpublished_before(h, b, first->line, &zone, &served, &pub);
 		r->outcome = OUTCOME_FAIL;
-		r->has_value = true;
-		r->observed = -INFINITY;
-		say(r->why, sizeof r->why, "admitted while its serial %lld was behind the published "
-		    "%lld", (long long)bad_serial, (long long)bad_pub);
+		r->has_value = false;
+		say(r->why, sizeof r->why, "%zu quer%s routed to %s while it served %s serial %u, "
+		    "not the published %u", bad, bad == 1 ? "y" : "ies", e->backend, zone, served,
+		    pub);
 		say(r->detail, sizeof r->detail, "%s", r->why);
-		moment(r, bad->t, bad->line, "%s admitted %s with serial %lld < published %lld",
-		       nz(h, bad->vip), e->backend, (long long)bad_serial, (long long)bad_pub);
 		return;
 	}
-	if (!was_behind)
-		return inconclusive(r, "%s was never behind the published serial: nothing to "
-				       "re-admit", e->backend);
-	if (current_at < 0)
-		return inconclusive(r, "%s never caught up with the published serial; it was never "
-				       "admitted while behind", e->backend);
-	r->observed = admitted ? admitted->t - current_at : INFINITY;
-	say(r->detail, sizeof r->detail, "current again at %.3f s, admitted %s", current_at,
-	    admitted ? "after" : "never");
-	if (admitted)
-		say(r->detail + strlen(r->detail), sizeof r->detail - strlen(r->detail),
-		    " at %.3f s", admitted->t);
-	if (breaks(e, r->observed) && admitted)
-		moment(r, admitted->t, admitted->line, "%s admitted %s", nz(h, admitted->vip),
+
+	/* Marked up while it served an unpublished version. */
+	for (size_t i = 0; i < nh; i++) {
+		const struct hist_health *x = &hs[i];
+		if (x->backend != b || !match(fv, x->vip) || x->event != HIST_H_UP ||
+		    !in_window(e, x->t) || !spans_at(unpub, x->t) ||
+		    !unpublished_before(h, b, x->line, &zone, &served, &pub))
+			continue;
+		r->outcome = OUTCOME_FAIL;
+		r->has_value = false;
+		say(r->why, sizeof r->why, "admitted while it served %s serial %u, not the "
+		    "published %u", zone, served, pub);
+		say(r->detail, sizeof r->detail, "%s", r->why);
+		moment(r, x->t, x->line, "%s admitted %s with serial %u, not the published %u",
+		       nz(h, x->vip), e->backend, served, pub);
+		return;
+	}
+
+	/* The times it was behind that meet the window. */
+	bool behind = false;
+	for (size_t i = 0; i < unpub->n && !behind; i++)
+		behind = unpub->v[i].a < win_to(e) && unpub->v[i].b >= e->from;
+	if (!behind)
+		return inconclusive(r, "%s never served a version other than the published one in "
+				       "%s: nothing to re-admit", e->backend,
+				    window_text(e, w, sizeof w));
+
+	size_t checks = 0;
+	for (size_t i = 0; i < nh; i++)
+		checks += hs[i].backend == b && match(fv, hs[i].vip) &&
+			  (hs[i].event == HIST_H_PROBE || hs[i].event == HIST_H_UP ||
+			   hs[i].event == HIST_H_DOWN);
+	if (checks == 0) {
+		r->outcome = OUTCOME_FAIL;
+		r->has_value = false;
+		say(r->why, sizeof r->why, "no health check of %s ran%s%s (none configured, or it "
+		    "never fired): nothing takes a backend that is behind out, or puts it back",
+		    e->backend, e->vip[0] ? " on " : "", e->vip);
+		say(r->detail, sizeof r->detail, "%s was behind the published version, and no "
+		    "health line names it", e->backend);
+		return;
+	}
+
+	/* Each catch-up in the window: until the VIP marked it up. */
+	double worst = -1, worst_caught = 0;
+	const struct hist_health *worst_up = NULL;
+	size_t caught = 0;
+	for (size_t i = 0; i < unpub->n; i++) {
+		double c = unpub->v[i].b;
+		if (isinf(c) || !in_window(e, c))
+			continue;
+		caught++;
+		/* The VIP's view of it when it caught up, and its next up line. */
+		int state = -1; /* -1: no up/down line before: as configured (initial) */
+		const struct hist_health *up = NULL;
+		for (size_t k = 0; k < nh; k++) {
+			const struct hist_health *x = &hs[k];
+			if (x->backend != b || !match(fv, x->vip) ||
+			    (x->event != HIST_H_UP && x->event != HIST_H_DOWN))
+				continue;
+			if (x->t < c)
+				state = x->event == HIST_H_UP;
+			else if (x->event == HIST_H_UP) {
+				up = x;
+				break;
+			}
+		}
+		/* Unknown before: an up line later says it was down, else it was up. */
+		bool up_then = state == 1 || (state < 0 && !up);
+		double wait = up_then ? 0 : up ? up->t - c : INFINITY;
+		if (wait > worst) {
+			worst = wait;
+			worst_caught = c;
+			worst_up = up_then ? NULL : up;
+		}
+	}
+	if (caught == 0)
+		return inconclusive(r, "%s never caught up with the published version in %s",
+				    e->backend, window_text(e, w, sizeof w));
+	r->observed = worst;
+	if (isinf(worst))
+		say(r->detail, sizeof r->detail, "current again at %.3f s, never admitted after",
+		    worst_caught);
+	else if (!worst_up)
+		say(r->detail, sizeof r->detail, "current again at %.3f s, and never taken out",
+		    worst_caught);
+	else
+		say(r->detail, sizeof r->detail, "current again at %.3f s, admitted at %.3f s",
+		    worst_caught, worst_up->t);
+	if (breaks(e, r->observed) && worst_up)
+		moment(r, worst_up->t, worst_up->line, "%s admitted %s", nz(h, worst_up->vip),
 		       e->backend);
 }
 
@@ -905,7 +1668,68 @@ static bool unknown_name(const struct hist *h, const struct expectation *e,
 	return false;
 }
 
-void checker_eval(const struct hist *h, const struct expectation *e, struct expect_result *r)
+/* The metrics over lookups: a pass of theirs needs a lookup that met a fault. */
+static bool over_lookups(enum expect_metric m)
+{
+	switch (m) {
+	case EXPECT_SUCCESS_RATE:
+	case EXPECT_LATENCY:
+	case EXPECT_STALE:
+	case EXPECT_WRONG:
+	case EXPECT_STALE_STRETCH:
+	case EXPECT_AMPLIFICATION:
+	case EXPECT_GOODPUT:
+	case EXPECT_RECOVERY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool expect_over_lookups(enum expect_metric m)
+{
+	return over_lookups(m);
+}
+
+/*
+ * Did a lookup the expectation measures meet a fault? Its lookups are those
+ * of its client and stack: completed and invoked in the window (success_rate,
+ * latency, stale_answers, wrong_answers, amplification); invoked in the
+ * window (goodput); completed at or after `from` (stale_stretch: stale answers
+ * after a trigger count until the end); invoked from the baseline's start to
+ * the window's end (recovery: the fault comes before `from`).
+ */
+static bool any_met(const struct hist *h, const struct expectation *e, const struct touch *T)
+{
+	LOOKUP_FILTERS;
+	for (size_t i = 0; i < nl; i++) {
+		const struct hist_lookup *l = &ls[i];
+		if (!T->lk_met[i] || !match(fc, l->client) || !match(fs, l->stack))
+			continue;
+		bool in;
+		switch (e->metric) {
+		case EXPECT_GOODPUT:
+			in = in_window(e, l->t_invoke);
+			break;
+		case EXPECT_STALE_STRETCH:
+			in = completed(l) && l->t_done >= e->from;
+			break;
+		case EXPECT_RECOVERY:
+			in = l->t_invoke >= (e->baseline_from >= 0 ? e->baseline_from : 0) &&
+			     l->t_invoke < win_to(e);
+			break;
+		default:
+			in = completed(l) && in_window(e, l->t_invoke);
+			break;
+		}
+		if (in)
+			return true;
+	}
+	return false;
+}
+
+static void eval(const struct hist *h, const struct expectation *e, struct expect_result *r,
+		 const struct touch *T)
 {
 	memset(r, 0, sizeof *r);
 	r->has_value = true;
@@ -934,7 +1758,7 @@ void checker_eval(const struct hist *h, const struct expectation *e, struct expe
 		m_failure_span(h, e, r);
 		break;
 	case EXPECT_READMISSION:
-		m_readmission(h, e, r);
+		m_readmission(h, e, r, T);
 		break;
 	case EXPECT_AMPLIFICATION:
 		m_amplification(h, e, r);
@@ -971,7 +1795,25 @@ void checker_eval(const struct hist *h, const struct expectation *e, struct expe
 		inconclusive(r, "the measure is not a number");
 		return;
 	}
+	if (e->metric == EXPECT_CUSTOM && isinf(r->observed)) {
+		inconclusive(r, "the check function returned an infinite number");
+		return;
+	}
 	r->outcome = breaks(e, r->observed) ? OUTCOME_FAIL : OUTCOME_PASS;
+	/* A pass over lookups none of which met a fault of the run proves nothing.
+	 * A failure stands: the lookups it counted show the system broken anyway. */
+	if (r->outcome == OUTCOME_PASS && over_lookups(e->metric) && !e->baseline &&
+	    (T->oom || T->injected > 0) && (T->oom || !any_met(h, e, T))) {
+		char w[64];
+		if (T->oom)
+			inconclusive(r, "out of memory while finding the lookups that met a fault");
+		else
+			inconclusive(r, "no lookup%s%s met a fault in %s (a measure without faults "
+					"says baseline = true)", e->client[0] ? " of " : "", e->client,
+				     e->metric == EXPECT_RECOVERY ? "the baseline and the window"
+								  : window_text(e, w, sizeof w));
+		return;
+	}
 	if (r->outcome == OUTCOME_FAIL && !r->why[0]) {
 		char v[64], b[64];
 		expect_format_value(r, v, sizeof v);
@@ -980,78 +1822,24 @@ void checker_eval(const struct hist *h, const struct expectation *e, struct expe
 	}
 }
 
-/* ---- untouched faults ---- */
-
-static bool lifecycle_fault(const char *kind)
+void checker_eval(const struct hist *h, const struct expectation *e, struct expect_result *r)
 {
-	static const char *const k[] = { "stop", "crash", "restart", "reload", NULL };
-	for (size_t i = 0; kind && k[i]; i++)
-		if (strcmp(kind, k[i]) == 0)
-			return true;
-	return false;
+	struct touch T;
+	touch_compute(h, &T);
+	eval(h, e, r, &T);
+	touch_free(&T);
 }
 
-/* Is one of the comma-separated names in list exactly name? */
-static bool in_list(const char *list, const char *name)
-{
-	size_t n = name ? strlen(name) : 0;
-	for (const char *p = list; p && n;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		if (len == n && memcmp(p, name, n) == 0)
-			return true;
-		p = comma ? comma + 1 : NULL;
-	}
-	return false;
-}
-
-/*
- * Did the fault act on anything? Any fault: a query line carries its id.
- * Lifecycle faults (stop, crash, restart, reload) act on no query by id:
- * anything that reached that resolver afterwards counts. Any other kind
- * with no query naming it did nothing.
- */
-static bool touched(const struct hist *h, const struct hist_fault *f)
-{
-	size_t nq, nr, nl, nf;
-	const struct hist_query *qs = hist_queries(h, &nq);
-	const struct hist_route *rs = hist_routes(h, &nr);
-	const struct hist_lookup *ls = hist_lookups(h, &nl);
-	const struct hist_fault *fs = hist_faults(h, &nf);
-	if (f->id == 0)
-		return false;
-	for (size_t i = 0; i < nq; i++)
-		if (qs[i].fault == f->id || qs[i].delay_fault == f->id)
-			return true;
-	if (!lifecycle_fault(hist_str(h, f->kind)))
-		return false;
-	/* Until the next fault on the same target (or the end). */
-	double until = INFINITY;
-	for (size_t i = 0; i < nf; i++)
-		if (fs[i].target == f->target && fs[i].t > f->t && fs[i].inject) {
-			until = fs[i].t;
-			break;
-		}
-	for (size_t i = 0; i < nr; i++)
-		if (rs[i].backend == f->target && rs[i].t >= f->t && rs[i].t < until)
-			return true;
-	for (size_t i = 0; i < nq; i++)
-		if (qs[i].resolver == f->target && qs[i].t >= f->t && qs[i].t < until)
-			return true;
-	const char *name = hist_str(h, f->target);
-	for (size_t i = 0; i < nl; i++)
-		if (ls[i].t_invoke >= f->t && ls[i].t_invoke < until &&
-		    (ls[i].target == f->target || in_list(hist_str(h, ls[i].target), name)))
-			return true;
-	return false;
-}
+/* ---- the verdict ---- */
 
 void checker_verdict(const struct hist *h, const struct expectation *e, size_t n,
 		     struct expect_result *results, struct verdict_info *out)
 {
+	struct touch T;
 	memset(out, 0, sizeof *out);
+	touch_compute(h, &T);
 	for (size_t i = 0; i < n; i++) {
-		checker_eval(h, &e[i], &results[i]);
+		eval(h, &e[i], &results[i], &T);
 		switch (results[i].outcome) {
 		case OUTCOME_PASS:
 			out->passed++;
@@ -1064,16 +1852,18 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 			break;
 		}
 	}
-	const char *end_reason = hist_end_reason(h);
-	bool completed_run = end_reason && strcmp(end_reason, "duration") == 0;
+	const char *end = hist_end_reason(h);
+	bool completed_run = end && strcmp(end, "duration") == 0;
 	if (n == 0 && completed_run) {
 		out->verdict = VERDICT_NONE;
+		touch_free(&T);
 		return;
 	}
 	size_t nf;
 	const struct hist_fault *fs = hist_faults(h, &nf);
+	out->no_faults = T.injected == 0 && !T.oom;
 	for (size_t i = 0; i < nf; i++) {
-		if (!fs[i].inject || touched(h, &fs[i]))
+		if (!fs[i].inject || (!T.oom && T.fault_met[i]))
 			continue;
 		if (out->nuntouched < sizeof out->untouched / sizeof out->untouched[0])
 			say(out->untouched[out->nuntouched], sizeof out->untouched[0],
@@ -1081,8 +1871,8 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 			    nz(h, fs[i].target), fs[i].id, fs[i].t);
 		out->nuntouched++;
 	}
-	const char *end = hist_end_reason(h);
-	if (!end || strcmp(end, "duration") != 0) {
+	touch_free(&T);
+	if (!completed_run) {
 		out->verdict = VERDICT_INCONCLUSIVE;
 		say(out->why, sizeof out->why, "the run did not complete (%s%s%s)",
 		    end ? end : "no end line: killed or crashed", hist_end_error(h) ? ": " : "",
@@ -1093,8 +1883,8 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 	} else if (out->inconclusive || out->nuntouched) {
 		out->verdict = VERDICT_INCONCLUSIVE;
 		if (out->nuntouched)
-			say(out->why, sizeof out->why, "%zu injected fault(s) never touched a query or "
-			    "lookup: %s%s", out->nuntouched, out->untouched[0],
+			say(out->why, sizeof out->why, "%zu injected fault(s) never touched the system "
+			    "(no client's lookup met them): %s%s", out->nuntouched, out->untouched[0],
 			    out->nuntouched > 1 ? ", ..." : "");
 		else
 			say(out->why, sizeof out->why, "%zu of %zu expectations could not be measured",
@@ -1102,14 +1892,19 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 	} else {
 		out->verdict = VERDICT_PASS;
 	}
+	if (out->no_faults) {
+		size_t len = strlen(out->why);
+		say(out->why + len, sizeof out->why - len, "%sno faults injected", len ? "; " : "");
+	}
 }
 
 /* ---- formatting ---- */
 
 static void num(double v, const char *unit, char *buf, size_t cap)
 {
-	if (isinf(v)) {
-		snprintf(buf, cap, v > 0 ? "never" : "-inf");
+	if (!isfinite(v)) {
+		/* What it waits for never happened; nothing else may read as a number. */
+		snprintf(buf, cap, "%s", isinf(v) && v > 0 ? "never" : "-");
 		return;
 	}
 	double a = fabs(v);

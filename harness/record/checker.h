@@ -11,7 +11,7 @@
  *   inconclusive  the run did not complete (killed, interrupted, error);
  *   fail          any expectation failed;
  *   inconclusive  any expectation was inconclusive, or an injected fault
- *                 never touched a single query or lookup;
+ *                 was met by no client's lookup;
  *   pass          every expectation passed;
  *   none          the scenario declared no expectation (a plain run).
  *
@@ -72,6 +72,9 @@ struct expectation {
 	double fraction;                 /* EXPECT_RECOVERY: of the baseline, default 0.9 */
 	double baseline_from, baseline_to; /* EXPECT_RECOVERY: baseline window */
 	double bucket;                   /* per-second metrics: bucket width, default 1 s */
+	/* A measure taken on purpose without faults: a metric over lookups passes even
+	 * when none of its lookups met a fault (expect_over_lookups). */
+	bool baseline;
 
 	expect_custom_fn custom;
 	void *custom_arg;
@@ -90,7 +93,7 @@ struct expect_moment {
 struct expect_result {
 	enum expect_outcome outcome;
 	bool has_value;                  /* false: nothing measured (inconclusive) */
-	double observed;                 /* may be INFINITY ("never") */
+	double observed;                 /* may be INFINITY ("never"); never -INFINITY or NaN */
 	char unit[8];                    /* "", "ms", "s", "/s", "/min", "x" */
 	char detail[256];                /* what was counted: "412 of 415 lookups ok" */
 	char why[256];                   /* inconclusive: why; fail: a summary */
@@ -104,17 +107,27 @@ struct verdict_info {
 	enum verdict verdict;
 	size_t passed, failed, inconclusive;
 	char why[512];                   /* for inconclusive and fail: the reasons, one line */
-	/* faults that never touched a query or lookup: "hang on r2 (fault 4) at 3.000 s" */
+	/* faults no client's lookup met: "hang on r2 (fault 4) at 3.000 s" */
 	char untouched[4][128];
 	size_t nuntouched;
+	bool no_faults;                  /* the run injected none ("no faults injected" in why) */
 };
 
-/* Evaluates one expectation. */
+/*
+ * Evaluates one expectation. A metric over lookups that would pass is
+ * inconclusive when the run injected faults and none of its lookups met one
+ * (unless e->baseline); which lookups met a fault is in docs/checks.md.
+ */
 void checker_eval(const struct hist *h, const struct expectation *e, struct expect_result *out);
 
-/* Evaluates all, and the verdict (results[] has n entries). */
+/* Evaluates all, and the verdict (results[] has n entries). Which lookups met
+ * which fault is worked out once for all of them. */
 void checker_verdict(const struct hist *h, const struct expectation *e, size_t n,
 		     struct expect_result *results, struct verdict_info *out);
+
+/* Whether a metric measures lookups (success_rate, latency, ...): the ones
+ * `baseline = true` applies to. */
+bool expect_over_lookups(enum expect_metric m);
 
 const char *verdict_name(enum verdict v);
 const char *outcome_name(enum expect_outcome o);

@@ -484,7 +484,7 @@ void report_console(FILE *out, const struct report *r, bool color)
 	if (verdict_why(r)[0])
 		con_wrapped(out, 2, verdict_why(r));
 	if (untouched_count(r) > 0) {
-		fputs("untouched faults (injected, never met by a query or lookup):\n", out);
+		fputs("untouched faults (injected, never met by a client's lookup):\n", out);
 		for (size_t i = 0; i < untouched_count(r); i++)
 			con_wrapped(out, 2, r->verdict->untouched[i]);
 	}

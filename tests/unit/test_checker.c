@@ -1205,7 +1205,7 @@ static void test_readmission(void **state)
 	r = eval(f, &e);
 	assert_result(r, OUTCOME_PASS, 1.5);
 	assert_string_equal(r.unit, "s");
-	assert_string_equal(r.detail, "current again at 4.000 s, admitted after at 5.500 s");
+	assert_string_equal(r.detail, "current again at 4.000 s, admitted at 5.500 s");
 	e.bound = 1;
 	r = eval(f, &e);
 	assert_result(r, OUTCOME_FAIL, 1.5);
@@ -1231,13 +1231,14 @@ static void test_readmission_never(void **state)
 	SET(e.vip, "vip");
 	r = eval(f, &e);
 	assert_result(r, OUTCOME_FAIL, INFINITY);
-	assert_string_equal(r.detail, "current again at 4.000 s, admitted never");
+	assert_string_equal(r.detail, "current again at 4.000 s, never admitted after");
 	assert_int_equal(r.nmoments, 0);
 }
 
 static void test_readmission_while_behind(void **state)
 {
 	struct fx *f = *state;
+	char text[64];
 	uint32_t bad;
 	struct expectation e;
 	struct expect_result r;
@@ -1248,24 +1249,27 @@ static void test_readmission_while_behind(void **state)
 	hb_publish(&f->b, 2.0, "internal.", 2, false);
 	hb_health(&f->b, 2.5, "vip", "r2", "down", "serial 1 < published 2");
 	bad = hb_health(&f->b, 3.0, "vip", "r2", "up", "rcode NOERROR"); /* still serial 1 */
+	hb_health(&f->b, 3.5, "vip", "r2", "down", "serial 1 < published 2");
 	hb_boot(&f->b, 4.0, "r2", "internal.", 2);
 	hb_health(&f->b, 5.0, "vip", "r2", "up", "rcode NOERROR");
 	hb_end(&f->b, 10.0, "duration");
 	load(f);
 
-	/* fails outright, whatever the bound */
+	/* fails outright, whatever the bound, with a reason and no number (never -inf) */
 	e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 100);
 	SET(e.backend, "r2");
 	r = eval(f, &e);
-	outcome_at(&r, OUTCOME_FAIL, __FILE__, __LINE__);
-	assert_true(isinf(r.observed) && r.observed < 0);
-	assert_string_equal(r.why, "admitted while its serial 1 was behind the published 2");
+	assert_int_equal(r.outcome, OUTCOME_FAIL);
+	assert_false(r.has_value);
+	assert_string_equal(r.why, "admitted while it served internal. serial 1, not the published 2");
 	assert_int_equal(r.nmoments, 1);
-	assert_moment(r, 0, 3.0, bad, "vip admitted r2 with serial 1 < published 2");
+	assert_moment(r, 0, 3.0, bad, "vip admitted r2 with serial 1, not the published 2");
+	expect_format_value(&r, text, sizeof text);
+	assert_string_equal(text, "-");
 	e.op = EXPECT_AT_LEAST;
 	e.bound = -1e9;
 	r = eval(f, &e);
-	outcome_at(&r, OUTCOME_FAIL, __FILE__, __LINE__);
+	assert_int_equal(r.outcome, OUTCOME_FAIL);
 
 	/* a window after that admission: the one at 5.0, 1 s after it caught up */
 	e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 100);
@@ -1298,7 +1302,7 @@ static void test_readmission_two_zones(void **state)
 	SET(e.backend, "r2");
 	r = eval(f, &e);
 	assert_result(r, OUTCOME_FAIL, 1.5); /* not "admitted while ... behind the published 99" */
-	assert_string_equal(r.detail, "current again at 4.000 s, admitted after at 5.500 s");
+	assert_string_equal(r.detail, "current again at 4.000 s, admitted at 5.500 s");
 	assert_moment(r, 0, 5.5, up, "vip admitted r2");
 }
 
@@ -1314,8 +1318,8 @@ static void test_readmission_inconclusive(void **state)
 	hb_boot(&f->b, 0.0, "r2", "internal.", 1);
 	hb_health(&f->b, 0.5, "vip", "r1", "up", "rcode NOERROR");
 	hb_health(&f->b, 0.5, "vip", "r2", "up", "rcode NOERROR");
-	hb_boot(&f->b, 1.9, "r1", "internal.", 2);
 	hb_publish(&f->b, 2.0, "internal.", 2, false);
+	hb_boot(&f->b, 2.0, "r1", "internal.", 2); /* at once: never behind */
 	hb_health(&f->b, 2.5, "vip", "r2", "down", "serial 1 < published 2");
 	hb_health(&f->b, 3.0, "vip", "r1", "up", "rcode NOERROR");
 	hb_end(&f->b, 10.0, "duration");
@@ -1324,10 +1328,137 @@ static void test_readmission_inconclusive(void **state)
 	e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 2);
 	SET(e.backend, "r1");
 	r = eval(f, &e);
-	assert_inconclusive(r, "r1 was never behind the published serial: nothing to re-admit");
+	assert_inconclusive(r, "r1 never served a version other than the published one in [0 s, "
+	                       "the end): nothing to re-admit");
 	SET(e.backend, "r2");
 	r = eval(f, &e);
-	assert_inconclusive(r, "r2 never caught up with the published serial");
+	assert_inconclusive(r, "r2 never caught up with the published version in [0 s, the end)");
+}
+
+/*
+ * Judged from routing: a lookup routed to r2 while it serves a version that
+ * is not the published one fails readmission, though the VIP never marked it
+ * up (no health check, or one that never fires). The old checker, reading
+ * health `up` lines only, called this inconclusive ("never caught up ...
+ * never admitted while behind").
+ */
+static void test_readmission_routed_while_behind(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+	struct lk l1, l2;
+	uint32_t route;
+	char text[64];
+
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+	hb_boot(&f->b, 0.0, "r2", "internal.", 2);
+	hb_add(&f->b, 3.0, "\"type\":\"boot\",\"resolver\":\"r2\",\"from\":\"file\",\"ok\":true,"
+	                   "\"zones\":[\"internal. 1\"]"); /* a stale disk copy, for good */
+	l1 = hb_invoke(&f->b, 3.5, "app", "glibc", "vip");
+	hb_route(&f->b, 3.5, "vip", "r1", true, &l1, "first"); /* the current one: fine */
+	hb_done(&f->b, &l1, "ok", 1, "fresh", 1);
+	l2 = hb_invoke(&f->b, 4.0, "app", "glibc", "vip");
+	route = hb_route(&f->b, 4.0, "vip", "r2", true, &l2, "first");
+	hb_done(&f->b, &l2, "ok", 1, "stale", 1);
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 1.5);
+	SET(e.backend, "r2");
+	SET(e.vip, "vip");
+	r = eval(f, &e);
+	assert_int_equal(r.outcome, OUTCOME_FAIL);
+	assert_false(r.has_value);
+	assert_string_equal(r.why, "1 query routed to r2 while it served internal. serial 1, not "
+	                           "the published 2");
+	assert_int_equal(r.nmoments, 1);
+	assert_moment(r, 0, 4.0, route, "vip routed lookup 2 of app to r2, which served internal. "
+	                                "serial 1, not the published 2");
+	expect_format_value(&r, text, sizeof text);
+	assert_string_equal(text, "-");
+
+	/* a window before it: r2 was current then */
+	e.to = 3;
+	r = eval(f, &e);
+	assert_inconclusive(r, "r2 never served a version other than the published one");
+	/* r1 was never behind */
+	e.to = -1;
+	SET(e.backend, "r1");
+	r = eval(f, &e);
+	assert_inconclusive(r, "r1 never served a version other than the published one");
+}
+
+/* A VIP without health checks: readmission fails with that reason (old: inconclusive). */
+static void test_readmission_no_health_check(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+
+	hb_publish(&f->b, 0.0, "internal.", 1, true);
+	hb_boot(&f->b, 0.0, "r2", "internal.", 1);
+	hb_route(&f->b, 1.0, "vip", "r2", true, NULL, NULL);
+	hb_publish(&f->b, 2.0, "internal.", 2, false); /* r2 behind, never caught up */
+	hb_route(&f->b, 5.0, "vip", "r1", true, NULL, NULL);
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 1.5);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_int_equal(r.outcome, OUTCOME_FAIL);
+	assert_false(r.has_value);
+	assert_string_equal(r.why, "no health check of r2 ran (none configured, or it never "
+	                           "fired): nothing takes a backend that is behind out, or puts "
+	                           "it back");
+	assert_int_equal(r.nmoments, 0);
+	SET(e.vip, "vip");
+	r = eval(f, &e);
+	assert_int_equal(r.outcome, OUTCOME_FAIL);
+	assert_contains(r.why, "no health check of r2 ran on vip");
+
+	/* a probe line says there is one: then it never caught up */
+	hb_reset(&f->b);
+	hb_publish(&f->b, 0.0, "internal.", 1, true);
+	hb_boot(&f->b, 0.0, "r2", "internal.", 1);
+	hb_publish(&f->b, 2.0, "internal.", 2, false);
+	hb_probe(&f->b, 2.5, "vip", "r2", false);
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+	r = eval(f, &e);
+	assert_inconclusive(r, "r2 never caught up with the published version");
+}
+
+/*
+ * Not the published version is what counts, not a lower serial: a disk copy
+ * whose serial was set higher by hand (3, never published) while 2 is
+ * published. The old checker compared serials and let the VIP admit it.
+ */
+static void test_readmission_higher_serial(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+	uint32_t up;
+
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_boot(&f->b, 0.0, "r2", "internal.", 2);
+	hb_health(&f->b, 0.5, "vip", "r2", "up", "rcode NOERROR");
+	hb_health(&f->b, 3.0, "vip", "r2", "down", "timeout after 0.1 s");
+	hb_add(&f->b, 3.5, "\"type\":\"boot\",\"resolver\":\"r2\",\"from\":\"file\",\"ok\":true,"
+	                   "\"zones\":[\"internal. 3\"]");
+	up = hb_health(&f->b, 4.0, "vip", "r2", "up", "rcode NOERROR");
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 1.5);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_int_equal(r.outcome, OUTCOME_FAIL);
+	assert_string_equal(r.why, "admitted while it served internal. serial 3, not the published 2");
+	assert_moment(r, 0, 4.0, up, "vip admitted r2 with serial 3, not the published 2");
 }
 
 /* ---- amplification ---- */
@@ -1752,7 +1883,7 @@ static int custom_fn(void *arg, const struct hist *h, const struct expectation *
 		return -1;
 	}
 	hist_faults(h, &n);
-	*observed = c->mode == 2 ? NAN : (double)n;
+	*observed = c->mode == 2 ? NAN : c->mode == 3 ? -INFINITY : c->mode == 4 ? INFINITY : (double)n;
 	return 0;
 }
 
@@ -1791,6 +1922,40 @@ static void test_custom(void **state)
 	c.mode = 2;
 	r = eval(f, &e);
 	assert_inconclusive(r, "the measure is not a number");
+	/* an infinite number is no measure either: it would print as "-inf" (old: fail, "-inf") */
+	c.mode = 3;
+	r = eval(f, &e);
+	assert_inconclusive(r, "the check function returned an infinite number");
+	c.mode = 4;
+	r = eval(f, &e);
+	assert_inconclusive(r, "the check function returned an infinite number");
+}
+
+/* No value is ever printed as inf, -inf or nan: "never" or "-" (old: "-inf"). */
+static void test_format_no_infinity(void **state)
+{
+	struct expect_result r;
+	struct expectation e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 1.5);
+	char text[64];
+	static const double values[] = {-INFINITY, NAN, -NAN};
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	r.has_value = true;
+	snprintf(r.unit, sizeof r.unit, "s");
+	for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+		r.observed = values[i];
+		expect_format_value(&r, text, sizeof text);
+		assert_string_equal(text, "-");
+	}
+	r.observed = INFINITY;
+	expect_format_value(&r, text, sizeof text);
+	assert_string_equal(text, "never");
+	r.observed = 1.5;
+	expect_format_value(&r, text, sizeof text);
+	assert_string_equal(text, "1.5 s");
+	expect_format_bound(&e, &r, text, sizeof text);
+	assert_string_equal(text, "<= 1.5 s");
 }
 
 /* ---- the verdict ---- */
@@ -1838,14 +2003,16 @@ static void test_verdict(void **state)
 	assert_int_equal(v.verdict, VERDICT_PASS);
 	assert_int_equal(v.passed, 1);
 	assert_int_equal(v.failed + v.inconclusive + v.nuntouched, 0);
-	assert_string_equal(v.why, "");
+	/* a run without faults is judged as it is, and says so */
+	assert_true(v.no_faults);
+	assert_string_equal(v.why, "no faults injected");
 	assert_int_equal(res[0].outcome, OUTCOME_PASS);
 
 	v = verdict(f, e, 2, res);
 	assert_int_equal(v.verdict, VERDICT_FAIL);
 	assert_int_equal(v.passed, 1);
 	assert_int_equal(v.failed, 1);
-	assert_string_equal(v.why, "1 of 2 expectations failed");
+	assert_string_equal(v.why, "1 of 2 expectations failed; no faults injected");
 	assert_int_equal(res[1].outcome, OUTCOME_FAIL);
 
 	two[0] = e[0];
@@ -1854,18 +2021,34 @@ static void test_verdict(void **state)
 	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
 	assert_int_equal(v.passed, 1);
 	assert_int_equal(v.inconclusive, 1);
-	assert_string_equal(v.why, "1 of 2 expectations could not be measured");
+	assert_string_equal(v.why, "1 of 2 expectations could not be measured; no faults injected");
 
 	/* a failure outweighs an inconclusive */
 	v = verdict(f, e, 3, res);
 	assert_int_equal(v.verdict, VERDICT_FAIL);
 	assert_int_equal(v.passed + v.failed + v.inconclusive, 3);
-	assert_string_equal(v.why, "1 of 3 expectations failed");
+	assert_string_equal(v.why, "1 of 3 expectations failed; no faults injected");
 
 	/* no expectation: a plain run */
 	v = verdict(f, e, 0, res);
 	assert_int_equal(v.verdict, VERDICT_NONE);
 	assert_int_equal(v.passed + v.failed + v.inconclusive, 0);
+}
+
+/* One lookup of app at 3.4, ok; the fault's query line (extra), joined to it when join. */
+static void query_fault_history(struct fx *f, const char *kind, const char *extra, bool join)
+{
+	struct lk l;
+
+	hb_reset(&f->b);
+	hb_lookup(&f->b, 1.0, "app", "ok", 10, "fresh", 1);
+	hb_inject(&f->b, 3.0, "r2", kind, 4, NULL);
+	l = hb_invoke(&f->b, 3.4, "app", "ldns", "r2");
+	hb_query(&f->b, 3.5, "r2", "answered", join ? &l : NULL, "first", extra);
+	hb_done(&f->b, &l, "ok", 200, "fresh", 1);
+	hb_heal(&f->b, 5.0, "r2", kind, 4);
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
 }
 
 static void test_verdict_untouched_query_faults(void **state)
@@ -1880,35 +2063,38 @@ static void test_verdict_untouched_query_faults(void **state)
 
 	e[0] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.9);
 	for (size_t i = 0; i < 6; i++) {
+		const char *mine = i == 1 ? "\"delay_fault\":4,\"delay_ms\":250.000" : "\"fault\":4";
+
 		/* queries reach r2 after the fault, but no query line names it */
-		hb_reset(&f->b);
-		hb_lookup(&f->b, 1.0, "app", "ok", 10, "fresh", 1);
-		hb_inject(&f->b, 3.0, "r2", kinds[i], 4, NULL);
-		hb_query(&f->b, 3.5, "r2", "answered", NULL, NULL, "\"fault\":5");
-		hb_route(&f->b, 3.6, "vip", "r2", true, NULL, NULL);
-		hb_end(&f->b, 10.0, "duration");
-		load(f);
+		query_fault_history(f, kinds[i], "\"fault\":5", true);
 		v = verdict(f, e, 1, res);
 		assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
-		assert_int_equal(v.passed, 1);
 		assert_int_equal(v.nuntouched, 1);
+		assert_false(v.no_faults);
 		snprintf(want, sizeof want, "%s on r2 (fault 4) at 3.000 s", kinds[i]);
 		assert_string_equal(v.untouched[0], want);
-		assert_contains(v.why, "1 injected fault(s) never touched a query or lookup: ");
+		assert_contains(v.why, "1 injected fault(s) never touched the system (no client's "
+		                       "lookup met them): ");
 		assert_contains(v.why, want);
+		/* and no lookup met any: the expectation itself cannot pass */
+		assert_int_equal(res[0].outcome, OUTCOME_INCONCLUSIVE);
+		assert_string_equal(res[0].why, "no lookup met a fault in [0 s, the end) (a measure "
+		                                "without faults says baseline = true)");
 
-		/* a query line naming it (as fault, or as delay_fault) touches it */
-		hb_reset(&f->b);
-		hb_lookup(&f->b, 1.0, "app", "ok", 10, "fresh", 1);
-		hb_inject(&f->b, 3.0, "r2", kinds[i], 4, NULL);
-		hb_query(&f->b, 3.5, "r2", "answered", NULL, NULL,
-		         i == 1 ? "\"delay_fault\":4,\"delay_ms\":250.000" : "\"fault\":4");
-		hb_heal(&f->b, 5.0, "r2", kinds[i], 4);
-		hb_end(&f->b, 10.0, "duration");
-		load(f);
+		/* a query line naming it that is no lookup's (a health probe, s:query): the
+		 * old checker took this for a touch */
+		query_fault_history(f, kinds[i], mine, false);
+		v = verdict(f, e, 1, res);
+		assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
+		assert_int_equal(v.nuntouched, 1);
+
+		/* a lookup's query line naming it (as fault, or as delay_fault) */
+		query_fault_history(f, kinds[i], mine, true);
 		v = verdict(f, e, 1, res);
 		assert_int_equal(v.verdict, VERDICT_PASS);
 		assert_int_equal(v.nuntouched, 0);
+		assert_string_equal(v.why, "");
+		assert_int_equal(res[0].outcome, OUTCOME_PASS);
 	}
 
 	/* an untouched fault spoils a pass, never a failure */
@@ -1926,7 +2112,304 @@ static void test_verdict_untouched_query_faults(void **state)
 	assert_int_equal(v.verdict, VERDICT_NONE);
 }
 
+/* A state line of resolver r. */
+static uint32_t hb_state(struct hb *b, double t, const char *r, const char *state, const char *why)
+{
+	return hb_add(b, t,
+	              "\"type\":\"state\",\"resolver\":\"%s\",\"state\":\"%s\",\"why\":\"%s\","
+	              "\"address\":\"127.0.0.11:53\"",
+	              r, state, why);
+}
+
+/*
+ * r1 and r2 serve the published serial 2; r1 crashes at 3.0, is down until
+ * 4.0, boots a disk copy (serial stale_serial; 2 is current) and is up at
+ * 4.1. Then the scenario's traffic (way), and the end.
+ */
+static void crash_history(struct fx *f, unsigned stale_serial, int way)
+{
+	struct lk l;
+
+	hb_reset(&f->b);
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+	hb_boot(&f->b, 0.0, "r2", "internal.", 2);
+	hb_state(&f->b, 0.0, "r1", "up", "booted");
+	hb_state(&f->b, 0.0, "r2", "up", "booted");
+	l = hb_invoke(&f->b, 1.0, "app", "glibc", "vip");
+	hb_route(&f->b, 1.0, "vip", "r1", true, &l, "first"); /* before the crash */
+	hb_done(&f->b, &l, "ok", 1, "fresh", 1);
+	hb_inject(&f->b, 3.0, "r1", "crash", 7, "\"down\":1.000");
+	hb_state(&f->b, 3.0, "r1", "down", "crash");
+	l = hb_invoke(&f->b, 3.2, "app", "glibc", "vip");
+	hb_route(&f->b, 3.2, "vip", "r2", true, &l, "first"); /* not r1 */
+	hb_done(&f->b, &l, "ok", 1, "fresh", 1);
+	switch (way) {
+	case 0: /* a lookup routed to r1 while it is down */
+		l = hb_invoke(&f->b, 3.5, "app", "glibc", "vip");
+		hb_route(&f->b, 3.5, "vip", "r1", true, &l, "first");
+		hb_done(&f->b, &l, "timeout", 400, NULL, 1);
+		break;
+	case 1: /* the same route, no lookup's (the VIP forwards no probe, but an s:query) */
+		hb_route(&f->b, 3.5, "vip", "r1", true, NULL, NULL);
+		break;
+	case 2: /* a lookup asking r1 directly, in flight while it is down */
+	case 3: /* ... among others */
+	case 4: /* ... a list naming other resolvers only */
+		l = hb_invoke(&f->b, 3.5, "app2", "c-ares",
+		              way == 2 ? "r1" : way == 3 ? "r2,r1" : "r10,r2,r11");
+		hb_done(&f->b, &l, "ok", 300, "fresh", 2);
+		break;
+	default:
+		break;
+	}
+	hb_heal(&f->b, 4.0, "r1", "crash", 7);
+	hb_state(&f->b, 4.0, "r1", "booting", "restart");
+	hb_add(&f->b, 4.1, "\"type\":\"boot\",\"resolver\":\"r1\",\"from\":\"file\",\"ok\":true,"
+	                   "\"zones\":[\"internal. %u\"]", stale_serial);
+	hb_state(&f->b, 4.1, "r1", "up", "booted");
+	if (way == 5 || way == 6) {
+		/* after the restart: a lookup routed to r1, or asking it directly */
+		l = hb_invoke(&f->b, 4.5, "app", way == 5 ? "glibc" : "ldns", way == 5 ? "vip" : "r1");
+		if (way == 5)
+			hb_route(&f->b, 4.5, "vip", "r1", true, &l, "first");
+		else
+			hb_query(&f->b, 4.5, "r1", "answered", &l, "first", NULL);
+		hb_done(&f->b, &l, "ok", 1, stale_serial == 2 ? "fresh" : "stale", 1);
+	}
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+}
+
 static void test_verdict_lifecycle_faults(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e[1];
+	struct expect_result res[1];
+	struct verdict_info v;
+	static const struct {
+		int way;
+		unsigned serial; /* what r1 boots after its crash */
+		bool met;
+		const char *what;
+	} cases[] = {
+	        {0, 2, true, "routed to r1 while it was down"},
+	        {1, 2, false, "a route of no lookup (the old checker: touched)"},
+	        {2, 2, true, "asked r1 directly while it was down"},
+	        {3, 2, true, "asked r2,r1 while r1 was down"},
+	        {4, 2, false, "asked r10,r2,r11: not r1"},
+	        {5, 2, false, "routed to r1 once it was back with the published version (old: touched)"},
+	        {5, 1, true, "routed to r1 once back from a stale disk copy"},
+	        {5, 3, true, "routed to r1 back from a copy with a higher serial, never published"},
+	        {6, 2, false, "asked r1 directly once it was back and current (old: touched)"},
+	        {6, 1, true, "asked r1 directly while it served the stale copy"},
+	};
+
+	e[0] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.1);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		crash_history(f, cases[i].serial, cases[i].way);
+		v = verdict(f, e, 1, res);
+		if (v.verdict != (cases[i].met ? VERDICT_PASS : VERDICT_INCONCLUSIVE))
+			fail_msg("%s: %s (%s)", cases[i].what, verdict_name(v.verdict), v.why);
+		assert_int_equal(v.nuntouched, cases[i].met ? 0 : 1);
+		if (!cases[i].met)
+			assert_string_equal(v.untouched[0], "crash on r1 (fault 7) at 3.000 s");
+	}
+
+	/* clients that stopped before the fault; the resolver still sees probes after it */
+	hb_reset(&f->b);
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+	hb_state(&f->b, 0.0, "r1", "up", "booted");
+	hb_lookup(&f->b, 1.0, "app", "ok", 10, "fresh", 1);
+	hb_inject(&f->b, 3.0, "r1", "restart", 2, NULL);
+	hb_state(&f->b, 3.0, "r1", "down", "crash");
+	hb_heal(&f->b, 3.0, "r1", "restart", 2);
+	hb_state(&f->b, 3.0, "r1", "booting", "restart");
+	hb_add(&f->b, 3.1, "\"type\":\"boot\",\"resolver\":\"r1\",\"from\":\"file\",\"ok\":true,"
+	                   "\"zones\":[\"internal. 1\"]");
+	hb_state(&f->b, 3.1, "r1", "up", "booted");
+	hb_probe(&f->b, 3.5, "vip", "r1", true);
+	hb_query(&f->b, 3.5, "r1", "answered", NULL, NULL, NULL); /* the probe's query */
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+	v = verdict(f, e, 1, res);
+	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
+	assert_string_equal(v.untouched[0], "restart on r1 (fault 2) at 3.000 s");
+	assert_inconclusive(res[0], "no lookup met a fault");
+
+	/* the next lifecycle fault on r1 ends the crash's span: a lookup after it met that one */
+	hb_reset(&f->b);
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+	hb_state(&f->b, 0.0, "r1", "up", "booted");
+	hb_inject(&f->b, 3.0, "r1", "stop", 2, NULL);
+	hb_state(&f->b, 3.0, "r1", "down", "stop");
+	hb_inject(&f->b, 5.0, "r1", "crash", 3, "\"down\":1.000"); /* supersedes the stop */
+	{
+		struct lk l = hb_invoke(&f->b, 5.5, "app", "ldns", "r1");
+		hb_done(&f->b, &l, "ok", 300, "fresh", 2); /* from the other resolver it asks */
+	}
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+	v = verdict(f, e, 1, res);
+	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
+	assert_int_equal(v.nuntouched, 1);
+	assert_string_equal(v.untouched[0], "stop on r1 (fault 2) at 3.000 s");
+}
+
+/*
+ * A hang on r2 behind a VIP: the backend's query lines come from the VIP and
+ * are no lookup's, so the lookup that met the fault is found through its
+ * route line (same backend, same question, in order). A health probe at r2
+ * carrying the fault's id is not a lookup's.
+ */
+static void test_verdict_fault_behind_vip(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e[1];
+	struct expect_result res[1];
+	struct verdict_info v;
+	struct lk l1, l2;
+
+	e[0] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.1);
+	for (int way = 0; way < 4; way++) {
+		hb_reset(&f->b);
+		hb_inject(&f->b, 3.0, "r2", "hang", 4, "\"fraction\":0.5000");
+		l1 = hb_invoke(&f->b, 3.5, "app", "glibc", "vip");
+		l2 = hb_invoke(&f->b, 3.5, "app", "glibc", "vip");
+		hb_route(&f->b, 3.5, "vip", "r2", true, &l1, "first");
+		/* the backend's line for l1's query: the fault acts on it in way 0 only */
+		hb_query(&f->b, 3.5, "r2", way == 0 ? "dropped" : "answered", NULL, NULL,
+		         way == 0 ? "\"fault\":4" : NULL);
+		hb_route(&f->b, 3.6, "vip", "r1", true, &l2, "first");
+		hb_query(&f->b, 3.6, "r1", "answered", NULL, NULL, NULL);
+		if (way == 1) /* a health probe of r2, asking the apex SOA, that the hang ate */
+			hb_add(&f->b, 3.7,
+			       "\"type\":\"query\",\"resolver\":\"r2\",\"transport\":\"udp\","
+			       "\"src\":\"127.0.0.1:5000\",\"id\":9,\"qname\":\"internal.\","
+			       "\"qtype\":\"SOA\",\"action\":\"dropped\",\"fault\":4");
+		if (way == 3) /* the same question 2 s later, not the VIP's: too late to be l1's */
+			hb_query(&f->b, 5.6, "r2", "dropped", NULL, NULL, "\"fault\":4");
+		hb_done(&f->b, &l2, "ok", 2600, "fresh", 1);
+		hb_done(&f->b, &l1, "ok", 3000, "fresh", way == 0 ? 2 : 1);
+		hb_end(&f->b, 10.0, "duration");
+		load(f);
+		v = verdict(f, e, 1, res);
+		if (v.verdict != (way == 0 ? VERDICT_PASS : VERDICT_INCONCLUSIVE))
+			fail_msg("way %d: %s (%s)", way, verdict_name(v.verdict), v.why);
+		assert_int_equal(v.nuntouched, way == 0 ? 0 : 1);
+	}
+}
+
+/*
+ * An expectation over lookups passes only if one of its lookups met a
+ * fault: app's lookups met the crash of r1 at 3.0 (routed to it while it
+ * was down); app2's never did, nor did app's after 5 s. Each such metric
+ * gets a window (or a client) where that holds and one where it does not;
+ * the old checker passed both.
+ */
+static void test_lookups_met_a_fault(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+	struct lk l;
+	static const enum expect_metric lookup_metrics[] = {
+	        EXPECT_SUCCESS_RATE, EXPECT_LATENCY,       EXPECT_STALE,   EXPECT_WRONG,
+	        EXPECT_STALE_STRETCH, EXPECT_AMPLIFICATION, EXPECT_GOODPUT, EXPECT_RECOVERY,
+	};
+
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+	hb_state(&f->b, 0.0, "r1", "up", "booted");
+	for (int i = 0; i < 10; i++) {
+		double t = 1.0 + i * 0.5; /* 1.0 .. 5.5 */
+		l = hb_invoke(&f->b, t, "app", "glibc", "vip");
+		hb_route(&f->b, t, "vip", "r1", true, &l, "first");
+		hb_done(&f->b, &l, "ok", 10, "fresh", 1);
+		l = hb_invoke(&f->b, t + 0.1, "app2", "glibc", "vip2");
+		hb_route(&f->b, t + 0.1, "vip2", "r2", true, &l, "first");
+		hb_done(&f->b, &l, "ok", 10, "fresh", 1);
+		if (i == 3) { /* 2.5: a publish, a trigger for stale_stretch */
+			hb_publish(&f->b, 2.7, "other.", 5, false);
+			hb_inject(&f->b, 3.0, "r1", "crash", 7, "\"down\":1.000");
+			hb_state(&f->b, 3.0, "r1", "down", "crash");
+		}
+		if (i == 5) { /* 3.5: routed to r1 while it was down (pinned) */
+			hb_heal(&f->b, 4.0, "r1", "crash", 7);
+			hb_state(&f->b, 4.0, "r1", "up", "booted");
+		}
+	}
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	for (size_t i = 0; i < sizeof lookup_metrics / sizeof lookup_metrics[0]; i++) {
+		enum expect_metric m = lookup_metrics[i];
+		bool most = m == EXPECT_LATENCY || m == EXPECT_STALE || m == EXPECT_WRONG ||
+		            m == EXPECT_STALE_STRETCH || m == EXPECT_AMPLIFICATION ||
+		            m == EXPECT_RECOVERY;
+
+		e = ex(m, most ? EXPECT_AT_MOST : EXPECT_AT_LEAST, most ? 1e6 : 0);
+		if (m == EXPECT_RECOVERY)
+			e.from = 4;
+		SET(e.client, "app");
+		r = eval(f, &e);
+		if (r.outcome != OUTCOME_PASS)
+			fail_msg("%s of app: %s (%s)", expect_metric_name(m), outcome_name(r.outcome),
+			         r.why);
+
+		/* app2 met nothing */
+		SET(e.client, "app2");
+		r = eval(f, &e);
+		if (r.outcome != OUTCOME_INCONCLUSIVE || !strstr(r.why, "no lookup of app2 met a fault"))
+			fail_msg("%s of app2: %s (%s)", expect_metric_name(m), outcome_name(r.outcome),
+			         r.why);
+		/* ... unless it is a measure without faults on purpose */
+		e.baseline = true;
+		r = eval(f, &e);
+		if (r.outcome != OUTCOME_PASS)
+			fail_msg("%s of app2, baseline: %s (%s)", expect_metric_name(m),
+			         outcome_name(r.outcome), r.why);
+	}
+
+	/* a window after the fault: app's lookups there met nothing */
+	e = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.9);
+	SET(e.client, "app");
+	e.from = 4;
+	r = eval(f, &e);
+	assert_inconclusive(r, "no lookup of app met a fault in [4 s, the end) (a measure without "
+	                       "faults says baseline = true)");
+	e.from = 3;
+	e.to = 4;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 1);
+	/* no client filter: any lookup counts */
+	e.client[0] = '\0';
+	e.from = 0;
+	e.to = -1;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 1);
+
+	/* a failure stands: the lookups it counted show the system broken, fault or not */
+	e = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 1.5);
+	SET(e.client, "app2");
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 1);
+
+	/* the other metrics are not over lookups: the rule does not touch them */
+	assert_false(expect_over_lookups(EXPECT_READMISSION));
+	assert_false(expect_over_lookups(EXPECT_DETECTION));
+	assert_false(expect_over_lookups(EXPECT_FAILURE_SPAN));
+	assert_false(expect_over_lookups(EXPECT_SURVIVOR_LOAD));
+	assert_false(expect_over_lookups(EXPECT_FLAPS));
+	assert_false(expect_over_lookups(EXPECT_CUSTOM));
+	for (size_t i = 0; i < sizeof lookup_metrics / sizeof lookup_metrics[0]; i++)
+		assert_true(expect_over_lookups(lookup_metrics[i]));
+}
+
+/* A lookup's query at a resolver gated inside a crash's span met the crash. */
+static void test_lookups_met_gated(void **state)
 {
 	struct fx *f = *state;
 	struct expectation e[1];
@@ -1934,75 +2417,30 @@ static void test_verdict_lifecycle_faults(void **state)
 	struct verdict_info v;
 	struct lk l;
 
-	e[0] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.9);
-
-	/* traffic to r1 after its crash, three ways: a route, a query, a lookup's target */
-	for (int way = 0; way < 3; way++) {
+	e[0] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0);
+	for (int gated = 0; gated < 2; gated++) {
 		hb_reset(&f->b);
-		hb_lookup(&f->b, 1.0, "app", "ok", 10, "fresh", 1);
-		hb_route(&f->b, 2.0, "vip", "r1", true, NULL, NULL);
-		hb_inject(&f->b, 3.0, "r1", "crash", 2, "\"down\":1.000");
-		hb_route(&f->b, 3.5, "vip", "r2", true, NULL, NULL); /* not r1 */
-		hb_query(&f->b, 3.5, "r2", "answered", NULL, NULL, NULL);
-		if (way == 0)
-			hb_route(&f->b, 4.5, "vip", "r1", true, NULL, NULL);
-		else if (way == 1)
-			hb_query(&f->b, 4.5, "r1", "answered", NULL, NULL, NULL);
-		else {
-			l = hb_invoke(&f->b, 4.5, "app2", "ldns", "r1");
-			hb_done(&f->b, &l, "ok", 10, "fresh", 1);
-		}
+		hb_publish(&f->b, 0.0, "internal.", 2, true);
+		hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+		hb_state(&f->b, 0.0, "r1", "up", "booted");
+		hb_inject(&f->b, 3.0, "r1", "restart", 7, NULL);
+		hb_state(&f->b, 3.0, "r1", "down", "crash");
+		hb_heal(&f->b, 3.0, "r1", "restart", 7);
+		hb_boot(&f->b, 3.1, "r1", "internal.", 2); /* the published version */
+		hb_state(&f->b, 3.1, "r1", "up", "booted");
+		if (gated)
+			hb_gate(&f->b, 3.1, "r1", true);
+		l = hb_invoke(&f->b, 3.5, "app", "ldns", "r1");
+		hb_query(&f->b, 3.5, "r1", gated ? "rcode" : "answered", &l, "first",
+		         gated ? "\"rcode\":\"SERVFAIL\",\"gate\":true" : NULL);
+		hb_done(&f->b, &l, gated ? "fail" : "ok", 1, gated ? NULL : "fresh", 1);
+		if (gated)
+			hb_gate(&f->b, 4.0, "r1", false);
 		hb_end(&f->b, 10.0, "duration");
 		load(f);
 		v = verdict(f, e, 1, res);
-		if (v.verdict != VERDICT_PASS)
-			fail_msg("way %d: %s (%s)", way, verdict_name(v.verdict), v.why);
-		assert_int_equal(v.nuntouched, 0);
+		assert_int_equal(v.nuntouched, gated ? 0 : 1);
 	}
-
-	/* a lookup asking several resolvers ("r2,r1") reaches r1; "r10,r2" does not */
-	static const char *const targets[] = {"r2,r1", "r1,r2", "r10,r2,r11", "r2"};
-	for (size_t i = 0; i < 4; i++) {
-		hb_reset(&f->b);
-		hb_lookup(&f->b, 1.0, "app", "ok", 10, "fresh", 1);
-		hb_inject(&f->b, 3.0, "r1", "crash", 2, "\"down\":1.000");
-		hb_query(&f->b, 3.5, "r2", "answered", NULL, NULL, NULL);
-		hb_route(&f->b, 3.6, "vip", "r10", true, NULL, NULL);
-		l = hb_invoke(&f->b, 4.5, "app2", "c-ares", targets[i]);
-		hb_done(&f->b, &l, "ok", 10, "fresh", 1);
-		hb_end(&f->b, 10.0, "duration");
-		load(f);
-		v = verdict(f, e, 1, res);
-		if (v.verdict != (i < 2 ? VERDICT_PASS : VERDICT_INCONCLUSIVE))
-			fail_msg("target %s: %s (%s)", targets[i], verdict_name(v.verdict), v.why);
-		assert_int_equal(v.nuntouched, i < 2 ? 0 : 1);
-	}
-
-	/* traffic to r1 before the crash only, and elsewhere after */
-	hb_reset(&f->b);
-	hb_lookup(&f->b, 1.0, "app", "ok", 10, "fresh", 1);
-	hb_route(&f->b, 2.0, "vip", "r1", true, NULL, NULL);
-	hb_inject(&f->b, 3.0, "r1", "crash", 2, "\"down\":1.000");
-	hb_route(&f->b, 3.5, "vip", "r2", true, NULL, NULL);
-	hb_end(&f->b, 10.0, "duration");
-	load(f);
-	v = verdict(f, e, 1, res);
-	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
-	assert_int_equal(v.nuntouched, 1);
-	assert_string_equal(v.untouched[0], "crash on r1 (fault 2) at 3.000 s");
-
-	/* traffic only after the next fault on r1: that one is touched, the crash is not */
-	hb_reset(&f->b);
-	hb_lookup(&f->b, 1.0, "app", "ok", 10, "fresh", 1);
-	hb_inject(&f->b, 3.0, "r1", "crash", 2, "\"down\":1.000");
-	hb_inject(&f->b, 5.0, "r1", "restart", 3, NULL);
-	hb_query(&f->b, 6.0, "r1", "answered", NULL, NULL, NULL);
-	hb_end(&f->b, 10.0, "duration");
-	load(f);
-	v = verdict(f, e, 1, res);
-	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
-	assert_int_equal(v.nuntouched, 1);
-	assert_string_equal(v.untouched[0], "crash on r1 (fault 2) at 3.000 s");
 }
 
 static void test_verdict_many_untouched(void **state)
@@ -2024,8 +2462,8 @@ static void test_verdict_many_untouched(void **state)
 	assert_string_equal(v.untouched[0], "hang on r2 (fault 1) at 3.000 s");
 	assert_string_equal(v.untouched[3], "hang on r2 (fault 4) at 6.000 s");
 	assert_string_equal(v.why,
-	                    "5 injected fault(s) never touched a query or lookup: hang on r2 "
-	                    "(fault 1) at 3.000 s, ...");
+	                    "5 injected fault(s) never touched the system (no client's lookup "
+	                    "met them): hang on r2 (fault 1) at 3.000 s, ...");
 }
 
 static void test_verdict_incomplete_runs(void **state)
@@ -2044,14 +2482,14 @@ static void test_verdict_incomplete_runs(void **state)
 	v = verdict(f, e, 1, res);
 	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
 	assert_int_equal(v.passed, 1);
-	assert_string_equal(v.why, "the run did not complete (no end line: killed or crashed)");
+	assert_string_equal(v.why, "the run did not complete (no end line: killed or crashed); no faults injected");
 	v = verdict(f, e, 2, res);
 	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
 	assert_int_equal(v.failed, 1);
 	/* no expectations: "none" is only for a run that completed */
 	v = verdict(f, e, 0, res);
 	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
-	assert_string_equal(v.why, "the run did not complete (no end line: killed or crashed)");
+	assert_string_equal(v.why, "the run did not complete (no end line: killed or crashed); no faults injected");
 
 	hb_reset(&f->b);
 	plain_history(f, "interrupted");
@@ -2059,7 +2497,7 @@ static void test_verdict_incomplete_runs(void **state)
 	assert_string_equal(hist_end_reason(f->h), "interrupted");
 	v = verdict(f, e, 1, res);
 	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
-	assert_string_equal(v.why, "the run did not complete (interrupted)");
+	assert_string_equal(v.why, "the run did not complete (interrupted); no faults injected");
 
 	hb_reset(&f->b);
 	plain_history(f, NULL);
@@ -2070,7 +2508,7 @@ static void test_verdict_incomplete_runs(void **state)
 	assert_string_equal(hist_end_error(f->h), "s.lua:3: boom");
 	v = verdict(f, e, 1, res);
 	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
-	assert_string_equal(v.why, "the run did not complete (error: s.lua:3: boom)");
+	assert_string_equal(v.why, "the run did not complete (error: s.lua:3: boom); no faults injected");
 }
 
 /* ---- hist_load: what it reads, what it refuses ---- */
@@ -2317,6 +2755,10 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_readmission_while_behind, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readmission_two_zones, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readmission_inconclusive, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_readmission_routed_while_behind, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_readmission_no_health_check, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_readmission_higher_serial, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_amplification, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_survivor_load, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_goodput, setup, teardown),
@@ -2325,10 +2767,14 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_recovery_inconclusive, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_flaps, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_custom, setup, teardown),
+	        cmocka_unit_test(test_format_no_infinity),
 	        cmocka_unit_test_setup_teardown(test_verdict, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_untouched_query_faults, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_lifecycle_faults, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_verdict_fault_behind_vip, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lookups_met_a_fault, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_lookups_met_gated, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_many_untouched, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_incomplete_runs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_hist_reads, setup, teardown),

@@ -100,6 +100,9 @@ struct rec {
 	struct health_checker **self;
 	size_t destroy_after_probes;
 	bool destroy_on_transition;
+	/* ready(): whether the backend has booted, and how often it was asked */
+	bool booted;
+	size_t asked;
 };
 
 static void on_probe(void *arg, const struct health_probe_report *r)
@@ -154,7 +157,7 @@ static int64_t on_published(void *arg)
 
 static struct health_callbacks callbacks(struct rec *rc)
 {
-	struct health_callbacks cb = { on_probe, on_transition, on_published, rc };
+	struct health_callbacks cb = { on_probe, on_transition, on_published, rc, NULL };
 	return cb;
 }
 
@@ -1036,6 +1039,75 @@ static void test_port_unreachable(void **state)
 	world_free(w);
 }
 
+/* ready(): the backend's boot is complete when rc->booted says so. */
+static bool on_ready(void *arg)
+{
+	struct rec *rc = arg;
+	rc->asked++;
+	return rc->booted;
+}
+
+/*
+ * The first probe waits for the backend's boot. A resolver that serves
+ * nothing yet (booting: it answers REFUSED) with fall = 1 and initial up:
+ * probed at once, as before, it went down for a whole interval although
+ * it was merely starting. With ready(), no probe reaches it before its
+ * zones are there; the first one comes right after, and passes.
+ */
+static void test_first_probe_after_boot(void **state)
+{
+	(void)state;
+	struct world *w = world_new();
+	struct zone_set *empty = zone_set_create();
+	assert_non_null(empty);
+	struct server *s = world_server(w, empty); /* booting: REFUSED to everything */
+	struct rec *rc = rec_new(-1);
+	char err[256];
+	struct health_config cfg = config(HEALTH_RCODE, 2.0, 0.5, 1, 1, true);
+	struct health_callbacks cb = callbacks(rc);
+	cb.ready = on_ready;
+	struct health_checker *hc =
+		health_checker_create(w->base, "r1", server_addr(s), "internal.", &cfg, &cb, err,
+				      sizeof err);
+	assert_non_null(hc);
+
+	/* Booting for a while: asked, never probed, still up. */
+	run_for(w->base, 0.3);
+	assert_int_equal(rc->nprobes, 0);
+	assert_int_equal(rc->ntrans, 0);
+	assert_true(rc->asked >= 2);
+	assert_true(health_checker_up(hc));
+
+	/* Booted: the first probe comes at once (not a 2 s interval later), and passes. */
+	server_set_zones(s, w->v2);
+	rc->booted = true;
+	double ready_at = now_s();
+	assert_true(wait_probes(w->base, rc, 1, 1.0 + LATE));
+	assert_true(rc->probes[0].at - ready_at < 1.0 + LATE);
+	assert_true(rc->probes[0].success);
+	assert_string_equal(rc->probes[0].reason, "rcode NOERROR");
+	assert_int_equal(rc->ntrans, 0);
+	assert_true(health_checker_up(hc));
+	/* ... and it is not asked again */
+	size_t asked = rc->asked;
+	run_for(w->base, 0.1);
+	assert_int_equal(rc->asked, asked);
+	health_checker_destroy(hc);
+
+	/* Without ready(), the first probe meets the booting resolver: down for an interval. */
+	struct rec *rc2 = rec_new(-1);
+	server_set_zones(s, empty);
+	struct health_checker *hc2 = checker(w, "r1", server_addr(s), &cfg, rc2);
+	assert_true(wait_probes(w->base, rc2, 1, 0.5 + LATE));
+	assert_false(rc2->probes[0].success);
+	assert_false(health_checker_up(hc2));
+	health_checker_destroy(hc2);
+	free(rc);
+	free(rc2);
+	world_free(w);
+	zone_set_destroy(empty);
+}
+
 /* A callback may destroy its checker: nothing is called afterwards. */
 static void test_destroy_in_callbacks(void **state)
 {
@@ -1377,6 +1449,7 @@ int main(void)
 		cmocka_unit_test(test_rcode_servfail),
 		cmocka_unit_test(test_port_unreachable),
 		cmocka_unit_test(test_destroy_in_callbacks),
+		cmocka_unit_test(test_first_probe_after_boot),
 		cmocka_unit_test(test_exec_dig_script),
 		cmocka_unit_test(test_exec_environment),
 		cmocka_unit_test(test_exec_exit_status),

@@ -428,7 +428,7 @@ static void test_console(void **state)
 	                       "\nverdict: FAIL (2 failed, 2 passed, 1 inconclusive) "
 	                       "\xe2\x80\x94 seed 7, dnschaos 0.1.0\n"
 	                       "  2 of 5 expectations failed\n"
-	                       "untouched faults (injected, never met by a query or lookup):\n"
+	                       "untouched faults (injected, never met by a client's lookup):\n"
 	                       "  hang on r2 (fault 4) at 3.000 s\n"
 	                       "stacks: ldns 1.8.3, libevent 2.1.12-stable, Lua 5.4.4, "
 	                       "c-ares 1.18.1, libunbound 1.17.1, glibc 2.36\n"
