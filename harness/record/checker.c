@@ -1211,6 +1211,16 @@ out:
 	return yes;
 }
 
+/* "serial 3, not the published 2", or, for a copy with the published serial, "serial 2 but not the published records". */
+static const char *unpub_text(char *buf, size_t cap, uint32_t served, uint32_t published)
+{
+	if (served == published)
+		say(buf, cap, "serial %u but not the published records", served);
+	else
+		say(buf, cap, "serial %u, not the published %u", served, published);
+	return buf;
+}
+
 /*
  * readmission{ backend }: judged from routing and from health. It fails when
  * any query the VIP forwarded to the backend (clients' queries: the VIP
@@ -1224,7 +1234,7 @@ out:
 static void m_readmission(const struct hist *h, const struct expectation *e,
 			  struct expect_result *r, const struct touch *T)
 {
-	char w[64];
+	char w[64], ut[64];
 	if (!e->backend[0])
 		return inconclusive(r, "readmission needs backend = ...");
 	if (T->oom)
@@ -1257,22 +1267,21 @@ static void m_readmission(const struct hist *h, const struct expectation *e,
 			const struct hist_lookup *l = x->lookup ? hist_lookup_by_id(h, x->lookup) : NULL;
 			if (l)
 				moment(r, x->t, x->line, "%s routed lookup %llu of %s to %s, which "
-				       "served %s serial %u, not the published %u", nz(h, x->vip),
-				       (unsigned long long)l->id, nz(h, l->client), e->backend,
-				       zone, served, pub);
+				       "served %s %s", nz(h, x->vip), (unsigned long long)l->id,
+				       nz(h, l->client), e->backend, zone,
+				       unpub_text(ut, sizeof ut, served, pub));
 			else
 				moment(r, x->t, x->line, "%s routed a query to %s, which served %s "
-				       "serial %u, not the published %u", nz(h, x->vip), e->backend,
-				       zone, served, pub);
+				       "%s", nz(h, x->vip), e->backend, zone,
+				       unpub_text(ut, sizeof ut, served, pub));
 		}
 	}
 	if (bad) {
 		unpublished_before(h, b, first->line, &zone, &served, &pub);
 		r->outcome = OUTCOME_FAIL;
 		r->has_value = false;
-		say(r->why, sizeof r->why, "%zu quer%s routed to %s while it served %s serial %u, "
-		    "not the published %u", bad, bad == 1 ? "y" : "ies", e->backend, zone, served,
-		    pub);
+		say(r->why, sizeof r->why, "%zu quer%s routed to %s while it served %s %s", bad,
+		    bad == 1 ? "y" : "ies", e->backend, zone, unpub_text(ut, sizeof ut, served, pub));
 		say(r->detail, sizeof r->detail, "%s", r->why);
 		return;
 	}
@@ -1286,11 +1295,11 @@ static void m_readmission(const struct hist *h, const struct expectation *e,
 			continue;
 		r->outcome = OUTCOME_FAIL;
 		r->has_value = false;
-		say(r->why, sizeof r->why, "admitted while it served %s serial %u, not the "
-		    "published %u", zone, served, pub);
+		say(r->why, sizeof r->why, "admitted while it served %s %s", zone,
+		    unpub_text(ut, sizeof ut, served, pub));
 		say(r->detail, sizeof r->detail, "%s", r->why);
-		moment(r, x->t, x->line, "%s admitted %s with serial %u, not the published %u",
-		       nz(h, x->vip), e->backend, served, pub);
+		moment(r, x->t, x->line, "%s admitted %s with %s", nz(h, x->vip), e->backend,
+		       unpub_text(ut, sizeof ut, served, pub));
 		return;
 	}
 

@@ -1461,6 +1461,43 @@ static void test_readmission_higher_serial(void **state)
 	assert_moment(r, 0, 4.0, up, "vip admitted r2 with serial 3, not the published 2");
 }
 
+/*
+ * Versions by content: a disk copy with the very serial that is published
+ * (2) but other records (digest b...) is not the published version (digest
+ * a...). Serials alone took the two for one and let the VIP admit it.
+ */
+static void test_readmission_same_serial_other_content(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+	uint32_t up;
+	const char *pub = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	const char *old = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+	hb_add(&f->b, 0.0, "\"type\":\"version\",\"zone\":\"internal.\",\"serial\":2,\"digest\":\"%s\","
+	                   "\"known\":\"published\",\"file\":\"v2.zone\"", pub);
+	hb_add(&f->b, 0.0, "\"type\":\"publish\",\"source\":\"truth\",\"zone\":\"internal.\","
+	                   "\"serial\":2,\"file\":\"v2.zone\",\"initial\":true,\"digest\":\"%s\"", pub);
+	hb_add(&f->b, 0.0, "\"type\":\"boot\",\"resolver\":\"r2\",\"from\":\"source\",\"ok\":true,"
+	                   "\"zones\":[\"internal. 2\"],\"digests\":[\"%s\"]", pub);
+	hb_health(&f->b, 0.5, "vip", "r2", "up", "rcode NOERROR");
+	hb_health(&f->b, 3.0, "vip", "r2", "down", "timeout after 0.1 s");
+	hb_add(&f->b, 3.5, "\"type\":\"version\",\"zone\":\"internal.\",\"serial\":2,\"digest\":\"%s\","
+	                   "\"known\":\"disk\",\"file\":\"v2-old.zone\"", old);
+	hb_add(&f->b, 3.5, "\"type\":\"boot\",\"resolver\":\"r2\",\"from\":\"file\",\"ok\":true,"
+	                   "\"zones\":[\"internal. 2\"],\"digests\":[\"%s\"]", old);
+	up = hb_health(&f->b, 4.0, "vip", "r2", "up", "rcode NOERROR");
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 1.5);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_int_equal(r.outcome, OUTCOME_FAIL);
+	assert_moment(r, 0, 4.0, up, "vip admitted r2 with serial 2 but not the published records");
+}
+
 /* ---- amplification ---- */
 
 static void test_amplification(void **state)
@@ -2759,6 +2796,8 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_readmission_no_health_check, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readmission_higher_serial, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_readmission_same_serial_other_content, setup,
+	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_amplification, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_survivor_load, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_goodput, setup, teardown),
