@@ -209,6 +209,9 @@ def run_one(binary, path, want, metric, work):
                         base + ".healed.json", "-q"])
         healed = {e["name"]: e
                   for e in (load(base + ".healed.json") or {}).get("expectations", [])}
+        for e in healed.values():
+            values.append("healthy run: %s: %s %s, %s" % (e["name"], e["outcome"],
+                                                          e["observed_text"], e["bound_text"]))
         for name in want["expect-failed"]:
             e = healed.get(name)
             if e is None:
