@@ -3,7 +3,7 @@
 -- expect-passed: g2 is never admitted while behind, and rejoins within 1.5 s
 --
 -- The system: two resolvers behind a flow VIP with no health check at all;
--- at 0.8 s p2 crashes and comes back at 1.2 s from its stale disk copy,
+-- at 0.83 s p2 crashes and comes back at 2.03 s from its stale disk copy,
 -- and stays behind to the end. Nothing can keep it out: every other new
 -- flow reaches it.
 -- Why FAIL: readmission judges from routing: a lookup routed to a backend
@@ -13,7 +13,7 @@
 -- VIP that admits everything had never admitted a stale backend.)
 -- The bound is honest: beside it, g2 meets the same crash behind a serial
 -- check, gates itself, fetches the published zone and rejoins in time.
-local s = scenario{ name = "selftest readmission fail nocheck", duration = 2.5, seed = 1 }
+local s = scenario{ name = "selftest readmission fail nocheck", duration = 3, seed = 1 }
 local published = s:zone("../../scenarios/zones/internal.v2.zone")
 local on_disk = s:zone("../../scenarios/zones/internal.v1.zone")
 local truth = s:zone_source{ name = "truth", zone = published }
@@ -23,15 +23,15 @@ local plain = s:vip{ name = "plain", backends = { p1, p2 } }
 local g1 = s:resolver{ name = "g1", boot = "source", gate = { answer = "servfail", reload = true } }
 local g2 = s:resolver{ name = "g2", boot = "source", gate = { answer = "servfail", reload = true } }
 local gated = s:vip{ name = "gated", backends = { g1, g2 },
-                     health = { check = "serial", interval = 0.2, timeout = 0.15, rise = 2,
-                                fall = 1, initial = "up" } }
-s:at(0.8, p2, "crash", { down = 0.4, zone = on_disk })
-s:at(0.8, g2, "crash", { down = 0.4, zone = on_disk })
+                     health = { check = "serial", interval = 0.5, timeout = 0.25, rise = 1,
+                                fall = 2, initial = "up" } }
+s:at(0.83, p2, "crash", { down = 1.2, zone = on_disk })
+s:at(0.83, g2, "crash", { down = 1.2, zone = on_disk })
 
 s:client{ name = "app", stack = "glibc", target = plain, names = "db-primary.internal",
-          rate = 20, arrivals = "constant", from = 0.3, to = 2.2, timeout = 1, attempts = 1 }
+          rate = 20, arrivals = "constant", from = 0.3, to = 2.7, timeout = 1, attempts = 1 }
 s:client{ name = "app-gated", stack = "glibc", target = gated, names = "db-primary.internal",
-          rate = 20, arrivals = "constant", from = 0.3, to = 2.2, timeout = 1, attempts = 1 }
+          rate = 20, arrivals = "constant", from = 0.3, to = 2.7, timeout = 1, attempts = 1 }
 
 s:expect{ "p2 is never admitted while behind", readmission{ backend = p2, vip = plain },
           at_most = 1.5 }

@@ -1,8 +1,8 @@
 -- expect: FAIL 1
 -- expect-failed: no service gets a forged address
 --
--- The system: two resolvers behind a per-query VIP (dnsdist's round robin,
--- no health check). From 0.5 s r2 answers every A query with 192.0.2.66, an
+-- The system: a service (c-ares, rotate) spreading its lookups over two
+-- resolvers. From 0.5 s r2 answers every A query with 192.0.2.66, an
 -- address no version of the zone ever had (a hijacked or corrupted
 -- resolver); every other query of the service goes to it.
 -- Why FAIL: "no service gets a forged address" counts wrong answers, at most
@@ -13,10 +13,9 @@ local s = scenario{ name = "selftest wrong_answers fail", duration = 2, seed = 1
 local v2 = s:zone("../../scenarios/zones/internal.v2.zone")
 local r1 = s:resolver{ name = "r1", zone = v2 }
 local r2 = s:resolver{ name = "r2", zone = v2 }
-local vip = s:vip{ name = "vip", backends = { r1, r2 }, policy = "query" }
 s:at(0.5, r2, "wrong", { address = "192.0.2.66" }) -- selftest: fault
 
-s:client{ name = "app", stack = "c-ares", target = vip, names = "db-primary.internal",
-          rate = 20, arrivals = "constant", from = 0.2, to = 1.8 }
+s:client{ name = "app", stack = "c-ares", target = { r1, r2 }, rotate = true,
+          names = "db-primary.internal", rate = 20, arrivals = "constant", from = 0.2, to = 1.8 }
 
 s:expect{ "no service gets a forged address", wrong_answers{ client = "app" }, at_most = 0 }
