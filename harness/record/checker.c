@@ -1128,12 +1128,14 @@ static void m_detection(const struct hist *h, const struct expectation *e,
 }
 
 static void m_failure_span(const struct hist *h, const struct expectation *e,
-			   struct expect_result *r)
+			   struct expect_result *r, const struct touch *T)
 {
 	char w[64];
 	double heal;
 	if (!e->backend[0])
 		return inconclusive(r, "failure_span needs backend = ...");
+	if (T->oom)
+		return inconclusive(r, "out of memory");
 	const struct hist_fault *inj = injection(h, e, e->backend, &heal);
 	if (!inj)
 		return inconclusive(r, "no fault was injected on %s in %s", e->backend,
@@ -1143,8 +1145,10 @@ static void m_failure_span(const struct hist *h, const struct expectation *e,
 	size_t nr, nq;
 	const struct hist_route *rs = hist_routes(h, &nr);
 	const struct hist_query *qs = hist_queries(h, &nq);
+	size_t nl;
+	const struct hist_lookup *ls = hist_lookups(h, &nl);
 	const struct hist_lookup *last = NULL;
-	size_t touched = 0, failed = 0;
+	size_t touched = 0, failed = 0, met = 0;
 	for (size_t pass = 0; pass < 2; pass++) {
 		size_t n = pass ? nq : nr;
 		for (size_t i = 0; i < n; i++) {
@@ -1160,6 +1164,8 @@ static void m_failure_span(const struct hist *h, const struct expectation *e,
 			if (!l)
 				continue;
 			touched++;
+			if (!T->oom && T->lk_met[l - ls])
+				met++;
 			if (l->event == HIST_LK_FAIL || l->event == HIST_LK_TIMEOUT) {
 				failed++;
 				if (!last || l->t_done > last->t_done)
@@ -1170,6 +1176,12 @@ static void m_failure_span(const struct hist *h, const struct expectation *e,
 	if (touched == 0)
 		return inconclusive(r, "no lookup reached %s after its fault at %.3f s: the fault "
 				       "never touched a lookup", e->backend, inj->t);
+	/* Lookups went there, but not one met a fault (the fault matched other names or
+	 * types, or only the probes): "none failed" would measure nothing. */
+	if (met == 0)
+		return inconclusive(r, "%zu wire queries of lookups reached %s after its fault at "
+				       "%.3f s, and none of those lookups met a fault", touched,
+				    e->backend, inj->t);
 	snprintf(r->unit, sizeof r->unit, "s");
 	r->observed = last ? last->t_done - inj->t : 0;
 	say(r->detail, sizeof r->detail, "%s at %.3f s; %zu wire queries of lookups reached it "
@@ -1510,6 +1522,18 @@ static double *goodput_series(const struct hist *h, const struct expectation *e,
 	return g;
 }
 
+/* Lookups (matching the filters) invoked in [from, to). */
+static size_t invoked_in(const struct hist *h, const struct expectation *e, double from, double to)
+{
+	LOOKUP_FILTERS;
+	size_t n = 0;
+	for (size_t i = 0; i < nl; i++)
+		if (match(fc, ls[i].client) && match(fs, ls[i].stack) && ls[i].t_invoke >= from &&
+		    ls[i].t_invoke < to)
+			n++;
+	return n;
+}
+
 static void m_goodput(const struct hist *h, const struct expectation *e, struct expect_result *r)
 {
 	LOOKUP_FILTERS;
@@ -1549,6 +1573,10 @@ static void m_recovery(const struct hist *h, const struct expectation *e,
 	double to = fmin(win_to(e), hist_last_t(h));
 	if (to <= e->from) /* the window starts after the run: nothing to recover in */
 		return inconclusive(r, "empty window %s", window_text(e, w, sizeof w));
+	/* No load after the trigger: recovery was never tried, which is no "never". */
+	if (invoked_in(h, e, e->from, to) == 0)
+		return inconclusive(r, "no lookup was invoked in %s: recovery was never tried",
+				    window_text(e, w, sizeof w));
 	size_t n;
 	double *g = goodput_series(h, e, e->from, to, width, &n);
 	if (!g) /* too many buckets, or out of memory: not measured, not "never" */
@@ -1764,7 +1792,7 @@ static void eval(const struct hist *h, const struct expectation *e, struct expec
 		m_detection(h, e, r);
 		break;
 	case EXPECT_FAILURE_SPAN:
-		m_failure_span(h, e, r);
+		m_failure_span(h, e, r, T);
 		break;
 	case EXPECT_READMISSION:
 		m_readmission(h, e, r, T);

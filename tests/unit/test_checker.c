@@ -1107,6 +1107,8 @@ static void test_failure_span(void **state)
 	assert_inconclusive(r, "no fault was injected on r1");
 }
 
+#define DELAYED_BY_1 "\"delay_fault\":1,\"delay_ms\":100.000"
+
 static void test_failure_span_none(void **state)
 {
 	struct fx *f = *state;
@@ -1118,6 +1120,7 @@ static void test_failure_span_none(void **state)
 	hb_inject(&f->b, 1.0, "r2", "delay", 1, "\"delay_ms\":100.000,\"jitter_ms\":0.000");
 	a = hb_invoke(&f->b, 2.0, "app", "glibc", "vip");
 	hb_route(&f->b, 2.0, "vip", "r2", true, &a, "first");
+	hb_query(&f->b, 2.0, "r2", "answered", NULL, NULL, DELAYED_BY_1); /* what the VIP forwarded */
 	hb_done(&f->b, &a, "ok", 120, "fresh", 1);
 	/* r1's fault: queries reach it, none from a lookup */
 	hb_inject(&f->b, 3.0, "r1", "hang", 2, NULL);
@@ -1125,6 +1128,7 @@ static void test_failure_span_none(void **state)
 	hb_query(&f->b, 3.5, "r1", "dropped", NULL, NULL, "\"fault\":2");
 	b = hb_invoke(&f->b, 4.0, "app", "glibc", "vip");
 	hb_route(&f->b, 4.0, "vip", "r2", true, &b, "first");
+	hb_query(&f->b, 4.0, "r2", "answered", NULL, NULL, DELAYED_BY_1);
 	hb_done(&f->b, &b, "fail", 10, NULL, 1);
 	hb_end(&f->b, 10.0, "duration");
 	load(f);
@@ -1144,12 +1148,10 @@ static void test_failure_span_none(void **state)
 	                       "touched a lookup");
 }
 
-static void test_failure_span_zero(void **state)
+/* A failure before r2's delay fault, one lookup through r2 after it (its query delayed by the fault, or not). */
+static void failure_span_zero_history(struct fx *f, bool with_fault)
 {
-	struct fx *f = *state;
 	struct lk a;
-	struct expectation e;
-	struct expect_result r;
 
 	a = hb_invoke(&f->b, 0.5, "app", "glibc", "vip"); /* a failure before the fault */
 	hb_route(&f->b, 0.5, "vip", "r2", true, &a, "first");
@@ -1157,15 +1159,43 @@ static void test_failure_span_zero(void **state)
 	hb_inject(&f->b, 1.0, "r2", "delay", 1, "\"delay_ms\":100.000,\"jitter_ms\":0.000");
 	a = hb_invoke(&f->b, 2.0, "app", "glibc", "vip");
 	hb_route(&f->b, 2.0, "vip", "r2", true, &a, "first");
+	hb_query(&f->b, 2.0, "r2", "answered", NULL, NULL, with_fault ? DELAYED_BY_1 : NULL);
 	hb_done(&f->b, &a, "ok", 120, "fresh", 1);
 	hb_end(&f->b, 10.0, "duration");
 	load(f);
+}
 
+static void test_failure_span_zero(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+
+	failure_span_zero_history(f, true);
 	e = ex(EXPECT_FAILURE_SPAN, EXPECT_AT_MOST, 0);
 	SET(e.backend, "r2");
 	r = eval(f, &e);
 	assert_result(r, OUTCOME_PASS, 0);
 	assert_contains(r.detail, "1 wire queries of lookups reached it after, 0 of them");
+}
+
+/*
+ * The lookup reached r2 while its fault was on, but the fault did not act on
+ * its query (it matched another name, or only the probes): "no lookup failed"
+ * measured nothing. The old checker read 0 s, a pass.
+ */
+static void test_failure_span_none_met(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+
+	failure_span_zero_history(f, false);
+	e = ex(EXPECT_FAILURE_SPAN, EXPECT_AT_MOST, 0);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_inconclusive(r, "1 wire queries of lookups reached r2 after its fault at 1.000 s, "
+	                       "and none of those lookups met a fault");
 }
 
 /* ---- readmission ---- */
@@ -1821,6 +1851,10 @@ static void test_recovery_inconclusive(void **state)
 	e.from = 10;
 	r = eval(f, &e);
 	assert_inconclusive(r, "empty window [10 s, the end)");
+	/* the load stopped before the window: no lookup to recover (the old checker: never) */
+	e.from = 9.8;
+	r = eval(f, &e);
+	assert_inconclusive(r, "no lookup was invoked in [9.8 s, the end): recovery was never tried");
 	/* a client that is not in it */
 	e.from = 4;
 	SET(e.client, "ghost");
@@ -2787,6 +2821,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_failure_span, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failure_span_none, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_failure_span_zero, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_failure_span_none_met, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readmission, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readmission_never, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readmission_while_behind, setup, teardown),
