@@ -1046,12 +1046,43 @@ static bool touched(const struct hist *h, const struct hist_fault *f)
 	return false;
 }
 
+/*
+ * A VIP that could not relay a stopped backend's port unreachable (no raw
+ * socket: a `refused-noicmp` route line) left its client in silence where
+ * DNAT would have told it at once. An expectation over lookups (its client,
+ * stack and window) that include one of those measured the harness, not the
+ * system: inconclusive, whatever it measured.
+ */
+static void unrelayed_refusals(const struct hist *h, const struct expectation *e,
+			       struct expect_result *r)
+{
+	uint32_t noicmp = hist_find(h, "refused-noicmp");
+	if (noicmp == HIST_NONE || r->outcome == OUTCOME_INCONCLUSIVE)
+		return;
+	struct name_filter fc = filter(h, e->client), fs = filter(h, e->stack);
+	size_t nr, met = 0;
+	const struct hist_route *rs = hist_routes(h, &nr);
+	for (size_t i = 0; i < nr; i++) {
+		const struct hist_lookup *l = rs[i].action == noicmp && rs[i].lookup
+						      ? hist_lookup_by_id(h, rs[i].lookup)
+						      : NULL;
+		if (l && LOOKUP_WANTED(l))
+			met++;
+	}
+	if (met)
+		inconclusive(r, "its lookups sent %zu quer%s to a stopped backend whose port "
+			     "unreachable the VIP could not relay (no raw socket: run as root or "
+			     "with CAP_NET_RAW): they saw silence",
+			     met, met == 1 ? "y" : "ies");
+}
+
 void checker_verdict(const struct hist *h, const struct expectation *e, size_t n,
 		     struct expect_result *results, struct verdict_info *out)
 {
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < n; i++) {
 		checker_eval(h, &e[i], &results[i]);
+		unrelayed_refusals(h, &e[i], &results[i]);
 		switch (results[i].outcome) {
 		case OUTCOME_PASS:
 			out->passed++;

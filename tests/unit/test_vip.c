@@ -1028,7 +1028,7 @@ static void hang_backend(struct fwd *f, int i)
 	server_set_faults(f->servers[i], f->plan, &f->rng);
 }
 
-/* FACTS.md: with one of two backends silently dropping, glibc's retries from
+/* docs/stacks.md: with one of two backends silently dropping, glibc's retries from
  * the same socket stick to it under DNAT; a new socket can reach the other. */
 static void test_vip_hang_blackholes_pinned_retries(void **state)
 {
