@@ -128,8 +128,8 @@ static void apply(struct farm_vip *v, int i)
 /*
  * A route line. A query joined to a lookup returns the lookup's id, which
  * comes back on the query's reply event (the port unreachable relayed for
- * it): that line names the same lookup but is not a query, so it is not
- * joined again (it would count as another wire query).
+ * it): that line names the lookup as for_lookup, not lookup, because it is
+ * not a query: joined again, it would count as another wire query.
  */
 static uint64_t log_route(void *arg, const struct vip_event *ev)
 {
@@ -157,7 +157,7 @@ static uint64_t log_route(void *arg, const struct vip_event *ev)
 		struct client_join j;
 		if (ev->reply) {
 			if (ev->tag)
-				history_uint(h, "lookup", ev->tag);
+				history_uint(h, "for_lookup", ev->tag);
 		} else if (runner_join(v->run, vip_addr(v->vip), ev->client, q.qname, q.qname_len,
 				       q.qtype, ev->id, &j)) {
 			history_str(h, "client", j.client);

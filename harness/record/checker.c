@@ -1048,11 +1048,18 @@ static bool touched(const struct hist *h, const struct hist_fault *f)
 
 /*
  * A VIP that could not relay a stopped backend's port unreachable (no raw
- * socket: a `refused-noicmp` route line) left its client in silence where
- * DNAT would have told it at once. An expectation over lookups (its client,
- * stack and window) that include one of those measured the harness, not the
- * system: inconclusive, whatever it measured.
+ * socket: a `refused-noicmp` route line, whose for_lookup names the lookup
+ * of the query) left its client in silence where DNAT would have told it at
+ * once. An expectation over lookups (its client, stack and window) that
+ * include one of those measured the harness, not the system: inconclusive,
+ * whatever it measured.
  */
+static void for_lookup_field(void *arg, const struct hist_field *f)
+{
+	if (f->kind == HIST_V_NUMBER && f->klen == 10 && memcmp(f->key, "for_lookup", 10) == 0)
+		*(uint64_t *)arg = (uint64_t)f->num;
+}
+
 static void unrelayed_refusals(const struct hist *h, const struct expectation *e,
 			       struct expect_result *r)
 {
@@ -1063,9 +1070,11 @@ static void unrelayed_refusals(const struct hist *h, const struct expectation *e
 	size_t nr, met = 0;
 	const struct hist_route *rs = hist_routes(h, &nr);
 	for (size_t i = 0; i < nr; i++) {
-		const struct hist_lookup *l = rs[i].action == noicmp && rs[i].lookup
-						      ? hist_lookup_by_id(h, rs[i].lookup)
-						      : NULL;
+		uint64_t id = 0;
+		if (rs[i].action != noicmp ||
+		    hist_line_fields(h, rs[i].line - 1, for_lookup_field, &id) != 0)
+			continue;
+		const struct hist_lookup *l = id ? hist_lookup_by_id(h, id) : NULL;
 		if (l && LOOKUP_WANTED(l))
 			met++;
 	}

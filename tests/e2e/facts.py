@@ -7,12 +7,15 @@ route/query lines joined to them):
   unbound_nocache.lua  libunbound with its cache off;
   stop_vip.lua         side by side, per stack: a hung backend (silence) and
                        a stopped one (port unreachable, relayed by the VIP as
-                       conntrack does) behind a flow VIP.
+                       conntrack does) behind a flow VIP;
+  defaults.lua         each stack's own timeouts and retries against a
+                       silent resolver.
 With --noicmp, STOP_VIP_HISTORY is a run of stop_vip.lua that could not open
 a raw socket: the VIP says so, and its clients saw silence.
 
 Usage: facts.py HALF_VIP_HISTORY UNBOUND_NOCACHE_HISTORY [STOP_VIP_HISTORY]
        facts.py --noicmp STOP_VIP_HISTORY
+       facts.py --defaults DEFAULTS_HISTORY
 Exit 0 when every fact holds, 1 with one line per broken fact.
 """
 import json
@@ -138,11 +141,13 @@ def stop_vip(path):
           "every flow VIP relays port unreachable by default (on_refused icmp, raw socket open)")
     fwd = defaultdict(list)    # lookup -> its forwarded route lines, in order
     relayed = {}               # (vip, src, id) -> the refused-icmp line
+    fwd_of = {}                # (vip, src, id) -> the lookup of the forwarded query
     for e in events:
         if e["type"] != "route":
             continue
         if e["action"] == "forwarded" and "lookup" in e:
             fwd[e["lookup"]].append(e)
+            fwd_of[(e["vip"], e["src"], e["id"])] = e["lookup"]
         elif e["action"].startswith("refused-"):
             relayed[(e["vip"], e["src"], e["id"])] = e
     to_stopped = [w for ws in fwd.values() for w in ws if w["backend"] == "stopped"]
@@ -150,8 +155,11 @@ def stop_vip(path):
                              == "refused-icmp" for w in to_stopped),
           f"every query that met the stopped backend got its port unreachable relayed "
           f"({len(to_stopped)} queries, {len(relayed)} refused-icmp lines)")
-    check(all(r["backend"] == "stopped" and r.get("lookup") for r in relayed.values()),
-          "refused-icmp lines: only for the stopped backend, each naming its lookup")
+    check(all(r["backend"] == "stopped" and "lookup" not in r and "client" not in r
+              and r.get("for_lookup") == fwd_of[(r["vip"], r["src"], r["id"])]
+              for r in relayed.values()),
+          "refused-icmp lines: only for the stopped backend, naming the lookup of their "
+          "query as for_lookup (not a query: not joined)")
     check(all(e["wire"] == len(fwd[e["id"]]) for e in done.values() if e["event"] != "cancelled"),
           "a relayed port unreachable is not a wire query: wire counts only forwarded queries")
 
@@ -224,6 +232,46 @@ def stop_vip(path):
               f"{[(round(g * 1000), new) for e in bad for g, new in gaps(e)]}")
 
 
+def defaults(path):
+    """Each stack's defaults against a silent resolver (tests/facts/defaults.lua)."""
+    events = load(path)
+    done, _ = index(events)
+    sent = defaultdict(list)  # client -> its queries at the resolver: (t, port, id)
+    for e in events:
+        if e["type"] == "query" and "client" in e:
+            sent[e["client"]].append((e["t"], port(e), e["id"]))
+
+    def one(client):
+        ls = of(done, client)
+        return (ls[0] if len(ls) == 1 else None), sent[client]
+
+    def spread(qs):
+        return [round(b[0] - a[0], 2) for a, b in zip(qs, qs[1:])]
+
+    g, qs = one("glibc")
+    check(g and g["event"] == "timeout" and 9.9 <= g["latency_ms"] / 1000 < 13 and len(qs) == 2
+          and len({p for _, p, _ in qs}) == 1 and len({i for _, _, i in qs}) == 1
+          and all(d >= 4.9 for d in spread(qs)),
+          "glibc defaults: 2 attempts of 5 s from one port with one id, a timeout after 10 s "
+          f"({g and round(g['latency_ms'])} ms, gaps {spread(qs)}, {qs})")
+    for name, what in (("ldns", "LDNS_STATUS_NETWORK_ERR"), ("dig", "exit 9")):
+        lk, qs = one(name)
+        check(lk and lk["event"] == "timeout" and lk.get("error") == what
+              and 14.9 <= lk["latency_ms"] / 1000 < 19 and len(qs) == 3
+              and len({p for _, p, _ in qs}) == 3 and len({i for _, _, i in qs}) == 1
+              and all(d >= 4.9 for d in spread(qs)),
+              f"{name} defaults: 3 tries of 5 s, each from a new port with the same id, a "
+              f"timeout ({what}) after 15 s ({lk and round(lk['latency_ms'])} ms, gaps "
+              f"{spread(qs)})")
+    u, qs = one("unbound")
+    check(u and u["event"] == "fail" and u.get("reason") == "servfail" and u.get("rcode") == "SERVFAIL"
+          and u["latency_ms"] >= 12000 and len(qs) >= 5
+          and len({p for _, p, _ in qs}) == len(qs) and len({i for _, _, i in qs}) == len(qs),
+          "libunbound defaults: a dead forwarder ends in rcode SERVFAIL, never a timeout, "
+          f"after its own backed-off retries, each from a new port with a new id "
+          f"({u and round(u['latency_ms'])} ms, {len(qs)} queries, gaps {spread(qs)})")
+
+
 def stop_vip_noicmp(path):
     """stop_vip.lua without a raw socket: said at start, and the clients saw silence."""
     events = load(path)
@@ -249,6 +297,8 @@ def main():
     args = sys.argv[1:]
     if len(args) == 2 and args[0] == "--noicmp":
         stop_vip_noicmp(args[1])
+    elif len(args) == 2 and args[0] == "--defaults":
+        defaults(args[1])
     elif len(args) in (2, 3) and not args[0].startswith("-"):
         half_vip(args[0])
         nocache(args[1])
