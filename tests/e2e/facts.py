@@ -137,8 +137,12 @@ def stop_vip(path):
     events = load(path)
     done, _ = index(events)
     vips = [e for e in events if e["type"] == "vip"]
-    check(len(vips) == 10 and all(v["on_refused"] == "icmp" and v["icmp"] for v in vips),
+    flow = [v for v in vips if v["policy"] == "flow"]
+    check(len(flow) == 10 and all(v["on_refused"] == "icmp" and v["icmp"] for v in flow),
           "every flow VIP relays port unreachable by default (on_refused icmp, raw socket open)")
+    check([(v["policy"], v["on_refused"], "icmp" in v) for v in vips if v not in flow]
+          == [("query", "drop", False)],
+          "a query-policy VIP keeps a proxy's default: on_refused drop")
     fwd = defaultdict(list)    # lookup -> its forwarded route lines, in order
     relayed = {}               # (vip, src, id) -> the refused-icmp line
     fwd_of = {}                # (vip, src, id) -> the lookup of the forwarded query
@@ -167,6 +171,10 @@ def stop_vip(path):
         ls = sorted(of(done, client), key=lambda e: e["id"])
         return ls, [e for e in ls if fwd[e["id"]] and fwd[e["id"]][0]["backend"] != "good"]
 
+    # Timing is judged on the lookup's latency, measured by the client's side: a
+    # stack that waited for a timer took at least that long, however loaded the
+    # machine. Gaps between tries are seen at the VIP, where a late first
+    # packet can shorten them: they are printed, and only their ports checked.
     def gaps(e):
         """(seconds, new port?) from each try on the bad backend to the next try."""
         w = fwd[e["id"]]
@@ -193,43 +201,43 @@ def stop_vip(path):
         check(len(stop) >= 4 and len(met) >= 2,
               f"{name}, stop: lookups met the stopped backend ({len(met)} of {len(stop)})")
         check(all(e["event"] == "ok" for e in stop), f"{name}, stop: every lookup succeeds")
-        check(all(g < timeout / 2 and new for e in met for g, new in gaps(e)),
-              f"{name}, stop: after the refusal the next try goes at once (well under its "
-              f"{timeout:g} s timeout), from a new port: "
-              f"{[(round(g * 1000), new) for e in met for g, new in gaps(e)]}")
-        check(all(fwd[e["id"]][-1]["backend"] == "good" and e["latency_ms"] < timeout * 500
+        check(all(new for e in met for _, new in gaps(e)),
+              f"{name}, stop: after the refusal the next try leaves from a new port: "
+              f"{[(round(g * 1000), new) for e in met for g, new in gaps(e)]} (ms, new port)")
+        check(all(fwd[e["id"]][-1]["backend"] == "good" and e["latency_ms"] < timeout * 1000
                   for e in met),
-              f"{name}, stop: it fails over to the good backend within half its timeout: "
-              f"{[round(e['latency_ms']) for e in met]}")
+              f"{name}, stop: it fails over to the good backend before its {timeout:g} s "
+              f"timeout could fire: {[round(e['latency_ms']) for e in met]} ms")
 
     # dig connects too; every try is a new socket anyway.
     hang, bad = lookups("dig-hang")
     stop, met = lookups("dig-stop")
-    check(bad and all(g >= 0.9 and new for e in bad for g, new in gaps(e)),
+    check(bad and all(e["latency_ms"] >= 1000 and all(new for _, new in gaps(e)) for e in bad),
           f"dig, hang: the next try after its 1 s timeout, from a new port: "
-          f"{[(round(g * 1000), new) for e in bad for g, new in gaps(e)]}")
-    check(met and all(g < 0.5 and new for e in met for g, new in gaps(e))
+          f"{[round(e['latency_ms']) for e in bad]} ms")
+    check(met and all(e["latency_ms"] < 1000 and all(new for _, new in gaps(e)) for e in met)
           and all(e["event"] == "ok" for e in stop),
-          f"dig, stop: the next try at once after the refusal, from a new port, and it "
-          f"succeeds: {[(round(g * 1000), new) for e in met for g, new in gaps(e)]}")
+          f"dig, stop: the next try before its 1 s timeout could fire, from a new port, and it "
+          f"succeeds: {[round(e['latency_ms']) for e in met]} ms")
 
     # ldns does not connect its sockets: the port unreachable never reaches it.
     for case in ("hang", "stop"):
         ls, bad = lookups("ldns-" + case)
-        check(len(bad) >= 2 and all(g >= 0.45 and new for e in bad for g, new in gaps(e))
+        check(len(bad) >= 2 and all(e["latency_ms"] >= 480 and all(new for _, new in gaps(e))
+                                    for e in bad)
               and all(e["event"] == "ok" for e in ls),
               f"ldns, {case}: the next try only after its 0.5 s timeout, from a new socket "
-              f"(a closed port looks like silence): "
-              f"{[(round(g * 1000), new) for e in bad for g, new in gaps(e)]}")
+              f"(a closed port looks like silence): {[round(e['latency_ms']) for e in bad]} ms")
 
     # libunbound connects, but does not act on ECONNREFUSED: it waits for its retry timer.
     for case in ("hang", "stop"):
         ls, bad = lookups("unbound-" + case)
-        check(len(bad) >= 2 and all(g >= 0.025 and new for e in bad for g, new in gaps(e))
+        check(len(bad) >= 2 and all(e["latency_ms"] >= 25 and all(new for _, new in gaps(e))
+                                    for e in bad)
               and all(e["event"] == "ok" for e in ls),
               f"libunbound, {case}: a new port for every try, the next one after its retry "
-              f"timer (>= 25 ms; its floor is 50 ms), whatever the refusal: "
-              f"{[(round(g * 1000), new) for e in bad for g, new in gaps(e)]}")
+              f"timer (at least 25 ms), whatever the refusal: "
+              f"{[round(e['latency_ms']) for e in bad]} ms")
 
 
 def defaults(path):
@@ -251,7 +259,7 @@ def defaults(path):
     g, qs = one("glibc")
     check(g and g["event"] == "timeout" and 9.9 <= g["latency_ms"] / 1000 < 13 and len(qs) == 2
           and len({p for _, p, _ in qs}) == 1 and len({i for _, _, i in qs}) == 1
-          and all(d >= 4.9 for d in spread(qs)),
+          and all(d >= 4 for d in spread(qs)),
           "glibc defaults: 2 attempts of 5 s from one port with one id, a timeout after 10 s "
           f"({g and round(g['latency_ms'])} ms, gaps {spread(qs)}, {qs})")
     for name, what in (("ldns", "LDNS_STATUS_NETWORK_ERR"), ("dig", "exit 9")):
@@ -259,7 +267,7 @@ def defaults(path):
         check(lk and lk["event"] == "timeout" and lk.get("error") == what
               and 14.9 <= lk["latency_ms"] / 1000 < 19 and len(qs) == 3
               and len({p for _, p, _ in qs}) == 3 and len({i for _, _, i in qs}) == 1
-              and all(d >= 4.9 for d in spread(qs)),
+              and all(d >= 4 for d in spread(qs)),
               f"{name} defaults: 3 tries of 5 s, each from a new port with the same id, a "
               f"timeout ({what}) after 15 s ({lk and round(lk['latency_ms'])} ms, gaps "
               f"{spread(qs)})")
@@ -276,12 +284,15 @@ def stop_vip_noicmp(path):
     """stop_vip.lua without a raw socket: said at start, and the clients saw silence."""
     events = load(path)
     done, wire = index(events)
-    vips = [e for e in events if e["type"] == "vip"]
+    vips = [e for e in events if e["type"] == "vip" and e["on_refused"] == "icmp"]
     check(vips and all(v["icmp"] is False and "CAP_NET_RAW" in v.get("icmp_error", "")
                        for v in vips),
           "without a raw socket every VIP says at start that it cannot relay port unreachable")
     first = min(e["t"] for e in events if e["type"] == "lookup")
     check(all(v["t"] < first for v in vips), "... before any lookup")
+    check(all(e.get("icmp") is None for e in events
+              if e["type"] == "vip" and e["on_refused"] != "icmp"),
+          "... and a VIP that does not relay (on_refused drop) needs no raw socket")
     routes = [e for e in events if e["type"] == "route"]
     check(any(r["action"] == "refused-noicmp" for r in routes)
           and not any(r["action"] == "refused-icmp" for r in routes),

@@ -39,6 +39,9 @@ for _, case in ipairs{ "hang", "stop" } do
   end
 end
 
+-- A proxy-like policy keeps the proxy's default: on_refused = "drop" (its vip line says so).
+s:vip{ name = "vip-query", backends = { good }, policy = "query" }
+
 -- With the port unreachable relayed, glibc behind the stopped backend loses
 -- nothing; where it cannot be (no raw socket), both are inconclusive.
 s:expect{ "glibc fails over at once from a stopped backend",
