@@ -31,10 +31,11 @@
  * VIP, not the client, with port unreachable. Kernel DNAT with conntrack
  * relays that ICMP to the client, whose connected socket then gets
  * ECONNREFUSED at once. on_refused says what the client gets:
- *   VIP_ICMP     (default) the same: the VIP sends the client an ICMP port
- *                unreachable from the VIP's address, quoting the client's
- *                own datagram (client:port -> VIP:port), through a raw socket
- *                opened at vip_create. Every query meets the port itself;
+ *   VIP_ICMP     (vip_config_defaults; s:vip under the flow policy) the
+ *                same: the VIP sends the client an ICMP port unreachable
+ *                from the VIP's address, quoting the client's own datagram
+ *                (client:port -> VIP:port), through a raw socket opened at
+ *                vip_create. Every query meets the port itself;
  *                nothing is held off. Without a raw socket (no CAP_NET_RAW)
  *                the client sees silence, and vip_icmp_error says why.
  *                A query for which no backend is up gets one too (IPVS does
