@@ -874,8 +874,8 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			struct vip_route rt = vip_router_route(v->router, &k, now);
 			if (rt.backend < 0) {
 				v->stats.no_backend++;
-				uint64_t tag = log_route(v, false, &k.client, cid, &rt, "no-backend",
-							 pkt, len);
+				uint64_t tag =
+					log_route(v, false, &k.client, cid, &rt, "no-backend", pkt, len);
 				if (v->cfg.on_refused == VIP_SERVFAIL)
 					reply_servfail(v, pkt, len, &v->peers[i], k.client.len);
 				else if (v->cfg.on_refused == VIP_ICMP) /* as IPVS does */
@@ -908,7 +908,8 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			wire_put16(pkt, id);
 			if (be->cfg.local.deliver) {
 				v->stats.forwarded++;
-				s->tag = log_route(v, false, &k.client, cid, &rt, "forwarded", pkt, len);
+				s->tag = log_route(v, false, &k.client, cid, &rt, "forwarded", pkt,
+						   len);
 				forward_local(be, u, s, pkt, len, now);
 				continue;
 			}

@@ -150,9 +150,9 @@ int vip_new(lua_State *L)
 	cfg.on_down = (enum vip_on_down)opts_enum(L, 2, "on_down", downs, 0, what);
 	/* A closed backend's port unreachable reaches the client through DNAT
 	 * (flow), not through a proxy (the others). */
-	cfg.on_refused = (enum vip_on_refused)opts_enum(L, 2, "on_refused", refused,
-							cfg.policy == VIP_FLOW ? VIP_ICMP : VIP_DROP,
-							what);
+	int refused_default = cfg.policy == VIP_FLOW ? VIP_ICMP : VIP_DROP;
+	cfg.on_refused =
+		(enum vip_on_refused)opts_enum(L, 2, "on_refused", refused, refused_default, what);
 	cfg.flow_idle_s = opts_number(L, 2, "flow_idle", 30, 0.001, 86400, what);
 	cfg.query_timeout_s = opts_number(L, 2, "query_timeout", 5, 0.01, 600, what);
 	bool in_process = opts_bool(L, 2, "in_process", true, what);

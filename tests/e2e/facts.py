@@ -272,7 +272,8 @@ def defaults(path):
               f"timeout ({what}) after 15 s ({lk and round(lk['latency_ms'])} ms, gaps "
               f"{spread(qs)})")
     u, qs = one("unbound")
-    check(u and u["event"] == "fail" and u.get("reason") == "servfail" and u.get("rcode") == "SERVFAIL"
+    check(u and u["event"] == "fail" and u.get("reason") == "servfail"
+          and u.get("rcode") == "SERVFAIL"
           and u["latency_ms"] >= 12000 and len(qs) >= 5
           and len({p for _, p, _ in qs}) == len(qs) and len({i for _, _, i in qs}) == len(qs),
           "libunbound defaults: a dead forwarder ends in rcode SERVFAIL, never a timeout, "

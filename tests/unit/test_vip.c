@@ -1408,7 +1408,8 @@ static void test_vip_closed_port_icmp6(void **state)
 	assert_null(vip_icmp_error(v));
 	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (const struct sockaddr *)&vip_addr(v)->ss, vip_addr(v)->len), 0);
+	const struct addr *va = vip_addr(v);
+	assert_int_equal(connect(fd, (const struct sockaddr *)&va->ss, va->len), 0);
 	struct fwd f; /* only its base is pumped */
 	memset(&f, 0, sizeof f);
 	f.base = base;
