@@ -281,6 +281,19 @@ def defaults(path):
           f"({u and round(u['latency_ms'])} ms, {len(qs)} queries, gaps {spread(qs)})")
 
 
+    ls = sorted(of(done, "unbound-sf"), key=lambda e: e["id"])
+    qs = sent["unbound-sf"]
+    check(len(ls) == 2 and ls[0]["event"] == "fail" and ls[0].get("reason") == "servfail"
+          and ls[0]["latency_ms"] < 1000 and ls[0]["wire"] >= 2 and len(qs) == ls[0]["wire"]
+          and len({p for _, p, _ in qs}) == len(qs) and len({i for _, _, i in qs}) == len(qs),
+          "libunbound, SERVFAIL: asked again at once, each time from a new port with a new id, "
+          f"then SERVFAIL ({ls and round(ls[0]['latency_ms'])} ms, {len(qs)} queries)")
+    check(len(ls) == 2 and ls[1]["event"] == "fail" and ls[1].get("reason") == "servfail"
+          and ls[1]["wire"] == 0,
+          "libunbound, SERVFAIL: the next lookup of the name fails at once and sends nothing, "
+          f"its cache off notwithstanding (wire {[e['wire'] for e in ls]})")
+
+
 def stop_vip_noicmp(path):
     """stop_vip.lua without a raw socket: said at start, and the clients saw silence."""
     events = load(path)
