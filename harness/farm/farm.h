@@ -192,7 +192,12 @@ struct farm_vip *farm_vip_create(struct runner *run, const char *name, const str
 				 size_t n, const struct farm_vip_health *health, bool in_process);
 void farm_vip_destroy(struct farm_vip *v);
 
-/* Binds (after the resolvers, whose ports it needs) and starts health checks. */
+/* Where the scenario declared it ("file.lua:12"), for messages; copied. */
+void farm_vip_set_where(struct farm_vip *v, const char *where);
+
+/* Binds (after the resolvers, whose ports it needs), writes its `vip` line
+ * and starts health checks. A port unreachable it cannot relay (on_refused
+ * icmp without a raw socket) is said in that line and on stderr, not an error. */
 int farm_vip_start(struct farm_vip *v, char *err, size_t errlen);
 void farm_vip_stop(struct farm_vip *v);
 

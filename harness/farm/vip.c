@@ -23,6 +23,7 @@ struct hc_ctx {
 struct farm_vip {
 	struct runner *run;
 	char name[FARM_NAME_MAX];
+	char where[256];   /* its s:vip line, for messages */
 	struct addr addr;
 	struct vip_config cfg;
 	bool in_process; /* see farm_vip_create */
@@ -76,6 +77,11 @@ void farm_vip_destroy(struct farm_vip *v)
 	free(v);
 }
 
+void farm_vip_set_where(struct farm_vip *v, const char *where)
+{
+	snprintf(v->where, sizeof v->where, "%s", where);
+}
+
 const char *farm_vip_name(const struct farm_vip *v)
 {
 	return v->name;
@@ -119,10 +125,17 @@ static void apply(struct farm_vip *v, int i)
 			   v->backends[i].name);
 }
 
-static void log_route(void *arg, const struct vip_event *ev)
+/*
+ * A route line. A query joined to a lookup returns the lookup's id, which
+ * comes back on the query's reply event (the port unreachable relayed for
+ * it): that line names the lookup as for_lookup, not lookup, because it is
+ * not a query: joined again, it would count as another wire query.
+ */
+static uint64_t log_route(void *arg, const struct vip_event *ev)
 {
 	struct farm_vip *v = arg;
 	struct history *h = runner_history(v->run);
+	uint64_t tag = 0;
 	char buf[1024];
 	history_begin(h, runner_now(v->run), "route");
 	history_str(h, "vip", v->name);
@@ -142,14 +155,19 @@ static void log_route(void *arg, const struct vip_event *ev)
 		history_str(h, "qname", buf);
 		history_str(h, "qtype", answer_type_str(q.qtype, tb, sizeof tb));
 		struct client_join j;
-		if (runner_join(v->run, vip_addr(v->vip), ev->client, q.qname, q.qname_len, q.qtype,
-				ev->id, &j)) {
+		if (ev->reply) {
+			if (ev->tag)
+				history_uint(h, "for_lookup", ev->tag);
+		} else if (runner_join(v->run, vip_addr(v->vip), ev->client, q.qname, q.qname_len,
+				       q.qtype, ev->id, &j)) {
 			history_str(h, "client", j.client);
 			history_uint(h, "lookup", j.lookup);
 			history_str(h, "cause", j.cause);
+			tag = j.lookup;
 		}
 	}
 	history_end(h);
+	return tag;
 }
 
 static void on_probe(void *arg, const struct health_probe_report *rep)
@@ -217,6 +235,37 @@ static bool backend_ready(void *arg)
 	return !r || farm_resolver_state(r) != FARM_BOOTING;
 }
 
+/*
+ * The `vip` line: what it is, and whether the clients of a stopped backend
+ * hear so (on_refused icmp needs a raw socket). Without one the run says so
+ * on stderr too, whatever -q: expectations about lookups that met a closed
+ * port will be inconclusive.
+ */
+static void record_start(struct farm_vip *v)
+{
+	static const char *const downs[] = { "keep", "flush" };
+	static const char *const refused[] = { "drop", "servfail", "icmp" };
+	struct history *h = runner_history(v->run);
+	const char *icmp_error = vip_icmp_error(v->vip);
+	char buf[80];
+	if (icmp_error)
+		fprintf(stderr, "dnschaos: warning: %s%svip '%s': %s\n", v->where,
+			v->where[0] ? ": " : "", v->name, icmp_error);
+	if (!h)
+		return;
+	history_begin(h, runner_now(v->run), "vip");
+	history_str(h, "vip", v->name);
+	history_str(h, "address", addr_str(vip_addr(v->vip), buf, sizeof buf));
+	history_str(h, "policy", vip_policy_name(v->cfg.policy));
+	history_str(h, "on_down", downs[v->cfg.on_down]);
+	history_str(h, "on_refused", refused[v->cfg.on_refused]);
+	if (v->cfg.on_refused == VIP_ICMP)
+		history_bool(h, "icmp", !icmp_error);
+	if (icmp_error)
+		history_str(h, "icmp_error", icmp_error);
+	history_end(h);
+}
+
 /* A farm resolver behind the VIP, on the same loop: no loopback crossing. */
 static int deliver_local(void *arg, const uint8_t *pkt, size_t len, const struct addr *from,
 			 vip_reply_fn fn, void *fnarg)
@@ -251,6 +300,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 	if (!v->vip)
 		return -1;
 	v->addr = *vip_addr(v->vip);
+	record_start(v);
 	if (runner_history(v->run))
 		vip_set_log(v->vip, log_route, v);
 	for (size_t i = 0; i < v->n; i++)

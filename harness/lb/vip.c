@@ -1,6 +1,7 @@
 /*
  * vip.c - the userspace VIP: the router (flows, policies, membership) and
- * the forwarding on the loop (UDP with id rewriting, TCP splicing).
+ * the forwarding on the loop (UDP with id rewriting, TCP splicing, port
+ * unreachable relayed to clients through a raw socket).
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include "harness/lb/vip.h"
@@ -9,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,8 +331,10 @@ struct inflight {
 	double sent;
 	struct sockaddr_storage client;
 	socklen_t client_len;
+	uint64_t tag;     /* what the log function returned for it */
 	uint16_t orig_id;
 	bool used;
+	bool new_flow, pinned_down; /* its route, for the reply event */
 };
 
 struct upstream {
@@ -363,6 +368,8 @@ struct vip {
 	struct backend backends[VIP_BACKENDS_MAX];
 	struct addr bound;
 	int fd;
+	int raw_fd;             /* VIP_ICMP: port unreachable to clients; -1 if none */
+	char icmp_error[192];   /* VIP_ICMP without raw_fd: why */
 	struct event *ev;
 	struct event *sweep_ev;
 	struct evconnlistener *listener;
@@ -388,16 +395,17 @@ void vip_config_defaults(struct vip_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->policy = VIP_FLOW;
 	cfg->on_down = VIP_KEEP;
-	cfg->on_refused = VIP_DROP;
+	cfg->on_refused = VIP_ICMP;
 	cfg->flow_idle_s = 30;
 	cfg->query_timeout_s = 5;
 }
 
-static void log_route(struct vip *v, bool tcp, const struct addr *client, uint16_t id,
-		      const struct vip_route *rt, const char *action, const uint8_t *pkt, size_t len)
+static uint64_t log_route(struct vip *v, bool tcp, const struct addr *client, uint16_t id,
+			  const struct vip_route *rt, const char *action, const uint8_t *pkt,
+			  size_t len)
 {
 	if (!v->log)
-		return;
+		return 0;
 	struct vip_event ev = {
 		tcp,
 		client,
@@ -409,8 +417,179 @@ static void log_route(struct vip *v, bool tcp, const struct addr *client, uint16
 		action,
 		pkt,
 		len,
+		false,
+		0,
 	};
-	v->log(v->log_arg, &ev);
+	return v->log(v->log_arg, &ev);
+}
+
+/* ---- port unreachable for clients (VIP_ICMP) ---- */
+
+/* What an ICMP error quotes of the client's datagram, at most: the kernel's
+ * own errors fill 576 octets (IPv4) or the minimum MTU, 1280 (IPv6). */
+#define QUOTE4_MAX (576 - 20 - 8 - 20 - 8)
+#define QUOTE6_MAX (1280 - 40 - 8 - 40 - 8)
+#define ICMP_PKT_MAX (1280 - 40)
+
+/* The Internet checksum (RFC 1071) of n octets. */
+static uint16_t inet_sum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * The datagram the client sent, as the kernel's ICMP error would quote it:
+ * its IP header (client -> vip) and UDP header, then q (its DNS query, as
+ * sent) cut to quote octets. Returns the octets written at b.
+ */
+static size_t quote_datagram(uint8_t *b, const struct sockaddr_storage *client,
+			     const struct addr *vip, const uint8_t *q, size_t qlen, size_t quote)
+{
+	size_t iph = client->ss_family == AF_INET ? 20 : 40;
+	uint8_t *udp = b + iph;
+	memset(b, 0, iph + 8);
+	if (client->ss_family == AF_INET) {
+		const struct sockaddr_in *c = (const struct sockaddr_in *)client;
+		const struct sockaddr_in *d = (const struct sockaddr_in *)&vip->ss;
+		b[0] = 0x45;
+		wire_put16(b + 2, (uint16_t)(20 + 8 + qlen));
+		b[6] = 0x40; /* DF */
+		b[8] = 64;
+		b[9] = IPPROTO_UDP;
+		memcpy(b + 12, &c->sin_addr, 4);
+		memcpy(b + 16, &d->sin_addr, 4);
+		wire_put16(b + 10, inet_sum(b, 20));
+		memcpy(udp, &c->sin_port, 2);
+		memcpy(udp + 2, &d->sin_port, 2);
+	} else {
+		const struct sockaddr_in6 *c = (const struct sockaddr_in6 *)client;
+		const struct sockaddr_in6 *d = (const struct sockaddr_in6 *)&vip->ss;
+		b[0] = 0x60;
+		wire_put16(b + 4, (uint16_t)(8 + qlen));
+		b[6] = IPPROTO_UDP;
+		b[7] = 64;
+		memcpy(b + 8, &c->sin6_addr, 16);
+		memcpy(b + 24, &d->sin6_addr, 16);
+		memcpy(udp, &c->sin6_port, 2);
+		memcpy(udp + 2, &d->sin6_port, 2);
+	}
+	wire_put16(udp + 4, (uint16_t)(8 + qlen));
+	size_t n = qlen < quote ? qlen : quote;
+	memcpy(udp + 8, q, n);
+	return iph + 8 + n;
+}
+
+/*
+ * Sends the client a port unreachable from the VIP's address for its query
+ * q (its own id), as conntrack relays the backend's: type 3 code 3 (IPv4,
+ * with our IP header: IPPROTO_RAW) or ICMPv6 type 1 code 4 (the kernel adds
+ * the IPv6 header and the checksum). 0, or -errno.
+ */
+static int icmp_send(struct vip *v, const struct sockaddr_storage *client, socklen_t clen,
+		     const uint8_t *q, size_t qlen)
+{
+	uint8_t b[ICMP_PKT_MAX];
+	size_t n;
+	struct sockaddr_storage to;
+	memcpy(&to, client, sizeof to);
+	if (client->ss_family == AF_INET) {
+		const struct sockaddr_in *d = (const struct sockaddr_in *)&v->bound.ss;
+		uint8_t *icmp = b + 20;
+		memset(b, 0, 28);
+		n = 28 + quote_datagram(b + 28, client, &v->bound, q, qlen, QUOTE4_MAX);
+		b[0] = 0x45;
+		wire_put16(b + 2, (uint16_t)n);
+		b[8] = 64;
+		b[9] = IPPROTO_ICMP;
+		memcpy(b + 12, &d->sin_addr, 4);
+		memcpy(b + 16, &((const struct sockaddr_in *)client)->sin_addr, 4);
+		icmp[0] = 3; /* destination unreachable */
+		icmp[1] = 3; /* port unreachable */
+		wire_put16(icmp + 2, inet_sum(icmp, n - 20));
+		((struct sockaddr_in *)&to)->sin_port = 0;
+	} else {
+		memset(b, 0, 8);
+		n = 8 + quote_datagram(b + 8, client, &v->bound, q, qlen, QUOTE6_MAX);
+		b[0] = ICMP6_DST_UNREACH;
+		b[1] = ICMP6_DST_UNREACH_NOPORT;
+		((struct sockaddr_in6 *)&to)->sin6_port = 0;
+	}
+	if (sendto(v->raw_fd, b, n, MSG_DONTWAIT, (const struct sockaddr *)&to, clen) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A query (q, with the client's id) met a closed port, or no backend was
+ * up: the client gets a port unreachable (VIP_ICMP), and the history a
+ * reply event tagged as the query's own.
+ */
+static void unreachable(struct vip *v, const struct sockaddr_storage *client, socklen_t clen,
+			const uint8_t *q, size_t qlen, int backend, bool new_flow,
+			bool pinned_down, uint64_t tag)
+{
+	bool sent = v->raw_fd >= 0 && icmp_send(v, client, clen, q, qlen) == 0;
+	if (sent)
+		v->stats.icmp_sent++;
+	else
+		v->stats.icmp_failed++;
+	if (!v->log)
+		return;
+	struct addr a;
+	memcpy(&a.ss, client, sizeof a.ss);
+	a.len = clen;
+	struct vip_event ev = {
+		false,
+		&a,
+		qlen >= WIRE_HEADER_LEN ? wire_get16(q) : 0,
+		backend,
+		backend >= 0 ? v->backends[backend].cfg.name : NULL,
+		new_flow,
+		pinned_down,
+		sent ? "refused-icmp" : "refused-noicmp",
+		q,
+		qlen,
+		true,
+		tag,
+	};
+	(void)v->log(v->log_arg, &ev);
+}
+
+/* Opens the raw socket of VIP_ICMP; on failure says why in icmp_error. */
+static void icmp_open(struct vip *v)
+{
+	int fam = v->bound.ss.ss_family;
+	int fd = socket(fam, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			fam == AF_INET ? IPPROTO_RAW : IPPROTO_ICMPV6);
+	if (fd >= 0 && fam == AF_INET6) {
+		/* Send only: let nothing in. From the VIP's own address. */
+		struct icmp6_filter f;
+		ICMP6_FILTER_SETBLOCKALL(&f);
+		struct addr a = v->bound;
+		addr_set_port(&a, 0);
+		if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof f) != 0 ||
+		    bind(fd, (const struct sockaddr *)&a.ss, a.len) != 0) {
+			int e = errno;
+			close(fd);
+			fd = -1;
+			errno = e;
+		}
+	}
+	if (fd < 0) {
+		snprintf(v->icmp_error, sizeof v->icmp_error,
+			 "cannot open a raw socket to relay port unreachable to clients: %s (run "
+			 "as root or with CAP_NET_RAW); clients of a stopped backend see silence",
+			 strerror(errno));
+		return;
+	}
+	v->raw_fd = fd;
 }
 
 static void upstream_read(evutil_socket_t fd, short what, void *arg);
@@ -436,6 +615,14 @@ static struct upstream *upstream_open(struct vip *v, int b)
 	addr_set_port(&from, 0);
 	if (from.ss.ss_family == be->cfg.addr.ss.ss_family)
 		(void)bind(u->fd, (const struct sockaddr *)&from.ss, from.len);
+	/* VIP_ICMP: each port unreachable on the error queue, with the query it
+	 * quotes, so that it goes back to the client that sent that query. */
+	int one = 1;
+	if (v->cfg.on_refused == VIP_ICMP &&
+	    setsockopt(u->fd, be->cfg.addr.ss.ss_family == AF_INET ? SOL_IP : SOL_IPV6,
+		       be->cfg.addr.ss.ss_family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one,
+		       sizeof one) != 0)
+		goto fail;
 	/* Connected: the kernel then reports the backend's port unreachable to us. */
 	if (connect(u->fd, (const struct sockaddr *)&be->cfg.addr.ss, be->cfg.addr.len) != 0)
 		goto fail;
@@ -584,16 +771,71 @@ static void local_reply(void *arg, const uint8_t *reply, size_t len)
 
 /* Forwards the query at pkt (its id already the VIP's) to an in-process backend. */
 static void forward_local(struct backend *be, struct upstream *u, struct inflight *s,
-			  const uint8_t *pkt, size_t len, double now)
+			  uint8_t *pkt, size_t len, double now)
 {
 	if (be->cfg.local.deliver(be->cfg.local.arg, pkt, len, &u->local_addr, local_reply, u) ==
 	    0)
 		return; /* answered already, or owed: s may be free again */
-	/* The port is closed. As over loopback, this query is lost and the port
-	 * unreachable it met holds the backend's next queries off. */
+	/* The port is closed. VIP_ICMP: the client hears so at once, as the
+	 * kernel's port unreachable over loopback would tell it. Otherwise, as
+	 * over loopback, this query is lost and the refusal holds the backend's
+	 * next queries off. */
 	s->used = false;
 	u->live--;
+	if (u->vip->cfg.on_refused == VIP_ICMP) {
+		wire_put16(pkt, s->orig_id);
+		unreachable(u->vip, &s->client, s->client_len, pkt, len, u->backend, s->new_flow,
+			    s->pinned_down, s->tag);
+		return;
+	}
 	be->refused_until = now + REFUSED_HOLD_S;
+}
+
+/*
+ * VIP_ICMP over loopback: the port unreachables the backend's kernel sent
+ * for our queries, one per entry of the socket's error queue (IP_RECVERR),
+ * each quoting the query as the VIP sent it. Its id finds the client, which
+ * gets its own.
+ */
+static void drain_errors(struct upstream *u)
+{
+	struct vip *v = u->vip;
+	uint8_t q[QUERY_MAX];
+	union {
+		char buf[512];
+		struct cmsghdr align;
+	} control;
+	for (int round = 0; round < 4096; round++) {
+		struct iovec iov = { q, sizeof q };
+		struct msghdr mh;
+		memset(&mh, 0, sizeof mh);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof control.buf;
+		ssize_t len = recvmsg(u->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+		if (len < 0)
+			return;
+		bool refused = false;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+			    (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+				struct sock_extended_err ee;
+				memcpy(&ee, CMSG_DATA(c), sizeof ee);
+				refused = ee.ee_errno == ECONNREFUSED;
+			}
+		}
+		if (!refused || len < WIRE_HEADER_LEN)
+			continue;
+		struct inflight *s = &u->slots[wire_get16(q)];
+		if (!s->used)
+			continue; /* forgotten already (query_timeout) */
+		s->used = false;
+		u->live--;
+		wire_put16(q, s->orig_id);
+		unreachable(v, &s->client, s->client_len, q, (size_t)len, u->backend, s->new_flow,
+			    s->pinned_down, s->tag);
+	}
 }
 
 static void client_read(evutil_socket_t fd, short what, void *arg)
@@ -632,13 +874,17 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			struct vip_route rt = vip_router_route(v->router, &k, now);
 			if (rt.backend < 0) {
 				v->stats.no_backend++;
-				log_route(v, false, &k.client, cid, &rt, "no-backend", pkt, len);
+				uint64_t tag =
+					log_route(v, false, &k.client, cid, &rt, "no-backend", pkt, len);
 				if (v->cfg.on_refused == VIP_SERVFAIL)
 					reply_servfail(v, pkt, len, &v->peers[i], k.client.len);
+				else if (v->cfg.on_refused == VIP_ICMP) /* as IPVS does */
+					unreachable(v, &v->peers[i], k.client.len, pkt, len, -1,
+						    rt.new_flow, rt.pinned_down, tag);
 				continue;
 			}
 			struct backend *be = &v->backends[rt.backend];
-			if (now < be->refused_until) {
+			if (v->cfg.on_refused != VIP_ICMP && now < be->refused_until) {
 				refuse(v, pkt, len, &k.client, cid, &rt);
 				continue;
 			}
@@ -655,18 +901,28 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 			s->orig_id = cid;
 			memcpy(&s->client, &v->peers[i], sizeof s->client);
 			s->client_len = k.client.len;
+			s->new_flow = rt.new_flow;
+			s->pinned_down = rt.pinned_down;
+			s->tag = 0;
 			u->live++;
 			wire_put16(pkt, id);
 			if (be->cfg.local.deliver) {
 				v->stats.forwarded++;
-				log_route(v, false, &k.client, cid, &rt, "forwarded", pkt, len);
+				s->tag = log_route(v, false, &k.client, cid, &rt, "forwarded", pkt,
+						   len);
 				forward_local(be, u, s, pkt, len, now);
 				continue;
 			}
-			if (send(u->fd, pkt, len, MSG_DONTWAIT) < 0) {
+			ssize_t sent = send(u->fd, pkt, len, MSG_DONTWAIT);
+			if (sent < 0 && errno == ECONNREFUSED && v->cfg.on_refused == VIP_ICMP)
+				/* An earlier query's port unreachable, reported by this send (its
+				 * own entry waits on the error queue): this one still goes, as
+				 * each packet meets the port under DNAT. */
+				sent = send(u->fd, pkt, len, MSG_DONTWAIT);
+			if (sent < 0) {
 				s->used = false;
 				u->live--;
-				if (errno == ECONNREFUSED) {
+				if (errno == ECONNREFUSED && v->cfg.on_refused != VIP_ICMP) {
 					/* An earlier query's port unreachable, reported (and
 					 * cleared) by this send: upstream_read won't see it. */
 					be->refused_until = now + REFUSED_HOLD_S;
@@ -679,7 +935,7 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 				continue;
 			}
 			v->stats.forwarded++;
-			log_route(v, false, &k.client, cid, &rt, "forwarded", pkt, len);
+			s->tag = log_route(v, false, &k.client, cid, &rt, "forwarded", pkt, len);
 		}
 		v->gathering = false;
 		relay_flush(v, v->out_n);
@@ -695,6 +951,8 @@ static void upstream_read(evutil_socket_t fd, short what, void *arg)
 	struct vip *v = u->vip;
 	(void)what;
 	for (int round = 0; round < 8; round++) {
+		if (v->cfg.on_refused == VIP_ICMP)
+			drain_errors(u);
 		for (int i = 0; i < BATCH; i++) {
 			v->in_iov[i].iov_base = v->out_buf + (size_t)i * REPLY_MAX;
 			v->in_iov[i].iov_len = REPLY_MAX;
@@ -704,7 +962,8 @@ static void upstream_read(evutil_socket_t fd, short what, void *arg)
 		}
 		int n = recvmmsg(fd, v->in, BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0 && errno == ECONNREFUSED) {
-			/* The backend's port is closed: we cannot pass the ICMP on. */
+			/* The backend's port is closed. VIP_ICMP: the error queue says
+			 * for which queries (drained above and next round). */
 			v->backends[u->backend].refused_until = clock_mono() + REFUSED_HOLD_S;
 			continue;
 		}
@@ -878,6 +1137,7 @@ struct vip *vip_create(struct event_base *base, const struct vip_config *cfg, st
 	v->base = base;
 	v->cfg = *cfg;
 	v->fd = -1;
+	v->raw_fd = -1;
 	for (size_t i = 0; i < cfg->nbackends; i++)
 		v->backends[i].cfg = cfg->backends[i];
 	v->out_buf = malloc((size_t)BATCH * REPLY_MAX);
@@ -921,6 +1181,8 @@ struct vip *vip_create(struct event_base *base, const struct vip_config *cfg, st
 		v->fd = -1;
 	}
 	v->bound = a;
+	if (cfg->on_refused == VIP_ICMP)
+		icmp_open(v);
 	v->ev = event_new(base, v->fd, EV_READ | EV_PERSIST, client_read, v);
 	v->sweep_ev = event_new(base, -1, EV_PERSIST, on_sweep, v);
 	struct timeval second = { 1, 0 };
@@ -949,6 +1211,8 @@ void vip_destroy(struct vip *v)
 		event_free(v->sweep_ev);
 	if (v->fd >= 0)
 		close(v->fd);
+	if (v->raw_fd >= 0)
+		close(v->raw_fd);
 	for (size_t b = 0; b < v->cfg.nbackends; b++)
 		for (struct upstream *u = v->backends[b].ups, *next; u; u = next) {
 			next = u->next;
@@ -967,6 +1231,11 @@ void vip_destroy(struct vip *v)
 const struct addr *vip_addr(const struct vip *v)
 {
 	return &v->bound;
+}
+
+const char *vip_icmp_error(const struct vip *v)
+{
+	return v->icmp_error[0] ? v->icmp_error : NULL;
 }
 
 void vip_set_log(struct vip *v, vip_log_fn fn, void *arg)

@@ -27,15 +27,26 @@
  * over in-process instead of across loopback. TCP connections are spliced to
  * a backend chosen per connection.
  *
- * What userspace cannot do: when a backend's port is closed the kernel
- * answers the VIP, not the client, with port unreachable, and a userspace
- * balancer cannot forward that ICMP to the client. on_refused says what the
- * client sees instead: the query that met the closed port is lost, and for a
- * second after it the backend's queries get silence (VIP_DROP, the default:
- * what dnsdist and other proxies do) or an immediate SERVFAIL (VIP_SERVFAIL:
- * the closest a proxy gets to telling the client at once); then one query
- * tries the port again. TCP half-close is not passed through, and VIP_FLUSH
- * leaves established TCP connections alone.
+ * A backend whose port is closed (a stopped resolver): the kernel answers the
+ * VIP, not the client, with port unreachable. Kernel DNAT with conntrack
+ * relays that ICMP to the client, whose connected socket then gets
+ * ECONNREFUSED at once. on_refused says what the client gets:
+ *   VIP_ICMP     (vip_config_defaults; s:vip under the flow policy) the
+ *                same: the VIP sends the client an ICMP port unreachable
+ *                from the VIP's address, quoting the client's own datagram
+ *                (client:port -> VIP:port), through a raw socket opened at
+ *                vip_create. Every query meets the port itself;
+ *                nothing is held off. Without a raw socket (no CAP_NET_RAW)
+ *                the client sees silence, and vip_icmp_error says why.
+ *                A query for which no backend is up gets one too (IPVS does
+ *                that).
+ *   VIP_DROP     what a proxy does (dnsdist): the query that met the closed
+ *                port is lost, and for a second after it the backend's
+ *                queries get silence; then one query tries the port again.
+ *   VIP_SERVFAIL the same hold, with an immediate SERVFAIL instead of silence
+ *                (the closest a proxy gets to telling the client at once).
+ * TCP half-close is not passed through, and VIP_FLUSH leaves established TCP
+ * connections alone.
  *
  * The routing decision (vip_router_*) is a plain function of the flow table,
  * the members' state and the policy: tested without sockets.
@@ -56,7 +67,7 @@ struct event_base;
 
 enum vip_policy { VIP_FLOW, VIP_QUERY, VIP_RANDOM, VIP_PRIMARY };
 enum vip_on_down { VIP_KEEP, VIP_FLUSH };
-enum vip_on_refused { VIP_DROP, VIP_SERVFAIL };
+enum vip_on_refused { VIP_DROP, VIP_SERVFAIL, VIP_ICMP };
 
 /* ---- the router: which backend, without I/O ---- */
 
@@ -145,7 +156,11 @@ struct vip_config {
 
 void vip_config_defaults(struct vip_config *cfg);
 
-/* One routing decision, for the history. All borrowed. */
+/*
+ * One routing decision, for the history, or (reply) what came back for a
+ * query already logged: a port unreachable relayed to the client. All
+ * borrowed.
+ */
 struct vip_event {
 	bool tcp;
 	const struct addr *client;
@@ -154,16 +169,25 @@ struct vip_event {
 	const char *backend_name;
 	bool new_flow;
 	bool pinned_down;
-	const char *action;     /* "forwarded", "no-backend", "refused-drop", "refused-servfail" */
+	const char *action;     /* "forwarded", "no-backend", "refused-drop",
+				 * "refused-servfail", "dropped"; reply: "refused-icmp"
+				 * (relayed) or "refused-noicmp" (no raw socket: silence) */
 	const uint8_t *pkt;     /* UDP: the client's query (its id may be rewritten); TCP: NULL */
 	size_t len;
+	bool reply;             /* not a query: the port unreachable for the query that was
+				 * logged with this tag (its forwarded or no-backend event) */
+	uint64_t tag;           /* reply: what the log function returned for that query */
 };
 
-typedef void (*vip_log_fn)(void *arg, const struct vip_event *ev);
+/* Logs one event; for a UDP query it returns a tag (any value, 0 for none)
+ * that comes back on the reply event of the same query. */
+typedef uint64_t (*vip_log_fn)(void *arg, const struct vip_event *ev);
 
 struct vip;
 
-/* Binds and starts forwarding. rng is borrowed (VIP_RANDOM). NULL with err set. */
+/* Binds and starts forwarding. rng is borrowed (VIP_RANDOM). NULL with err set.
+ * With VIP_ICMP a raw socket that cannot be opened is not an error: see
+ * vip_icmp_error. */
 struct vip *vip_create(struct event_base *base, const struct vip_config *cfg, struct rng *rng,
 		       char *err, size_t errlen);
 
@@ -171,6 +195,11 @@ struct vip *vip_create(struct event_base *base, const struct vip_config *cfg, st
 void vip_destroy(struct vip *v);
 
 const struct addr *vip_addr(const struct vip *v);
+
+/* VIP_ICMP without a raw socket: why ("cannot open a raw socket: ..."), and
+ * clients of closed backends see silence. NULL when port unreachable is
+ * relayed, or on_refused is not VIP_ICMP. Borrowed, valid for the VIP's life. */
+const char *vip_icmp_error(const struct vip *v);
 
 void vip_set_log(struct vip *v, vip_log_fn fn, void *arg);
 
@@ -184,7 +213,9 @@ struct vip_stats {
 	uint64_t forwarded;
 	uint64_t replies;      /* replies relayed to clients */
 	uint64_t no_backend;   /* dropped or SERVFAILed: nothing up */
-	uint64_t refused;      /* queries that met a closed backend port */
+	uint64_t refused;      /* VIP_DROP, VIP_SERVFAIL: queries held off a closed port */
+	uint64_t icmp_sent;    /* VIP_ICMP: port unreachables sent to clients */
+	uint64_t icmp_failed;  /* VIP_ICMP: ones that could not be (no raw socket) */
 	uint64_t dropped;      /* could not be forwarded: no free id, or the send failed */
 	uint64_t stray;        /* replies matching no query in flight */
 	uint64_t tcp_conns;

@@ -132,7 +132,7 @@ int vip_new(lua_State *L)
 					    "in_process", NULL };
 	static const char *const policies[] = { "flow", "query", "random", "primary", NULL };
 	static const char *const downs[] = { "keep", "flush", NULL };
-	static const char *const refused[] = { "drop", "servfail", NULL };
+	static const char *const refused[] = { "drop", "servfail", "icmp", NULL };
 	const char *what = "vip";
 	struct scenario *sc = scenario_get(L);
 	struct farm_vip_backend backends[VIP_BACKENDS_MAX];
@@ -148,7 +148,11 @@ int vip_new(lua_State *L)
 	vip_config_defaults(&cfg);
 	cfg.policy = (enum vip_policy)opts_enum(L, 2, "policy", policies, 0, what);
 	cfg.on_down = (enum vip_on_down)opts_enum(L, 2, "on_down", downs, 0, what);
-	cfg.on_refused = (enum vip_on_refused)opts_enum(L, 2, "on_refused", refused, 0, what);
+	/* A closed backend's port unreachable reaches the client through DNAT
+	 * (flow), not through a proxy (the others). */
+	int refused_default = cfg.policy == VIP_FLOW ? VIP_ICMP : VIP_DROP;
+	cfg.on_refused =
+		(enum vip_on_refused)opts_enum(L, 2, "on_refused", refused, refused_default, what);
 	cfg.flow_idle_s = opts_number(L, 2, "flow_idle", 30, 0.001, 86400, what);
 	cfg.query_timeout_s = opts_number(L, 2, "query_timeout", 5, 0.01, 600, what);
 	bool in_process = opts_bool(L, 2, "in_process", true, what);
@@ -177,6 +181,14 @@ int vip_new(lua_State *L)
 	if (!v)
 		return luaL_error(L, "out of memory");
 	scenario_add_vip(L, sc, v);
+	luaL_where(L, 1);
+	char where[256];
+	snprintf(where, sizeof where, "%s", lua_tostring(L, -1));
+	lua_pop(L, 1);
+	size_t wl = strlen(where);
+	while (wl && (where[wl - 1] == ' ' || where[wl - 1] == ':'))
+		where[--wl] = '\0';
+	farm_vip_set_where(v, where);
 	struct farm_vip **box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = v;
 	luaL_setmetatable(L, BIND_VIP);

@@ -1869,6 +1869,45 @@ void checker_eval(const struct hist *h, const struct expectation *e, struct expe
 
 /* ---- the verdict ---- */
 
+/*
+ * A VIP that could not relay a stopped backend's port unreachable (no raw
+ * socket: a `refused-noicmp` route line, whose for_lookup names the lookup
+ * of the query) left its client in silence where DNAT would have told it at
+ * once. An expectation over lookups (its client, stack and window) that
+ * include one of those measured the harness, not the system: inconclusive,
+ * whatever it measured.
+ */
+static void for_lookup_field(void *arg, const struct hist_field *f)
+{
+	if (f->kind == HIST_V_NUMBER && f->klen == 10 && memcmp(f->key, "for_lookup", 10) == 0)
+		*(uint64_t *)arg = (uint64_t)f->num;
+}
+
+static void unrelayed_refusals(const struct hist *h, const struct expectation *e,
+			       struct expect_result *r)
+{
+	uint32_t noicmp = hist_find(h, "refused-noicmp");
+	if (noicmp == HIST_NONE || r->outcome == OUTCOME_INCONCLUSIVE)
+		return;
+	struct name_filter fc = filter(h, e->client), fs = filter(h, e->stack);
+	size_t nr, met = 0;
+	const struct hist_route *rs = hist_routes(h, &nr);
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t id = 0;
+		if (rs[i].action != noicmp ||
+		    hist_line_fields(h, rs[i].line - 1, for_lookup_field, &id) != 0)
+			continue;
+		const struct hist_lookup *l = id ? hist_lookup_by_id(h, id) : NULL;
+		if (l && LOOKUP_WANTED(l))
+			met++;
+	}
+	if (met)
+		inconclusive(r, "its lookups sent %zu quer%s to a stopped backend whose port "
+			     "unreachable the VIP could not relay (no raw socket: run as root or "
+			     "with CAP_NET_RAW): they saw silence",
+			     met, met == 1 ? "y" : "ies");
+}
+
 void checker_verdict(const struct hist *h, const struct expectation *e, size_t n,
 		     struct expect_result *results, struct verdict_info *out)
 {
@@ -1877,6 +1916,7 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 	touch_compute(h, &T);
 	for (size_t i = 0; i < n; i++) {
 		eval(h, &e[i], &results[i], &T);
+		unrelayed_refusals(h, &e[i], &results[i]);
 		switch (results[i].outcome) {
 		case OUTCOME_PASS:
 			out->passed++;

@@ -1,10 +1,21 @@
 #!/usr/bin/env python3
-"""Asserts ../shared/FACTS.md's client behaviours from the histories of
-tests/facts/*.lua: what each real stack did when one of two resolvers behind
-a flow-pinned VIP dropped everything, read only from the history (lookup
-lines, and the route/query lines joined to them).
+"""Asserts what real client stacks do (docs/stacks.md) from the histories of
+tests/facts/*.lua, read only from the history (lookup lines, and the
+route/query lines joined to them):
+  half_vip.lua         one of two resolvers behind a flow-pinned VIP drops
+                       everything: each stack meets it its own way;
+  unbound_nocache.lua  libunbound with its cache off;
+  stop_vip.lua         side by side, per stack: a hung backend (silence) and
+                       a stopped one (port unreachable, relayed by the VIP as
+                       conntrack does) behind a flow VIP;
+  defaults.lua         each stack's own timeouts and retries against a
+                       silent resolver.
+With --noicmp, STOP_VIP_HISTORY is a run of stop_vip.lua that could not open
+a raw socket: the VIP says so, and its clients saw silence.
 
-Usage: facts.py HALF_VIP_HISTORY UNBOUND_NOCACHE_HISTORY
+Usage: facts.py HALF_VIP_HISTORY UNBOUND_NOCACHE_HISTORY [STOP_VIP_HISTORY]
+       facts.py --noicmp STOP_VIP_HISTORY
+       facts.py --defaults DEFAULTS_HISTORY
 Exit 0 when every fact holds, 1 with one line per broken fact.
 """
 import json
@@ -121,12 +132,206 @@ def nocache(path):
           f"(wire per lookup {[e['wire'] for e in u]})")
 
 
+def stop_vip(path):
+    """Hang vs stop behind a flow VIP, per stack (tests/facts/stop_vip.lua)."""
+    events = load(path)
+    done, _ = index(events)
+    vips = [e for e in events if e["type"] == "vip"]
+    flow = [v for v in vips if v["policy"] == "flow"]
+    check(len(flow) == 10 and all(v["on_refused"] == "icmp" and v["icmp"] for v in flow),
+          "every flow VIP relays port unreachable by default (on_refused icmp, raw socket open)")
+    check([(v["policy"], v["on_refused"], "icmp" in v) for v in vips if v not in flow]
+          == [("query", "drop", False)],
+          "a query-policy VIP keeps a proxy's default: on_refused drop")
+    fwd = defaultdict(list)    # lookup -> its forwarded route lines, in order
+    relayed = {}               # (vip, src, id) -> the refused-icmp line
+    fwd_of = {}                # (vip, src, id) -> the lookup of the forwarded query
+    for e in events:
+        if e["type"] != "route":
+            continue
+        if e["action"] == "forwarded" and "lookup" in e:
+            fwd[e["lookup"]].append(e)
+            fwd_of[(e["vip"], e["src"], e["id"])] = e["lookup"]
+        elif e["action"].startswith("refused-"):
+            relayed[(e["vip"], e["src"], e["id"])] = e
+    to_stopped = [w for ws in fwd.values() for w in ws if w["backend"] == "stopped"]
+    check(to_stopped and all(relayed.get((w["vip"], w["src"], w["id"]), {}).get("action")
+                             == "refused-icmp" for w in to_stopped),
+          f"every query that met the stopped backend got its port unreachable relayed "
+          f"({len(to_stopped)} queries, {len(relayed)} refused-icmp lines)")
+    check(all(r["backend"] == "stopped" and "lookup" not in r and "client" not in r
+              and r.get("for_lookup") == fwd_of[(r["vip"], r["src"], r["id"])]
+              for r in relayed.values()),
+          "refused-icmp lines: only for the stopped backend, naming the lookup of their "
+          "query as for_lookup (not a query: not joined)")
+    check(all(e["wire"] == len(fwd[e["id"]]) for e in done.values() if e["event"] != "cancelled"),
+          "a relayed port unreachable is not a wire query: wire counts only forwarded queries")
+
+    def lookups(client):
+        ls = sorted(of(done, client), key=lambda e: e["id"])
+        return ls, [e for e in ls if fwd[e["id"]] and fwd[e["id"]][0]["backend"] != "good"]
+
+    # Timing is judged on the lookup's latency, measured by the client's side: a
+    # stack that waited for a timer took at least that long, however loaded the
+    # machine. Gaps between tries are seen at the VIP, where a late first
+    # packet can shorten them: they are printed, and only their ports checked.
+    def gaps(e):
+        """(seconds, new port?) from each try on the bad backend to the next try."""
+        w = fwd[e["id"]]
+        return [(b["t"] - a["t"], port(a) != port(b)) for a, b in zip(w, w[1:])
+                if a["backend"] != "good"]
+
+    # glibc and c-ares connect their sockets: ECONNREFUSED, then a new socket (a new flow).
+    for name, timeout, tries in (("glibc", 1.0, 2), ("cares", 0.5, 2)):
+        hang, bad = lookups(name + "-hang")
+        check(len(hang) >= 4 and bad and len(bad) < len(hang),
+              f"{name}, hang: new sockets alternate between the backends ({len(bad)} of "
+              f"{len(hang)} lookups first on the hung one)")
+        share = len(bad) / len(hang) if hang else 0
+        check(0.25 <= share <= 0.75,
+              f"{name}, hang: about half the lookups pay for the hung backend ({share:.2f})")
+        cost = timeout * (2 ** tries - 1) if name == "cares" else timeout * tries
+        check(all(e["event"] == "timeout" and e["latency_ms"] >= cost * 1000 * 0.95
+                  and len(fwd[e["id"]]) == tries
+                  and len({port(w) for w in fwd[e["id"]]}) == 1
+                  and {w["backend"] for w in fwd[e["id"]]} == {"hung"} for e in bad),
+              f"{name}, hang: pinned, it fails after its timeouts ({cost:g} s, {tries} tries "
+              f"from one port): {[(e['event'], round(e['latency_ms']), e['wire']) for e in bad]}")
+        stop, met = lookups(name + "-stop")
+        check(len(stop) >= 4 and len(met) >= 2,
+              f"{name}, stop: lookups met the stopped backend ({len(met)} of {len(stop)})")
+        check(all(e["event"] == "ok" for e in stop), f"{name}, stop: every lookup succeeds")
+        check(all(new for e in met for _, new in gaps(e)),
+              f"{name}, stop: after the refusal the next try leaves from a new port: "
+              f"{[(round(g * 1000), new) for e in met for g, new in gaps(e)]} (ms, new port)")
+        check(all(fwd[e["id"]][-1]["backend"] == "good" and e["latency_ms"] < timeout * 1000
+                  for e in met),
+              f"{name}, stop: it fails over to the good backend before its {timeout:g} s "
+              f"timeout could fire: {[round(e['latency_ms']) for e in met]} ms")
+
+    # dig connects too; every try is a new socket anyway.
+    hang, bad = lookups("dig-hang")
+    stop, met = lookups("dig-stop")
+    check(bad and all(e["latency_ms"] >= 1000 and all(new for _, new in gaps(e)) for e in bad),
+          f"dig, hang: the next try after its 1 s timeout, from a new port: "
+          f"{[round(e['latency_ms']) for e in bad]} ms")
+    check(met and all(e["latency_ms"] < 1000 and all(new for _, new in gaps(e)) for e in met)
+          and all(e["event"] == "ok" for e in stop),
+          f"dig, stop: the next try before its 1 s timeout could fire, from a new port, and it "
+          f"succeeds: {[round(e['latency_ms']) for e in met]} ms")
+
+    # ldns does not connect its sockets: the port unreachable never reaches it.
+    for case in ("hang", "stop"):
+        ls, bad = lookups("ldns-" + case)
+        check(len(bad) >= 2 and all(e["latency_ms"] >= 480 and all(new for _, new in gaps(e))
+                                    for e in bad)
+              and all(e["event"] == "ok" for e in ls),
+              f"ldns, {case}: the next try only after its 0.5 s timeout, from a new socket "
+              f"(a closed port looks like silence): {[round(e['latency_ms']) for e in bad]} ms")
+
+    # libunbound connects, but does not act on ECONNREFUSED: it waits for its retry timer.
+    for case in ("hang", "stop"):
+        ls, bad = lookups("unbound-" + case)
+        check(len(bad) >= 2 and all(e["latency_ms"] >= 25 and all(new for _, new in gaps(e))
+                                    for e in bad)
+              and all(e["event"] == "ok" for e in ls),
+              f"libunbound, {case}: a new port for every try, the next one after its retry "
+              f"timer (at least 25 ms), whatever the refusal: "
+              f"{[round(e['latency_ms']) for e in bad]} ms")
+
+
+def defaults(path):
+    """Each stack's defaults against a silent resolver (tests/facts/defaults.lua)."""
+    events = load(path)
+    done, _ = index(events)
+    sent = defaultdict(list)  # client -> its queries at the resolver: (t, port, id)
+    for e in events:
+        if e["type"] == "query" and "client" in e:
+            sent[e["client"]].append((e["t"], port(e), e["id"]))
+
+    def one(client):
+        ls = of(done, client)
+        return (ls[0] if len(ls) == 1 else None), sent[client]
+
+    def spread(qs):
+        return [round(b[0] - a[0], 2) for a, b in zip(qs, qs[1:])]
+
+    g, qs = one("glibc")
+    check(g and g["event"] == "timeout" and 9.9 <= g["latency_ms"] / 1000 < 13 and len(qs) == 2
+          and len({p for _, p, _ in qs}) == 1 and len({i for _, _, i in qs}) == 1
+          and all(d >= 4 for d in spread(qs)),
+          "glibc defaults: 2 attempts of 5 s from one port with one id, a timeout after 10 s "
+          f"({g and round(g['latency_ms'])} ms, gaps {spread(qs)}, {qs})")
+    for name, what in (("ldns", "LDNS_STATUS_NETWORK_ERR"), ("dig", "exit 9")):
+        lk, qs = one(name)
+        check(lk and lk["event"] == "timeout" and lk.get("error") == what
+              and 14.9 <= lk["latency_ms"] / 1000 < 19 and len(qs) == 3
+              and len({p for _, p, _ in qs}) == 3 and len({i for _, _, i in qs}) == 1
+              and all(d >= 4 for d in spread(qs)),
+              f"{name} defaults: 3 tries of 5 s, each from a new port with the same id, a "
+              f"timeout ({what}) after 15 s ({lk and round(lk['latency_ms'])} ms, gaps "
+              f"{spread(qs)})")
+    u, qs = one("unbound")
+    check(u and u["event"] == "fail" and u.get("reason") == "servfail"
+          and u.get("rcode") == "SERVFAIL"
+          and u["latency_ms"] >= 12000 and len(qs) >= 5
+          and len({p for _, p, _ in qs}) == len(qs) and len({i for _, _, i in qs}) == len(qs),
+          "libunbound defaults: a dead forwarder ends in rcode SERVFAIL, never a timeout, "
+          f"after its own backed-off retries, each from a new port with a new id "
+          f"({u and round(u['latency_ms'])} ms, {len(qs)} queries, gaps {spread(qs)})")
+
+
+    ls = sorted(of(done, "unbound-sf"), key=lambda e: e["id"])
+    qs = sent["unbound-sf"]
+    check(len(ls) == 2 and ls[0]["event"] == "fail" and ls[0].get("reason") == "servfail"
+          and ls[0]["latency_ms"] < 1000 and ls[0]["wire"] >= 2 and len(qs) == ls[0]["wire"]
+          and len({p for _, p, _ in qs}) == len(qs) and len({i for _, _, i in qs}) == len(qs),
+          "libunbound, SERVFAIL: asked again at once, each time from a new port with a new id, "
+          f"then SERVFAIL ({ls and round(ls[0]['latency_ms'])} ms, {len(qs)} queries)")
+    check(len(ls) == 2 and ls[1]["event"] == "fail" and ls[1].get("reason") == "servfail"
+          and ls[1]["wire"] == 0,
+          "libunbound, SERVFAIL: the next lookup of the name fails at once and sends nothing, "
+          f"its cache off notwithstanding (wire {[e['wire'] for e in ls]})")
+
+
+def stop_vip_noicmp(path):
+    """stop_vip.lua without a raw socket: said at start, and the clients saw silence."""
+    events = load(path)
+    done, wire = index(events)
+    vips = [e for e in events if e["type"] == "vip" and e["on_refused"] == "icmp"]
+    check(vips and all(v["icmp"] is False and "CAP_NET_RAW" in v.get("icmp_error", "")
+                       for v in vips),
+          "without a raw socket every VIP says at start that it cannot relay port unreachable")
+    first = min(e["t"] for e in events if e["type"] == "lookup")
+    check(all(v["t"] < first for v in vips), "... before any lookup")
+    check(all(e.get("icmp") is None for e in events
+              if e["type"] == "vip" and e["on_refused"] != "icmp"),
+          "... and a VIP that does not relay (on_refused drop) needs no raw socket")
+    routes = [e for e in events if e["type"] == "route"]
+    check(any(r["action"] == "refused-noicmp" for r in routes)
+          and not any(r["action"] == "refused-icmp" for r in routes),
+          "the stopped backend's refusals are recorded as not relayed (refused-noicmp)")
+    met = [e for e in of(done, "glibc-stop")
+           if any(w["backend"] == "stopped" for w in wire[e["id"]])]
+    check(met and all(e["event"] == "timeout" and e["latency_ms"] >= 1900 for e in met),
+          "glibc, stop, no relay: pinned to the stopped backend it times out as if hung: "
+          f"{[(e['event'], round(e['latency_ms'])) for e in met]}")
+
+
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] == "--noicmp":
+        stop_vip_noicmp(args[1])
+    elif len(args) == 2 and args[0] == "--defaults":
+        defaults(args[1])
+    elif len(args) in (2, 3) and not args[0].startswith("-"):
+        half_vip(args[0])
+        nocache(args[1])
+        if len(args) == 3:
+            stop_vip(args[2])
+    else:
         print(__doc__)
         return 2
-    half_vip(sys.argv[1])
-    nocache(sys.argv[2])
     if failures:
         print(f"{len(failures)} fact(s) not reproduced")
         return 1

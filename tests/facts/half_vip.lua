@@ -1,4 +1,4 @@
--- FACTS.md, reproduced: one of two resolvers behind a flow-pinned VIP drops
+-- docs/stacks.md, reproduced: one of two resolvers behind a flow-pinned VIP drops
 -- every query silently (the half-VIP timeout), and each real client stack
 -- meets it its own way. Every client asks its own names so the history
 -- joins each wire query to the stack that sent it. tests/e2e/facts.py

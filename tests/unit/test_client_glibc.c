@@ -6,7 +6,7 @@
  * another. The core is clienttest's stand-in, so only the drivers,
  * lookup.c and the fakeresolver library are linked.
  *
- * What is asserted is glibc's own behaviour as seen on the wire (FACTS.md):
+ * What is asserted is glibc's own behaviour as seen on the wire (docs/stacks.md):
  * which queries it sent, from which port, with which ids, and how long it
  * took. Timing bounds are generous below (a timer may be late, never early)
  * and loose above (a loaded 2-core machine, valgrind).

@@ -8,14 +8,16 @@
  * event_base with two fakeresolver servers behind a VIP on 127.0.0.1:0:
  * backend 0 serves internal.v1 (db-primary.internal A 10.20.0.15) and
  * backend 1 internal.v2 (10.20.0.42), so every answer says which backend
- * gave it. The cases are those of FACTS.md: same-socket retries stuck to a
- * hung backend under the flow policy, a retry reaching the other backend
- * under the query policy, a closed backend port.
+ * gave it. The cases are those of docs/stacks.md: same-socket retries stuck
+ * to a hung backend under the flow policy, a retry reaching the other
+ * backend under the query policy, a closed backend port (relayed to the
+ * client as port unreachable, as conntrack does, or held off as a proxy does).
  *
  * Bad parameters first, then behaviour. Timing: a reply is waited for up to
  * a few seconds; silence is asserted over short windows (a slow machine can
  * only make those pass, never fail).
  */
+#define _GNU_SOURCE /* syscall: capget, capset */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,8 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include <event2/event.h>
 
@@ -502,6 +507,8 @@ struct logged {
 	bool new_flow;
 	bool pinned_down;
 	char action[32];
+	bool reply;
+	uint64_t tag; /* what on_vip_event returned, or (reply) was given back */
 };
 
 struct fwd {
@@ -536,11 +543,13 @@ static struct zone_set *load_set(const char *file)
 	return s;
 }
 
-static void on_vip_event(void *arg, const struct vip_event *ev)
+/* Tags each query event with 1000 + its index, to check replies name theirs. */
+static uint64_t on_vip_event(void *arg, const struct vip_event *ev)
 {
 	struct fwd *f = arg;
 	assert_true(f->nlog < LOG_MAX);
-	struct logged *l = &f->log[f->nlog++];
+	struct logged *l = &f->log[f->nlog];
+	uint64_t tag = 1000 + f->nlog++;
 	memset(l, 0, sizeof *l);
 	l->tcp = ev->tcp;
 	l->port = addr_port(ev->client);
@@ -551,6 +560,11 @@ static void on_vip_event(void *arg, const struct vip_event *ev)
 	l->new_flow = ev->new_flow;
 	l->pinned_down = ev->pinned_down;
 	snprintf(l->action, sizeof l->action, "%s", ev->action);
+	l->reply = ev->reply;
+	l->tag = ev->reply ? ev->tag : tag;
+	if (ev->reply) /* the client's query, with its own id */
+		assert_int_equal(ev->len >= WIRE_HEADER_LEN ? wire_get16(ev->pkt) : -1, ev->id);
+	return ev->reply ? 0 : tag;
 }
 
 /*
@@ -787,7 +801,7 @@ static void test_vip_create_bad_parameters(void **state)
 	vip_config_defaults(&cfg);
 	assert_int_equal(cfg.policy, VIP_FLOW);
 	assert_int_equal(cfg.on_down, VIP_KEEP);
-	assert_int_equal(cfg.on_refused, VIP_DROP);
+	assert_int_equal(cfg.on_refused, VIP_ICMP);
 	assert_true(cfg.flow_idle_s == 30.0);
 	assert_int_equal(addr_parse("127.0.0.1:0", 53, &cfg.addr, err, sizeof err), 0);
 	assert_null(vip_create(base, &cfg, NULL, err, sizeof err)); /* no backends */
@@ -1014,7 +1028,7 @@ static void hang_backend(struct fwd *f, int i)
 	server_set_faults(f->servers[i], f->plan, &f->rng);
 }
 
-/* FACTS.md: with one of two backends silently dropping, glibc's retries from
+/* docs/stacks.md: with one of two backends silently dropping, glibc's retries from
  * the same socket stick to it under DNAT; a new socket can reach the other. */
 static void test_vip_hang_blackholes_pinned_retries(void **state)
 {
@@ -1175,6 +1189,241 @@ static void test_vip_no_backend(void **state)
 		close(a);
 		fwd_free(f);
 	}
+}
+
+/* ---- forwarding: port unreachable relayed (VIP_ICMP) ---- */
+
+/*
+ * CAP_NET_RAW in the effective set, on or off (the permitted set keeps it, so
+ * it can come back). Returns whether the process has it at all.
+ */
+static bool net_raw(bool on)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof d);
+	if (syscall(SYS_capget, &hdr, d) != 0)
+		return false;
+	uint32_t bit = 1u << (CAP_NET_RAW % 32);
+	if (!(d[CAP_NET_RAW / 32].permitted & bit))
+		return false;
+	if (on)
+		d[CAP_NET_RAW / 32].effective |= bit;
+	else
+		d[CAP_NET_RAW / 32].effective &= ~bit;
+	assert_int_equal(syscall(SYS_capset, &hdr, d), 0);
+	return true;
+}
+
+/* A VIP_ICMP fixture whose raw socket could be opened, or skip (not root). */
+static struct fwd *fwd_icmp(void)
+{
+	if (!net_raw(true))
+		skip();
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_ICMP);
+	if (vip_icmp_error(f->vip))
+		fail_msg("%s", vip_icmp_error(f->vip));
+	return f;
+}
+
+/* Waits for fd to report an error or a reply; true if recv says ECONNREFUSED. */
+static bool recv_refused(struct fwd *f, int fd, double wait)
+{
+	uint8_t r[512];
+	if (!pump_until_readable(f, fd, wait))
+		return false;
+	return recv(fd, r, sizeof r, MSG_DONTWAIT) < 0 && errno == ECONNREFUSED;
+}
+
+/*
+ * A stopped backend behind a flow VIP: the client's connected socket gets
+ * ECONNREFUSED for its query at once, as through DNAT + conntrack (before:
+ * silence until its timeout). The same socket's retry meets the port again
+ * (nothing is held off); a new socket (glibc and c-ares after ECONNREFUSED)
+ * lands on the live backend. The history gets the forwarded query and,
+ * after it, its port unreachable tagged as the query's.
+ */
+static void test_vip_closed_port_icmp(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_icmp();
+	int a = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	assert_true(ba == 0 || ba == 1);
+	fwd_stop(f, ba);
+	size_t before = f->nlog;
+	double t0 = now_s();
+	send_query(a, 2);
+	assert_true(recv_refused(f, a, REPLY_WAIT_S));
+	assert_true(now_s() - t0 < 2.0);
+	assert_int_equal(f->nlog, before + 2);
+	struct logged *q = &f->log[before], *r = &f->log[before + 1];
+	assert_string_equal(q->action, "forwarded");
+	assert_false(q->reply);
+	assert_string_equal(r->action, "refused-icmp");
+	assert_true(r->reply);
+	assert_int_equal(r->tag, q->tag);
+	assert_int_equal(r->id, 2);
+	assert_int_equal(r->port, local_port(a));
+	assert_int_equal(r->backend, ba);
+	assert_false(r->new_flow); /* the pinned flow's, as its query's */
+	/* Every packet meets the port: the same socket's retry is refused too. */
+	send_query(a, 3);
+	assert_true(recv_refused(f, a, REPLY_WAIT_S));
+	assert_string_equal(f->log[f->nlog - 1].action, "refused-icmp");
+	assert_int_equal(f->log[f->nlog - 1].id, 3);
+	int b = client(f, SOCK_DGRAM);
+	assert_int_equal(ask(f, b, 4), 1 - ba);
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.icmp_sent, 2);
+	assert_int_equal(st.icmp_failed, 0);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.forwarded, 4);
+	assert_replies(f, 2);
+	close(a);
+	close(b);
+	fwd_free(f);
+}
+
+/* getaddrinfo's A and AAAA back to back on one socket: each query gets its
+ * own port unreachable (the second reaches a socket glibc has closed). */
+static void test_vip_closed_port_icmp_burst(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_icmp();
+	int a = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	fwd_stop(f, ba);
+	for (uint16_t id = 10; id < 20; id++)
+		send_query(a, id);
+	assert_true(recv_refused(f, a, REPLY_WAIT_S));
+	struct vip_stats st;
+	double end = now_s() + REPLY_WAIT_S;
+	do {
+		pump(f, 0.02);
+		vip_get_stats(f->vip, &st);
+	} while (st.icmp_sent < 10 && now_s() < end);
+	assert_int_equal(st.icmp_sent, 10);
+	assert_int_equal(st.forwarded, 11);
+	size_t replies = 0;
+	for (size_t i = 0; i < f->nlog; i++)
+		if (f->log[i].reply) {
+			assert_int_equal(f->log[i].tag, f->log[f->log[i].tag - 1000].tag);
+			assert_int_equal(f->log[i].id, f->log[f->log[i].tag - 1000].id);
+			replies++;
+		}
+	assert_int_equal(replies, 10);
+	close(a);
+	fwd_free(f);
+}
+
+/* No backend up: port unreachable too (as IPVS sends), after its no-backend line. */
+static void test_vip_no_backend_icmp(void **state)
+{
+	(void)state;
+	struct fwd *f = fwd_icmp();
+	vip_set_backend_up(f->vip, 0, false);
+	vip_set_backend_up(f->vip, 1, false);
+	int a = client(f, SOCK_DGRAM);
+	send_query(a, 5);
+	assert_true(recv_refused(f, a, REPLY_WAIT_S));
+	assert_int_equal(f->nlog, 2);
+	assert_string_equal(f->log[0].action, "no-backend");
+	assert_string_equal(f->log[1].action, "refused-icmp");
+	assert_int_equal(f->log[1].backend, -1);
+	assert_int_equal(f->log[1].tag, f->log[0].tag);
+	assert_replies(f, 0);
+	vip_set_backend_up(f->vip, 1, true);
+	assert_int_equal(ask(f, a, 6), 1);
+	close(a);
+	fwd_free(f);
+}
+
+/*
+ * Without CAP_NET_RAW the VIP still runs and says why it cannot relay; the
+ * client of a stopped backend sees silence, and the history says the port
+ * unreachable was not relayed (refused-noicmp), for the checker.
+ */
+static void test_vip_icmp_without_raw_socket(void **state)
+{
+	(void)state;
+	bool had = net_raw(false);
+	struct fwd *f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_ICMP);
+	if (had)
+		net_raw(true);
+	const char *why = vip_icmp_error(f->vip);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "raw socket"));
+	assert_non_null(strstr(why, "CAP_NET_RAW"));
+	int a = client(f, SOCK_DGRAM);
+	int ba = ask(f, a, 1);
+	fwd_stop(f, ba);
+	send_query(a, 2);
+	assert_int_equal(recv_reply(f, a, 2, SILENCE_S), NO_REPLY);
+	assert_string_equal(f->log[f->nlog - 1].action, "refused-noicmp");
+	assert_true(f->log[f->nlog - 1].reply);
+	assert_int_equal(f->log[f->nlog - 1].tag, f->log[f->nlog - 2].tag);
+	struct vip_stats st;
+	vip_get_stats(f->vip, &st);
+	assert_int_equal(st.icmp_sent, 0);
+	assert_int_equal(st.icmp_failed, 1);
+	close(a);
+	fwd_free(f);
+	/* The other modes never need one. */
+	net_raw(false);
+	f = fwd_new(VIP_FLOW, VIP_KEEP, VIP_DROP);
+	if (had)
+		net_raw(true);
+	assert_null(vip_icmp_error(f->vip));
+	fwd_free(f);
+}
+
+/* The same over IPv6: a VIP on ::1, its client gets ICMPv6 port unreachable. */
+static void test_vip_closed_port_icmp6(void **state)
+{
+	(void)state;
+	if (!net_raw(true))
+		skip();
+	char err[256] = "";
+	struct event_base *base = event_base_new();
+	assert_non_null(base);
+	struct zone_set *zs = load_set("internal.v2.zone");
+	struct server_config sc;
+	server_config_defaults(&sc);
+	assert_int_equal(addr_parse("[::1]:0", 53, &sc.addr, err, sizeof err), 0);
+	struct server *sv = server_create(base, zs, &sc, err, sizeof err);
+	if (!sv)
+		fail_msg("server_create: %s", err);
+	struct vip_config cfg;
+	vip_config_defaults(&cfg);
+	assert_int_equal(addr_parse("[::1]:0", 53, &cfg.addr, err, sizeof err), 0);
+	cfg.nbackends = 1;
+	snprintf(cfg.backends[0].name, sizeof cfg.backends[0].name, "v6");
+	cfg.backends[0].addr = *server_addr(sv);
+	cfg.backends[0].weight = 1;
+	struct vip *v = vip_create(base, &cfg, NULL, err, sizeof err);
+	if (!v)
+		fail_msg("vip_create: %s", err);
+	assert_null(vip_icmp_error(v));
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	const struct addr *va = vip_addr(v);
+	assert_int_equal(connect(fd, (const struct sockaddr *)&va->ss, va->len), 0);
+	struct fwd f; /* only its base is pumped */
+	memset(&f, 0, sizeof f);
+	f.base = base;
+	send_query(fd, 1);
+	uint8_t r[512];
+	assert_true(pump_until_readable(&f, fd, REPLY_WAIT_S));
+	assert_true(recv(fd, r, sizeof r, MSG_DONTWAIT) > 0); /* answered */
+	server_destroy(sv);
+	send_query(fd, 2);
+	assert_true(recv_refused(&f, fd, REPLY_WAIT_S));
+	close(fd);
+	vip_destroy(v);
+	zone_set_destroy(zs);
+	event_base_free(base);
 }
 
 /* ---- forwarding: TCP ---- */
@@ -1478,6 +1727,11 @@ int main(void)
 		cmocka_unit_test(test_vip_closed_port_burst),
 		cmocka_unit_test(test_vip_closed_port_drop),
 		cmocka_unit_test(test_vip_no_backend),
+		cmocka_unit_test(test_vip_closed_port_icmp),
+		cmocka_unit_test(test_vip_closed_port_icmp_burst),
+		cmocka_unit_test(test_vip_no_backend_icmp),
+		cmocka_unit_test(test_vip_icmp_without_raw_socket),
+		cmocka_unit_test(test_vip_closed_port_icmp6),
 		cmocka_unit_test(test_vip_tcp_answered),
 		cmocka_unit_test(test_vip_tcp_dead_backend_closes),
 		cmocka_unit_test(test_vip_tcp_reply_then_close),
