@@ -27,6 +27,11 @@ blank lines allowed in between.
 The README's shell commands are run too, where they are dnschaos's own:
 `build/harness/dnschaos run ...` and the fakeresolver with dig; the ci/
 scripts, cmake and ctest lines are listed as not run (they are CI itself).
+Then history.md's "Reading it" (jq and Python) reads that run's history.
+Other shell lines of docs/*.md are usage synopses, not run.
+A fence without a language (or ```text) whose text looks like Lua is a
+sketch of the syntax: ```text says so (counted as not run); a bare fence
+fails, since it could be either.
 
 Exit status: 0 all ran as the docs say, 1 otherwise.
 """
@@ -43,6 +48,8 @@ import sys
 import tempfile
 import time
 
+# What makes a block without a language look like Lua: a call on s, a scenario.
+LUA_LIKE = re.compile(r'\bs:\w+\s*[{(]|\bscenario\s*\{')
 MARK = re.compile(r'<!--\s*example:\s*(.*?)\s*-->', re.S)
 RUN_TIMEOUT = 180  # seconds a run may take: the longest example lasts 12 s
 
@@ -102,8 +109,18 @@ def blocks(path, rel):
             j = i + 1
             while j < len(lines) and not lines[j].startswith('```'):
                 j += 1
+            body = '\n'.join(lines[i + 1:j]) + '\n'
             if lang == 'lua':
-                out.append(Example(rel, i + 1, '\n'.join(lines[i + 1:j]) + '\n', pending))
+                out.append(Example(rel, i + 1, body, pending))
+            elif lang in ('', 'text') and LUA_LIKE.search(body):
+                # A sketch of the syntax: it must say that it is not run.
+                ex = Example(rel, i + 1, body, pending)
+                if lang == 'text':
+                    ex.skip = 'a sketch of the syntax (```text)'
+                else:
+                    ex.error = ('Lua in a fence without a language: ```lua if it runs, '
+                                '```text if it is a sketch')
+                out.append(ex)
             pending = []
             i = j + 1
             continue
@@ -120,6 +137,8 @@ def plan(docs):
         preamble = None
         for ex in blocks(path, rel):
             examples.append(ex)
+            if ex.skip or ex.error:  # a sketch
+                continue
             setup, own = '', None
             for kind, arg in ex.marks:
                 if kind == 'not run':
@@ -283,6 +302,32 @@ def readme_shell(repo, work, fakeresolver, binary):
     return ran, not_run, failures
 
 
+def history_reading(repo, work):
+    """history.md's "Reading it" (jq lines and Python) on the README run's run.jsonl."""
+    text = open(os.path.join(repo, 'docs', 'history.md'), encoding='utf-8').read()
+    ran, not_run, failures = [], [], []
+    if not os.path.exists(os.path.join(work, 'run.jsonl')):
+        return ran, ['docs/history.md: the reading examples (no run.jsonl from the README run)'], []
+    for m in re.finditer(r'^```(sh|python)\n(.*?)^```', text, re.S | re.M):
+        where = 'docs/history.md:%d' % (text[:m.start()].count('\n') + 1)
+        if m.group(1) == 'sh':
+            tool = shlex.split(m.group(2).split('\n', 1)[0])[0]
+            if not shutil.which(tool):
+                not_run.append('%s: %s is not installed' % (where, tool))
+                continue
+            argv = ['bash', '-euo', 'pipefail', '-c', m.group(2)]
+        else:
+            argv = [sys.executable, '-c', m.group(2)]
+        p = subprocess.run(argv, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=60)
+        out = p.stdout.decode('utf-8', 'replace')
+        # The jq lines print the run's faults and query actions: never nothing.
+        if p.returncode != 0 or (m.group(1) == 'sh' and not out.strip()):
+            failures.append('%s: exit %d, output:\n%s' % (where, p.returncode, out[-2000:]))
+        ran.append(where)
+    return ran, not_run, failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('dnschaos')
@@ -338,11 +383,13 @@ def main():
         if not a.no_shell and not a.only:
             ran, not_run, failures = readme_shell(repo, work, os.path.realpath(a.fakeresolver),
                                                   binary)
+            more = history_reading(repo, work)
+            ran, not_run, failures = ran + more[0], not_run + more[1], failures + more[2]
             for f in failures:
                 print('FAIL: %s' % f)
             for n in not_run:
                 print('not run: %s' % n)
-            print('doc_examples: README shell commands: %d ran, %d failed, %d not run'
+            print('doc_examples: shell and Python examples: %d ran, %d failed, %d not run'
                   % (len(ran), len(failures), len(not_run)))
             failed += len(failures)
     finally:
