@@ -125,6 +125,20 @@ static size_t read_strings(lua_State *L, int idx, const char *key, char **out, s
 	return n;
 }
 
+/*
+ * Whether an exec command is told where to send: some argument holds
+ * {server} or {port}. One that is not (getent ahosts, say) asks the
+ * machine's own resolver, which sends the queries off the machine; until
+ * runs have a private network namespace, such a command is refused.
+ */
+static bool exec_told_where(const struct client_config *cfg)
+{
+	for (size_t i = 0; i < cfg->argc; i++)
+		if (strstr(cfg->argv[i], "{server}") || strstr(cfg->argv[i], "{port}"))
+			return true;
+	return false;
+}
+
 /* A tri-state option: absent (-1, the stack's default), false (0) or true (1). */
 static int opt_tristate(lua_State *L, int idx, const char *key, const char *what)
 {
@@ -267,7 +281,14 @@ int client_new(lua_State *L)
 	cfg->to_s = opts_number(L, 2, "to", 0, 0, duration, what);
 	if (cfg->to_s > 0 && cfg->to_s <= cfg->from_s)
 		return luaL_error(L, "%s: 'to' must come after 'from'", what);
-	cfg->max_lookups = (uint64_t)opts_number(L, 2, "limit", 0, 0, 1e12, what);
+	/*
+	 * 0 is the config's "no limit", never a value a scenario gives: a client
+	 * limited to no lookup would leave every expectation on it vacuous.
+	 */
+	if (opts_has(L, 2, "limit") && opts_number(L, 2, "limit", 0, 0, 1e12, what) < 1)
+		return luaL_error(L, "%s: 'limit' must be at least 1 (lookups); leave it out for "
+				     "no limit", what);
+	cfg->max_lookups = (uint64_t)opts_number(L, 2, "limit", 0, 1, 1e12, what);
 	cfg->threads = (unsigned)opts_number(L, 2, "threads", 0, 1, 1024, what);
 	cfg->max_pending = (unsigned)opts_number(L, 2, "max_pending", 10000, 1, 1e7, what);
 	cfg->timeout_s = opts_number(L, 2, "timeout", -1, 0.001, 600, what);
@@ -293,6 +314,9 @@ int client_new(lua_State *L)
 				     "({name} {server} {port} {type} {source} are replaced)", what);
 	if (cfg->stack != CLIENT_EXEC && cfg->argc)
 		return luaL_error(L, "%s: 'command' is for stack 'exec'", what);
+	if (cfg->stack == CLIENT_EXEC && !exec_told_where(cfg))
+		return luaL_error(L, "%s: exec clients must be told where to send: use {server} and "
+				     "{port}, or run in a sandbox", what);
 	if (cfg->stack != CLIENT_UNBOUND && cfg->cache >= 0)
 		return luaL_error(L, "%s: 'cache' is a libunbound option (the other stacks have no cache)",
 				  what);

@@ -583,7 +583,7 @@ static bool started_iso(const struct report *r, char *buf, size_t cap)
 	return strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm) > 0;
 }
 
-/* The failure's text: what was counted, why, where declared, the moments. */
+/* A failure's or error's text: what was counted, why, the moments, where declared. */
 static void junit_failure_text(FILE *f, const struct expectation *e,
                                const struct expect_result *res)
 {
@@ -632,15 +632,21 @@ static void junit_testcase(FILE *f, const char *classname, const struct expectat
 		junit_failure_text(f, e, res);
 		fputs("</failure>\n", f);
 	} else if (res->outcome == OUTCOME_INCONCLUSIVE) {
-		fputs("      <skipped message=\"inconclusive: ", f);
+		/*
+		 * An error, not skipped: CI pages show a skipped case as green, and
+		 * an expectation the run could not judge is not a pass.
+		 */
+		fputs("      <error message=\"inconclusive: ", f);
 		xml_text(f, str_or(res->why, "the history cannot tell"), true);
-		fputs("\"/>\n", f);
+		fputs("\" type=\"inconclusive\">", f);
+		junit_failure_text(f, e, res);
+		fputs("</error>\n", f);
 	}
 	/* Every case says what it measured, passed ones too: CI shows it beside the case. */
 	fputs("      <system-out>", f);
 	xml_text(f, message, false);
 	putc('\n', f);
-	if (res->outcome != OUTCOME_FAIL) {
+	if (res->outcome == OUTCOME_PASS) { /* the others said it in failure or error */
 		if (res->detail[0]) {
 			xml_text(f, res->detail, false);
 			putc('\n', f);
@@ -682,12 +688,12 @@ int report_junit(const char *path, const struct report *r, char *err, size_t err
 
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fprintf(f,
-	        "<testsuites name=\"dnschaos\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+	        "<testsuites name=\"dnschaos\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
 	        "time=\"%s\">\n",
-	        r->n, c.failed, duration);
+	        r->n, c.failed, c.inconclusive, duration);
 	fputs("  <testsuite name=\"", f);
 	xml_text(f, suite, true);
-	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%s\"",
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%s\"",
 	        r->n, c.failed, c.inconclusive, duration);
 	if (started_iso(r, when, sizeof when))
 		fprintf(f, " timestamp=\"%s\"", when);

@@ -1283,7 +1283,8 @@ static void html_header(struct sbuf *b, const struct page *pg)
 
 static void html_kpis(struct sbuf *b, const struct page *pg)
 {
-	char v[96], l[128], a[32], c[32];
+	char v[96], l[192], a[32], c[32];
+	const char *cls = "";
 
 	sb_puts(b, "<section class=\"kpis\" aria-label=\"the run in numbers\">\n");
 	snprintf(v, sizeof v, "%zu", pg->completed);
@@ -1297,8 +1298,23 @@ static void html_kpis(struct sbuf *b, const struct page *pg)
 		snprintf(v, sizeof v, "%.2f%%", 100.0 * (double)pg->ok / (double)pg->completed);
 	else
 		snprintf(v, sizeof v, "-");
-	snprintf(l, sizeof l, "succeeded (%zu failed, %zu timed out)", pg->failed, pg->timeouts);
-	html_kpi(b, pg->completed && pg->ok < pg->completed ? "warn" : "", v, l);
+	/*
+	 * A stale or wrong answer is a lookup that succeeded and lied: the share
+	 * that succeeded is never shown plain (or green) above them.
+	 */
+	if (pg->stale || pg->wrong)
+		snprintf(l, sizeof l,
+			 "succeeded, but %zu stale and %zu wrong: successful lookups that lied "
+			 "(%zu failed, %zu timed out)",
+			 pg->stale, pg->wrong, pg->failed, pg->timeouts);
+	else
+		snprintf(l, sizeof l, "succeeded (%zu failed, %zu timed out)", pg->failed,
+			 pg->timeouts);
+	if (pg->stale || pg->wrong)
+		cls = "bad";
+	else if (pg->completed && pg->ok < pg->completed)
+		cls = "warn";
+	html_kpi(b, cls, v, l);
 	snprintf(v, sizeof v, "%zu", pg->stale);
 	html_kpi(b, pg->stale ? "bad" : "", v, "stale answers");
 	snprintf(v, sizeof v, "%zu", pg->wrong);

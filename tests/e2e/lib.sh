@@ -18,3 +18,19 @@ started() {
 	done
 	return 1
 }
+
+# opened HISTORY PID: waits (60 s at most: an ASan build on a busy 2-core
+# machine takes seconds to load its scenario) until `dnschaos run` has
+# created HISTORY, which it does once the scenario is loaded, just before
+# its clock starts (runner_run). Time spent loading libraries and the
+# scenario is no part of a run: a test that times something from the start
+# of a run starts its clock here, not at the fork. Fails if the run died.
+opened() {
+	local _
+	for _ in $(seq 1200); do
+		[ -e "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}

@@ -4,7 +4,8 @@
 #     page is one file with nothing to fetch (no src, no external href, no
 #     url() but the page's own patterns), its data blob is JSON with the
 #     series and lanes the run must have (p2 behind on an older serial, the
-#     crashes, one check per table row);
+#     crashes, one check per table row), and the share that succeeded, in
+#     red, says that the stale answers were successful lookups that lied;
 #  2. headless Chromium loads it, with every network feature off: the script
 #     ran to its end (body data-rendered="1"), drew paths, and the DOM holds
 #     the panels and hover titles; a 1400x1800 screenshot is a real PNG, not
@@ -80,8 +81,18 @@ if want == 'stale':
                  ('p1', 'serving', 'current'), ('unprotected/p2', 'health', 'hdown')]:
         if need not in kinds:
             bad.append('no lane item %s' % (need,))
-    if sum(d['lookups']['all']['stale']) == 0:
+    stale = sum(d['lookups']['all']['stale'])
+    if stale == 0:
         bad.append('no stale answer in the series')
+    # A stale answer is a successful lookup that lied: the share that
+    # succeeded is red and says so, never plain (or green) above them.
+    kpi = re.search(r'<div class="kpi( [a-z]+)?"><b>[^<]*</b><span>(succeeded[^<]*)</span>', page)
+    if not kpi:
+        bad.append('no "succeeded" figure in the run in numbers')
+    elif kpi.group(1) != ' bad' or ('but %d stale' % stale) not in kpi.group(2) \
+            or 'lied' not in kpi.group(2):
+        bad.append('the "succeeded" figure hides %d stale answers: class %r, %r'
+                   % (stale, kpi.group(1), kpi.group(2)))
     if {s['name'] for s in d['resolvers']} != {'p1', 'p2', 'g1', 'g2'}:
         bad.append('resolvers %s' % [s['name'] for s in d['resolvers']])
     if 'stale zone reboot' not in page:
