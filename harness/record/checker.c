@@ -558,7 +558,10 @@ static int touch_tracks(const struct hist *h, struct touch *T)
 				break;
 			}
 		}
-		double end = fmin(next, spans_clear_from(&r->bad, healed));
+		/* Never healed (a stop without a duration): its span lasts until the next
+		 * one. The resolver's state line follows the inject line, so "clear from
+		 * the injection" would be an empty span. */
+		double end = heal_seen ? fmin(next, spans_clear_from(&r->bad, healed)) : next;
 		if (grow((void **)&r->life, &r->caplife, r->nlife + 1, sizeof *r->life) != 0)
 			return -1;
 		r->life[r->nlife++] = (struct life){ fs[i].t, end, i };

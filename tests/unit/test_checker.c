@@ -2252,6 +2252,34 @@ static void crash_history(struct fx *f, unsigned stale_serial, int way)
 	load(f);
 }
 
+/*
+ * A stop that never heals: its state line comes just after its inject line,
+ * and a lookup routed to the stopped backend later met it. Measuring the
+ * span "from the injection until the resolver is well" made it empty.
+ */
+static void test_verdict_stop_never_healed(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e[1];
+	struct expect_result res[1];
+	struct verdict_info v;
+	struct lk l;
+
+	hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+	hb_state(&f->b, 0.0, "r1", "up", "booted");
+	hb_inject(&f->b, 0.009, "r1", "stop", 2, NULL);
+	hb_state(&f->b, 0.0092, "r1", "down", "stop");
+	l = hb_invoke(&f->b, 0.1, "app", "glibc", "vip");
+	hb_route(&f->b, 0.1, "vip", "r1", true, &l, "first");
+	hb_done(&f->b, &l, "ok", 2, "fresh", 2);
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+	e[0] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 1);
+	v = verdict(f, e, 1, res);
+	assert_int_equal(v.nuntouched, 0);
+	assert_int_equal(v.verdict, VERDICT_PASS);
+}
+
 static void test_verdict_lifecycle_faults(void **state)
 {
 	struct fx *f = *state;
@@ -2846,6 +2874,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_verdict_untouched_query_faults, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_lifecycle_faults, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_verdict_stop_never_healed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_fault_behind_vip, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_lookups_met_a_fault, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_lookups_met_gated, setup, teardown),
