@@ -143,10 +143,15 @@ static void log_route(void *arg, const struct vip_event *ev)
 		history_str(h, "qtype", answer_type_str(q.qtype, tb, sizeof tb));
 		struct client_join j;
 		if (runner_join(v->run, vip_addr(v->vip), ev->client, q.qname, q.qname_len, q.qtype,
-				ev->id, &j)) {
-			history_str(h, "client", j.client);
-			history_uint(h, "lookup", j.lookup);
-			history_str(h, "cause", j.cause);
+				ev->tcp ? -1 : ev->id, &j)) {
+			if (j.client)
+				history_str(h, "client", j.client);
+			if (j.ambiguous) {
+				history_str(h, "join", "ambiguous");
+			} else {
+				history_uint(h, "lookup", j.lookup);
+				history_str(h, "cause", j.cause);
+			}
 		}
 	}
 	history_end(h);
