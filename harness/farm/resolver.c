@@ -38,6 +38,12 @@ struct arrival {
 	uint64_t tag; /* 0: taken */
 	bool joined;
 	struct client_join join;
+	/* what its line needs if it is never served (the resolver stops first) */
+	double at; /* run time of arrival */
+	enum answer_transport transport;
+	struct addr peer;
+	struct wire_query q;
+	bool question;
 };
 
 struct farm_resolver {
@@ -125,7 +131,6 @@ static uint64_t on_arrive(void *arg, enum answer_transport tp, const struct addr
 {
 	struct farm_resolver *r = arg;
 	struct wire_query q;
-	(void)tp;
 	if (r->arr_len == r->arr_cap) {
 		if (r->arr_head > 0) {
 			memmove(r->arrivals, r->arrivals + r->arr_head,
@@ -143,8 +148,12 @@ static uint64_t on_arrive(void *arg, enum answer_transport tp, const struct addr
 	}
 	struct arrival *a = &r->arrivals[r->arr_len++];
 	a->tag = ++r->next_tag;
-	a->joined = wire_query_parse(pkt, len, &q) == WIRE_QUERY_OK && q.question_end &&
-		    join_now(r, peer, &q, &a->join);
+	a->at = runner_now(r->run);
+	a->transport = tp;
+	a->peer = *peer;
+	a->question = wire_query_parse(pkt, len, &q) == WIRE_QUERY_OK && q.question_end;
+	a->q = q; /* the name is inside: a copy */
+	a->joined = a->question && join_now(r, peer, &q, &a->join);
 	return a->tag;
 }
 
@@ -164,6 +173,55 @@ static bool arrival_take(struct farm_resolver *r, uint64_t tag, struct client_jo
 	if (r->arr_head == r->arr_len)
 		r->arr_head = r->arr_len = 0;
 	return joined;
+}
+
+static void write_join(struct history *h, const struct client_join *j)
+{
+	if (j->client)
+		history_str(h, "client", j->client);
+	if (j->ambiguous) {
+		history_str(h, "join", "ambiguous");
+	} else {
+		history_uint(h, "lookup", j->lookup);
+		history_str(h, "cause", j->cause);
+	}
+}
+
+/*
+ * The server goes away with queries still in its capacity queue: each gets
+ * its line now, dropped, so that every query a lookup's wire counts has one.
+ */
+static void arrivals_drop(struct farm_resolver *r)
+{
+	struct history *h = runner_history(r->run);
+	double now = runner_now(r->run);
+	char buf[1024], tb[16];
+	for (size_t i = r->arr_head; h && i < r->arr_len; i++) {
+		const struct arrival *a = &r->arrivals[i];
+		if (!a->tag)
+			continue;
+		history_begin(h, now, "query");
+		history_str(h, "resolver", r->name);
+		history_str(h, "transport", a->transport == ANSWER_UDP ? "udp" : "tcp");
+		history_str(h, "src", addr_str(&a->peer, buf, sizeof buf));
+		history_uint(h, "id", a->q.id);
+		if (a->question) {
+			wire_name_to_str(a->q.qname, buf, sizeof buf);
+			history_str(h, "qname", buf);
+			history_str(h, "qtype", answer_type_str(a->q.qtype, tb, sizeof tb));
+			if (a->joined)
+				write_join(h, &a->join);
+		}
+		history_str(h, "action", "dropped");
+		for (size_t k = 0; k < r->nfaults; k++)
+			if (r->faults[k]->plan_id == 0) { /* the capacity fault that made it wait */
+				history_uint(h, "fault", r->faults[k]->id);
+				break;
+			}
+		history_double(h, "queue_ms", (now - a->at) * 1000, 3);
+		history_end(h);
+	}
+	r->arr_head = r->arr_len = 0;
 }
 
 /* The query log: one history line per query this resolver saw. */
@@ -188,16 +246,8 @@ static void log_query(void *arg, const struct server_event *ev)
 		struct client_join j;
 		bool joined = ev->tag ? arrival_take(r, ev->tag, &j)
 				      : ev->queue_s <= 0 && join_now(r, ev->peer, &info->query, &j);
-		if (joined) {
-			if (j.client)
-				history_str(h, "client", j.client);
-			if (j.ambiguous) {
-				history_str(h, "join", "ambiguous");
-			} else {
-				history_uint(h, "lookup", j.lookup);
-				history_str(h, "cause", j.cause);
-			}
-		}
+		if (joined)
+			write_join(h, &j);
 	}
 	const char *action;
 	if (ev->queue_full)
@@ -528,7 +578,7 @@ void farm_resolver_stop(struct farm_resolver *r, const char *why)
 	r->totals.fault_acted += st.fault_acted;
 	server_destroy(r->server);
 	r->server = NULL;
-	r->arr_head = r->arr_len = 0; /* its queue is gone: those queries are never served */
+	arrivals_drop(r); /* its queue is gone: those queries are never served */
 	/* A stopped process remembers nothing: it boots again when started. */
 	struct zone_set *empty = zone_set_create();
 	if (empty)
