@@ -25,6 +25,11 @@ static struct join_key *find_exact(struct join_lookup *l, const struct join_quer
 	return NULL;
 }
 
+/*
+ * Whether l may have sent this question already: a "maybe" key counts, so
+ * that the candidates of an ambiguous first query do not all stay fresh
+ * (and make every later lookup's first query ambiguous with them).
+ */
 static bool asked(const struct join_lookup *l, const struct join_query *q)
 {
 	for (unsigned k = 0; k < l->nkeys; k++)
@@ -49,6 +54,15 @@ static bool used_port(const struct join_lookup *l, uint16_t port)
 		if (l->keys[k].port == port)
 			return true;
 	return false;
+}
+
+/* Whether more than one of the lookups has sent from this port. */
+static bool port_shared(struct join_lookup *const *live, size_t n, uint16_t port)
+{
+	size_t users = 0;
+	for (size_t i = 0; i < n && users < 2; i++)
+		users += used_port(live[i], port);
+	return users > 1;
 }
 
 /* Whether lookup l is a candidate at this step. */
@@ -146,7 +160,17 @@ enum join_cause join_pick(struct join_lookup *const *live, size_t n,
 		}
 		if (s == STEP_PORT && (count > 1 || asked(live[at], q)))
 			continue; /* a shared socket (c-ares), or a new id on it: no evidence */
+		/*
+		 * One lookup holds the key, but on a socket several lookups share
+		 * (c-ares): a lookup that has not asked yet may have drawn the same
+		 * id for its first query. Then the fresh ones are candidates too.
+		 */
+		if (s == STEP_EXACT && count == 1 && port_shared(live, n, q->port))
+			for (size_t i = 0; i < n; i++)
+				count += !asked(live[i], q);
 		if (count > 1) {
+			/* The fresh ones of a shared socket are not marked: a mark would make
+			 * their own first query look like a second one. */
 			if (commit)
 				for (size_t i = 0; i < n; i++)
 					if (candidate((enum step)s, live[i], q))

@@ -12,7 +12,10 @@
  *
  *  1. exact: lookups that already sent this key (the same question from
  *     this port with this id; an unknown id, -1, matches any id): one is a
- *     retry on the same socket (glibc, c-ares); several are ambiguous.
+ *     retry on the same socket (glibc, c-ares); several are ambiguous. On a
+ *     socket several lookups share (c-ares), a lookup that has not asked
+ *     this question yet could have drawn the same id: then it is ambiguous
+ *     too.
  *  2. same socket: exactly one lookup sent anything from this port, and not
  *     yet this question: the other type of an A+AAAA pair or a search
  *     expansion on the socket it already uses.

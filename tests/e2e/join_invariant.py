@@ -13,9 +13,11 @@ behind a VIP with a hung backend, and behind a capacity queue):
   3. the checker's amplification of each client (from the JSON summary)
      equals an independent count of the client's sends: the route lines
      (VIP ingress) or query lines (a resolver asked directly) from the
-     client's source address with the client's name, divided by its
-     completed lookups; and every such line is joined to that client, not
-     ambiguous (one lookup in flight per client, one name per client).
+     client's source address with the client's name, less those marked
+     ambiguous, divided by its completed lookups; every such line is joined
+     to that client (a lookup of it, or marked ambiguous), and none is
+     ambiguous for the closed-loop clients (one lookup in flight per
+     client, one name per client: each query has one possible sender).
 
 Usage: join_invariant.py HISTORY.jsonl SUMMARY.json
 Exit 0 when every invariant holds, 1 with one line per broken one.
@@ -57,7 +59,7 @@ for e in events:
         (invoked if e["event"] == "invoke" else done)[e["id"]] = e
 
 clients = sorted({e["client"] for e in invoked.values()})
-check(len(clients) == 12, f"12 clients ran ({len(clients)})")
+check(len(clients) == 14, f"14 clients ran ({len(clients)})")
 name_of = {e["client"]: e["name"] for e in invoked.values()}
 
 wire_lines = [e for e in events if e["type"] in ("route", "query")]
@@ -94,7 +96,7 @@ for c in clients:
     check(not off, f"{c}: each lookup's wire is the count of its joined lines ({off[:5]} differ)")
     # 3: the independent count: lines from the client's source with its name.
     qname = name_of[c] + "."
-    where = "route" if prefix == "vip" else "query"
+    where = "query" if prefix == "cap" else "route"
     sent = []
     for e in wire_lines:
         if e["type"] != where or e.get("qname") != qname:
@@ -105,14 +107,21 @@ for c in clients:
             sent.append(e)
     hosts = {e["src"].rsplit(":", 1)[0] for e in sent}
     check(len(hosts) <= 1, f"{c}: its sends came from one source address ({sorted(hosts)})")
-    unjoined = [e for e in sent if e.get("client") != c or "lookup" not in e]
-    check(not unjoined, f"{c}: every send is joined to one of its lookups "
+    ambiguous = [e for e in sent if e.get("join") == "ambiguous"]
+    unjoined = [e for e in sent if e.get("client") != c or (
+        "lookup" not in e and e.get("join") != "ambiguous")]
+    check(not unjoined, f"{c}: every send is joined to one of its lookups or marked ambiguous "
           f"({len(unjoined)} not: {[(e['t'], e.get('join')) for e in unjoined[:3]]})")
+    if prefix != "open":
+        check(not ambiguous, f"{c}: no send is ambiguous ({len(ambiguous)} are)")
+    else:
+        print(f"     {c}: {len(ambiguous)} of {len(sent)} sends ambiguous")
     if completed:
-        indep = len(sent) / len(completed)
+        indep = (len(sent) - len(ambiguous)) / len(completed)
         amp = observed.get(c)
         check(amp is not None and abs(amp - indep) < 1e-9,
-              f"{c}: amplification {amp} = {len(sent)} sends / {len(completed)} lookups = {indep:.4f}")
+              f"{c}: amplification {amp} = ({len(sent)} sends - {len(ambiguous)} ambiguous) / "
+              f"{len(completed)} lookups = {indep:.4f}")
 
 if failures:
     print(f"{len(failures)} invariant(s) broken")

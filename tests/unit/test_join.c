@@ -200,6 +200,41 @@ static void cares_shared_socket(void **state)
 	assert_int_equal(b.wire, 2);
 }
 
+/*
+ * c-ares can draw, for a new lookup's query, the id an older lookup's
+ * query in flight has on the shared socket (seen with 1.18.1 under load).
+ * While a lookup that has not asked yet lives, a query with the older
+ * one's key could be either's.
+ */
+static void cares_shared_socket_id_collision(void **state)
+{
+	(void)state;
+	struct join_lookup a = { 0 }, b = { 0 }, c = { 0 };
+	struct join_lookup *two[] = { &a, &b };
+	expect(two, 1, query(NAME, A, 45000, 10), JOIN_FIRST, 0);
+	expect(two, 2, query(NAME, A, 45000, 20), JOIN_FIRST, 1);
+	/* c began and has sent nothing yet: id 10 is a's retry or c's first */
+	struct join_lookup *three[] = { &a, &b, &c };
+	expect(three, 3, query(NAME, A, 45000, 10), JOIN_AMBIGUOUS, 0);
+	assert_int_equal(a.wire, 1);
+	assert_int_equal(c.wire, 0);
+	/* c's own first query, with another id: c's (c was not marked by the ambiguity) */
+	expect(three, 3, query(NAME, A, 45000, 30), JOIN_FIRST, 2);
+	assert_int_equal(c.wire, 1);
+	/* no lookup is fresh now, and id 20 is b's alone: b's retry */
+	expect(three, 3, query(NAME, A, 45000, 20), JOIN_RETRY, 1);
+	/* a new lookup after them is told apart at once */
+	struct join_lookup d0 = { 0 };
+	struct join_lookup *four[] = { &a, &b, &c, &d0 };
+	expect(four, 4, query(NAME, A, 45000, 40), JOIN_FIRST, 3);
+	/* on a socket of its own (glibc), a key is its lookup's even with a fresh one alive */
+	struct join_lookup d = { 0 }, e = { 0 };
+	struct join_lookup *own[] = { &d, &e };
+	expect(own, 1, query(NAME, A, 45100, 10), JOIN_FIRST, 0);
+	expect(own, 2, query(NAME, A, 45100, 10), JOIN_RETRY, 0);
+	assert_int_equal(d.wire, 2);
+}
+
 /* A search expansion and then the name itself, on one socket (glibc). */
 static void search_then_name(void **state)
 {
@@ -265,6 +300,7 @@ int main(void)
 		cmocka_unit_test(same_id_different_ports),
 		cmocka_unit_test(ambiguous_until_one_remains),
 		cmocka_unit_test(cares_shared_socket),
+		cmocka_unit_test(cares_shared_socket_id_collision),
 		cmocka_unit_test(search_then_name),
 		cmocka_unit_test(new_port_new_id_retry),
 		cmocka_unit_test(unknown_id_matches_port),
