@@ -8,7 +8,7 @@
 -- tests/e2e/join_invariant.py can count each client's sends independently
 -- from the route and query lines (by source address and name) and compare
 -- them with the lookups' wire counts and the checker's amplification.
-local s = scenario{ name = "join invariants, every stack", duration = 11, seed = 5 }
+local s = scenario{ name = "join invariants, every stack", duration = 12, seed = 5 }
 local v2 = s:zone("../../scenarios/zones/internal.v2.zone")
 local good = s:resolver{ name = "good", zone = v2 }
 local dead = s:resolver{ name = "dead", zone = v2 }
