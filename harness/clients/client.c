@@ -894,6 +894,38 @@ bool client_join(struct client *c, const struct addr *dst, const struct addr *sr
 	return true;
 }
 
+void client_sent(struct client *c, struct lookup *lk, uint16_t port, int id,
+		 const uint8_t *qname, size_t qlen, uint16_t qtype)
+{
+	uint8_t lower[WIRE_NAME_MAX];
+	if (!c->started || qlen > sizeof lower || id < 0)
+		return;
+	memcpy(lower, qname, qlen);
+	wire_name_lower(lower);
+	const struct variant *v = NULL;
+	size_t vi = 0;
+	for (size_t i = 0; i < c->nvariants && !v; i++)
+		if (c->variants[i].len == qlen && memcmp(c->variants[i].wire, lower, qlen) == 0) {
+			v = &c->variants[i];
+			vi = i;
+		}
+	if (!v)
+		return;
+	struct join_query q = { (uint16_t)vi, v->search, qtype, port, id };
+	struct pending *p = NULL;
+	if (lk) {
+		p = (struct pending *)lk;
+		if (p->cancelled || p->name_idx != v->name_idx)
+			return;
+	} else {
+		size_t n = live_lookups(c, v->name_idx), at = 0;
+		if (!join_owner_of_id(c->live, n, &q, &at))
+			return; /* unknown, or several: the join's rules decide on arrival */
+		p = (struct pending *)((char *)c->live[at] - offsetof(struct pending, join));
+	}
+	join_announce(&p->join, &q);
+}
+
 /* ---- life ---- */
 
 struct client *client_create(struct runner *run, struct client_config *cfg, char *err,

@@ -280,6 +280,19 @@ bool client_join(struct client *c, const struct addr *dst, const struct addr *sr
 		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, bool commit,
 		 struct client_join *out);
 
+/*
+ * For drivers that see their stack's packets (c-ares), on the loop thread,
+ * before the query can arrive anywhere: the stack sent a query (qname wire,
+ * any case; qtype; DNS id) from this source port. lk is the lookup that sent
+ * it, or NULL for "the lookup in flight that already sent this question with
+ * this id" (a retry to another server: same id, another socket), used only
+ * when exactly one did. The join then knows that key as the lookup's own
+ * (join.h, join_announce): ids the stack reuses for two lookups at once on
+ * one socket are told apart, or said to be ambiguous.
+ */
+void client_sent(struct client *c, struct lookup *lk, uint16_t port, int id,
+		 const uint8_t *qname, size_t qlen, uint16_t qtype);
+
 const char *client_name(const struct client *c);
 
 /* True for an open-loop client (declared with a rate). */

@@ -94,14 +94,47 @@ static void remember(struct join_lookup *l, const struct join_query *q, bool may
 		if (same_question(key, q) && key->port == q->port && key->id == q->id) {
 			if (!maybe)
 				key->maybe = false;
+			key->seen = true; /* a query with it arrived, whoever sent it */
 			return;
 		}
 	}
 	if (l->nkeys >= JOIN_KEYS_MAX)
 		return;
 	l->keys[l->nkeys++] = (struct join_key){
-		q->variant, q->qtype, q->port, q->id, q->search, maybe,
+		q->variant, q->qtype, q->port, q->id, q->search, maybe, true,
 	};
+}
+
+void join_announce(struct join_lookup *l, const struct join_query *q)
+{
+	for (unsigned k = 0; k < l->nkeys; k++) {
+		struct join_key *key = &l->keys[k];
+		if (same_question(key, q) && key->port == q->port && key->id == q->id) {
+			key->maybe = false;
+			return;
+		}
+	}
+	if (l->nkeys >= JOIN_KEYS_MAX)
+		return;
+	l->keys[l->nkeys++] = (struct join_key){
+		q->variant, q->qtype, q->port, q->id, q->search, false, false,
+	};
+}
+
+bool join_owner_of_id(struct join_lookup *const *live, size_t n, const struct join_query *q,
+		      size_t *at)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 0; k < live[i]->nkeys; k++) {
+			const struct join_key *key = &live[i]->keys[k];
+			if (same_question(key, q) && key->id == q->id && !key->maybe) {
+				if (count++ == 0)
+					*at = i;
+				break;
+			}
+		}
+	return count == 1;
 }
 
 /* first, pair or search: the lookup has not sent this question yet. */
@@ -110,9 +143,18 @@ static enum join_cause fresh_cause(const struct join_lookup *l, const struct joi
 	if (q->search)
 		return JOIN_SEARCH;
 	for (unsigned k = 0; k < l->nkeys; k++)
-		if (!l->keys[k].search && !l->keys[k].maybe)
+		if (!l->keys[k].search && !l->keys[k].maybe && l->keys[k].seen)
 			return JOIN_PAIR;
 	return JOIN_FIRST;
+}
+
+/* The cause of a query with a key l announced: its first of the question, or a retry. */
+static enum join_cause announced_cause(const struct join_lookup *l, const struct join_query *q)
+{
+	for (unsigned k = 0; k < l->nkeys; k++)
+		if (same_question(&l->keys[k], q) && l->keys[k].seen && !l->keys[k].maybe)
+			return JOIN_RETRY;
+	return fresh_cause(l, q);
 }
 
 void join_ended_add(struct join_ended *e, const struct join_lookup *l)
@@ -181,12 +223,17 @@ enum join_cause join_pick(struct join_lookup *const *live, size_t n,
 		enum join_cause cause = JOIN_RETRY;
 		if (s == STEP_PORT || s == STEP_FRESH)
 			cause = fresh_cause(l, q);
+		struct join_key *held = s == STEP_EXACT ? find_exact(l, q) : NULL;
+		if (held && !held->seen)
+			cause = announced_cause(l, q);
 		*pick = at;
 		if (commit) {
-			if (s == STEP_EXACT)
-				find_exact(l, q)->maybe = false; /* the only one alive that held it */
-			else
+			if (held) {
+				held->maybe = false; /* the only one alive that held it */
+				held->seen = true;
+			} else {
 				remember(l, q, false);
+			}
 			l->wire++;
 		}
 		return cause;

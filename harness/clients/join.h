@@ -10,7 +10,7 @@
  * it. Given the lookups alive when the query arrived, oldest first, the
  * first rule that names anyone decides:
  *
- *  1. exact: lookups that already sent this key (the same question from
+ *  1. exact: lookups that already sent (or announced, join_announce) this key (the same question from
  *     this port with this id; an unknown id, -1, matches any id): one is a
  *     retry on the same socket (glibc, c-ares); several are ambiguous. On a
  *     socket several lookups share (c-ares), a lookup that has not asked
@@ -58,6 +58,7 @@ struct join_key {
 	int32_t id;       /* the DNS id; -1: not known */
 	bool search;      /* the variant is a search-list expansion */
 	bool maybe;       /* kept from an ambiguous query: this lookup or another sent it */
+	bool seen;        /* a query with this key arrived (false: only announced) */
 };
 
 /* What the join knows of one lookup; embedded in the client's lookup. */
@@ -104,6 +105,22 @@ enum join_cause {
 enum join_cause join_pick(struct join_lookup *const *live, size_t n,
 			  const struct join_ended *ended, const struct join_query *q, bool commit,
 			  size_t *pick);
+
+/*
+ * Records that lookup l sent q (a driver that sees its stack's packets says
+ * so before they arrive): q's key is l's, and the query that arrives with it
+ * is joined to l by rule 1, with the cause it has as l's (first, pair or
+ * search, or retry when l already had one of this question arrive).
+ */
+void join_announce(struct join_lookup *l, const struct join_query *q);
+
+/*
+ * Which of live[0..n) announced or sent this question with this id: its
+ * index in *at, when exactly one did (a retry to another server keeps the
+ * id, from another socket). False otherwise.
+ */
+bool join_owner_of_id(struct join_lookup *const *live, size_t n, const struct join_query *q,
+		      size_t *at);
 
 /* "first", "pair", "search", "retry", "ambiguous", or NULL for JOIN_NONE. */
 const char *join_cause_name(enum join_cause c);

@@ -235,6 +235,50 @@ static void cares_shared_socket_id_collision(void **state)
 	assert_int_equal(d.wire, 2);
 }
 
+/*
+ * A driver that sees its stack's packets (c-ares) announces each key before
+ * the query arrives: the query is its lookup's whatever else is in flight,
+ * with the cause it has there; an id two lookups announced at once is
+ * ambiguous; a retry to another server is found by its id.
+ */
+static void announced_keys(void **state)
+{
+	(void)state;
+	struct join_lookup a = { 0 }, b = { 0 }, c = { 0 };
+	struct join_lookup *live[] = { &a, &b, &c };
+	struct join_query qa = query(NAME, A, 45000, 10), qb = query(NAME, A, 45000, 20);
+	struct join_query qc = query(NAME, A, 45000, 30);
+	join_announce(&a, &qa);
+	join_announce(&b, &qb);
+	join_announce(&c, &qc);
+	/* c's first query has not arrived yet, but c is no candidate for b's key */
+	expect(live, 3, qb, JOIN_FIRST, 1);
+	expect(live, 3, qa, JOIN_FIRST, 0);
+	expect(live, 3, qa, JOIN_RETRY, 0);
+	/* a's retry to a second server: same id, its socket there */
+	size_t at = 99;
+	struct join_query qa2 = query(NAME, A, 45001, 10);
+	assert_true(join_owner_of_id(live, 3, &qa2, &at));
+	assert_int_equal(at, 0);
+	join_announce(&a, &qa2);
+	expect(live, 3, qa2, JOIN_RETRY, 0);
+	assert_int_equal(a.wire, 3);
+	/* c-ares gave c the id a has in flight: both announced it, nobody can say */
+	join_announce(&c, &qa);
+	assert_false(join_owner_of_id(live, 3, &qa, &at));
+	expect(live, 3, qa, JOIN_AMBIGUOUS, 0);
+	assert_int_equal(a.wire, 3);
+	assert_int_equal(c.wire, 0);
+	/* A and AAAA announced together: the second to arrive is the pair */
+	struct join_lookup d = { 0 };
+	struct join_lookup *one[] = { &d };
+	struct join_query q4 = query(NAME, A, 45000, 40), q6 = query(NAME, AAAA, 45000, 41);
+	join_announce(&d, &q4);
+	join_announce(&d, &q6);
+	expect(one, 1, q6, JOIN_FIRST, 0);
+	expect(one, 1, q4, JOIN_PAIR, 0);
+}
+
 /* A search expansion and then the name itself, on one socket (glibc). */
 static void search_then_name(void **state)
 {
@@ -301,6 +345,7 @@ int main(void)
 		cmocka_unit_test(ambiguous_until_one_remains),
 		cmocka_unit_test(cares_shared_socket),
 		cmocka_unit_test(cares_shared_socket_id_collision),
+		cmocka_unit_test(announced_keys),
 		cmocka_unit_test(search_then_name),
 		cmocka_unit_test(new_port_new_id_retry),
 		cmocka_unit_test(unknown_id_matches_port),
