@@ -75,6 +75,7 @@ struct op {
 	struct sink sink; /* UDP handed in by server_deliver: where the reply goes */
 	bool queued;     /* still in the capacity queue (not yet served) */
 	double arrival;  /* monotonic seconds */
+	uint64_t tag;    /* what the arrive hook said, given back to the log */
 	size_t len;
 	uint8_t *data;   /* the query, then the reply */
 };
@@ -93,6 +94,8 @@ struct server {
 	uint8_t *tcp_buf; /* one message in, one reply out: [2 + TCP_MSG_MAX] each */
 	server_log_fn log;
 	void *log_arg;
+	server_arrive_fn arrive;
+	void *arrive_arg;
 	struct fault_plan *plan;
 	struct rng *rng;
 	struct op *ops;
@@ -117,7 +120,7 @@ static void log_event(struct server *s, enum answer_transport tp, const struct a
 {
 	if (!s->log)
 		return;
-	struct server_event ev = { tp, peer, info, NULL, false, 0, reply_len };
+	struct server_event ev = { tp, peer, info, NULL, false, 0, reply_len, 0 };
 	s->log(s->log_arg, &ev);
 }
 
@@ -224,7 +227,7 @@ static struct op *op_new(struct server *s, enum answer_transport tp, const struc
  */
 static void serve_faulty(struct server *s, const uint8_t *pkt, size_t len,
 			 enum answer_transport tp, const struct addr *peer, struct tcp_conn *conn,
-			 const struct sink *sink, double queue_s)
+			 const struct sink *sink, double queue_s, uint64_t tag)
 {
 	struct answer_info info;
 	struct fault_decision d;
@@ -273,7 +276,8 @@ static void serve_faulty(struct server *s, const uint8_t *pkt, size_t len,
 	if (info.action != ANSWER_REPLY)
 		n = 0;
 	if (s->log) {
-		struct server_event ev = { tp, peer, &info, s->plan ? &d : NULL, false, queue_s, n };
+		struct server_event ev = { tp, peer, &info, s->plan ? &d : NULL, false, queue_s, n,
+					   tag };
 		s->log(s->log_arg, &ev);
 	}
 	if (info.action == ANSWER_AXFR && conn) {
@@ -322,7 +326,7 @@ static void op_fire(evutil_socket_t fd, short what, void *arg)
 	s->queued--;
 	if (op->transport == ANSWER_UDP || conn)
 		serve_faulty(s, op->data, op->len, op->transport, &op->peer, conn, &op->sink,
-			     queue_s);
+			     queue_s, op->tag);
 	op_free(op);
 	if (conn && conn->axfr && conn_pump_axfr(conn) != 0)
 		conn_free(conn);
@@ -339,7 +343,7 @@ static void admit(struct server *s, const uint8_t *pkt, size_t len, enum answer_
 	double qps;
 	unsigned queue_len;
 	if (!fault_plan_capacity(s->plan, &qps, &queue_len)) {
-		serve_faulty(s, pkt, len, tp, peer, conn, sink, 0);
+		serve_faulty(s, pkt, len, tp, peer, conn, sink, 0, 0);
 		return;
 	}
 	double now = clock_mono();
@@ -351,7 +355,7 @@ static void admit(struct server *s, const uint8_t *pkt, size_t len, enum answer_
 			info.action = ANSWER_DROP;
 			info.zone = NULL;
 			info.rcode = info.flags = info.ancount = info.nscount = info.arcount = 0;
-			struct server_event ev = { tp, peer, &info, NULL, true, 0, 0 };
+			struct server_event ev = { tp, peer, &info, NULL, true, 0, 0, 0 };
 			s->log(s->log_arg, &ev);
 		}
 		return;
@@ -363,6 +367,8 @@ static void admit(struct server *s, const uint8_t *pkt, size_t len, enum answer_
 		return;
 	op->queued = true;
 	op->arrival = now;
+	if (s->arrive)
+		op->tag = s->arrive(s->arrive_arg, tp, peer, pkt, len);
 	s->queued++;
 }
 
@@ -827,6 +833,12 @@ void server_set_log(struct server *s, server_log_fn fn, void *arg)
 {
 	s->log = fn;
 	s->log_arg = arg;
+}
+
+void server_set_arrive(struct server *s, server_arrive_fn fn, void *arg)
+{
+	s->arrive = fn;
+	s->arrive_arg = arg;
 }
 
 const struct addr *server_addr(const struct server *s)

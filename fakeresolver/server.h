@@ -39,6 +39,8 @@ struct server_event {
 	bool queue_full;  /* dropped on arrival: the capacity queue was full */
 	double queue_s;   /* time waited in the capacity queue */
 	size_t reply_len; /* 0 when nothing is (or will be) sent */
+	uint64_t tag;     /* what the arrive hook returned for a query that waited in the
+			     capacity queue; 0 otherwise */
 };
 
 typedef void (*server_log_fn)(void *arg, const struct server_event *ev);
@@ -83,6 +85,18 @@ void server_set_faults(struct server *s, struct fault_plan *plan, struct rng *rn
 
 /* Calls fn for every query (NULL turns logging off). */
 void server_set_log(struct server *s, server_log_fn fn, void *arg);
+
+/*
+ * Called when a query enters the capacity queue, at its arrival, with the
+ * query as it came (borrowed for the call). What fn returns is handed back
+ * as the tag of that query's log event, when it is served after its wait
+ * (never, if the server is destroyed first, or its TCP connection closes).
+ * A query served at once is logged on arrival, with tag 0, and never meets
+ * fn. NULL turns it off.
+ */
+typedef uint64_t (*server_arrive_fn)(void *arg, enum answer_transport tp,
+				     const struct addr *peer, const uint8_t *pkt, size_t len);
+void server_set_arrive(struct server *s, server_arrive_fn fn, void *arg);
 
 /* Receives a reply to a query handed in by server_deliver; reply is only
  * valid during the call. */

@@ -130,8 +130,10 @@ const char *runner_relpath(const struct runner *r, const char *path);
 uint64_t runner_next_lookup_id(struct runner *r);
 
 /*
- * Joins a wire query that arrived at dst from src to a client's lookup (see
- * client_join); false when no client claims it.
+ * Joins a wire query arriving now at dst from src to a client's lookup (see
+ * client_join; call it on arrival, not when the query is served). When two
+ * clients could have sent it, out says ambiguous with no client. False
+ * when no client claims it.
  */
 struct client_join;
 struct addr;

@@ -48,6 +48,15 @@
  * from ares_timeout (which walks every query in 1.18, hence not on every
  * call), no sooner than CARES_TIMER_MIN_GAP, the lateness a timeout may have.
  *
+ * Every UDP query c-ares sends goes through our socket functions
+ * (ares_set_socket_functions: the plain system calls), which tell the core
+ * its source port, id and question (client_sent): a query sent inside
+ * ares_getaddrinfo is that lookup's; a later one (a retry, to the same or
+ * another server) keeps its id, which names its lookup. c-ares sends every
+ * lookup over one socket per server, so the id is what tells lookups apart
+ * on the wire, and 1.18.1 was seen to give two queries in flight the same
+ * one: the join says so rather than guess.
+ *
  * A lookup that c-ares finishes inside ares_getaddrinfo (numeric names,
  * "localhost", bad names) is handed to client_done from a zero-delay event.
  * Per-lookup state comes from a free list grown in chunks: nothing is
@@ -55,6 +64,7 @@
  */
 #include "harness/clients/client.h"
 #include "fakeresolver/clock.h"
+#include "fakeresolver/wire.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -63,6 +73,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/select.h> /* ares.h uses fd_set without including it */
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <ares.h>
 #include <event2/event.h>
@@ -98,6 +113,7 @@ struct cares_state {
 	bool have_channel;
 	bool lib_init;
 	bool in_start; /* inside ares_getaddrinfo: completions are deferred */
+	struct lookup *starting; /* the lookup being started (in_start) */
 	bool closing;  /* inside close: lookups are no longer ours to fill */
 
 	struct event *timer;
@@ -392,11 +408,95 @@ static int cares_start(struct client *c, void *state, struct lookup *lk)
 		hints.ai_family = AF_UNSPEC; /* A and AAAA in parallel */
 	st->active++;
 	st->in_start = true;
+	st->starting = lk;
 	ares_getaddrinfo(st->channel, lk->name, NULL, &hints, cares_on_addrinfo, q);
 	st->in_start = false;
+	st->starting = NULL;
 	cares_timer_bound(st);
 	return 0;
 }
+
+/* ---- the sockets: plain system calls, and what each UDP query was ---- */
+
+/*
+ * c-ares configures none of a socket it did not open itself (1.18: no
+ * O_NONBLOCK, no bind to the local address, no TCP_NODELAY): done here.
+ */
+static ares_socket_t cares_socket(int domain, int type, int protocol, void *arg)
+{
+	struct cares_state *st = arg;
+	const struct addr *src = &client_cfg(st->c)->source;
+	int one = 1;
+	int fd = socket(domain, type, protocol);
+	if (fd < 0)
+		return ARES_SOCKET_BAD;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+		goto fail;
+	if (src->ss.ss_family == domain && bind(fd, (const struct sockaddr *)&src->ss, src->len) != 0)
+		goto fail;
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+fail:
+	close(fd);
+	return ARES_SOCKET_BAD;
+}
+
+static int cares_sock_close(ares_socket_t fd, void *arg)
+{
+	(void)arg;
+	return close(fd);
+}
+
+static int cares_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len, void *arg)
+{
+	(void)arg;
+	return connect(fd, sa, len);
+}
+
+static ares_ssize_t cares_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+				   struct sockaddr *from, ares_socklen_t *fromlen, void *arg)
+{
+	(void)arg;
+	return recvfrom(fd, buf, len, flags, from, fromlen);
+}
+
+/* A UDP query went out on fd: its port, id and question, to the core. */
+static void cares_note_sent(struct cares_state *st, ares_socket_t fd, const uint8_t *pkt,
+			    size_t len)
+{
+	int type = 0;
+	socklen_t tl = sizeof type;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	struct wire_query q;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_DGRAM)
+		return; /* TCP: length-prefixed and possibly written in parts */
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	struct addr src;
+	memcpy(&src.ss, &ss, sizeof ss);
+	src.len = sl;
+	if (wire_query_parse(pkt, len, &q) != WIRE_QUERY_OK || !q.question_end)
+		return;
+	client_sent(st->c, st->in_start ? st->starting : NULL, addr_port(&src), q.id, q.qname,
+		    q.qname_len, q.qtype);
+}
+
+static ares_ssize_t cares_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *arg)
+{
+	struct cares_state *st = arg;
+	ssize_t r = writev(fd, iov, n);
+	if (r > 0 && n == 1 && (size_t)r == iov[0].iov_len && !st->closing)
+		cares_note_sent(st, fd, iov[0].iov_base, iov[0].iov_len);
+	return r;
+}
+
+static const struct ares_socket_functions cares_socket_functions = {
+	cares_socket, cares_sock_close, cares_connect, cares_recvfrom, cares_sendv,
+};
 
 /* ---- open and close ---- */
 
@@ -533,6 +633,7 @@ static int cares_open(struct client *c, void **state, char *err, size_t errlen)
 		goto out;
 	}
 	st->have_channel = true;
+	ares_set_socket_functions(st->channel, &cares_socket_functions, st);
 
 	/* Every target, in order: "127.0.0.11:5300,127.0.0.12:5300". */
 	servers[0] = '\0';

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "harness/clients/client.h"
+#include "harness/clients/join.h"
 #include "fakeresolver/answer.h"
 #include "fakeresolver/clock.h"
 #include "fakeresolver/rng.h"
@@ -24,6 +25,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -37,15 +39,6 @@
 #include <event2/event.h>
 #include <ldns/ldns.h>
 
-/*
- * (name variant, type) pairs a lookup remembers for causes: every pair one
- * lookup can send, each at most once. The variants of a name are the name
- * itself and one per search domain (build_variants), and a lookup asks at
- * most two types (A and AAAA for family both; one qtype otherwise). Only an
- * exec command can ask more (host asks MX too); a pair past the end is not
- * kept, so its retries are joined as if new (first, pair or search).
- */
-#define SEEN_MAX ((CLIENT_SEARCH_MAX + 1) * 2)
 #define TICK_MAX 2048     /* open-loop arrivals issued per timer callback at most */
 #define WAKE_TRIES 500    /* x 20 ms: how long stopping workers are nudged with a signal */
 
@@ -62,12 +55,7 @@ struct pending {
 	unsigned name_idx;
 	bool cancelled;
 	atomic_bool started; /* a worker took it (or the loop driver started it) */
-	uint32_t wire;       /* wire queries joined to it */
-	uint16_t seen_variant[SEEN_MAX];
-	uint16_t seen_type[SEEN_MAX];
-	uint16_t seen_port[SEEN_MAX]; /* the source port it went out from */
-	int32_t seen_id[SEEN_MAX];    /* and its DNS id (-1: not known, TCP) */
-	unsigned nseen;
+	struct join_lookup join; /* the keys of its wire queries, and their count */
 	struct pending *prev, *next;   /* in flight, per name, in invoke order */
 	struct pending *qnext;         /* worker queue or done list */
 };
@@ -110,6 +98,9 @@ struct client {
 
 	struct variant *variants;
 	size_t nvariants;
+	struct join_lookup **live; /* the join's scratch: the lookups of a name alive now */
+	size_t live_cap;
+	struct join_ended ended;   /* keys of lookups that ended: their late queries are nobody's */
 
 	/* load */
 	double rate;
@@ -320,7 +311,7 @@ static void record_done(struct client *c, struct pending *p, double now)
 			record_addrs(h, "wrong_records", lk, r.wrong);
 		}
 	}
-	history_uint(h, "wire", p->wire);
+	history_uint(h, "wire", p->join.wire);
 	if (c->cfg.stack == CLIENT_EXEC) {
 		history_int(h, "exit", lk->exit_status);
 		history_str(h, "output", lk->output);
@@ -346,7 +337,7 @@ static void record_cancelled(struct client *c, const struct pending *p, double n
 	history_str(h, "name", c->cfg.names[p->name_idx]);
 	history_double(h, "latency_ms", (now - p->invoked) * 1000.0, 3);
 	history_str(h, "error", "the run ended");
-	history_uint(h, "wire", p->wire);
+	history_uint(h, "wire", p->join.wire);
 	history_end(h);
 }
 
@@ -368,6 +359,7 @@ static void link_pending(struct client *c, struct pending *p)
 static void unlink_pending(struct client *c, struct pending *p)
 {
 	unsigned i = p->name_idx;
+	join_ended_add(&c->ended, &p->join);
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -852,8 +844,29 @@ static int build_variants(struct client *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* The lookups of name idx that were alive when a query arriving now was sent, oldest first. */
+static size_t live_lookups(struct client *c, unsigned idx)
+{
+	size_t n = 0;
+	for (struct pending *p = c->heads[idx]; p; p = p->next) {
+		if (!atomic_load(&p->started) || p->cancelled)
+			continue; /* still waiting for a worker: it sent nothing */
+		if (n == c->live_cap) {
+			size_t cap = c->live_cap ? c->live_cap * 2 : 16;
+			struct join_lookup **nl = realloc(c->live, cap * sizeof *nl);
+			if (!nl)
+				break; /* out of memory: the oldest are still considered */
+			c->live = nl;
+			c->live_cap = cap;
+		}
+		c->live[n++] = &p->join;
+	}
+	return n;
+}
+
 bool client_join(struct client *c, const struct addr *dst, const struct addr *src,
-		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out)
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, bool commit,
+		 struct client_join *out)
 {
 	if (!c->started)
 		return false;
@@ -881,66 +894,57 @@ bool client_join(struct client *c, const struct addr *dst, const struct addr *sr
 		}
 	if (!v)
 		return false;
-	/*
-	 * Which lookup: one that already sent this name and type from this very
-	 * port with this id (a retry on the same socket, as glibc and c-ares do); else the
-	 * oldest that has not sent it yet (its first query, the pair's other
-	 * type, or a search expansion); else a retry of the oldest, from a new
-	 * socket (ldns, dig, libunbound).
-	 */
-	uint16_t port = addr_port(src);
-	struct pending *first = NULL, *fresh = NULL, *same = NULL;
-	for (struct pending *p = c->heads[v->name_idx]; p && !same; p = p->next) {
-		if (!atomic_load(&p->started) || p->cancelled)
-			continue;
-		if (!first)
-			first = p;
-		bool seen = false;
-		for (unsigned k = 0; k < p->nseen; k++)
-			if (p->seen_variant[k] == vi && p->seen_type[k] == qtype) {
-				seen = true;
-				/* c-ares sends every lookup over one socket: the id tells them apart */
-				if (p->seen_port[k] == port &&
-				    (id < 0 || p->seen_id[k] < 0 || p->seen_id[k] == id))
-					same = p;
-			}
-		if (!seen && !fresh)
-			fresh = p;
-	}
-	const char *cause;
-	struct pending *pick;
-	if (same) {
-		pick = same;
-		cause = "retry";
-	} else if (fresh) {
-		pick = fresh;
-		if (v->search) {
-			cause = "search";
-		} else {
-			cause = "first";
-			for (unsigned k = 0; k < pick->nseen; k++)
-				if (!c->variants[pick->seen_variant[k]].search)
-					cause = "pair";
-		}
-		if (pick->nseen < SEEN_MAX) {
-			pick->seen_variant[pick->nseen] = (uint16_t)vi;
-			pick->seen_type[pick->nseen] = qtype;
-			pick->seen_port[pick->nseen] = port;
-			pick->seen_id[pick->nseen] = id;
-			pick->nseen++;
-		}
-	} else if (first) {
-		pick = first;
-		cause = "retry";
-	} else {
+	struct join_query q = { (uint16_t)vi, v->search, qtype, addr_port(src), id < 0 ? -1 : id };
+	size_t n = live_lookups(c, v->name_idx), at = 0;
+	enum join_cause cause = join_pick(c->live, n, &c->ended, &q, commit, &at);
+	if (cause == JOIN_NONE)
 		return false;
-	}
-	pick->wire++;
-	c->st.wire++;
 	out->client = c->cfg.name;
-	out->lookup = pick->lk.id;
-	out->cause = cause;
+	out->ambiguous = cause == JOIN_AMBIGUOUS;
+	out->lookup = 0;
+	out->cause = NULL;
+	if (!out->ambiguous) {
+		const struct pending *p =
+			(const struct pending *)((const char *)c->live[at] -
+						 offsetof(struct pending, join));
+		out->lookup = p->lk.id;
+		out->cause = join_cause_name(cause);
+		if (commit)
+			c->st.wire++;
+	}
 	return true;
+}
+
+void client_sent(struct client *c, struct lookup *lk, uint16_t port, int id,
+		 const uint8_t *qname, size_t qlen, uint16_t qtype)
+{
+	uint8_t lower[WIRE_NAME_MAX];
+	if (!c->started || qlen > sizeof lower || id < 0)
+		return;
+	memcpy(lower, qname, qlen);
+	wire_name_lower(lower);
+	const struct variant *v = NULL;
+	size_t vi = 0;
+	for (size_t i = 0; i < c->nvariants && !v; i++)
+		if (c->variants[i].len == qlen && memcmp(c->variants[i].wire, lower, qlen) == 0) {
+			v = &c->variants[i];
+			vi = i;
+		}
+	if (!v)
+		return;
+	struct join_query q = { (uint16_t)vi, v->search, qtype, port, id };
+	struct pending *p = NULL;
+	if (lk) {
+		p = (struct pending *)lk;
+		if (p->cancelled || p->name_idx != v->name_idx)
+			return;
+	} else {
+		size_t n = live_lookups(c, v->name_idx), at = 0;
+		if (!join_owner_of_id(c->live, n, &q, &at))
+			return; /* unknown, or several: the join's rules decide on arrival */
+		p = (struct pending *)((char *)c->live[at] - offsetof(struct pending, join));
+	}
+	join_announce(&p->join, &q);
 }
 
 /* ---- life ---- */
@@ -1081,6 +1085,7 @@ void client_destroy(struct client *c)
 	free(c->heads);
 	free(c->tails);
 	free(c->variants);
+	free(c->live);
 	client_config_clear(&c->cfg);
 	free(c);
 }

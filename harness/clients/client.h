@@ -259,23 +259,39 @@ void client_reap(struct client *c);
 void client_destroy(struct client *c);
 
 /*
- * The join: whether the wire query (qname wire, lower case; qtype) that
- * arrived at dst from src came from one of this client's lookups in flight.
- * Exact per client when the stack binds the client's own source address;
- * for stacks that cannot (glibc, exec), every query from 127.0.0.1 to the
- * client's target with one of its names is a candidate. Within a client, a
- * query from a port that already sent that name and type with that id (id
- * -1: unknown, TCP) is a retry of that lookup; otherwise it goes to the oldest lookup of that name that has not
- * sent it yet, else it is a retry (from a new socket) of the oldest. cause: "first", "pair" (the other type
- * of an A+AAAA pair), "search" (a search-list expansion) or "retry".
+ * The join: whether the wire query (qname wire, lower case; qtype; DNS id,
+ * -1 when not known) that arrives at dst from src now came from one of this
+ * client's lookups. Call it when the query arrives (not when it is served):
+ * only the lookups in flight at that moment are candidates. Whose packet:
+ * the client's own source address for stacks that bind one; for stacks that
+ * cannot (glibc, exec), every query from 127.0.0.1 to the client's target
+ * with one of its names. Which lookup: the rules of join.h over the
+ * client's lookups of that name in flight. False when no lookup of the
+ * client could have sent it. With commit, the decision is recorded (the
+ * lookup's keys and wire count); without, only asked.
  */
 struct client_join {
-	const char *client;
-	uint64_t lookup;
-	const char *cause;
+	const char *client; /* NULL: more than one client could have sent it */
+	uint64_t lookup;    /* the lookup's id; 0 when ambiguous */
+	const char *cause;  /* "first", "pair", "search", "retry"; NULL when ambiguous */
+	bool ambiguous;     /* more than one lookup (or client) could have sent it */
 };
 bool client_join(struct client *c, const struct addr *dst, const struct addr *src,
-		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out);
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, bool commit,
+		 struct client_join *out);
+
+/*
+ * For drivers that see their stack's packets (c-ares), on the loop thread,
+ * before the query can arrive anywhere: the stack sent a query (qname wire,
+ * any case; qtype; DNS id) from this source port. lk is the lookup that sent
+ * it, or NULL for "the lookup in flight that already sent this question with
+ * this id" (a retry to another server: same id, another socket), used only
+ * when exactly one did. The join then knows that key as the lookup's own
+ * (join.h, join_announce): ids the stack reuses for two lookups at once on
+ * one socket are told apart, or said to be ambiguous.
+ */
+void client_sent(struct client *c, struct lookup *lk, uint16_t port, int id,
+		 const uint8_t *qname, size_t qlen, uint16_t qtype);
 
 const char *client_name(const struct client *c);
 

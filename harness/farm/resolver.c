@@ -29,6 +29,23 @@ struct farm_fault {
 	struct event *heal_timer;
 };
 
+/*
+ * A query that waits in the capacity queue is joined when it arrives (the
+ * lookups alive then are the candidates), and its line is written when it is
+ * served: the join waits here, keyed by the tag the server hands back.
+ */
+struct arrival {
+	uint64_t tag; /* 0: taken */
+	bool joined;
+	struct client_join join;
+	/* what its line needs if it is never served (the resolver stops first) */
+	double at; /* run time of arrival */
+	enum answer_transport transport;
+	struct addr peer;
+	struct wire_query q;
+	bool question;
+};
+
 struct farm_resolver {
 	struct runner *run;
 	char name[FARM_NAME_MAX];
@@ -60,6 +77,10 @@ struct farm_resolver {
 	bool gate_on;
 	struct farm_gate gate;
 	uint32_t gate_plan_id; /* the plan's fault that gates; 0 while not gated */
+	/* Joins of queries waiting in the capacity queue, in arrival order. */
+	struct arrival *arrivals;
+	size_t arr_head, arr_len, arr_cap;
+	uint64_t next_tag;
 };
 
 const char *farm_state_name(enum farm_state s)
@@ -97,6 +118,112 @@ static void record_state(struct farm_resolver *r, const char *why)
 	runner_say(r->run, "%s is %s (%s)", r->name, farm_state_name(r->state), why);
 }
 
+/* Joins a query arriving now (the transport's id: glibc retries over TCP with the same one). */
+static bool join_now(struct farm_resolver *r, const struct addr *peer, const struct wire_query *q,
+		     struct client_join *j)
+{
+	return runner_join(r->run, &r->addr, peer, q->qname, q->qname_len, q->qtype, (int)q->id, j);
+}
+
+/* The server's arrive hook: a query enters the capacity queue; join it now. */
+static uint64_t on_arrive(void *arg, enum answer_transport tp, const struct addr *peer,
+			  const uint8_t *pkt, size_t len)
+{
+	struct farm_resolver *r = arg;
+	struct wire_query q;
+	if (r->arr_len == r->arr_cap) {
+		if (r->arr_head > 0) {
+			memmove(r->arrivals, r->arrivals + r->arr_head,
+				(r->arr_len - r->arr_head) * sizeof *r->arrivals);
+			r->arr_len -= r->arr_head;
+			r->arr_head = 0;
+		} else {
+			size_t cap = r->arr_cap ? r->arr_cap * 2 : 64;
+			struct arrival *na = realloc(r->arrivals, cap * sizeof *na);
+			if (!na)
+				return 0; /* out of memory: its line says nothing of the join */
+			r->arrivals = na;
+			r->arr_cap = cap;
+		}
+	}
+	struct arrival *a = &r->arrivals[r->arr_len++];
+	a->tag = ++r->next_tag;
+	a->at = runner_now(r->run);
+	a->transport = tp;
+	a->peer = *peer;
+	a->question = wire_query_parse(pkt, len, &q) == WIRE_QUERY_OK && q.question_end;
+	a->q = q; /* the name is inside: a copy */
+	a->joined = a->question && join_now(r, peer, &q, &a->join);
+	return a->tag;
+}
+
+/* The join made when the query with this tag arrived; false if it was not joined. */
+static bool arrival_take(struct farm_resolver *r, uint64_t tag, struct client_join *j)
+{
+	bool joined = false;
+	for (size_t i = r->arr_head; i < r->arr_len; i++)
+		if (r->arrivals[i].tag == tag) {
+			joined = r->arrivals[i].joined;
+			*j = r->arrivals[i].join;
+			r->arrivals[i].tag = 0;
+			break;
+		}
+	while (r->arr_head < r->arr_len && r->arrivals[r->arr_head].tag == 0)
+		r->arr_head++;
+	if (r->arr_head == r->arr_len)
+		r->arr_head = r->arr_len = 0;
+	return joined;
+}
+
+static void write_join(struct history *h, const struct client_join *j)
+{
+	if (j->client)
+		history_str(h, "client", j->client);
+	if (j->ambiguous) {
+		history_str(h, "join", "ambiguous");
+	} else {
+		history_uint(h, "lookup", j->lookup);
+		history_str(h, "cause", j->cause);
+	}
+}
+
+/*
+ * The server goes away with queries still in its capacity queue: each gets
+ * its line now, dropped, so that every query a lookup's wire counts has one.
+ */
+static void arrivals_drop(struct farm_resolver *r)
+{
+	struct history *h = runner_history(r->run);
+	double now = runner_now(r->run);
+	char buf[1024], tb[16];
+	for (size_t i = r->arr_head; h && i < r->arr_len; i++) {
+		const struct arrival *a = &r->arrivals[i];
+		if (!a->tag)
+			continue;
+		history_begin(h, now, "query");
+		history_str(h, "resolver", r->name);
+		history_str(h, "transport", a->transport == ANSWER_UDP ? "udp" : "tcp");
+		history_str(h, "src", addr_str(&a->peer, buf, sizeof buf));
+		history_uint(h, "id", a->q.id);
+		if (a->question) {
+			wire_name_to_str(a->q.qname, buf, sizeof buf);
+			history_str(h, "qname", buf);
+			history_str(h, "qtype", answer_type_str(a->q.qtype, tb, sizeof tb));
+			if (a->joined)
+				write_join(h, &a->join);
+		}
+		history_str(h, "action", "dropped");
+		for (size_t k = 0; k < r->nfaults; k++)
+			if (r->faults[k]->plan_id == 0) { /* the capacity fault that made it wait */
+				history_uint(h, "fault", r->faults[k]->id);
+				break;
+			}
+		history_double(h, "queue_ms", (now - a->at) * 1000, 3);
+		history_end(h);
+	}
+	r->arr_head = r->arr_len = 0;
+}
+
 /* The query log: one history line per query this resolver saw. */
 static void log_query(void *arg, const struct server_event *ev)
 {
@@ -115,14 +242,12 @@ static void log_query(void *arg, const struct server_event *ev)
 		wire_name_to_str(info->query.qname, buf, sizeof buf);
 		history_str(h, "qname", buf);
 		history_str(h, "qtype", answer_type_str(info->query.qtype, tb, sizeof tb));
+		/* Joined on arrival: a query that waited in the capacity queue was joined then. */
 		struct client_join j;
-		if (runner_join(r->run, &r->addr, ev->peer, info->query.qname, info->query.qname_len,
-				info->query.qtype,
-				ev->transport == ANSWER_UDP ? (int)info->query.id : -1, &j)) {
-			history_str(h, "client", j.client);
-			history_uint(h, "lookup", j.lookup);
-			history_str(h, "cause", j.cause);
-		}
+		bool joined = ev->tag ? arrival_take(r, ev->tag, &j)
+				      : ev->queue_s <= 0 && join_now(r, ev->peer, &info->query, &j);
+		if (joined)
+			write_join(h, &j);
 	}
 	const char *action;
 	if (ev->queue_full)
@@ -217,6 +342,7 @@ void farm_resolver_destroy(struct farm_resolver *r)
 		event_free(r->restart_timer);
 	farm_boot_clear(&r->restart_boot);
 	server_destroy(r->server);
+	free(r->arrivals);
 	for (size_t i = 0; i < r->nfaults; i++)
 		fault_free(r->faults[i]);
 	free(r->faults);
@@ -430,8 +556,10 @@ int farm_resolver_start(struct farm_resolver *r, const struct farm_boot *b, char
 		return -1;
 	r->addr = *server_addr(r->server); /* keeps the port for restarts */
 	server_set_faults(r->server, r->plan, &r->rng);
-	if (runner_history(r->run))
+	if (runner_history(r->run)) {
 		server_set_log(r->server, log_query, r);
+		server_set_arrive(r->server, on_arrive, r);
+	}
 	r->state = FARM_BOOTING;
 	if (r->down_id) {
 		record_lifecycle(r, r->down_id, r->down_kind, "heal", 0);
@@ -465,6 +593,7 @@ void farm_resolver_stop(struct farm_resolver *r, const char *why)
 	r->totals.fault_acted += st.fault_acted;
 	server_destroy(r->server);
 	r->server = NULL;
+	arrivals_drop(r); /* its queue is gone: those queries are never served */
 	/* A stopped process remembers nothing: it boots again when started. */
 	struct zone_set *empty = zone_set_create();
 	if (empty)

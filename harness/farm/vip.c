@@ -159,11 +159,16 @@ static uint64_t log_route(void *arg, const struct vip_event *ev)
 			if (ev->tag)
 				history_uint(h, "for_lookup", ev->tag);
 		} else if (runner_join(v->run, vip_addr(v->vip), ev->client, q.qname, q.qname_len,
-				       q.qtype, ev->id, &j)) {
-			history_str(h, "client", j.client);
-			history_uint(h, "lookup", j.lookup);
-			history_str(h, "cause", j.cause);
-			tag = j.lookup;
+				       q.qtype, ev->tcp ? -1 : ev->id, &j)) {
+			if (j.client)
+				history_str(h, "client", j.client);
+			if (j.ambiguous) {
+				history_str(h, "join", "ambiguous");
+			} else {
+				history_uint(h, "lookup", j.lookup);
+				history_str(h, "cause", j.cause);
+				tag = j.lookup;
+			}
 		}
 	}
 	history_end(h);

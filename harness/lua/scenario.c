@@ -252,10 +252,20 @@ bool scenario_join(struct scenario *sc, const struct addr *dst, const struct add
 		   const uint8_t *qname, size_t qlen, uint16_t qtype, int id,
 		   struct client_join *out)
 {
+	/* Asked of every client first: two that could both have sent it make it ambiguous. */
+	size_t claims = 0, who = 0;
+	struct client_join j;
 	for (size_t i = 0; i < sc->ncli; i++)
-		if (client_join(sc->clients[i], dst, src, qname, qlen, qtype, id, out))
-			return true;
-	return false;
+		if (client_join(sc->clients[i], dst, src, qname, qlen, qtype, id, false, &j) &&
+		    claims++ == 0)
+			who = i;
+	if (claims == 0)
+		return false;
+	if (claims > 1) {
+		*out = (struct client_join){ NULL, 0, NULL, true };
+		return true;
+	}
+	return client_join(sc->clients[who], dst, src, qname, qlen, qtype, id, true, out);
 }
 
 struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name)

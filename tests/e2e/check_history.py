@@ -18,9 +18,11 @@ types and values), and the file against what the doc promises across lines:
   - every lookup id is invoked once, completed at most once (exactly once in
     a history with an end line), after its invoke, by the same client, stack
     and name, with latency_ms matching the two lines' t, and with "wire"
-    equal to the route/query lines joined to it;
+    equal to the route/query lines joined to it (counted to the end of the
+    file: a query that waited in a capacity queue is written when served);
   - every route/query line's client/lookup names a lookup of that client
-    that was invoked before it and has not completed yet;
+    that was invoked before it and had not completed when the query arrived
+    (the line's t less its queue_ms);
   - every fault id is injected once and healed at most once, after its
     inject, with the same target and kind; a query line's fault/delay_fault
     names a fault injected before it on that resolver;
@@ -81,6 +83,8 @@ PAGE = 4096
 
 # latency_ms against the two lines' t: both t are rounded to 1 us, latency_ms to 1 us.
 LATENCY_SLACK_MS = 0.002
+# queue_ms has 3 decimals: an arrival worked out from it is good to a microsecond.
+JOIN_SLACK_S = 0.000002
 
 
 class Fixed(float):
@@ -457,6 +461,7 @@ class Checker:
                        % (lid, event, lk["done"]))
             return
         lk["done"] = n
+        lk["done_t"] = obj.get("t")
         for key in ("client", "stack", "name"):
             if obj.get(key) != lk[key]:
                 self.error(n, 'lookup %d completes with %s %r, but its invoke (line %d) has %r'
@@ -467,9 +472,8 @@ class Checker:
                 self.error(n, "lookup %d: latency_ms %s, but its lines are %.6f s apart"
                            % (lid, getattr(lat, "text", lat), t1 - t0))
         wire = obj.get("wire")
-        if isinstance(wire, int) and wire != lk["joined"]:
-            self.error(n, "lookup %d: wire is %d, but %d route/query lines are joined to it"
-                       % (lid, wire, lk["joined"]))
+        if isinstance(wire, int):
+            lk["wire"] = wire  # compared at the end: lines of queued queries come later
 
     def joined(self, n, obj, st):
         lid, client = obj.get("lookup"), obj.get("client")
@@ -482,8 +486,13 @@ class Checker:
         if lk["client"] != client:
             self.error(n, "joined to lookup %d of client %r, but lookup %d is client %r's "
                        "(line %d)" % (lid, client, lid, lk["client"], lk["at"]))
-        if lk["done"] is not None:
-            self.error(n, "joined to lookup %d, which completed at line %d" % (lid, lk["done"]))
+        t, queued = obj.get("t"), obj.get("queue_ms", 0)
+        if lk["done"] is not None and isinstance(t, (int, float)) and isinstance(
+                queued, (int, float)) and isinstance(lk.get("done_t"), (int, float)):
+            arrived = t - queued / 1000.0
+            if arrived > lk["done_t"] + JOIN_SLACK_S:
+                self.error(n, "joined to lookup %d, which completed at line %d, before this "
+                           "query arrived (t %.6f less queue_ms)" % (lid, lk["done"], arrived))
         lk["joined"] += 1
 
     def fault(self, n, obj, st):
@@ -534,6 +543,9 @@ class Checker:
             if lk["done"] is None:
                 self.error(lk["at"], "lookup %d (client %r) never completes, though the run "
                            "ended" % (lid, lk["client"]))
+            elif "wire" in lk and lk["wire"] != lk["joined"]:
+                self.error(lk["done"], "lookup %d: wire is %d, but %d route/query lines are "
+                           "joined to it" % (lid, lk["wire"], lk["joined"]))
 
 
 def main():

@@ -55,6 +55,16 @@ bool client_stopping(const struct client *c)
 	return atomic_load(&c->stopping);
 }
 
+void client_sent(struct client *c, struct lookup *lk, uint16_t port, int id,
+		 const uint8_t *qname, size_t qlen, uint16_t qtype)
+{
+	(void)qname;
+	(void)qlen;
+	if (c->nsent == CT_SENT_MAX)
+		return;
+	c->sent[c->nsent++] = (struct ct_sent){ lk ? lk->id : 0, port, id, qtype };
+}
+
 /* ---- clients and lookups ---- */
 
 void ct_client_init(struct client *c, enum client_stack stack, const struct addr *target)

@@ -40,6 +40,16 @@ struct event_base;
 
 /* ---- the stand-in for the client core ---- */
 
+/* One client_sent call: what a driver said its stack sent. */
+struct ct_sent {
+	uint64_t lookup; /* the lookup's id; 0: NULL (the owner of the id) */
+	uint16_t port;
+	int id;
+	uint16_t qtype;
+};
+
+#define CT_SENT_MAX 64
+
 /*
  * What a driver's client is here: its config and just enough state to run
  * it and check the contract. Tests set the fields directly.
@@ -58,6 +68,10 @@ struct client {
 	unsigned want;             /* the loop stops when done reaches it */
 	void (*on_done)(void *arg, struct lookup *lk); /* instead of counting toward want */
 	void *on_done_arg;
+
+	/* client_sent calls, in order (later ones are not kept) */
+	struct ct_sent sent[CT_SENT_MAX];
+	size_t nsent;
 };
 
 /*

@@ -443,6 +443,37 @@ static void test_cares_dead_target(void **state)
 	fx_free(f);
 }
 
+/*
+ * The driver tells the core every UDP query c-ares sends (client_sent): the
+ * first inside ares_getaddrinfo, named by its lookup; the retry, with the
+ * same id, for the owner of that id. Port and id are what the wire saw.
+ */
+static void test_cares_tells_what_it_sent(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(&client_cares_driver);
+	struct ct_datagram d[8];
+	struct lookup lk;
+	int fd = ct_silent_socket("127.0.0.1", &f->c.cfg.target);
+	f->c.cfg.timeout_s = 0.2;
+	f->c.cfg.attempts = 2;
+	fx_open(f);
+	ct_lookup_init(&lk, 7, "www.example", CLIENT_FAMILY_A, 0);
+	fx_run(f, &lk, 1, 5.0);
+	size_t n = ct_silent_read(fd, d, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(f->c.nsent, 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(f->c.sent[i].port, d[i].port);
+		assert_int_equal(f->c.sent[i].id, d[i].id);
+		assert_int_equal(f->c.sent[i].qtype, d[i].qtype);
+	}
+	assert_int_equal(f->c.sent[0].lookup, 7); /* inside ares_getaddrinfo */
+	assert_int_equal(f->c.sent[1].lookup, 0); /* a retry: its id names its lookup */
+	close(fd);
+	fx_free(f);
+}
+
 /* A closed port: ICMP port unreachable, c-ares retries at once from a new socket. */
 static void test_cares_closed_port(void **state)
 {
@@ -893,6 +924,7 @@ int main(void)
 		cmocka_unit_test(test_cares_search_list),
 		cmocka_unit_test(test_cares_edns_and_source),
 		cmocka_unit_test(test_cares_dead_target),
+		cmocka_unit_test(test_cares_tells_what_it_sent),
 		cmocka_unit_test(test_cares_closed_port),
 		cmocka_unit_test(test_cares_sync_completion_deferred),
 		cmocka_unit_test(test_cares_many_in_flight),

@@ -55,6 +55,8 @@ struct logged {
 	bool queue_full;
 	double queue_s;
 	size_t reply_len;
+	uint64_t tag;
+	double at; /* now_s() when logged */
 };
 
 #define LOG_MAX 256
@@ -67,6 +69,10 @@ struct fixture {
 	struct rng rng;
 	struct logged log[LOG_MAX];
 	size_t nlog;
+	/* the arrive hook's calls: the query id and when */
+	uint16_t arrived_id[LOG_MAX];
+	double arrived_at[LOG_MAX];
+	size_t narrived;
 };
 
 /* A reply as the client saw it. */
@@ -113,6 +119,8 @@ static void on_event(void *arg, const struct server_event *ev)
 	}
 	l->queue_full = ev->queue_full;
 	l->queue_s = ev->queue_s;
+	l->tag = ev->tag;
+	l->at = now_s();
 	l->reply_len = ev->reply_len;
 }
 
@@ -868,6 +876,68 @@ static void test_capacity_queue_serves_at_the_rate_and_drops_the_rest(void **sta
 	fixture_free(f);
 }
 
+static uint64_t on_arrive(void *arg, enum answer_transport tp, const struct addr *peer,
+			  const uint8_t *pkt, size_t len)
+{
+	struct fixture *f = arg;
+	(void)tp;
+	(void)peer;
+	assert_true(len >= 12);
+	if (f->narrived == LOG_MAX)
+		return 0;
+	f->arrived_id[f->narrived] = wire_get16(pkt);
+	f->arrived_at[f->narrived++] = now_s();
+	return 1000u + wire_get16(pkt);
+}
+
+/*
+ * The arrive hook meets a query when it enters the capacity queue, before it
+ * waits, and what it returns comes back with that query's log event after
+ * the wait (the harness joins a query to a lookup on arrival that way). A
+ * query dropped on arrival (queue full) is logged at once, without a tag.
+ */
+static void test_capacity_arrive_hook_tags_queued_queries(void **state)
+{
+	(void)state;
+	enum { N = 4, QPS = 10, QUEUE = 3 };
+	struct fixture *f = fixture_new(NULL, 1);
+	uint8_t q[512];
+	struct rx rx[N];
+	int fd = udp_client(f);
+	fault_plan_set_capacity(f->plan, QPS, QUEUE);
+	server_set_arrive(f->server, on_arrive, f);
+	double start = now_s();
+	for (uint16_t i = 1; i <= N; i++)
+		udp_send(fd, q, i, "db-primary.internal.", DNS_TYPE_A);
+	size_t n = udp_collect(f, fd, start, start + QUEUE * (1.0 / QPS) + LATE, rx, N);
+	assert_int_equal(n, QUEUE);
+	assert_int_equal(f->narrived, QUEUE); /* the fourth found the queue full */
+	assert_int_equal(f->nlog, N);
+	size_t served = 0;
+	for (size_t i = 0; i < f->nlog; i++) {
+		const struct logged *l = &f->log[i];
+		if (l->queue_full) {
+			assert_int_equal(l->id, N);
+			assert_int_equal(l->tag, 0);
+			continue;
+		}
+		served++;
+		assert_int_equal(l->tag, 1000u + l->id);
+		assert_int_equal(f->arrived_id[l->id - 1], l->id);
+		/* it met the hook before its wait, and was logged after it */
+		assert_true(f->arrived_at[l->id - 1] <= l->at - l->queue_s + 0.001);
+		assert_true(l->queue_s > 0);
+	}
+	assert_int_equal(served, QUEUE);
+	/* Without a capacity queue, the hook is never called and events carry no tag. */
+	fault_plan_set_capacity(f->plan, 0, 0);
+	assert_normal_answer(f, fd, 200);
+	assert_int_equal(f->narrived, QUEUE);
+	assert_int_equal(f->log[f->nlog - 1].tag, 0);
+	close(fd);
+	fixture_free(f);
+}
+
 static void test_capacity_and_faults_apply_after_the_queue(void **state)
 {
 	(void)state;
@@ -1134,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(test_delay_over_tcp_and_with_an_rcode),
 		cmocka_unit_test(test_uniform_jitter_within_bounds),
 		cmocka_unit_test(test_capacity_queue_serves_at_the_rate_and_drops_the_rest),
+		cmocka_unit_test(test_capacity_arrive_hook_tags_queued_queries),
 		cmocka_unit_test(test_capacity_and_faults_apply_after_the_queue),
 		cmocka_unit_test(test_matching_by_name_qtype_and_transport),
 		cmocka_unit_test(test_fraction_reproducible_from_the_seed),
