@@ -968,6 +968,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		q->client = f_str(c, "client");
 		q->cause = f_cause(c);
 		q->gate = f_bool(c, "gate");
+		q->ambiguous = is(get(c->ps, "join"), "ambiguous");
 		q->line = (uint32_t)c->lineno;
 		return;
 	}
@@ -984,6 +985,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		r->lookup = f_uint(c, "lookup", 0);
 		r->client = f_str(c, "client");
 		r->cause = f_cause(c);
+		r->ambiguous = is(get(c->ps, "join"), "ambiguous");
 		r->line = (uint32_t)c->lineno;
 		return;
 	}

@@ -83,6 +83,7 @@ struct hist_query {
 	uint32_t client;         /* interned or HIST_NONE */
 	uint8_t cause;           /* enum hist_cause */
 	bool gate;
+	bool ambiguous;          /* join: "ambiguous" (no lookup: several could have sent it) */
 	uint32_t line;
 };
 
@@ -94,6 +95,7 @@ struct hist_route {
 	uint64_t lookup;
 	uint32_t client;
 	uint8_t cause;
+	bool ambiguous;          /* join: "ambiguous" */
 	uint32_t line;
 };
 

@@ -1530,6 +1530,45 @@ static void test_readmission_same_serial_other_content(void **state)
 
 /* ---- amplification ---- */
 
+/*
+ * A query the join could not give to one lookup (join: ambiguous) may be
+ * any of them: the amplification lies between the joined count and the
+ * joined count plus those, and a bound between the two cannot be judged.
+ * The old checker (no ambiguity in the history) took the lower figure.
+ */
+static void test_amplification_ambiguous(void **state)
+{
+	struct fx *f = *state;
+	struct lk l;
+	struct expectation e;
+	struct expect_result r;
+
+	for (int i = 0; i < 2; i++) {
+		l = hb_invoke(&f->b, 1.0 + i, "app", "glibc", "vip");
+		hb_route(&f->b, 1.0 + i, "vip", "r1", true, &l, "first");
+		hb_done(&f->b, &l, "ok", 10, "fresh", 1);
+	}
+	hb_add(&f->b, 2.5, "\"type\":\"route\",\"vip\":\"vip\",\"transport\":\"udp\","
+	                   "\"src\":\"127.0.0.1:41999\",\"id\":7,\"qname\":\"db.internal.\","
+	                   "\"qtype\":\"A\",\"backend\":\"r1\",\"flow\":\"new\","
+	                   "\"action\":\"forwarded\",\"client\":\"app\",\"join\":\"ambiguous\"");
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_AMPLIFICATION, EXPECT_AT_MOST, 1.2); /* 1.0 passes, 1.5 would not */
+	r = eval(f, &e);
+	assert_inconclusive(r, "1 wire queries in [0 s, the end) could not be told apart between "
+	                       "lookups (join: ambiguous): the amplification is between 1.000 and "
+	                       "1.500 x");
+	e.bound = 2; /* both pass */
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 1.0);
+	assert_contains(r.detail, "ambiguous queries not counted");
+	e.bound = 0.9; /* both fail */
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 1.0);
+}
+
 static void test_amplification(void **state)
 {
 	struct fx *f = *state;
@@ -2862,6 +2901,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_readmission_same_serial_other_content, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_amplification, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_amplification_ambiguous, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_survivor_load, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_goodput, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
