@@ -20,7 +20,9 @@ s:at(0, stopped, "stop")
 local stacks = {
   glibc = { stack = "glibc", timeout = 1, attempts = 2 },
   cares = { stack = "c-ares", timeout = 0.5, attempts = 2 },
-  ldns = { stack = "ldns", timeout = 0.5, attempts = 3 },
+  -- 1 s, not less: a reply from the good backend later than ldns's timeout on a
+  -- loaded machine would shift the flows and blacklist the VIP for the rest.
+  ldns = { stack = "ldns", timeout = 1, attempts = 3 },
   unbound = { stack = "libunbound", cache = false },
   dig = { stack = "exec", timeout = 7,
           command = { "dig", "+tries=2", "+timeout=1", "+noall", "+answer", "+comments",
