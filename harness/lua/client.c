@@ -208,6 +208,59 @@ static void read_target(lua_State *L, int idx, struct client_config *cfg, const 
 	lua_pop(L, 1);
 }
 
+static int env_pair_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * env = { NAME = "value", ... }: what an exec command gets on top of its
+ * minimal environment (PATH and DNSCHAOS_*; harness/spawn.h). Names and
+ * values are strings; a name is not empty and holds no '=' or NUL, a value
+ * no NUL. Kept sorted by name, so the command sees the same environment
+ * whatever order the table iterates in.
+ */
+static void read_env(lua_State *L, int idx, struct client_config *cfg, const char *what)
+{
+	int type = lua_getfield(L, idx, "env");
+	if (type == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (cfg->stack != CLIENT_EXEC)
+		luaL_error(L, "%s: 'env' is for stack 'exec'", what);
+	if (type != LUA_TTABLE)
+		luaL_error(L, "%s: 'env' must be a table { NAME = \"value\", ... }, got %s", what,
+			   luaL_typename(L, -1));
+	int t = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		size_t nl, vl;
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "%s: env: a name must be a string, got %s", what,
+				   luaL_typename(L, -2));
+		const char *name = lua_tolstring(L, -2, &nl);
+		if (nl == 0 || strchr(name, '=') || strlen(name) != nl)
+			luaL_error(L, "%s: env: '%s' is not a variable name (empty, or holds '=' or a NUL)",
+				   what, name);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "%s: env.%s must be a string, got %s", what, name,
+				   luaL_typename(L, -1));
+		const char *value = lua_tolstring(L, -1, &vl);
+		if (strlen(value) != vl)
+			luaL_error(L, "%s: env.%s holds a NUL byte", what, name);
+		if (cfg->nenv == CLIENT_ENV_MAX)
+			luaL_error(L, "%s: 'env' holds at most %d variables", what, CLIENT_ENV_MAX);
+		/* Owned by cfg as soon as copied: a raise frees them with it (cfg_gc). */
+		cfg->env[2 * cfg->nenv] = dup_or_raise(L, name);
+		cfg->env[2 * cfg->nenv + 1] = dup_or_raise(L, value);
+		cfg->nenv++;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	qsort(cfg->env, cfg->nenv, 2 * sizeof cfg->env[0], env_pair_cmp);
+}
+
 /*
  * s:client{ name = "app", stack = "glibc", target = vip, names = {...},
  *           rate = 50 | concurrency = 4, ... }   (docs/scenario-api.md, "Clients")
@@ -219,7 +272,7 @@ int client_new(lua_State *L)
 		"rate",	   "arrivals",	"concurrency",	  "from",    "to",	      "limit",
 		"threads", "max_pending", "timeout",	  "attempts", "rotate",	      "edns0",
 		"single_request", "cache", "random_order", "search",  "ndots",	      "command",
-		"source",  NULL,
+		"source",  "env",	NULL,
 	};
 	static const char *const stacks[] = { "glibc", "glibc-res", "c-ares", "ldns",
 					      "libunbound", "exec", "unbound", NULL };
@@ -314,6 +367,7 @@ int client_new(lua_State *L)
 				     "({name} {server} {port} {type} {source} are replaced)", what);
 	if (cfg->stack != CLIENT_EXEC && cfg->argc)
 		return luaL_error(L, "%s: 'command' is for stack 'exec'", what);
+	read_env(L, 2, cfg, what);
 	if (cfg->stack == CLIENT_EXEC && !exec_told_where(cfg))
 		return luaL_error(L, "%s: exec clients must be told where to send: use {server} and "
 				     "{port}, or run in a sandbox", what);
