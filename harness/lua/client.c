@@ -342,7 +342,19 @@ int client_new(lua_State *L)
 		return luaL_error(L, "%s: 'limit' must be at least 1 (lookups); leave it out for "
 				     "no limit", what);
 	cfg->max_lookups = (uint64_t)opts_number(L, 2, "limit", 0, 1, 1e12, what);
-	cfg->threads = (unsigned)opts_number(L, 2, "threads", 0, 1, 1024, what);
+	cfg->threads = (unsigned)opts_number(L, 2, "threads", 0, 1, CLIENT_THREADS_MAX, what);
+	/*
+	 * One cap on worker threads, whatever sets their count: a closed-loop
+	 * blocking stack gets one per lookup in flight unless 'threads' says.
+	 */
+	bool threaded = cfg->stack == CLIENT_GLIBC || cfg->stack == CLIENT_GLIBC_RES ||
+			cfg->stack == CLIENT_LDNS || cfg->stack == CLIENT_EXEC;
+	if (threaded && !has_rate && cfg->threads == 0 && cfg->concurrency > CLIENT_THREADS_MAX)
+		return luaL_error(L, "%s: concurrency %d needs as many worker threads (%s blocks one "
+				     "per lookup), and a client has at most %d: lower it, or give "
+				     "threads = N (at most %d; the other lookups wait for a free thread)",
+				  what, (int)cfg->concurrency, client_stack_name(cfg->stack),
+				  CLIENT_THREADS_MAX, CLIENT_THREADS_MAX);
 	cfg->max_pending = (unsigned)opts_number(L, 2, "max_pending", 10000, 1, 1e7, what);
 	cfg->timeout_s = opts_number(L, 2, "timeout", -1, 0.001, 600, what);
 	cfg->attempts = (int)opts_number(L, 2, "attempts", -1, 1, 100, what);
