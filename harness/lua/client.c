@@ -262,6 +262,32 @@ static void read_env(lua_State *L, int idx, struct client_config *cfg, const cha
 }
 
 /*
+ * ldns has one port for every nameserver (ldns_resolver_set_port): its
+ * targets must share one, known now. A farm object without an explicit port
+ * gets its own when the run starts, so it cannot be one of several.
+ */
+static void check_ldns_ports(lua_State *L, const struct client_config *cfg, const char *what)
+{
+	if (cfg->stack != CLIENT_LDNS || cfg->ntargets < 2)
+		return;
+	uint16_t port0 = 0;
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct addr *a = cfg->target_refs[i] ? cfg->target_refs[i] : &cfg->targets[i];
+		uint16_t port = addr_port(a);
+		if (port == 0)
+			luaL_error(L, "%s: ldns sends to every target on one port, and target %d (%s) "
+				      "gets its own port when the run starts: give the targets one "
+				      "explicit port (address = \"127.0.0.21:5300\") or use one target",
+				   what, (int)i + 1, cfg->target_name);
+		if (i > 0 && port != port0)
+			luaL_error(L, "%s: ldns sends to every target on one port "
+				      "(ldns_resolver_set_port); the targets %s listen on ports %d and %d",
+				   what, cfg->target_name, (int)port0, (int)port);
+		port0 = port;
+	}
+}
+
+/*
  * s:client{ name = "app", stack = "glibc", target = vip, names = {...},
  *           rate = 50 | concurrency = 4, ... }   (docs/scenario-api.md, "Clients")
  */
@@ -302,6 +328,7 @@ int client_new(lua_State *L)
 	cfg->stack = st == 6 ? CLIENT_UNBOUND : (enum client_stack)st;
 	snprintf(cfg->name, sizeof cfg->name, "%s", name);
 	read_target(L, 2, cfg, what);
+	check_ldns_ports(L, cfg, what);
 	read_names(L, 2, cfg, what);
 	cfg->family = (enum client_family)opts_enum(L, 2, "family", families, 0, what);
 	const char *qtype = opts_string(L, 2, "qtype",
