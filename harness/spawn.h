@@ -6,8 +6,8 @@
  *
  * The command gets stdin from a pipe with no writer (EOF at once, nothing
  * taken from the file system), stdout and stderr into one pipe, no other
- * descriptor of ours (glibc 2.34 and later; before, only close-on-exec ones
- * stay out, which every descriptor made here is), default dispositions for
+ * descriptor of ours (closed in the child: close_range, or one by one below
+ * the descriptor limit, at most 65536, on kernels before 5.9), default dispositions for
  * every signal and an empty signal mask, whatever the runner has set. Its
  * process group id is its pid: killing the group kills its children too.
  *
@@ -18,6 +18,8 @@
  * or file-capability program, and its own children do not inherit it: they
  * outlive a SIGKILLed harness unless the command exits with them (harness
  * code kills the group whenever it reaps a command; see spawn_reap).
+ *
+ * The calls are thread-safe; commands are forked one at a time.
  */
 #ifndef DNSCHAOS_HARNESS_SPAWN_H
 #define DNSCHAOS_HARNESS_SPAWN_H
