@@ -139,12 +139,20 @@ int outfile_mkdirs(const char *dir, unsigned dir_mode, char *err, size_t errlen)
 		p[i] = 0;
 		struct stat st;
 		if (mkdir(p, 0700) == 0) {
-			/* Exactly dir_mode, whatever the umask (0700 until then). */
-			if (chmod(p, dir_mode & 07777u) != 0) {
+			/*
+			 * Exactly dir_mode, whatever the umask (0700 until then), on the
+			 * directory just made: through a descriptor that did not follow a
+			 * link swapped in since.
+			 */
+			int dfd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (dfd < 0 || fchmod(dfd, dir_mode & 07777u) != 0) {
 				snprintf(err, errlen, "cannot set the mode of %s: %s", p,
 					 strerror(errno));
+				if (dfd >= 0)
+					close(dfd);
 				goto out;
 			}
+			close(dfd);
 		} else if (errno != EEXIST) {
 			snprintf(err, errlen, "cannot create %s: %s", p, strerror(errno));
 			goto out;
