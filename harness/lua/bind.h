@@ -80,7 +80,12 @@ bool opts_has(lua_State *L, int idx, const char *key);
 double opts_number(lua_State *L, int idx, const char *key, double def, double min, double max,
 		   const char *what);
 
-/* A string; def when absent (def NULL: required). Raises on a wrong type. */
+/*
+ * A string; def when absent (def NULL: required). Raises on a wrong type.
+ * The string is anchored to the options table (an __index may have made it,
+ * the scenario may take it out of the table): valid while that table lives,
+ * which the calling API function's stack ensures until it returns.
+ */
 const char *opts_string(lua_State *L, int idx, const char *key, const char *def,
 			const char *what);
 
@@ -91,7 +96,7 @@ int opts_enum(lua_State *L, int idx, const char *key, const char *const names[],
 /* A boolean; def when absent. */
 bool opts_bool(lua_State *L, int idx, const char *key, bool def, const char *what);
 
-/* A userdata of metatable tname (checked), or NULL when absent. */
+/* A userdata of metatable tname (checked), or NULL when absent; anchored as opts_string. */
 void *opts_udata(lua_State *L, int idx, const char *key, const char *tname, const char *what);
 
 /* The closest of keys to word (edit distance), for "did you mean". */
