@@ -26,6 +26,7 @@ struct scenario;
 #define BIND_FAULT "dnschaos.fault"
 #define BIND_VIP "dnschaos.vip"
 #define BIND_CLIENT "dnschaos.client"
+#define BIND_BOOT "dnschaos.boot_plan"
 
 /* ---- sandbox.c ---- */
 
@@ -221,9 +222,18 @@ void fault_open(lua_State *L);
 void fault_push(lua_State *L, struct farm_resolver *r, uint32_t id, const char *kind);
 
 /*
- * Reads a boot plan from an option table at idx: zone = z | file = "f" |
- * zones = {...} | boot = "source" (with source = src or the only source).
- * Returns false when the table names no boot option (then *b is untouched).
+ * Pushes an empty boot plan in a userdata whose __gc drops the plan's zone
+ * references, and returns it: read a plan into it (boot_from_opts), so a
+ * raise before the plan is used leaks nothing. The caller may clear it
+ * (farm_boot_clear) once used; the userdata must stay on the stack until then.
+ */
+struct farm_boot *boot_push(lua_State *L);
+
+/*
+ * Reads a boot plan from an option table at idx into b, which must come from
+ * boot_push: zone = z | file = "f" | zones = {...} | boot = "source" (with
+ * source = src or the only source). Returns false when the table names no
+ * boot option (then *b is untouched). Raises on a bad plan.
  */
 bool boot_from_opts(lua_State *L, int idx, struct farm_boot *b, const char *what);
 
