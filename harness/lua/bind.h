@@ -53,8 +53,21 @@ struct sandbox_deadline {
 struct sandbox_deadline sandbox_enter(lua_State *L, double seconds);
 void sandbox_leave(lua_State *L, struct sandbox_deadline old);
 
-/* The message handler for lua_pcall: adds a traceback. */
+/*
+ * The message handler for lua_pcall: the error's text (sandbox_push_error)
+ * and a traceback.
+ */
 int sandbox_traceback(lua_State *L);
+
+/*
+ * Pushes on L the text of the error object on the top of from (L itself or
+ * a coroutine of it, left as it is): a string as it is; anything else (a
+ * table, nil, a userdata) as "FILE:LINE: error raised with a table, not a
+ * message: { code = 5 }", the line being the first Lua function on from's
+ * stack from level, the form its __tostring (called protected, within 1 s)
+ * or a short raw listing. Does not raise on a bad __tostring.
+ */
+void sandbox_push_error(lua_State *L, lua_State *from, int level);
 
 /*
  * Loads and runs the scenario file (text only) with the sandbox environment.
