@@ -949,6 +949,52 @@ static void test_run_every_grid_and_print(void **state)
 	free(h);
 }
 
+/* Who may pause a timeline function (docs/scenario-api.md, "Who may pause"). */
+static void test_run_pause_rules(void **state)
+{
+	(void)state;
+	/* pcall around s:sleep, coroutines of the scenario's own, and coroutine.close
+	 * of a parked timeline function (which is then dropped, not woken). */
+	expect_completes("pause_ok.lua",
+			 "local s = scenario{ name = 'pause ok', duration = 1.5 }\n"
+			 "local r = s:resolver{ name = 'r1', file = '" V1 "' }\n"
+			 "local parked, closed = nil, false\n"
+			 "s:at(0.1, function()\n"
+			 "  parked = coroutine.running()\n"
+			 "  local t <close> = setmetatable({}, { __close = function() closed = true end })\n"
+			 "  s:sleep(0.5)\n"
+			 "  error('a closed timeline function was woken')\n"
+			 "end)\n"
+			 "s:at(0.2, function()\n"
+			 "  assert(coroutine.close(parked) and closed)\n"
+			 "  assert(pcall(s.sleep, s, 0.05))\n"
+			 "  local gen = coroutine.wrap(function() coroutine.yield('db-primary.internal') end)\n"
+			 "  assert(s:query(r, gen()).rcode == 'NOERROR')\n"
+			 "  done = true\n"
+			 "end)\n"
+			 "s:at(1, function() assert(done) end)\n");
+	char err[8192];
+	enum runner_outcome oc = run_text("pause_sort.lua",
+					  "local s = scenario{ name = 'sort', duration = 1 }\n"
+					  "s:at(0.1, function()\n"
+					  "  table.sort({ 3, 2, 1 }, function(a, b) s:sleep(0.01) return a < b end)\n"
+					  "end)\n",
+					  NULL, err, sizeof err);
+	assert_int_equal(oc, RUNNER_BAD_INPUT);
+	if (!strstr(err, "pause_sort.lua:3: s:sleep cannot pause here"))
+		fail_msg("got: %s", err);
+	oc = run_text("pause_nested.lua",
+		      "local s = scenario{ name = 'nested', duration = 1 }\n"
+		      "local r = s:resolver{ name = 'r1', file = '" V1 "' }\n"
+		      "s:at(0.1, function()\n"
+		      "  coroutine.wrap(function() s:query(r, 'db-primary.internal') end)()\n"
+		      "end)\n",
+		      NULL, err, sizeof err);
+	assert_int_equal(oc, RUNNER_BAD_INPUT);
+	if (!strstr(err, "pause_nested.lua:4: s:query works only in the timeline function itself"))
+		fail_msg("got: %s", err);
+}
+
 /* ---- hostile option tables: __index that makes fresh strings, finalizers that empty them ---- */
 
 /* gc(): a full collection (the sandbox has no collectgarbage). */
@@ -1228,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(test_run_declared_error_has_line),
 		cmocka_unit_test(test_run_timeline_error),
 		cmocka_unit_test(test_run_every_grid_and_print),
+		cmocka_unit_test(test_run_pause_rules),
 		cmocka_unit_test(test_load_refused_boot_plan_no_leak),
 		cmocka_unit_test(test_opts_torture_run),
 	};
