@@ -135,11 +135,17 @@ static void push_table_text(lua_State *L, int t)
 	luaL_Buffer b;
 	lua_Integer n = 0;
 	t = lua_absindex(L, t);
-	while (n < MAX_ITEMS && lua_rawgeti(L, t, n + 1) != LUA_TNIL) {
+	for (;;) {
+		bool present = lua_rawgeti(L, t, n + 1) != LUA_TNIL;
 		lua_pop(L, 1);
+		if (!present)
+			break;
+		if (n == MAX_ITEMS) {
+			more++; /* the rest of the list counts as "..." */
+			break;
+		}
 		n++;
 	}
-	lua_pop(L, 1);
 	/* The keys are strings held by the table, which stays on the stack meanwhile. */
 	lua_pushnil(L);
 	while (lua_next(L, t) != 0) {
@@ -147,6 +153,8 @@ static void push_table_text(lua_State *L, int t)
 		if (lua_type(L, -1) == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
 		    lua_tointeger(L, -1) <= n)
 			continue;
+		if (more && lua_type(L, -1) == LUA_TNUMBER)
+			continue; /* the list's tail, already said */
 		if (lua_type(L, -1) == LUA_TSTRING && nkeys < MAX_ITEMS) {
 			const char *k = lua_tostring(L, -1);
 			size_t i = nkeys++;

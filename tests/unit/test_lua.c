@@ -1214,6 +1214,9 @@ static void test_sandbox_error_objects(void **state)
 		{ "error({ 'a', 2, true, nested = {}, [false] = 1 })",
 		  "t:1: error raised with a table, not a message: { \"a\", 2, true, nested = {...}, ... }" },
 		{ "error({})", "t:1: error raised with a table, not a message: {}" },
+		{ "local t = { x = 1 } for i = 1, 40 do t[i] = i end error(t)",
+		  "t:1: error raised with a table, not a message: { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, "
+		  "12, x = 1, ... }" },
 		{ "error()", "t:1: error raised with nil, not a message" },
 		{ "error(false)", "t:1: error raised with a boolean, not a message: false" },
 		{ "error(setmetatable({}, { __tostring = function() return 'mine' end }))",
