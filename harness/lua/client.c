@@ -58,6 +58,7 @@ static void read_names(lua_State *L, int idx, struct client_config *cfg, const c
 	for (lua_Integer i = 1; i <= n; i++) {
 		double weight = 1;
 		const char *name = NULL;
+		int top = lua_gettop(L);
 		lua_rawgeti(L, t, i);
 		if (lua_type(L, -1) == LUA_TSTRING) {
 			name = lua_tostring(L, -1);
@@ -66,9 +67,9 @@ static void read_names(lua_State *L, int idx, struct client_config *cfg, const c
 			if (lua_type(L, -1) != LUA_TSTRING)
 				luaL_error(L, "%s: names[%d] must be \"name\" or { \"name\", weight = n }",
 					   what, (int)i);
+			/* Kept on the stack: the weight's __index may take it out of the entry. */
 			name = lua_tostring(L, -1);
-			lua_pop(L, 1);
-			lua_getfield(L, -1, "weight");
+			lua_getfield(L, -2, "weight");
 			if (!lua_isnil(L, -1)) {
 				if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) <= 0)
 					luaL_error(L, "%s: names[%d]: the weight must be a number > 0",
@@ -89,7 +90,7 @@ static void read_names(lua_State *L, int idx, struct client_config *cfg, const c
 		cfg->names[cfg->nnames] = dup_or_raise(L, name);
 		cfg->weights[cfg->nnames] = weight;
 		cfg->nnames++;
-		lua_pop(L, 1);
+		lua_settop(L, top);
 	}
 	lua_pop(L, 1);
 }
