@@ -803,6 +803,11 @@ static void take_answers(struct ctx *c, struct hist_lookup *l)
 	const struct field *an = get(c->ps, "answers");
 	l->addr_first = (uint32_t)h->addrs.n;
 	if (an && an->kind == J_ARR) {
+		if (an->slen > UINT16_MAX) {
+			fail(c, "%zu answers: more than a lookup has (a stack returns a few dozen)",
+			     an->slen);
+			return;
+		}
 		const char *s = an->s;
 		for (size_t i = 0; i < an->slen; i++, s += strlen(s) + 1) {
 			struct hist_addr *a = vec_push(&h->addrs);
@@ -1212,7 +1217,8 @@ static int parse_all(struct hist *h, char *err, size_t errlen)
 			fail(&c, "t goes backwards (%.6f after %.6f)", tf->num, last);
 			break;
 		}
-		last = tf->num;
+		if (tf->num > last)
+			last = tf->num; /* the tolerance above is not a slope: t cannot drift down */
 		enum hist_type type = type_of(ty);
 		if (c.lineno == 1 && type != HIST_META) {
 			fail(&c, "not a dnschaos history: the first line is not a meta line");
@@ -1417,7 +1423,8 @@ const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct his
 					  size_t *n)
 {
 	*n = l->naddrs;
-	return (const struct hist_addr *)h->addrs.p + l->addr_first;
+	/* none: no pointer arithmetic on an array that may not exist (NULL + 0) */
+	return l->naddrs ? (const struct hist_addr *)h->addrs.p + l->addr_first : NULL;
 }
 
 int hist_serves_unpublished(const struct hist *h, uint32_t resolver, double t)

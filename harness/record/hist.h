@@ -225,7 +225,7 @@ const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
 const struct hist_state *hist_states(const struct hist *h, size_t *n);
 const struct hist_version *hist_versions(const struct hist *h, size_t *n);
 
-/* A completed lookup's answers, in the line's order (borrowed). */
+/* A completed lookup's answers, in the line's order (borrowed; NULL when it has none). */
 const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,
 					  size_t *n);
 

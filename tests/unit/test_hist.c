@@ -318,6 +318,51 @@ static void test_duplicate_keys(void **state)
 	refused(f->path, ":2: key 'a?b' appears twice (a key appears at most once in a line)");
 }
 
+/* A history whose lookup 1 completes ok with n answers (a line of about 12 bytes an answer). */
+static void write_answers(const struct fx *f, size_t n)
+{
+	static const char inv[] =
+	        "{\"t\":1.0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"a\","
+	        "\"stack\":\"glibc\",\"id\":1,\"name\":\"db\",\"family\":\"A\",\"target\":\"r1\"}\n"
+	        "{\"t\":1.0,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"a\","
+	        "\"stack\":\"glibc\",\"id\":1,\"name\":\"db\",\"latency_ms\":1.000,\"answers\":[";
+	size_t cap = strlen(META_LINE) + sizeof inv + n * 16 + 64, len = 0;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "%s%s", META_LINE, inv);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%s\"10.%zu.%zu.%zu\"", i ? "," : "",
+		                        i >> 16 & 255, i >> 8 & 255, i & 255);
+	len += (size_t)snprintf(text + len, cap - len, "],\"wire\":1}\n");
+	write_file(f, text, len);
+	free(text);
+}
+
+/* The answers of a lookup are counted in 16 bits: more is refused, not wrapped to none. */
+static void test_many_answers(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	const struct hist_lookup *ls;
+	const struct hist_addr *a;
+	size_t n, na;
+
+	write_answers(f, UINT16_MAX);
+	f->h = hist_load(f->path, err, sizeof err);
+	if (!f->h)
+		fail_msg("%s", err);
+	ls = hist_lookups(f->h, &n);
+	assert_int_equal(n, 1);
+	a = hist_lookup_addrs(f->h, &ls[0], &na);
+	assert_int_equal(na, UINT16_MAX);
+	assert_int_equal(a[na - 1].a[3], (UINT16_MAX - 1) & 255);
+	hist_free(f->h);
+	f->h = NULL;
+	write_answers(f, UINT16_MAX + 1);
+	refused(f->path, ":3: 65536 answers: more than a lookup has (a stack returns a few dozen)");
+}
+
 /* ---- what is not a regular file ---- */
 
 static void on_alarm(int sig)
@@ -467,6 +512,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_many_answers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_huge_line_memory, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_line_cap, setup, teardown),
