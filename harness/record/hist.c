@@ -1214,7 +1214,9 @@ static int parse_all(struct hist *h, char *err, size_t errlen)
 			break;
 		}
 		if (tf->num < last - 1e-9) {
-			fail(&c, "t goes backwards (%.6f after %.6f)", tf->num, last);
+			/* six decimals, as written; more when they would show no difference */
+			int d = fabs(tf->num - last) < 5e-7 ? 12 : 6;
+			fail(&c, "t goes backwards (%.*f after %.*f)", d, tf->num, d, last);
 			break;
 		}
 		if (tf->num > last)

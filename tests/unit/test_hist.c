@@ -270,6 +270,27 @@ static void test_numbers(void **state)
 	}
 }
 
+/* t may wobble by 1e-9 (rounding), but not step down by that much line after line. */
+static void test_t_no_drift(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	const char *wobble = META_LINE "{\"t\":1.0,\"type\":\"a\"}\n{\"t\":0.9999999995,\"type\":\"b\"}\n"
+	                               "{\"t\":1.0,\"type\":\"c\"}\n";
+	const char *drift = META_LINE "{\"t\":1.0,\"type\":\"a\"}\n{\"t\":0.9999999994,\"type\":\"b\"}\n"
+	                              "{\"t\":0.9999999988,\"type\":\"c\"}\n"
+	                              "{\"t\":0.9999999982,\"type\":\"d\"}\n";
+
+	write_file(f, wobble, strlen(wobble));
+	f->h = hist_load(f->path, err, sizeof err);
+	if (!f->h)
+		fail_msg("%s", err);
+	hist_free(f->h);
+	f->h = NULL;
+	write_file(f, drift, strlen(drift));
+	refused(f->path, ":4: t goes backwards (0.999999998800 after 1.000000000000)");
+}
+
 static void test_strings(void **state)
 {
 	struct fx *f = *state;
@@ -510,6 +531,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_corpus_complete, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_end_last, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_t_no_drift, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_many_answers, setup, teardown),
