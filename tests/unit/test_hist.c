@@ -479,10 +479,11 @@ static void test_writer_longest_line(void **state)
 }
 
 /*
- * A 256 MiB line (a sparse file: no disk) costs about the cap, not the line:
- * the peak resident size of a child that loads it grows by less than 96 MiB
- * (the reader holds at most HIST_LINE_MAX and a read chunk of it; before, it
- * read the whole file first).
+ * A 512 MiB line (a sparse file: no disk) costs about the cap, not the line:
+ * the peak resident size of a child that loads it grows by less than 160 MiB
+ * (the reader holds at most HIST_LINE_MAX and a read chunk of it: 17 MiB,
+ * 45 under valgrind, 56 under ASan, which keeps what realloc freed; before,
+ * it read the whole file first).
  */
 static void test_huge_line_memory(void **state)
 {
@@ -494,7 +495,7 @@ static void test_huge_line_memory(void **state)
 	fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, META_LINE, strlen(META_LINE)), (ssize_t)strlen(META_LINE));
-	assert_int_equal(ftruncate(fd, 256L * 1024 * 1024), 0);
+	assert_int_equal(ftruncate(fd, 512L * 1024 * 1024), 0);
 	assert_int_equal(close(fd), 0);
 
 	pid = fork();
@@ -509,7 +510,7 @@ static void test_huge_line_memory(void **state)
 		h = hist_load(f->path, err, sizeof err);
 		getrusage(RUSAGE_SELF, &after);
 		grew = (after.ru_maxrss - before.ru_maxrss) / 1024; /* MiB */
-		if (grew >= 96) {
+		if (grew >= 160) {
 			fprintf(stderr, "peak resident size grew by %ld MiB\n", grew);
 			_exit(3);
 		}
