@@ -120,7 +120,7 @@ static void check_lines(const struct hist *h)
 		CHECK(ty < HIST_TYPES);
 		CHECK(ty != HIST_END || i == n - 1);
 		CHECK(ty != HIST_META || i == 0);
-		struct line_check lc = { .n = 0 };
+		struct line_check lc = {.n = 0};
 		CHECK(hist_line_fields(h, i, check_field, &lc) == 0);
 		CHECK(lc.has_t);
 		CHECK(lc.t >= last - 1e-9 && lc.t >= -1e-9);

@@ -40,27 +40,31 @@
 static const struct {
 	const char *file, *error;
 } refusals[] = {
-	{ "bad-end-not-last.jsonl", ":4: a line after the end line (line 3): the end line is the last" },
-	{ "bad-end-twice.jsonl", ":3: a line after the end line (line 2): the end line is the last" },
-	{ "bad-duplicate-key.jsonl",
-	  ":2: key 'resolver' appears twice (a key appears at most once in a line)" },
-	{ "bad-duplicate-t.jsonl", ":1: key 't' appears twice (a key appears at most once in a line)" },
-	{ "bad-negative-latency.jsonl",
-	  ":3: 'latency_ms' is negative (-5): a duration is never negative" },
-	{ "bad-negative-probe-latency.jsonl",
-	  ":2: 'latency_ms' is negative (-0.001): a duration is never negative" },
-	{ "bad-negative-queue-ms.jsonl",
-	  ":2: 'queue_ms' is negative (-1.5): a duration is never negative" },
-	{ "bad-infinite-t.jsonl", ":3: not a history line: a number too large to be finite" },
-	{ "bad-infinite-duration.jsonl", ":1: not a history line: a number too large to be finite" },
-	{ "bad-negative-infinity.jsonl", ":3: not a history line: a number too large to be finite" },
-	{ "bad-huge-integer.jsonl", ":2: not a history line: a number too large to be finite" },
-	{ "bad-number-too-long.jsonl", ":2: not a history line: a number longer than any finite one" },
-	{ "bad-nul-in-name.jsonl", ":2: not a history line: \\u0000 (NUL) in a string" },
-	{ "bad-nul-in-key.jsonl", ":2: not a history line: \\u0000 (NUL) in a string" },
-	{ "bad-nul-in-answers.jsonl", ":3: not a history line: \\u0000 (NUL) in a string" },
-	{ "bad-t-backwards.jsonl", ":3: t goes backwards (1.000000 after 2.000000)" },
-	{ "bad-first-not-meta.jsonl", ":1: not a dnschaos history: the first line is not a meta line" },
+        {"bad-end-not-last.jsonl",
+         ":4: a line after the end line (line 3): the end line is the last"},
+        {"bad-end-twice.jsonl", ":3: a line after the end line (line 2): the end line is the last"},
+        {"bad-duplicate-key.jsonl",
+         ":2: key 'resolver' appears twice (a key appears at most once in a line)"},
+        {"bad-duplicate-t.jsonl",
+         ":1: key 't' appears twice (a key appears at most once in a line)"},
+        {"bad-negative-latency.jsonl",
+         ":3: 'latency_ms' is negative (-5): a duration is never negative"},
+        {"bad-negative-probe-latency.jsonl",
+         ":2: 'latency_ms' is negative (-0.001): a duration is never negative"},
+        {"bad-negative-queue-ms.jsonl",
+         ":2: 'queue_ms' is negative (-1.5): a duration is never negative"},
+        {"bad-infinite-t.jsonl", ":3: not a history line: a number too large to be finite"},
+        {"bad-infinite-duration.jsonl", ":1: not a history line: a number too large to be finite"},
+        {"bad-negative-infinity.jsonl", ":3: not a history line: a number too large to be finite"},
+        {"bad-huge-integer.jsonl", ":2: not a history line: a number too large to be finite"},
+        {"bad-number-too-long.jsonl",
+         ":2: not a history line: a number longer than any finite one"},
+        {"bad-nul-in-name.jsonl", ":2: not a history line: \\u0000 (NUL) in a string"},
+        {"bad-nul-in-key.jsonl", ":2: not a history line: \\u0000 (NUL) in a string"},
+        {"bad-nul-in-answers.jsonl", ":3: not a history line: \\u0000 (NUL) in a string"},
+        {"bad-t-backwards.jsonl", ":3: t goes backwards (1.000000 after 2.000000)"},
+        {"bad-first-not-meta.jsonl",
+         ":1: not a dnschaos history: the first line is not a meta line"},
 };
 #define NREFUSALS (sizeof refusals / sizeof refusals[0])
 
@@ -205,10 +209,12 @@ static void test_end_last(void **state)
 {
 	struct fx *f = *state;
 	char err[256];
-	const char *ok = META_LINE "{\"t\":1.0,\"type\":\"end\",\"reason\":\"duration\",\"lines\":2}\n"
-	                           "{\"t\":2.0,\"type\":\"lo";
-	const char *bad = META_LINE "{\"t\":1.0,\"type\":\"end\",\"reason\":\"duration\",\"lines\":2}\n"
-	                            "{\"t\":2.0,\"type\":\"log\",\"message\":\"x\"}\n";
+	const char *ok =
+	        META_LINE "{\"t\":1.0,\"type\":\"end\",\"reason\":\"duration\",\"lines\":2}\n"
+	                  "{\"t\":2.0,\"type\":\"lo";
+	const char *bad =
+	        META_LINE "{\"t\":1.0,\"type\":\"end\",\"reason\":\"duration\",\"lines\":2}\n"
+	                  "{\"t\":2.0,\"type\":\"log\",\"message\":\"x\"}\n";
 
 	/* a cut line after the end is no line (a killed run can leave one only before it) */
 	write_file(f, ok, strlen(ok));
@@ -228,11 +234,12 @@ static void test_numbers(void **state)
 	char err[256];
 	const struct hist_lookup *ls;
 	size_t n;
-	const char *fine =
-	        META_LINE
-	        "{\"t\":1.0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"a\",\"stack\":\"glibc\","
+	const char *fine = META_LINE
+	        "{\"t\":1.0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"a\",\"stack\":"
+	        "\"glibc\","
 	        "\"id\":1,\"name\":\"db\",\"family\":\"A\",\"target\":\"r1\"}\n"
-	        "{\"t\":1.0,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"a\",\"stack\":\"glibc\","
+	        "{\"t\":1.0,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"a\",\"stack\":"
+	        "\"glibc\","
 	        "\"id\":1,\"name\":\"db\",\"latency_ms\":-0.000,\"answers\":[],\"wire\":0,"
 	        "\"exit\":-1,\"tiny\":1e-999,\"delay\":-3}\n";
 
@@ -260,7 +267,7 @@ static void test_numbers(void **state)
 		hist_free(f->h);
 		f->h = NULL;
 	}
-	static const char *const infinite[] = { "1e999", "-1e999", "1E+400", "2e308" };
+	static const char *const infinite[] = {"1e999", "-1e999", "1E+400", "2e308"};
 	for (size_t i = 0; i < sizeof infinite / sizeof infinite[0]; i++) {
 		char line[512];
 		int k = snprintf(line, sizeof line, "%s{\"t\":%s,\"type\":\"log\"}\n", META_LINE,
@@ -275,11 +282,13 @@ static void test_t_no_drift(void **state)
 {
 	struct fx *f = *state;
 	char err[256];
-	const char *wobble = META_LINE "{\"t\":1.0,\"type\":\"a\"}\n{\"t\":0.9999999995,\"type\":\"b\"}\n"
-	                               "{\"t\":1.0,\"type\":\"c\"}\n";
-	const char *drift = META_LINE "{\"t\":1.0,\"type\":\"a\"}\n{\"t\":0.9999999994,\"type\":\"b\"}\n"
-	                              "{\"t\":0.9999999988,\"type\":\"c\"}\n"
-	                              "{\"t\":0.9999999982,\"type\":\"d\"}\n";
+	const char *wobble =
+	        META_LINE "{\"t\":1.0,\"type\":\"a\"}\n{\"t\":0.9999999995,\"type\":\"b\"}\n"
+	                  "{\"t\":1.0,\"type\":\"c\"}\n";
+	const char *drift =
+	        META_LINE "{\"t\":1.0,\"type\":\"a\"}\n{\"t\":0.9999999994,\"type\":\"b\"}\n"
+	                  "{\"t\":0.9999999988,\"type\":\"c\"}\n"
+	                  "{\"t\":0.9999999982,\"type\":\"d\"}\n";
 
 	write_file(f, wobble, strlen(wobble));
 	f->h = hist_load(f->path, err, sizeof err);
