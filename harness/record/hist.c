@@ -616,7 +616,8 @@ static void line_rules(struct ctx *c)
 	for (size_t i = 0; i < ps->nf; i++) {
 		const struct field *f = &ps->f[i];
 		for (size_t j = 0; j < i; j++)
-			if (ps->f[j].klen == f->klen && memcmp(ps->f[j].key, f->key, f->klen) == 0) {
+			if (ps->f[j].klen == f->klen && ps->f[j].key[0] == f->key[0] &&
+			    memcmp(ps->f[j].key, f->key, f->klen) == 0) {
 				fail(c, "key '%s' appears twice (a key appears at most once in a line)",
 				     shown(f->key, f->klen, k, sizeof k));
 				return;
