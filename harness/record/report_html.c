@@ -224,7 +224,8 @@ static void grid_init(struct grid *g, double span)
 	static const double mult[] = { 1, 2, 2.5, 5 };
 	double target, w = HTML_BUCKET_MIN;
 
-	g->T = span > HTML_BUCKET_MIN ? span : HTML_BUCKET_MIN;
+	/* hist_load refuses infinities; were one to come, ceil(inf / inf) is no bucket count */
+	g->T = span > HTML_BUCKET_MIN && isfinite(span) ? span : HTML_BUCKET_MIN;
 	target = g->T / HTML_BUCKETS;
 	if (target > HTML_BUCKET_MIN) {
 		for (double p = 0.01; p < 1e12; p *= 10) {
