@@ -5,7 +5,7 @@
 # finds a crash, leak, timeout or out-of-memory, and says where the reproducer is.
 # FUZZ_SECONDS=0 only builds and runs the seeds once.
 #
-#   FUZZ_SECONDS=30 ci/fuzz.sh            # both targets, 30 s each
+#   FUZZ_SECONDS=30 ci/fuzz.sh            # every target, 30 s each
 #   ci/fuzz.sh fuzz_zone                  # one target
 #
 # Environment: FUZZ_SECONDS, BUILD_DIR (default build-fuzz), CC (default clang),
@@ -16,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_answer fuzz_zone)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_answer fuzz_zone fuzz_hist)
 
 case $seconds in
 '' | *[!0-9]*)

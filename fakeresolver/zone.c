@@ -10,10 +10,13 @@
 #include "fakeresolver/wire.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
 #include <ldns/sha2.h>
@@ -831,6 +834,221 @@ static void skip_blank_lines(FILE *fp, int *line)
 	}
 }
 
+/* What a file that is not a regular file is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/*
+ * Reads the whole file into *out (*len octets), refusing what is not a
+ * regular file and more than ZONE_FILE_MAX octets. stat before open, so that
+ * opening a device never happens (some act on open); O_NONBLOCK, so that a
+ * FIFO swapped in between cannot block the open; fstat after, so that what
+ * was read is what was checked. Returns 0, or -1 with err set.
+ */
+static int read_whole(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0, cap;
+	int fd = -1, rc = -1;
+
+	if (stat(path, &st) != 0) {
+		fail(err, errlen, path, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(err, errlen, path, 0, "%s, not a regular file: a zone file must be one",
+		     file_kind(st.st_mode));
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		fail(err, errlen, path, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		fail(err, errlen, path, 0, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(err, errlen, path, 0, "%s, not a regular file: a zone file must be one",
+		     file_kind(st.st_mode));
+		goto out;
+	}
+	if (st.st_size > (off_t)ZONE_FILE_MAX) {
+		fail(err, errlen, path, 0, "%lld octets: a zone file is at most %u MiB",
+		     (long long)st.st_size, ZONE_FILE_MAX >> 20);
+		goto out;
+	}
+	/* st_size can lie (a file growing, a /proc file): the read is bounded too. */
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		fail(err, errlen, path, 0, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap > ZONE_FILE_MAX) {
+				fail(err, errlen, path, 0,
+				     "more than %u MiB: a zone file is at most %u MiB",
+				     ZONE_FILE_MAX >> 20, ZONE_FILE_MAX >> 20);
+				goto out;
+			}
+			size_t ncap = cap * 2 > (size_t)ZONE_FILE_MAX + 1 ? (size_t)ZONE_FILE_MAX + 1
+									  : cap * 2;
+			char *p = realloc(buf, ncap);
+			if (!p) {
+				fail(err, errlen, path, 0, "out of memory");
+				goto out;
+			}
+			buf = p;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fail(err, errlen, path, 0, "read error: %s", strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The line (from 1) of offset off in text. */
+static unsigned line_of(const char *text, size_t off)
+{
+	unsigned line = 1;
+	for (size_t i = 0; i < off; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+/*
+ * A TTL as ldns_str2period reads it (digits, with s/m/h/d/w units), without
+ * its 32-bit wrap-around: true if it is at most 2^31 - 1 (RFC 2181, 8).
+ */
+static bool ttl_in_range(const char *p, size_t len)
+{
+	static const uint64_t limit = 2147483647u;
+	uint64_t total = 0, cur = 0;
+	for (size_t i = 0; i < len; i++) {
+		uint64_t unit = 0;
+		switch (p[i]) {
+		case 's': case 'S': unit = 1; break;
+		case 'm': case 'M': unit = 60; break;
+		case 'h': case 'H': unit = 3600; break;
+		case 'd': case 'D': unit = 86400; break;
+		case 'w': case 'W': unit = 604800; break;
+		default:
+			if (p[i] < '0' || p[i] > '9')
+				return total + cur <= limit;
+			cur = cur * 10 + (uint64_t)(p[i] - '0');
+			if (cur > limit)
+				return false;
+			continue;
+		}
+		total += cur * unit;
+		cur = 0;
+		if (total > limit)
+			return false;
+	}
+	return total + cur <= limit;
+}
+
+/*
+ * The tokens of one record's text [p, end) as ldns splits it: comments and
+ * parentheses dropped, blanks and newlines between tokens. Sets *tok and
+ * *tlen to the next token at or after *at; returns false at the end.
+ */
+static bool next_token(const char *p, const char *end, const char **at, const char **tok,
+		       size_t *tlen)
+{
+	const char *s = *at;
+	for (;;) {
+		while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
+				   *s == '(' || *s == ')'))
+			s++;
+		if (s < end && *s == ';') {
+			while (s < end && *s != '\n')
+				s++;
+			continue;
+		}
+		break;
+	}
+	if (s >= end)
+		return false;
+	const char *t = s;
+	while (s < end && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r' && *s != '(' &&
+	       *s != ')' && *s != ';')
+		s++;
+	*tok = t;
+	*tlen = (size_t)(s - t);
+	*at = s;
+	(void)p;
+	return true;
+}
+
+/*
+ * Checks the TTL written in one record's text (or in a $TTL line): ldns
+ * keeps the low 32 bits of a larger number, so 99999999999 would be served
+ * as 1215752191. A TTL is the token starting with a digit among the (at most
+ * two) TTL and class tokens after the owner (absent when the text starts
+ * with a blank); a class or type never starts with a digit.
+ */
+static bool ttl_ok(const char *p, const char *end)
+{
+	const char *at = p, *tok;
+	size_t tlen;
+	if (end - p >= 4 && memcmp(p, "$TTL", 4) == 0) {
+		at = p + 4;
+		return !next_token(p, end, &at, &tok, &tlen) || ttl_in_range(tok, tlen);
+	}
+	if (p < end && *p == '$')
+		return true; /* $ORIGIN, $INCLUDE: no TTL */
+	if (p < end && *p != ' ' && *p != '\t' && !next_token(p, end, &at, &tok, &tlen))
+		return true; /* the owner */
+	for (int i = 0; i < 2 && next_token(p, end, &at, &tok, &tlen); i++) {
+		if (tok[0] >= '0' && tok[0] <= '9') {
+			if (!ttl_in_range(tok, tlen))
+				return false;
+			continue;
+		}
+		char cls[16];
+		if (tlen >= sizeof cls)
+			break;
+		memcpy(cls, tok, tlen);
+		cls[tlen] = '\0';
+		if (ldns_get_rr_class_by_name(cls) == 0)
+			break; /* the type: no TTL after it */
+	}
+	return true;
+}
+
 struct zone_version *zone_version_load(const char *path, const char *origin_str, char *err,
 				       size_t errlen)
 {
@@ -841,11 +1059,27 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 	ldns_buffer *buf = NULL;
 	uint32_t ttl = 3600;
 	int line = 1;
-	FILE *fp = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = NULL;
 
+	if (read_whole(path, &text, &len, err, errlen) != 0)
+		goto out;
+	/* ldns drops a NUL byte from a token: "a\0b" would be served as "ab". */
+	const char *nul = memchr(text, '\0', len);
+	if (nul) {
+		fail(err, errlen, path, line_of(text, (size_t)(nul - text)),
+		     "a NUL byte: write a zero octet in a name or a string as \\000");
+		goto out;
+	}
+	if (len == 0) {
+		fail(err, errlen, path, 0, "no records (a zone needs at least its SOA)");
+		goto out;
+	}
+	fp = fmemopen(text, len, "r");
 	if (!fp) {
-		fail(err, errlen, path, 0, "cannot open: %s", strerror(errno));
-		return NULL;
+		fail(err, errlen, path, 0, "out of memory");
+		goto out;
 	}
 	buf = ldns_buffer_new(512);
 	if (!buf) {
@@ -861,7 +1095,16 @@ struct zone_version *zone_version_load(const char *path, const char *origin_str,
 		if (feof(fp) || ferror(fp))
 			break;
 		unsigned at = (unsigned)line; /* the line the record starts on */
+		long start = ftell(fp);
 		ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+		long stop = ftell(fp);
+		if (start >= 0 && stop >= start && (size_t)stop <= len &&
+		    !ttl_ok(text + start, text + stop)) {
+			fail(err, errlen, path, at,
+			     "TTL above 2147483647 (2^31 - 1, RFC 2181): refused rather than "
+			     "wrapped");
+			goto out;
+		}
 		if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
 		    st == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
@@ -942,7 +1185,9 @@ out:
 	ldns_rdf_deep_free(prev);
 	ldns_buffer_free(buf);
 	zone_builder_destroy(b);
-	fclose(fp);
+	if (fp)
+		fclose(fp);
+	free(text);
 	return v;
 }
 

@@ -47,11 +47,21 @@ static inline const uint8_t *zone_rdata_next(const uint8_t *entry, const uint8_t
 	return entry + 2 + *len;
 }
 
+/* The largest zone file zone_version_load reads (a million records take about 26 MiB). */
+#define ZONE_FILE_MAX (1024u * 1024u * 1024u)
+
 /*
  * Loads a master file (RFC 1035 format, as ldns reads it: $ORIGIN, $TTL,
  * relative names, parentheses) into a new version. origin, if not NULL, is the
  * initial $ORIGIN in presentation form. On error returns NULL and writes
  * "FILE:LINE: reason" into err. Nothing half-loaded is ever returned.
+ *
+ * The file must be a regular file (a symbolic link to one is followed): a
+ * FIFO, a device or a directory is refused without reading it (and without
+ * opening a device), as is a file over ZONE_FILE_MAX octets; the file is read
+ * whole into memory, then parsed. Refused with FILE:LINE besides ldns's own
+ * errors: a NUL byte anywhere (ldns would drop it), a TTL (or $TTL) above
+ * 2^31 - 1 (ldns would keep its low 32 bits).
  */
 struct zone_version *zone_version_load(const char *path, const char *origin, char *err,
 				       size_t errlen);

@@ -6,6 +6,7 @@
 #include "harness/record/checker.h"
 #include "harness/record/classify.h"
 #include "harness/record/hist.h"
+#include "harness/record/outfile.h"
 #include "harness/record/rederive.h"
 #include "harness/record/report.h"
 #include "harness/runner.h"
@@ -43,6 +44,11 @@ static void usage(FILE *out)
 		"  --json FILE      a JSON summary\n"
 		"  --report DIR     DIR/index.html: the run's timeline and the expectations\n"
 		"  -q, --quiet      no summary table and no progress line\n"
+		"  --umask MASK     the mask of the files and directories written (history,\n"
+		"                   reports), in octal; default 077: files 0600, directories\n"
+		"                   0700, whatever the process umask\n"
+		"Every output path is checked before the run starts (exit 3 if one cannot be\n"
+		"written); every report that can be written is, even if another fails (exit 4).\n"
 		"\n"
 		"Exit status: 0 pass (or, without expectations, the run completed), 1 fail,\n"
 		"2 inconclusive (the run was interrupted or killed, a fault never met a query,\n"
@@ -54,6 +60,7 @@ static void usage(FILE *out)
 struct report_opts {
 	const char *junit, *json, *report_dir;
 	bool tap, quiet;
+	unsigned file_mode; /* of the files created (outfile.h) */
 };
 
 /* Parses --seed as a whole number. */
@@ -96,7 +103,7 @@ static int judge_hist(const struct hist *h, const char *path, const char *shown,
 	}
 	struct verdict_info v;
 	checker_verdict(h, ex, n, res, &v);
-	struct report rep = { h, shown, scenario, ex, res, n, &v };
+	struct report rep = { h, shown, scenario, ex, res, n, &v, ro->file_mode };
 	FILE *con = ro->tap || history_on_stdout ? stderr : stdout;
 	const char *nc = getenv("NO_COLOR");
 	bool color = isatty(fileno(con)) && !(nc && nc[0]);
@@ -109,10 +116,17 @@ static int judge_hist(const struct hist *h, const char *path, const char *shown,
 		   : v.verdict == VERDICT_FAIL ? DNSCHAOS_EXIT_FAIL
 		   : v.verdict == VERDICT_NONE ? DNSCHAOS_EXIT_PASS
 					       : DNSCHAOS_EXIT_INCONCLUSIVE;
-	if ((ro->junit && report_junit(ro->junit, &rep, err, sizeof err) != 0) ||
-	    (ro->json && report_json(ro->json, &rep, err, sizeof err) != 0) ||
-	    (ro->report_dir && report_html(ro->report_dir, &rep, err, sizeof err) != 0)) {
-		fprintf(stderr, "dnschaos: %s\n", err);
+	/* Every report that can be written is: one that fails stops no other. */
+	if (ro->junit && report_junit(ro->junit, &rep, err, sizeof err) != 0) {
+		fprintf(stderr, "dnschaos: --junit: %s\n", err);
+		code = DNSCHAOS_EXIT_INTERNAL;
+	}
+	if (ro->json && report_json(ro->json, &rep, err, sizeof err) != 0) {
+		fprintf(stderr, "dnschaos: --json: %s\n", err);
+		code = DNSCHAOS_EXIT_INTERNAL;
+	}
+	if (ro->report_dir && report_html(ro->report_dir, &rep, err, sizeof err) != 0) {
+		fprintf(stderr, "dnschaos: --report: %s\n", err);
 		code = DNSCHAOS_EXIT_INTERNAL;
 	}
 	free(res);
@@ -134,10 +148,33 @@ static int judge(const char *history, const char *shown, const char *scenario, s
 	return code;
 }
 
+/* Parses --umask: octal, at most 0777. */
+static int parse_umask(const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 8);
+	if (errno || *end || end == s || s[0] == '-' || s[0] == '+' || v > 0777)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* Report options shared by run and check; returns 1 if c was one, -1 on a bad value. */
 static int report_opt(int c, struct report_opts *ro)
 {
+	unsigned mask;
+
 	switch (c) {
+	case 'U':
+		if (parse_umask(optarg, &mask) != 0) {
+			fprintf(stderr, "dnschaos: --umask: '%s' is not an octal mask (000 to 777, "
+					"e.g. 077 or 022)\n",
+				optarg);
+			return -1;
+		}
+		ro->file_mode = outfile_mode_from_umask(mask);
+		return 1;
 	case 'J':
 		ro->junit = optarg;
 		return 1;
@@ -162,11 +199,48 @@ static int report_opt(int c, struct report_opts *ro)
 	{ "tap", no_argument, NULL, 'T' },                       \
 	{ "json", required_argument, NULL, 'O' },                \
 	{ "report", required_argument, NULL, 'R' },              \
-	{ "quiet", no_argument, NULL, 'q' }
+	{ "quiet", no_argument, NULL, 'q' },                     \
+	{ "umask", required_argument, NULL, 'U' }
 
 static bool reports_wanted(const struct report_opts *ro)
 {
 	return ro->junit || ro->json || ro->report_dir || ro->tap;
+}
+
+/*
+ * Checks every report path before anything runs: a path that cannot be
+ * written is found now, not after the whole run. Creates the report
+ * directory (it is needed anyway). Returns 0, or prints every bad path and
+ * returns -1.
+ */
+static int reports_check(const struct report_opts *ro)
+{
+	char err[1024];
+	int bad = 0;
+
+	if (ro->junit && outfile_check(ro->junit, err, sizeof err) != 0) {
+		fprintf(stderr, "dnschaos: --junit: %s\n", err);
+		bad++;
+	}
+	if (ro->json && outfile_check(ro->json, err, sizeof err) != 0) {
+		fprintf(stderr, "dnschaos: --json: %s\n", err);
+		bad++;
+	}
+	if (ro->report_dir) {
+		if (!ro->report_dir[0]) {
+			fprintf(stderr, "dnschaos: --report: give a directory\n");
+			bad++;
+		} else if (outfile_mkdirs(ro->report_dir, outfile_dir_mode(ro->file_mode), err,
+					  sizeof err) != 0) {
+			fprintf(stderr, "dnschaos: --report: %s\n", err);
+			bad++;
+		} else if (access(ro->report_dir, W_OK | X_OK) != 0) {
+			fprintf(stderr, "dnschaos: --report: %s: cannot write in it: %s\n",
+				ro->report_dir, strerror(errno));
+			bad++;
+		}
+	}
+	return bad ? -1 : 0;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -186,9 +260,13 @@ static int cmd_run(int argc, char **argv)
 	int c, code;
 
 	memset(&o, 0, sizeof o);
+	ro.file_mode = OUTFILE_MODE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "s:H:vhq", opts, NULL)) != -1) {
-		if (report_opt(c, &ro))
+		int rc = report_opt(c, &ro);
+		if (rc < 0)
+			return DNSCHAOS_EXIT_BAD_INPUT;
+		if (rc)
 			continue;
 		switch (c) {
 		case 's':
@@ -218,6 +296,8 @@ static int cmd_run(int argc, char **argv)
 		return DNSCHAOS_EXIT_BAD_INPUT;
 	}
 	o.scenario = argv[optind];
+	if (reports_check(&ro) != 0)
+		return DNSCHAOS_EXIT_BAD_INPUT;
 	const char *ci = getenv("CI");
 	o.progress = !ro.quiet && !o.verbose && isatty(STDERR_FILENO) && !(ci && ci[0]);
 
@@ -241,6 +321,21 @@ static int cmd_run(int argc, char **argv)
 				"write reports: give a file\n");
 		code = DNSCHAOS_EXIT_BAD_INPUT;
 		goto done;
+	}
+	if (o.history && !on_stdout) {
+		/*
+		 * Created now with the mode asked for (the runner truncates it and keeps
+		 * that mode), so that a history that cannot be written stops the run here.
+		 */
+		int fd = outfile_open(o.history, ro.file_mode);
+		if (fd < 0) {
+			fprintf(stderr, "dnschaos: --history %s: cannot create the file: %s%s\n",
+				o.history, strerror(-fd),
+				fd == -ELOOP ? " (a symbolic link is not followed)" : "");
+			code = DNSCHAOS_EXIT_BAD_INPUT;
+			goto done;
+		}
+		close(fd);
 	}
 	if (judging && !o.history) {
 		int fd = mkstemp(tmp);
@@ -285,9 +380,13 @@ static int cmd_check(int argc, char **argv)
 	int c, code;
 
 	memset(&o, 0, sizeof o);
+	ro.file_mode = OUTFILE_MODE;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
-		if (report_opt(c, &ro))
+		int rc = report_opt(c, &ro);
+		if (rc < 0)
+			return DNSCHAOS_EXIT_BAD_INPUT;
+		if (rc)
 			continue;
 		if (c == 'h') {
 			usage(stdout);
@@ -303,6 +402,8 @@ static int cmd_check(int argc, char **argv)
 	}
 	const char *history = argv[optind];
 	o.scenario = argv[optind + 1];
+	if (reports_check(&ro) != 0)
+		return DNSCHAOS_EXIT_BAD_INPUT;
 	struct runner *r = runner_create(&o, err, sizeof err);
 	if (!r) {
 		fprintf(stderr, "dnschaos: %s\n", err);

@@ -508,9 +508,12 @@ static int pool_start(struct client *c, char *err, size_t errlen)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGURG, &sa, NULL);
 	struct pool *pl = &c->pool;
+	/* One cap, whatever sets the count (the Lua binding refuses more at the call). */
 	unsigned n = c->cfg.threads;
 	if (n == 0)
 		n = c->cfg.rate > 0 ? 16 : (c->cfg.concurrency ? c->cfg.concurrency : 1);
+	if (n > CLIENT_THREADS_MAX)
+		n = CLIENT_THREADS_MAX;
 	pthread_mutex_init(&pl->mu, NULL);
 	pthread_cond_init(&pl->cv, NULL);
 	pthread_cond_init(&pl->ready_cv, NULL);

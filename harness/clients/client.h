@@ -36,6 +36,8 @@ struct runner;
 #define CLIENT_NAMES_MAX 256
 #define CLIENT_SEARCH_MAX 6
 #define CLIENT_ARGV_MAX 32
+#define CLIENT_ENV_MAX 32      /* exec: env = {...} entries */
+#define CLIENT_THREADS_MAX 1024 /* worker threads of one client, whatever sets the count */
 #define CLIENT_TARGETS_MAX 3 /* glibc asks at most three nameservers; the others follow */
 #define LOOKUP_ADDRS_MAX 32
 #define LOOKUP_OUTPUT_MAX 256
@@ -171,6 +173,9 @@ struct client_config {
 	/* exec: the command; {name} {server} {port} {type} {source} are replaced */
 	char *argv[CLIENT_ARGV_MAX];         /* owned, NULL-terminated */
 	size_t argc;
+	/* exec: added to the command's minimal environment; env[2i] a name, env[2i+1] its value */
+	char *env[2 * CLIENT_ENV_MAX];       /* owned */
+	size_t nenv;                         /* pairs */
 
 	uint64_t seed;                       /* for name choice and arrival gaps */
 };

@@ -3,7 +3,7 @@
  * worker threads.
  *
  * Options (client_config):
- *   argv       the command, run with posix_spawnp (PATH search, no shell). In
+ *   argv       the command, run with a PATH search and no shell. In
  *              every argument {name} {server} {port} {type} {source} are
  *              replaced: the lookup's name, the target's address (no port, no
  *              brackets), the target's port, the type asked ("A", "AAAA",
@@ -12,11 +12,20 @@
  *   timeout_s  the time limit of one run (negative: 5 s). At the limit the
  *              command's process group gets SIGKILL.
  *   qtype      only through {type}. Every other option is the command's own.
+ *   env        "NAME", "value" pairs (nenv of them) added to its environment.
+ *
+ * The environment is minimal (harness/spawn.h, spawn_env_new, as for the
+ * health checker's exec check): PATH, DNSCHAOS_CLIENT, DNSCHAOS_SERVER,
+ * DNSCHAOS_PORT, DNSCHAOS_NAME, DNSCHAOS_TYPE, DNSCHAOS_SOURCE (the words
+ * above, and the client's name), then env. Nothing else of the harness's
+ * environment: the output goes into the history and reports, and a token
+ * there would be copied into CI artifacts.
  *
  * The child runs in its own process group with stdin empty (a pipe with no
  * writer), stdout and stderr into one pipe, no other descriptor of ours, the
- * signal mask emptied and every signal at its default action (harness/spawn.h,
- * shared with the health checker's exec check). The pipe is read in slices of EXEC_SLICE_MS so that a
+ * signal mask emptied, every signal at its default action, and SIGKILL when
+ * the harness dies (harness/spawn.h, shared with the health checker's exec
+ * check). The pipe is read in slices of EXEC_SLICE_MS so that a
  * run's end (client_stopping) is noticed within about that long; what the
  * command writes beyond EXEC_CAPTURE_MAX is read and dropped so it never
  * blocks. When the command exits, what is left of its group (a background
@@ -153,32 +162,63 @@ static void free_argv(char **argv)
 	free(argv);
 }
 
-static char **build_argv(const struct client_config *cfg, const struct lookup *lk)
-{
+/* What a lookup's command is told: {name} {server} {port} {type} {source}. */
+struct exec_words {
 	char server[INET6_ADDRSTRLEN], source[INET6_ADDRSTRLEN], port[8], tbuf[16];
+	struct exec_subst subs[5];
+};
+
+static void exec_words_fill(struct exec_words *w, const struct client_config *cfg,
+                            const struct lookup *lk)
+{
+	snprintf(w->port, sizeof w->port, "%u", (unsigned)addr_port(&cfg->target));
+	addr_text(&cfg->target, w->server, sizeof w->server);
+	if (cfg->source.ss.ss_family)
+		addr_text(&cfg->source, w->source, sizeof w->source);
+	else
+		snprintf(w->source, sizeof w->source, "%s", "127.0.0.1");
+	w->subs[0] = (struct exec_subst){"{name}", lk->name};
+	w->subs[1] = (struct exec_subst){"{server}", w->server};
+	w->subs[2] = (struct exec_subst){"{port}", w->port};
+	w->subs[3] = (struct exec_subst){"{type}", type_name(lk->qtype, w->tbuf, sizeof w->tbuf)};
+	w->subs[4] = (struct exec_subst){"{source}", w->source};
+}
+
+static char **build_argv(const struct client_config *cfg, const struct exec_words *w)
+{
 	char **argv = calloc(cfg->argc + 1, sizeof *argv);
 
 	if (!argv)
 		return NULL;
-	snprintf(port, sizeof port, "%u", (unsigned)addr_port(&cfg->target));
-	addr_text(&cfg->target, server, sizeof server);
-	if (cfg->source.ss.ss_family)
-		addr_text(&cfg->source, source, sizeof source);
-	else
-		snprintf(source, sizeof source, "%s", "127.0.0.1");
-	const struct exec_subst subs[] = {
-	        {"{name}", lk->name}, {"{server}", server},
-	        {"{port}", port},     {"{type}", type_name(lk->qtype, tbuf, sizeof tbuf)},
-	        {"{source}", source},
-	};
 	for (size_t i = 0; i < cfg->argc; i++) {
-		argv[i] = expand(cfg->argv[i], subs, sizeof subs / sizeof subs[0]);
+		argv[i] = expand(cfg->argv[i], w->subs, sizeof w->subs / sizeof w->subs[0]);
 		if (!argv[i]) {
 			free_argv(argv);
 			return NULL;
 		}
 	}
 	return argv;
+}
+
+/*
+ * The command's environment: PATH, the DNSCHAOS_* words of the lookup, then
+ * the scenario's env = {...} (spawn_env_new: nothing else of ours).
+ */
+static char **build_env(const struct client_config *cfg, const struct exec_words *w)
+{
+	const char *pairs[2 * (6 + CLIENT_ENV_MAX)];
+	size_t n = 0;
+
+	const char *const mine[] = {
+	        "DNSCHAOS_CLIENT", cfg->name,       "DNSCHAOS_SERVER", w->server,
+	        "DNSCHAOS_PORT",   w->port,         "DNSCHAOS_NAME",   w->subs[0].val,
+	        "DNSCHAOS_TYPE",   w->subs[3].val,  "DNSCHAOS_SOURCE", w->source,
+	};
+	for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
+		pairs[n++] = mine[i];
+	for (size_t i = 0; i < 2 * cfg->nenv && i < 2 * CLIENT_ENV_MAX; i++)
+		pairs[n++] = cfg->env[i];
+	return spawn_env_new(pairs, n / 2);
 }
 
 /* The part after the last '/'. */
@@ -370,7 +410,8 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 	struct exec_worker *w = tstate;
 	double limit = cfg->timeout_s < 0 ? EXEC_DEFAULT_LIMIT_S : cfg->timeout_s;
 	struct capture *cap = NULL;
-	char **argv = NULL;
+	struct exec_words words;
+	char **argv = NULL, **envp = NULL;
 	int pfd = -1;
 	pid_t pid = -1;
 	enum exec_end end = EXEC_EXITED;
@@ -385,12 +426,14 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 		return;
 	}
 	cap = calloc(1, sizeof *cap);
-	argv = build_argv(cfg, lk);
-	if (!cap || !argv) {
+	exec_words_fill(&words, cfg, lk);
+	argv = build_argv(cfg, &words);
+	envp = build_env(cfg, &words);
+	if (!cap || !argv || !envp) {
 		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, "out of memory");
 		goto out;
 	}
-	int spawn_err = spawn_piped(argv[0], argv, NULL, true, &pid, &pfd);
+	int spawn_err = spawn_piped(argv[0], argv, envp, true, &pid, &pfd);
 	if (spawn_err != 0) {
 		snprintf(cap->buf, sizeof cap->buf, "cannot run %s: %s", argv[0],
 		         strerror(spawn_err));
@@ -462,6 +505,7 @@ out:
 	if (pfd >= 0)
 		close(pfd);
 	free_argv(argv);
+	spawn_env_free(envp);
 	free(cap);
 }
 

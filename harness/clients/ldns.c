@@ -145,7 +145,11 @@ static void *ldns_thread_open(struct client *c, char *err, size_t errlen)
 		snprintf(err, errlen, "ldns: out of memory");
 		goto fail;
 	}
-	/* Every nameserver, in order; ldns has one port for all of them. */
+	/*
+	 * Every nameserver, in order; ldns has one port for all of them. The Lua
+	 * binding refuses other targets at the s:client line (harness/lua/client.c,
+	 * check_ldns_ports); this stays for configs made in C.
+	 */
 	size_t nt = cfg->ntargets ? cfg->ntargets : 1;
 	for (size_t i = 0; i < nt; i++) {
 		const struct addr *t = cfg->ntargets ? &cfg->targets[i] : &cfg->target;

@@ -121,5 +121,9 @@ void client_config_clear(struct client_config *cfg)
 		free(cfg->search[i]);
 	for (size_t i = 0; i < cfg->argc; i++)
 		free(cfg->argv[i]);
-	cfg->nnames = cfg->nsearch = cfg->argc = 0;
+	for (size_t i = 0; i < 2 * CLIENT_ENV_MAX; i++) { /* a name may come before its value */
+		free(cfg->env[i]);
+		cfg->env[i] = NULL;
+	}
+	cfg->nnames = cfg->nsearch = cfg->argc = cfg->nenv = 0;
 }

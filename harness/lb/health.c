@@ -4,7 +4,7 @@
  * commands on the event loop.
  *
  * A checker has at most one probe in flight: a DNS query (fakeresolver's
- * probe) or a command. A command is spawned with posix_spawn in its own
+ * probe) or a command. A command is spawned (harness/spawn.h) in its own
  * process group, its stdout and stderr read from a non-blocking pipe; it is
  * done when it has exited, seen by polling waitid(WNOWAIT) (soon after the
  * pipe's EOF, and now and then before, for a command whose background
@@ -562,22 +562,11 @@ static void exec_deadline(evutil_socket_t fd, short what, void *arg)
 	exec_kill(arg);
 }
 
-static char *env_var(const char *key, const char *value)
-{
-	size_t n = strlen(key) + strlen(value) + 2;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, "%s=%s", key, value);
-	return s;
-}
-
 static void exec_start(struct health_checker *hc)
 {
-	enum { NENV = 6 };
-	char *envp[NENV + 1] = { NULL };
+	char **envp = NULL;
 	char ip[INET6_ADDRSTRLEN] = "", port[8], serial[24] = "";
 	char *const argv[] = { "sh", "-c", hc->command, NULL };
-	const char *path = getenv("PATH");
 	pid_t pid = -1;
 	int fd = -1, rc;
 
@@ -594,17 +583,16 @@ static void exec_start(struct health_checker *hc)
 	int64_t pub = published_serial(hc);
 	if (pub >= 0)
 		snprintf(serial, sizeof serial, "%" PRId64, pub);
-	envp[0] = env_var("DNSCHAOS_BACKEND", hc->name);
-	envp[1] = env_var("DNSCHAOS_ADDRESS", ip);
-	envp[2] = env_var("DNSCHAOS_PORT", port);
-	envp[3] = env_var("DNSCHAOS_ZONE", hc->origin);
-	envp[4] = env_var("DNSCHAOS_PUBLISHED_SERIAL", serial);
-	envp[5] = env_var("PATH", path ? path : "/usr/local/bin:/usr/bin:/bin");
-	for (int i = 0; i < NENV; i++) {
-		if (!envp[i]) {
-			rc = ENOMEM;
-			goto fail;
-		}
+	/* PATH and these, nothing else of ours (spawn_env_new, shared with exec clients). */
+	const char *const vars[] = {
+		"DNSCHAOS_BACKEND", hc->name,	 "DNSCHAOS_ADDRESS",	      ip,
+		"DNSCHAOS_PORT",    port,	 "DNSCHAOS_ZONE",	      hc->origin,
+		"DNSCHAOS_PUBLISHED_SERIAL", serial,
+	};
+	envp = spawn_env_new(vars, sizeof vars / sizeof vars[0] / 2);
+	if (!envp) {
+		rc = ENOMEM;
+		goto fail;
 	}
 
 	/* Its own process group (to kill it with its children), stdin empty,
@@ -624,8 +612,7 @@ static void exec_start(struct health_checker *hc)
 	timer_in(hc->poll_ev, hc->poll_delay);
 	rc = 0;
 fail:
-	for (int i = 0; i < NENV; i++)
-		free(envp[i]);
+	spawn_env_free(envp);
 	if (rc != 0) {
 		snprintf(hc->reason, sizeof hc->reason, "cannot run /bin/sh: %s", strerror(rc));
 		deliver(hc, false, clock_mono() - hc->started, -1, -1, output_text(hc));

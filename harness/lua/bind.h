@@ -26,6 +26,7 @@ struct scenario;
 #define BIND_FAULT "dnschaos.fault"
 #define BIND_VIP "dnschaos.vip"
 #define BIND_CLIENT "dnschaos.client"
+#define BIND_BOOT "dnschaos.boot_plan"
 
 /* ---- sandbox.c ---- */
 
@@ -52,8 +53,21 @@ struct sandbox_deadline {
 struct sandbox_deadline sandbox_enter(lua_State *L, double seconds);
 void sandbox_leave(lua_State *L, struct sandbox_deadline old);
 
-/* The message handler for lua_pcall: adds a traceback. */
+/*
+ * The message handler for lua_pcall: the error's text (sandbox_push_error)
+ * and a traceback.
+ */
 int sandbox_traceback(lua_State *L);
+
+/*
+ * Pushes on L the text of the error object on the top of from (L itself or
+ * a coroutine of it, left as it is): a string as it is; anything else (a
+ * table, nil, a userdata) as "FILE:LINE: error raised with a table, not a
+ * message: { code = 5 }", the line being the first Lua function on from's
+ * stack from level, the form its __tostring (called protected, within 1 s)
+ * or a short raw listing. Does not raise on a bad __tostring.
+ */
+void sandbox_push_error(lua_State *L, lua_State *from, int level);
 
 /*
  * Loads and runs the scenario file (text only) with the sandbox environment.
@@ -80,7 +94,12 @@ bool opts_has(lua_State *L, int idx, const char *key);
 double opts_number(lua_State *L, int idx, const char *key, double def, double min, double max,
 		   const char *what);
 
-/* A string; def when absent (def NULL: required). Raises on a wrong type. */
+/*
+ * A string; def when absent (def NULL: required). Raises on a wrong type.
+ * The string is anchored to the options table (an __index may have made it,
+ * the scenario may take it out of the table): valid while that table lives,
+ * which the calling API function's stack ensures until it returns.
+ */
 const char *opts_string(lua_State *L, int idx, const char *key, const char *def,
 			const char *what);
 
@@ -91,7 +110,7 @@ int opts_enum(lua_State *L, int idx, const char *key, const char *const names[],
 /* A boolean; def when absent. */
 bool opts_bool(lua_State *L, int idx, const char *key, bool def, const char *what);
 
-/* A userdata of metatable tname (checked), or NULL when absent. */
+/* A userdata of metatable tname (checked), or NULL when absent; anchored as opts_string. */
 void *opts_udata(lua_State *L, int idx, const char *key, const char *tname, const char *what);
 
 /* The closest of keys to word (edit distance), for "did you mean". */
@@ -216,9 +235,18 @@ void fault_open(lua_State *L);
 void fault_push(lua_State *L, struct farm_resolver *r, uint32_t id, const char *kind);
 
 /*
- * Reads a boot plan from an option table at idx: zone = z | file = "f" |
- * zones = {...} | boot = "source" (with source = src or the only source).
- * Returns false when the table names no boot option (then *b is untouched).
+ * Pushes an empty boot plan in a userdata whose __gc drops the plan's zone
+ * references, and returns it: read a plan into it (boot_from_opts), so a
+ * raise before the plan is used leaks nothing. The caller may clear it
+ * (farm_boot_clear) once used; the userdata must stay on the stack until then.
+ */
+struct farm_boot *boot_push(lua_State *L);
+
+/*
+ * Reads a boot plan from an option table at idx into b, which must come from
+ * boot_push: zone = z | file = "f" | zones = {...} | boot = "source" (with
+ * source = src or the only source). Returns false when the table names no
+ * boot option (then *b is untouched). Raises on a bad plan.
  */
 bool boot_from_opts(lua_State *L, int idx, struct farm_boot *b, const char *what);
 

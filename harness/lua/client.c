@@ -58,6 +58,7 @@ static void read_names(lua_State *L, int idx, struct client_config *cfg, const c
 	for (lua_Integer i = 1; i <= n; i++) {
 		double weight = 1;
 		const char *name = NULL;
+		int top = lua_gettop(L);
 		lua_rawgeti(L, t, i);
 		if (lua_type(L, -1) == LUA_TSTRING) {
 			name = lua_tostring(L, -1);
@@ -66,9 +67,9 @@ static void read_names(lua_State *L, int idx, struct client_config *cfg, const c
 			if (lua_type(L, -1) != LUA_TSTRING)
 				luaL_error(L, "%s: names[%d] must be \"name\" or { \"name\", weight = n }",
 					   what, (int)i);
+			/* Kept on the stack: the weight's __index may take it out of the entry. */
 			name = lua_tostring(L, -1);
-			lua_pop(L, 1);
-			lua_getfield(L, -1, "weight");
+			lua_getfield(L, -2, "weight");
 			if (!lua_isnil(L, -1)) {
 				if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) <= 0)
 					luaL_error(L, "%s: names[%d]: the weight must be a number > 0",
@@ -89,7 +90,7 @@ static void read_names(lua_State *L, int idx, struct client_config *cfg, const c
 		cfg->names[cfg->nnames] = dup_or_raise(L, name);
 		cfg->weights[cfg->nnames] = weight;
 		cfg->nnames++;
-		lua_pop(L, 1);
+		lua_settop(L, top);
 	}
 	lua_pop(L, 1);
 }
@@ -208,6 +209,85 @@ static void read_target(lua_State *L, int idx, struct client_config *cfg, const 
 	lua_pop(L, 1);
 }
 
+static int env_pair_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * env = { NAME = "value", ... }: what an exec command gets on top of its
+ * minimal environment (PATH and DNSCHAOS_*; harness/spawn.h). Names and
+ * values are strings; a name is not empty and holds no '=' or NUL, a value
+ * no NUL. Kept sorted by name, so the command sees the same environment
+ * whatever order the table iterates in.
+ */
+static void read_env(lua_State *L, int idx, struct client_config *cfg, const char *what)
+{
+	int type = lua_getfield(L, idx, "env");
+	if (type == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (cfg->stack != CLIENT_EXEC)
+		luaL_error(L, "%s: 'env' is for stack 'exec'", what);
+	if (type != LUA_TTABLE)
+		luaL_error(L, "%s: 'env' must be a table { NAME = \"value\", ... }, got %s", what,
+			   luaL_typename(L, -1));
+	int t = lua_gettop(L);
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		size_t nl, vl;
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "%s: env: a name must be a string, got %s", what,
+				   luaL_typename(L, -2));
+		const char *name = lua_tolstring(L, -2, &nl);
+		if (nl == 0 || strchr(name, '=') || strlen(name) != nl)
+			luaL_error(L, "%s: env: '%s' is not a variable name (empty, or holds '=' or a NUL)",
+				   what, name);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "%s: env.%s must be a string, got %s", what, name,
+				   luaL_typename(L, -1));
+		const char *value = lua_tolstring(L, -1, &vl);
+		if (strlen(value) != vl)
+			luaL_error(L, "%s: env.%s holds a NUL byte", what, name);
+		if (cfg->nenv == CLIENT_ENV_MAX)
+			luaL_error(L, "%s: 'env' holds at most %d variables", what, CLIENT_ENV_MAX);
+		/* Owned by cfg as soon as copied: a raise frees them with it (cfg_gc). */
+		cfg->env[2 * cfg->nenv] = dup_or_raise(L, name);
+		cfg->env[2 * cfg->nenv + 1] = dup_or_raise(L, value);
+		cfg->nenv++;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	qsort(cfg->env, cfg->nenv, 2 * sizeof cfg->env[0], env_pair_cmp);
+}
+
+/*
+ * ldns has one port for every nameserver (ldns_resolver_set_port): its
+ * targets must share one, known now. A farm object without an explicit port
+ * gets its own when the run starts, so it cannot be one of several.
+ */
+static void check_ldns_ports(lua_State *L, const struct client_config *cfg, const char *what)
+{
+	if (cfg->stack != CLIENT_LDNS || cfg->ntargets < 2)
+		return;
+	uint16_t port0 = 0;
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct addr *a = cfg->target_refs[i] ? cfg->target_refs[i] : &cfg->targets[i];
+		uint16_t port = addr_port(a);
+		if (port == 0)
+			luaL_error(L, "%s: ldns sends to every target on one port, and target %d (%s) "
+				      "gets its own port when the run starts: give the targets one "
+				      "explicit port (address = \"127.0.0.21:5300\") or use one target",
+				   what, (int)i + 1, cfg->target_name);
+		if (i > 0 && port != port0)
+			luaL_error(L, "%s: ldns sends to every target on one port "
+				      "(ldns_resolver_set_port); the targets %s listen on ports %d and %d",
+				   what, cfg->target_name, (int)port0, (int)port);
+		port0 = port;
+	}
+}
+
 /*
  * s:client{ name = "app", stack = "glibc", target = vip, names = {...},
  *           rate = 50 | concurrency = 4, ... }   (docs/scenario-api.md, "Clients")
@@ -219,7 +299,7 @@ int client_new(lua_State *L)
 		"rate",	   "arrivals",	"concurrency",	  "from",    "to",	      "limit",
 		"threads", "max_pending", "timeout",	  "attempts", "rotate",	      "edns0",
 		"single_request", "cache", "random_order", "search",  "ndots",	      "command",
-		"source",  NULL,
+		"source",  "env",	NULL,
 	};
 	static const char *const stacks[] = { "glibc", "glibc-res", "c-ares", "ldns",
 					      "libunbound", "exec", "unbound", NULL };
@@ -249,6 +329,7 @@ int client_new(lua_State *L)
 	cfg->stack = st == 6 ? CLIENT_UNBOUND : (enum client_stack)st;
 	snprintf(cfg->name, sizeof cfg->name, "%s", name);
 	read_target(L, 2, cfg, what);
+	check_ldns_ports(L, cfg, what);
 	read_names(L, 2, cfg, what);
 	cfg->family = (enum client_family)opts_enum(L, 2, "family", families, 0, what);
 	const char *qtype = opts_string(L, 2, "qtype",
@@ -289,7 +370,19 @@ int client_new(lua_State *L)
 		return luaL_error(L, "%s: 'limit' must be at least 1 (lookups); leave it out for "
 				     "no limit", what);
 	cfg->max_lookups = (uint64_t)opts_number(L, 2, "limit", 0, 1, 1e12, what);
-	cfg->threads = (unsigned)opts_number(L, 2, "threads", 0, 1, 1024, what);
+	cfg->threads = (unsigned)opts_number(L, 2, "threads", 0, 1, CLIENT_THREADS_MAX, what);
+	/*
+	 * One cap on worker threads, whatever sets their count: a closed-loop
+	 * blocking stack gets one per lookup in flight unless 'threads' says.
+	 */
+	bool threaded = cfg->stack == CLIENT_GLIBC || cfg->stack == CLIENT_GLIBC_RES ||
+			cfg->stack == CLIENT_LDNS || cfg->stack == CLIENT_EXEC;
+	if (threaded && !has_rate && cfg->threads == 0 && cfg->concurrency > CLIENT_THREADS_MAX)
+		return luaL_error(L, "%s: concurrency %d needs as many worker threads (%s blocks one "
+				     "per lookup), and a client has at most %d: lower it, or give "
+				     "threads = N (at most %d; the other lookups wait for a free thread)",
+				  what, (int)cfg->concurrency, client_stack_name(cfg->stack),
+				  CLIENT_THREADS_MAX, CLIENT_THREADS_MAX);
 	cfg->max_pending = (unsigned)opts_number(L, 2, "max_pending", 10000, 1, 1e7, what);
 	cfg->timeout_s = opts_number(L, 2, "timeout", -1, 0.001, 600, what);
 	cfg->attempts = (int)opts_number(L, 2, "attempts", -1, 1, 100, what);
@@ -314,6 +407,7 @@ int client_new(lua_State *L)
 				     "({name} {server} {port} {type} {source} are replaced)", what);
 	if (cfg->stack != CLIENT_EXEC && cfg->argc)
 		return luaL_error(L, "%s: 'command' is for stack 'exec'", what);
+	read_env(L, 2, cfg, what);
 	if (cfg->stack == CLIENT_EXEC && !exec_told_where(cfg))
 		return luaL_error(L, "%s: exec clients must be told where to send: use {server} and "
 				     "{port}, or run in a sandbox", what);

@@ -2,6 +2,14 @@
  * opts.c - option tables: unknown keys refused with the closest valid key,
  * types and ranges checked, every message naming what was expected.
  * Errors are raised with luaL_error, so they carry the scenario's file:line.
+ *
+ * Reading an option may run the scenario's code (an __index metamethod, a
+ * finalizer the collector calls meanwhile), which can hand back a fresh
+ * string or userdata, or take a value out of the table. So every string and
+ * userdata returned here is anchored first: kept in a registry table, keyed
+ * weakly by the options table, which the calling API function holds on its
+ * stack. A pointer returned stays valid as long as the options table lives,
+ * whatever the scenario's code does to the table.
  */
 #include "harness/lua/bind.h"
 
@@ -30,6 +38,51 @@ static size_t edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+static const char anchors_key = 0;
+
+/*
+ * Anchors the value on the top of the stack to the table at idx and pops it.
+ * Returns the anchored string (NULL for another type): an equal string
+ * anchored before is returned instead, so reading an option twice costs
+ * nothing more. A userdata is anchored as itself (equal means the same).
+ */
+static const char *anchor(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	luaL_checkstack(L, 4, "options");
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &anchors_key) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L); /* { [options table] = { [value] = value } }, weak keys */
+		lua_createtable(L, 0, 1);
+		lua_pushliteral(L, "k");
+		lua_setfield(L, -2, "__mode");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &anchors_key);
+	}
+	lua_pushvalue(L, idx);
+	if (lua_rawget(L, -2) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, idx);
+		lua_pushvalue(L, -2);
+		lua_rawset(L, -4);
+	}
+	/* value, anchors, set */
+	lua_pushvalue(L, -3);
+	if (lua_rawget(L, -2) == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -3);
+		lua_pushvalue(L, -1);
+		lua_rawset(L, -3);
+		lua_pushvalue(L, -3);
+	}
+	/* value, anchors, set, anchored value */
+	const char *p = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	lua_pop(L, 4);
+	return p;
 }
 
 const char *opts_closest(const char *word, const char *const keys[])
@@ -102,6 +155,7 @@ double opts_number(lua_State *L, int idx, const char *key, double def, double mi
 
 const char *opts_string(lua_State *L, int idx, const char *key, const char *def, const char *what)
 {
+	idx = lua_absindex(L, idx);
 	int t = lua_istable(L, idx) ? lua_getfield(L, idx, key) : (lua_pushnil(L), LUA_TNIL);
 	if (t == LUA_TNIL) {
 		lua_pop(L, 1);
@@ -111,10 +165,8 @@ const char *opts_string(lua_State *L, int idx, const char *key, const char *def,
 	}
 	if (t != LUA_TSTRING)
 		luaL_error(L, "%s: '%s' must be a string, got %s", what, key, luaL_typename(L, -1));
-	/* The string stays alive: it is referenced by the options table. */
-	const char *s = lua_tostring(L, -1);
-	lua_pop(L, 1);
-	return s;
+	/* Anchored: the table may not hold it (an __index gave it) or may lose it. */
+	return anchor(L, idx);
 }
 
 int opts_enum(lua_State *L, int idx, const char *key, const char *const names[], int def,
@@ -154,6 +206,7 @@ bool opts_bool(lua_State *L, int idx, const char *key, bool def, const char *wha
 
 void *opts_udata(lua_State *L, int idx, const char *key, const char *tname, const char *what)
 {
+	idx = lua_absindex(L, idx);
 	if (!lua_istable(L, idx))
 		return NULL;
 	if (lua_getfield(L, idx, key) == LUA_TNIL) {
@@ -169,6 +222,6 @@ void *opts_udata(lua_State *L, int idx, const char *key, const char *tname, cons
 		luaL_error(L, "%s: '%s' must be a %s, got %s", what, key, strchr(tname, '.') + 1,
 			   got);
 	}
-	lua_pop(L, 1);
+	anchor(L, idx);
 	return p;
 }

@@ -60,7 +60,6 @@ int resolver_new(lua_State *L)
 					    "address", "gate", NULL };
 	const char *what = "resolver";
 	struct scenario *sc = scenario_get(L);
-	struct farm_boot boot;
 	struct addr addr;
 
 	luaL_checkudata(L, 1, BIND_SCENARIO);
@@ -68,7 +67,8 @@ int resolver_new(lua_State *L)
 	const char *name = opts_string(L, 2, "name", NULL, what);
 	scenario_check_name(L, sc, name, what);
 	scenario_pick_address(L, sc, 2, &addr, what);
-	if (!boot_from_opts(L, 2, &boot, what)) {
+	struct farm_boot *boot = boot_push(L); /* a raise below frees its zones */
+	if (!boot_from_opts(L, 2, boot, what)) {
 		lua_getfield(L, LUA_REGISTRYINDEX, "dnschaos.sources");
 		lua_Integer n = luaL_len(L, -1);
 		if (n != 1)
@@ -76,19 +76,18 @@ int resolver_new(lua_State *L)
 					     "'path', or boot = 'source'",
 					  name);
 		lua_rawgeti(L, -1, 1);
-		memset(&boot, 0, sizeof boot);
-		boot.source = source_check(L, -1);
+		boot->source = source_check(L, -1);
 		lua_pop(L, 2);
 	}
 	struct farm_gate gate;
 	bool gated = false;
 	if (lua_getfield(L, 2, "gate") != LUA_TNIL) {
 		gated = true;
-		read_gate(L, lua_gettop(L), &gate, boot.source);
+		read_gate(L, lua_gettop(L), &gate, boot->source);
 	}
 	lua_pop(L, 1);
-	struct farm_resolver *r = farm_resolver_create(sandbox_runner(L), name, &addr, &boot);
-	farm_boot_clear(&boot);
+	struct farm_resolver *r = farm_resolver_create(sandbox_runner(L), name, &addr, boot);
+	farm_boot_clear(boot);
 	if (!r)
 		return luaL_error(L, "out of memory");
 	if (gated && farm_resolver_set_gate(r, &gate) != 0) {
@@ -251,29 +250,28 @@ static int r_wrong(lua_State *L)
 		else
 			return luaL_error(L, "wrong: '%s' is not an IPv4 or IPv6 address", address);
 	}
-	struct farm_boot b;
+	struct farm_boot *b = boot_push(L); /* a raise below frees its zone */
 	if (by_zone) {
 		lua_newtable(L);
 		lua_getfield(L, 2, "zone");
 		lua_setfield(L, -2, "zone");
 		lua_getfield(L, 2, "file");
 		lua_setfield(L, -2, "file");
-		boot_from_opts(L, lua_gettop(L), &b, "wrong");
+		boot_from_opts(L, lua_gettop(L), b, "wrong");
 		lua_pop(L, 1);
 	}
 	if (!acting(L, r, "wrong")) {
-		if (by_zone)
-			farm_boot_clear(&b);
+		farm_boot_clear(b);
 		return 0;
 	}
 	if (by_zone) {
 		spec.wrong_zones = zone_set_create();
-		if (!spec.wrong_zones || zone_set_add(spec.wrong_zones, b.zones[0], true) != 0) {
-			farm_boot_clear(&b);
+		if (!spec.wrong_zones || zone_set_add(spec.wrong_zones, b->zones[0], true) != 0) {
+			farm_boot_clear(b);
 			zone_set_destroy(spec.wrong_zones);
 			return luaL_error(L, "out of memory");
 		}
-		farm_boot_clear(&b);
+		farm_boot_clear(b);
 	}
 	return inject(L, r, &spec, duration);
 }
@@ -331,18 +329,16 @@ static const char *const boot_keys[] = { "boot", "zone", "file", "zones", "sourc
 static int r_start(lua_State *L)
 {
 	struct farm_resolver *r = resolver_check(L, 1);
-	struct farm_boot b;
 	char err[256];
 	opts_check(L, 2, "start", boot_keys, true);
-	bool has = boot_from_opts(L, 2, &b, "start");
+	struct farm_boot *b = boot_push(L); /* a raise below frees its zones */
+	bool has = boot_from_opts(L, 2, b, "start");
 	if (!acting(L, r, "start")) {
-		if (has)
-			farm_boot_clear(&b);
+		farm_boot_clear(b);
 		return 0;
 	}
-	int rc = farm_resolver_start(r, has ? &b : NULL, err, sizeof err);
-	if (has)
-		farm_boot_clear(&b);
+	int rc = farm_resolver_start(r, has ? b : NULL, err, sizeof err);
+	farm_boot_clear(b);
 	if (rc != 0) {
 		/* Not the scenario's fault: a runtime error, as at the start of the run. */
 		runner_abort(sandbox_runner(L), RUNNER_FAILED, "%s: start: %s",
@@ -357,19 +353,17 @@ static int crash(lua_State *L, const char *what, bool restart)
 {
 	static const char *const keys[] = { "down", "boot", "zone", "file", "zones", "source", NULL };
 	struct farm_resolver *r = resolver_check(L, 1);
-	struct farm_boot b;
 	char err[256];
 	opts_check(L, 2, what, restart ? boot_keys : keys, true);
 	double down = restart ? 0 : opts_number(L, 2, "down", 0, 0, 7 * 24 * 3600.0, what);
-	bool has = boot_from_opts(L, 2, &b, what);
+	struct farm_boot *b = boot_push(L); /* a raise below frees its zones */
+	bool has = boot_from_opts(L, 2, b, what);
 	if (!acting(L, r, what)) {
-		if (has)
-			farm_boot_clear(&b);
+		farm_boot_clear(b);
 		return 0;
 	}
-	int rc = farm_resolver_crash(r, down, has ? &b : NULL, err, sizeof err);
-	if (has)
-		farm_boot_clear(&b);
+	int rc = farm_resolver_crash(r, down, has ? b : NULL, err, sizeof err);
+	farm_boot_clear(b);
 	if (rc != 0) {
 		runner_abort(sandbox_runner(L), RUNNER_FAILED, "%s: %s: %s",
 			     farm_resolver_name(r), what, err);
@@ -392,17 +386,17 @@ static int r_restart(lua_State *L)
 static int r_reload(lua_State *L)
 {
 	struct farm_resolver *r = resolver_check(L, 1);
-	struct farm_boot b;
 	char err[256];
 	opts_check(L, 2, "reload", boot_keys, false);
-	if (!boot_from_opts(L, 2, &b, "reload"))
+	struct farm_boot *b = boot_push(L); /* a raise below frees its zones */
+	if (!boot_from_opts(L, 2, b, "reload"))
 		return luaL_error(L, "reload: give zone = <zone>, file = 'path' or boot = 'source'");
 	if (!acting(L, r, "reload")) {
-		farm_boot_clear(&b);
+		farm_boot_clear(b);
 		return 0;
 	}
-	int rc = farm_resolver_reload(r, &b, err, sizeof err);
-	farm_boot_clear(&b);
+	int rc = farm_resolver_reload(r, b, err, sizeof err);
+	farm_boot_clear(b);
 	if (rc != 0)
 		return luaL_error(L, "reload: %s", err);
 	return 0;

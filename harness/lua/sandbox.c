@@ -88,15 +88,169 @@ void sandbox_leave(lua_State *L, struct sandbox_deadline old)
 	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
+/* __tostring(v), called protected: its own error must not escape. */
+static int call_tostring(lua_State *L)
+{
+	luaL_tolstring(L, 1, NULL);
+	return 1;
+}
+
+/* Adds a short form of the value at idx of L to b (no metamethod runs). */
+static void add_value(luaL_Buffer *b, lua_State *L, int idx)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TSTRING: {
+		size_t n;
+		const char *s = lua_tolstring(L, idx, &n);
+		luaL_addchar(b, '"');
+		for (size_t i = 0; i < n && i < 60; i++)
+			luaL_addchar(b, (s[i] >= ' ' && s[i] != 127 && s[i] != '"') ? s[i] : '?');
+		luaL_addstring(b, n > 60 ? "...\"" : "\"");
+		break;
+	}
+	case LUA_TNUMBER:
+	case LUA_TBOOLEAN:
+	case LUA_TNIL:
+		lua_pushvalue(L, idx);
+		luaL_addstring(b, lua_type(L, -1) == LUA_TBOOLEAN ? (lua_toboolean(L, -1) ? "true" : "false")
+				  : lua_isnil(L, -1) ? "nil"
+						     : lua_tostring(L, -1));
+		lua_pop(L, 1);
+		break;
+	case LUA_TTABLE:
+		luaL_addstring(b, "{...}");
+		break;
+	default:
+		luaL_addstring(b, luaL_typename(L, idx));
+		break;
+	}
+}
+
+/* { 1, 2, key = value, ... }: the list part in order, then string keys sorted; raw, bounded. */
+static void push_table_text(lua_State *L, int t)
+{
+	enum { MAX_ITEMS = 12 };
+	const char *keys[MAX_ITEMS];
+	size_t nkeys = 0, shown = 0, more = 0;
+	luaL_Buffer b;
+	lua_Integer n = 0;
+	t = lua_absindex(L, t);
+	for (;;) {
+		bool present = lua_rawgeti(L, t, n + 1) != LUA_TNIL;
+		lua_pop(L, 1);
+		if (!present)
+			break;
+		if (n == MAX_ITEMS) {
+			more++; /* the rest of the list counts as "..." */
+			break;
+		}
+		n++;
+	}
+	/* The keys are strings held by the table, which stays on the stack meanwhile. */
+	lua_pushnil(L);
+	while (lua_next(L, t) != 0) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
+		    lua_tointeger(L, -1) <= n)
+			continue;
+		if (more && lua_type(L, -1) == LUA_TNUMBER)
+			continue; /* the list's tail, already said */
+		if (lua_type(L, -1) == LUA_TSTRING && nkeys < MAX_ITEMS) {
+			const char *k = lua_tostring(L, -1);
+			size_t i = nkeys++;
+			while (i > 0 && strcmp(keys[i - 1], k) > 0) {
+				keys[i] = keys[i - 1];
+				i--;
+			}
+			keys[i] = k;
+		} else {
+			more++;
+		}
+	}
+	luaL_buffinit(L, &b);
+	luaL_addstring(&b, "{");
+	for (lua_Integer i = 1; i <= n; i++, shown++) {
+		luaL_addstring(&b, shown ? ", " : " ");
+		lua_rawgeti(L, t, i);
+		add_value(&b, L, lua_gettop(L));
+		lua_pop(L, 1);
+	}
+	for (size_t i = 0; i < nkeys; i++, shown++) {
+		luaL_addstring(&b, shown ? ", " : " ");
+		luaL_addstring(&b, keys[i]);
+		luaL_addstring(&b, " = ");
+		lua_pushstring(L, keys[i]);
+		lua_rawget(L, t);
+		add_value(&b, L, lua_gettop(L));
+		lua_pop(L, 1);
+	}
+	if (more)
+		luaL_addstring(&b, shown ? ", ..." : " ...");
+	luaL_addstring(&b, shown || more ? " }" : "}");
+	luaL_pushresult(&b);
+}
+
+void sandbox_push_error(lua_State *L, lua_State *from, int level)
+{
+	if (lua_type(from, -1) == LUA_TSTRING) {
+		lua_pushvalue(from, -1);
+		if (from != L)
+			lua_xmove(from, L, 1);
+		return;
+	}
+	/* Where: the first Lua function on from's stack, from level up. */
+	lua_Debug ar;
+	char where[256] = "";
+	for (int lv = level; lua_getstack(from, lv, &ar); lv++)
+		if (lua_getinfo(from, "Sl", &ar) && ar.currentline > 0) {
+			snprintf(where, sizeof where, "%s:%d: ", ar.short_src, ar.currentline);
+			break;
+		}
+	lua_pushvalue(from, -1);
+	if (from != L)
+		lua_xmove(from, L, 1);
+	int v = lua_gettop(L);
+	const char *type = luaL_typename(L, v);
+	int nt = luaL_getmetafield(L, v, "__name");
+	if (nt == LUA_TSTRING)
+		type = lua_tostring(L, -1); /* stays on the stack while used */
+	else if (nt != LUA_TNIL)
+		lua_pop(L, 1);
+	int text = lua_gettop(L) + 1;
+	if (luaL_getmetafield(L, v, "__tostring") != LUA_TNIL) {
+		/* The scenario's own __tostring: protected, and within a second. */
+		lua_pop(L, 1);
+		lua_pushcfunction(L, call_tostring);
+		lua_pushvalue(L, v);
+		struct sandbox_deadline dl = sandbox_enter(L, 1.0);
+		int st = lua_pcall(L, 1, 1, 0);
+		sandbox_leave(L, dl);
+		if (st != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+			lua_pop(L, 1);
+			lua_pushliteral(L, "(its __tostring failed)");
+		}
+	} else if (lua_type(L, v) == LUA_TTABLE) {
+		push_table_text(L, v);
+	} else {
+		luaL_Buffer b;
+		luaL_buffinit(L, &b);
+		add_value(&b, L, v);
+		luaL_pushresult(&b);
+	}
+	if (lua_type(L, v) == LUA_TNIL)
+		lua_pushfstring(L, "%serror raised with nil, not a message", where);
+	else
+		lua_pushfstring(L, "%serror raised with a %s, not a message: %s", where, type,
+				lua_tostring(L, text));
+	lua_replace(L, v);
+	lua_settop(L, v);
+}
+
 int sandbox_traceback(lua_State *L)
 {
-	const char *msg = lua_tostring(L, 1);
-	if (!msg) {
-		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-			return 1;
-		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-	}
-	luaL_traceback(L, L, msg, 1);
+	/* Level 1: the function that raised (error, or the Lua code itself). */
+	sandbox_push_error(L, L, 1);
+	luaL_traceback(L, L, lua_tostring(L, -1), 1);
 	return 1;
 }
 

@@ -4,6 +4,14 @@
  * (s:at, s:every, s:on), and the coroutine machinery behind s:sleep and
  * s:wait. Every timeline function runs in its own coroutine, resumed from
  * libevent timers and farm events; every call into Lua is protected.
+ *
+ * The rule for pausing: s:sleep, s:wait and s:query pause the coroutine the
+ * runner is resuming (sc->running), and nothing else. They yield a marker
+ * to the runner, which parks the coroutine; called from a coroutine the
+ * scenario made itself they raise (the runner would never see that yield),
+ * and a yield without the marker reaching the runner (a bare
+ * coroutine.yield in a timeline function) is an error at its line. A parked
+ * coroutine is woken by the runner only: a coroutine.resume of it raises.
  */
 #include "harness/lua/bind.h"
 #include "fakeresolver/clock.h"
@@ -107,7 +115,11 @@ struct scenario {
 	char yield_event[32];
 	double yield_timeout;
 	struct parked *yield_parked; /* s:query: already made, waiting for its coroutine */
+	lua_State *running; /* the timeline coroutine being resumed, or NULL */
 };
+
+/* What s:sleep, s:wait and s:query yield: the runner parks only this. */
+static char yield_marker;
 
 static const char scenario_key = 0;
 
@@ -407,7 +419,7 @@ static void parked_fire(evutil_socket_t fd, short what, void *arg)
 	co = lua_tothread(sc->L, -1);
 	lua_pop(sc->L, 1);
 	int nargs = 0;
-	if (waiting) {
+	if (waiting && co) {
 		lua_pushboolean(co, 0); /* s:wait timed out */
 		nargs = 1;
 	}
@@ -460,31 +472,57 @@ static void resume(struct scenario *sc, int co_ref, int nargs)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, co_ref);
 	lua_State *co = lua_tothread(L, -1);
 	lua_pop(L, 1);
-	int nres = 0;
+	int nres = 0, st;
+	if (!co) {
+		runner_abort(sc->run, RUNNER_FAILED, "internal error: a parked coroutine is gone");
+		return;
+	}
+	lua_Debug ar;
+	bool fresh = lua_status(co) == LUA_OK && !lua_getstack(co, 0, &ar) &&
+		     lua_gettop(co) > nargs;
+	if (lua_status(co) != LUA_YIELD && !fresh) {
+		/* Parked, then ended by the scenario: a coroutine.close (its
+		 * choice), or a coroutine.resume, which stopped the run already. */
+		lua_settop(co, 0);
+		luaL_unref(L, LUA_REGISTRYINDEX, co_ref);
+		return;
+	}
+	lua_State *outer_running = sc->running;
 	sc->yield_kind = YIELD_NONE;
+	sc->yield_parked = NULL;
+	sc->running = co;
 	struct sandbox_deadline outer = sandbox_enter(L, runner_callback_limit(sc->run));
-	int st = lua_resume(co, L, nargs, &nres);
+	st = lua_resume(co, L, nargs, &nres);
 	sandbox_leave(L, outer);
+	sc->running = outer_running;
 	if (st == LUA_YIELD) {
+		bool ours = nres == 1 && lua_touserdata(co, -1) == &yield_marker &&
+			    sc->yield_kind != YIELD_NONE;
 		lua_pop(co, nres);
-		if (sc->yield_kind == YIELD_NONE) {
+		if (!ours) {
 			luaL_where(co, 1);
-			lua_pushfstring(co, "%sa timeline function yielded outside s:sleep, s:wait "
-					    "or s:query (coroutine.yield at its top level)",
+			lua_pushfstring(co, "%scoroutine.yield in a timeline function: it yielded "
+					    "outside s:sleep, s:wait or s:query, which alone pause it "
+					    "(yield inside a coroutine of your own instead)",
 					lua_tostring(co, -1));
 			st = LUA_ERRRUN;
 		} else if (park(sc, co_ref) != 0) {
 			runner_abort(sc->run, RUNNER_FAILED, "out of memory");
 			luaL_unref(L, LUA_REGISTRYINDEX, co_ref);
+			return;
 		} else {
 			return;
 		}
 	}
+	if (sc->yield_parked) { /* an s:query that never reached the runner */
+		parked_unlink(sc->yield_parked);
+		sc->yield_parked = NULL;
+	}
 	if (st != LUA_OK) {
-		const char *msg = lua_tostring(co, -1);
-		luaL_traceback(L, co, msg ? msg : "(error object is not a string)", 0);
+		sandbox_push_error(L, co, 0);
+		luaL_traceback(L, co, lua_tostring(L, -1), 0);
 		runner_abort(sc->run, RUNNER_BAD_INPUT, "%s", lua_tostring(L, -1));
-		lua_pop(L, 1);
+		lua_pop(L, 2);
 	}
 	luaL_unref(L, LUA_REGISTRYINDEX, co_ref);
 }
@@ -756,7 +794,8 @@ static void deliver(struct scenario *sc, const void *target, const char *event)
 		lua_rawgeti(L, LUA_REGISTRYINDEX, co_ref);
 		lua_State *co = lua_tothread(L, -1);
 		lua_pop(L, 1);
-		lua_pushboolean(co, 1);
+		if (co)
+			lua_pushboolean(co, 1);
 		resume(sc, co_ref, 1);
 		next = sc->parked; /* resuming may have parked or woken others */
 	}
@@ -810,6 +849,53 @@ void scenario_emit(struct scenario *sc, const void *target, const char *event)
 	evtimer_add(sc->emit_ev, &now);
 }
 
+/*
+ * Raises unless L is the timeline coroutine the runner is resuming, and may
+ * yield to it from here (what: "s:sleep", ...). The rule is in the header.
+ */
+static void check_can_pause(lua_State *L, struct scenario *sc, const char *what)
+{
+	if (!sc->started || !sc->running)
+		luaL_error(L, "%s works only inside a timeline function (s:at, s:every, s:on)",
+			   what);
+	if (L != sc->running)
+		luaL_error(L, "%s works only in the timeline function itself, not in a coroutine "
+			      "it made (coroutine.wrap or coroutine.create): call it outside that "
+			      "coroutine",
+			   what);
+	if (!lua_isyieldable(L))
+		luaL_error(L, "%s cannot pause here: it is inside a function called from C (a "
+			      "table.sort comparator, a string.gsub replacement, a finalizer, ...)",
+			   what);
+}
+
+/* Where s:sleep, s:wait and s:query go on when the runner wakes them. */
+static int pause_done(lua_State *L, int status, lua_KContext base)
+{
+	struct scenario *sc = scenario_of(L);
+	(void)status;
+	if (!sc || sc->running != L) {
+		/* A coroutine.resume of the scenario's, not the runner: refuse it, and
+		 * stop the run (the scenario may swallow this error). */
+		luaL_where(L, 1);
+		lua_pushfstring(L, "%sa timeline function paused in s:sleep, s:wait or s:query was "
+				   "resumed by coroutine.resume: only the run wakes it",
+				lua_tostring(L, -1));
+		if (sc)
+			runner_abort(sc->run, RUNNER_BAD_INPUT, "%s", lua_tostring(L, -1));
+		return lua_error(L);
+	}
+	return lua_gettop(L) - (int)base; /* the wake-up values */
+}
+
+/* Yields the marker to the runner, which parks the coroutine (sc->yield_* say how). */
+static int pause_timeline(lua_State *L)
+{
+	int base = lua_gettop(L);
+	lua_pushlightuserdata(L, &yield_marker);
+	return lua_yieldk(L, 1, base, pause_done);
+}
+
 /* s:sleep(seconds): only inside a timeline function. */
 static int s_sleep(lua_State *L)
 {
@@ -817,12 +903,10 @@ static int s_sleep(lua_State *L)
 	double s = luaL_checknumber(L, 2);
 	if (!(s >= 0 && s <= DURATION_MAX))
 		return luaL_error(L, "s:sleep: seconds must be >= 0 (got %f)", s);
-	if (!lua_isyieldable(L) || !sc->started)
-		return luaL_error(L, "s:sleep works only inside a timeline function (s:at, "
-				     "s:every, s:on)");
+	check_can_pause(L, sc, "s:sleep");
 	sc->yield_kind = YIELD_SLEEP;
 	sc->yield_s = s;
-	return lua_yield(L, 0);
+	return pause_timeline(L);
 }
 
 /* s:wait(target, "event" [, timeout]): true when it happened, false on timeout. */
@@ -832,14 +916,12 @@ static int s_wait(lua_State *L)
 	const void *target = event_target(L, 2, "s:wait");
 	const char *ev = check_event(L, 3, "s:wait");
 	double timeout = luaL_optnumber(L, 4, -1);
-	if (!lua_isyieldable(L) || !sc->started)
-		return luaL_error(L, "s:wait works only inside a timeline function (s:at, "
-				     "s:every, s:on)");
+	check_can_pause(L, sc, "s:wait");
 	sc->yield_kind = YIELD_WAIT;
 	sc->yield_target = target;
 	snprintf(sc->yield_event, sizeof sc->yield_event, "%s", ev);
 	sc->yield_timeout = timeout;
-	return lua_yield(L, 0);
+	return pause_timeline(L);
 }
 
 static void push_rdata(lua_State *L, const ldns_rr *rr)
@@ -922,7 +1004,8 @@ static void query_done(void *arg, const struct probe_result *res)
 	lua_rawgeti(sc->L, LUA_REGISTRYINDEX, co_ref);
 	lua_State *co = lua_tothread(sc->L, -1);
 	lua_pop(sc->L, 1);
-	push_result(co, res, qtype);
+	if (co)
+		push_result(co, res, qtype);
 	resume(sc, co_ref, 1);
 }
 
@@ -965,9 +1048,7 @@ static int s_query(lua_State *L)
 		.edns = opts_bool(L, 5, "edns", false, "s:query"),
 		.rd = opts_bool(L, 5, "rd", false, "s:query"),
 	};
-	if (!lua_isyieldable(L) || !sc->started)
-		return luaL_error(L, "s:query works only inside a timeline function (s:at, "
-				     "s:every, s:on)");
+	check_can_pause(L, sc, "s:query");
 	struct parked *p = calloc(1, sizeof *p);
 	if (!p)
 		return luaL_error(L, "out of memory");
@@ -986,7 +1067,7 @@ static int s_query(lua_State *L)
 	sc->parked = p;
 	sc->yield_kind = YIELD_QUERY;
 	sc->yield_parked = p;
-	return lua_yield(L, 0);
+	return pause_timeline(L);
 }
 
 static int s_now(lua_State *L)

@@ -23,22 +23,16 @@ void source_push(lua_State *L, struct farm_source *s)
 /* Reads the zone to publish: zone = z or file = "path". Returns a reference. */
 static struct zone_version *zone_opt(lua_State *L, int idx, const char *what)
 {
-	struct zone_version *v = NULL;
+	/* Every option is read before a reference is taken: a raise leaks nothing. */
 	struct zone_version **z = opts_udata(L, idx, "zone", BIND_ZONE, what);
 	if (z && !*z)
 		luaL_error(L, "%s: 'zone' was used after it was closed", what);
-	if (z)
-		v = zone_version_ref(*z);
 	const char *file = opts_string(L, idx, "file", "", what);
-	if (file[0] && v) {
-		zone_version_unref(v);
+	if (file[0] && z)
 		luaL_error(L, "%s: give zone or file, not both", what);
-	}
-	if (file[0])
-		v = zone_load(L, file);
-	if (!v)
+	if (!file[0] && !z)
 		luaL_error(L, "%s: needs zone = <zone> or file = 'path'", what);
-	return v;
+	return z ? zone_version_ref(*z) : zone_load(L, file);
 }
 
 /* s:zone_source{ name = "truth", zone = z | file = "...", address = "127.0.0.10" } */

@@ -64,6 +64,8 @@ static int z_index(lua_State *L)
 	return 1;
 }
 
+static int boot_gc(lua_State *L);
+
 static int z_tostring(lua_State *L)
 {
 	struct zone_version *v = zone_check(L, 1);
@@ -92,11 +94,33 @@ void zone_open(lua_State *L)
 	lua_pushliteral(L, "zone");
 	lua_setfield(L, -2, "__name");
 	lua_pop(L, 1);
+	luaL_newmetatable(L, BIND_BOOT);
+	lua_pushcfunction(L, boot_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pushliteral(L, "boot plan");
+	lua_setfield(L, -2, "__name");
+	lua_pop(L, 1);
+}
+
+/* A boot plan being read lives in a userdata, so a raise before it is used frees its references. */
+static int boot_gc(lua_State *L)
+{
+	farm_boot_clear(luaL_checkudata(L, 1, BIND_BOOT));
+	return 0;
+}
+
+struct farm_boot *boot_push(lua_State *L)
+{
+	struct farm_boot *b = lua_newuserdatauv(L, sizeof *b, 0);
+	memset(b, 0, sizeof *b);
+	luaL_setmetatable(L, BIND_BOOT);
+	return b;
 }
 
 bool boot_from_opts(lua_State *L, int idx, struct farm_boot *b, const char *what)
 {
 	static const char *const boots[] = { "file", "source", NULL };
+	idx = lua_absindex(L, idx);
 	bool any = opts_has(L, idx, "zone") || opts_has(L, idx, "file") ||
 		   opts_has(L, idx, "zones") || opts_has(L, idx, "boot") ||
 		   opts_has(L, idx, "source");
@@ -108,10 +132,9 @@ bool boot_from_opts(lua_State *L, int idx, struct farm_boot *b, const char *what
 				     ? 0
 				     : 1,
 			     what);
-	memset(b, 0, sizeof *b);
+	farm_boot_clear(b);
 	if (kind == 1) {
 		struct farm_source **src = opts_udata(L, idx, "source", BIND_SOURCE, what);
-		struct scenario *sc = scenario_get(L);
 		if (opts_has(L, idx, "zone") || opts_has(L, idx, "file") || opts_has(L, idx, "zones"))
 			luaL_error(L, "%s: boot = 'source' loads from the zone source; drop zone/file",
 				   what);
@@ -129,41 +152,35 @@ bool boot_from_opts(lua_State *L, int idx, struct farm_boot *b, const char *what
 			b->source = source_check(L, -1);
 			lua_pop(L, 2);
 		}
-		(void)sc;
 		return true;
 	}
-	struct zone_version *v = NULL;
+	/*
+	 * Every reference taken goes into b at once: b lives in a userdata
+	 * (boot_push), so a raise from here on leaves them to its __gc.
+	 */
 	if (opts_has(L, idx, "source"))
 		luaL_error(L, "%s: 'source' goes with boot = 'source'", what);
 	struct zone_version **z = opts_udata(L, idx, "zone", BIND_ZONE, what);
 	if (z && !*z)
 		luaL_error(L, "%s: 'zone' was used after it was closed", what);
-	if (z)
-		v = zone_version_ref(*z);
 	const char *file = opts_string(L, idx, "file", "", what);
-	if (file[0]) {
-		if (v) {
-			zone_version_unref(v);
-			luaL_error(L, "%s: give zone or file, not both", what);
-		}
-		v = zone_load(L, file);
-	}
-	if (v)
-		b->zones[b->nzones++] = v;
+	if (z && file[0])
+		luaL_error(L, "%s: give zone or file, not both", what);
+	if (z)
+		b->zones[b->nzones++] = zone_version_ref(*z);
+	if (file[0])
+		b->zones[b->nzones++] = zone_load(L, file);
 	if (lua_getfield(L, idx, "zones") != LUA_TNIL) {
-		if (!lua_istable(L, -1)) {
-			farm_boot_clear(b);
+		int t = lua_gettop(L);
+		if (!lua_istable(L, t))
 			luaL_error(L, "%s: 'zones' must be a list of zones", what);
-		}
-		lua_Integer n = luaL_len(L, -1);
+		lua_Integer n = luaL_len(L, t);
 		for (lua_Integer i = 1; i <= n; i++) {
-			lua_rawgeti(L, -1, i);
+			lua_rawgeti(L, t, i);
 			struct zone_version **box = luaL_testudata(L, -1, BIND_ZONE);
-			if (!box || !*box || b->nzones == FARM_BOOT_ZONES) {
-				farm_boot_clear(b);
+			if (!box || !*box || b->nzones == FARM_BOOT_ZONES)
 				luaL_error(L, "%s: zones[%d] must be a zone (at most %d)", what, (int)i,
 					   FARM_BOOT_ZONES);
-			}
 			b->zones[b->nzones++] = zone_version_ref(*box);
 			lua_pop(L, 1);
 		}

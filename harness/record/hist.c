@@ -1,5 +1,6 @@
 /*
- * hist.c - a history read back. The file is read whole; each line is parsed once
+ * hist.c - a history read back. The file is read whole (a chunk at a time, a
+ * line longer than HIST_LINE_MAX refused as soon as it shows); each line is parsed once
  * by a small JSON reader that knows the shape docs/history.md promises (one
  * flat object per line: strings, numbers, booleans, null, arrays of
  * strings), and what the checker and the reports need goes into typed
@@ -7,6 +8,7 @@
  * skipped, as the format says readers must.
  */
 #include "harness/record/hist.h"
+#include "harness/record/history.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,13 @@
 #include <unistd.h>
 
 #define FIELDS_MAX 64
+/* The writer's longest line, and the spaces it may pad one with (under a page), fit the cap. */
+_Static_assert(HIST_LINE_MAX >= HISTORY_LINE_MAX + 4096 + 2,
+	       "the reader must take every line the writer writes");
+/* The longest number read: any finite double in fixed point (1 + 309 digits, a point, 9 decimals). */
+#define NUMBER_MAX 400
+/* The file is read this much at a time, each line's length checked as it comes. */
+#define READ_CHUNK (1024 * 1024)
 
 /* A growable array of fixed-size records. */
 struct vec {
@@ -56,6 +65,7 @@ struct hist {
 	char path[1024];
 	char *buf; /* the file's bytes, read whole */
 	size_t size;
+	size_t longest; /* the longest line, "\n" not counted */
 
 	/* interned strings: texts in one arena, an open-addressed table of ids */
 	char *arena;
@@ -280,6 +290,11 @@ static int parse_string(struct parser *ps, const char **out, size_t *outlen)
 				cp = cp * 16 + (unsigned)v;
 			}
 			ps->p += 4;
+			if (cp == 0) {
+				/* A name cut at its NUL would be another name: no history holds one. */
+				ps->err = "\\u0000 (NUL) in a string";
+				return -1;
+			}
 			char u8[4];
 			size_t n;
 			if (cp < 0x80) {
@@ -345,16 +360,26 @@ static int parse_number(struct parser *ps, struct field *f)
 		ps->p = q;
 		return 0;
 	}
-	char buf[64];
+	/* Room for any finite double in fixed point, as the writer may write one. */
+	char buf[NUMBER_MAX + 1];
 	size_t n = 0;
-	for (q = ps->p; q < ps->end && n < sizeof buf - 1 &&
-			(strchr("0123456789+-.eE", *q) != NULL); q++)
+	for (q = ps->p; q < ps->end && strchr("0123456789+-.eE", *q) != NULL && *q; q++) {
+		if (n == NUMBER_MAX) {
+			ps->err = "a number longer than any finite one";
+			return -1;
+		}
 		buf[n++] = *q;
+	}
 	buf[n] = '\0';
 	char *e;
 	f->num = strtod(buf, &e);
 	if (e == buf) {
 		ps->err = "bad number";
+		return -1;
+	}
+	if (!isfinite(f->num)) {
+		/* 1e999: the writer writes null for infinities, and no reader can use one */
+		ps->err = "a number too large to be finite";
 		return -1;
 	}
 	f->is_int = false;
@@ -567,6 +592,45 @@ static void fail(struct ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Text from the file, fit for a message: at most 40 bytes, control characters as '?'. */
+static const char *shown(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (; k < n && k + 4 < cap && k < 40; k++)
+		out[k] = (unsigned char)s[k] < 0x20 || s[k] == 0x7f ? '?' : s[k];
+	if (k < n)
+		for (int i = 0; i < 3 && k + 1 < cap; i++)
+			out[k++] = '.';
+	out[k] = '\0';
+	return out;
+}
+
+/*
+ * What docs/history.md promises of every line beyond its JSON: a key at most
+ * once, and no negative duration in milliseconds (the fields ending in _ms).
+ */
+static void line_rules(struct ctx *c)
+{
+	const struct parser *ps = c->ps;
+	char k[48];
+	for (size_t i = 0; i < ps->nf; i++) {
+		const struct field *f = &ps->f[i];
+		for (size_t j = 0; j < i; j++)
+			if (ps->f[j].klen == f->klen && ps->f[j].key[0] == f->key[0] &&
+			    memcmp(ps->f[j].key, f->key, f->klen) == 0) {
+				fail(c, "key '%s' appears twice (a key appears at most once in a line)",
+				     shown(f->key, f->klen, k, sizeof k));
+				return;
+			}
+		if (f->kind == J_NUM && f->num < 0 && f->klen > 3 &&
+		    memcmp(f->key + f->klen - 3, "_ms", 3) == 0) {
+			fail(c, "'%s' is negative (%g): a duration is never negative",
+			     shown(f->key, f->klen, k, sizeof k), f->num);
+			return;
+		}
+	}
+}
+
 /* An interned string field; HIST_NONE when absent or null; wrong type: an error. */
 static uint32_t f_str(struct ctx *c, const char *key)
 {
@@ -740,6 +804,11 @@ static void take_answers(struct ctx *c, struct hist_lookup *l)
 	const struct field *an = get(c->ps, "answers");
 	l->addr_first = (uint32_t)h->addrs.n;
 	if (an && an->kind == J_ARR) {
+		if (an->slen > UINT16_MAX) {
+			fail(c, "%zu answers: more than a lookup has (a stack returns a few dozen)",
+			     an->slen);
+			return;
+		}
 		const char *s = an->s;
 		for (size_t i = 0; i < an->slen; i++, s += strlen(s) + 1) {
 			struct hist_addr *a = vec_push(&h->addrs);
@@ -1109,47 +1178,57 @@ static int parse_all(struct hist *h, char *err, size_t errlen)
 {
 	struct parser ps = {0};
 	struct ctx c = { h, &ps, 0, err, errlen, false };
-	size_t longest = 0;
-	for (const char *p = h->buf, *end = h->buf + h->size; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			break;
-		if ((size_t)(nl - p) > longest)
-			longest = (size_t)(nl - p);
-		p = nl + 1;
-	}
-	ps.scap = longest + 16;
+	/* Strings are decoded into scratch, never longer than their line. */
+	ps.scap = h->longest + 16;
 	ps.scratch = malloc(ps.scap);
 	if (!ps.scratch) {
 		snprintf(err, errlen, "%s: out of memory", h->path);
 		return -1;
 	}
 	double last = 0;
+	size_t end_line = 0;
 	for (const char *p = h->buf, *end = h->buf + h->size; p < end && !c.failed;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			break; /* a cut last line (a killed run): dropped */
 		c.lineno++;
+		if (c.lineno > UINT32_MAX) {
+			fail(&c, "more lines than this reader counts (%u)", UINT32_MAX);
+			break;
+		}
+		if (end_line) {
+			fail(&c, "a line after the end line (line %zu): the end line is the last",
+			     end_line);
+			break;
+		}
 		size_t len = (size_t)(nl - p);
 		if (parse_line(&ps, p, len) != 0) {
 			fail(&c, "not a history line: %s", ps.err);
 			break;
 		}
+		line_rules(&c);
+		if (c.failed)
+			break;
 		const struct field *tf = get(&ps, "t"), *ty = get(&ps, "type");
 		if (!tf || tf->kind != J_NUM || !ty || ty->kind != J_STR) {
 			fail(&c, "every line needs a number 't' and a string 'type'");
 			break;
 		}
 		if (tf->num < last - 1e-9) {
-			fail(&c, "t goes backwards (%.6f after %.6f)", tf->num, last);
+			/* six decimals, as written; more when they would show no difference */
+			int d = fabs(tf->num - last) < 5e-7 ? 12 : 6;
+			fail(&c, "t goes backwards (%.*f after %.*f)", d, tf->num, d, last);
 			break;
 		}
-		last = tf->num;
+		if (tf->num > last)
+			last = tf->num; /* the tolerance above is not a slope: t cannot drift down */
 		enum hist_type type = type_of(ty);
 		if (c.lineno == 1 && type != HIST_META) {
 			fail(&c, "not a dnschaos history: the first line is not a meta line");
 			break;
 		}
+		if (type == HIST_END)
+			end_line = c.lineno;
 		struct line_ref *lr = vec_push(&h->lines);
 		if (!lr) {
 			fail(&c, "out of memory");
@@ -1168,10 +1247,69 @@ static int parse_all(struct hist *h, char *err, size_t errlen)
 	return c.failed || c.lineno == 0 ? -1 : 0;
 }
 
+/*
+ * Reads the open file into h->buf: at most limit bytes (its size when it was
+ * opened: what a live run appends meanwhile is not read, and a cut last line
+ * is dropped as any), a chunk at a time, and refuses a line longer than
+ * HIST_LINE_MAX as soon as it has read that much of it, so a huge line costs
+ * no more than the cap. Notes the longest line. Returns 0 or -1 with err set.
+ */
+static int read_file(struct hist *h, int fd, size_t limit, char *err, size_t errlen)
+{
+	size_t cap = limit < READ_CHUNK ? limit : READ_CHUNK;
+	size_t start = 0, lineno = 1; /* where the line being read starts, its number */
+	h->buf = malloc(cap + 1);     /* + 1: never a NULL buffer, even for an empty file */
+	if (!h->buf)
+		goto oom;
+	while (h->size < limit) {
+		if (h->size == cap) {
+			size_t ncap = cap > limit / 2 ? limit : 2 * cap;
+			char *nb = realloc(h->buf, ncap + 1);
+			if (!nb)
+				goto oom;
+			h->buf = nb;
+			cap = ncap;
+		}
+		size_t want = cap - h->size < READ_CHUNK ? cap - h->size : READ_CHUNK;
+		ssize_t r = read(fd, h->buf + h->size, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s", h->path, strerror(errno));
+			return -1;
+		}
+		if (r == 0)
+			break; /* the file shrank since it was opened */
+		const char *p = h->buf + h->size, *end = p + r;
+		h->size += (size_t)r;
+		for (const char *nl; (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
+			size_t len = (size_t)(nl - h->buf) - start;
+			if (len > HIST_LINE_MAX)
+				break;
+			if (len > h->longest)
+				h->longest = len;
+			start = (size_t)(nl - h->buf) + 1;
+			lineno++;
+		}
+		if (h->size - start > HIST_LINE_MAX) {
+			snprintf(err, errlen,
+				 "%s:%zu: a line longer than %d MiB: no history holds one (the longest "
+				 "line dnschaos writes is %d MiB)",
+				 h->path, lineno, HIST_LINE_MAX >> 20, HISTORY_LINE_MAX >> 20);
+			return -1;
+		}
+	}
+	return 0; /* a cut last line (after start) is dropped: not parsed, not counted */
+oom:
+	snprintf(err, errlen, "%s: out of memory", h->path);
+	return -1;
+}
+
 struct hist *hist_load(const char *path, char *err, size_t errlen)
 {
 	struct hist *h = calloc(1, sizeof *h);
-	int fd = -1;
+	int fd = -1, fl;
+	struct stat st;
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -1179,46 +1317,31 @@ struct hist *hist_load(const char *path, char *err, size_t errlen)
 	snprintf(h->path, sizeof h->path, "%s", path);
 	init_vecs(h);
 	h->end_reason = h->end_error = HIST_NONE;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		snprintf(err, errlen, "%s: not a regular file (a history is a file, not a %s)", path,
+			 S_ISDIR(st.st_mode)	? "directory"
+			 : S_ISFIFO(st.st_mode) ? "FIFO"
+			 : S_ISSOCK(st.st_mode) ? "socket"
+						: "device");
+		goto fail;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	/* Read, not mapped: a file cut short while we read cannot fault us. */
-	size_t cap = (size_t)st.st_size + 1;
-	char *buf = malloc(cap);
-	if (!buf) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	if ((uintmax_t)st.st_size > SIZE_MAX - 1) {
+		snprintf(err, errlen, "%s: too large to read", path);
 		goto fail;
 	}
-	h->buf = buf;
-	for (;;) {
-		if (h->size == cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				snprintf(err, errlen, "%s: out of memory", path);
-				goto fail;
-			}
-			buf = nb;
-			cap *= 2;
-			h->buf = buf;
-		}
-		ssize_t r = read(fd, buf + h->size, cap - h->size);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		h->size += (size_t)r;
-	}
+	if (read_file(h, fd, (size_t)st.st_size, err, errlen) != 0)
+		goto fail;
 	close(fd);
 	fd = -1;
 	if (parse_all(h, err, errlen) != 0)
@@ -1303,7 +1426,8 @@ const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct his
 					  size_t *n)
 {
 	*n = l->naddrs;
-	return (const struct hist_addr *)h->addrs.p + l->addr_first;
+	/* none: no pointer arithmetic on an array that may not exist (NULL + 0) */
+	return l->naddrs ? (const struct hist_addr *)h->addrs.p + l->addr_first : NULL;
 }
 
 int hist_serves_unpublished(const struct hist *h, uint32_t resolver, double t)

@@ -21,6 +21,14 @@
 
 #define HIST_NONE UINT32_MAX
 
+/*
+ * The longest line hist_load reads, its "\n" not counted: the longest line
+ * the writer writes (HISTORY_LINE_MAX, 16 MiB) with room for the spaces it
+ * pads a line with (under 4 KiB). A longer line is refused as soon as that
+ * much of it is read, so a huge line costs no more memory than this.
+ */
+#define HIST_LINE_MAX (16 * 1024 * 1024 + 8192)
+
 struct hist;
 
 enum hist_type {
@@ -180,9 +188,14 @@ struct hist_meta {
 };
 
 /*
- * Reads path. Returns NULL with "FILE:LINE: reason" (or "FILE: reason") in
- * err: not a history (no meta first line), malformed JSON, a field of the
- * wrong type, t going backwards, out of memory.
+ * Reads path, a regular file (a FIFO, a device or a directory is refused
+ * without blocking), up to the size it has when opened. Returns NULL with
+ * "FILE:LINE: reason" (or "FILE: reason") in err for what docs/history.md
+ * forbids: not a history (no meta first line), malformed JSON, a line longer
+ * than HIST_LINE_MAX, a key twice in a line, a number that is not finite, a
+ * negative duration (a field ending in _ms), \u0000 in a string, a field of
+ * the wrong type, t going backwards, a line after the end line; and for out
+ * of memory. The caller frees the result with hist_free.
  */
 struct hist *hist_load(const char *path, char *err, size_t errlen);
 void hist_free(struct hist *h);
@@ -212,7 +225,7 @@ const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
 const struct hist_state *hist_states(const struct hist *h, size_t *n);
 const struct hist_version *hist_versions(const struct hist *h, size_t *n);
 
-/* A completed lookup's answers, in the line's order (borrowed). */
+/* A completed lookup's answers, in the line's order (borrowed; NULL when it has none). */
 const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,
 					  size_t *n);
 

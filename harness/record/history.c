@@ -4,6 +4,7 @@
  * written with write(2).
  */
 #include "harness/record/history.h"
+#include "harness/record/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -489,10 +490,11 @@ struct history *history_open(const char *path, char *err, size_t errlen)
 		h = history_open_fd(STDOUT_FILENO, "stdout", err, errlen);
 		goto out;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = outfile_open(path, OUTFILE_MODE);
 	if (fd < 0) {
-		snprintf(err, errlen, "history %s: cannot create the file: %s", path,
-		         strerror(errno));
+		snprintf(err, errlen, "history %s: cannot create the file: %s%s", path,
+		         strerror(-fd), fd == -ELOOP ? " (a symbolic link is not followed)" : "");
+		fd = -1;
 		goto out;
 	}
 	h = history_open_fd(fd, path, err, errlen);

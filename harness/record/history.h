@@ -37,8 +37,10 @@
 struct history;
 
 /*
- * Creates (or truncates) the file at path, mode 0644 before umask; "-" writes
- * to stdout (which history_close leaves open). In a regular file, no line
+ * Creates the file at path, mode 0600 (OUTFILE_MODE, whatever the umask), or
+ * truncates an existing one, which keeps its mode; a symbolic link at path is
+ * refused, never followed (outfile_open); "-" writes to stdout (which
+ * history_close leaves open). In a regular file, no line
  * under 4 KiB straddles a 4 KiB boundary (spaces pad the line before it), so
  * that a write cut short by SIGKILL still leaves whole lines. Returns NULL
  * with the reason, naming the path, in err.

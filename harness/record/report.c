@@ -14,6 +14,7 @@
 #include "harness/record/report.h"
 #include "harness/record/utf8.h"
 #include "harness/record/hist.h"
+#include "harness/record/outfile.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -216,19 +217,26 @@ static void put_escaped(FILE *f, const char *s, escape_fn *esc, bool alt)
 	escape_to(&o, s, esc, alt);
 }
 
-/* Opens path for a report ("-": stdout). Returns NULL with err set. */
-static FILE *report_open(const char *path, const char *what, char *err, size_t errlen)
+/* Opens path for a report ("-": stdout; see outfile_open). Returns NULL with err set. */
+static FILE *report_open(const char *path, unsigned mode, const char *what, char *err,
+                         size_t errlen)
 {
-	FILE *f;
+	FILE *f = NULL;
+	int fd;
 
 	if (strcmp(path, "-") == 0) {
 		errno = 0;
 		return stdout;
 	}
-	f = fopen(path, "w");
+	fd = outfile_open(path, mode);
+	if (fd >= 0 && !(f = fdopen(fd, "w"))) {
+		int e = errno;
+		close(fd);
+		fd = -e;
+	}
 	if (!f)
-		snprintf(err, errlen, "cannot write the %s report %s: %s", what, path,
-		         strerror(errno));
+		snprintf(err, errlen, "cannot write the %s report %s: %s%s", what, path,
+		         strerror(-fd), fd == -ELOOP ? " (a symbolic link is not followed)" : "");
 	errno = 0;
 	return f;
 }
@@ -673,7 +681,7 @@ int report_junit(const char *path, const struct report *r, char *err, size_t err
 
 	if (!path || !r)
 		return bad_call("report_junit", err, errlen);
-	f = report_open(path, "JUnit", err, errlen);
+	f = report_open(path, r->file_mode, "JUnit", err, errlen);
 	if (!f)
 		return -1;
 	m = meta_of(r);
@@ -1030,7 +1038,7 @@ int report_json(const char *path, const struct report *r, char *err, size_t errl
 
 	if (!path || !r)
 		return bad_call("report_json", err, errlen);
-	f = report_open(path, "JSON", err, errlen);
+	f = report_open(path, r->file_mode, "JSON", err, errlen);
 	if (!f)
 		return -1;
 	m = meta_of(r);

@@ -26,6 +26,7 @@ struct report {
 	const struct expect_result *results;
 	size_t n;
 	const struct verdict_info *verdict;
+	unsigned file_mode; /* of the files created (0: OUTFILE_MODE, 0600; see outfile.h) */
 };
 
 /*
@@ -38,21 +39,29 @@ void report_console(FILE *out, const struct report *r, bool color);
 /*
  * JUnit XML: one <testsuite> named after the scenario, one <testcase> per
  * expectation (<failure> with the moments, <skipped> for inconclusive), the
- * seed and versions as <properties>. Returns 0 or -1 with err set.
+ * seed and versions as <properties>. path: "-" is stdout; a new file gets
+ * r->file_mode, an existing one keeps its mode, a symbolic link is refused
+ * (outfile_open). Returns 0 or -1 with err set.
  */
 int report_junit(const char *path, const struct report *r, char *err, size_t errlen);
 
 /* TAP version 13: "1..N", "ok 1 - name # observed ..." ; inconclusive as "# SKIP". */
 void report_tap(FILE *out, const struct report *r);
 
-/* A JSON summary (docs/checks.md, "JSON summary"). Returns 0 or -1 with err set. */
+/*
+ * A JSON summary (docs/checks.md, "JSON summary"), at path as report_junit
+ * writes its file. Returns 0 or -1 with err set.
+ */
 int report_json(const char *path, const struct report *r, char *err, size_t errlen);
 
 /*
  * DIR/index.html, self-contained (no network, no files beside it): the
  * timeline (success rate, latency percentiles and per-backend load over time,
  * faults, publishes and health states as bands) and the expectations table.
- * Creates DIR if needed. Returns 0 or -1 with err set.
+ * Creates DIR if needed (directories of outfile_dir_mode(r->file_mode)). The
+ * page is written to a temporary file made by mkstemp in DIR with mode
+ * r->file_mode, then renamed over DIR/index.html (a symbolic link there is
+ * replaced, not followed). Returns 0 or -1 with err set.
  */
 int report_html(const char *dir, const struct report *r, char *err, size_t errlen);
 

@@ -19,6 +19,7 @@
 #include "harness/record/report.h"
 #include "harness/record/utf8.h"
 #include "harness/record/hist.h"
+#include "harness/record/outfile.h"
 #include "version.h"
 
 #include <errno.h>
@@ -223,7 +224,8 @@ static void grid_init(struct grid *g, double span)
 	static const double mult[] = { 1, 2, 2.5, 5 };
 	double target, w = HTML_BUCKET_MIN;
 
-	g->T = span > HTML_BUCKET_MIN ? span : HTML_BUCKET_MIN;
+	/* hist_load refuses infinities; were one to come, ceil(inf / inf) is no bucket count */
+	g->T = span > HTML_BUCKET_MIN && isfinite(span) ? span : HTML_BUCKET_MIN;
 	target = g->T / HTML_BUCKETS;
 	if (target > HTML_BUCKET_MIN) {
 		for (double p = 0.01; p < 1e12; p *= 10) {
@@ -2474,56 +2476,33 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* mkdir -p: every missing directory of path, 0755. */
-static int make_dirs(const char *dir, char *err, size_t errlen)
-{
-	size_t n = strlen(dir);
-	char *p = malloc(n + 1);
-	int rc = -1;
-
-	if (!p) {
-		set_err(err, errlen, "%s: out of memory", dir);
-		return -1;
-	}
-	memcpy(p, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != 0)
-			continue;
-		char c = p[i];
-		p[i] = 0;
-		struct stat st;
-		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-			set_err(err, errlen, "cannot create %s: %s", p, strerror(errno));
-			goto out;
-		}
-		if (c == 0 && (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))) {
-			set_err(err, errlen, "%s: not a directory", p);
-			goto out;
-		}
-		p[i] = c;
-	}
-	rc = 0;
-out:
-	free(p);
-	return rc;
-}
-
-/* Written beside, then renamed: a reader never sees half a page. */
-static int write_file(const char *dir, const char *data, size_t len, char *err, size_t errlen)
+/*
+ * Written to a temporary file beside (mkstemp: a name nobody can guess or
+ * plant a link at), then renamed: a reader never sees half a page.
+ */
+static int write_file(const char *dir, unsigned mode, const char *data, size_t len, char *err,
+                      size_t errlen)
 {
 	size_t n = strlen(dir) + 32;
 	char *path = malloc(n), *tmp = malloc(n);
 	FILE *f = NULL;
-	int rc = -1;
+	int rc = -1, fd;
 
 	if (!path || !tmp) {
 		set_err(err, errlen, "%s: out of memory", dir);
 		goto out;
 	}
 	snprintf(path, n, "%s/index.html", dir);
-	snprintf(tmp, n, "%s/.index.html.%ld", dir, (long)getpid());
-	if (!(f = fopen(tmp, "w"))) {
+	fd = outfile_temp(path, mode, tmp, n);
+	if (fd < 0) {
+		set_err(err, errlen, "cannot create a temporary file in %s: %s", dir,
+		        strerror(-fd));
+		goto out;
+	}
+	if (!(f = fdopen(fd, "w"))) {
 		set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
 		goto out;
 	}
 	size_t w = fwrite(data, 1, len, f);
@@ -2569,7 +2548,9 @@ int report_html(const char *dir, const struct report *r, char *err, size_t errle
 		set_err(err, errlen, "%s: out of memory building the HTML report", dir);
 		goto out;
 	}
-	if (make_dirs(dir, err, errlen) < 0 || write_file(dir, page.p, page.len, err, errlen) < 0)
+	unsigned mode = r->file_mode ? r->file_mode : OUTFILE_MODE;
+	if (outfile_mkdirs(dir, outfile_dir_mode(mode), err, errlen) < 0 ||
+	    write_file(dir, mode, page.p, page.len, err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -11,3 +11,14 @@ foreach(name answer zone)
   add_test(NAME fuzz_${name}_corpus
            COMMAND fuzz_${name}_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/${name})
 endforeach()
+
+# The history reader's corpus: good histories and every hostile one
+# (tests/unit/test_hist.c gives each bad-* file its message).
+add_executable(fuzz_hist_replay
+  ${CMAKE_CURRENT_LIST_DIR}/fuzz_hist.c
+  ${CMAKE_CURRENT_LIST_DIR}/standalone_main.c
+  ${PROJECT_SOURCE_DIR}/harness/record/hist.c)
+dnschaos_target_defaults(fuzz_hist_replay)
+target_link_libraries(fuzz_hist_replay PRIVATE m)
+add_test(NAME fuzz_hist_corpus
+         COMMAND fuzz_hist_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/hist)

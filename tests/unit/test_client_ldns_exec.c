@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 #include <ldns/ldns.h>
@@ -30,6 +31,7 @@
 #include "fakeresolver/faults.h"
 #include "fakeresolver/server.h"
 #include "harness/clients/client.h"
+#include "harness/spawn.h"
 #include "tests/unit/clienttest.h"
 #include "tests/unit/dnstest.h"
 
@@ -788,6 +790,134 @@ static void test_exec_stops_with_the_run(void **state)
 	ct_client_free(w.c);
 }
 
+/*
+ * The command gets PATH, the DNSCHAOS_* words of its lookup and the
+ * scenario's env = {...}, nothing else of ours: a token in the harness's
+ * environment never reaches a command, whose output lands in the history.
+ */
+static void test_exec_minimal_environment(void **state)
+{
+	struct client *c = farm_client(state, CLIENT_EXEC);
+	struct lookup lk;
+	char want[320];
+
+	assert_int_equal(setenv("AWS_SECRET_ACCESS_KEY", "hunter2-secret", 1), 0);
+	c->cfg.env[0] = strdup("SCENARIO_TOKEN");
+	c->cfg.env[1] = strdup("given by env");
+	c->cfg.env[2] = strdup("PATH"); /* a scenario may set PATH too */
+	c->cfg.env[3] = strdup("/usr/bin:/bin");
+	c->cfg.nenv = 2;
+	set_argv(c, "sh", "-c",
+	         "env | grep -v '^PWD=' | sort | tr '\\n' ' '; echo; "
+	         "echo ${AWS_SECRET_ACCESS_KEY:-no secret}; echo 192.0.2.9",
+	         NULL);
+	c->cfg.qtype = LDNS_RR_TYPE_AAAA;
+	resolve_once(&client_exec_driver, c, "www.example", LDNS_RR_TYPE_AAAA, &lk);
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	ct_assert_outcome(&lk, LOOKUP_OK, REASON_NONE, NULL);
+	snprintf(want, sizeof want,
+	         "DNSCHAOS_CLIENT=%s DNSCHAOS_NAME=www.example DNSCHAOS_PORT=%u "
+	         "DNSCHAOS_SERVER=127.0.0.1 DNSCHAOS_SOURCE=127.0.0.1 DNSCHAOS_TYPE=AAAA "
+	         "PATH=/usr/bin:/bin SCENARIO_TOKEN=given by env \nno secret\n192.0.2.9",
+	         c->cfg.name, (unsigned)addr_port(&c->cfg.target));
+	assert_string_equal(lk.output, want);
+	ct_client_free(c);
+}
+
+/*
+ * PR_SET_PDEATHSIG is tied to the thread that forked, not the process
+ * (prctl(2)): a command spawned from a thread that then ends must live on
+ * (it is reaped by whoever reaps it); a command whose harness dies must die
+ * with it. The "harness" here is a child process SIGKILLed after it spawned.
+ */
+static void *spawn_and_leave(void *arg)
+{
+	pid_t *pid = arg;
+	char *const argv[] = {"sleep", "30", NULL};
+	int fd = -1;
+	if (spawn_piped("sleep", argv, NULL, true, pid, &fd) != 0)
+		*pid = -1;
+	else
+		close(fd);
+	return NULL;
+}
+
+static void test_spawn_dies_with_the_process_not_the_thread(void **state)
+{
+	(void)state;
+	pthread_t th;
+	pid_t pid = -1, harness, cmd = -1;
+	int status, p[2];
+
+	/* A thread spawns and ends: the command runs on. */
+	assert_int_equal(pthread_create(&th, NULL, spawn_and_leave, &pid), 0);
+	pthread_join(th, NULL);
+	assert_true(pid > 0);
+	sleep_s(0.3);
+	assert_int_equal(spawn_ended(pid), 0);
+	assert_false(process_gone(pid));
+	assert_int_equal(spawn_reap(pid, &status), 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	/* The harness dies (SIGKILL): its command dies with it. */
+	assert_int_equal(pipe(p), 0);
+	harness = fork();
+	assert_true(harness >= 0);
+	if (harness == 0) {
+		pid_t child = -1;
+		close(p[0]);
+		spawn_and_leave(&child);
+		if (write(p[1], &child, sizeof child) != (ssize_t)sizeof child)
+			_exit(1);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &cmd, sizeof cmd), (ssize_t)sizeof cmd);
+	close(p[0]);
+	assert_int_equal(waitpid(harness, &status, 0), harness);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_true(cmd > 0);
+	bool gone = false;
+	for (int i = 0; i < 500 && !gone; i++) { /* 5 s: a loaded machine */
+		gone = process_gone(cmd);
+		if (!gone)
+			sleep_s(0.01);
+	}
+	if (!gone)
+		kill(cmd, SIGKILL); /* ours: do not leave it behind */
+	assert_true(gone);
+}
+
+/* spawn_env_new: PATH first, later names replace earlier ones, nothing else of ours. */
+static void test_spawn_env(void **state)
+{
+	(void)state;
+	const char *const pairs[] = {"A", "1", "B", "two=2", "A", "3"};
+	assert_int_equal(setenv("DNSCHAOS_TEST_SECRET", "x", 1), 0);
+	char **env = spawn_env_new(pairs, 3);
+	unsetenv("DNSCHAOS_TEST_SECRET");
+	assert_non_null(env);
+	assert_int_equal(strncmp(env[0], "PATH=", 5), 0);
+	assert_string_equal(env[1], "A=3");
+	assert_string_equal(env[2], "B=two=2");
+	assert_null(env[3]);
+	spawn_env_free(env);
+	spawn_env_free(NULL);
+
+	char *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	unsetenv("PATH");
+	env = spawn_env_new(NULL, 0);
+	if (path) {
+		setenv("PATH", path, 1);
+		free(path);
+	}
+	assert_non_null(env);
+	assert_string_equal(env[0], "PATH=/usr/local/bin:/usr/bin:/bin");
+	assert_null(env[1]);
+	spawn_env_free(env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -817,6 +947,9 @@ int main(void)
 	        cmocka_unit_test_setup(test_exec_with_stdio_closed, test_setup),
 	        cmocka_unit_test_setup(test_exec_lost_exit_status, test_setup),
 	        cmocka_unit_test_setup(test_exec_stops_with_the_run, test_setup),
+	        cmocka_unit_test_setup(test_exec_minimal_environment, test_setup),
+	        cmocka_unit_test(test_spawn_dies_with_the_process_not_the_thread),
+	        cmocka_unit_test(test_spawn_env),
 	};
 	return cmocka_run_group_tests(tests, farm_setup, farm_teardown);
 }

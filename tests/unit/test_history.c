@@ -413,6 +413,58 @@ static void end_alone(struct history *h)
 	history_end(h);
 }
 
+/* A new history file is 0600 whatever the umask; an existing one keeps its mode. */
+static void test_open_mode(void **state)
+{
+	char dir[] = "/tmp/test_history-mode-XXXXXX", path[128], err[256];
+	struct stat st;
+	mode_t old = umask(022);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/h.jsonl", dir);
+	struct history *h = history_open(path, err, sizeof err);
+	assert_non_null(h);
+	history_close(h);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600); /* 0644 before */
+	assert_int_equal(chmod(path, 0640), 0);
+	h = history_open(path, err, sizeof err);
+	assert_non_null(h);
+	history_close(h);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	umask(old);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A symbolic link at the history's path is refused, and its target left whole. */
+static void test_open_symlink_refused(void **state)
+{
+	char dir[] = "/tmp/test_history-link-XXXXXX", path[128], victim[128], err[256];
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(victim, sizeof victim, "%s/victim", dir);
+	snprintf(path, sizeof path, "%s/h.jsonl", dir);
+	FILE *f = fopen(victim, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_null(history_open(path, err, sizeof err));
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "symbolic link"));
+	char *text = read_file(victim, &len);
+	assert_string_equal(text, "precious\n"); /* truncated before */
+	free(text);
+	unlink(path);
+	unlink(victim);
+	rmdir(dir);
+}
+
 static void test_misuse(void **state)
 {
 	(void)state;
@@ -1111,6 +1163,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_open_errors),
+	        cmocka_unit_test(test_open_mode),
+	        cmocka_unit_test(test_open_symlink_refused),
 	        cmocka_unit_test(test_misuse),
 	        cmocka_unit_test(test_line_too_long),
 	        cmocka_unit_test(test_escaping),

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "harness/lua/bind.h"
+#include "harness/record/checker.h"
 #include "harness/runner.h"
 
 #ifndef ZONE_DIR
@@ -61,7 +62,7 @@ static void expect_ok(lua_State *L, const char *code)
 {
 	const char *err = run_chunk(L, code);
 	if (err)
-		fail_msg("%s\n  failed: %s", code, err);
+		fail_msg("failed: %s\n  in: %.300s", err, code);
 }
 
 static void expect_error(lua_State *L, const char *code, const char *want)
@@ -948,6 +949,303 @@ static void test_run_every_grid_and_print(void **state)
 	free(h);
 }
 
+/* Who may pause a timeline function (docs/scenario-api.md, "Who may pause"). */
+static void test_run_pause_rules(void **state)
+{
+	(void)state;
+	/* pcall around s:sleep, coroutines of the scenario's own, and coroutine.close
+	 * of a parked timeline function (which is then dropped, not woken). */
+	expect_completes("pause_ok.lua",
+			 "local s = scenario{ name = 'pause ok', duration = 1.5 }\n"
+			 "local r = s:resolver{ name = 'r1', file = '" V1 "' }\n"
+			 "local parked, closed = nil, false\n"
+			 "s:at(0.1, function()\n"
+			 "  parked = coroutine.running()\n"
+			 "  local t <close> = setmetatable({}, { __close = function() closed = true end })\n"
+			 "  s:sleep(0.5)\n"
+			 "  error('a closed timeline function was woken')\n"
+			 "end)\n"
+			 "s:at(0.2, function()\n"
+			 "  assert(coroutine.close(parked) and closed)\n"
+			 "  assert(pcall(s.sleep, s, 0.05))\n"
+			 "  local gen = coroutine.wrap(function() coroutine.yield('db-primary.internal') end)\n"
+			 "  assert(s:query(r, gen()).rcode == 'NOERROR')\n"
+			 "  done = true\n"
+			 "end)\n"
+			 "s:at(1, function() assert(done) end)\n");
+	char err[8192];
+	enum runner_outcome oc = run_text("pause_sort.lua",
+					  "local s = scenario{ name = 'sort', duration = 1 }\n"
+					  "s:at(0.1, function()\n"
+					  "  table.sort({ 3, 2, 1 }, function(a, b) s:sleep(0.01) return a < b end)\n"
+					  "end)\n",
+					  NULL, err, sizeof err);
+	assert_int_equal(oc, RUNNER_BAD_INPUT);
+	if (!strstr(err, "pause_sort.lua:3: s:sleep cannot pause here"))
+		fail_msg("got: %s", err);
+	oc = run_text("pause_nested.lua",
+		      "local s = scenario{ name = 'nested', duration = 1 }\n"
+		      "local r = s:resolver{ name = 'r1', file = '" V1 "' }\n"
+		      "s:at(0.1, function()\n"
+		      "  coroutine.wrap(function() s:query(r, 'db-primary.internal') end)()\n"
+		      "end)\n",
+		      NULL, err, sizeof err);
+	assert_int_equal(oc, RUNNER_BAD_INPUT);
+	if (!strstr(err, "pause_nested.lua:4: s:query works only in the timeline function itself"))
+		fail_msg("got: %s", err);
+}
+
+/* ---- hostile option tables: __index that makes fresh strings, finalizers that empty them ---- */
+
+/* gc(): a full collection (the sandbox has no collectgarbage). */
+static int l_gc(lua_State *L)
+{
+	lua_gc(L, LUA_GCCOLLECT);
+	return 0;
+}
+
+/*
+ * T(store [, raw]): an options table that holds nothing but raw (the
+ * positional values some calls need). Every option is made by __index at
+ * each read: a string written "~text" comes back as a fresh "text" (no
+ * constant of the chunk holds it), after two full collections that free
+ * whatever the C side did not anchor. The value is also left in the table,
+ * and a finalizer that the next collection runs takes every string out of
+ * it again: a pointer taken from the table dangles unless anchored.
+ */
+#define TORTURE_T                                                                            \
+	"function T(store, raw)\n"                                                           \
+	"  local p = raw or {}\n"                                                            \
+	"  return setmetatable(p, { __index = function(t, k)\n"                              \
+	"    if gc then gc() gc() end\n"                                                      \
+	"    setmetatable({}, { __gc = function()\n"                                          \
+	"      for k2, v2 in pairs(t) do if type(v2) == 'string' then rawset(t, k2, nil) end end\n" \
+	"    end })\n"                                                                        \
+	"    local v = store[k]\n"                                                            \
+	"    if type(v) == 'string' and v:sub(1, 1) == '~' then v = v:sub(2) end\n"          \
+	"    if v ~= nil then rawset(t, k, v) end\n"                                          \
+	"    return v\n"                                                                      \
+	"  end })\n"                                                                          \
+	"end\n"
+
+/* Every setup-time API function that takes a table, each given a hostile one. */
+static void test_opts_torture_setup(void **state)
+{
+	struct sandbox_fixture *fx = *state;
+	lua_State *L = sandbox_new(fx->run, 1);
+	assert_non_null(L);
+	scenario_open(L, fx->run);
+	lua_pushcfunction(L, l_gc);
+	lua_setglobal(L, "gc");
+	expect_ok(L, TORTURE_T);
+	expect_ok(L,
+		  "s = scenario(T{ name = '~torture', duration = 5, seed = 3, grace = 0.5 })\n"
+		  "z = s:zone('" V1 "')\n"
+		  "src = s:zone_source(T{ name = '~truth', zone = z, address = '~127.0.0.61' })\n"
+		  "r1 = s:resolver(T{ name = '~r1', file = '~" V1 "', address = '~127.0.0.62' })\n"
+		  "r2 = s:resolver(T{ name = '~r2', boot = '~source', source = src,\n"
+		  "  gate = T{ source = src, answer = '~refused', clients = true, reload = true } })\n"
+		  "r3 = s:resolver(T{ name = '~r3', zones = { z }, address = '~127.0.0.64' })\n"
+		  "v = s:vip(T{ name = '~vip1', address = '~127.0.0.65',\n"
+		  "  backends = { r1, T{ resolver = r3, name = '~third', weight = 2 },\n"
+		  "               T{ address = '~127.0.0.66:5300', name = '~fourth' } },\n"
+		  "  policy = '~query', on_down = '~flush', on_refused = '~servfail', flow_idle = 5,\n"
+		  "  health = T{ check = '~rcode', interval = 0.5, initial = '~up', zone = '~internal',\n"
+		  "              name = '~db-primary.internal', qtype = '~A' } })\n"
+		  "c = s:client(T{ name = '~app', stack = '~ldns', target = v,\n"
+		  "  names = { 'db-primary.internal', T({ weight = 2 }, { 'api.internal' }) },\n"
+		  "  qtype = '~AAAA', rate = 5, arrivals = '~constant', from = 1, to = 4,\n"
+		  "  search = { 'internal' }, ndots = 1, source = '~127.0.100.77' })\n"
+		  "s:client(T{ name = '~cmd', stack = '~exec', target = r1, rate = 1,\n"
+		  "  names = 'db-primary.internal', command = { 'true', '{server}', '{port}' } })\n"
+		  "s:expect(T({ at_least = 0.5 }, { 'ok', success_rate(T{ client = '~app', from = 1, to = 4 }) }))\n"
+		  "s:expect(T({ at_most = 1 }, { 'p99', latency(T{ p = '~max', stack = '~ldns' }) }))\n"
+		  "s:expect(T({ at_most = 1, baseline = true }, { 'p50', latency(T{ p = 50 }) }))\n"
+		  "for _, m in ipairs{ stale_answers, wrong_answers, stale_stretch, goodput } do\n"
+		  "  s:expect(T({ at_most = 1 }, { tostring(m), m(T{ client = c, from = 1 }) }))\n"
+		  "end\n"
+		  "for _, m in ipairs{ detection_time, failure_span, readmission, flaps } do\n"
+		  "  s:expect(T({ at_most = 9 }, { tostring(m), m(T{ backend = '~r1', vip = '~vip1', to = 4 }) }))\n"
+		  "end\n"
+		  "s:expect(T({ at_most = 3 }, { 'amp', amplification(T{ cause = '~retry', client = '~app' }) }))\n"
+		  "s:expect(T({ at_most = 90 }, { 'load', survivor_load(T{ resolver = '~r1', bucket = 0.5 }) }))\n"
+		  "s:expect(T({ at_least = 0.9 }, { 'rec', recovery(T{ from = 2, fraction = 0.8,\n"
+		  "  baseline = T{ from = 0, to = 1 } }) }))\n"
+		  "s:every(1, function() end, T{ from = 1, to = 4 })\n"
+		  "s:at(1, r1, 'hang', T{ name = '~*.internal', qtype = '~A', transport = '~udp',\n"
+		  "  fraction = 0.5, duration = 1 })\n"
+		  "s:at(1, r1, 'delay', T{ ms = 5, jitter = 1, dist = '~normal' })\n"
+		  "s:at(1, r1, 'rcode', T{ rcode = '~REFUSED', name = '~db-primary.internal' })\n"
+		  "s:at(1, r1, 'truncate', T{ transport = '~udp' })\n"
+		  "s:at(1, r1, 'wrong', T{ address = '~10.9.9.9' })\n"
+		  "s:at(1, r1, 'wrong', T{ zone = z })\n"
+		  "s:at(1, r1, 'wrong', T{ file = '~" V2 "' })\n"
+		  "s:at(1, r1, 'capacity', T{ qps = 5, queue = 3, duration = 1 })\n"
+		  "s:at(1, r1, 'stop', T{})\n"
+		  "s:at(1, r1, 'start', T{ zone = z })\n"
+		  "s:at(1, r1, 'crash', T{ down = 0.1, file = '~" V1 "' })\n"
+		  "s:at(1, r1, 'restart', T{ boot = '~file', zones = { z } })\n"
+		  "s:at(1, r2, 'reload', T{ boot = '~source', source = src })\n"
+		  "s:at(1, src, 'publish', T{ file = '~" V2 "' })\n"
+		  "s:at(1, v, 'remove', T{ backend = '~r1' })\n"
+		  "s:at(1, v, 'restore', T{ backend = r1 })\n");
+	/* What was read is what was given (a chunk of its own: its constants
+	 * did not exist while the options were read). */
+	expect_ok(L, "assert(s.name == 'torture' and s.duration == 5 and s.seed == 3)\n"
+		     "assert(src.name == 'truth' and src.address:match('^127%.0%.0%.61:'))\n"
+		     "assert(r1.name == 'r1' and r1.address:match('^127%.0%.0%.62:'))\n"
+		     "assert(r2.name == 'r2' and r3.name == 'r3' and r3.address:match('^127%.0%.0%.64:'))\n"
+		     "assert(v.name == 'vip1' and c.name == 'app')\n");
+	struct scenario *sc = scenario_get(L);
+	assert_non_null(sc);
+	size_t n = 0;
+	const struct expectation *e = scenario_expectations(sc, &n);
+	assert_int_equal(n, 14);
+	assert_string_equal(e[0].client, "app");
+	assert_string_equal(e[1].stack, "ldns");
+	assert_string_equal(e[7].backend, "r1");
+	assert_string_equal(e[7].vip, "vip1");
+	assert_string_equal(e[11].cause, "retry");
+	assert_string_equal(e[12].resolver, "r1");
+	lua_close(L);
+	scenario_destroy(sc);
+}
+
+/* Every run-time method that takes a table, each given a hostile one, on a live farm. */
+static void test_opts_torture_run(void **state)
+{
+	(void)state;
+	char err[8192];
+	struct runner_options o;
+	struct runner *r = NULL;
+	memset(&o, 0, sizeof o);
+	enum runner_outcome oc = load_text(
+		"torture_run.lua",
+		TORTURE_T
+		"local s = scenario{ name = 'torture run', duration = 3 }\n"
+		"local z = s:zone('" V1 "')\n"
+		"local src = s:zone_source{ name = 'truth', zone = z }\n"
+		"local r1 = s:resolver{ name = 'r1', zone = z }\n"
+		"local v = s:vip{ name = 'vip1', backends = { r1 } }\n"
+		"s:at(0.2, function()\n"
+		"  r1:hang(T{ name = '~nothing.internal', qtype = '~AAAA', transport = '~tcp' }):heal()\n"
+		"  r1:delay(T{ ms = 1, dist = '~constant', name = '~nothing.internal' }):heal()\n"
+		"  r1:rcode(T{ rcode = '~NXDOMAIN', name = '~nothing.internal' }):heal()\n"
+		"  r1:truncate(T{ transport = '~tcp', name = '~nothing.internal' }):heal()\n"
+		"  r1:wrong(T{ address = '~10.1.2.3', name = '~nothing.internal' }):heal()\n"
+		"  r1:wrong(T{ file = '~" V2 "', name = '~nothing.internal' }):heal()\n"
+		"  r1:capacity(T{ qps = 1000, queue = 10 }):heal()\n"
+		"  local res = s:query(r1, 'db-primary.internal', 'A', T{ transport = '~tcp', timeout = 2 })\n"
+		"  assert(res.ok and res.rcode == 'NOERROR', res.error)\n"
+		"  r1:restart(T{ file = '~" V2 "' })\n"
+		"  assert(s:wait(r1, 'booted', 2))\n"
+		"  r1:reload(T{ zone = z })\n"
+		"  r1:crash(T{ down = 0.05, zones = { z } })\n"
+		"  assert(s:wait(r1, 'booted', 2))\n"
+		"  r1:stop(T{})\n"
+		"  r1:start(T{ file = '~" V2 "' })\n"
+		"  src:publish(T{ file = '~" V2 "' })\n"
+		"  v:remove(T{ backend = '~r1' })\n"
+		"  v:restore(T{ backend = '~r1' })\n"
+		"  done = r1:serial()\n"
+		"end)\n",
+		err, sizeof err, &o, &r);
+	if (oc != RUNNER_COMPLETED)
+		fail_msg("load: %s", err);
+	lua_State *L = runner_lua(r);
+	lua_pushcfunction(L, l_gc);
+	lua_setglobal(L, "gc");
+	oc = runner_run(r);
+	if (oc != RUNNER_COMPLETED)
+		fail_msg("run: outcome %d: %s", (int)oc, runner_error(r));
+	assert_true(global_number(L, "done") == 2026112502);
+	runner_destroy(r);
+}
+
+/*
+ * A raise after a boot plan took references on zones (a bad option, a gate
+ * error, a lifecycle method refused in setup) must not leak them: the
+ * sanitizer's leak check (or valgrind) fails this test's process otherwise.
+ */
+static void test_load_refused_boot_plan_no_leak(void **state)
+{
+	(void)state;
+	static const char head[] = "local s = scenario{ name = 'x' }\n"
+				   "local z = s:zone('" V1 "')\n"
+				   "local r = s:resolver{ name = 'r1', zone = z }\n";
+	static const struct {
+		const char *code, *want;
+	} cases[] = {
+		{ "r:start{ zone = z }\n", "leak.lua:4: r1:start happens during the run" },
+		{ "r:start{ zone = z, file = 5 }\n", "leak.lua:4: start: 'file' must be a string" },
+		{ "r:restart{ zones = { z, z, 5 } }\n", "leak.lua:4: restart: zones[3] must be a zone" },
+		{ "r:crash{ zone = z }\n", "leak.lua:4: r1:crash happens during the run" },
+		{ "r:reload{ file = '" V2 "' }\n", "leak.lua:4: r1:reload happens during the run" },
+		{ "r:wrong{ zone = z }\n", "leak.lua:4: r1:wrong happens during the run" },
+		{ "s:resolver{ name = 'r2', zone = z, gate = { answer = 'servfail' } }\n",
+		  "leak.lua:4: resolver: gate: compares with what a zone source publishes" },
+		{ "s:resolver{ name = 'r2', file = '" V2 "', gate = 5 }\n",
+		  "leak.lua:4: resolver: gate: expects a table of options, got number" },
+		{ "s:zone_source{ zone = z, file = 5 }\n",
+		  "leak.lua:4: zone_source: 'file' must be a string, got number" },
+		{ "local src = s:zone_source{ zone = z }\n"
+		  "s:resolver{ name = 'r2', zone = z, gate = { source = src, answer = 'nope' } }\n",
+		  "leak.lua:5: resolver: gate: 'answer' must be one of" },
+	};
+	char text[1024];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text, "%s%s", head, cases[i].code);
+		expect_refused("leak.lua", text, cases[i].want);
+	}
+}
+
+/* ---- errors raised with something else than a message ---- */
+
+static void test_sandbox_error_objects(void **state)
+{
+	struct sandbox_fixture *fx = *state;
+	lua_State *L = sandbox_new(fx->run, 1);
+	assert_non_null(L);
+	static const struct {
+		const char *code, *want;
+	} cases[] = {
+		{ "local x = 1\nerror({ code = 5, why = 'disk' })",
+		  "t:2: error raised with a table, not a message: { code = 5, why = \"disk\" }" },
+		{ "error({ 'a', 2, true, nested = {}, [false] = 1 })",
+		  "t:1: error raised with a table, not a message: { \"a\", 2, true, nested = {...}, ... }" },
+		{ "error({})", "t:1: error raised with a table, not a message: {}" },
+		{ "local t = { x = 1 } for i = 1, 40 do t[i] = i end error(t)",
+		  "t:1: error raised with a table, not a message: { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, "
+		  "12, x = 1, ... }" },
+		{ "error()", "t:1: error raised with nil, not a message" },
+		{ "error(false)", "t:1: error raised with a boolean, not a message: false" },
+		{ "error(setmetatable({}, { __tostring = function() return 'mine' end }))",
+		  "t:1: error raised with a table, not a message: mine" },
+		/* A __tostring that fails, or loops, does not take the message with it. */
+		{ "error(setmetatable({}, { __tostring = function() error('inner') end }))",
+		  "t:1: error raised with a table, not a message: (its __tostring failed)" },
+		{ "error(setmetatable({}, { __tostring = function() while true do end end }))",
+		  "t:1: error raised with a table, not a message: (its __tostring failed)" },
+		{ "local function f() local t = nil; return t.x end\nf()",
+		  "t:1: attempt to index a nil value (local 't')" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		lua_pushcfunction(L, sandbox_traceback);
+		if (luaL_loadbuffer(L, cases[i].code, strlen(cases[i].code), "=t") != LUA_OK)
+			fail_msg("%s: %s", cases[i].code, lua_tostring(L, -1));
+		double t0 = mono();
+		assert_int_not_equal(lua_pcall(L, 0, 0, -2), LUA_OK);
+		const char *msg = lua_tostring(L, -1);
+		assert_non_null(msg);
+		if (strncmp(msg, cases[i].want, strlen(cases[i].want)) != 0)
+			fail_msg("%s\n  got:  %s\n  want: %s", cases[i].code, msg, cases[i].want);
+		assert_non_null(strstr(msg, "stack traceback:"));
+		assert_true(mono() - t0 < 10);
+		lua_pop(L, 2);
+	}
+	lua_close(L);
+}
+
 int main(void)
 {
 	const struct CMUnitTest opts_tests[] = {
@@ -963,6 +1261,8 @@ int main(void)
 		cmocka_unit_test(test_sandbox_random_seeded),
 		cmocka_unit_test(test_sandbox_deadline),
 		cmocka_unit_test(test_sandbox_deadline_nested),
+		cmocka_unit_test(test_sandbox_error_objects),
+		cmocka_unit_test(test_opts_torture_setup),
 	};
 	const struct CMUnitTest runner_tests[] = {
 		cmocka_unit_test(test_load_no_scenario),
@@ -977,6 +1277,9 @@ int main(void)
 		cmocka_unit_test(test_run_declared_error_has_line),
 		cmocka_unit_test(test_run_timeline_error),
 		cmocka_unit_test(test_run_every_grid_and_print),
+		cmocka_unit_test(test_run_pause_rules),
+		cmocka_unit_test(test_load_refused_boot_plan_no_leak),
+		cmocka_unit_test(test_opts_torture_run),
 	};
 	int failed = 0;
 	failed += cmocka_run_group_tests_name("opts", opts_tests, opts_setup, opts_teardown);

@@ -359,6 +359,97 @@ static void test_bad_params(void **state)
 	free(text);
 }
 
+/* ---- files: modes and symbolic links ---- */
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		fail_msg("cannot stat %s", path);
+	return st.st_mode & 07777;
+}
+
+/* New report files are 0600 (directories 0700) whatever the umask, or the mode asked for. */
+static void test_file_modes(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], path[128], dir[128], index[160];
+	mode_t old = umask(022);
+
+	path_in(f, "r.xml", path, sizeof path);
+	assert_int_equal(report_junit(path, &f->r, err, sizeof err), 0);
+	assert_int_equal(mode_of(path), 0600); /* 0644 before */
+	path_in(f, "r.json", path, sizeof path);
+	assert_int_equal(report_json(path, &f->r, err, sizeof err), 0);
+	assert_int_equal(mode_of(path), 0600);
+	path_in(f, "html/sub", dir, sizeof dir);
+	assert_int_equal(report_html(dir, &f->r, err, sizeof err), 0);
+	snprintf(index, sizeof index, "%s/index.html", dir);
+	assert_int_equal(mode_of(index), 0600);
+	assert_int_equal(mode_of(dir), 0700);
+
+	/* --umask 022: 0644 and 0755, even under a process umask of 077. */
+	umask(077);
+	f->r.file_mode = 0644;
+	path_in(f, "r2.json", path, sizeof path);
+	assert_int_equal(report_json(path, &f->r, err, sizeof err), 0);
+	assert_int_equal(mode_of(path), 0644);
+	path_in(f, "html2", dir, sizeof dir);
+	assert_int_equal(report_html(dir, &f->r, err, sizeof err), 0);
+	snprintf(index, sizeof index, "%s/index.html", dir);
+	assert_int_equal(mode_of(index), 0644);
+	assert_int_equal(mode_of(dir), 0755);
+	umask(old);
+}
+
+/* A symbolic link planted at a report's path is refused, never followed. */
+static void test_symlinks_not_followed(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], path[128], victim[128];
+
+	path_in(f, "victim", victim, sizeof victim);
+	write_file(victim, "precious\n");
+	path_in(f, "link.json", path, sizeof path);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(report_json(path, &f->r, err, sizeof err), -1);
+	assert_non_null(strstr(err, "symbolic link"));
+	assert_int_equal(report_junit(path, &f->r, err, sizeof err), -1);
+	char *text = slurp(victim);
+	assert_string_equal(text, "precious\n");
+	free(text);
+}
+
+/* The HTML page's temporary file was DIR/.index.html.PID: predictable, and followed. */
+static void test_html_temp_not_followed(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], victim[128], dir[128], tmp[192], index[192];
+
+	path_in(f, "victim", victim, sizeof victim);
+	write_file(victim, "precious\n");
+	path_in(f, "html", dir, sizeof dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(tmp, sizeof tmp, "%s/.index.html.%ld", dir, (long)getpid());
+	assert_int_equal(symlink(victim, tmp), 0);
+	/* A link at index.html itself is replaced by the page, not written through. */
+	snprintf(index, sizeof index, "%s/index.html", dir);
+	assert_int_equal(symlink(victim, index), 0);
+	assert_int_equal(report_html(dir, &f->r, err, sizeof err), 0);
+	char *text = slurp(victim);
+	assert_string_equal(text, "precious\n");
+	free(text);
+	struct stat st;
+	assert_int_equal(lstat(index, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(lstat(tmp, &st), 0);
+	assert_true(S_ISLNK(st.st_mode)); /* left alone */
+	/* No temporary file left beside. */
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 2", dir);
+	assert_int_equal(run(cmd), 0);
+}
+
 /* ---- console ---- */
 
 static void test_console(void **state)
@@ -866,6 +957,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_tap, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_tap_plain_run, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_symlinks_not_followed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_html_temp_not_followed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

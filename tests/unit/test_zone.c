@@ -4,9 +4,13 @@
  */
 #include "tests/unit/dnstest.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The node of a name (presentation form, any case) or ZONE_NODE_NONE. */
 static uint32_t find(const struct zone_version *v, const char *name)
@@ -156,6 +160,98 @@ static void test_load_include_and_class(void **state)
 }
 
 /* ---- loading: behaviour ---- */
+
+/*
+ * Ends the test if a load hangs: the refusals below were hangs before (open()
+ * of a FIFO waits for a writer, /dev/zero never ends).
+ */
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "test_zone: a zone load hung (SIGALRM)\n";
+	if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+/* Loads path, which must be refused quickly with a message "PATH: ...reason...". */
+static void expect_refused_path(const char *path, const char *reason)
+{
+	char err[1024] = "";
+	signal(SIGALRM, on_alarm);
+	alarm(30);
+	struct zone_version *v = zone_version_load(path, NULL, err, sizeof err);
+	alarm(0);
+	if (v) {
+		zone_version_unref(v);
+		fail_msg("%s loaded; it should have been refused (%s)", path, reason);
+	}
+	if (strncmp(err, path, strlen(path)) != 0 || strncmp(err + strlen(path), ": ", 2) != 0)
+		fail_msg("message '%s' does not start with '%s: '", err, path);
+	if (!strstr(err, reason))
+		fail_msg("message '%s' does not say '%s'", err, reason);
+}
+
+static void test_load_not_regular(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_zone-XXXXXX", fifo[64], big[64], link[64];
+
+	assert_non_null(mkdtemp(dir));
+	/* A FIFO with no writer: open() alone blocked forever. */
+	snprintf(fifo, sizeof fifo, "%s/fifo.zone", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	expect_refused_path(fifo, "a FIFO, not a regular file");
+	/* A device that never ends. */
+	expect_refused_path("/dev/zero", "a character device, not a regular file");
+	expect_refused_path(TEST_DATA_DIR, "a directory, not a regular file");
+	/* Over the bound, refused before reading (a sparse file: no disk used). */
+	snprintf(big, sizeof big, "%s/big.zone", dir);
+	int fd = open(big, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)ZONE_FILE_MAX + 1), 0);
+	close(fd);
+	expect_refused_path(big, "a zone file is at most 1024 MiB");
+	/* A symbolic link to a zone file is followed; one to a FIFO is refused. */
+	snprintf(link, sizeof link, "%s/link.zone", dir);
+	assert_int_equal(symlink(TEST_DATA_DIR "/example.zone", link), 0);
+	struct zone_version *v = zone_version_load(link, NULL, NULL, 0);
+	assert_non_null(v);
+	zone_version_unref(v);
+	unlink(link);
+	assert_int_equal(symlink(fifo, link), 0);
+	expect_refused_path(link, "a FIFO, not a regular file");
+	unlink(link);
+	unlink(big);
+	unlink(fifo);
+	rmdir(dir);
+}
+
+static void test_load_ttl_range(void **state)
+{
+	(void)state;
+	const char *why = "TTL above 2147483647";
+
+	/* 99999999999 was served as 1215752191 (its low 32 bits). */
+	expect_refused("bad-ttl-wrap.zone", why, 5, 0);
+	expect_refused("bad-ttl-2pow31.zone", why, 3, 0);
+	expect_refused("bad-ttl-dollar.zone", why, 2, 0);
+	expect_refused("bad-ttl-units.zone", why, 3, 0);
+	/* 2^31 - 1 itself is a TTL, written plain, as $TTL or with units. */
+	struct zone_version *v = zone_version_load(DT_DATA("ttl-max.zone"), NULL, NULL, 0);
+	assert_non_null(v);
+	assert_int_equal(rrset(v, "example.", DNS_TYPE_SOA).ttl, 2147483647u);
+	assert_int_equal(rrset(v, "www.example.", DNS_TYPE_A).ttl, 2147483647u);
+	assert_int_equal(rrset(v, "old.example.", DNS_TYPE_A).ttl, 3550u * 604800u);
+	zone_version_unref(v);
+}
+
+static void test_load_nul_byte(void **state)
+{
+	(void)state;
+	/* ldns dropped the NUL: "ww\0w" was loaded as www.example. */
+	expect_refused("bad-nul-owner.zone", "a NUL byte", 3, 0);
+}
 
 static void test_load_good(void **state)
 {
@@ -623,6 +719,9 @@ int main(void)
 		cmocka_unit_test(test_load_cname_rules),
 		cmocka_unit_test(test_load_soa_not_at_apex),
 		cmocka_unit_test(test_load_include_and_class),
+		cmocka_unit_test(test_load_not_regular),
+		cmocka_unit_test(test_load_ttl_range),
+		cmocka_unit_test(test_load_nul_byte),
 		cmocka_unit_test(test_load_good),
 		cmocka_unit_test(test_load_empty_nonterminals),
 		cmocka_unit_test(test_load_node_flags),
