@@ -1911,12 +1911,6 @@ void checker_eval(const struct hist *h, const struct expectation *e, struct expe
  * include one of those measured the harness, not the system: inconclusive,
  * whatever it measured.
  */
-static void for_lookup_field(void *arg, const struct hist_field *f)
-{
-	if (f->kind == HIST_V_NUMBER && f->klen == 10 && memcmp(f->key, "for_lookup", 10) == 0)
-		*(uint64_t *)arg = (uint64_t)f->num;
-}
-
 static void unrelayed_refusals(const struct hist *h, const struct expectation *e,
 			       struct expect_result *r)
 {
@@ -1927,10 +1921,9 @@ static void unrelayed_refusals(const struct hist *h, const struct expectation *e
 	size_t nr, met = 0;
 	const struct hist_route *rs = hist_routes(h, &nr);
 	for (size_t i = 0; i < nr; i++) {
-		uint64_t id = 0;
-		if (rs[i].action != noicmp ||
-		    hist_line_fields(h, rs[i].line - 1, for_lookup_field, &id) != 0)
+		if (rs[i].action != noicmp)
 			continue;
+		uint64_t id = rs[i].for_lookup;
 		const struct hist_lookup *l = id ? hist_lookup_by_id(h, id) : NULL;
 		if (l && LOOKUP_WANTED(l))
 			met++;

@@ -1052,6 +1052,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		r->new_flow = is(get(c->ps, "flow"), "new");
 		r->tcp = is(get(c->ps, "transport"), "tcp");
 		r->lookup = f_uint(c, "lookup", 0);
+		r->for_lookup = f_uint(c, "for_lookup", 0);
 		r->client = f_str(c, "client");
 		r->cause = f_cause(c);
 		r->ambiguous = is(get(c->ps, "join"), "ambiguous");

@@ -101,6 +101,7 @@ struct hist_route {
 	uint32_t action;         /* interned */
 	bool new_flow, tcp;
 	uint64_t lookup;
+	uint64_t for_lookup;     /* a relayed refusal: the lookup of the query it answers, or 0 */
 	uint32_t client;
 	uint8_t cause;
 	bool ambiguous;          /* join: "ambiguous" */
