@@ -3,6 +3,7 @@
  * last lines, signals, and the order of start-up and teardown.
  */
 #include "harness/runner.h"
+#include "harness/env.h"
 #include "fakeresolver/clock.h"
 #include "harness/lua/bind.h"
 #include "harness/record/classify.h"
@@ -35,19 +36,29 @@ struct runner {
 	struct scenario *sc;
 	struct history *hist;
 	char dir[4096]; /* the scenario's folder */
-	double t0;      /* monotonic seconds at start; 0 before */
-	bool running;
-	uint32_t next_id;
-	uint64_t next_lookup;
+	struct run_env env; /* what the farm and the clients are given */
 	double last_progress;
 	bool progress_shown;
-	struct classify *classify;
-	unsigned next_addr;
-	uint64_t seed;
 	enum runner_outcome outcome;
 	bool stopping;
 	char error[8192];
 	struct event *flush_ev, *end_ev, *deadline_ev, *sigint_ev, *sigterm_ev;
+};
+
+static void env_op_emit(void *ctx, const void *target, const char *event);
+static bool env_op_join(void *ctx, const struct addr *dst, const struct addr *src,
+			const uint8_t *qname, size_t qlen, uint16_t qtype, int id,
+			struct client_join *out);
+static void env_op_fail(void *ctx, const char *msg);
+static int env_op_know_version(void *ctx, struct zone_version *v, int how);
+static int env_op_publish_version(void *ctx, struct zone_version *v, double t);
+
+static const struct run_env_ops env_ops = {
+	.emit = env_op_emit,
+	.join = env_op_join,
+	.fail = env_op_fail,
+	.know_version = env_op_know_version,
+	.publish_version = env_op_publish_version,
 };
 
 struct runner *runner_create(const struct runner_options *opt, char *err, size_t errlen)
@@ -61,14 +72,15 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 	r->opt = *opt;
 	if (r->opt.callback_limit_s <= 0)
 		r->opt.callback_limit_s = 5.0;
-	r->next_id = 1;
-	r->next_lookup = 1;
-	r->classify = classify_create();
-	if (!r->classify) {
+	env_init(&r->env);
+	r->env.verbose = opt->verbose;
+	r->env.ops = &env_ops;
+	r->env.ctx = r;
+	r->env.classify = classify_create();
+	if (!r->env.classify) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	r->next_addr = 10;
 	/* Timers to the microsecond: faults must land where the timeline says. */
 	cfg = event_config_new();
 	if (cfg)
@@ -79,6 +91,7 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 		snprintf(err, errlen, "cannot create the event loop");
 		goto fail;
 	}
+	r->env.base = r->base;
 	const char *slash = strrchr(opt->scenario, '/');
 	if (slash)
 		snprintf(r->dir, sizeof r->dir, "%.*s", (int)(slash - opt->scenario), opt->scenario);
@@ -104,7 +117,7 @@ void runner_destroy(struct runner *r)
 		if (evs[i])
 			event_free(evs[i]);
 	history_close(r->hist);
-	classify_destroy(r->classify);
+	classify_destroy(r->env.classify);
 	if (r->base)
 		event_base_free(r->base);
 	free(r);
@@ -114,8 +127,8 @@ enum runner_outcome runner_load(struct runner *r)
 {
 	/* The seed is needed before the script runs (math.random); the
 	 * scenario's own seed is known only after. The sandbox is reseeded then. */
-	r->seed = r->opt.seed_set ? r->opt.seed : 1;
-	r->L = sandbox_new(r, r->seed);
+	r->env.seed = r->opt.seed_set ? r->opt.seed : 1;
+	r->L = sandbox_new(r, r->env.seed);
 	if (!r->L) {
 		snprintf(r->error, sizeof r->error, "out of memory");
 		return RUNNER_FAILED;
@@ -205,7 +218,7 @@ static void write_meta(struct runner *r)
 	history_str(h, "dnschaos", DNSCHAOS_VERSION);
 	history_str(h, "scenario", r->opt.scenario);
 	history_str(h, "name", scenario_name(r->sc));
-	history_uint(h, "seed", r->seed);
+	history_uint(h, "seed", r->env.seed);
 	history_double(h, "duration", scenario_duration(r->sc), 3);
 	history_str(h, "ldns", ldns_version());
 	history_str(h, "libevent", event_get_version());
@@ -243,8 +256,9 @@ enum runner_outcome runner_run(struct runner *r)
 			return RUNNER_BAD_INPUT;
 		}
 	}
-	r->t0 = clock_mono();
-	r->running = true;
+	r->env.hist = r->hist;
+	r->env.t0 = env_clock(&r->env);
+	r->env.running = true;
 	if (r->hist)
 		write_meta(r);
 	if (arm(r, &r->end_ev, -1, 0, on_end, duration) != 0 ||
@@ -263,7 +277,7 @@ enum runner_outcome runner_run(struct runner *r)
 		goto teardown;
 	}
 	runner_say(r, "run '%s' for %g s, seed %llu", scenario_name(r->sc), duration,
-		   (unsigned long long)r->seed);
+		   (unsigned long long)r->env.seed);
 	if (event_base_dispatch(r->base) < 0 && !r->stopping) {
 		snprintf(r->error, sizeof r->error, "the event loop failed");
 		r->outcome = RUNNER_FAILED;
@@ -288,7 +302,7 @@ teardown:
 			r->outcome = RUNNER_FAILED;
 		}
 	}
-	r->running = false;
+	r->env.running = false;
 	return r->outcome;
 }
 
@@ -328,24 +342,24 @@ struct history *runner_history(struct runner *r)
 
 double runner_now(const struct runner *r)
 {
-	return r->t0 > 0 ? clock_mono() - r->t0 : 0;
+	return env_now(&r->env);
 }
 
 bool runner_running(const struct runner *r)
 {
-	return r->running;
+	return r->env.running;
 }
 
 uint64_t runner_scenario_seed(struct runner *r, uint64_t seed)
 {
 	if (!r->opt.seed_set)
-		r->seed = seed;
-	return r->seed;
+		r->env.seed = seed;
+	return r->env.seed;
 }
 
 uint64_t runner_seed(const struct runner *r)
 {
-	return r->seed;
+	return r->env.seed;
 }
 
 int runner_verbose(const struct runner *r)
@@ -360,7 +374,7 @@ double runner_callback_limit(const struct runner *r)
 
 uint32_t runner_next_id(struct runner *r)
 {
-	return r->next_id++;
+	return env_next_id(&r->env);
 }
 
 bool runner_history_on_stdout(const struct runner *r)
@@ -380,7 +394,7 @@ void runner_set_history(struct runner *r, const char *path)
 
 struct classify *runner_classify(struct runner *r)
 {
-	return r->classify;
+	return r->env.classify;
 }
 
 const char *runner_relpath(const struct runner *r, const char *path)
@@ -417,7 +431,7 @@ static void record_version(struct runner *r, struct zone_version *v, enum classi
 int runner_know_version(struct runner *r, struct zone_version *v, enum classify_known how)
 {
 	double now = runner_now(r);
-	int rc = classify_add_version(r->classify, v, how, now);
+	int rc = classify_add_version(r->env.classify, v, how, now);
 	if (rc > 0)
 		record_version(r, v, how, now);
 	return rc < 0 ? -1 : 0;
@@ -425,7 +439,7 @@ int runner_know_version(struct runner *r, struct zone_version *v, enum classify_
 
 int runner_publish_version(struct runner *r, struct zone_version *v, double t)
 {
-	int rc = classify_publish(r->classify, v, t);
+	int rc = classify_publish(r->env.classify, v, t);
 	if (rc > 0)
 		record_version(r, v, CLASSIFY_PUBLISHED, t);
 	return rc < 0 ? -1 : 0;
@@ -433,7 +447,7 @@ int runner_publish_version(struct runner *r, struct zone_version *v, double t)
 
 uint64_t runner_next_lookup_id(struct runner *r)
 {
-	return r->next_lookup++;
+	return env_next_lookup_id(&r->env);
 }
 
 bool runner_join(struct runner *r, const struct addr *dst, const struct addr *src,
@@ -458,10 +472,7 @@ void runner_path(const struct runner *r, const char *rel, char *out, size_t cap)
 
 int runner_next_address(struct runner *r, char *out, size_t cap)
 {
-	if (r->next_addr > 250)
-		return -1;
-	snprintf(out, cap, "127.0.0.%u", r->next_addr++);
-	return 0;
+	return env_next_address(&r->env, out, cap);
 }
 
 void runner_say(struct runner *r, const char *fmt, ...)
@@ -474,4 +485,36 @@ void runner_say(struct runner *r, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+struct run_env *runner_env(struct runner *r)
+{
+	return &r->env;
+}
+
+static void env_op_emit(void *ctx, const void *target, const char *event)
+{
+	runner_emit(ctx, target, event);
+}
+
+static bool env_op_join(void *ctx, const struct addr *dst, const struct addr *src,
+			const uint8_t *qname, size_t qlen, uint16_t qtype, int id,
+			struct client_join *out)
+{
+	return runner_join(ctx, dst, src, qname, qlen, qtype, id, out);
+}
+
+static void env_op_fail(void *ctx, const char *msg)
+{
+	runner_abort(ctx, RUNNER_FAILED, "%s", msg);
+}
+
+static int env_op_know_version(void *ctx, struct zone_version *v, int how)
+{
+	return runner_know_version(ctx, v, (enum classify_known)how);
+}
+
+static int env_op_publish_version(void *ctx, struct zone_version *v, double t)
+{
+	return runner_publish_version(ctx, v, t);
 }

@@ -80,6 +80,9 @@ int runner_exit_code(enum runner_outcome o);
 /* ---- for the farm and the Lua bindings (all on the loop thread) ---- */
 
 struct event_base *runner_base(struct runner *r);
+
+/* The environment the run gives its farm objects and clients (harness/env.h). */
+struct run_env *runner_env(struct runner *r);
 struct lua_State *runner_lua(struct runner *r);
 
 /* The history, or NULL when none is written. */

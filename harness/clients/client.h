@@ -27,10 +27,11 @@
 #include <stdint.h>
 
 #include "fakeresolver/addr.h"
+#include "harness/env.h"
 
 struct client;
 struct event_base;
-struct runner;
+struct run_env;
 
 #define CLIENT_NAME_MAX 64
 #define CLIENT_NAMES_MAX 256
@@ -233,6 +234,9 @@ extern const struct client_driver client_exec_driver;
 const struct client_config *client_cfg(const struct client *c);
 struct event_base *client_base(const struct client *c);
 
+/* Monotonic seconds on the run's clock (env_clock): any thread. Drivers read time only here. */
+double client_clock(const struct client *c);
+
 /* On the loop thread: a lookup started with start() has its outcome. */
 void client_done(struct client *c, struct lookup *lk);
 
@@ -242,7 +246,7 @@ bool client_stopping(const struct client *c);
 /* ---- for the runner and the Lua binding (loop thread) ---- */
 
 /* Creates a client (config moved in: cfg is cleared). NULL with err on failure. */
-struct client *client_create(struct runner *run, struct client_config *cfg, char *err,
+struct client *client_create(struct run_env *env, struct client_config *cfg, char *err,
 			     size_t errlen);
 
 /*
@@ -275,12 +279,6 @@ void client_destroy(struct client *c);
  * client could have sent it. With commit, the decision is recorded (the
  * lookup's keys and wire count); without, only asked.
  */
-struct client_join {
-	const char *client; /* NULL: more than one client could have sent it */
-	uint64_t lookup;    /* the lookup's id; 0 when ambiguous */
-	const char *cause;  /* "first", "pair", "search", "retry"; NULL when ambiguous */
-	bool ambiguous;     /* more than one lookup (or client) could have sent it */
-};
 bool client_join(struct client *c, const struct addr *dst, const struct addr *src,
 		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, bool commit,
 		 struct client_join *out);

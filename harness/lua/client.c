@@ -446,7 +446,7 @@ int client_new(lua_State *L)
 	cfg->seed = runner_seed(sandbox_runner(L)) * 0x9e3779b97f4a7c15ULL + scenario_client_count(sc) + 1;
 
 	char cerr[256];
-	struct client *c = client_create(sandbox_runner(L), cfg, cerr, sizeof cerr);
+	struct client *c = client_create(runner_env(sandbox_runner(L)), cfg, cerr, sizeof cerr);
 	if (!c)
 		return luaL_error(L, "%s", cerr);
 	scenario_add_client(L, sc, c);

@@ -86,7 +86,7 @@ int resolver_new(lua_State *L)
 		read_gate(L, lua_gettop(L), &gate, boot->source);
 	}
 	lua_pop(L, 1);
-	struct farm_resolver *r = farm_resolver_create(sandbox_runner(L), name, &addr, boot);
+	struct farm_resolver *r = farm_resolver_create(runner_env(sandbox_runner(L)), name, &addr, boot);
 	farm_boot_clear(boot);
 	if (!r)
 		return luaL_error(L, "out of memory");

@@ -51,7 +51,7 @@ int source_new(lua_State *L)
 	scenario_check_name(L, sc, name, what);
 	scenario_pick_address(L, sc, 2, &addr, what);
 	struct zone_version *v = zone_opt(L, 2, what);
-	struct farm_source *s = farm_source_create(run, name, &addr);
+	struct farm_source *s = farm_source_create(runner_env(run), name, &addr);
 	if (!s || farm_source_publish(s, v, err, sizeof err) != 0) {
 		zone_version_unref(v);
 		farm_source_destroy(s);

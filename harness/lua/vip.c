@@ -177,7 +177,7 @@ int vip_new(lua_State *L)
 	lua_pop(L, 1);
 
 	struct farm_vip *v =
-		farm_vip_create(sandbox_runner(L), name, &addr, &cfg, backends, n, &health, in_process);
+		farm_vip_create(runner_env(sandbox_runner(L)), name, &addr, &cfg, backends, n, &health, in_process);
 	if (!v)
 		return luaL_error(L, "out of memory");
 	scenario_add_vip(L, sc, v);
