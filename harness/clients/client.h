@@ -28,6 +28,7 @@
 
 #include "fakeresolver/addr.h"
 #include "harness/env.h"
+#include "harness/record/classify.h"
 
 struct client;
 struct event_base;
@@ -40,7 +41,6 @@ struct run_env;
 #define CLIENT_ENV_MAX 32      /* exec: env = {...} entries */
 #define CLIENT_THREADS_MAX 1024 /* worker threads of one client, whatever sets the count */
 #define CLIENT_TARGETS_MAX 3 /* glibc asks at most three nameservers; the others follow */
-#define LOOKUP_ADDRS_MAX 32
 #define LOOKUP_OUTPUT_MAX 256
 
 enum client_stack {
@@ -78,10 +78,7 @@ enum lookup_reason {
 	REASON_COUNT
 };
 
-struct lookup_addr {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t a[16];
-};
+/* struct lookup_addr (an address a lookup got): harness/record/classify.h, which classifies it. */
 
 /*
  * One logical lookup. The core fills the request part; the driver fills the
