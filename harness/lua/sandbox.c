@@ -6,7 +6,7 @@
 #include "harness/lua/bind.h"
 #include "fakeresolver/clock.h"
 #include "harness/record/history.h"
-#include "harness/runner.h"
+#include "harness/run/run.h"
 
 #include <stdio.h>
 #include <string.h>

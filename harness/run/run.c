@@ -1,11 +1,14 @@
 /*
- * runner.c - one scenario run: the loop, the clock, the history's first and
- * last lines, signals, and the order of start-up and teardown.
+ * run.c - one run: the loop, the clock, the registry of farm objects and
+ * clients, the timeline, the event bus, the join, the history's first and
+ * last lines, signals, and the order of start-up and teardown. No Lua: the
+ * describing layer is a script the run was given (runner_set_script).
  */
-#include "harness/runner.h"
+#include "harness/run/run.h"
 #include "harness/env.h"
 #include "fakeresolver/clock.h"
-#include "harness/lua/bind.h"
+#include "harness/clients/client.h"
+#include "harness/farm/farm.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "fakeresolver/wire.h"
@@ -26,15 +29,57 @@
 #include <event2/event.h>
 #include <ldns/ldns.h>
 
+#include "fakeresolver/addr.h"
+
 #define FLUSH_INTERVAL_US 100000
 #define GRACE_S 30.0 /* past duration + this, the run is stopped as hung */
+
+/* A timeline entry: a declared action, or a call into the describing layer. */
+struct run_entry {
+	struct runner *run;
+	struct event *ev;
+	double at, every, until;
+	double next;              /* every: when the next tick is due (run time) */
+	struct run_entry *chain;  /* one-shot entries due at the same time, declared later */
+	struct run_action act;    /* verb RUN_NONE: a call */
+	void (*fn)(void *arg, int ref);
+	void *arg;
+	int ref;
+	char where[320];          /* "file.lua:12: s:at(...): " */
+};
+
+struct pending_emit {
+	const void *target;
+	char event[16];
+};
 
 struct runner {
 	struct runner_options opt;
 	struct event_base *base;
-	lua_State *L;
-	struct scenario *sc;
+	void *script; /* the describing layer's (the Lua state) */
+	const struct runner_script *script_ops;
+	char name[128];
+	double duration;
 	struct history *hist;
+	/* the registry */
+	struct farm_resolver **resolvers;
+	size_t nres;
+	struct farm_source **sources;
+	size_t nsrc;
+	struct farm_vip **vips;
+	size_t nvip;
+	struct client **clients;
+	size_t ncli;
+	/* the timeline */
+	struct run_entry **tl;
+	size_t ntl;
+	/* the event bus */
+	void (*listen)(void *arg, const void *target, const char *event);
+	void *listen_arg;
+	struct event *emit_ev;
+	struct pending_emit *emits;
+	size_t nemits, cap_emits;
+	bool started; /* the farm is started: events are delivered, entries fire */
 	char dir[4096]; /* the scenario's folder */
 	struct run_env env; /* what the farm and the clients are given */
 	double last_progress;
@@ -45,6 +90,8 @@ struct runner {
 	struct event *flush_ev, *end_ev, *deadline_ev, *sigint_ev, *sigterm_ev;
 };
 
+static int farm_start(struct runner *r, char *err, size_t errlen);
+static void farm_stop(struct runner *r);
 static void env_op_emit(void *ctx, const void *target, const char *event);
 static bool env_op_join(void *ctx, const struct addr *dst, const struct addr *src,
 			const uint8_t *qname, size_t qlen, uint16_t qtype, int id,
@@ -73,6 +120,9 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 	if (r->opt.callback_limit_s <= 0)
 		r->opt.callback_limit_s = 5.0;
 	env_init(&r->env);
+	/* The seed is needed before the script runs (math.random); the
+	 * scenario's own seed may replace it then (runner_scenario_seed). */
+	r->env.seed = opt->seed_set ? opt->seed : 1;
 	r->env.verbose = opt->verbose;
 	r->env.ops = &env_ops;
 	r->env.ctx = r;
@@ -103,14 +153,40 @@ fail:
 	return NULL;
 }
 
+static void entry_free(struct run_entry *e)
+{
+	if (e->ev)
+		event_free(e->ev);
+	run_action_clear(&e->act);
+	free(e);
+}
+
 void runner_destroy(struct runner *r)
 {
 	if (!r)
 		return;
-	/* Lua first: its handles point at farm objects, which go next. */
-	if (r->L)
-		lua_close(r->L);
-	scenario_destroy(r->sc);
+	/* The script first: its handles point at farm objects, which go next. */
+	if (r->script && r->script_ops && r->script_ops->close)
+		r->script_ops->close(r->script);
+	for (size_t i = 0; i < r->ntl; i++)
+		entry_free(r->tl[i]);
+	free(r->tl);
+	if (r->emit_ev)
+		event_free(r->emit_ev);
+	free(r->emits);
+	for (size_t i = 0; i < r->ncli; i++)
+		client_destroy(r->clients[i]);
+	free(r->clients);
+	/* VIPs first: a live one still holds its resolvers (struct vip_local). */
+	for (size_t i = 0; i < r->nvip; i++)
+		farm_vip_destroy(r->vips[i]);
+	free(r->vips);
+	for (size_t i = 0; i < r->nres; i++)
+		farm_resolver_destroy(r->resolvers[i]);
+	free(r->resolvers);
+	for (size_t i = 0; i < r->nsrc; i++)
+		farm_source_destroy(r->sources[i]);
+	free(r->sources);
 	struct event *evs[] = { r->flush_ev, r->end_ev, r->deadline_ev, r->sigint_ev,
 				r->sigterm_ev };
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
@@ -123,29 +199,26 @@ void runner_destroy(struct runner *r)
 	free(r);
 }
 
-enum runner_outcome runner_load(struct runner *r)
+void runner_set_script(struct runner *r, void *script, const struct runner_script *ops)
 {
-	/* The seed is needed before the script runs (math.random); the
-	 * scenario's own seed is known only after. The sandbox is reseeded then. */
-	r->env.seed = r->opt.seed_set ? r->opt.seed : 1;
-	r->L = sandbox_new(r, r->env.seed);
-	if (!r->L) {
-		snprintf(r->error, sizeof r->error, "out of memory");
-		return RUNNER_FAILED;
-	}
-	scenario_open(r->L, r);
-	if (sandbox_run_file(r->L, r->opt.scenario, r->error, sizeof r->error) != 0) {
-		r->sc = scenario_get(r->L);
-		return RUNNER_BAD_INPUT;
-	}
-	r->sc = scenario_get(r->L);
-	if (!r->sc) {
-		snprintf(r->error, sizeof r->error,
-			 "%s: the file never calls scenario{ name = ..., duration = ... }",
-			 r->opt.scenario);
-		return RUNNER_BAD_INPUT;
-	}
-	return RUNNER_COMPLETED;
+	r->script = script;
+	r->script_ops = ops;
+}
+
+void runner_describe(struct runner *r, const char *name, double duration)
+{
+	snprintf(r->name, sizeof r->name, "%s", name);
+	r->duration = duration;
+}
+
+const char *runner_name(const struct runner *r)
+{
+	return r->name;
+}
+
+double runner_duration(const struct runner *r)
+{
+	return r->duration;
 }
 
 void runner_abort(struct runner *r, enum runner_outcome o, const char *fmt, ...)
@@ -169,11 +242,11 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	if (r->hist && history_flush(r->hist) != 0)
 		runner_abort(r, RUNNER_FAILED, "%s", history_error(r->hist));
 	double now = runner_now(r);
-	if (r->opt.progress && r->sc && now - r->last_progress >= 0.25) {
+	if (r->opt.progress && now - r->last_progress >= 0.25) {
 		uint64_t invoked, ok, done;
 		r->last_progress = now;
-		scenario_progress(r->sc, &invoked, &ok, &done);
-		fprintf(stderr, "\r[%6.1f/%.1f s] %llu lookups", now, scenario_duration(r->sc),
+		runner_progress(r, &invoked, &ok, &done);
+		fprintf(stderr, "\r[%6.1f/%.1f s] %llu lookups", now, r->duration,
 			(unsigned long long)invoked);
 		if (done)
 			fprintf(stderr, ", %.1f%% ok", 100.0 * (double)ok / (double)done);
@@ -217,12 +290,13 @@ static void write_meta(struct runner *r)
 	history_uint(h, "schema", 1);
 	history_str(h, "dnschaos", DNSCHAOS_VERSION);
 	history_str(h, "scenario", r->opt.scenario);
-	history_str(h, "name", scenario_name(r->sc));
+	history_str(h, "name", r->name);
 	history_uint(h, "seed", r->env.seed);
-	history_double(h, "duration", scenario_duration(r->sc), 3);
+	history_double(h, "duration", r->duration, 3);
 	history_str(h, "ldns", ldns_version());
 	history_str(h, "libevent", event_get_version());
-	history_str(h, "lua", LUA_RELEASE);
+	if (r->script_ops && r->script_ops->key)
+		history_str(h, r->script_ops->key, r->script_ops->version);
 	history_str(h, "c-ares", ares_version(NULL));
 	history_str(h, "libunbound", ub_version());
 	history_str(h, "glibc", gnu_get_libc_version());
@@ -247,7 +321,7 @@ static int arm(struct runner *r, struct event **ev, int fd, short what, event_ca
 enum runner_outcome runner_run(struct runner *r)
 {
 	char err[512];
-	double duration = scenario_duration(r->sc);
+	double duration = r->duration;
 
 	if (r->opt.history) {
 		r->hist = history_open(r->opt.history, err, sizeof err);
@@ -271,12 +345,12 @@ enum runner_outcome runner_run(struct runner *r)
 		r->outcome = RUNNER_FAILED;
 		goto teardown;
 	}
-	if (scenario_start(r->sc, err, sizeof err) != 0) {
+	if (farm_start(r, err, sizeof err) != 0) {
 		snprintf(r->error, sizeof r->error, "cannot start the farm: %s", err);
 		r->outcome = RUNNER_FAILED;
 		goto teardown;
 	}
-	runner_say(r, "run '%s' for %g s, seed %llu", scenario_name(r->sc), duration,
+	env_say(&r->env, "run '%s' for %g s, seed %llu", r->name, duration,
 		   (unsigned long long)r->env.seed);
 	if (event_base_dispatch(r->base) < 0 && !r->stopping) {
 		snprintf(r->error, sizeof r->error, "the event loop failed");
@@ -288,7 +362,7 @@ teardown:
 		fflush(stderr);
 	}
 	/* Heal every fault and stop every object; all of it goes into the history. */
-	scenario_stop(r->sc);
+	farm_stop(r);
 	if (r->hist) {
 		static const char *const reasons[] = { "duration", "interrupted", "error", "error" };
 		history_begin(r->hist, runner_now(r), "end");
@@ -304,6 +378,19 @@ teardown:
 	}
 	r->env.running = false;
 	return r->outcome;
+}
+
+void runner_set_error(struct runner *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof r->error, fmt, ap);
+	va_end(ap);
+}
+
+const char *runner_scenario_path(const struct runner *r)
+{
+	return r->opt.scenario;
 }
 
 const char *runner_error(const struct runner *r)
@@ -332,7 +419,7 @@ struct event_base *runner_base(struct runner *r)
 
 struct lua_State *runner_lua(struct runner *r)
 {
-	return r->L;
+	return r->script;
 }
 
 struct history *runner_history(struct runner *r)
@@ -372,20 +459,12 @@ double runner_callback_limit(const struct runner *r)
 	return r->opt.callback_limit_s;
 }
 
-uint32_t runner_next_id(struct runner *r)
-{
-	return env_next_id(&r->env);
-}
 
 bool runner_history_on_stdout(const struct runner *r)
 {
 	return r->opt.history && strcmp(r->opt.history, "-") == 0;
 }
 
-struct scenario *runner_scenario(struct runner *r)
-{
-	return r->sc;
-}
 
 void runner_set_history(struct runner *r, const char *path)
 {
@@ -428,12 +507,12 @@ static void record_version(struct runner *r, struct zone_version *v, enum classi
 }
 
 /* One time for the classifier and the line: a replay of the history must see the same. */
-int runner_know_version(struct runner *r, struct zone_version *v, enum classify_known how)
+int runner_know_version(struct runner *r, struct zone_version *v, int how)
 {
 	double now = runner_now(r);
-	int rc = classify_add_version(r->env.classify, v, how, now);
+	int rc = classify_add_version(r->env.classify, v, (enum classify_known)how, now);
 	if (rc > 0)
-		record_version(r, v, how, now);
+		record_version(r, v, (enum classify_known)how, now);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -445,22 +524,6 @@ int runner_publish_version(struct runner *r, struct zone_version *v, double t)
 	return rc < 0 ? -1 : 0;
 }
 
-uint64_t runner_next_lookup_id(struct runner *r)
-{
-	return env_next_lookup_id(&r->env);
-}
-
-bool runner_join(struct runner *r, const struct addr *dst, const struct addr *src,
-		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out)
-{
-	return r->sc && scenario_join(r->sc, dst, src, qname, qlen, qtype, id, out);
-}
-
-void runner_emit(struct runner *r, const void *target, const char *event)
-{
-	if (r->sc)
-		scenario_emit(r->sc, target, event);
-}
 
 void runner_path(const struct runner *r, const char *rel, char *out, size_t cap)
 {
@@ -470,22 +533,6 @@ void runner_path(const struct runner *r, const char *rel, char *out, size_t cap)
 		snprintf(out, cap, "%s/%s", r->dir, rel);
 }
 
-int runner_next_address(struct runner *r, char *out, size_t cap)
-{
-	return env_next_address(&r->env, out, cap);
-}
-
-void runner_say(struct runner *r, const char *fmt, ...)
-{
-	if (!r->opt.verbose)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "[%8.3f] ", runner_now(r));
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 struct run_env *runner_env(struct runner *r)
 {
@@ -511,10 +558,373 @@ static void env_op_fail(void *ctx, const char *msg)
 
 static int env_op_know_version(void *ctx, struct zone_version *v, int how)
 {
-	return runner_know_version(ctx, v, (enum classify_known)how);
+	return runner_know_version(ctx, v, how);
 }
 
 static int env_op_publish_version(void *ctx, struct zone_version *v, double t)
 {
 	return runner_publish_version(ctx, v, t);
+}
+
+/* ---- the registry ---- */
+
+static int add(void *arrp, size_t *n, void *obj)
+{
+	void ***arr = arrp;
+	void **q = realloc(*arr, (*n + 1) * sizeof **arr);
+	if (!q)
+		return -1;
+	q[(*n)++] = obj;
+	*arr = q;
+	return 0;
+}
+
+int runner_add_resolver(struct runner *r, struct farm_resolver *obj)
+{
+	return add(&r->resolvers, &r->nres, obj);
+}
+
+int runner_add_source(struct runner *r, struct farm_source *obj)
+{
+	return add(&r->sources, &r->nsrc, obj);
+}
+
+int runner_add_vip(struct runner *r, struct farm_vip *obj)
+{
+	return add(&r->vips, &r->nvip, obj);
+}
+
+int runner_add_client(struct runner *r, struct client *obj)
+{
+	return add(&r->clients, &r->ncli, obj);
+}
+
+struct farm_resolver *runner_find_resolver(const struct runner *r, const char *name)
+{
+	for (size_t i = 0; i < r->nres; i++)
+		if (strcmp(farm_resolver_name(r->resolvers[i]), name) == 0)
+			return r->resolvers[i];
+	return NULL;
+}
+
+struct farm_source *runner_find_source(const struct runner *r, const char *name)
+{
+	for (size_t i = 0; i < r->nsrc; i++)
+		if (strcmp(farm_source_name(r->sources[i]), name) == 0)
+			return r->sources[i];
+	return NULL;
+}
+
+struct farm_vip *runner_find_vip(const struct runner *r, const char *name)
+{
+	for (size_t i = 0; i < r->nvip; i++)
+		if (strcmp(farm_vip_name(r->vips[i]), name) == 0)
+			return r->vips[i];
+	return NULL;
+}
+
+size_t runner_resolver_count(const struct runner *r)
+{
+	return r->nres;
+}
+
+struct farm_resolver *runner_resolver_at(const struct runner *r, size_t i)
+{
+	return i < r->nres ? r->resolvers[i] : NULL;
+}
+
+size_t runner_source_count(const struct runner *r)
+{
+	return r->nsrc;
+}
+
+struct farm_source *runner_source_at(const struct runner *r, size_t i)
+{
+	return i < r->nsrc ? r->sources[i] : NULL;
+}
+
+size_t runner_client_count(const struct runner *r)
+{
+	return r->ncli;
+}
+
+bool runner_name_taken(const struct runner *r, const char *name)
+{
+	return runner_find_resolver(r, name) || runner_find_source(r, name) ||
+	       runner_find_vip(r, name);
+}
+
+/* The same address, and the same port unless either is still 0 (chosen at start). */
+static bool same_host(const struct addr *a, const struct addr *b)
+{
+	if (addr_port(a) && addr_port(b) && addr_port(a) != addr_port(b))
+		return false;
+	return addr_same_host(a, b);
+}
+
+bool runner_address_used(const struct runner *r, const struct addr *a)
+{
+	for (size_t i = 0; i < r->nres; i++)
+		if (same_host(farm_resolver_addr(r->resolvers[i]), a))
+			return true;
+	for (size_t i = 0; i < r->nsrc; i++)
+		if (same_host(farm_source_addr(r->sources[i]), a))
+			return true;
+	for (size_t i = 0; i < r->nvip; i++)
+		if (same_host(farm_vip_addr(r->vips[i]), a))
+			return true;
+	return false;
+}
+
+int runner_next_address(struct runner *r, struct addr *out)
+{
+	char text[64], err[128];
+	do {
+		if (env_next_address(&r->env, text, sizeof text) != 0)
+			return -1;
+		addr_parse(text, 0, out, err, sizeof err);
+	} while (runner_address_used(r, out));
+	return 0;
+}
+
+void runner_progress(const struct runner *r, uint64_t *invoked, uint64_t *ok, uint64_t *done)
+{
+	*invoked = *ok = *done = 0;
+	for (size_t i = 0; i < r->ncli; i++) {
+		struct client_stats st;
+		client_get_stats(r->clients[i], &st);
+		*invoked += st.invoked;
+		*ok += st.ok;
+		*done += st.ok + st.failed + st.timeouts;
+	}
+}
+
+bool runner_join(struct runner *r, const struct addr *dst, const struct addr *src,
+		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out)
+{
+	/* Asked of every client first: two that could both have sent it make it ambiguous. */
+	size_t claims = 0, who = 0;
+	struct client_join j;
+	for (size_t i = 0; i < r->ncli; i++)
+		if (client_join(r->clients[i], dst, src, qname, qlen, qtype, id, false, &j) &&
+		    claims++ == 0)
+			who = i;
+	if (claims == 0)
+		return false;
+	if (claims > 1) {
+		*out = (struct client_join){ NULL, 0, NULL, true };
+		return true;
+	}
+	return client_join(r->clients[who], dst, src, qname, qlen, qtype, id, true, out);
+}
+
+/* ---- the event bus ---- */
+
+void runner_listen(struct runner *r, void (*fn)(void *arg, const void *target, const char *event),
+		   void *arg)
+{
+	r->listen = fn;
+	r->listen_arg = arg;
+}
+
+static void emit_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct runner *r = arg;
+	(void)fd;
+	(void)what;
+	/* Events raised while delivering wait for the next turn of the loop. */
+	size_t n = r->nemits;
+	struct pending_emit *batch = r->emits;
+	r->emits = NULL;
+	r->nemits = r->cap_emits = 0;
+	for (size_t i = 0; i < n && r->started; i++)
+		if (r->listen)
+			r->listen(r->listen_arg, batch[i].target, batch[i].event);
+	free(batch);
+}
+
+void runner_emit(struct runner *r, const void *target, const char *event)
+{
+	if (!r->started || !r->emit_ev)
+		return;
+	if (r->nemits == r->cap_emits) {
+		size_t cap = r->cap_emits ? r->cap_emits * 2 : 16;
+		struct pending_emit *p = realloc(r->emits, cap * sizeof *p);
+		if (!p) {
+			runner_abort(r, RUNNER_FAILED, "out of memory");
+			return;
+		}
+		r->emits = p;
+		r->cap_emits = cap;
+	}
+	r->emits[r->nemits].target = target;
+	snprintf(r->emits[r->nemits].event, sizeof r->emits[r->nemits].event, "%s", event);
+	r->nemits++;
+	static const struct timeval now = { 0, 0 };
+	evtimer_add(r->emit_ev, &now);
+}
+
+/* ---- the timeline ---- */
+
+static struct run_entry *entry_add(struct runner *r, double at)
+{
+	if (r->started)
+		return NULL;
+	struct run_entry *e = calloc(1, sizeof *e);
+	struct run_entry **q = e ? realloc(r->tl, (r->ntl + 1) * sizeof *q) : NULL;
+	if (!q) {
+		free(e);
+		return NULL;
+	}
+	r->tl = q;
+	r->tl[r->ntl++] = e;
+	e->run = r;
+	e->at = at;
+	return e;
+}
+
+int runner_at_action(struct runner *r, double at, struct run_action *a, const char *where)
+{
+	struct run_entry *e = entry_add(r, at);
+	if (!e)
+		return -1;
+	run_action_move(&e->act, a);
+	snprintf(e->where, sizeof e->where, "%s", where);
+	return 0;
+}
+
+int runner_at_call(struct runner *r, double at, double every, double until,
+		   void (*fn)(void *arg, int ref), void *arg, int ref)
+{
+	struct run_entry *e = entry_add(r, at);
+	if (!e)
+		return -1;
+	e->every = every;
+	e->until = until;
+	e->fn = fn;
+	e->arg = arg;
+	e->ref = ref;
+	return 0;
+}
+
+/* Runs one timeline entry: its call, or its action through run_act. */
+static void entry_run(struct run_entry *e)
+{
+	struct runner *r = e->run;
+	if (e->every > 0) {
+		/* Ticks stay on the planned grid (from, from + every, ...): timer
+		 * lateness does not add up, and a tick at 'to' still runs. Ticks
+		 * missed while the loop was busy are skipped. */
+		double now = runner_now(r);
+		e->next += e->every;
+		while (e->next < now)
+			e->next += e->every;
+		/* At the duration itself the run ends: no tick there (as for s:at). */
+		if (e->next <= e->until + 1e-9 && e->next < r->duration) {
+			struct timeval tv = clock_timeval(e->next - now);
+			evtimer_add(e->ev, &tv);
+		}
+	}
+	if (e->fn) {
+		e->fn(e->arg, e->ref);
+		return;
+	}
+	char err[512];
+	int rc = run_act(&r->env, &e->act, NULL, err, sizeof err);
+	/* A failed run was stopped by run_act already (the first reason stands). */
+	if (rc != RUN_ACT_OK)
+		runner_abort(r, rc == RUN_ACT_FAILED ? RUNNER_FAILED : RUNNER_BAD_INPUT, "%s%s",
+			     e->where, err);
+}
+
+static void entry_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct run_entry *e = arg;
+	(void)fd;
+	(void)what;
+	/* Entries due at the same time run in the order they were declared. */
+	for (struct run_entry *c = e; c && c->run->started; c = c->chain)
+		entry_run(c);
+}
+
+static int timeline_arm(struct runner *r, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < r->ntl; i++) {
+		struct run_entry *e = r->tl[i];
+		/* A one-shot entry due with an earlier one runs in its chain. */
+		struct run_entry *head = NULL;
+		for (size_t j = 0; j < i && !head && e->every == 0; j++)
+			if (r->tl[j]->every == 0 && r->tl[j]->at == e->at && r->tl[j]->ev)
+				head = r->tl[j];
+		if (head) {
+			while (head->chain)
+				head = head->chain;
+			head->chain = e;
+			continue;
+		}
+		e->ev = evtimer_new(r->base, entry_fire, e);
+		if (!e->ev) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		e->next = e->at;
+		/* Relative to now: starting the farm took a little of the run already. */
+		struct timeval tv = clock_timeval(e->at - runner_now(r));
+		evtimer_add(e->ev, &tv);
+	}
+	return 0;
+}
+
+/* ---- start-up and teardown ---- */
+
+static int farm_start(struct runner *r, char *err, size_t errlen)
+{
+	r->started = true;
+	r->emit_ev = evtimer_new(r->base, emit_flush, r);
+	if (!r->emit_ev) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < r->nsrc; i++)
+		if (farm_source_start(r->sources[i], err, errlen) != 0)
+			return -1;
+	for (size_t i = 0; i < r->nres; i++)
+		if (farm_resolver_start(r->resolvers[i], NULL, err, errlen) != 0)
+			return -1;
+	/* VIPs last: they forward to the resolvers' ports, known only now. */
+	for (size_t i = 0; i < r->nvip; i++)
+		if (farm_vip_start(r->vips[i], err, errlen) != 0)
+			return -1;
+	/* Clients last: they ask the farm, which is listening now. */
+	for (size_t i = 0; i < r->ncli; i++)
+		if (client_start(r->clients[i], err, errlen) != 0)
+			return -1;
+	return timeline_arm(r, err, errlen);
+}
+
+static void farm_stop(struct runner *r)
+{
+	for (size_t i = 0; i < r->ntl; i++)
+		if (r->tl[i]->ev)
+			event_del(r->tl[i]->ev);
+	if (r->emit_ev)
+		event_del(r->emit_ev);
+	r->nemits = 0;
+	r->started = false; /* no more events reach the script */
+	if (r->script && r->script_ops && r->script_ops->stop)
+		r->script_ops->stop(r->script);
+	/* Clients first: what is in flight is recorded as cancelled before the farm goes. */
+	for (size_t i = 0; i < r->ncli; i++)
+		client_stop(r->clients[i]);
+	for (size_t i = 0; i < r->nvip; i++)
+		farm_vip_stop(r->vips[i]);
+	for (size_t i = 0; i < r->nres; i++) {
+		farm_resolver_heal(r->resolvers[i], 0);
+		farm_resolver_stop(r->resolvers[i], "end");
+	}
+	for (size_t i = 0; i < r->nsrc; i++)
+		farm_source_stop(r->sources[i]);
+	/* Blocked stack calls end now that the ports are closed (port unreachable). */
+	for (size_t i = 0; i < r->ncli; i++)
+		client_reap(r->clients[i]);
 }
