@@ -171,12 +171,6 @@ uint64_t scenario_seed(const struct scenario *sc);
 /* Frees what the scenario holds (after lua_close): its expectations, its scheduler. NULL is a no-op. */
 void scenario_destroy(struct scenario *sc);
 
-/* Hands a new farm object to the run, which owns it from then on (destroyed on a raise). */
-void scenario_add_resolver(lua_State *L, struct scenario *sc, struct farm_resolver *r);
-void scenario_add_source(lua_State *L, struct scenario *sc, struct farm_source *s);
-void scenario_add_vip(lua_State *L, struct scenario *sc, struct farm_vip *v);
-struct client;
-void scenario_add_client(lua_State *L, struct scenario *sc, struct client *c);
 size_t scenario_client_count(const struct scenario *sc);
 /*
  * The cache setting of the run's libunbound clients: the first call sets it

@@ -440,11 +440,11 @@ int client_new(lua_State *L)
 	cfg->seed = runner_seed(sandbox_runner(L)) * 0x9e3779b97f4a7c15ULL + scenario_client_count(sc) + 1;
 
 	char cerr[256];
-	struct client *c = client_create(runner_env(sandbox_runner(L)), cfg, cerr, sizeof cerr);
+	struct client **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	struct client *c = runner_new_client(sandbox_runner(L), cfg, cerr, sizeof cerr);
 	if (!c)
 		return luaL_error(L, "%s", cerr);
-	scenario_add_client(L, sc, c);
-	struct client **box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = c;
 	luaL_setmetatable(L, BIND_CLIENT);
 	lua_pushvalue(L, -1);

@@ -73,40 +73,6 @@ static void *grow(lua_State *L, void *p, size_t n, size_t elem)
 	return q;
 }
 
-/* ---- the farm: handed to the run, which owns it ---- */
-
-void scenario_add_resolver(lua_State *L, struct scenario *sc, struct farm_resolver *r)
-{
-	if (runner_add_resolver(sc->run, r) != 0) {
-		farm_resolver_destroy(r);
-		luaL_error(L, "out of memory");
-	}
-}
-
-void scenario_add_source(lua_State *L, struct scenario *sc, struct farm_source *s)
-{
-	if (runner_add_source(sc->run, s) != 0) {
-		farm_source_destroy(s);
-		luaL_error(L, "out of memory");
-	}
-}
-
-void scenario_add_vip(lua_State *L, struct scenario *sc, struct farm_vip *v)
-{
-	if (runner_add_vip(sc->run, v) != 0) {
-		farm_vip_destroy(v);
-		luaL_error(L, "out of memory");
-	}
-}
-
-void scenario_add_client(lua_State *L, struct scenario *sc, struct client *c)
-{
-	if (runner_add_client(sc->run, c) != 0) {
-		client_destroy(c);
-		luaL_error(L, "out of memory");
-	}
-}
-
 void scenario_add_expectation(lua_State *L, struct scenario *sc, const struct expectation *e)
 {
 	sc->expects = grow(L, sc->expects, sc->nexp, sizeof *sc->expects);

@@ -76,16 +76,15 @@ int resolver_new(lua_State *L)
 		read_gate(L, lua_gettop(L), &gate, boot->source);
 	}
 	lua_pop(L, 1);
-	struct farm_resolver *r = farm_resolver_create(runner_env(sandbox_runner(L)), name, &addr, boot);
+	/* The handle first: nothing can raise between declaring and boxing. */
+	struct farm_resolver **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	char err[256];
+	struct farm_resolver *r = runner_new_resolver(sandbox_runner(L), name, &addr, boot,
+						      gated ? &gate : NULL, err, sizeof err);
 	farm_boot_clear(boot);
 	if (!r)
-		return luaL_error(L, "out of memory");
-	if (gated && farm_resolver_set_gate(r, &gate) != 0) {
-		farm_resolver_destroy(r);
-		return luaL_error(L, "resolver: too many resolvers gate on one zone source");
-	}
-	scenario_add_resolver(L, sc, r);
-	struct farm_resolver **box = lua_newuserdatauv(L, sizeof *box, 0);
+		return luaL_error(L, "resolver: %s", err);
 	*box = r;
 	luaL_setmetatable(L, BIND_RESOLVER);
 	lua_pushvalue(L, -1);

@@ -39,17 +39,14 @@ int source_new(lua_State *L)
 	const char *name = opts_string(L, 2, "name", "source", what);
 	scenario_check_name(L, sc, name, what);
 	scenario_pick_address(L, sc, 2, &addr, what);
-	struct zone_version *v = zone_opt(L, 2, what);
-	struct farm_source *s = farm_source_create(runner_env(run), name, &addr);
-	if (!s || farm_source_publish(s, v, err, sizeof err) != 0) {
-		zone_version_unref(v);
-		farm_source_destroy(s);
-		return luaL_error(L, "%s: out of memory", what);
-	}
-	zone_version_unref(v);
-	scenario_add_source(L, sc, s);
-
+	/* The handle before the zone's reference: a raise in between leaks nothing. */
 	struct farm_source **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	struct zone_version *v = zone_opt(L, 2, what);
+	struct farm_source *s = runner_new_source(run, name, &addr, v, err, sizeof err);
+	zone_version_unref(v);
+	if (!s)
+		return luaL_error(L, "%s: %s", what, err);
 	*box = s;
 	luaL_setmetatable(L, BIND_SOURCE);
 	lua_pushvalue(L, -1);

@@ -165,20 +165,19 @@ int vip_new(lua_State *L)
 		read_health(L, lua_gettop(L), &health);
 	lua_pop(L, 1);
 
-	struct farm_vip *v =
-		farm_vip_create(runner_env(sandbox_runner(L)), name, &addr, &cfg, backends, n, &health, in_process);
-	if (!v)
-		return luaL_error(L, "out of memory");
-	scenario_add_vip(L, sc, v);
 	luaL_where(L, 1);
-	char where[256];
+	char where[256], err[256];
 	snprintf(where, sizeof where, "%s", lua_tostring(L, -1));
 	lua_pop(L, 1);
 	size_t wl = strlen(where);
 	while (wl && (where[wl - 1] == ' ' || where[wl - 1] == ':'))
 		where[--wl] = '\0';
-	farm_vip_set_where(v, where);
 	struct farm_vip **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	struct farm_vip *v = runner_new_vip(sandbox_runner(L), name, &addr, &cfg, backends, n, &health,
+					    in_process, where, err, sizeof err);
+	if (!v)
+		return luaL_error(L, "vip: %s", err);
 	*box = v;
 	luaL_setmetatable(L, BIND_VIP);
 	lua_pushvalue(L, -1);

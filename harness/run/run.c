@@ -568,6 +568,71 @@ static int env_op_publish_version(void *ctx, struct zone_version *v, double t)
 
 /* ---- the registry ---- */
 
+struct farm_resolver *runner_new_resolver(struct runner *r, const char *name,
+					  const struct addr *addr, const struct farm_boot *boot,
+					  const struct farm_gate *gate, char *err, size_t errlen)
+{
+	struct farm_resolver *obj = farm_resolver_create(&r->env, name, addr, boot);
+	if (!obj) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (gate && farm_resolver_set_gate(obj, gate) != 0) {
+		snprintf(err, errlen, "too many resolvers gate on one zone source");
+		goto fail;
+	}
+	if (runner_add_resolver(r, obj) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	return obj;
+fail:
+	farm_resolver_destroy(obj);
+	return NULL;
+}
+
+struct farm_source *runner_new_source(struct runner *r, const char *name, const struct addr *addr,
+				      struct zone_version *v, char *err, size_t errlen)
+{
+	struct farm_source *obj = farm_source_create(&r->env, name, addr);
+	if (!obj || farm_source_publish(obj, v, err, errlen) != 0 || runner_add_source(r, obj) != 0) {
+		snprintf(err, errlen, "out of memory");
+		farm_source_destroy(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+struct farm_vip *runner_new_vip(struct runner *r, const char *name, const struct addr *addr,
+				const struct vip_config *cfg, const struct farm_vip_backend *b,
+				size_t n, const struct farm_vip_health *health, bool in_process,
+				const char *where, char *err, size_t errlen)
+{
+	struct farm_vip *obj =
+		farm_vip_create(&r->env, name, addr, cfg, b, n, health, in_process);
+	if (!obj || runner_add_vip(r, obj) != 0) {
+		snprintf(err, errlen, "out of memory");
+		farm_vip_destroy(obj);
+		return NULL;
+	}
+	farm_vip_set_where(obj, where);
+	return obj;
+}
+
+struct client *runner_new_client(struct runner *r, struct client_config *cfg, char *err,
+				 size_t errlen)
+{
+	struct client *obj = client_create(&r->env, cfg, err, errlen);
+	if (!obj)
+		return NULL;
+	if (runner_add_client(r, obj) != 0) {
+		snprintf(err, errlen, "out of memory");
+		client_destroy(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 static int add(void *arrp, size_t *n, void *obj)
 {
 	void ***arr = arrp;

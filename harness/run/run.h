@@ -37,6 +37,12 @@ struct client;
 struct farm_resolver;
 struct farm_source;
 struct farm_vip;
+struct farm_boot;
+struct farm_gate;
+struct farm_vip_backend;
+struct farm_vip_health;
+struct vip_config;
+struct zone_version;
 
 /* Exit codes shared by every dnschaos program (README.md, "Exit codes"). */
 enum {
@@ -174,6 +180,26 @@ void runner_abort(struct runner *r, enum runner_outcome o, const char *fmt, ...)
 
 
 /* ---- the registry: the run owns what is added (it destroys it) ---- */
+
+/*
+ * Declares a farm object or a client from what the describing layer parsed:
+ * creates it on the run's environment, configures it and registers it.
+ * Returns it (owned by the run), or NULL with err set; nothing is left
+ * behind on failure. What the arguments reference is borrowed (the object
+ * takes its own references); cfg is moved into the client (cleared).
+ */
+struct farm_resolver *runner_new_resolver(struct runner *r, const char *name,
+					  const struct addr *addr, const struct farm_boot *boot,
+					  const struct farm_gate *gate, char *err, size_t errlen);
+struct farm_source *runner_new_source(struct runner *r, const char *name, const struct addr *addr,
+				      struct zone_version *v, char *err, size_t errlen);
+struct farm_vip *runner_new_vip(struct runner *r, const char *name, const struct addr *addr,
+				const struct vip_config *cfg, const struct farm_vip_backend *b,
+				size_t n, const struct farm_vip_health *health, bool in_process,
+				const char *where, char *err, size_t errlen);
+struct client_config;
+struct client *runner_new_client(struct runner *r, struct client_config *cfg, char *err,
+				 size_t errlen);
 
 /* Each returns 0, or -1 on out of memory (then the caller still owns obj). */
 int runner_add_resolver(struct runner *r, struct farm_resolver *obj);
