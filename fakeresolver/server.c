@@ -633,8 +633,9 @@ static bool conn_partial(struct tcp_conn *c)
  * Starts the message deadline when a message has begun to arrive and the
  * clock is not already running for it; stops it when no message is partly
  * in (a whole one waiting for the output to drain is our delay, not the
- * peer's, and so is a partial one while reading is paused). The clock of a message that follows a whole one in the same read
- * starts when that one is taken (conn_process stops the timer then).
+ * peer's, and so is a partial one while reading is paused). The clock of a
+ * message that follows a whole one in the same read starts when that one is
+ * taken (conn_process stops the timer then).
  */
 static void conn_arm_deadline(struct tcp_conn *c, bool paused)
 {
@@ -850,6 +851,10 @@ static enum room make_room(struct server *s, const struct addr *peer)
 		return ROOM_YES;
 	}
 	if (s->nconns >= s->cfg.tcp_max_conns) {
+		if (s->nconns == 0) { /* a limit of 0: no slot will ever free */
+			s->stats.tcp_refused++;
+			return ROOM_REFUSE;
+		}
 		struct tcp_conn *victim = pick_victim(s, now);
 		if (!victim)
 			return ROOM_WAIT;

@@ -434,7 +434,7 @@ static void test_tcp_connection_limit_holds_newcomer(void **state)
 	assert_int_equal(st.tcp_held, 1);
 	assert_int_equal(st.tcp_accepted, 1);
 	tcp_ask(f, d, 2); /* once a has been stalled for a second */
-	assert_true(now_s() - start >= 0.8);
+	assert_true(now_s() - start >= 0.5);
 	assert_true(at_eof(f, a));
 	server_get_stats(f->server, &st);
 	assert_int_equal(st.tcp_accepted, 2);
