@@ -17,7 +17,7 @@
  * U+FFFD.
  */
 #include "harness/record/report.h"
-#include "harness/record/utf8.h"
+#include "fakeresolver/json.h"
 #include "harness/record/hist.h"
 #include "harness/record/outfile.h"
 #include "version.h"
@@ -121,30 +121,16 @@ static void sb_lines(struct sbuf *b, const char *const *lines)
  */
 static void sb_json(struct sbuf *b, const char *s)
 {
+	char buf[JSON_ESCAPE_ROOM(1024)];
+	size_t n, used;
+
 	if (!s) {
 		sb_puts(b, "null");
 		return;
 	}
-	size_t n = strlen(s), i = 0;
 	sb_add(b, "\"", 1);
-	while (i < n) {
-		uint32_t cp;
-		size_t len = utf8_next((const unsigned char *)s + i, n - i, &cp);
-		if (cp == '"')
-			sb_puts(b, "\\\"");
-		else if (cp == '\\')
-			sb_puts(b, "\\\\");
-		else if (cp == '\n')
-			sb_puts(b, "\\n");
-		else if (cp == '\t')
-			sb_puts(b, "\\t");
-		else if (cp < 0x20 || cp == 0x7F || cp == '<' || cp == '>' || cp == '&' ||
-			 cp == 0x2028 || cp == 0x2029 || (cp == 0xFFFD && len == 1))
-			sb_printf(b, "\\u%04x", (unsigned)cp);
-		else
-			sb_add(b, s + i, len);
-		i += len;
-	}
+	for (n = strlen(s); n > 0; s += used, n -= used)
+		sb_add(b, buf, json_escape(buf, s, n, 1024, JSON_ESC_SCRIPT, &used));
 	sb_add(b, "\"", 1);
 }
 
