@@ -139,7 +139,7 @@ static bool ascii_plain(unsigned c, enum json_esc esc)
 }
 
 size_t json_escape(char *out, const char *s, size_t n, size_t max_in, enum json_esc esc,
-		   size_t *used)
+                   size_t *used)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	const unsigned char *end = p + n;

@@ -38,7 +38,7 @@ size_t utf8_encode(uint32_t cp, char out[4]);
 
 /* Bytes written for one byte read, at most (a control byte as \u00XX). */
 #define JSON_ESCAPE_GROWTH 6
-/* The room json_escape needs for max_in bytes: a sequence begun before max_in may run 3 bytes past it. */
+/* The room json_escape needs for max_in bytes (a sequence begun before max_in runs 3 past it). */
 #define JSON_ESCAPE_ROOM(max_in) (JSON_ESCAPE_GROWTH * ((max_in) + 3))
 
 /*
@@ -65,6 +65,6 @@ enum json_esc {
  * written, at most JSON_ESCAPE_ROOM(max_in); out must hold that many.
  */
 size_t json_escape(char *out, const char *s, size_t n, size_t max_in, enum json_esc esc,
-		   size_t *used);
+                   size_t *used);
 
 #endif
