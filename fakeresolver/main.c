@@ -3,6 +3,7 @@
  * addresses, reloads them on SIGHUP, exits cleanly on SIGTERM and SIGINT.
  */
 #define _GNU_SOURCE /* pipe2 */
+#include "fakeresolver/json.h"
 #include "fakeresolver/server.h"
 #include "version.h"
 
@@ -223,18 +224,15 @@ static FILE *query_log_open(const char *path)
 	return f;
 }
 
+/* s as a JSON string, escaped by json_escape (fakeresolver/json.h). */
 static void json_str(FILE *f, const char *s)
 {
+	char buf[JSON_ESCAPE_ROOM(256)];
+	size_t n, used;
+
 	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
+	for (n = strlen(s); n > 0; s += used, n -= used)
+		fwrite(buf, 1, json_escape(buf, s, n, 256, JSON_ESC_PLAIN, &used), f);
 	fputc('"', f);
 }
 

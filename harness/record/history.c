@@ -5,6 +5,7 @@
  */
 #include "harness/record/history.h"
 #include "harness/record/outfile.h"
+#include "fakeresolver/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -205,108 +206,27 @@ static size_t format_fixed(char *out, double v, int decimals)
 	return n + (size_t)(end - p);
 }
 
-/* The length of the valid UTF-8 sequence (RFC 3629) at p, or 0 if p starts none. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	size_t avail = (size_t)(end - p);
-	unsigned c = p[0];
-	unsigned lo = 0x80, hi = 0xbf;
-
-#define CONT(b) (((b)&0xc0) == 0x80)
-	if (c >= 0xc2 && c <= 0xdf)
-		return avail >= 2 && CONT(p[1]) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (c == 0xe0)
-			lo = 0xa0; /* no overlong forms */
-		else if (c == 0xed)
-			hi = 0x9f; /* no surrogates */
-		return avail >= 3 && p[1] >= lo && p[1] <= hi && CONT(p[2]) ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f; /* nothing above U+10FFFF */
-		return avail >= 4 && p[1] >= lo && p[1] <= hi && CONT(p[2]) && CONT(p[3]) ? 4 : 0;
-	}
-#undef CONT
-	return 0;
-}
-
-/* Appends s (n bytes) as a JSON string: escaped, with invalid UTF-8 replaced by U+FFFD. */
+/* Appends s (n bytes) as a JSON string: escaped, with invalid UTF-8 replaced by U+FFFD (json.h). */
 static void put_string(struct history *h, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *end = p + n;
 	char *o = reserve(h, 2);
 
 	if (!o)
 		return;
 	*o++ = '"';
-	while (p < end) {
-		size_t chunk = (size_t)(end - p) < ESCAPE_CHUNK ? (size_t)(end - p) : ESCAPE_CHUNK;
-		const unsigned char *stop = p + chunk;
+	while (n > 0) {
+		size_t chunk = n < ESCAPE_CHUNK ? n : ESCAPE_CHUNK, used;
 
 		h->len = (size_t)(o - h->buf);
-		/* At most 6 bytes out per byte in; a sequence may run 3 bytes past stop. */
-		if (too_long(h, chunk * 6 + 3 * 6 + 1))
+		/* At most 6 bytes out per byte in; a sequence may run 3 bytes past the chunk. */
+		if (too_long(h, JSON_ESCAPE_ROOM(chunk) + 1))
 			return; /* the buffer may have room, but the line is long enough */
-		o = reserve(h, chunk * 6 + 3 * 6 + 1);
+		o = reserve(h, JSON_ESCAPE_ROOM(chunk) + 1);
 		if (!o)
 			return;
-		while (p < stop) {
-			unsigned c = *p;
-			size_t k;
-
-			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-				*o++ = (char)c;
-				p++;
-				continue;
-			}
-			if (c >= 0x80) {
-				k = utf8_seq(p, end);
-				if (k) {
-					memcpy(o, p, k);
-					o += k;
-					p += k;
-				} else {
-					memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
-					o += 3;
-					p++;
-				}
-				continue;
-			}
-			*o++ = '\\';
-			switch (c) {
-			case '"':
-			case '\\':
-				*o++ = (char)c;
-				break;
-			case '\b':
-				*o++ = 'b';
-				break;
-			case '\f':
-				*o++ = 'f';
-				break;
-			case '\n':
-				*o++ = 'n';
-				break;
-			case '\r':
-				*o++ = 'r';
-				break;
-			case '\t':
-				*o++ = 't';
-				break;
-			default:
-				memcpy(o, "u00", 3);
-				o[3] = hex[c >> 4];
-				o[4] = hex[c & 15];
-				o += 5;
-				break;
-			}
-			p++;
-		}
+		o += json_escape(o, s, n, chunk, JSON_ESC_PLAIN, &used);
+		s += used;
+		n -= used;
 	}
 	*o++ = '"';
 	h->len = (size_t)(o - h->buf);
