@@ -23,13 +23,16 @@
  *
  * The child runs in its own process group with stdin empty (a pipe with no
  * writer), stdout and stderr into one pipe, no other descriptor of ours, the
- * signal mask emptied, every signal at its default action, and SIGKILL when
- * the harness dies (harness/spawn.h, shared with the health checker's exec
- * check). The pipe is read in slices of EXEC_SLICE_MS so that a
- * run's end (client_stopping) is noticed within about that long; what the
- * command writes beyond EXEC_CAPTURE_MAX is read and dropped so it never
- * blocks. When the command exits, what is left of its group (a background
- * child still holding the pipe) is killed; the child is always reaped.
+ * signal mask emptied, every signal at its default action, under a guardian
+ * that kills all the command started when the harness dies, even by SIGKILL
+ * (harness/spawn.h, shared with the health checker's exec check; the pid
+ * here is the guardian's, whose wait status is the command's). The pipe is
+ * read in slices of EXEC_SLICE_MS so that a run's end (client_stopping) is
+ * noticed within about that long; what the command writes beyond
+ * EXEC_CAPTURE_MAX is read and dropped so it never blocks. When the command
+ * exits, what it left running (a background child still holding the pipe)
+ * is killed, by its guardian and by the group kill here; the guardian is
+ * always reaped.
  *
  * Outcome (exec_classify, no I/O):
  *   exit 0 and "status: X" in the output (dig without +short) with X not
