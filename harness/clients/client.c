@@ -111,8 +111,12 @@ struct client {
 
 	struct pool pool;
 	bool have_pool;
+	unsigned threads_held; /* counted in threads_live */
 	struct client_stats st;
 };
+
+/* Threads the process's clients hold (client_start to pool_stop). */
+static atomic_uint threads_live;
 
 /* ---- configuration ---- */
 
@@ -142,6 +146,52 @@ const char *client_stack_name(enum client_stack s)
 bool client_stack_binds_source(enum client_stack s)
 {
 	return s == CLIENT_CARES || s == CLIENT_LDNS || s == CLIENT_UNBOUND;
+}
+
+unsigned client_threads_needed(const struct client_config *cfg)
+{
+	switch (cfg->stack) {
+	case CLIENT_GLIBC:
+	case CLIENT_GLIBC_RES:
+	case CLIENT_LDNS:
+	case CLIENT_EXEC: {
+		unsigned n = cfg->threads;
+		if (n == 0)
+			n = cfg->rate > 0 ? 16 : (cfg->concurrency ? cfg->concurrency : 1);
+		return n > CLIENT_THREADS_MAX ? CLIENT_THREADS_MAX : n;
+	}
+	case CLIENT_UNBOUND:
+		return 1; /* ub_ctx_async(ctx, 1): its background thread */
+	case CLIENT_CARES:
+	case CLIENT_STACKS:
+		break;
+	}
+	return 0;
+}
+
+unsigned client_threads_live(void)
+{
+	return atomic_load(&threads_live);
+}
+
+/* Reserves the client's threads under the cap; false (nothing taken) when over it. */
+static bool threads_reserve(struct client *c, unsigned n, unsigned *total)
+{
+	unsigned cur = atomic_load(&threads_live);
+	do {
+		*total = cur + n;
+		if (*total > CLIENT_RUN_THREADS_MAX)
+			return false;
+	} while (!atomic_compare_exchange_weak(&threads_live, &cur, *total));
+	c->threads_held = n;
+	return true;
+}
+
+static void threads_release(struct client *c)
+{
+	if (c->threads_held)
+		atomic_fetch_sub(&threads_live, c->threads_held);
+	c->threads_held = 0;
 }
 
 static const struct client_driver *driver_for(enum client_stack s)
@@ -508,12 +558,8 @@ static int pool_start(struct client *c, char *err, size_t errlen)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGURG, &sa, NULL);
 	struct pool *pl = &c->pool;
-	/* One cap, whatever sets the count (the Lua binding refuses more at the call). */
-	unsigned n = c->cfg.threads;
-	if (n == 0)
-		n = c->cfg.rate > 0 ? 16 : (c->cfg.concurrency ? c->cfg.concurrency : 1);
-	if (n > CLIENT_THREADS_MAX)
-		n = CLIENT_THREADS_MAX;
+	/* One cap, whatever sets the count (reserved by client_start). */
+	unsigned n = client_threads_needed(&c->cfg);
 	pthread_mutex_init(&pl->mu, NULL);
 	pthread_cond_init(&pl->cv, NULL);
 	pthread_cond_init(&pl->ready_cv, NULL);
@@ -1006,6 +1052,14 @@ int client_start(struct client *c, char *err, size_t errlen)
 		if (c->cfg.target_refs[i]) /* the port is known once the farm started */
 			c->cfg.targets[i] = *c->cfg.target_refs[i];
 	c->cfg.target = c->cfg.targets[0];
+	/* One cap on the threads of all the clients, before any is made. */
+	unsigned need = client_threads_needed(&c->cfg), total = 0;
+	if (need && !threads_reserve(c, need, &total)) {
+		snprintf(err, errlen, "client %s: would bring the run to %u client threads, over "
+			 "the run's cap of %d; lower 'threads' or 'concurrency'", c->cfg.name,
+			 total, CLIENT_RUN_THREADS_MAX);
+		return -1;
+	}
 	if (c->drv->open && c->drv->open(c, &c->state, err, errlen) != 0)
 		return -1;
 	if (c->drv->threaded && pool_start(c, err, errlen) != 0)
@@ -1079,6 +1133,7 @@ void client_destroy(struct client *c)
 		return;
 	client_stop(c); /* safe on a half-made client: it returns before the events unless started */
 	pool_stop(c);
+	threads_release(c); /* the driver's own (libunbound's) ended in client_stop */
 	if (c->arrival_ev)
 		event_free(c->arrival_ev);
 	if (c->refill_ev)
