@@ -272,14 +272,23 @@ int client_start(struct client *c, char *err, size_t errlen);
 
 /*
  * Stops issuing, records what is in flight as cancelled, and closes the
- * driver; joins worker threads (their blocked calls end once the farm has
- * closed its ports, or at the stack's own timeout).
+ * driver. Starts the clock of the reap's bounded wait (5 s).
  */
 void client_stop(struct client *c);
 
-/* Joins the worker threads (call after the farm closed its ports). */
+/*
+ * Joins the worker threads (call after the farm closed its ports, and not
+ * from inside a callback of the run's loop). Their blocked calls end once
+ * the ports are closed, at a SIGURG nudge, or at the stack's own timeout;
+ * meanwhile the run's loop runs (event_base_loop: its timers, signals and
+ * history flushes are served; no sleep). At most 5 s after client_stop:
+ * workers still inside their stack then are detached and left to finish,
+ * and the client stays allocated for them (client_destroy frees nothing
+ * then), until the process exits.
+ */
 void client_reap(struct client *c);
 
+/* Frees the client (stops and reaps it first); NULL is a no-op. */
 void client_destroy(struct client *c);
 
 /*
