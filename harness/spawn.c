@@ -45,6 +45,7 @@ extern char **environ;
 #define SPAWN_CLOSE_MAX    65536 /* without close_range: close descriptors below this */
 #define SPAWN_SWEEP_ROUNDS  100       /* the guardian's last sweep: at most this many rounds */
 #define SPAWN_SWEEP_WAIT_NS 10000000L /* of at most 10 ms each */
+#define SPAWN_STOP_TICK_NS  1000000L  /* spawn_stop looks every 1 ms */
 
 int spawn_pipe(int fds[2])
 {
@@ -591,6 +592,17 @@ int spawn_ended(pid_t pid)
 	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
 		return errno == EINTR ? 0 : -errno;
 	return si.si_pid == pid;
+}
+
+void spawn_stop(pid_t pid, double wait_s)
+{
+	struct timespec tick = {0, SPAWN_STOP_TICK_NS};
+	long ticks = (long)(wait_s * 1e9 / SPAWN_STOP_TICK_NS);
+
+	if (kill(pid, SIGTERM) != 0)
+		return;
+	for (long i = 0; i < ticks && spawn_ended(pid) == 0; i++)
+		nanosleep(&tick, NULL);
 }
 
 int spawn_reap(pid_t pid, int *status)

@@ -29,13 +29,16 @@
  *    a double-forked daemon), then exits with the command's wait status:
  *    its exit code, or the same signal re-raised on itself (no core dump).
  *    Callers see what they would see from the command itself.
- *  - SIGKILL sent by the harness to the group (spawn_reap, a time limit)
- *    takes the guardian, the command and the rest of the group at once.
+ *  - spawn_stop (an exec client's time limit, the end of the run) asks the
+ *    guardian for the same sweep, then spawn_reap kills the rest of the
+ *    group. SIGKILL sent by the harness to the group (spawn_reap, an exec
+ *    health check's timeout) takes the guardian, the command and the rest
+ *    of the group at once, but not what left the group.
  *
  * What is not covered: a process that left the group (setsid, setpgid)
  * while its parent still runs, when the guardian itself is SIGKILLed
- * (by the harness at a time limit or at the end of the run, or by the
- * command): with nobody to sweep, it is reparented to init. A set-user-ID
+ * (by the harness at an exec health check's timeout, or by the command):
+ * with nobody to sweep, it is reparented to init. A set-user-ID
  * or file-capability program ignores our signals (and Linux clears
  * PR_SET_PDEATHSIG in it); the guardian's sweep gives up on it after about
  * a second. Where /proc/thread-self/children is missing (no
@@ -97,6 +100,16 @@ int spawn_piped(const char *file, char *const argv[], char *const envp[], bool s
  * waitpid(-1), a SIGCHLD handler, SIGCHLD ignored). Never blocks.
  */
 int spawn_ended(pid_t pid);
+
+/*
+ * Asks pid's guardian to end everything the command started (SIGTERM: its
+ * sweep, then SIGKILL to the group, itself included) and waits, at most
+ * wait_s, until it has ended (unreaped). The sweep reaches what left the
+ * group, which spawn_reap's SIGKILL to the group alone does not. Blocks (a
+ * worker thread's call, not the loop's). Call it only while pid is
+ * unreaped; spawn_reap after it.
+ */
+void spawn_stop(pid_t pid, double wait_s);
 
 /*
  * Kills what is left of pid's process group (SIGKILL; pid itself too if it

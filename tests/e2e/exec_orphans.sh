@@ -6,6 +6,8 @@
 #    session of its own (setsid), and waits for them: running when the
 #    harness is SIGKILLed;
 #  - an exec client's command that leaves a setsid'd sleep behind and exits;
+#  - an exec client's command that does the same and is killed at its time
+#    limit (checked while the harness still runs: none may pile up);
 #  - an exec health check that does the same, every probe.
 # The run's processes carry a marker unique to this test run in their argv
 # (sleep 300.<pid><random><n>), found with pgrep -f: nothing with it may be
@@ -45,6 +47,10 @@ s:client{ name = "leaver", stack = "exec", target = r1, names = "db-primary.inte
           rate = 4, timeout = 5,
           command = { "sh", "-c", "setsid sleep ${mark}3 >/dev/null 2>&1 & echo 10.0.0.1",
                       "{server}", "{port}" } }
+s:client{ name = "limited", stack = "exec", target = r1, names = "db-primary.internal",
+          concurrency = 1, timeout = 0.3,
+          command = { "sh", "-c", "setsid sleep ${mark}6 >/dev/null 2>&1 & sleep ${mark}7",
+                      "{server}", "{port}" } }
 s:vip{ name = "vip", backends = { r2 },
        health = { check = "exec", interval = 0.5, timeout = 0.5, rise = 1, fall = 1,
                   command = "setsid sleep ${mark}4 >/dev/null 2>&1 & sleep ${mark}5 >/dev/null 2>&1 & exit 0" } }
@@ -58,7 +64,8 @@ for _ in $(seq 1200); do
 	kill -0 "$pid" 2>/dev/null || break
 	if [ "$(pgrep -f "sleep ${mark//./\\.}[12]" | wc -l)" -ge 4 ] &&
 		[ "$(grep -c '"type":"health"' "$work/h.jsonl" 2>/dev/null)" -ge 4 ] &&
-		[ "$(grep -c '"client":"leaver","stack":"exec","id":[0-9]*,"name":"db-primary.internal","latency' "$work/h.jsonl" 2>/dev/null)" -ge 2 ]; then
+		[ "$(grep -c '"client":"leaver","stack":"exec","id":[0-9]*,"name":"db-primary.internal","latency' "$work/h.jsonl" 2>/dev/null)" -ge 2 ] &&
+		[ "$(grep -c '"error":"killed after 0.3 s"' "$work/h.jsonl" 2>/dev/null)" -ge 3 ]; then
 		seen=1
 		break
 	fi
@@ -69,6 +76,11 @@ if [ "$seen" -ne 1 ]; then
 	sed 's/^/  /' "$work/out" | head -20
 else
 	ok "the run's commands started ($(count) marked processes now)"
+	# Commands killed at their time limit took what they setsid'd with them:
+	# only the command running now (one at a time) may have one.
+	n6=$(pgrep -f "^sleep ${mark//./\\.}6" | wc -l)
+	[ "$n6" -le 1 ] && ok "commands killed at the limit left nothing behind ($n6 running)" ||
+		fail "$n6 setsid'd children of commands killed at their limit are still running"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 	pid=
