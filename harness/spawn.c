@@ -10,7 +10,11 @@
  * signals with sigwaitinfo). The guardian vforks the command (cheap: the
  * guardian is single-threaded) and tells the harness, through a pipe, the
  * errno of a failed exec or 0. The price is one fork of the harness per
- * command instead of one vfork: bench/spawn_bench.c measures it.
+ * command instead of one vfork (bench/spawn_bench.c measures it), and,
+ * while a guardian lives, the harness's pages are copy-on-write: the
+ * harness's first write to each page it had touched costs a page copy.
+ * Short commands (dig) make that brief; a long one holds its guardian's
+ * copy of the page tables (about 2 KB per MB the harness had touched).
  *
  * Why a thread of its own: Linux sends the parent-death signal when the
  * *thread* that forked the child ends, not the process (prctl(2)). A worker
