@@ -29,15 +29,16 @@
  *    a double-forked daemon), then exits with the command's wait status:
  *    its exit code, or the same signal re-raised on itself (no core dump).
  *    Callers see what they would see from the command itself.
- *  - spawn_stop (an exec client's time limit, the end of the run) asks the
- *    guardian for the same sweep, then spawn_reap kills the rest of the
- *    group. SIGKILL sent by the harness to the group (spawn_reap, an exec
- *    health check's timeout) takes the guardian, the command and the rest
+ *  - spawn_stop (an exec client's time limit, the end of the run) and an
+ *    exec health check's timeout (SIGTERM to the guardian, from the loop)
+ *    ask the guardian for the same sweep, then spawn_reap kills the rest of
+ *    the group. SIGKILL sent by the harness to the group alone (spawn_reap
+ *    without a stop before it) takes the guardian, the command and the rest
  *    of the group at once, but not what left the group.
  *
  * What is not covered: a process that left the group (setsid, setpgid)
  * while its parent still runs, when the guardian itself is SIGKILLed
- * (by the harness at an exec health check's timeout, or by the command):
+ * (by the command, or by the harness when a sweep overran its wait):
  * with nobody to sweep, it is reparented to init. A set-user-ID
  * or file-capability program ignores our signals (and Linux clears
  * PR_SET_PDEATHSIG in it); the guardian's sweep gives up on it after about

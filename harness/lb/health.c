@@ -10,8 +10,11 @@
  * pipe's EOF, and now and then before, for a command whose background
  * children keep the pipe open). Then the group is killed (stragglers), and
  * only then is the leader reaped, so the group id cannot have been reused.
- * A command killed at its timeout is handed to a reaper that polls until it
- * is gone. No SIGCHLD handler: signals belong to the runner.
+ * A command timed out is asked to stop through its guardian (SIGTERM: the
+ * guardian sweeps everything the command started, what left the group
+ * too, then kills the group, itself last) and handed to a reaper that polls
+ * until it is gone, killing the group itself if the guardian has not ended
+ * within HEALTH_SWEEP_WAIT. No SIGCHLD handler: signals belong to the runner.
  *
  * Callbacks may destroy the checker: `hold`/`release` bracket every stretch
  * that calls out, and a checker destroyed inside one is freed on release.
@@ -45,6 +48,7 @@
 #define HEALTH_POLL_IDLE 0.1       /* exit polling while the pipe is open */
 #define HEALTH_POLL_FIRST 0.001    /* ... and after its EOF, doubling up to idle */
 #define HEALTH_REAP_POLL 0.01      /* polling a killed command until it is gone */
+#define HEALTH_SWEEP_WAIT 2.0      /* the guardian's sweep, before SIGKILL to the group */
 #define HEALTH_REASON_MAX 256
 
 /* ---- the checker ---- */
@@ -79,8 +83,11 @@ struct health_checker {
 	size_t out_len;   /* kept */
 	size_t out_total; /* read */
 
-	/* Killed commands not reaped yet. */
-	pid_t *reap;
+	/* Commands told to stop, not reaped yet. */
+	struct reaping {
+		pid_t pid;
+		double kill_at; /* SIGKILL the group then, if still there; 0: sent */
+	} *reap;
 	size_t nreap, capreap;
 	struct event *reap_ev;
 
@@ -201,26 +208,29 @@ static void dns_start(struct health_checker *hc)
 
 static void reap_poll(evutil_socket_t fd, short what, void *arg);
 
-/* Hands a killed, unreaped command to the reaper. */
-static void reap_later(struct health_checker *hc, pid_t pid)
+/*
+ * Hands a command told to stop (its guardian sent SIGTERM), unreaped, to the
+ * reaper, which kills its group at kill_at if it is still there.
+ */
+static void reap_later(struct health_checker *hc, pid_t pid, double kill_at)
 {
 	int status;
 	if (waitpid(pid, &status, WNOHANG) != 0)
 		return; /* gone already (or not ours any more) */
 	if (hc->nreap == hc->capreap) {
 		size_t cap = hc->capreap ? hc->capreap * 2 : 4;
-		pid_t *p = realloc(hc->reap, cap * sizeof *p);
+		struct reaping *p = realloc(hc->reap, cap * sizeof *p);
 		if (!p) {
-			/* Out of memory: wait here rather than leave a zombie. It was
-			 * sent SIGKILL, so this is short. */
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
+			/* Out of memory: end it here rather than leave a zombie,
+			 * bounded by spawn_stop's wait. */
+			spawn_stop(pid, HEALTH_SWEEP_WAIT);
+			spawn_reap(pid, &status);
 			return;
 		}
 		hc->reap = p;
 		hc->capreap = cap;
 	}
-	hc->reap[hc->nreap++] = pid;
+	hc->reap[hc->nreap++] = (struct reaping){ pid, kill_at };
 	if (!evtimer_pending(hc->reap_ev, NULL))
 		timer_in(hc->reap_ev, HEALTH_REAP_POLL);
 }
@@ -231,9 +241,16 @@ static void reap_poll(evutil_socket_t fd, short what, void *arg)
 	int status;
 	(void)fd;
 	(void)what;
+	double now = clock_mono();
 	for (size_t i = 0; i < hc->nreap;) {
-		if (waitpid(hc->reap[i], &status, WNOHANG) != 0)
-			hc->reap[i] = hc->reap[--hc->nreap];
+		struct reaping *rp = &hc->reap[i];
+		/* Unreaped, so the group id is still its own. */
+		if (rp->kill_at > 0 && now >= rp->kill_at) {
+			kill(-rp->pid, SIGKILL);
+			rp->kill_at = 0;
+		}
+		if (waitpid(rp->pid, &status, WNOHANG) != 0)
+			*rp = hc->reap[--hc->nreap];
 		else
 			i++;
 	}
@@ -383,8 +400,10 @@ static void exec_kill(struct health_checker *hc)
 	if (exec_check(hc))
 		return;
 	pid_t pid = hc->pid;
-	kill(-pid, SIGKILL);
-	reap_later(hc, pid);
+	/* The guardian's sweep reaches what left the group (setsid); a SIGKILL
+	 * to the group would take the guardian and leave those behind. */
+	kill(pid, SIGTERM);
+	reap_later(hc, pid, clock_mono() + HEALTH_SWEEP_WAIT);
 	exec_finish(hc, -1, true);
 }
 
@@ -673,14 +692,15 @@ static void stop_all(struct health_checker *hc)
 		hc->probe = NULL;
 	}
 	if (hc->pid > 0) {
+		spawn_stop(hc->pid, HEALTH_SWEEP_WAIT);
 		spawn_reap(hc->pid, &status);
 		hc->pid = 0;
 	}
 	pipe_close(hc);
 	for (size_t i = 0; i < hc->nreap; i++) {
-		kill(-hc->reap[i], SIGKILL); /* sent already; unreaped, so still its group */
-		while (waitpid(hc->reap[i], &status, 0) < 0 && errno == EINTR)
-			;
+		/* Told to stop already; unreaped, so still its group. */
+		spawn_stop(hc->reap[i].pid, HEALTH_SWEEP_WAIT);
+		spawn_reap(hc->reap[i].pid, &status);
 	}
 	hc->nreap = 0;
 	hc->busy = false;

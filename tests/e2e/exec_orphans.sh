@@ -8,7 +8,10 @@
 #  - an exec client's command that leaves a setsid'd sleep behind and exits;
 #  - an exec client's command that does the same and is killed at its time
 #    limit (checked while the harness still runs: none may pile up);
-#  - an exec health check that does the same, every probe.
+#  - an exec health check that does the same, every probe;
+#  - an exec health check that leaves a setsid'd sleep behind and is killed
+#    at its timeout, every probe (checked while the harness runs: its
+#    guardian's sweep must take them, not only a SIGKILL to the group).
 # The run's processes carry a marker unique to this test run in their argv
 # (sleep 300.<pid><random><n>), found with pgrep -f: nothing with it may be
 # left a few seconds after the kill. Before the guardian, the grandchildren
@@ -54,6 +57,10 @@ s:client{ name = "limited", stack = "exec", target = r1, names = "db-primary.int
 s:vip{ name = "vip", backends = { r2 },
        health = { check = "exec", interval = 0.5, timeout = 0.5, rise = 1, fall = 1,
                   command = "setsid sleep ${mark}4 >/dev/null 2>&1 & sleep ${mark}5 >/dev/null 2>&1 & exit 0" } }
+local r3 = s:resolver{ name = "r3", file = "$zones/internal.v2.zone" }
+s:vip{ name = "slowvip", backends = { r3 },
+       health = { check = "exec", interval = 0.4, timeout = 0.2, rise = 1, fall = 1,
+                  command = "setsid sleep ${mark}8 >/dev/null 2>&1 & exec sleep ${mark}9" } }
 LUA
 "$bin" run "$work/orphans.lua" --history "$work/h.jsonl" >"$work/out" 2>&1 &
 pid=$!
@@ -65,7 +72,8 @@ for _ in $(seq 1200); do
 	if [ "$(pgrep -f "sleep ${mark//./\\.}[12]" | wc -l)" -ge 4 ] &&
 		[ "$(grep -c '"type":"health"' "$work/h.jsonl" 2>/dev/null)" -ge 4 ] &&
 		[ "$(grep -c '"client":"leaver","stack":"exec","id":[0-9]*,"name":"db-primary.internal","latency' "$work/h.jsonl" 2>/dev/null)" -ge 2 ] &&
-		[ "$(grep -c '"error":"killed after 0.3 s"' "$work/h.jsonl" 2>/dev/null)" -ge 3 ]; then
+		[ "$(grep -c '"error":"killed after 0.3 s"' "$work/h.jsonl" 2>/dev/null)" -ge 3 ] &&
+		[ "$(grep -c '"type":"health","vip":"slowvip"' "$work/h.jsonl" 2>/dev/null)" -ge 3 ]; then
 		seen=1
 		break
 	fi
@@ -81,6 +89,11 @@ else
 	n6=$(pgrep -f "^sleep ${mark//./\\.}6" | wc -l)
 	[ "$n6" -le 1 ] && ok "commands killed at the limit left nothing behind ($n6 running)" ||
 		fail "$n6 setsid'd children of commands killed at their limit are still running"
+	# Health commands killed at their timeout likewise (one probe at a time;
+	# one more may be between its sweep and its reap).
+	n8=$(pgrep -f "^sleep ${mark//./\\.}8" | wc -l)
+	[ "$n8" -le 2 ] && ok "health commands killed at their timeout left nothing behind ($n8 running)" ||
+		fail "$n8 setsid'd children of health commands killed at their timeout are still running"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 	pid=
