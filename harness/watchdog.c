@@ -53,6 +53,7 @@ static struct sigaction prev_int, prev_term; /* written before our handler is in
 static pthread_mutex_t hist_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct history *hist;
 static double hist_t0;
+static const char *remove_path;
 
 static int64_t to_ns(double s)
 {
@@ -90,6 +91,13 @@ void watchdog_attach_history(struct history *h, double t0)
 	pthread_mutex_lock(&hist_mu);
 	hist = h;
 	hist_t0 = t0;
+	pthread_mutex_unlock(&hist_mu);
+}
+
+void watchdog_remove_on_end(const char *path)
+{
+	pthread_mutex_lock(&hist_mu);
+	remove_path = path;
 	pthread_mutex_unlock(&hist_mu);
 }
 
@@ -171,6 +179,8 @@ static _Noreturn void end_run(int code, const char *reason, const char *msg)
 			/* nothing more can be said */
 		}
 	}
+	if (remove_path)
+		unlink(remove_path);
 	_exit(code);
 }
 

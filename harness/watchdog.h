@@ -62,6 +62,12 @@ void watchdog_set_deadline(double at, double limit, const char *what);
  */
 void watchdog_attach_history(struct history *h, double t0);
 
+/*
+ * A file to remove when the watchdog ends the process (the temporary history
+ * main.c made for judging: nobody reads it then). NULL: none. Borrowed.
+ */
+void watchdog_remove_on_end(const char *path);
+
 /* The loop is dispatching (true) or not; while it is, watchdog_heartbeat must be called. */
 void watchdog_loop(bool running);
 void watchdog_heartbeat(void);
