@@ -273,9 +273,16 @@ enum runner_outcome runner_run(struct runner *r)
 	    arm(r, &r->flush_ev, -1, EV_PERSIST, on_flush, FLUSH_INTERVAL_US / 1e6) != 0 ||
 	    arm(r, &r->sigint_ev, SIGINT, EV_SIGNAL | EV_PERSIST, on_signal, -1) ||
 	    arm(r, &r->sigterm_ev, SIGTERM, EV_SIGNAL | EV_PERSIST, on_signal,
-		-1) ||
-	    watchdog_catch_signals() != 0) { /* on top of libevent's: a stuck loop is still stopped */
+		-1)) {
 		snprintf(r->error, sizeof r->error, "out of memory");
+		r->outcome = RUNNER_FAILED;
+		goto teardown;
+	}
+	/* On top of libevent's handlers: a signal still ends a loop that is stuck. */
+	int caught = watchdog_catch_signals();
+	if (caught != 0) {
+		snprintf(r->error, sizeof r->error, "cannot catch SIGINT and SIGTERM: %s",
+			 strerror(-caught));
 		r->outcome = RUNNER_FAILED;
 		goto teardown;
 	}
