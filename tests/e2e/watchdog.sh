@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The watchdog (harness/watchdog.c): scenario code the Lua hook cannot stop (a
-# __gc finalizer that loops, at setup, in a timeline function, at close; the
-# pattern bomb of docs/scenario-api.md) must still end the run, with exit 3,
+# __gc finalizer that loops, at setup, in a timeline function, in a check
+# function, at close, in `run` and in `check`; the pattern bomb of
+# docs/scenario-api.md) must still end the run, with exit 3,
 # the reason on stderr and, once the history exists, in a valid history's end
 # line; and SIGINT/SIGTERM sent to a run stuck that way must end it within
 # about a second (exit 2, end reason "interrupted"). Bounds are generous (a
@@ -86,6 +87,31 @@ if run gc_loop_close 30; then
 	else
 		bad "gc_loop_close: the history is not complete, or stderr does not name the close"
 	fi
+fi
+
+# Judging (check functions get 6 x 5 s + 2 s): the history was complete
+# before; no report is written. Then `dnschaos check` judges the same history
+# again under the same watchdog, and loads a scenario stuck at setup under it.
+if run gc_loop_check 90; then
+	if valid "$work/gc_loop_check.jsonl" &&
+		tail -1 "$work/gc_loop_check.jsonl" | grep -q '"reason":"duration"'; then
+		ok
+	else
+		bad "gc_loop_check: the history is not complete"
+	fi
+	for sc in gc_loop_check gc_loop_setup; do
+		t=$(now)
+		timeout -k 5 120 "$bin" check "$work/gc_loop_check.jsonl" "$dir/$sc.lua" >"$work/out" 2>&1
+		rc=$?
+		t=$(elapsed "$t")
+		if [ "$rc" -eq 3 ] && grep -Eq "$want_overrun" "$work/out" &&
+			[ "$(echo "$t < 90" | bc)" -eq 1 ]; then
+			ok
+			echo "check $sc: exit 3 after $t s"
+		else
+			bad "check $sc: exit $rc (want 3) after $t s"
+		fi
+	done
 fi
 
 # A signal to a run stuck in a finalizer: ended within about a second.
