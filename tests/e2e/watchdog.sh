@@ -13,6 +13,8 @@ set -uo pipefail
 bin=${1:?dnschaos binary}
 dir=${2:?watchdog scenario directory}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 work=$(mktemp -d)
 pid=
 cleanup() {
@@ -163,6 +165,28 @@ for sig in TERM INT; do
 		echo "SIG$sig: exit 2, $t s after the signal"
 	fi
 done
+
+# The control: a run that is not stuck is interrupted by the loop as before
+# (faults healed, its own end line, the report written), not by the watchdog.
+h=$work/normal.jsonl
+"$bin" run "$dir/../runner/long.lua" --history "$h" --json "$work/normal.json" >"$work/out" 2>&1 &
+pid=$!
+if started "$h" "$pid"; then
+	sleep 0.5
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	pid=
+	if [ "$rc" -eq 2 ] && [ -s "$work/normal.json" ] && valid "$h" &&
+		tail -1 "$h" | grep -q '"reason":"interrupted","error":"interrupted by SIGTERM","lines"'; then
+		ok
+	else
+		bad "a normal run interrupted: exit $rc (want 2), report or end line missing"
+		tail -2 "$h" | sed 's/^/  /'
+	fi
+else
+	bad "the normal run did not start"
+fi
 
 echo "e2e_watchdog: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
