@@ -77,7 +77,7 @@ static void unlock(const struct history *h)
 	pthread_mutex_unlock(h->lockp);
 }
 
-/* Releases the lock history_begin took for the line, if it is held. */
+/* Releases the lock history_begin took for the line, if it is held. Under the lock. */
 static void unlock_line(struct history *h)
 {
 	if (h->line_locked) {
@@ -605,13 +605,17 @@ void history_begin(struct history *h, double t, const char *type)
 	size_t n, tl;
 	char *p;
 
-	if (!h->line_locked) {
-		lock(h);
+	/* Once the lock is ours, line_locked is this thread's to read: a hold it already has. */
+	lock(h);
+	if (h->line_locked)
+		unlock(h);
+	else
 		h->line_locked = true;
-	}
 	if (h->state != HISTORY_IDLE) {
-		misuse(h, "history_begin");
+		misuse(h, "history_begin"); /* releases the line's hold, unless already dead */
+		lock(h);
 		unlock_line(h);
+		unlock(h);
 		return;
 	}
 	h->end_begun = strcmp(type, "end") == 0;
@@ -808,8 +812,10 @@ static void end_line(struct history *h)
 
 void history_end(struct history *h)
 {
+	lock(h); /* line_locked is read under the lock, even after a misuse */
 	end_line(h);
 	unlock_line(h);
+	unlock(h);
 }
 
 int history_emergency_end(struct history *h, double t, const char *reason, const char *error,
