@@ -185,8 +185,13 @@ static _Noreturn void end_run(int code, const char *reason, const char *msg)
 	_exit(code);
 }
 
-/* One look: ends the run if something overran. since: when the unhandled signals were seen. */
-static void look(double *since)
+/*
+ * One look: ends the run if something overran. since: when the unhandled
+ * signals were seen; beat, stalled: the heartbeat last seen, and for how many
+ * looks it has not changed (looks, not clock time: a process stopped by
+ * SIGSTOP for a minute did not stall).
+ */
+static void look(double *since, int64_t *beat, unsigned *stalled)
 {
 	char msg[768];
 	double now = clock_mono();
@@ -227,8 +232,13 @@ static void look(double *since)
 			 (double)limit / 1e9);
 		end_run(DNSCHAOS_EXIT_BAD_INPUT, "error", msg);
 	}
-	if (at == 0 && atomic_load(&loop_running) &&
-	    now - (double)atomic_load(&beat_ns) / 1e9 > WATCHDOG_STALL_S) {
+	int64_t b = atomic_load(&beat_ns);
+	if (at != 0 || !atomic_load(&loop_running) || b != *beat)
+		*stalled = 0;
+	else
+		++*stalled;
+	*beat = b;
+	if (*stalled > (unsigned)(WATCHDOG_STALL_S * 1e9 / TICK_NS)) {
 		snprintf(msg, sizeof msg,
 			 "the event loop made no progress for %g s (stuck outside any scenario "
 			 "call); ended by the watchdog",
@@ -240,6 +250,8 @@ static void look(double *since)
 static void *watch(void *arg)
 {
 	double since = 0;
+	int64_t beat = 0;
+	unsigned stalled = 0;
 	(void)arg;
 	while (!atomic_load(&stopping)) {
 		struct timespec ts;
@@ -252,7 +264,7 @@ static void *watch(void *arg)
 		while (sem_timedwait(&wake, &ts) != 0 && errno == EINTR)
 			;
 		if (!atomic_load(&stopping))
-			look(&since);
+			look(&since, &beat, &stalled);
 	}
 	return NULL;
 }
