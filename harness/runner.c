@@ -7,6 +7,7 @@
 #include "harness/lua/bind.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
+#include "harness/watchdog.h"
 #include "fakeresolver/wire.h"
 #include "version.h"
 
@@ -46,6 +47,7 @@ struct runner {
 	uint64_t seed;
 	enum runner_outcome outcome;
 	bool stopping;
+	bool watched; /* watchdog_start succeeded */
 	char error[8192];
 	struct event *flush_ev, *end_ev, *deadline_ev, *sigint_ev, *sigterm_ev;
 };
@@ -69,6 +71,13 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 		goto fail;
 	}
 	r->next_addr = 10;
+	/* Every Lua call from now on, setup included, is also watched from outside Lua. */
+	int wd = watchdog_start();
+	if (wd != 0) {
+		snprintf(err, errlen, "cannot start the watchdog thread: %s", strerror(-wd));
+		goto fail;
+	}
+	r->watched = true;
 	/* Timers to the microsecond: faults must land where the timeline says. */
 	cfg = event_config_new();
 	if (cfg)
@@ -94,19 +103,28 @@ void runner_destroy(struct runner *r)
 {
 	if (!r)
 		return;
-	/* Lua first: its handles point at farm objects, which go next. */
-	if (r->L)
+	/* Lua first: its handles point at farm objects, which go next. Its
+	 * finalizers run with no hook: only the watchdog bounds them. */
+	if (r->L) {
+		double limit = r->opt.callback_limit_s;
+		watchdog_set_deadline(clock_mono() + limit, limit,
+				      "closing the scenario (its __gc finalizers)");
 		lua_close(r->L);
+		watchdog_set_deadline(0, 0, NULL);
+	}
 	scenario_destroy(r->sc);
 	struct event *evs[] = { r->flush_ev, r->end_ev, r->deadline_ev, r->sigint_ev,
 				r->sigterm_ev };
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);
+	watchdog_attach_history(NULL, 0);
 	history_close(r->hist);
 	classify_destroy(r->classify);
 	if (r->base)
 		event_base_free(r->base);
+	if (r->watched)
+		watchdog_stop();
 	free(r);
 }
 
@@ -153,6 +171,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	struct runner *r = arg;
 	(void)fd;
 	(void)what;
+	watchdog_heartbeat();
 	if (r->hist && history_flush(r->hist) != 0)
 		runner_abort(r, RUNNER_FAILED, "%s", history_error(r->hist));
 	double now = runner_now(r);
@@ -194,6 +213,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct runner *r = arg;
 	(void)what;
+	watchdog_signal_handled();
 	runner_abort(r, RUNNER_INTERRUPTED, "interrupted by %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
@@ -245,6 +265,7 @@ enum runner_outcome runner_run(struct runner *r)
 	}
 	r->t0 = clock_mono();
 	r->running = true;
+	watchdog_attach_history(r->hist, r->t0);
 	if (r->hist)
 		write_meta(r);
 	if (arm(r, &r->end_ev, -1, 0, on_end, duration) != 0 ||
@@ -257,6 +278,14 @@ enum runner_outcome runner_run(struct runner *r)
 		r->outcome = RUNNER_FAILED;
 		goto teardown;
 	}
+	/* On top of libevent's handlers: a signal still ends a loop that is stuck. */
+	int caught = watchdog_catch_signals();
+	if (caught != 0) {
+		snprintf(r->error, sizeof r->error, "cannot catch SIGINT and SIGTERM: %s",
+			 strerror(-caught));
+		r->outcome = RUNNER_FAILED;
+		goto teardown;
+	}
 	if (scenario_start(r->sc, err, sizeof err) != 0) {
 		snprintf(r->error, sizeof r->error, "cannot start the farm: %s", err);
 		r->outcome = RUNNER_FAILED;
@@ -264,7 +293,10 @@ enum runner_outcome runner_run(struct runner *r)
 	}
 	runner_say(r, "run '%s' for %g s, seed %llu", scenario_name(r->sc), duration,
 		   (unsigned long long)r->seed);
-	if (event_base_dispatch(r->base) < 0 && !r->stopping) {
+	watchdog_loop(true);
+	int dispatched = event_base_dispatch(r->base);
+	watchdog_loop(false);
+	if (dispatched < 0 && !r->stopping) {
 		snprintf(r->error, sizeof r->error, "the event loop failed");
 		r->outcome = RUNNER_FAILED;
 	}

@@ -10,11 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The buffer starts big enough that a line begun under HISTORY_FLUSH_BYTES rarely grows it. */
@@ -54,7 +56,36 @@ struct history {
 	uint64_t lines;      /* lines ended */
 	char *name;          /* for messages */
 	char error[512];     /* the first error, "" if none */
+	/*
+	 * Recursive; held by the writing thread from history_begin to
+	 * history_end (line_locked) and around every other call, so that
+	 * history_emergency_end, from another thread, never sees half a line.
+	 */
+	pthread_mutex_t lock;
+	pthread_mutex_t *lockp; /* &lock, usable from a const history */
+	bool line_locked;
+	bool end_begun; /* the open line is an `end` line */
+	bool ended;     /* an `end` line was completed */
 };
+
+static void lock(const struct history *h)
+{
+	pthread_mutex_lock(h->lockp);
+}
+
+static void unlock(const struct history *h)
+{
+	pthread_mutex_unlock(h->lockp);
+}
+
+/* Releases the lock history_begin took for the line, if it is held. Under the lock. */
+static void unlock_line(struct history *h)
+{
+	if (h->line_locked) {
+		h->line_locked = false;
+		unlock(h);
+	}
+}
 
 static const char digit_pairs[] = "00010203040506070809"
                                   "10111213141516171819"
@@ -76,6 +107,7 @@ static void fail(struct history *h, const char *fmt, ...)
 {
 	va_list ap;
 
+	lock(h);
 	if (h->error[0] == 0) {
 		va_start(ap, fmt);
 		vsnprintf(h->error, sizeof h->error, fmt, ap);
@@ -83,6 +115,8 @@ static void fail(struct history *h, const char *fmt, ...)
 	}
 	h->len = h->whole;
 	h->state = HISTORY_DEAD;
+	unlock_line(h);
+	unlock(h);
 }
 
 /* A call out of order: a bug in the caller, reported like any other error. */
@@ -375,6 +409,12 @@ struct history *history_open_fd(int fd, const char *name, char *err, size_t errl
 
 	if (!h)
 		goto out;
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&h->lock, &attr);
+	h->lockp = &h->lock;
+	pthread_mutexattr_destroy(&attr);
 	h->fd = fd;
 	h->base = -1;
 	h->cap = HISTORY_INITIAL_CAP;
@@ -387,6 +427,7 @@ out:
 	if (!ok) {
 		snprintf(err, errlen, "history %s: out of memory", name ? name : "(fd)");
 		if (h) {
+			pthread_mutex_destroy(&h->lock);
 			free(h->buf);
 			free(h->name);
 			free(h);
@@ -435,7 +476,11 @@ void history_close(struct history *h)
 {
 	if (!h)
 		return;
+	lock(h);
 	write_out(h);
+	unlock_line(h);
+	unlock(h);
+	pthread_mutex_destroy(&h->lock);
 	if (h->own_fd)
 		close(h->fd);
 	free(h->buf);
@@ -445,19 +490,33 @@ void history_close(struct history *h)
 
 int history_flush(struct history *h)
 {
+	int rc = 0;
+
+	lock(h);
 	if (write_out(h) != 0 || h->error[0])
-		return -1;
-	return 0;
+		rc = -1;
+	unlock(h);
+	return rc;
 }
 
 const char *history_error(const struct history *h)
 {
-	return h->error[0] ? h->error : NULL;
+	const char *e;
+
+	lock(h);
+	e = h->error[0] ? h->error : NULL;
+	unlock(h);
+	return e;
 }
 
 uint64_t history_lines(const struct history *h)
 {
-	return h->lines;
+	uint64_t n;
+
+	lock(h);
+	n = h->lines;
+	unlock(h);
+	return n;
 }
 
 void history_begin(struct history *h, double t, const char *type)
@@ -466,10 +525,20 @@ void history_begin(struct history *h, double t, const char *type)
 	size_t n, tl;
 	char *p;
 
+	/* Once the lock is ours, line_locked is this thread's to read: a hold it already has. */
+	lock(h);
+	if (h->line_locked)
+		unlock(h);
+	else
+		h->line_locked = true;
 	if (h->state != HISTORY_IDLE) {
-		misuse(h, "history_begin");
+		misuse(h, "history_begin"); /* releases the line's hold, unless already dead */
+		lock(h);
+		unlock_line(h);
+		unlock(h);
 		return;
 	}
+	h->end_begun = strcmp(type, "end") == 0;
 	n = format_fixed(num, t, 6);
 	tl = strlen(type);
 	p = reserve(h, 5 + n + 9 + tl + 1);
@@ -634,7 +703,8 @@ static void align_line(struct history *h, size_t start)
 	h->len += add;
 }
 
-void history_end(struct history *h)
+/* history_end without the lock's release. */
+static void end_line(struct history *h)
 {
 	char *p;
 
@@ -654,6 +724,50 @@ void history_end(struct history *h)
 	h->whole = h->len;
 	h->lines++;
 	h->state = HISTORY_IDLE;
+	if (h->end_begun)
+		h->ended = true;
 	if (h->whole >= HISTORY_FLUSH_BYTES)
 		write_out(h);
+}
+
+void history_end(struct history *h)
+{
+	lock(h); /* line_locked is read under the lock, even after a misuse */
+	end_line(h);
+	unlock_line(h);
+	unlock(h);
+}
+
+int history_emergency_end(struct history *h, double t, const char *reason, const char *error,
+                          double wait_s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)wait_s;
+	ts.tv_nsec += (long)((wait_s - (double)(time_t)wait_s) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&h->lock, &ts) != 0)
+		return -1;
+	/* Held from now on: the caller ends the process, and no other line may follow. */
+	if (h->state == HISTORY_DEAD)
+		return -1;
+	if (!h->ended) {
+		/* The lock was free, so no line is open; the end line follows the last whole one. */
+		h->len = h->whole;
+		h->state = HISTORY_IDLE;
+		history_begin(h, t, "end");
+		history_str(h, "reason", reason);
+		if (error)
+			history_str(h, "error", error);
+		history_uint(h, "lines", h->lines + 1);
+		end_line(h);
+		unlock_line(h); /* the line's hold; the one taken above stays */
+	}
+	if (write_out(h) != 0 || h->error[0])
+		return -1;
+	return 0;
 }
