@@ -28,6 +28,10 @@
 #define UDP_ROUNDS 8
 #define UDP_QUERY_MAX 4096 /* a query larger than this is not one we could answer */
 #define TCP_MSG_MAX WIRE_MSG_MAX
+/* A connection younger than this (or that made progress this recently) is
+ * never closed to make room for a new one: a burst of new connections must
+ * not close each other before their first query is read. */
+#define TCP_EVICT_GRACE_S 1.0
 
 struct udp_batch {
 	struct mmsghdr in[UDP_BATCH];
@@ -58,6 +62,8 @@ struct tcp_conn {
 	struct answer_axfr *axfr;
 	struct tcp_conn *prev, *next;
 	struct op *ops; /* queued or delayed queries of this connection */
+	struct event *msg_timer; /* the deadline of the message being received */
+	double progress; /* monotonic: accepted, or last whole message received */
 };
 
 /*
@@ -91,6 +97,11 @@ struct server {
 	struct evconnlistener *listener;
 	struct tcp_conn *conns;
 	unsigned nconns;
+	/* A new connection accepted while full with nothing to close: held, with
+	 * accepting paused, until a slot frees (see make_room). */
+	evutil_socket_t wait_fd; /* -1: none */
+	struct addr wait_peer;
+	struct event *wait_timer; /* retries make_room for wait_fd */
 	uint8_t *tcp_buf; /* one message in, one reply out: [2 + TCP_MSG_MAX] each */
 	server_log_fn log;
 	void *log_arg;
@@ -111,7 +122,9 @@ void server_config_defaults(struct server_config *cfg)
 	cfg->udp = true;
 	cfg->tcp = true;
 	cfg->tcp_max_conns = 128;
+	cfg->tcp_per_addr_max = 64;
 	cfg->tcp_idle_ms = 10000;
+	cfg->tcp_msg_timeout_ms = 5000;
 	cfg->tcp_max_pending = 256 * 1024;
 }
 
@@ -564,8 +577,13 @@ static void conn_free(struct tcp_conn *c)
 	for (struct op *op = c->ops; op; op = op->cnext)
 		op->conn = NULL;
 	answer_axfr_destroy(c->axfr);
+	if (c->msg_timer)
+		event_free(c->msg_timer);
 	bufferevent_free(c->bev);
 	free(c);
+	/* A slot is free: the held newcomer, if any, takes it from the loop. */
+	if (s->wait_fd >= 0)
+		event_active(s->wait_timer, EV_TIMEOUT, 0);
 }
 
 /* Appends one length-prefixed message to the connection's output. */
@@ -597,6 +615,52 @@ static int conn_pump_axfr(struct tcp_conn *c)
 	return 0;
 }
 
+/* True if the input holds the start of a message but not all of it. */
+static bool conn_partial(struct tcp_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t have = evbuffer_get_length(in);
+	uint8_t hdr[2];
+	if (have == 0)
+		return false;
+	if (have < 2)
+		return true;
+	evbuffer_copyout(in, hdr, 2);
+	return have < 2 + (size_t)wire_get16(hdr);
+}
+
+/*
+ * Starts the message deadline when a message has begun to arrive and the
+ * clock is not already running for it; stops it when no message is partly
+ * in (a whole one waiting for the output to drain is our delay, not the
+ * peer's, and so is a partial one while reading is paused). The clock of a
+ * message that follows a whole one in the same read starts when that one is
+ * taken (conn_process stops the timer then).
+ */
+static void conn_arm_deadline(struct tcp_conn *c, bool paused)
+{
+	if (!c->msg_timer)
+		return;
+	if (paused || !conn_partial(c)) {
+		evtimer_del(c->msg_timer);
+		return;
+	}
+	if (evtimer_pending(c->msg_timer, NULL))
+		return;
+	unsigned ms = c->server->cfg.tcp_msg_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(c->msg_timer, &tv);
+}
+
+static void conn_msg_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	(void)fd;
+	(void)what;
+	c->server->stats.tcp_msg_timeouts++;
+	conn_free(c);
+}
+
 /* Answers every complete query in the input while the output has room. */
 static int conn_process(struct tcp_conn *c)
 {
@@ -616,6 +680,9 @@ static int conn_process(struct tcp_conn *c)
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, query, len);
 		s->stats.tcp_queries++;
+		c->progress = clock_mono();
+		if (c->msg_timer)
+			evtimer_del(c->msg_timer); /* the next message's clock starts below */
 		if (faults_active(s)) {
 			admit(s, query, len, ANSWER_TCP, &c->peer, c, NULL);
 			if (c->axfr && conn_pump_axfr(c) != 0)
@@ -637,10 +704,12 @@ static int conn_process(struct tcp_conn *c)
 		}
 	}
 	/* Pause reading while replies pile up; the write callback resumes it. */
-	if (c->axfr || evbuffer_get_length(out) >= s->cfg.tcp_max_pending)
+	bool paused = c->axfr || evbuffer_get_length(out) >= s->cfg.tcp_max_pending;
+	if (paused)
 		bufferevent_disable(c->bev, EV_READ);
 	else
 		bufferevent_enable(c->bev, EV_READ);
+	conn_arm_deadline(c, paused);
 	return 0;
 }
 
@@ -670,29 +739,180 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		conn_free(c);
 }
 
-static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-		       int salen, void *arg)
+/*
+ * Stalled: owed nothing (no reply waiting to be sent, no query queued or
+ * delayed, no transfer) and no whole message received for TCP_EVICT_GRACE_S.
+ * Such a connection is idle, or trickling a message in; RFC 7766 (6.2.3)
+ * lets a server close it whenever it needs the resources.
+ */
+static bool conn_stalled(struct tcp_conn *c, double now)
+{
+	return !c->ops && !c->axfr && now - c->progress >= TCP_EVICT_GRACE_S &&
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+}
+
+static int host_cmp(const struct addr *a, const struct addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family)
+		return a->ss.ss_family < b->ss.ss_family ? -1 : 1;
+	if (a->ss.ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)&a->ss)->sin_addr,
+			      &((const struct sockaddr_in *)&b->ss)->sin_addr, sizeof(struct in_addr));
+	if (a->ss.ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
+			      &((const struct sockaddr_in6 *)&b->ss)->sin6_addr,
+			      sizeof(struct in6_addr));
+	return 0;
+}
+
+/* Orders connections by address, then by progress (oldest first). */
+static int conn_cmp(const void *pa, const void *pb)
+{
+	const struct tcp_conn *a = *(struct tcp_conn *const *)pa;
+	const struct tcp_conn *b = *(struct tcp_conn *const *)pb;
+	int c = host_cmp(&a->peer, &b->peer);
+	if (c)
+		return c;
+	return a->progress < b->progress ? -1 : a->progress > b->progress;
+}
+
+/*
+ * The connection to close for a newcomer when the server is full: a stalled
+ * one of the address holding the most connections (that has a stalled one),
+ * the one that made progress longest ago; so a newcomer from a quiet address
+ * displaces a heavy holder, not the other quiet ones. NULL if none is stalled.
+ */
+static struct tcp_conn *pick_victim(struct server *s, double now)
+{
+	struct tcp_conn **all = malloc(s->nconns * sizeof *all);
+	struct tcp_conn *victim = NULL, *oldest = NULL;
+	size_t n = 0, best = 0;
+
+	for (struct tcp_conn *c = s->conns; c; c = c->next) {
+		if (all)
+			all[n++] = c;
+		if (conn_stalled(c, now) && (!oldest || c->progress < oldest->progress))
+			oldest = c;
+	}
+	if (!all || !oldest)
+		goto out; /* out of memory: the oldest stalled, whatever its address */
+	qsort(all, n, sizeof *all, conn_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		struct tcp_conn *first = NULL;
+		for (; j < n && host_cmp(&all[j]->peer, &all[i]->peer) == 0; j++)
+			if (!first && conn_stalled(all[j], now))
+				first = all[j];
+		if (first && j - i > best) {
+			best = j - i;
+			victim = first;
+		}
+		i = j;
+	}
+out:
+	free(all);
+	return victim ? victim : oldest;
+}
+
+enum room { ROOM_YES, ROOM_REFUSE, ROOM_WAIT };
+
+/*
+ * Makes room for a new connection from peer under both limits. When peer's
+ * address is at tcp_per_addr_max, closes its stalled connection that made
+ * progress longest ago, or refuses the newcomer if none is stalled. When the
+ * server is at tcp_max_conns, closes the connection pick_victim names, or
+ * says to hold the newcomer until a slot frees. Connections with work in
+ * flight are never closed for a newcomer.
+ */
+static enum room make_room(struct server *s, const struct addr *peer)
+{
+	double now = clock_mono();
+	unsigned from_peer = 0;
+	struct tcp_conn *oldest_peer = NULL;
+
+	if (s->cfg.tcp_per_addr_max) {
+		for (struct tcp_conn *c = s->conns; c; c = c->next) {
+			if (!addr_same_host(&c->peer, peer))
+				continue;
+			from_peer++;
+			if (conn_stalled(c, now) &&
+			    (!oldest_peer || c->progress < oldest_peer->progress))
+				oldest_peer = c;
+		}
+	}
+	if (s->cfg.tcp_per_addr_max && from_peer >= s->cfg.tcp_per_addr_max) {
+		if (!oldest_peer) {
+			s->stats.tcp_addr_refused++;
+			return ROOM_REFUSE;
+		}
+		/* Closing one of peer's own also frees a slot under the global limit. */
+		s->stats.tcp_addr_evicted++;
+		conn_free(oldest_peer);
+		return ROOM_YES;
+	}
+	if (s->nconns >= s->cfg.tcp_max_conns) {
+		if (s->nconns == 0) { /* a limit of 0: no slot will ever free */
+			s->stats.tcp_refused++;
+			return ROOM_REFUSE;
+		}
+		struct tcp_conn *victim = pick_victim(s, now);
+		if (!victim)
+			return ROOM_WAIT;
+		s->stats.tcp_evicted++;
+		conn_free(victim);
+	}
+	return ROOM_YES;
+}
+
+static void conn_admit(struct server *s, evutil_socket_t fd, const struct addr *peer);
+
+/* The held newcomer gets a slot, is refused, or waits on (the retry timer). */
+static void wait_retry(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
-	struct tcp_conn *c = NULL;
-	(void)l;
-
-	if (s->nconns >= s->cfg.tcp_max_conns) {
-		s->stats.tcp_refused++;
-		evutil_closesocket(fd);
+	(void)fd;
+	(void)what;
+	if (s->wait_fd < 0)
+		return;
+	switch (make_room(s, &s->wait_peer)) {
+	case ROOM_WAIT: {
+		static const struct timeval again = { 0, 100 * 1000 };
+		evtimer_add(s->wait_timer, &again);
 		return;
 	}
-	c = calloc(1, sizeof *c);
+	case ROOM_REFUSE:
+		evutil_closesocket(s->wait_fd);
+		break;
+	case ROOM_YES:
+		conn_admit(s, s->wait_fd, &s->wait_peer);
+		break;
+	}
+	s->wait_fd = -1;
+	evtimer_del(s->wait_timer);
+	evconnlistener_enable(s->listener);
+}
+
+/* Serves a new connection (takes fd: closed on failure). */
+static void conn_admit(struct server *s, evutil_socket_t fd, const struct addr *peer)
+{
+	struct tcp_conn *c = calloc(1, sizeof *c);
 	if (!c) {
 		evutil_closesocket(fd);
 		return;
 	}
 	c->server = s;
-	memcpy(&c->peer.ss, sa, (size_t)salen <= sizeof c->peer.ss ? (size_t)salen : sizeof c->peer.ss);
-	c->peer.len = (socklen_t)salen;
+	c->peer = *peer;
+	c->progress = clock_mono();
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		evutil_closesocket(fd);
+	if (s->cfg.tcp_msg_timeout_ms)
+		c->msg_timer = evtimer_new(s->base, conn_msg_timeout, c);
+	if (!c->bev || (s->cfg.tcp_msg_timeout_ms && !c->msg_timer)) {
+		if (c->msg_timer)
+			event_free(c->msg_timer);
+		if (c->bev)
+			bufferevent_free(c->bev); /* closes fd */
+		else
+			evutil_closesocket(fd);
 		free(c);
 		return;
 	}
@@ -709,6 +929,46 @@ static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
 	s->conns = c;
 	s->nconns++;
 	s->stats.tcp_accepted++;
+}
+
+static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		       int salen, void *arg)
+{
+	struct server *s = arg;
+	struct addr peer;
+
+	memset(&peer, 0, sizeof peer);
+	memcpy(&peer.ss, sa, (size_t)salen <= sizeof peer.ss ? (size_t)salen : sizeof peer.ss);
+	peer.len = (socklen_t)salen;
+	if (s->wait_fd >= 0) {
+		/* Accepted in the same round as the held one (should not happen:
+		 * holding disables the listener): there is no room to hold two. */
+		s->stats.tcp_refused++;
+		evutil_closesocket(fd);
+		return;
+	}
+	switch (make_room(s, &peer)) {
+	case ROOM_YES:
+		conn_admit(s, fd, &peer);
+		return;
+	case ROOM_REFUSE:
+		evutil_closesocket(fd);
+		return;
+	case ROOM_WAIT:
+		break;
+	}
+	/*
+	 * Full, and every connection has work in flight or made progress within
+	 * TCP_EVICT_GRACE_S: hold this one and stop accepting, so that the
+	 * next slot goes to the oldest newcomer (the kernel's backlog keeps the
+	 * others in order) instead of to whoever reconnects fastest.
+	 */
+	static const struct timeval retry = { 0, 100 * 1000 };
+	s->stats.tcp_held++;
+	s->wait_fd = fd;
+	s->wait_peer = peer;
+	evconnlistener_disable(l);
+	evtimer_add(s->wait_timer, &retry);
 }
 
 static int tcp_open(struct server *s, const struct addr *a, char *err, size_t errlen)
@@ -772,6 +1032,7 @@ struct server *server_create(struct event_base *base, const struct zone_set *zon
 	s->zones = zones;
 	s->cfg = *cfg;
 	s->udp_fd = -1;
+	s->wait_fd = -1;
 	if (!cfg->udp && !cfg->tcp) {
 		snprintf(err, errlen, "neither UDP nor TCP enabled");
 		goto fail;
@@ -779,7 +1040,8 @@ struct server *server_create(struct event_base *base, const struct zone_set *zon
 	s->tcp_buf = malloc(2 * (size_t)TCP_MSG_MAX);
 	s->slow_buf = malloc(TCP_MSG_MAX);
 	s->batch = malloc(sizeof *s->batch);
-	if (!s->tcp_buf || !s->slow_buf || !s->batch) {
+	s->wait_timer = evtimer_new(base, wait_retry, s);
+	if (!s->tcp_buf || !s->slow_buf || !s->batch || !s->wait_timer) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -802,8 +1064,13 @@ void server_destroy(struct server *s)
 {
 	if (!s)
 		return;
+	if (s->wait_fd >= 0)
+		evutil_closesocket(s->wait_fd);
+	s->wait_fd = -1;
 	while (s->conns)
 		conn_free(s->conns);
+	if (s->wait_timer)
+		event_free(s->wait_timer);
 	while (s->ops)
 		op_free(s->ops);
 	if (s->listener)

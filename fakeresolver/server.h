@@ -21,8 +21,19 @@ struct server_config {
 	struct addr addr;         /* port 0: a free port, the same for UDP and TCP */
 	bool udp;                 /* default true */
 	bool tcp;                 /* default true */
-	unsigned tcp_max_conns;   /* connections beyond this are closed at once; default 128 */
+	unsigned tcp_max_conns;   /* open connections at most; default 128. A new one
+				     beyond closes a stalled one (idle or trickling a
+				     message, no whole message for 1 s, nothing owed),
+				     from the address holding the most; if none is
+				     stalled it is held, accepting paused, until a slot
+				     frees (see make_room in server.c) */
+	unsigned tcp_per_addr_max; /* open connections from one address at most; default
+				      64, 0: no limit. A new one beyond closes that
+				      address's oldest stalled one, or is refused */
 	unsigned tcp_idle_ms;     /* a connection idle this long is closed; default 10000 */
+	unsigned tcp_msg_timeout_ms; /* a message (length prefix and body) must arrive
+					whole within this of its first byte, or the
+					connection is closed; default 5000; 0: no limit */
 	size_t tcp_max_pending;   /* replies buffered for a slow reader before reading pauses;
 				     default 256 KiB */
 };
@@ -51,9 +62,18 @@ struct server_stats {
 	uint64_t udp_send_failed; /* replies the kernel would not take (buffer full) */
 	uint64_t udp_oversized;   /* datagrams larger than a query can be, dropped */
 	uint64_t tcp_accepted;
-	uint64_t tcp_refused;     /* connections closed at once: over tcp_max_conns */
+	uint64_t tcp_refused;     /* new connections closed at once for want of a slot */
+	uint64_t tcp_addr_refused; /* new connections closed at once: over tcp_per_addr_max and
+				      none of that address's stalled */
+	uint64_t tcp_held;        /* new connections held (accepting paused) until a slot
+				     freed: over tcp_max_conns and none stalled */
+	uint64_t tcp_evicted;     /* stalled connections closed for a new one: over
+				     tcp_max_conns */
+	uint64_t tcp_addr_evicted; /* the same, over tcp_per_addr_max */
 	uint64_t tcp_queries;
 	uint64_t tcp_timeouts;    /* connections closed for idleness */
+	uint64_t tcp_msg_timeouts; /* connections closed: a message not whole within
+				      tcp_msg_timeout_ms of its first byte */
 	uint64_t axfr;            /* transfers started */
 	uint64_t queue_full;      /* queries dropped because the capacity queue was full */
 	uint64_t fault_acted;     /* queries a fault dropped, delayed or altered */

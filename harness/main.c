@@ -10,6 +10,7 @@
 #include "harness/record/rederive.h"
 #include "harness/record/report.h"
 #include "harness/runner.h"
+#include "harness/run/watchdog.h"
 #include "version.h"
 
 #include <errno.h>
@@ -54,6 +55,9 @@ static void usage(FILE *out)
 		"2 inconclusive (the run was interrupted or killed, a fault never met a query,\n"
 		"a window held no lookups), 3 bad input (arguments, scenario, zone file,\n"
 		"history), 4 internal or runtime error (cannot bind, disk full).\n"
+		"A run stuck in scenario code the deadline cannot stop (a __gc finalizer\n"
+		"that loops) is ended by a watchdog 2 s past its deadline (exit 3), or\n"
+		"within a second of SIGINT/SIGTERM (exit 2), its history ended, no report.\n"
 		"Colours follow NO_COLOR. See docs/checks.md and docs/scenario-api.md.\n");
 }
 
@@ -348,6 +352,7 @@ static int cmd_run(int argc, char **argv)
 		close(fd);
 		tmp_used = true;
 		runner_set_history(r, tmp);
+		watchdog_remove_on_end(tmp);
 	}
 	out = runner_run(r);
 	if (out != RUNNER_COMPLETED)
@@ -362,8 +367,10 @@ static int cmd_run(int argc, char **argv)
 	}
 done:
 	runner_destroy(r);
-	if (tmp_used)
+	if (tmp_used) {
+		watchdog_remove_on_end(NULL);
 		unlink(tmp);
+	}
 	return code;
 }
 

@@ -1,16 +1,24 @@
 /*
  * spawn.c - see spawn.h.
  *
- * Why not posix_spawn: the command must get PR_SET_PDEATHSIG between fork and
- * exec, which posix_spawn cannot do. So the child is made with vfork, and
- * everything it does before execve is a system call on memory prepared by
- * the parent (no malloc, no lock, no signal handler of ours: the spawning
- * thread has every signal blocked and the child sets every disposition to
- * the default before it unblocks them).
+ * Why not posix_spawn: the guardian (spawn.h) is a process of ours that does
+ * not exec, which posix_spawn cannot make. So the harness forks it (fork,
+ * not vfork: it lives on after the call), and everything it does is a
+ * system call on memory prepared by the parent (no malloc, no lock, no
+ * signal handler of ours: the spawning thread has every signal blocked,
+ * and the guardian sets every disposition to the default and waits for its
+ * signals with sigwaitinfo). The guardian vforks the command (cheap: the
+ * guardian is single-threaded) and tells the harness, through a pipe, the
+ * errno of a failed exec or 0. The price is one fork of the harness per
+ * command instead of one vfork (bench/spawn_bench.c measures it), and,
+ * while a guardian lives, the harness's pages are copy-on-write: the
+ * harness's first write to each page it had touched costs a page copy.
+ * Short commands (dig) make that brief; a long one holds its guardian's
+ * copy of the page tables (about 2 KB per MB the harness had touched).
  *
  * Why a thread of its own: Linux sends the parent-death signal when the
  * *thread* that forked the child ends, not the process (prctl(2)). A worker
- * thread that spawned a command and then ended would kill it. Every command
+ * thread that spawned a command and then ended would end it. Every command
  * is therefore forked by one spawner thread that lives as long as the
  * process; the callers hand it a request and wait. Waiting for and reaping
  * the child work from any thread of the process. Only if that thread cannot
@@ -19,7 +27,7 @@
  * caller reaps it (every caller reaps what it spawned before it returns).
  * The child of a fork of ours starts a spawner thread of its own.
  */
-#define _GNU_SOURCE /* pipe2, vfork, close_range */
+#define _GNU_SOURCE /* pipe2, vfork, close_range, __WALL */
 #include "harness/spawn.h"
 
 #include <errno.h>
@@ -39,6 +47,9 @@ extern char **environ;
 
 #define SPAWN_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 #define SPAWN_CLOSE_MAX    65536 /* without close_range: close descriptors below this */
+#define SPAWN_SWEEP_ROUNDS  100       /* the guardian's last sweep: at most this many rounds */
+#define SPAWN_SWEEP_WAIT_NS 10000000L /* of at most 10 ms each */
+#define SPAWN_STOP_TICK_NS  1000000L  /* spawn_stop looks every 1 ms */
 
 int spawn_pipe(int fds[2])
 {
@@ -114,11 +125,12 @@ void spawn_env_free(char **env)
 	free(env);
 }
 
-/* ---- the child ---- */
+/* ---- the guardian and the command ---- */
 
 /*
- * All the child needs, prepared by the parent: after vfork the child shares
- * the parent's memory and must not allocate. err is the child's only write.
+ * All the children need, prepared by the parent: after fork the guardian
+ * must not allocate (the harness is multithreaded), and after vfork the
+ * command shares the guardian's memory. err is the command's only write.
  */
 struct spawn_job {
 	const char *file;
@@ -127,6 +139,8 @@ struct spawn_job {
 	const char *path;  /* search: the PATH to walk; NULL: file as given */
 	char *buf;         /* search: room for the longest dir/file */
 	int in_fd, out_fd; /* become 0, and 1 and 2 */
+	int report_fd;     /* the guardian writes the command's exec errno here (0: it runs) */
+	int report_rd;     /* the harness reads it here */
 	pid_t parent;      /* the harness process */
 	int close_max;     /* without close_range: close 3 .. close_max - 1 */
 	volatile int err;  /* why the exec failed (0: it did not, or the child is not done) */
@@ -138,37 +152,50 @@ static bool exec_retry(int e)
 	       e == ESTALE || e == ENODEV || e == ETIMEDOUT;
 }
 
-/*
- * Runs in the vforked child. System calls only; never returns. Not
- * instrumented: the sanitizers' bookkeeping is the parent's memory too.
- */
-__attribute__((noinline, noreturn, no_sanitize_address, no_sanitize_undefined))
-static void spawn_child(struct spawn_job *job)
+/* Closes every descriptor from lo up but keep (-1: none). System calls only. */
+__attribute__((no_sanitize_address, no_sanitize_undefined))
+static void close_from(int lo, int keep, int close_max)
+{
+#ifdef SYS_close_range
+	if (keep < lo) {
+		if (syscall(SYS_close_range, (unsigned)lo, ~0U, 0U) == 0)
+			return;
+	} else if ((keep == lo || syscall(SYS_close_range, (unsigned)lo, (unsigned)keep - 1, 0U) == 0) &&
+	           syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U) == 0) {
+		return;
+	}
+#endif
+	for (int fd = lo; fd < close_max; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/* Every disposition to the default (the harness's handlers are not ours to run). */
+__attribute__((no_sanitize_address, no_sanitize_undefined))
+static void signals_default(void)
 {
 	struct sigaction dfl;
-	sigset_t none;
-	int e = 0;
-
-	/* Every disposition to the default while every signal is still blocked. */
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			sigaction(sig, &dfl, NULL); /* glibc's own signals: EINVAL, harmless */
-	/* Die with the harness (a SIGKILLed run leaves no command behind). If the
-	 * harness is already gone, its death came before the request: go now. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != job->parent)
+}
+
+/*
+ * Runs in the command, vforked by the guardian (0, 1 and 2 already set up,
+ * every signal still blocked). System calls only; never returns.
+ */
+__attribute__((noinline, noreturn, no_sanitize_address, no_sanitize_undefined))
+static void spawn_child(struct spawn_job *job, pid_t guardian)
+{
+	sigset_t none;
+	int e = 0;
+
+	/* Belt and braces: should the guardian be SIGKILLed alone, go with it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != guardian)
 		_exit(127);
-	if (setpgid(0, 0) != 0 || dup2(job->in_fd, 0) < 0 || dup2(job->out_fd, 1) < 0 ||
-	    dup2(job->out_fd, 2) < 0) {
-		job->err = errno;
-		_exit(127);
-	}
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
-#endif
-		for (int fd = 3; fd < job->close_max; fd++)
-			close(fd);
+	close_from(3, -1, job->close_max);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
@@ -205,21 +232,198 @@ static void spawn_child(struct spawn_job *job)
 	_exit(127);
 }
 
-/* Forks and execs job; the calling thread has every signal blocked. 0 or an errno value. */
+/*
+ * The guardian's children, from /proc/thread-self/children (it has one
+ * thread), into pids; how many (at most max), or -1 when the kernel does
+ * not say (no CONFIG_PROC_CHILDREN, no /proc). System calls only.
+ */
+__attribute__((no_sanitize_address, no_sanitize_undefined))
+static int guard_children(pid_t *pids, int max)
+{
+	char buf[4096];
+	int fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	int count = 0;
+	pid_t v = 0;
+	bool in = false;
+	for (ssize_t i = 0; i < n && count < max; i++) {
+		if (buf[i] >= '0' && buf[i] <= '9') {
+			v = v * 10 + (buf[i] - '0');
+			in = true;
+		} else if (in) {
+			pids[count++] = v;
+			v = 0;
+			in = false;
+		}
+	}
+	if (in && count < max)
+		pids[count++] = v;
+	return count;
+}
+
+/*
+ * Kills every descendant the guardian can reach and reaps it: its children
+ * (as subreaper, every orphan below it is one), round after round, as a
+ * killed child's own children come up to it, until it has none left or
+ * SPAWN_SWEEP_ROUNDS rounds of SPAWN_SWEEP_WAIT_NS have passed (a
+ * set-user-ID child ignores our SIGKILL). Returns whether it has none left.
+ * The command's status goes to *cmd_status if cmd is reaped here.
+ */
+__attribute__((no_sanitize_address, no_sanitize_undefined))
+static bool guard_sweep(pid_t cmd, int *cmd_status, bool *cmd_done)
+{
+	pid_t pids[256];
+	sigset_t chld;
+	struct timespec wait = {0, SPAWN_SWEEP_WAIT_NS};
+	int st;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (int round = 0; round < SPAWN_SWEEP_ROUNDS; round++) {
+		int n = guard_children(pids, (int)(sizeof pids / sizeof pids[0]));
+		for (int i = 0; i < n; i++)
+			kill(pids[i], SIGKILL); /* our unreaped child: the pid is still its */
+		pid_t r;
+		while ((r = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+			if (r == cmd) {
+				*cmd_status = st;
+				*cmd_done = true;
+			}
+		if (r < 0 && errno == ECHILD)
+			return true;
+		if (n < 0)
+			return false; /* cannot list them: the harness's group kill does the rest */
+		sigtimedwait(&chld, NULL, &wait);
+	}
+	return false;
+}
+
+/*
+ * The guardian: the process the harness forks, leader of the process group
+ * the command runs in, and subreaper of everything below it. System calls
+ * only (forked from a multithreaded process); never returns. Every signal
+ * is blocked (the spawning thread's mask): it waits for them.
+ */
+__attribute__((noinline, noreturn, no_sanitize_address, no_sanitize_undefined))
+static void spawn_guard(struct spawn_job *job)
+{
+	sigset_t wake, one;
+	pid_t self = getpid(), cmd = -1;
+	int status = 0, report;
+	bool done = false;
+	struct rlimit nocore = {0, 0};
+
+	signals_default();
+	/* The harness's death (any thread of it ending is no concern: the
+	 * spawner thread lives as long as it) arrives as SIGTERM, which we wait
+	 * for. If the harness is already gone, its death came before: go now. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != job->parent)
+		_exit(127);
+	report = job->report_fd;
+	if (setpgid(0, 0) != 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) != 0 ||
+	    dup2(job->in_fd, 0) < 0 || dup2(job->out_fd, 1) < 0 || dup2(job->out_fd, 2) < 0) {
+		job->err = errno;
+		goto failed;
+	}
+	close_from(3, report, job->close_max);
+
+	job->err = 0;
+	cmd = vfork();
+	if (cmd == 0)
+		spawn_child(job, self);
+	if (cmd < 0)
+		job->err = errno;
+	/* vfork returns once the command has exec'd or exited: err is final. */
+	close(0); /* the output pipe is the command's: its end of file is its end */
+	close(1);
+	close(2);
+	if (job->err != 0)
+		goto failed;
+	{
+		int zero = 0;
+		ssize_t w = write(report, &zero, sizeof zero);
+		(void)w; /* the harness reads it or is gone */
+		close(report);
+	}
+
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGCHLD);
+	sigaddset(&wake, SIGTERM);
+	sigaddset(&wake, SIGHUP);
+	sigaddset(&wake, SIGINT);
+	for (;;) {
+		pid_t r;
+		while ((r = waitpid(-1, &status, WNOHANG | __WALL)) > 0)
+			if (r == cmd) {
+				done = true;
+				break;
+			}
+		if (done || (r < 0 && errno == ECHILD))
+			break;
+		int sig = sigwaitinfo(&wake, NULL);
+		if (sig > 0 && sig != SIGCHLD) {
+			/* The harness is gone (or we were told to stop): everything goes. */
+			guard_sweep(cmd, &status, &done);
+			kill(0, SIGKILL); /* the group, the guardian last of all */
+			_exit(137);
+		}
+	}
+	/* The command ended: what it left behind goes (the harness's reap kills
+	 * the rest of the group too, while this process is its unreaped leader). */
+	guard_sweep(cmd, &status, &done);
+	if (!done || WIFEXITED(status))
+		_exit(done ? WEXITSTATUS(status) : 127);
+	/* Killed by a signal: die of the same one, so the harness sees it (no core). */
+	setrlimit(RLIMIT_CORE, &nocore);
+	sigemptyset(&one);
+	sigaddset(&one, WTERMSIG(status));
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	kill(self, WTERMSIG(status));
+	_exit(128 + WTERMSIG(status));
+failed:
+	{
+		int e = job->err;
+		ssize_t w = write(report, &e, sizeof e);
+		(void)w;
+	}
+	if (cmd > 0) /* it exited at its failed exec */
+		waitpid(cmd, &status, __WALL);
+	_exit(127);
+}
+
+/*
+ * Forks the guardian, which starts the command; the calling thread has
+ * every signal blocked. 0 or an errno value (the command's exec failure:
+ * the guardian is reaped then).
+ */
 static int spawn_fork(struct spawn_job *job, pid_t *pid)
 {
-	job->err = 0;
-	pid_t child = vfork();
+	pid_t child = fork();
 	if (child == 0)
-		spawn_child(job);
+		spawn_guard(job);
+	int e = errno;
+	/* Ours closed, the guardian's end of file is its death before it said. */
+	close(job->report_fd);
+	job->report_fd = -1;
 	if (child < 0)
-		return errno;
-	/* vfork returns once the child has exec'd or exited: err is final. */
-	if (job->err != 0) {
+		return e;
+	e = EIO;
+	ssize_t n;
+	while ((n = read(job->report_rd, &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof e) /* it died before it said: killed */
+		e = EIO;
+	if (e != 0) {
 		int st;
+		kill(child, SIGKILL);
 		while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 			;
-		return job->err;
+		return e;
 	}
 	*pid = child;
 	return 0;
@@ -326,6 +530,7 @@ int spawn_piped(const char *file, char *const argv[], char *const envp[], bool s
                 int *out_fd)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1};
+	int report[2] = {-1, -1};
 	struct spawn_job job = {.file = file, .argv = argv, .envp = envp ? envp : environ};
 	struct rlimit rl;
 	char *buf = NULL;
@@ -347,7 +552,8 @@ int spawn_piped(const char *file, char *const argv[], char *const envp[], bool s
 		}
 		job.buf = buf;
 	}
-	if ((rc = spawn_pipe(in)) != 0 || (rc = spawn_pipe(out)) != 0)
+	if ((rc = spawn_pipe(in)) != 0 || (rc = spawn_pipe(out)) != 0 ||
+	    (rc = spawn_pipe(report)) != 0)
 		goto out;
 	close(in[1]);
 	in[1] = -1;
@@ -358,6 +564,9 @@ int spawn_piped(const char *file, char *const argv[], char *const envp[], bool s
 	}
 	job.in_fd = in[0];
 	job.out_fd = out[1];
+	job.report_rd = report[0];
+	job.report_fd = report[1];
+	report[1] = -1; /* spawn_fork closes it */
 	job.parent = getpid();
 	job.close_max = SPAWN_CLOSE_MAX;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < SPAWN_CLOSE_MAX)
@@ -374,6 +583,8 @@ out:
 			close(in[i]);
 		if (out[i] >= 0)
 			close(out[i]);
+		if (report[i] >= 0)
+			close(report[i]);
 	}
 	return rc;
 }
@@ -385,6 +596,17 @@ int spawn_ended(pid_t pid)
 	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
 		return errno == EINTR ? 0 : -errno;
 	return si.si_pid == pid;
+}
+
+void spawn_stop(pid_t pid, double wait_s)
+{
+	struct timespec tick = {0, SPAWN_STOP_TICK_NS};
+	long ticks = (long)(wait_s * 1e9 / SPAWN_STOP_TICK_NS);
+
+	if (kill(pid, SIGTERM) != 0)
+		return;
+	for (long i = 0; i < ticks && spawn_ended(pid) == 0; i++)
+		nanosleep(&tick, NULL);
 }
 
 int spawn_reap(pid_t pid, int *status)

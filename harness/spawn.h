@@ -1,6 +1,7 @@
 /*
- * spawn.h - running a command in a process group of its own with its output
- * in a pipe, and waiting for it: what the exec client
+ * spawn.h - running a command in a process group of its own, under a
+ * guardian that takes down all it starts, with its output in a pipe, and
+ * waiting for it: what the exec client
  * (harness/clients/exec.c) and the health checker's exec check
  * (harness/lb/health.c) share.
  *
@@ -9,15 +10,47 @@
  * descriptor of ours (closed in the child: close_range, or one by one below
  * the descriptor limit, at most 65536, on kernels before 5.9), default dispositions for
  * every signal and an empty signal mask, whatever the runner has set. Its
- * process group id is its pid: killing the group kills its children too.
+ * process group id is the returned pid (its guardian's, below): killing the
+ * group kills it, its guardian and its children that stayed in the group.
  *
- * It dies with the harness: PR_SET_PDEATHSIG (SIGKILL) is set in it before
- * its exec, tied to a thread of spawn.c's that lives as long as the process
- * (so a worker thread ending does not fire it), and a command started as the
- * harness dies is not run. Linux clears that setting when it runs a set-user-ID
- * or file-capability program, and its own children do not inherit it: they
- * outlive a SIGKILLed harness unless the command exits with them (harness
- * code kills the group whenever it reaps a command; see spawn_reap).
+ * Everything it starts dies with the harness, even a SIGKILLed one, through
+ * a guardian. The pid returned is not the command's but the guardian's: a
+ * small process of ours, leader of the process group (id = its pid) the
+ * command runs in, and subreaper (PR_SET_CHILD_SUBREAPER) of all below it,
+ * so every orphan of the command's tree becomes its child. It gets
+ * PR_SET_PDEATHSIG (SIGTERM, which it waits for), tied to a thread of
+ * spawn.c's that lives as long as the process (so a worker thread ending
+ * does not fire it); a command started as the harness dies is not run.
+ *  - When the harness dies, the guardian kills its children (SIGKILL), and
+ *    again as their own children come up to it, then the whole group,
+ *    itself last.
+ *  - When the command ends, the guardian reaps it, does the same sweep
+ *    (what the command left running: a background job, a setsid'd helper,
+ *    a double-forked daemon), then exits with the command's wait status:
+ *    its exit code, or the same signal re-raised on itself (no core dump).
+ *    Callers see what they would see from the command itself.
+ *  - spawn_stop (an exec client's time limit, the end of the run) and an
+ *    exec health check's timeout (SIGTERM to the guardian, from the loop)
+ *    ask the guardian for the same sweep, then spawn_reap kills the rest of
+ *    the group. SIGKILL sent by the harness to the group alone (spawn_reap
+ *    without a stop before it) takes the guardian, the command and the rest
+ *    of the group at once, but not what left the group.
+ *
+ * What is not covered: a process that left the group (setsid, setpgid)
+ * while its parent still runs, when the guardian itself is SIGKILLed
+ * (by the command, or by the harness when a sweep overran its wait):
+ * with nobody to sweep, it is reparented to init. A set-user-ID
+ * or file-capability program ignores our signals (and Linux clears
+ * PR_SET_PDEATHSIG in it); the guardian's sweep gives up on it after about
+ * a second. Where /proc/thread-self/children is missing (no
+ * CONFIG_PROC_CHILDREN, no /proc), the sweep cannot list children and only
+ * the group is killed. A pid namespace would cover all of these, but needs
+ * privileges (or user namespaces) the harness does not assume.
+ *
+ * Why a guardian and not PR_SET_PDEATHSIG on the command alone (what came
+ * before): the command's own children do not inherit it, so a command's
+ * background job outlived a SIGKILLed harness; and no process of the
+ * harness survives its SIGKILL to kill the group for it.
  *
  * The calls are thread-safe; commands are forked one at a time.
  */
@@ -53,7 +86,7 @@ void spawn_env_free(char **env);
 /*
  * Starts file (search: looked up in our PATH, as posix_spawnp does) with
  * argv and envp (NULL: our environment) as described above. On success returns 0
- * with the child in *pid and the read end of its output pipe (non-blocking,
+ * with the guardian (the child: its wait status is the command's) in *pid and the read end of its output pipe (non-blocking,
  * close-on-exec) in *out_fd, the caller's to close; else an errno value,
  * with *pid and *out_fd untouched.
  */
@@ -68,6 +101,16 @@ int spawn_piped(const char *file, char *const argv[], char *const envp[], bool s
  * waitpid(-1), a SIGCHLD handler, SIGCHLD ignored). Never blocks.
  */
 int spawn_ended(pid_t pid);
+
+/*
+ * Asks pid's guardian to end everything the command started (SIGTERM: its
+ * sweep, then SIGKILL to the group, itself included) and waits, at most
+ * wait_s, until it has ended (unreaped). The sweep reaches what left the
+ * group, which spawn_reap's SIGKILL to the group alone does not. Blocks (a
+ * worker thread's call, not the loop's). Call it only while pid is
+ * unreaped; spawn_reap after it.
+ */
+void spawn_stop(pid_t pid, double wait_s);
 
 /*
  * Kills what is left of pid's process group (SIGKILL; pid itself too if it

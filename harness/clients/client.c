@@ -40,7 +40,8 @@
 #include <ldns/ldns.h>
 
 #define TICK_MAX 2048     /* open-loop arrivals issued per timer callback at most */
-#define WAKE_TRIES 500    /* x 20 ms: how long stopping workers are nudged with a signal */
+#define STOP_WAIT_S 5.0   /* how long, from client_stop, the reap waits for its workers */
+#define NUDGE_S 0.02      /* how often a worker still running then gets SIGURG */
 
 /* The nudge: a handler that does nothing, installed without SA_RESTART. */
 static void on_wake(int sig)
@@ -71,6 +72,7 @@ struct variant {
 struct pool {
 	pthread_t *threads;
 	bool *joined;
+	atomic_bool *exited;        /* worker i has returned (or is about to) */
 	unsigned n, started, ready; /* ready: workers past thread_open, set up or not */
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ready_cv;
@@ -91,6 +93,8 @@ struct client {
 	double total_weight;
 	bool started, stopped;
 	atomic_bool stopping;
+	double stop_deadline; /* env_clock: the reap gives up on its workers then */
+	bool abandoned;       /* workers outlived it: c stays allocated for them */
 
 	/* in flight, per name */
 	struct pending **heads, **tails;
@@ -111,8 +115,12 @@ struct client {
 
 	struct pool pool;
 	bool have_pool;
+	unsigned threads_held; /* counted in threads_live */
 	struct client_stats st;
 };
+
+/* Threads the process's clients hold (client_start to pool_stop). */
+static atomic_uint threads_live;
 
 /* ---- configuration ---- */
 
@@ -142,6 +150,52 @@ const char *client_stack_name(enum client_stack s)
 bool client_stack_binds_source(enum client_stack s)
 {
 	return s == CLIENT_CARES || s == CLIENT_LDNS || s == CLIENT_UNBOUND;
+}
+
+unsigned client_threads_needed(const struct client_config *cfg)
+{
+	switch (cfg->stack) {
+	case CLIENT_GLIBC:
+	case CLIENT_GLIBC_RES:
+	case CLIENT_LDNS:
+	case CLIENT_EXEC: {
+		unsigned n = cfg->threads;
+		if (n == 0)
+			n = cfg->rate > 0 ? 16 : (cfg->concurrency ? cfg->concurrency : 1);
+		return n > CLIENT_THREADS_MAX ? CLIENT_THREADS_MAX : n;
+	}
+	case CLIENT_UNBOUND:
+		return 1; /* ub_ctx_async(ctx, 1): its background thread */
+	case CLIENT_CARES:
+	case CLIENT_STACKS:
+		break;
+	}
+	return 0;
+}
+
+unsigned client_threads_live(void)
+{
+	return atomic_load(&threads_live);
+}
+
+/* Reserves the client's threads under the cap; false (nothing taken) when over it. */
+static bool threads_reserve(struct client *c, unsigned n, unsigned *total)
+{
+	unsigned cur = atomic_load(&threads_live);
+	do {
+		*total = cur + n;
+		if (*total > CLIENT_RUN_THREADS_MAX)
+			return false;
+	} while (!atomic_compare_exchange_weak(&threads_live, &cur, *total));
+	c->threads_held = n;
+	return true;
+}
+
+static void threads_release(struct client *c)
+{
+	if (c->threads_held)
+		atomic_fetch_sub(&threads_live, c->threads_held);
+	c->threads_held = 0;
 }
 
 static const struct client_driver *driver_for(enum client_stack s)
@@ -445,7 +499,7 @@ static void *worker_main(void *arg)
 	pthread_cond_broadcast(&pl->ready_cv);
 	pthread_mutex_unlock(&pl->mu);
 	if (failed)
-		return NULL;
+		goto out;
 	for (;;) {
 		pthread_mutex_lock(&pl->mu);
 		while (!pl->qhead && !pl->quit)
@@ -473,6 +527,12 @@ static void *worker_main(void *arg)
 	}
 	if (c->drv->thread_close)
 		c->drv->thread_close(ts);
+out:
+	/* Tell the loop (pool_stop waits on it): the last touch of the pool. */
+	atomic_store(&pl->exited[wa.index], true);
+	uint64_t one = 1;
+	ssize_t w = write(pl->efd, &one, sizeof one);
+	(void)w;
 	return NULL;
 }
 
@@ -513,12 +573,8 @@ static int pool_start(struct client *c, char *err, size_t errlen)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGURG, &sa, NULL);
 	struct pool *pl = &c->pool;
-	/* One cap, whatever sets the count (the Lua binding refuses more at the call). */
-	unsigned n = c->cfg.threads;
-	if (n == 0)
-		n = c->cfg.rate > 0 ? 16 : (c->cfg.concurrency ? c->cfg.concurrency : 1);
-	if (n > CLIENT_THREADS_MAX)
-		n = CLIENT_THREADS_MAX;
+	/* One cap, whatever sets the count (reserved by client_start). */
+	unsigned n = client_threads_needed(&c->cfg);
 	pthread_mutex_init(&pl->mu, NULL);
 	pthread_cond_init(&pl->cv, NULL);
 	pthread_cond_init(&pl->ready_cv, NULL);
@@ -526,7 +582,8 @@ static int pool_start(struct client *c, char *err, size_t errlen)
 	pl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pl->threads = calloc(n, sizeof *pl->threads);
 	pl->joined = calloc(n, sizeof *pl->joined);
-	if (pl->efd < 0 || !pl->threads || !pl->joined) {
+	pl->exited = calloc(n, sizeof *pl->exited);
+	if (pl->efd < 0 || !pl->threads || !pl->joined || !pl->exited) {
 		snprintf(err, errlen, "client %s: cannot start worker threads: %s", c->cfg.name,
 			 strerror(errno));
 		return -1;
@@ -564,11 +621,58 @@ static int pool_start(struct client *c, char *err, size_t errlen)
 	return failed ? -1 : 0;
 }
 
+static bool pool_all_exited(const struct pool *pl)
+{
+	for (unsigned i = 0; i < pl->started; i++)
+		if (!atomic_load(&pl->exited[i]))
+			return false;
+	return true;
+}
+
+/* The reap's timer: nudges the workers still running, ends the wait at the deadline. */
+static void pool_nudge(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	struct pool *pl = &c->pool;
+	(void)fd;
+	(void)what;
+	for (unsigned i = 0; i < pl->started; i++)
+		if (!atomic_load(&pl->exited[i]))
+			pthread_kill(pl->threads[i], SIGURG);
+}
+
+/*
+ * Runs the loop until every worker has ended or stop_deadline passed: the
+ * workers' eventfd (pool_drain: lookups back, and ends) and a NUDGE_S timer
+ * wake it. Called after the run's loop has returned (client_reap); if the
+ * loop is running already (a caller inside a callback), waits in NUDGE_S
+ * sleeps instead, with the same bound.
+ */
+static void pool_wait(struct client *c)
+{
+	struct pool *pl = &c->pool;
+	struct event_base *base = env_base(c->env);
+	struct timeval tick = clock_timeval(NUDGE_S);
+	struct event *nudge = event_new(base, -1, EV_PERSIST, pool_nudge, c);
+	bool looped = nudge && event_add(nudge, &tick) == 0;
+
+	while (!pool_all_exited(pl) && env_clock(c->env) < c->stop_deadline) {
+		if (looped && event_base_loop(base, EVLOOP_ONCE) == 0)
+			continue;
+		looped = false; /* no loop to run here: nudge and sleep */
+		pool_nudge(-1, 0, c);
+		struct timespec ts = {0, (long)(NUDGE_S * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+	if (nudge)
+		event_free(nudge);
+}
+
 /* Stops the workers: drops what waits in the queue, joins, frees what came back. */
 static void pool_stop(struct client *c)
 {
 	struct pool *pl = &c->pool;
-	if (!c->have_pool)
+	if (!c->have_pool || c->abandoned)
 		return;
 	pthread_mutex_lock(&pl->mu);
 	pl->quit = true;
@@ -588,28 +692,32 @@ static void pool_stop(struct client *c)
 	 * a closed port never wakes: it would sit out every try (5 s x 3 by
 	 * default). A signal without SA_RESTART ends each wait with EINTR, which
 	 * ldns takes as that try failing, so the call returns within a few
-	 * signals. Bounded: after WAKE_TRIES we join and wait as long as it takes.
+	 * signals. The wait is the loop's (pool_wait): timers and the eventfd
+	 * each worker writes as it ends, never a sleep; and bounded (until
+	 * stop_deadline): a worker still inside its stack then (glibc sits out
+	 * its timeout whatever the signal) is left to finish on its own, its
+	 * lookup already recorded as cancelled, and the client stays allocated
+	 * for it (abandoned): the process's exit ends it.
 	 */
-	for (int round = 0; round < WAKE_TRIES; round++) {
-		bool all = true;
-		for (unsigned i = 0; i < pl->started; i++) {
-			if (pl->joined[i])
-				continue;
-			if (pthread_tryjoin_np(pl->threads[i], NULL) == 0) {
-				pl->joined[i] = true;
-				continue;
-			}
-			all = false;
-			pthread_kill(pl->threads[i], SIGURG);
+	pool_wait(c);
+	unsigned left = 0;
+	for (unsigned i = 0; i < pl->started; i++) {
+		if (pl->joined[i])
+			continue;
+		if (atomic_load(&pl->exited[i]) && pthread_join(pl->threads[i], NULL) == 0) {
+			pl->joined[i] = true;
+			continue;
 		}
-		if (all)
-			break;
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+		pthread_detach(pl->threads[i]);
+		left++;
 	}
-	for (unsigned i = 0; i < pl->started; i++)
-		if (!pl->joined[i])
-			pthread_join(pl->threads[i], NULL);
+	if (left) {
+		c->abandoned = true; /* the pool's lock, queue and eventfd stay theirs */
+		if (pl->done_ev) /* the loop listens no more: what comes back stays on pl->done */
+			event_free(pl->done_ev);
+		pl->done_ev = NULL;
+		return;
+	}
 	pl->started = 0;
 	struct pending *d = pl->done;
 	pl->done = NULL;
@@ -629,6 +737,8 @@ static void pool_stop(struct client *c)
 	pl->threads = NULL;
 	free(pl->joined);
 	pl->joined = NULL;
+	free(pl->exited);
+	pl->exited = NULL;
 	pthread_mutex_destroy(&pl->mu);
 	pthread_cond_destroy(&pl->cv);
 	pthread_cond_destroy(&pl->ready_cv);
@@ -1011,6 +1121,14 @@ int client_start(struct client *c, char *err, size_t errlen)
 		if (c->cfg.target_refs[i]) /* the port is known once the farm started */
 			c->cfg.targets[i] = *c->cfg.target_refs[i];
 	c->cfg.target = c->cfg.targets[0];
+	/* One cap on the threads of all the clients, before any is made. */
+	unsigned need = client_threads_needed(&c->cfg), total = 0;
+	if (need && !threads_reserve(c, need, &total)) {
+		snprintf(err, errlen, "client %s: would bring the run to %u client threads, over "
+			 "the run's cap of %d; lower 'threads' or 'concurrency'", c->cfg.name,
+			 total, CLIENT_RUN_THREADS_MAX);
+		return -1;
+	}
 	if (c->drv->open && c->drv->open(c, &c->state, err, errlen) != 0)
 		return -1;
 	if (c->drv->threaded && pool_start(c, err, errlen) != 0)
@@ -1028,6 +1146,7 @@ void client_stop(struct client *c)
 	c->stopped = true;
 	c->window_open = false;
 	atomic_store(&c->stopping, true);
+	c->stop_deadline = env_clock(c->env) + STOP_WAIT_S; /* one bound for every client's reap */
 	if (!c->started)
 		return; /* nothing was issued, no driver to close */
 	event_del(c->arrival_ev);
@@ -1084,6 +1203,9 @@ void client_destroy(struct client *c)
 		return;
 	client_stop(c); /* safe on a half-made client: it returns before the events unless started */
 	pool_stop(c);
+	if (c->abandoned)
+		return; /* its workers still use it (and still count as threads) */
+	threads_release(c); /* the driver's own (libunbound's) ended in client_stop */
 	if (c->arrival_ev)
 		event_free(c->arrival_ev);
 	if (c->refill_ev)

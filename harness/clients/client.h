@@ -40,6 +40,7 @@ struct run_env;
 #define CLIENT_ARGV_MAX 32
 #define CLIENT_ENV_MAX 32      /* exec: env = {...} entries */
 #define CLIENT_THREADS_MAX 1024 /* worker threads of one client, whatever sets the count */
+#define CLIENT_RUN_THREADS_MAX 1024 /* threads all the clients of a run make together */
 #define CLIENT_TARGETS_MAX 3 /* glibc asks at most three nameservers; the others follow */
 #define LOOKUP_OUTPUT_MAX 256
 
@@ -188,6 +189,21 @@ void client_config_clear(struct client_config *cfg);
 int client_stack_parse(const char *s, enum client_stack *out);
 const char *client_stack_name(enum client_stack s);
 
+/*
+ * The threads a client with this configuration makes when it starts: its
+ * worker threads (threaded stacks: threads, else 16 for an open loop, else
+ * one per lookup in flight; at most CLIENT_THREADS_MAX), libunbound's one
+ * background thread (ub_ctx_async), none for c-ares. Pure.
+ */
+unsigned client_threads_needed(const struct client_config *cfg);
+
+/*
+ * Thread-safe. The threads the process's started clients hold now (reserved
+ * by client_start before any is made, for as long as the client lives):
+ * what CLIENT_RUN_THREADS_MAX caps. A process runs one run at a time.
+ */
+unsigned client_threads_live(void);
+
 /* Whether the stack can bind its source address (then wire queries join exactly). */
 bool client_stack_binds_source(enum client_stack s);
 
@@ -248,20 +264,32 @@ struct client *client_create(struct run_env *env, struct client_config *cfg, cha
 
 /*
  * Starts the driver (threaded: every worker set up, or the first one's
- * reason for refusing) and the load. Returns 0 or -1 with err.
+ * reason for refusing) and the load. Returns 0 or -1 with err; -1 too,
+ * before any thread is made, when the client's threads
+ * (client_threads_needed) would bring client_threads_live above
+ * CLIENT_RUN_THREADS_MAX (the Lua binding refuses that at the call).
  */
 int client_start(struct client *c, char *err, size_t errlen);
 
 /*
  * Stops issuing, records what is in flight as cancelled, and closes the
- * driver; joins worker threads (their blocked calls end once the farm has
- * closed its ports, or at the stack's own timeout).
+ * driver. Starts the clock of the reap's bounded wait (5 s).
  */
 void client_stop(struct client *c);
 
-/* Joins the worker threads (call after the farm closed its ports). */
+/*
+ * Joins the worker threads (call after the farm closed its ports, and not
+ * from inside a callback of the run's loop). Their blocked calls end once
+ * the ports are closed, at a SIGURG nudge, or at the stack's own timeout;
+ * meanwhile the run's loop runs (event_base_loop: its timers, signals and
+ * history flushes are served; no sleep). At most 5 s after client_stop:
+ * workers still inside their stack then are detached and left to finish,
+ * and the client stays allocated for them (client_destroy frees nothing
+ * then), until the process exits.
+ */
 void client_reap(struct client *c);
 
+/* Frees the client (stops and reaps it first); NULL is a no-op. */
 void client_destroy(struct client *c);
 
 /*

@@ -9,8 +9,8 @@
  *              brackets), the target's port, the type asked ("A", "AAAA",
  *              "SOA", ... or "TYPE65"), the source address (127.0.0.1 when
  *              none is set: the command binds it only if told, e.g. dig -b).
- *   timeout_s  the time limit of one run (negative: 5 s). At the limit the
- *              command's process group gets SIGKILL.
+ *   timeout_s  the time limit of one run (negative: 5 s). At the limit all
+ *              the command started is killed (spawn_stop, spawn_reap).
  *   qtype      only through {type}. Every other option is the command's own.
  *   env        "NAME", "value" pairs (nenv of them) added to its environment.
  *
@@ -23,13 +23,17 @@
  *
  * The child runs in its own process group with stdin empty (a pipe with no
  * writer), stdout and stderr into one pipe, no other descriptor of ours, the
- * signal mask emptied, every signal at its default action, and SIGKILL when
- * the harness dies (harness/spawn.h, shared with the health checker's exec
- * check). The pipe is read in slices of EXEC_SLICE_MS so that a
- * run's end (client_stopping) is noticed within about that long; what the
- * command writes beyond EXEC_CAPTURE_MAX is read and dropped so it never
- * blocks. When the command exits, what is left of its group (a background
- * child still holding the pipe) is killed; the child is always reaped.
+ * signal mask emptied, every signal at its default action, under a guardian
+ * that kills all the command started when the harness dies, even by SIGKILL
+ * (harness/spawn.h, shared with the health checker's exec check; the pid
+ * here is the guardian's, whose wait status is the command's). The pipe is
+ * read in slices of EXEC_SLICE_MS so that a run's end (client_stopping) is
+ * noticed within about that long; what the command writes beyond
+ * EXEC_CAPTURE_MAX is read and dropped so it never blocks. When the command
+ * exits, what it left running (a background child still holding the pipe)
+ * is killed, by its guardian and by the group kill here; at the time limit
+ * or the run's end, the guardian is asked to kill all the command started
+ * (spawn_stop), then the group is; the guardian is always reaped.
  *
  * Outcome (exec_classify, no I/O):
  *   exit 0 and "status: X" in the output (dig without +short) with X not
@@ -72,6 +76,7 @@
 #define EXEC_SLICE_MS        50
 #define EXEC_READS_MAX       16
 #define EXEC_DEFAULT_LIMIT_S 5.0
+#define EXEC_STOP_WAIT_S     2.0 /* a stopped command's guardian sweeps within this (1 s + margin) */
 
 struct exec_worker {
 	unsigned runs;
@@ -472,14 +477,15 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 			open = capture_read(cap, pfd) != CAPTURE_END;
 	}
 	/*
-	 * Kill what is left of its group and reap it; the child too if it is not
-	 * done (in case it left the group). Not when reaped already: its pid and
-	 * group id may be someone else's by now.
+	 * Kill what is left of its group and reap it; when it is not done, its
+	 * guardian first sweeps all it started (spawn_stop: what left the group
+	 * too). Not when reaped already: its pid and group id may be someone
+	 * else's by now.
 	 */
 	int status = 0;
 	if (end != EXEC_LOST) {
-		if (end != EXEC_EXITED)
-			kill(pid, SIGKILL);
+		if (end != EXEC_EXITED) /* all it started, even what left the group */
+			spawn_stop(pid, EXEC_STOP_WAIT_S);
 		int err = spawn_reap(pid, &status);
 		if (err != 0 && end == EXEC_EXITED) {
 			end = EXEC_LOST;

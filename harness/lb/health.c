@@ -1,7 +1,7 @@
 /*
- * health.c - the health checker: the rise/fall state machine, the verdict on
- * one DNS probe (both without I/O), and the checker that runs probes and
- * commands on the event loop.
+ * health.c - the health checker that runs probes and commands on the event
+ * loop; what their outcomes mean and what the backend's state becomes is
+ * decided by health_sm.c, with the time read here.
  *
  * A checker has at most one probe in flight: a DNS query (fakeresolver's
  * probe) or a command. A command is spawned (harness/spawn.h) in its own
@@ -10,8 +10,11 @@
  * pipe's EOF, and now and then before, for a command whose background
  * children keep the pipe open). Then the group is killed (stragglers), and
  * only then is the leader reaped, so the group id cannot have been reused.
- * A command killed at its timeout is handed to a reaper that polls until it
- * is gone. No SIGCHLD handler: signals belong to the runner.
+ * A command timed out is asked to stop through its guardian (SIGTERM: the
+ * guardian sweeps everything the command started, what left the group
+ * too, then kills the group, itself last) and handed to a reaper that polls
+ * until it is gone, killing the group itself if the guardian has not ended
+ * within HEALTH_SWEEP_WAIT. No SIGCHLD handler: signals belong to the runner.
  *
  * Callbacks may destroy the checker: `hold`/`release` bracket every stretch
  * that calls out, and a checker destroyed inside one is freed on release.
@@ -22,7 +25,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,162 +48,8 @@
 #define HEALTH_POLL_IDLE 0.1       /* exit polling while the pipe is open */
 #define HEALTH_POLL_FIRST 0.001    /* ... and after its EOF, doubling up to idle */
 #define HEALTH_REAP_POLL 0.01      /* polling a killed command until it is gone */
+#define HEALTH_SWEEP_WAIT 2.0      /* the guardian's sweep, before SIGKILL to the group */
 #define HEALTH_REASON_MAX 256
-
-/* ---- the state machine ---- */
-
-void health_sm_init(struct health_sm *sm, unsigned rise, unsigned fall, bool up)
-{
-	sm->rise = rise ? rise : 1;
-	sm->fall = fall ? fall : 1;
-	sm->up = up;
-	sm->successes = 0;
-	sm->failures = 0;
-}
-
-bool health_sm_feed(struct health_sm *sm, bool success)
-{
-	if (success) {
-		sm->failures = 0;
-		if (sm->successes < UINT_MAX)
-			sm->successes++;
-		if (!sm->up && sm->successes >= sm->rise) {
-			sm->up = true;
-			return true;
-		}
-	} else {
-		sm->successes = 0;
-		if (sm->failures < UINT_MAX)
-			sm->failures++;
-		if (sm->up && sm->failures >= sm->fall) {
-			sm->up = false;
-			return true;
-		}
-	}
-	return false;
-}
-
-bool health_serial_ge(uint32_t s1, uint32_t s2)
-{
-	const uint32_t half = UINT32_C(1) << 31;
-	return s1 == s2 || (s1 < s2 && s2 - s1 > half) || (s1 > s2 && s1 - s2 < half);
-}
-
-int health_kind_parse(const char *s, enum health_kind *out)
-{
-	static const enum health_kind kinds[] = { HEALTH_ALIVE, HEALTH_RCODE, HEALTH_SERIAL,
-						  HEALTH_EXEC };
-	for (size_t i = 0; s && i < sizeof kinds / sizeof kinds[0]; i++) {
-		if (strcmp(s, health_kind_name(kinds[i])) == 0) {
-			*out = kinds[i];
-			return 0;
-		}
-	}
-	return -1;
-}
-
-const char *health_kind_name(enum health_kind k)
-{
-	switch (k) {
-	case HEALTH_ALIVE:
-		return "alive";
-	case HEALTH_RCODE:
-		return "rcode";
-	case HEALTH_SERIAL:
-		return "serial";
-	case HEALTH_EXEC:
-		return "exec";
-	}
-	return "?";
-}
-
-/* ---- the verdict on one DNS probe ---- */
-
-/* The serial of the origin's SOA in the answer section; false if none. */
-static bool answer_soa_serial(const ldns_pkt *pkt, const ldns_rdf *origin, uint32_t *serial)
-{
-	const ldns_rr_list *an = ldns_pkt_answer(pkt);
-	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(an, i);
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA ||
-		    ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN || ldns_rr_rd_count(rr) < 3 ||
-		    ldns_dname_compare(ldns_rr_owner(rr), origin) != 0)
-			continue;
-		const ldns_rdf *rd = ldns_rr_rdf(rr, 2);
-		if (!rd || ldns_rdf_get_type(rd) != LDNS_RDF_TYPE_INT32 || ldns_rdf_size(rd) != 4)
-			continue;
-		*serial = ldns_rdf2native_int32(rd);
-		return true;
-	}
-	return false;
-}
-
-bool health_judge_dns(enum health_kind kind, const struct probe_result *res, const char *origin,
-		      int64_t published, double timeout_s, int64_t *serial, char *reason,
-		      size_t len)
-{
-	char rb[16];
-	ldns_rdf *orig = NULL;
-	uint32_t got;
-	bool ok = false;
-
-	*serial = -1;
-	switch (res->status) {
-	case PROBE_TIMEOUT:
-		snprintf(reason, len, "timeout after %g s", timeout_s);
-		goto out;
-	case PROBE_REFUSED:
-	case PROBE_ERROR:
-		snprintf(reason, len, "%s",
-			 res->error[0] ? res->error
-				       : (res->status == PROBE_REFUSED ? "refused" : "error"));
-		goto out;
-	case PROBE_ANSWER:
-		break;
-	}
-	const char *rcode = answer_rcode_str(res->rcode, rb, sizeof rb);
-	switch (kind) {
-	case HEALTH_ALIVE:
-		snprintf(reason, len, "answered %s", rcode);
-		ok = true;
-		goto out;
-	case HEALTH_RCODE:
-		snprintf(reason, len, "rcode %s", rcode);
-		ok = res->rcode == LDNS_RCODE_NOERROR;
-		goto out;
-	case HEALTH_SERIAL:
-		break;
-	case HEALTH_EXEC:
-	default:
-		snprintf(reason, len, "not a DNS check: %s", health_kind_name(kind));
-		goto out;
-	}
-	if (res->rcode != LDNS_RCODE_NOERROR) {
-		snprintf(reason, len, "rcode %s", rcode);
-		goto out;
-	}
-	if (ldns_str2rdf_dname(&orig, origin) != LDNS_STATUS_OK) {
-		snprintf(reason, len, "'%s' is not a domain name", origin);
-		goto out;
-	}
-	if (!res->pkt || !answer_soa_serial(res->pkt, orig, &got)) {
-		snprintf(reason, len, "no SOA for %s in the answer%s", origin,
-			 res->pkt && ldns_pkt_tc(res->pkt) ? " (truncated reply)" : "");
-		goto out;
-	}
-	*serial = got;
-	if (published < 0) {
-		snprintf(reason, len, "serial %" PRIu32 ", no published serial", got);
-		ok = true;
-	} else {
-		ok = health_serial_ge(got, (uint32_t)published);
-		snprintf(reason, len, "serial %" PRIu32 " %s published %" PRIu32, got,
-			 ok ? ">=" : "<", (uint32_t)published);
-	}
-out:
-	ldns_rdf_deep_free(orig);
-	return ok;
-}
 
 /* ---- the checker ---- */
 
@@ -214,7 +62,7 @@ struct health_checker {
 	struct addr addr;
 	struct health_config cfg; /* its strings point at the copies above */
 	struct health_callbacks cb;
-	struct health_sm sm;
+	struct health_sm *sm;
 
 	struct event *tick;
 	double next_due; /* monotonic time of the next tick on the grid */
@@ -235,8 +83,11 @@ struct health_checker {
 	size_t out_len;   /* kept */
 	size_t out_total; /* read */
 
-	/* Killed commands not reaped yet. */
-	pid_t *reap;
+	/* Commands told to stop, not reaped yet. */
+	struct reaping {
+		pid_t pid;
+		double kill_at; /* SIGKILL the group then, if still there; 0: sent */
+	} *reap;
 	size_t nreap, capreap;
 	struct event *reap_ev;
 
@@ -298,12 +149,12 @@ static void deliver(struct health_checker *hc, bool success, double latency, int
 		};
 		hc->cb.probe(hc->cb.arg, &r);
 	}
-	if (!hc->dead && health_sm_feed(&hc->sm, success) && hc->cb.transition) {
+	if (!hc->dead && health_sm_feed(hc->sm, success) && hc->cb.transition) {
 		struct health_transition t = {
 			.backend = hc->name,
-			.up = hc->sm.up,
+			.up = health_sm_up(hc->sm),
 			.reason = hc->reason,
-			.count = hc->sm.up ? hc->sm.successes : hc->sm.failures,
+			.count = health_sm_run(hc->sm),
 		};
 		hc->cb.transition(hc->cb.arg, &t);
 	}
@@ -357,26 +208,29 @@ static void dns_start(struct health_checker *hc)
 
 static void reap_poll(evutil_socket_t fd, short what, void *arg);
 
-/* Hands a killed, unreaped command to the reaper. */
-static void reap_later(struct health_checker *hc, pid_t pid)
+/*
+ * Hands a command told to stop (its guardian sent SIGTERM), unreaped, to the
+ * reaper, which kills its group at kill_at if it is still there.
+ */
+static void reap_later(struct health_checker *hc, pid_t pid, double kill_at)
 {
 	int status;
 	if (waitpid(pid, &status, WNOHANG) != 0)
 		return; /* gone already (or not ours any more) */
 	if (hc->nreap == hc->capreap) {
 		size_t cap = hc->capreap ? hc->capreap * 2 : 4;
-		pid_t *p = realloc(hc->reap, cap * sizeof *p);
+		struct reaping *p = realloc(hc->reap, cap * sizeof *p);
 		if (!p) {
-			/* Out of memory: wait here rather than leave a zombie. It was
-			 * sent SIGKILL, so this is short. */
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
+			/* Out of memory: end it here rather than leave a zombie,
+			 * bounded by spawn_stop's wait. */
+			spawn_stop(pid, HEALTH_SWEEP_WAIT);
+			spawn_reap(pid, &status);
 			return;
 		}
 		hc->reap = p;
 		hc->capreap = cap;
 	}
-	hc->reap[hc->nreap++] = pid;
+	hc->reap[hc->nreap++] = (struct reaping){ pid, kill_at };
 	if (!evtimer_pending(hc->reap_ev, NULL))
 		timer_in(hc->reap_ev, HEALTH_REAP_POLL);
 }
@@ -387,9 +241,16 @@ static void reap_poll(evutil_socket_t fd, short what, void *arg)
 	int status;
 	(void)fd;
 	(void)what;
+	double now = clock_mono();
 	for (size_t i = 0; i < hc->nreap;) {
-		if (waitpid(hc->reap[i], &status, WNOHANG) != 0)
-			hc->reap[i] = hc->reap[--hc->nreap];
+		struct reaping *rp = &hc->reap[i];
+		/* Unreaped, so the group id is still its own. */
+		if (rp->kill_at > 0 && now >= rp->kill_at) {
+			kill(-rp->pid, SIGKILL);
+			rp->kill_at = 0;
+		}
+		if (waitpid(rp->pid, &status, WNOHANG) != 0)
+			*rp = hc->reap[--hc->nreap];
 		else
 			i++;
 	}
@@ -455,8 +316,7 @@ static const char *output_text(struct health_checker *hc)
 static void exec_finish(struct health_checker *hc, int status, bool killed)
 {
 	double latency = clock_mono() - hc->started;
-	int exit_status = -1;
-	bool ok = false;
+	int exit_status;
 
 	if (hc->pipe_fd >= 0) {
 		pipe_drain(hc);
@@ -466,18 +326,8 @@ static void exec_finish(struct health_checker *hc, int status, bool killed)
 	evtimer_del(hc->poll_ev);
 	hc->pid = 0;
 	hc->busy = false;
-	if (killed) {
-		snprintf(hc->reason, sizeof hc->reason, "killed after %g s timeout",
-			 hc->cfg.timeout_s);
-	} else if (WIFEXITED(status)) {
-		exit_status = WEXITSTATUS(status);
-		ok = exit_status == 0;
-		snprintf(hc->reason, sizeof hc->reason, "exit %d", exit_status);
-	} else if (WIFSIGNALED(status)) {
-		snprintf(hc->reason, sizeof hc->reason, "killed by signal %d", WTERMSIG(status));
-	} else {
-		snprintf(hc->reason, sizeof hc->reason, "wait status %#x", (unsigned)status);
-	}
+	bool ok = health_judge_exec(status, killed, hc->cfg.timeout_s, &exit_status, hc->reason,
+				    sizeof hc->reason);
 	deliver(hc, ok, latency, -1, exit_status, output_text(hc));
 }
 
@@ -550,8 +400,10 @@ static void exec_kill(struct health_checker *hc)
 	if (exec_check(hc))
 		return;
 	pid_t pid = hc->pid;
-	kill(-pid, SIGKILL);
-	reap_later(hc, pid);
+	/* The guardian's sweep reaches what left the group (setsid); a SIGKILL
+	 * to the group would take the guardian and leave those behind. */
+	kill(pid, SIGTERM);
+	reap_later(hc, pid, clock_mono() + HEALTH_SWEEP_WAIT);
 	exec_finish(hc, -1, true);
 }
 
@@ -640,11 +492,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 
 	/* The next tick, on the grid; slots the loop was too late for are skipped
 	 * rather than run in a burst. */
-	hc->next_due += hc->cfg.interval_s;
-	if (hc->next_due <= now) {
-		double missed = (double)(long long)((now - hc->next_due) / hc->cfg.interval_s);
-		hc->next_due += (missed + 1) * hc->cfg.interval_s;
-	}
+	hc->next_due = health_grid_next(hc->next_due, now, hc->cfg.interval_s);
 	timer_in(hc->tick, hc->next_due - now);
 
 	hold(hc);
@@ -815,7 +663,9 @@ struct health_checker *health_checker_create(struct event_base *base, const char
 		goto oom;
 	hc->cfg.qname = hc->qname;
 	hc->cfg.command = hc->command;
-	health_sm_init(&hc->sm, cfg->rise, cfg->fall, cfg->initial_up);
+	hc->sm = health_sm_create(cfg->rise, cfg->fall, cfg->initial_up);
+	if (!hc->sm)
+		goto oom;
 	hc->tick = evtimer_new(base, tick, hc);
 	hc->deadline_ev = evtimer_new(base, exec_deadline, hc);
 	hc->poll_ev = evtimer_new(base, exec_poll, hc);
@@ -842,14 +692,15 @@ static void stop_all(struct health_checker *hc)
 		hc->probe = NULL;
 	}
 	if (hc->pid > 0) {
+		spawn_stop(hc->pid, HEALTH_SWEEP_WAIT);
 		spawn_reap(hc->pid, &status);
 		hc->pid = 0;
 	}
 	pipe_close(hc);
 	for (size_t i = 0; i < hc->nreap; i++) {
-		kill(-hc->reap[i], SIGKILL); /* sent already; unreaped, so still its group */
-		while (waitpid(hc->reap[i], &status, 0) < 0 && errno == EINTR)
-			;
+		/* Told to stop already; unreaped, so still its group. */
+		spawn_stop(hc->reap[i].pid, HEALTH_SWEEP_WAIT);
+		spawn_reap(hc->reap[i].pid, &status);
 	}
 	hc->nreap = 0;
 	hc->busy = false;
@@ -877,6 +728,7 @@ static void free_checker(struct health_checker *hc)
 	if (hc->reap_ev)
 		event_free(hc->reap_ev);
 	free(hc->reap);
+	health_sm_destroy(hc->sm);
 	free(hc->name);
 	free(hc->origin); /* from ldns_rdf2str: malloc'd */
 	free(hc->qname);
@@ -899,5 +751,5 @@ void health_checker_destroy(struct health_checker *hc)
 
 bool health_checker_up(const struct health_checker *hc)
 {
-	return hc->sm.up;
+	return health_sm_up(hc->sm);
 }

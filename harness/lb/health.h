@@ -1,9 +1,9 @@
 /*
  * health.h - the health checker of a VIP: per backend, a probe every
  * interval with a timeout; down after `fall` consecutive failures, up after
- * `rise` consecutive successes. The decision (probe outcome -> state) is a
- * plain state machine, health_sm_*; health_checker_* drives it with real
- * probes on the run's event loop.
+ * `rise` consecutive successes. The decisions (probe outcome -> verdict ->
+ * state, and the probe grid) are plain functions in harness/lb/health_sm.h;
+ * health_checker_* drives them with real probes on the run's event loop.
  *
  * Check kinds:
  *   alive   any reply counts (a closed port or silence fails)
@@ -22,43 +22,9 @@
 #include <stdint.h>
 
 #include "fakeresolver/addr.h"
+#include "harness/lb/health_sm.h" /* enum health_kind, the state machine, the verdicts */
 
 struct event_base;
-struct probe_result;
-
-enum health_kind { HEALTH_ALIVE, HEALTH_RCODE, HEALTH_SERIAL, HEALTH_EXEC };
-
-/* ---- the state machine (no I/O) ---- */
-
-struct health_sm {
-	unsigned rise, fall;
-	bool up;
-	unsigned successes; /* consecutive, since the last failure */
-	unsigned failures;  /* consecutive, since the last success */
-};
-
-/* rise, fall >= 1; initial state up or down. */
-void health_sm_init(struct health_sm *sm, unsigned rise, unsigned fall, bool up);
-
-/* Feeds one probe outcome; returns true if the state changed. After a change,
- * the run that caused it is sm->successes (now up) or sm->failures (now down),
- * which equals rise or fall. Counts saturate at UINT_MAX. */
-bool health_sm_feed(struct health_sm *sm, bool success);
-
-/* RFC 1982 serial arithmetic: true if s1 >= s2 (false for the undefined case,
- * s1 and s2 exactly 2^31 apart). */
-bool health_serial_ge(uint32_t s1, uint32_t s2);
-
-/*
- * What a DNS probe's result means for a check of kind alive, rcode or serial
- * on the zone origin (presentation form), against the published serial (-1:
- * none). Returns the verdict, writes the reason ("rcode SERVFAIL", "timeout
- * after 0.5 s", "serial 2026110301 < published 2026112502", ...) into reason,
- * and sets *serial to the SOA serial a serial check read, else -1. No I/O.
- */
-bool health_judge_dns(enum health_kind kind, const struct probe_result *res, const char *origin,
-		      int64_t published, double timeout_s, int64_t *serial, char *reason,
-		      size_t len);
 
 /* ---- the checker ---- */
 
@@ -152,9 +118,5 @@ struct health_checker *health_checker_create(struct event_base *base, const char
 void health_checker_destroy(struct health_checker *hc);
 
 bool health_checker_up(const struct health_checker *hc);
-
-/* Parses "alive", "rcode", "serial", "exec"; -1 if unknown. */
-int health_kind_parse(const char *s, enum health_kind *out);
-const char *health_kind_name(enum health_kind k);
 
 #endif

@@ -48,8 +48,9 @@
  * TCP half-close is not passed through, and VIP_FLUSH leaves established TCP
  * connections alone.
  *
- * The routing decision (vip_router_*) is a plain function of the flow table,
- * the members' state and the policy: tested without sockets.
+ * The routing decision (vip_router_*, harness/lb/route.h) is a plain function
+ * of the flow table, the members' state, the policy and the time, which this
+ * file reads from the clock and passes in: tested without sockets.
  */
 #ifndef HARNESS_LB_VIP_H
 #define HARNESS_LB_VIP_H
@@ -60,59 +61,11 @@
 
 #include "fakeresolver/addr.h"
 #include "fakeresolver/rng.h"
+#include "harness/lb/route.h" /* the router, its policies and VIP_BACKENDS_MAX */
 
 struct event_base;
 
-#define VIP_BACKENDS_MAX 16
-
-enum vip_policy { VIP_FLOW, VIP_QUERY, VIP_RANDOM, VIP_PRIMARY };
-enum vip_on_down { VIP_KEEP, VIP_FLUSH };
 enum vip_on_refused { VIP_DROP, VIP_SERVFAIL, VIP_ICMP };
-
-/* ---- the router: which backend, without I/O ---- */
-
-struct vip_router;
-
-/* A flow: the client's address and port, and the transport. */
-struct vip_flow_key {
-	struct addr client;
-	bool tcp;
-};
-
-struct vip_route {
-	int backend;     /* index, or -1: no backend is up (and none pinned) */
-	bool new_flow;   /* flow policy: a new pin; other policies: always true */
-	bool pinned_down; /* flow policy: pinned to a backend that is down (kept) */
-};
-
-/* weights[i] >= 1 for n backends; all start up. rng drives VIP_RANDOM (required
- * for it). NULL on bad parameters or out of memory. */
-struct vip_router *vip_router_create(enum vip_policy policy, enum vip_on_down on_down,
-				     double flow_idle_s, const unsigned *weights, size_t n,
-				     struct rng *rng);
-void vip_router_destroy(struct vip_router *r);
-
-/* Routes one packet of a flow at time now (seconds, any monotonic origin). */
-struct vip_route vip_router_route(struct vip_router *r, const struct vip_flow_key *k,
-				  double now);
-
-/* Refreshes a flow's pin (a reply passed through it) at now. */
-void vip_router_touch(struct vip_router *r, const struct vip_flow_key *k, double now);
-
-/* Marks a backend up or down; with VIP_FLUSH a down drops its pinned flows.
- * Returns how many flows were flushed. */
-size_t vip_router_set_up(struct vip_router *r, int backend, bool up);
-
-bool vip_router_is_up(const struct vip_router *r, int backend);
-
-/* Frees flows idle past flow_idle_s at now; returns how many. */
-size_t vip_router_expire(struct vip_router *r, double now);
-
-/* Flows currently pinned (expired ones not yet swept included). */
-size_t vip_router_flows(const struct vip_router *r);
-
-int vip_policy_parse(const char *s, enum vip_policy *out);
-const char *vip_policy_name(enum vip_policy p);
 
 /* ---- the VIP on a loop ---- */
 

@@ -41,14 +41,18 @@ struct sched;
  * no dofile, loadfile, load, require, collectgarbage; math.random seeded from
  * seed and math.randomseed removed; print goes to the scenario log.
  * A count hook raises an error once the current call's deadline has passed.
- * Returns NULL on out of memory.
+ * The libraries are opened under lua_pcall: running out of memory there
+ * returns NULL, it does not abort through Lua's panic handler.
  */
 lua_State *sandbox_new(struct runner *run, uint64_t seed);
 
 /*
  * Deadlines for Lua calls: sandbox_enter before a call (seconds from now; a
  * nested call keeps the earlier deadline of the call around it), and
- * sandbox_leave with what it returned after.
+ * sandbox_leave with what it returned after. Each also hands the deadline in
+ * force to the watchdog (harness/run/watchdog.h), which ends the process if the
+ * hook cannot (a __gc finalizer, one endless C call). Every entry into Lua
+ * must go through them. Main thread only.
  */
 /* Sets the deadline outright: seconds from now, 0 for none. */
 void sandbox_set_deadline(lua_State *L, double seconds);

@@ -18,6 +18,9 @@
 #define BIND_CLIENT_CFG "dnschaos.client_config"
 
 /* The config being read lives in a userdata, so a Lua error on a bad option frees it. */
+/* Registry key: the threads the run's clients declared so far make (client_threads_needed). */
+static const char run_threads_key = 0;
+
 static int cfg_gc(lua_State *L)
 {
 	client_config_clear(luaL_checkudata(L, 1, BIND_CLIENT_CFG));
@@ -439,12 +442,24 @@ int client_new(lua_State *L)
 	lua_pop(L, 1);
 	cfg->seed = runner_seed(sandbox_runner(L)) * 0x9e3779b97f4a7c15ULL + scenario_client_count(sc) + 1;
 
+	/* One cap on the threads of all the run's clients (client_start enforces it too). */
+	lua_Integer need = client_threads_needed(cfg);
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &run_threads_key);
+	lua_Integer total = lua_tointeger(L, -1) + need;
+	lua_pop(L, 1);
+	if (need && total > CLIENT_RUN_THREADS_MAX)
+		return luaL_error(L, "%s: would bring the run to %d client threads, over the run's "
+				     "cap of %d; lower 'threads' or 'concurrency'",
+				  what, (int)total, CLIENT_RUN_THREADS_MAX);
+
 	char cerr[256];
 	struct client **box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = NULL;
 	struct client *c = runner_new_client(sandbox_runner(L), cfg, cerr, sizeof cerr);
 	if (!c)
 		return luaL_error(L, "%s", cerr);
+	lua_pushinteger(L, total);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &run_threads_key);
 	*box = c;
 	luaL_setmetatable(L, BIND_CLIENT);
 	lua_pushvalue(L, -1);

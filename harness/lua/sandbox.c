@@ -7,6 +7,7 @@
 #include "fakeresolver/clock.h"
 #include "harness/record/history.h"
 #include "harness/run/run.h"
+#include "harness/run/watchdog.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +64,7 @@ void sandbox_set_deadline(lua_State *L, double seconds)
 	struct sandbox *sb = sandbox_of(L);
 	sb->limit = seconds;
 	sb->deadline = seconds > 0 ? clock_mono() + seconds : 0;
+	watchdog_set_deadline(sb->deadline, sb->limit, NULL);
 	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
@@ -76,6 +78,8 @@ struct sandbox_deadline sandbox_enter(lua_State *L, double seconds)
 		sb->deadline = at;
 		sb->limit = seconds;
 	}
+	/* Also watched from outside Lua: a finalizer or a C call runs with no hook. */
+	watchdog_set_deadline(sb->deadline, sb->limit, NULL);
 	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	return old;
 }
@@ -85,6 +89,7 @@ void sandbox_leave(lua_State *L, struct sandbox_deadline old)
 	struct sandbox *sb = sandbox_of(L);
 	sb->deadline = old.at;
 	sb->limit = old.limit;
+	watchdog_set_deadline(sb->deadline, sb->limit, NULL);
 	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
 }
 
@@ -282,7 +287,12 @@ static int sandbox_print(lua_State *L)
 	return 0;
 }
 
-lua_State *sandbox_new(struct runner *run, uint64_t seed)
+/*
+ * The body of sandbox_new, run protected: opening a library allocates, and an
+ * allocation that fails must give an error, not abort through the panic
+ * handler. Arguments: the seed (an integer), the runner (a light userdata).
+ */
+static int sandbox_setup(lua_State *L)
 {
 	static const luaL_Reg libs[] = {
 		{ LUA_GNAME, luaopen_base },	       { LUA_STRLIBNAME, luaopen_string },
@@ -291,12 +301,10 @@ lua_State *sandbox_new(struct runner *run, uint64_t seed)
 	};
 	static const char *const removed[] = { "dofile", "loadfile", "load", "require",
 					       "collectgarbage", NULL };
-	lua_State *L = luaL_newstate();
-	if (!L)
-		return NULL;
+	lua_Integer seed = lua_tointeger(L, 1);
 	struct sandbox *sb = lua_newuserdatauv(L, sizeof *sb, 0);
 	memset(sb, 0, sizeof *sb);
-	sb->run = run;
+	sb->run = lua_touserdata(L, 2);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &sandbox_key);
 
 	for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
@@ -315,12 +323,27 @@ lua_State *sandbox_new(struct runner *run, uint64_t seed)
 	lua_getfield(L, -1, "randomseed");
 	lua_pushvalue(L, -1);
 	lua_setfield(L, LUA_REGISTRYINDEX, "dnschaos.randomseed"); /* for scenario{seed} */
-	lua_pushinteger(L, (lua_Integer)seed);
+	lua_pushinteger(L, seed);
 	lua_call(L, 1, 0);
 	lua_pushnil(L);
 	lua_setfield(L, -2, "randomseed");
 	lua_pop(L, 1);
+	return 0;
+}
 
+lua_State *sandbox_new(struct runner *run, uint64_t seed)
+{
+	lua_State *L = luaL_newstate();
+	if (!L)
+		return NULL;
+	/* lua_pushcfunction and lua_pushinteger do not allocate; lua_pushlightuserdata neither. */
+	lua_pushcfunction(L, sandbox_setup);
+	lua_pushinteger(L, (lua_Integer)seed);
+	lua_pushlightuserdata(L, run);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		lua_close(L);
+		return NULL;
+	}
 	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
 	return L;
 }

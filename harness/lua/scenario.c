@@ -14,6 +14,8 @@
 #include "harness/record/classify.h"
 #include "harness/record/utf8.h"
 #include "harness/run/run.h"
+#include "harness/run/watchdog.h"
+#include "fakeresolver/clock.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -296,7 +298,11 @@ static void script_close(void *script)
 {
 	lua_State *L = script;
 	struct scenario *sc = scenario_get(L);
+	/* Its finalizers run with no hook: only the watchdog bounds them. */
+	double limit = runner_callback_limit(sandbox_runner(L));
+	watchdog_set_deadline(clock_mono() + limit, limit, "closing the scenario (its __gc finalizers)");
 	lua_close(L);
+	watchdog_set_deadline(0, 0, NULL);
 	scenario_destroy(sc);
 }
 

@@ -9,6 +9,7 @@
  */
 #include "harness/record/hist.h"
 #include "harness/record/history.h"
+#include "fakeresolver/json.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -295,21 +296,34 @@ static int parse_string(struct parser *ps, const char **out, size_t *outlen)
 				ps->err = "\\u0000 (NUL) in a string";
 				return -1;
 			}
-			char u8[4];
-			size_t n;
-			if (cp < 0x80) {
-				u8[0] = (char)cp;
-				n = 1;
-			} else if (cp < 0x800) {
-				u8[0] = (char)(0xc0 | (cp >> 6));
-				u8[1] = (char)(0x80 | (cp & 0x3f));
-				n = 2;
-			} else { /* surrogates kept as they are: our writer never emits them */
-				u8[0] = (char)(0xe0 | (cp >> 12));
-				u8[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-				u8[2] = (char)(0x80 | (cp & 0x3f));
-				n = 3;
+			if (cp >= 0xDC00 && cp <= 0xDFFF) {
+				ps->err = "a lone low surrogate (\\uDC00 to \\uDFFF) in a string";
+				return -1;
 			}
+			if (cp >= 0xD800 && cp <= 0xDBFF) {
+				/* RFC 8259: a code point above U+FFFF is a pair, high then low. */
+				unsigned lo = 0;
+				if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u') {
+					ps->err = "a lone high surrogate (\\uD800 to \\uDBFF) in a string";
+					return -1;
+				}
+				for (int i = 2; i < 6; i++) {
+					int v = hexval(ps->p[i]);
+					if (v < 0) {
+						ps->err = "bad \\u escape";
+						return -1;
+					}
+					lo = lo * 16 + (unsigned)v;
+				}
+				if (lo < 0xDC00 || lo > 0xDFFF) {
+					ps->err = "a lone high surrogate (\\uD800 to \\uDBFF) in a string";
+					return -1;
+				}
+				ps->p += 6;
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			}
+			char u8[4];
+			size_t n = utf8_encode(cp, u8);
 			if (put(ps, u8, n) != 0)
 				return -1;
 			continue;

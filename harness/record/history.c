@@ -5,15 +5,18 @@
  */
 #include "harness/record/history.h"
 #include "harness/record/outfile.h"
+#include "fakeresolver/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The buffer starts big enough that a line begun under HISTORY_FLUSH_BYTES rarely grows it. */
@@ -53,7 +56,36 @@ struct history {
 	uint64_t lines;      /* lines ended */
 	char *name;          /* for messages */
 	char error[512];     /* the first error, "" if none */
+	/*
+	 * Recursive; held by the writing thread from history_begin to
+	 * history_end (line_locked) and around every other call, so that
+	 * history_emergency_end, from another thread, never sees half a line.
+	 */
+	pthread_mutex_t lock;
+	pthread_mutex_t *lockp; /* &lock, usable from a const history */
+	bool line_locked;
+	bool end_begun; /* the open line is an `end` line */
+	bool ended;     /* an `end` line was completed */
 };
+
+static void lock(const struct history *h)
+{
+	pthread_mutex_lock(h->lockp);
+}
+
+static void unlock(const struct history *h)
+{
+	pthread_mutex_unlock(h->lockp);
+}
+
+/* Releases the lock history_begin took for the line, if it is held. Under the lock. */
+static void unlock_line(struct history *h)
+{
+	if (h->line_locked) {
+		h->line_locked = false;
+		unlock(h);
+	}
+}
 
 static const char digit_pairs[] = "00010203040506070809"
                                   "10111213141516171819"
@@ -75,6 +107,7 @@ static void fail(struct history *h, const char *fmt, ...)
 {
 	va_list ap;
 
+	lock(h);
 	if (h->error[0] == 0) {
 		va_start(ap, fmt);
 		vsnprintf(h->error, sizeof h->error, fmt, ap);
@@ -82,6 +115,8 @@ static void fail(struct history *h, const char *fmt, ...)
 	}
 	h->len = h->whole;
 	h->state = HISTORY_DEAD;
+	unlock_line(h);
+	unlock(h);
 }
 
 /* A call out of order: a bug in the caller, reported like any other error. */
@@ -205,108 +240,27 @@ static size_t format_fixed(char *out, double v, int decimals)
 	return n + (size_t)(end - p);
 }
 
-/* The length of the valid UTF-8 sequence (RFC 3629) at p, or 0 if p starts none. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	size_t avail = (size_t)(end - p);
-	unsigned c = p[0];
-	unsigned lo = 0x80, hi = 0xbf;
-
-#define CONT(b) (((b)&0xc0) == 0x80)
-	if (c >= 0xc2 && c <= 0xdf)
-		return avail >= 2 && CONT(p[1]) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (c == 0xe0)
-			lo = 0xa0; /* no overlong forms */
-		else if (c == 0xed)
-			hi = 0x9f; /* no surrogates */
-		return avail >= 3 && p[1] >= lo && p[1] <= hi && CONT(p[2]) ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f; /* nothing above U+10FFFF */
-		return avail >= 4 && p[1] >= lo && p[1] <= hi && CONT(p[2]) && CONT(p[3]) ? 4 : 0;
-	}
-#undef CONT
-	return 0;
-}
-
-/* Appends s (n bytes) as a JSON string: escaped, with invalid UTF-8 replaced by U+FFFD. */
+/* Appends s (n bytes) as a JSON string: escaped, with invalid UTF-8 replaced by U+FFFD (json.h). */
 static void put_string(struct history *h, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *end = p + n;
 	char *o = reserve(h, 2);
 
 	if (!o)
 		return;
 	*o++ = '"';
-	while (p < end) {
-		size_t chunk = (size_t)(end - p) < ESCAPE_CHUNK ? (size_t)(end - p) : ESCAPE_CHUNK;
-		const unsigned char *stop = p + chunk;
+	while (n > 0) {
+		size_t chunk = n < ESCAPE_CHUNK ? n : ESCAPE_CHUNK, used;
 
 		h->len = (size_t)(o - h->buf);
-		/* At most 6 bytes out per byte in; a sequence may run 3 bytes past stop. */
-		if (too_long(h, chunk * 6 + 3 * 6 + 1))
+		/* At most 6 bytes out per byte in; a sequence may run 3 bytes past the chunk. */
+		if (too_long(h, JSON_ESCAPE_ROOM(chunk) + 1))
 			return; /* the buffer may have room, but the line is long enough */
-		o = reserve(h, chunk * 6 + 3 * 6 + 1);
+		o = reserve(h, JSON_ESCAPE_ROOM(chunk) + 1);
 		if (!o)
 			return;
-		while (p < stop) {
-			unsigned c = *p;
-			size_t k;
-
-			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-				*o++ = (char)c;
-				p++;
-				continue;
-			}
-			if (c >= 0x80) {
-				k = utf8_seq(p, end);
-				if (k) {
-					memcpy(o, p, k);
-					o += k;
-					p += k;
-				} else {
-					memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
-					o += 3;
-					p++;
-				}
-				continue;
-			}
-			*o++ = '\\';
-			switch (c) {
-			case '"':
-			case '\\':
-				*o++ = (char)c;
-				break;
-			case '\b':
-				*o++ = 'b';
-				break;
-			case '\f':
-				*o++ = 'f';
-				break;
-			case '\n':
-				*o++ = 'n';
-				break;
-			case '\r':
-				*o++ = 'r';
-				break;
-			case '\t':
-				*o++ = 't';
-				break;
-			default:
-				memcpy(o, "u00", 3);
-				o[3] = hex[c >> 4];
-				o[4] = hex[c & 15];
-				o += 5;
-				break;
-			}
-			p++;
-		}
+		o += json_escape(o, s, n, chunk, JSON_ESC_PLAIN, &used);
+		s += used;
+		n -= used;
 	}
 	*o++ = '"';
 	h->len = (size_t)(o - h->buf);
@@ -455,6 +409,12 @@ struct history *history_open_fd(int fd, const char *name, char *err, size_t errl
 
 	if (!h)
 		goto out;
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&h->lock, &attr);
+	h->lockp = &h->lock;
+	pthread_mutexattr_destroy(&attr);
 	h->fd = fd;
 	h->base = -1;
 	h->cap = HISTORY_INITIAL_CAP;
@@ -467,6 +427,7 @@ out:
 	if (!ok) {
 		snprintf(err, errlen, "history %s: out of memory", name ? name : "(fd)");
 		if (h) {
+			pthread_mutex_destroy(&h->lock);
 			free(h->buf);
 			free(h->name);
 			free(h);
@@ -515,7 +476,11 @@ void history_close(struct history *h)
 {
 	if (!h)
 		return;
+	lock(h);
 	write_out(h);
+	unlock_line(h);
+	unlock(h);
+	pthread_mutex_destroy(&h->lock);
 	if (h->own_fd)
 		close(h->fd);
 	free(h->buf);
@@ -525,19 +490,33 @@ void history_close(struct history *h)
 
 int history_flush(struct history *h)
 {
+	int rc = 0;
+
+	lock(h);
 	if (write_out(h) != 0 || h->error[0])
-		return -1;
-	return 0;
+		rc = -1;
+	unlock(h);
+	return rc;
 }
 
 const char *history_error(const struct history *h)
 {
-	return h->error[0] ? h->error : NULL;
+	const char *e;
+
+	lock(h);
+	e = h->error[0] ? h->error : NULL;
+	unlock(h);
+	return e;
 }
 
 uint64_t history_lines(const struct history *h)
 {
-	return h->lines;
+	uint64_t n;
+
+	lock(h);
+	n = h->lines;
+	unlock(h);
+	return n;
 }
 
 void history_begin(struct history *h, double t, const char *type)
@@ -546,10 +525,20 @@ void history_begin(struct history *h, double t, const char *type)
 	size_t n, tl;
 	char *p;
 
+	/* Once the lock is ours, line_locked is this thread's to read: a hold it already has. */
+	lock(h);
+	if (h->line_locked)
+		unlock(h);
+	else
+		h->line_locked = true;
 	if (h->state != HISTORY_IDLE) {
-		misuse(h, "history_begin");
+		misuse(h, "history_begin"); /* releases the line's hold, unless already dead */
+		lock(h);
+		unlock_line(h);
+		unlock(h);
 		return;
 	}
+	h->end_begun = strcmp(type, "end") == 0;
 	n = format_fixed(num, t, 6);
 	tl = strlen(type);
 	p = reserve(h, 5 + n + 9 + tl + 1);
@@ -714,7 +703,8 @@ static void align_line(struct history *h, size_t start)
 	h->len += add;
 }
 
-void history_end(struct history *h)
+/* history_end without the lock's release. */
+static void end_line(struct history *h)
 {
 	char *p;
 
@@ -734,6 +724,50 @@ void history_end(struct history *h)
 	h->whole = h->len;
 	h->lines++;
 	h->state = HISTORY_IDLE;
+	if (h->end_begun)
+		h->ended = true;
 	if (h->whole >= HISTORY_FLUSH_BYTES)
 		write_out(h);
+}
+
+void history_end(struct history *h)
+{
+	lock(h); /* line_locked is read under the lock, even after a misuse */
+	end_line(h);
+	unlock_line(h);
+	unlock(h);
+}
+
+int history_emergency_end(struct history *h, double t, const char *reason, const char *error,
+                          double wait_s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)wait_s;
+	ts.tv_nsec += (long)((wait_s - (double)(time_t)wait_s) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&h->lock, &ts) != 0)
+		return -1;
+	/* Held from now on: the caller ends the process, and no other line may follow. */
+	if (h->state == HISTORY_DEAD)
+		return -1;
+	if (!h->ended) {
+		/* The lock was free, so no line is open; the end line follows the last whole one. */
+		h->len = h->whole;
+		h->state = HISTORY_IDLE;
+		history_begin(h, t, "end");
+		history_str(h, "reason", reason);
+		if (error)
+			history_str(h, "error", error);
+		history_uint(h, "lines", h->lines + 1);
+		end_line(h);
+		unlock_line(h); /* the line's hold; the one taken above stays */
+	}
+	if (write_out(h) != 0 || h->error[0])
+		return -1;
+	return 0;
 }

@@ -8,7 +8,10 @@
  * and on every history_flush, so a killed run leaves whole lines in the file
  * (all but at most the last line; see docs/history.md, "Killed runs").
  *
- * Single-threaded: every call for one history comes from the same thread.
+ * Single-threaded: every call for one history comes from the same thread,
+ * except history_emergency_end, which another thread may call at any time: a
+ * recursive lock is held from history_begin to history_end and around every
+ * other call, so it never sees half a line.
  * Numbers are formatted by hand (no printf on the hot path). Keys and type
  * names are trusted literals and are written as they are; string values are
  * escaped per RFC 8259, and bytes that are not valid UTF-8 become U+FFFD.
@@ -71,6 +74,19 @@ int history_flush(struct history *h);
 
 /* The first error, or NULL if none yet. Owned by h, valid until history_close. */
 const char *history_error(const struct history *h);
+
+/*
+ * Ends the history from any thread (the watchdog's): waits up to wait_s
+ * seconds for the lock (the writing thread holds it only while it builds a
+ * line), then, unless an `end` line was already completed, adds
+ * {"t":t,"type":"end","reason":reason,"error":error,"lines":N} after the last
+ * whole line and writes every buffered line. The lock is never released: the
+ * caller must end the process at once (_exit), and the writing thread blocks
+ * at its next call. error may be NULL. Returns 0, or -1 if the lock was not
+ * had in time or the history failed (it then keeps its whole lines only).
+ */
+int history_emergency_end(struct history *h, double t, const char *reason, const char *error,
+			  double wait_s);
 
 /* Lines completed with history_end so far (written or still buffered). */
 uint64_t history_lines(const struct history *h);

@@ -6,13 +6,14 @@
  * stream: nothing is built in memory, so the only errors are the file's.
  * Text from the scenario (expectation names) and from the history (stack
  * versions, error words) may hold any byte: one loop (escape_to) decodes
- * UTF-8 and turns bytes that are not UTF-8 into U+FFFD, and each format
- * says per code point what to escape or drop (con_esc, xml_esc, tap_esc,
- * yaml_esc, json_esc), so a report is always valid UTF-8 and valid in its
- * format whatever the names hold.
+ * UTF-8 (fakeresolver/json.h's utf8_next) and turns bytes that are not
+ * UTF-8 into U+FFFD, and each text format says per code point what to
+ * escape or drop (con_esc, xml_esc, tap_esc, yaml_esc); JSON strings go
+ * through json_escape, the escaper the history writer uses. So a report is
+ * always valid UTF-8 and valid in its format whatever the names hold.
  */
 #include "harness/record/report.h"
-#include "harness/record/utf8.h"
+#include "fakeresolver/json.h"
 #include "harness/record/hist.h"
 #include "harness/record/outfile.h"
 
@@ -916,41 +917,19 @@ void report_tap(FILE *out, const struct report *r)
 
 /* ---- JSON ---- */
 
-/* s as a JSON string (RFC 8259): UTF-8 repaired, controls as \\uXXXX or their short escape. */
-static const char *json_esc(uint32_t c, bool alt, char buf[ESC_MAX])
-{
-	(void)alt;
-	switch (c) {
-	case '"':
-		return "\\\"";
-	case '\\':
-		return "\\\\";
-	case '\n':
-		return "\\n";
-	case '\r':
-		return "\\r";
-	case '\t':
-		return "\\t";
-	case '\b':
-		return "\\b";
-	case '\f':
-		return "\\f";
-	default:
-		if (c >= 0x20)
-			return NULL;
-		snprintf(buf, ESC_MAX, "\\u%04x", (unsigned)c);
-		return buf;
-	}
-}
-
+/* s as a JSON string (RFC 8259), escaped by json_escape: UTF-8 repaired, controls escaped. */
 static void json_string(FILE *f, const char *s)
 {
+	char buf[JSON_ESCAPE_ROOM(1024)];
+	size_t n, used;
+
 	if (!s) {
 		fputs("null", f);
 		return;
 	}
 	putc('"', f);
-	put_escaped(f, s, json_esc, false);
+	for (n = strlen(s); n > 0; s += used, n -= used)
+		fwrite(buf, 1, json_escape(buf, s, n, 1024, JSON_ESC_PLAIN, &used), f);
 	putc('"', f);
 }
 

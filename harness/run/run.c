@@ -11,6 +11,7 @@
 #include "harness/farm/farm.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
+#include "harness/run/watchdog.h"
 #include "fakeresolver/wire.h"
 #include "version.h"
 
@@ -86,6 +87,7 @@ struct runner {
 	bool progress_shown;
 	enum runner_outcome outcome;
 	bool stopping;
+	bool watched; /* watchdog_start succeeded */
 	char error[8192];
 	struct event *flush_ev, *end_ev, *deadline_ev, *sigint_ev, *sigterm_ev;
 };
@@ -131,6 +133,13 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	/* Every Lua call from now on, setup included, is also watched from outside Lua. */
+	int wd = watchdog_start();
+	if (wd != 0) {
+		snprintf(err, errlen, "cannot start the watchdog thread: %s", strerror(-wd));
+		goto fail;
+	}
+	r->watched = true;
 	/* Timers to the microsecond: faults must land where the timeline says. */
 	cfg = event_config_new();
 	if (cfg)
@@ -165,7 +174,9 @@ void runner_destroy(struct runner *r)
 {
 	if (!r)
 		return;
-	/* The script first: its handles point at farm objects, which go next. */
+	/* The script first: its handles point at farm objects, which go next.
+	 * (Lua's finalizers run with no hook: the script's close puts a
+	 * watchdog deadline around them.) */
 	if (r->script && r->script_ops && r->script_ops->close)
 		r->script_ops->close(r->script);
 	for (size_t i = 0; i < r->ntl; i++)
@@ -192,10 +203,13 @@ void runner_destroy(struct runner *r)
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);
+	watchdog_attach_history(NULL, 0);
 	history_close(r->hist);
 	classify_destroy(r->env.classify);
 	if (r->base)
 		event_base_free(r->base);
+	if (r->watched)
+		watchdog_stop();
 	free(r);
 }
 
@@ -239,6 +253,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	struct runner *r = arg;
 	(void)fd;
 	(void)what;
+	watchdog_heartbeat();
 	if (r->hist && history_flush(r->hist) != 0)
 		runner_abort(r, RUNNER_FAILED, "%s", history_error(r->hist));
 	double now = runner_now(r);
@@ -280,6 +295,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct runner *r = arg;
 	(void)what;
+	watchdog_signal_handled();
 	runner_abort(r, RUNNER_INTERRUPTED, "interrupted by %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
@@ -333,6 +349,7 @@ enum runner_outcome runner_run(struct runner *r)
 	r->env.hist = r->hist;
 	r->env.t0 = env_clock(&r->env);
 	r->env.running = true;
+	watchdog_attach_history(r->hist, r->env.t0);
 	if (r->hist)
 		write_meta(r);
 	if (arm(r, &r->end_ev, -1, 0, on_end, duration) != 0 ||
@@ -345,6 +362,14 @@ enum runner_outcome runner_run(struct runner *r)
 		r->outcome = RUNNER_FAILED;
 		goto teardown;
 	}
+	/* On top of libevent's handlers: a signal still ends a loop that is stuck. */
+	int caught = watchdog_catch_signals();
+	if (caught != 0) {
+		snprintf(r->error, sizeof r->error, "cannot catch SIGINT and SIGTERM: %s",
+			 strerror(-caught));
+		r->outcome = RUNNER_FAILED;
+		goto teardown;
+	}
 	if (farm_start(r, err, sizeof err) != 0) {
 		snprintf(r->error, sizeof r->error, "cannot start the farm: %s", err);
 		r->outcome = RUNNER_FAILED;
@@ -352,7 +377,10 @@ enum runner_outcome runner_run(struct runner *r)
 	}
 	env_say(&r->env, "run '%s' for %g s, seed %llu", r->name, duration,
 		   (unsigned long long)r->env.seed);
-	if (event_base_dispatch(r->base) < 0 && !r->stopping) {
+	watchdog_loop(true);
+	int dispatched = event_base_dispatch(r->base);
+	watchdog_loop(false);
+	if (dispatched < 0 && !r->stopping) {
 		snprintf(r->error, sizeof r->error, "the event loop failed");
 		r->outcome = RUNNER_FAILED;
 	}

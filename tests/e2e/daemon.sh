@@ -70,7 +70,9 @@ wait_for_line() { # file, pattern: bounded wait for a line to appear
 }
 
 cp "$zones/internal.v1.zone" "$work/internal.zone"
+umask 022 # the query log must be 0600 whatever the umask lets through
 start --zone "$work/internal.zone" --query-log "$work/queries.jsonl"
+check "query log created 0600" "$(stat -c %a "$work/queries.jsonl")" "600"
 
 check "A answer from the served version" "$(q +short db-primary.internal A)" "10.20.0.15"
 check "AA flag set" "$(q db-primary.internal A | grep -c 'flags: qr aa')" "1"
@@ -120,6 +122,17 @@ check "bad zone at startup exits 3" "$rc" "3"
 check_match "bad zone at startup names file:line" "$(cat "$work/err")" "internal\.zone:2: "
 
 cp "$zones/internal.v2.zone" "$work/internal.zone"
+# The query log is never opened through a symbolic link (O_NOFOLLOW).
+ln -s "$work/elsewhere" "$work/link.jsonl"
+"$bin" --listen 127.0.0.1:0 --zone "$work/internal.zone" --query-log "$work/link.jsonl" \
+	2>"$work/err" & lpid=$!
+for _ in $(seq 50); do kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$lpid" 2>/dev/null
+wait "$lpid"; rc=$?
+check "query log through a symlink exits 3" "$rc" "3"
+check "query log symlink target not created" "$([ -e "$work/elsewhere" ] && echo created || echo absent)" "absent"
+check_match "query log symlink refusal names the file" "$(cat "$work/err")" "--query-log $work/link.jsonl: "
+
 start --zone "$work/internal.zone"
 stop INT
 check "SIGINT exits 0" "$status" "0"

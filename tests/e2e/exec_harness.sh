@@ -7,7 +7,8 @@
 #  2. their lives: commands (sleep 300, far past any limit) running when
 #     the harness is SIGKILLed die with it, within seconds, not as orphans.
 #     Only the run's own process tree is looked at: the pids its commands
-#     wrote, checked to be children of this harness before the kill.
+#     wrote, checked to be children of guardians (harness/spawn.h) that are
+#     children of this harness before the kill.
 # Usage: exec_harness.sh PATH/TO/dnschaos PATH/TO/scenarios/zones
 set -uo pipefail
 bin=${1:?dnschaos binary}
@@ -86,11 +87,13 @@ if [ "${#pids[@]}" -lt "$n" ]; then
 else
 	ours=0
 	for p in "${pids[@]}"; do
+		# Each command's parent is its guardian (harness/spawn.h), a child of the harness.
 		ppid=$(sed -n 's/^[0-9]* (.*) [A-Z] \([0-9]*\) .*/\1/p' "/proc/$p/stat" 2>/dev/null)
-		[ "$ppid" = "$pid" ] && ! gone "$p" && ours=$((ours + 1))
+		gpid=$(sed -n 's/^[0-9]* (.*) [A-Z] \([0-9]*\) .*/\1/p' "/proc/$ppid/stat" 2>/dev/null)
+		[ "$gpid" = "$pid" ] && ! gone "$p" && ours=$((ours + 1))
 	done
-	[ "$ours" -eq "${#pids[@]}" ] && ok "${#pids[@]} commands run as children of the harness" ||
-		fail "only $ours of ${#pids[@]} commands are running children of the harness"
+	[ "$ours" -eq "${#pids[@]}" ] && ok "${#pids[@]} commands run under guardians of the harness" ||
+		fail "only $ours of ${#pids[@]} commands are running under guardians of the harness"
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null
 	pid=

@@ -17,7 +17,8 @@ endforeach()
 add_executable(fuzz_hist_replay
   ${CMAKE_CURRENT_LIST_DIR}/fuzz_hist.c
   ${CMAKE_CURRENT_LIST_DIR}/standalone_main.c
-  ${PROJECT_SOURCE_DIR}/harness/record/hist.c)
+  ${PROJECT_SOURCE_DIR}/harness/record/hist.c
+  ${PROJECT_SOURCE_DIR}/fakeresolver/json.c)
 dnschaos_target_defaults(fuzz_hist_replay)
 target_link_libraries(fuzz_hist_replay PRIVATE m)
 add_test(NAME fuzz_hist_corpus

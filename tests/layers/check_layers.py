@@ -7,7 +7,7 @@ The layers, from the ground up (docs/architecture.md, "Layers"):
   1  harness/env.*, harness/spawn.*     what every harness part is given or uses
   2  harness/lb/, harness/record/       pure cores and the history
   3  harness/farm/, harness/clients/    the farm and the clients (given a run_env)
-  4  harness/run/                       the run: registry, timeline, clock, run_act
+  4  harness/run/                       the run: registry, timeline, clock, run_act, watchdog
   5  harness/lua/                       the description (Lua); the scheduler
   6  harness/runner.h, harness/main.c   the program
 

@@ -889,6 +889,61 @@ static void test_spawn_dies_with_the_process_not_the_thread(void **state)
 	assert_true(gone);
 }
 
+/*
+ * The guardian (harness/spawn.h): the wait status seen is the command's
+ * (an exit code; a signal, re-raised, even one that dumps core), and what
+ * the command left running when it exited, in a session of its own
+ * (setsid) where no group kill reaches, is gone once the guardian ended.
+ */
+static int spawn_and_wait(char *script, char *out, size_t outlen)
+{
+	char *const argv[] = {"sh", "-c", script, NULL};
+	pid_t pid;
+	int fd, status = -1;
+	size_t n = 0;
+
+	if (spawn_piped("/bin/sh", argv, NULL, false, &pid, &fd) != 0)
+		return -1;
+	for (int i = 0; i < 1000 && spawn_ended(pid) == 0; i++) /* 10 s */
+		sleep_s(0.01);
+	for (;;) {
+		ssize_t r = n + 1 < outlen ? read(fd, out + n, outlen - n - 1) : 0;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	out[n] = '\0';
+	close(fd);
+	if (spawn_reap(pid, &status) != 0)
+		return -1;
+	return status;
+}
+
+static void test_spawn_guardian_relays_and_sweeps(void **state)
+{
+	(void)state;
+	char out[64];
+	int st;
+
+	st = spawn_and_wait("exit 7", out, sizeof out);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+	st = spawn_and_wait("kill -TERM $$", out, sizeof out);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	st = spawn_and_wait("kill -SEGV $$", out, sizeof out);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+
+	/* A helper in a session of its own, left behind: the guardian kills it. */
+	st = spawn_and_wait("setsid sleep 30 >/dev/null 2>&1 </dev/null & echo $!; exit 0", out,
+	                    sizeof out);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	pid_t helper = (pid_t)atoi(out);
+	assert_true(helper > 0);
+	bool gone = process_gone(helper);
+	if (!gone)
+		kill(helper, SIGKILL); /* do not leave it behind */
+	assert_true(gone);
+}
+
 /* spawn_env_new: PATH first, later names replace earlier ones, nothing else of ours. */
 static void test_spawn_env(void **state)
 {
@@ -949,6 +1004,7 @@ int main(void)
 	        cmocka_unit_test_setup(test_exec_stops_with_the_run, test_setup),
 	        cmocka_unit_test_setup(test_exec_minimal_environment, test_setup),
 	        cmocka_unit_test(test_spawn_dies_with_the_process_not_the_thread),
+	        cmocka_unit_test(test_spawn_guardian_relays_and_sweeps),
 	        cmocka_unit_test(test_spawn_env),
 	};
 	return cmocka_run_group_tests(tests, farm_setup, farm_teardown);

@@ -65,6 +65,17 @@ static const struct {
         {"bad-t-backwards.jsonl", ":3: t goes backwards (1.000000 after 2.000000)"},
         {"bad-first-not-meta.jsonl",
          ":1: not a dnschaos history: the first line is not a meta line"},
+        {"bad-lone-high-surrogate.jsonl",
+         ":2: not a history line: a lone high surrogate (\\uD800 to \\uDBFF) in a string"},
+        {"bad-lone-low-surrogate.jsonl",
+         ":2: not a history line: a lone low surrogate (\\uDC00 to \\uDFFF) in a string"},
+        {"bad-reversed-surrogates.jsonl",
+         ":2: not a history line: a lone low surrogate (\\uDC00 to \\uDFFF) in a string"},
+        {"bad-high-surrogate-twice.jsonl",
+         ":2: not a history line: a lone high surrogate (\\uD800 to \\uDBFF) in a string"},
+        {"bad-high-surrogate-at-end.jsonl",
+         ":2: not a history line: a lone high surrogate (\\uD800 to \\uDBFF) in a string"},
+        {"bad-high-surrogate-cut-pair.jsonl", ":2: not a history line: bad \\u escape"},
 };
 #define NREFUSALS (sizeof refusals / sizeof refusals[0])
 
@@ -324,6 +335,40 @@ static void test_strings(void **state)
 	refused(f->path, ":2: not a history line: \\u0000 (NUL) in a string");
 }
 
+/*
+ * A code point above U+FFFF escaped as RFC 8259 says, a surrogate pair, is
+ * read as its 4-byte UTF-8 (before: each half as 3 bytes, CESU-8, which is
+ * not UTF-8); a surrogate on its own is refused (docs/history.md).
+ */
+static void test_surrogate_pairs(void **state)
+{
+	struct fx *f = *state;
+	char err[512], path[512];
+	const char *pair = META_LINE "{\"t\":1.0,\"type\":\"state\",\"resolver\":"
+	                             "\"r\\uD83D\\uDE00\\udbff\\udfff\\uD800\\uDC00\",\"state\":\"up\"}\n";
+
+	write_file(f, pair, strlen(pair));
+	f->h = hist_load(f->path, err, sizeof err);
+	if (!f->h)
+		fail_msg("%s", err);
+	assert_int_not_equal(hist_find(f->h, "r\xF0\x9F\x98\x80\xF4\x8F\xBF\xBF\xF0\x90\x80\x80"),
+			     HIST_NONE);
+	assert_int_equal(hist_find(f->h, "r\xED\xA0\xBD\xED\xB8\x80\xED\xAF\xBF\xED\xBF\xBF"
+				       "\xED\xA0\x80\xED\xB0\x80"),
+			 HIST_NONE);
+	hist_free(f->h);
+	f->h = NULL;
+
+	/* the corpus's seed, and its meta name, also read as UTF-8 */
+	snprintf(path, sizeof path, "%s/good-surrogate-pair.jsonl", HIST_CORPUS);
+	f->h = hist_load(path, err, sizeof err);
+	if (!f->h)
+		fail_msg("%s", err);
+	assert_string_equal(hist_meta(f->h)->name, "pair \xF0\x9F\x98\x80 \xF0\x9F\x98\x80 "
+						  "\xF4\x8F\xBF\xBF \xF0\x90\x80\x80");
+	assert_int_not_equal(hist_find(f->h, "db-\xF0\x9F\x98\x80.internal"), HIST_NONE);
+}
+
 static void test_duplicate_keys(void **state)
 {
 	struct fx *f = *state;
@@ -543,6 +588,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_t_no_drift, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_surrogate_pairs, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_many_answers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -1142,6 +1143,116 @@ static void test_sigkill_leaves_whole_lines(void **state)
 	}
 }
 
+/* ---- history_emergency_end (the watchdog's, from another thread) ---- */
+
+struct writer {
+	struct history *h;
+	unsigned every; /* flush every this many lines */
+	int pfd;        /* one byte once the first line is flushed */
+};
+
+static void *write_forever(void *arg)
+{
+	struct writer *w = arg;
+	for (uint64_t i = 0;; i++) {
+		seq_line(w->h, i);
+		if (i % w->every == 0) {
+			history_flush(w->h);
+			if (i == 0 && write(w->pfd, "r", 1) != 1)
+				_exit(11);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A thread writes lines without pause while another ends the history: the
+ * file must be whole sequenced lines, then exactly one end line counting them
+ * all. The child process _exits like the watchdog does (the writer stays
+ * blocked on the lock).
+ */
+static void test_emergency_end_while_writing(void **state)
+{
+	static const unsigned flush_every[] = {1, 7, 5000};
+	(void)state;
+
+	for (int round = 0; round < 6; round++) {
+		char path[64], ready;
+		int pfd[2], status;
+		size_t len, count;
+		char *got, *last, want[64];
+		pid_t pid;
+
+		temp_path(path);
+		assert_int_equal(pipe(pfd), 0);
+		fflush(stdout);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			char err[256];
+			struct writer w = { history_open(path, err, sizeof err),
+					    flush_every[round % 3], pfd[1] };
+			pthread_t t;
+			struct timespec delay = {0, 20000000 + round * 7000000};
+			if (!w.h || pthread_create(&t, NULL, write_forever, &w) != 0)
+				_exit(10);
+			if (read(pfd[0], &ready, 1) != 1)
+				_exit(12);
+			nanosleep(&delay, NULL);
+			_exit(history_emergency_end(w.h, 99.5, "error", "stuck \"here\"", 5.0) == 0
+				      ? 0
+				      : 13);
+		}
+		close(pfd[1]);
+		close(pfd[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		got = read_file(path, &len);
+		assert_true(len > 0 && got[len - 1] == '\n');
+		got[len - 1] = 0;
+		last = strrchr(got, '\n');
+		assert_non_null(last); /* at least one sequenced line before the end */
+		last++;
+		count = check_lines(got, (size_t)(last - got), true, true);
+		assert_true(count > 0);
+		assert_non_null(strstr(last, "\"type\":\"end\",\"reason\":\"error\","
+					     "\"error\":\"stuck \\\"here\\\"\""));
+		snprintf(want, sizeof want, "\"lines\":%zu}", count + 1);
+		assert_non_null(strstr(last, want));
+		got[len - 1] = '\n';
+		python_check(path);
+		free(got);
+		unlink(path);
+	}
+}
+
+/* An end line already written is not written again. */
+static void test_emergency_end_after_end(void **state)
+{
+	char path[64];
+	struct history *h = open_temp(path);
+	(void)state;
+
+	seq_line(h, 0);
+	history_begin(h, 1, "end");
+	history_str(h, "reason", "duration");
+	history_uint(h, "lines", 2);
+	history_end(h);
+	assert_int_equal(history_flush(h), 0); /* the child's flush must not write them again */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(history_emergency_end(h, 2, "error", "late", 1.0) == 0 ? 0 : 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close_expect(h, path,
+	             "{\"t\":0.000000,\"type\":\"seq\",\"s\":\"quote\\\" backslash\\\\ tab\\t "
+	             "caf\xc3\xa9\",\"answers\":[\"10.0.0.1\",\"10.0.0.2\"],\"n\":0}\n"
+	             "{\"t\":1.000000,\"type\":\"end\",\"reason\":\"duration\",\"lines\":2}\n");
+}
+
 static void test_lines_counted(void **state)
 {
 	char path[64];
@@ -1163,6 +1274,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_open_errors),
+	        cmocka_unit_test(test_emergency_end_while_writing),
+	        cmocka_unit_test(test_emergency_end_after_end),
 	        cmocka_unit_test(test_open_mode),
 	        cmocka_unit_test(test_open_symlink_refused),
 	        cmocka_unit_test(test_misuse),

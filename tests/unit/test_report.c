@@ -26,6 +26,7 @@
 
 #include "harness/record/hist.h"
 #include "harness/record/report.h"
+#include "harness/record/report_assets.h"
 
 #define NEXP 5
 
@@ -418,6 +419,45 @@ static void test_symlinks_not_followed(void **state)
 	char *text = slurp(victim);
 	assert_string_equal(text, "precious\n");
 	free(text);
+}
+
+/* Whether page holds before, the asset's bytes (as in its source file), then after. */
+static void embedded(const char *page, const char *file, const unsigned char *bytes, size_t len,
+		     const char *before, const char *after)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", RECORD_DIR, file);
+	char *src = slurp(path), *want;
+	size_t n = strlen(src);
+
+	/* the array is the file, byte for byte: not missing, not empty, not stale */
+	if (len != n || memcmp(bytes, src, n) != 0 || bytes[len] != 0)
+		fail_msg("%s: the embedded copy (%zu bytes) is not the file (%zu bytes)", file, len, n);
+	assert_true(n > 1000);
+	want = malloc(strlen(before) + n + strlen(after) + 1);
+	assert_non_null(want);
+	sprintf(want, "%s%s%s", before, src, after);
+	if (!strstr(page, want))
+		fail_msg("the page does not hold %s where it belongs", file);
+	free(want);
+	free(src);
+}
+
+/* The page's style sheet, fill patterns and script are the files in harness/record, inline. */
+static void test_html_assets(void **state)
+{
+	struct fixture *f = *state;
+	char err[256], dir[128], index[160];
+
+	path_in(f, "assets", dir, sizeof dir);
+	assert_int_equal(report_html(dir, &f->r, err, sizeof err), 0);
+	snprintf(index, sizeof index, "%s/index.html", dir);
+	char *page = slurp(index);
+	embedded(page, "report.css", report_css, report_css_len, "<style>\n", "\n</style>");
+	embedded(page, "report_defs.svg", report_defs_svg, report_defs_svg_len, "\">\n",
+		 "\n<header");
+	embedded(page, "report.js", report_js, report_js_len, "<script>\n", "\n</script>");
+	free(page);
 }
 
 /* The HTML page's temporary file was DIR/.index.html.PID: predictable, and followed. */
@@ -960,6 +1000,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_symlinks_not_followed, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_html_temp_not_followed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_html_assets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

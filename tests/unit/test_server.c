@@ -361,31 +361,141 @@ static void test_tcp_idle_connection_closed(void **state)
 	fixture_free(f);
 }
 
-static void test_tcp_connection_limit(void **state)
+/* Runs the loop for a while. */
+static void pump_for(struct fixture *f, double seconds)
+{
+	double end = now_s() + seconds;
+	while (now_s() < end) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 5);
+	}
+}
+
+/* Sends a query on a TCP connection and checks the reply carries its id. */
+static void tcp_ask(struct fixture *f, int fd, uint16_t id)
+{
+	uint8_t q[512], r[65535];
+	size_t n = make_query(q + 2, id, "web.internal.", DNS_TYPE_A);
+	wire_put16(q, (uint16_t)n);
+	assert_int_equal(send(fd, q, n + 2, 0), (ssize_t)(n + 2));
+	assert_true(tcp_read_msg(f, fd, r) > 0);
+	assert_int_equal(wire_get16(r), id);
+}
+
+static bool at_eof(struct fixture *f, int fd)
+{
+	uint8_t b[16];
+	return pump_until_readable(f, fd, 3.0) && recv(fd, b, sizeof b, MSG_DONTWAIT) == 0;
+}
+
+/* Full: a newcomer closes the stalled connection that made progress longest ago. */
+static void test_tcp_connection_limit_closes_stalled(void **state)
 {
 	(void)state;
 	struct server_config cfg;
 	server_config_defaults(&cfg);
 	cfg.tcp_max_conns = 2;
+	cfg.tcp_per_addr_max = 0;
 	struct fixture *f = fixture_new(&cfg);
-	uint8_t b[16];
-	int a = tcp_client(f), c = tcp_client(f), d = tcp_client(f);
-	assert_true(pump_until_readable(f, d, 3.0));
-	assert_int_equal(recv(d, b, sizeof b, 0), 0);
+	int a = tcp_client(f);
+	pump_for(f, 0.1);
+	int c = tcp_client(f);
+	pump_for(f, 1.2); /* both stalled now: no whole message for over a second */
+	int d = tcp_client(f);
+	assert_true(at_eof(f, a)); /* the older one */
+	tcp_ask(f, d, 9);
+	tcp_ask(f, c, 10);
 	struct server_stats st;
 	server_get_stats(f->server, &st);
-	assert_int_equal(st.tcp_accepted, 2);
-	assert_int_equal(st.tcp_refused, 1);
-	/* The two admitted connections still work. */
-	uint8_t q[512], r[65535];
-	size_t n = make_query(q + 2, 9, "web.internal.", DNS_TYPE_A);
-	wire_put16(q, (uint16_t)n);
-	assert_int_equal(send(c, q, n + 2, 0), (ssize_t)(n + 2));
-	assert_true(tcp_read_msg(f, c, r) > 0);
-	assert_int_equal(wire_get16(r), 9);
+	assert_int_equal(st.tcp_accepted, 3);
+	assert_int_equal(st.tcp_evicted, 1);
+	assert_int_equal(st.tcp_refused, 0);
 	close(a);
 	close(c);
 	close(d);
+	fixture_free(f);
+}
+
+/* Full and nothing stalled: the newcomer waits for a slot, it is not refused. */
+static void test_tcp_connection_limit_holds_newcomer(void **state)
+{
+	(void)state;
+	struct server_config cfg;
+	server_config_defaults(&cfg);
+	cfg.tcp_max_conns = 1;
+	cfg.tcp_per_addr_max = 0;
+	struct fixture *f = fixture_new(&cfg);
+	int a = tcp_client(f);
+	tcp_ask(f, a, 1); /* a made progress just now */
+	int d = tcp_client(f);
+	double start = now_s();
+	struct server_stats st;
+	server_get_stats(f->server, &st);
+	assert_int_equal(st.tcp_held, 1);
+	assert_int_equal(st.tcp_accepted, 1);
+	tcp_ask(f, d, 2); /* once a has been stalled for a second */
+	assert_true(now_s() - start >= 0.5);
+	assert_true(at_eof(f, a));
+	server_get_stats(f->server, &st);
+	assert_int_equal(st.tcp_accepted, 2);
+	assert_int_equal(st.tcp_evicted, 1);
+	close(a);
+	close(d);
+	fixture_free(f);
+}
+
+/* One address at its limit: refused while its connections are fresh, then
+ * the newcomer closes that address's stalled one. */
+static void test_tcp_per_address_limit(void **state)
+{
+	(void)state;
+	struct server_config cfg;
+	server_config_defaults(&cfg);
+	cfg.tcp_per_addr_max = 1;
+	struct fixture *f = fixture_new(&cfg);
+	int a = tcp_client(f);
+	int b = tcp_client(f);
+	assert_true(at_eof(f, b));
+	pump_for(f, 1.2);
+	int c = tcp_client(f);
+	assert_true(at_eof(f, a));
+	tcp_ask(f, c, 3);
+	struct server_stats st;
+	server_get_stats(f->server, &st);
+	assert_int_equal(st.tcp_addr_refused, 1);
+	assert_int_equal(st.tcp_addr_evicted, 1);
+	assert_int_equal(st.tcp_accepted, 2);
+	close(a);
+	close(b);
+	close(c);
+	fixture_free(f);
+}
+
+/* A message trickled in: closed at its deadline even though bytes keep coming. */
+static void test_tcp_message_deadline(void **state)
+{
+	(void)state;
+	struct server_config cfg;
+	server_config_defaults(&cfg);
+	cfg.tcp_msg_timeout_ms = 600;
+	struct fixture *f = fixture_new(&cfg);
+	int fd = tcp_client(f);
+	tcp_ask(f, fd, 4); /* a whole message is fine */
+	double start = now_s();
+	bool closed = false;
+	for (int i = 0; i < 40 && !closed; i++) { /* one byte every 100 ms: never idle */
+		(void)send(fd, "\x01", 1, MSG_NOSIGNAL); /* a 257-octet message */
+		pump_for(f, 0.1);
+		uint8_t b[16];
+		closed = recv(fd, b, sizeof b, MSG_DONTWAIT) == 0;
+	}
+	assert_true(closed);
+	assert_true(now_s() - start >= 0.5);
+	struct server_stats st;
+	server_get_stats(f->server, &st);
+	assert_int_equal(st.tcp_msg_timeouts, 1);
+	assert_int_equal(st.tcp_timeouts, 0);
+	close(fd);
 	fixture_free(f);
 }
 
@@ -434,7 +544,10 @@ int main(void)
 		cmocka_unit_test(test_zone_swap_changes_answers),
 		cmocka_unit_test(test_tcp_pipelined_queries_answered_in_order),
 		cmocka_unit_test(test_tcp_idle_connection_closed),
-		cmocka_unit_test(test_tcp_connection_limit),
+		cmocka_unit_test(test_tcp_connection_limit_closes_stalled),
+		cmocka_unit_test(test_tcp_connection_limit_holds_newcomer),
+		cmocka_unit_test(test_tcp_per_address_limit),
+		cmocka_unit_test(test_tcp_message_deadline),
 		cmocka_unit_test(test_tcp_axfr_streams_whole_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
