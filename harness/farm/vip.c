@@ -286,6 +286,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 {
 	char origin[1024];
 	struct vip_config cfg = v->cfg;
+	cfg.clock = v->env->clock; /* the VIP and its checkers read the run's clock */
 	cfg.addr = v->addr;
 	cfg.nbackends = v->n;
 	for (size_t i = 0; i < v->n; i++) {
@@ -329,6 +330,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 		ldns_rdf_deep_free(dname);
 	}
 	struct health_config hcfg = v->health.cfg;
+	hcfg.clock = v->env->clock;
 	if (v->health.qname[0])
 		hcfg.qname = v->health.qname;
 	if (v->health.command[0])
