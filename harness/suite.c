@@ -739,8 +739,14 @@ static void read_child(struct suite *s, size_t i)
 		if (log) {
 			while (n && (log[n - 1] == '\n' || log[n - 1] == '\r'))
 				log[--n] = 0;
+			/* The child's own message (it names file:line), else its last line. */
+			char *m = strncmp(log, "dnschaos: ", 10) == 0 ? log : strstr(log, "\ndnschaos: ");
 			char *last = strrchr(log, '\n');
-			snprintf(it->message, sizeof it->message, "%s", last ? last + 1 : log);
+			if (m && m != log)
+				m++;
+			if (!m)
+				m = last ? last + 1 : log;
+			snprintf(it->message, sizeof it->message, "%.*s", (int)strcspn(m, "\n"), m);
 			free(log);
 		}
 	}
