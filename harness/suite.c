@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,9 +68,9 @@ struct suite {
 	int jobs, shard_k, shard_n;
 	double timeout;
 	char *seed, *umask;
+	unsigned long long seed_value;
 	const char *history_dir, *junit, *json, *report_dir;
 	bool tap, quiet;
-	int verbose;
 	unsigned file_mode;
 	/* state */
 	char tmp[64];
@@ -302,7 +303,7 @@ void suite_usage(FILE *out)
 	fprintf(out,
 		"Suites:\n"
 		"       dnschaos run FILE|DIR ... [--jobs N] [--shard K/N] [--timeout S]\n"
-		"                    [--seed N] [--history DIR] [-v] [REPORTS]\n"
+		"                    [--seed N] [--history DIR] [REPORTS]\n"
 		"       dnschaos list [DIR]\n"
 		"run with more than one scenario, or a directory (its *.lua files, sorted;\n"
 		"not its subdirectories), runs a suite: each scenario as its own process,\n"
@@ -316,8 +317,9 @@ void suite_usage(FILE *out)
 		"                   counted as an error (default %.0f)\n"
 		"  --history DIR    keep each scenario's history as DIR/NAME.jsonl\n"
 		"  --report DIR     each scenario's HTML report in DIR/NAME/index.html\n"
-		"  --junit, --json, --tap: the combined reports; --seed, --umask, -q, -v as\n"
-		"                   for one scenario. NAME is the file name without .lua.\n"
+		"  --junit, --json, --tap: the combined reports; --seed, --umask, -q as for\n"
+		"                   one scenario (-v is refused: run one scenario to see its\n"
+		"                   events). NAME is the file name without .lua.\n"
 		"list prints the *.lua files of DIR (default scenarios/) with the first\n"
 		"line of each one's header comment. See docs/ci.md.\n",
 		SUITE_JOBS_MAX, SUITE_TIMEOUT_DEFAULT);
@@ -367,7 +369,7 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 		switch (c) {
 		case 's': {
 			errno = 0;
-			(void)strtoull(optarg, &end, 10);
+			s->seed_value = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || optarg[0] == '-') {
 				fprintf(stderr, "dnschaos: --seed: '%s' is not a whole number\n",
 					optarg);
@@ -380,8 +382,9 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			s->history_dir = optarg;
 			break;
 		case 'v':
-			s->verbose++;
-			break;
+			fprintf(stderr, "dnschaos: -v: a suite keeps each scenario's output to itself; "
+					"run one scenario with -v to see its events\n");
+			return -1;
 		case 'h':
 			return 1;
 		case 'J':
@@ -542,8 +545,6 @@ static int child_argv(const struct suite *s, size_t i, char **av, char **keep)
 		keep[k] = path_join(s->report_dir, s->items[i].stem);
 		av[n++] = keep[k++];
 	}
-	for (int v = 0; v < s->verbose && v < 3; v++)
-		av[n++] = "-v";
 	av[n] = NULL;
 	for (int j = 0; j < k; j++)
 		if (!keep[j])
@@ -570,6 +571,7 @@ static int start_child(struct suite *s, size_t i)
 		goto out;
 	}
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
 		sigset_t none;
@@ -580,9 +582,15 @@ static int start_child(struct suite *s, size_t i)
 		signal(SIGTERM, SIG_DFL);
 		snprintf(block, sizeof block, "%d", slot);
 		setenv("DNSCHAOS_ADDRESS_BLOCK", block, 1);
+		/* A suite killed outright (SIGKILL) still stops its scenarios. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(DNSCHAOS_EXIT_INTERNAL);
 		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
+		if (devnull >= 0 && devnull != STDIN_FILENO) {
 			dup2(devnull, STDIN_FILENO);
+			close(devnull);
+		}
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 		execv("/proc/self/exe", av);
@@ -1025,8 +1033,12 @@ static void json_write(FILE *f, struct suite *s)
 		fprintf(f, "{\"k\":%d,\"n\":%d}", s->shard_k, s->shard_n);
 	else
 		fputs("null", f);
-	fprintf(f, ",\n  \"seed\":%s,\n  \"wall\":%.3f,\n  \"scenarios\":[", s->seed ? s->seed : "null",
-		now_s() - s->started);
+	fputs(",\n  \"seed\":", f);
+	if (s->seed)
+		fprintf(f, "%llu", s->seed_value);
+	else
+		fputs("null", f);
+	fprintf(f, ",\n  \"wall\":%.3f,\n  \"scenarios\":[", now_s() - s->started);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct item *it = &s->items[i];
 		fputs(i ? ",\n    {" : "\n    {", f);

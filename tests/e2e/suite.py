@@ -234,6 +234,31 @@ try:
         proc.kill()
         bad('SIGINT: the suite did not stop within 60 s')
 
+    # SIGKILL to the suite: its scenario still stops (PR_SET_PDEATHSIG), its history ended.
+    kh = os.path.join(work, 'hkill')
+    proc = subprocess.Popen([BIN, 'run', long_, '--jobs', '1', '--history', kh, '-q'],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hl = os.path.join(kh, 'long.jsonl')
+    for _ in range(1200):
+        if os.path.exists(hl) and os.path.getsize(hl) > 0:
+            break
+        time.sleep(0.05)
+    time.sleep(1)
+    proc.kill()
+    proc.wait()
+    ended = False
+    for _ in range(600):  # 30 s at most; the scenario would run 60 s
+        last = open(hl).read().rstrip('\n').rsplit('\n', 1)[-1]
+        if '"type":"end"' in last:
+            ended = True
+            break
+        time.sleep(0.05)
+    check(ended and '"interrupted"' in last,
+          'SIGKILL to the suite: its running scenario ends interrupted, its history ended', last)
+
+    rc, out = run(['run', suite, '-v'])
+    check(rc == 3 and '-v' in out and 'verdict' not in out, '-v with a suite is refused, nothing runs', out)
+
     # dnschaos list.
     rc, out = run(['list', suite])
     want_list = ['%s  Suite test: %s' % (os.path.join(suite, n).ljust(len(os.path.join(suite, 'inconclusive.lua'))), d_)
