@@ -35,10 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SUITE_JOBS_MAX 64           /* also the address blocks 127.0-63.0.x */
-#define SUITE_TIMEOUT_DEFAULT 300.0 /* seconds a scenario may take, by default */
-#define SUITE_KILL_GRACE 10.0       /* seconds from SIGTERM to SIGKILL */
-#define SUITE_POLL_NS 50000000L     /* the loop's tick: 50 ms */
+#define SUITE_JOBS_MAX        64        /* also the address blocks 127.0-63.0.x */
+#define SUITE_TIMEOUT_DEFAULT 300.0     /* seconds a scenario may take, by default */
+#define SUITE_KILL_GRACE      10.0      /* seconds from SIGTERM to SIGKILL */
+#define SUITE_POLL_NS         50000000L /* the loop's tick: 50 ms */
 
 /* What became of one scenario. */
 enum item_state { ITEM_WAITING, ITEM_RUNNING, ITEM_DONE };
@@ -48,17 +48,17 @@ struct item {
 	char *stem; /* the file name without .lua: names its history and report */
 	enum item_state state;
 	pid_t pid;
-	int slot;            /* address block while running */
+	int slot;             /* address block while running */
 	double started, wall; /* monotonic seconds */
 	bool timed_out, killed, stopped;
-	int code;           /* the scenario's exit code (0..4) */
-	char status[96];    /* how the child ended: "exit 1", "killed by signal 9", ... */
-	char *json;         /* the child's JSON report, or NULL */
-	char *junit;        /* the child's <testsuite> element(s), or NULL */
-	char *name;         /* the scenario's name (from its JSON), or NULL */
-	char verdict[24];   /* from its JSON: pass, fail, inconclusive, none; "" if none */
+	int code;         /* the scenario's exit code (0..4) */
+	char status[96];  /* how the child ended: "exit 1", "killed by signal 9", ... */
+	char *json;       /* the child's JSON report, or NULL */
+	char *junit;      /* the child's <testsuite> element(s), or NULL */
+	char *name;       /* the scenario's name (from its JSON), or NULL */
+	char verdict[24]; /* from its JSON: pass, fail, inconclusive, none; "" if none */
 	long passed, failed, inconclusive; /* -1 when unknown */
-	char message[512];  /* the last line the child printed (bad input, errors) */
+	char message[512];                 /* the last line the child printed (bad input, errors) */
 };
 
 struct suite {
@@ -73,7 +73,7 @@ struct suite {
 	bool tap, quiet;
 	unsigned file_mode;
 	/* state */
-	char tmp[64];
+	char tmp[4096];
 	bool slot_used[SUITE_JOBS_MAX];
 	double started;
 };
@@ -95,13 +95,13 @@ static double now_s(void)
 /* Severity of an exit code for "the worst": 0 < 2 (inconclusive) < 1 < 3 < 4. */
 static int severity(int code)
 {
-	static const int rank[] = { 0, 2, 1, 3, 4 };
+	static const int rank[] = {0, 2, 1, 3, 4};
 	return code >= 0 && code <= 4 ? rank[code] : 4;
 }
 
 static const char *code_word(int code)
 {
-	static const char *const w[] = { "pass", "fail", "inconclusive", "bad_input", "error" };
+	static const char *const w[] = {"pass", "fail", "inconclusive", "bad_input", "error"};
 	return code >= 0 && code <= 4 ? w[code] : "error";
 }
 
@@ -159,7 +159,7 @@ static int dir_scenarios(const char *dir, char ***v, size_t *n, size_t *cap)
 
 	if (!d) {
 		fprintf(stderr, "dnschaos: %s: cannot read the directory: %s\n", dir,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -178,9 +178,10 @@ static int dir_scenarios(const char *dir, char ***v, size_t *n, size_t *cap)
 		}
 	}
 	if (*n == before) {
-		fprintf(stderr, "dnschaos: %s: no scenario (*.lua) in this directory (its "
-				"subdirectories are not searched: name them)\n",
-			dir);
+		fprintf(stderr,
+		        "dnschaos: %s: no scenario (*.lua) in this directory (its "
+		        "subdirectories are not searched: name them)\n",
+		        dir);
 		rc = -1;
 	}
 out:
@@ -246,8 +247,8 @@ static char *stem_of(const char *path)
 /* Whether the long option name (without "--", up to '=') takes an argument. */
 static bool long_takes_arg(const char *name, size_t n)
 {
-	static const char *const with[] = { "seed",   "history", "junit", "json",    "report",
-					    "umask",  "jobs",    "shard", "timeout", NULL };
+	static const char *const with[] = {"seed",  "history", "junit", "json",    "report",
+	                                   "umask", "jobs",    "shard", "timeout", NULL};
 	for (int i = 0; with[i]; i++)
 		if (strlen(with[i]) == n && strncmp(name, with[i], n) == 0)
 			return true;
@@ -301,28 +302,28 @@ bool suite_wanted(int argc, char **argv)
 void suite_usage(FILE *out)
 {
 	fprintf(out,
-		"Suites:\n"
-		"       dnschaos run FILE|DIR ... [--jobs N] [--shard K/N] [--timeout S]\n"
-		"                    [--seed N] [--history DIR] [REPORTS]\n"
-		"       dnschaos list [DIR]\n"
-		"run with more than one scenario, or a directory (its *.lua files, sorted;\n"
-		"not its subdirectories), runs a suite: each scenario as its own process,\n"
-		"then one JUnit (a testsuite per scenario), TAP and JSON for the whole run\n"
-		"and a summary table. The exit code is the worst of the scenarios', in the\n"
-		"order 0 < 2 (inconclusive) < 1 (fail) < 3 (bad input) < 4 (error).\n"
-		"  --jobs N         run N scenarios at once (1 to %d; default 1)\n"
-		"  --shard K/N      run only the K-th of N slices (1 <= K <= N): the sorted\n"
-		"                   list's entries i (from 0) with i %% N == K-1\n"
-		"  --timeout S      seconds one scenario may take before it is stopped and\n"
-		"                   counted as an error (default %.0f)\n"
-		"  --history DIR    keep each scenario's history as DIR/NAME.jsonl\n"
-		"  --report DIR     each scenario's HTML report in DIR/NAME/index.html\n"
-		"  --junit, --json, --tap: the combined reports; --seed, --umask, -q as for\n"
-		"                   one scenario (-v is refused: run one scenario to see its\n"
-		"                   events). NAME is the file name without .lua.\n"
-		"list prints the *.lua files of DIR (default scenarios/) with the first\n"
-		"line of each one's header comment. See docs/ci.md.\n",
-		SUITE_JOBS_MAX, SUITE_TIMEOUT_DEFAULT);
+	        "Suites:\n"
+	        "       dnschaos run FILE|DIR ... [--jobs N] [--shard K/N] [--timeout S]\n"
+	        "                    [--seed N] [--history DIR] [REPORTS]\n"
+	        "       dnschaos list [DIR]\n"
+	        "run with more than one scenario, or a directory (its *.lua files, sorted;\n"
+	        "not its subdirectories), runs a suite: each scenario as its own process,\n"
+	        "then one JUnit (a testsuite per scenario), TAP and JSON for the whole run\n"
+	        "and a summary table. The exit code is the worst of the scenarios', in the\n"
+	        "order 0 < 2 (inconclusive) < 1 (fail) < 3 (bad input) < 4 (error).\n"
+	        "  --jobs N         run N scenarios at once (1 to %d; default 1)\n"
+	        "  --shard K/N      run only the K-th of N slices (1 <= K <= N): the sorted\n"
+	        "                   list's entries i (from 0) with i %% N == K-1\n"
+	        "  --timeout S      seconds one scenario may take before it is stopped and\n"
+	        "                   counted as an error (default %.0f)\n"
+	        "  --history DIR    keep each scenario's history as DIR/NAME.jsonl\n"
+	        "  --report DIR     each scenario's HTML report in DIR/NAME/index.html\n"
+	        "  --junit, --json, --tap: the combined reports; --seed, --umask, -q as for\n"
+	        "                   one scenario (-v is refused: run one scenario to see its\n"
+	        "                   events). NAME is the file name without .lua.\n"
+	        "list prints the *.lua files of DIR (default scenarios/) with the first\n"
+	        "line of each one's header comment. See docs/ci.md.\n",
+	        SUITE_JOBS_MAX, SUITE_TIMEOUT_DEFAULT);
 }
 
 /* "K/N" with 1 <= K <= N. */
@@ -346,20 +347,20 @@ static int parse_shard(const char *s, int *k, int *n)
 static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *nops)
 {
 	static const struct option opts[] = {
-		{ "seed", required_argument, NULL, 's' },
-		{ "history", required_argument, NULL, 'H' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "junit", required_argument, NULL, 'J' },
-		{ "tap", no_argument, NULL, 'T' },
-		{ "json", required_argument, NULL, 'O' },
-		{ "report", required_argument, NULL, 'R' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "umask", required_argument, NULL, 'U' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "shard", required_argument, NULL, 'k' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+	        {"seed", required_argument, NULL, 's'},
+	        {"history", required_argument, NULL, 'H'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"junit", required_argument, NULL, 'J'},
+	        {"tap", no_argument, NULL, 'T'},
+	        {"json", required_argument, NULL, 'O'},
+	        {"report", required_argument, NULL, 'R'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"umask", required_argument, NULL, 'U'},
+	        {"jobs", required_argument, NULL, 'j'},
+	        {"shard", required_argument, NULL, 'k'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {NULL, 0, NULL, 0},
 	};
 	int c;
 	char *end;
@@ -372,7 +373,7 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			s->seed_value = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || optarg[0] == '-') {
 				fprintf(stderr, "dnschaos: --seed: '%s' is not a whole number\n",
-					optarg);
+				        optarg);
 				return -1;
 			}
 			s->seed = optarg;
@@ -382,8 +383,9 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			s->history_dir = optarg;
 			break;
 		case 'v':
-			fprintf(stderr, "dnschaos: -v: a suite keeps each scenario's output to itself; "
-					"run one scenario with -v to see its events\n");
+			fprintf(stderr,
+			        "dnschaos: -v: a suite keeps each scenario's output to itself; "
+			        "run one scenario with -v to see its events\n");
 			return -1;
 		case 'h':
 			return 1;
@@ -405,11 +407,12 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 		case 'U': {
 			errno = 0;
 			unsigned long m = strtoul(optarg, &end, 8);
-			if (errno || *end || end == optarg || optarg[0] == '-' || optarg[0] == '+' ||
-			    m > 0777) {
-				fprintf(stderr, "dnschaos: --umask: '%s' is not an octal mask (000 to "
-						"777, e.g. 077 or 022)\n",
-					optarg);
+			if (errno || *end || end == optarg || optarg[0] == '-' ||
+			    optarg[0] == '+' || m > 0777) {
+				fprintf(stderr,
+				        "dnschaos: --umask: '%s' is not an octal mask (000 to "
+				        "777, e.g. 077 or 022)\n",
+				        optarg);
 				return -1;
 			}
 			s->umask = optarg;
@@ -420,8 +423,9 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			errno = 0;
 			long j = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || j < 1 || j > SUITE_JOBS_MAX) {
-				fprintf(stderr, "dnschaos: --jobs: '%s' is not a number from 1 to %d\n",
-					optarg, SUITE_JOBS_MAX);
+				fprintf(stderr,
+				        "dnschaos: --jobs: '%s' is not a number from 1 to %d\n",
+				        optarg, SUITE_JOBS_MAX);
 				return -1;
 			}
 			s->jobs = (int)j;
@@ -429,9 +433,10 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 		}
 		case 'k':
 			if (parse_shard(optarg, &s->shard_k, &s->shard_n) != 0) {
-				fprintf(stderr, "dnschaos: --shard: '%s' is not K/N with 1 <= K <= N "
-						"(e.g. 2/4)\n",
-					optarg);
+				fprintf(stderr,
+				        "dnschaos: --shard: '%s' is not K/N with 1 <= K <= N "
+				        "(e.g. 2/4)\n",
+				        optarg);
 				return -1;
 			}
 			break;
@@ -439,9 +444,10 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			errno = 0;
 			double t = strtod(optarg, &end);
 			if (errno || *end || end == optarg || !(t > 0) || t > 86400) {
-				fprintf(stderr, "dnschaos: --timeout: '%s' is not a number of seconds "
-						"(more than 0, at most 86400)\n",
-					optarg);
+				fprintf(stderr,
+				        "dnschaos: --timeout: '%s' is not a number of seconds "
+				        "(more than 0, at most 86400)\n",
+				        optarg);
 				return -1;
 			}
 			s->timeout = t;
@@ -472,22 +478,23 @@ static int check_outputs(struct suite *s)
 		fprintf(stderr, "dnschaos: --json: %s\n", err);
 		bad++;
 	}
-	const char *dirs[2] = { s->history_dir, s->report_dir };
-	const char *names[2] = { "--history", "--report" };
+	const char *dirs[2] = {s->history_dir, s->report_dir};
+	const char *names[2] = {"--history", "--report"};
 	for (int i = 0; i < 2; i++) {
 		if (!dirs[i])
 			continue;
 		if (!dirs[i][0] || strcmp(dirs[i], "-") == 0) {
-			fprintf(stderr, "dnschaos: %s: a suite needs a directory (one file per "
-					"scenario in it)\n",
-				names[i]);
+			fprintf(stderr,
+			        "dnschaos: %s: a suite needs a directory (one file per "
+			        "scenario in it)\n",
+			        names[i]);
 			bad++;
 		} else if (outfile_mkdirs(dirs[i], dmode, err, sizeof err) != 0) {
 			fprintf(stderr, "dnschaos: %s: %s\n", names[i], err);
 			bad++;
 		} else if (access(dirs[i], W_OK | X_OK) != 0) {
 			fprintf(stderr, "dnschaos: %s: %s: cannot write in it: %s\n", names[i],
-				dirs[i], strerror(errno));
+			        dirs[i], strerror(errno));
 			bad++;
 		}
 	}
@@ -495,10 +502,11 @@ static int check_outputs(struct suite *s)
 	for (size_t i = 0; i < s->n && (s->history_dir || s->report_dir); i++)
 		for (size_t j = i + 1; j < s->n; j++)
 			if (strcmp(s->items[i].stem, s->items[j].stem) == 0) {
-				fprintf(stderr, "dnschaos: %s and %s would write the same %s "
-						"(%s): rename one, or run them apart\n",
-					s->items[i].path, s->items[j].path,
-					s->history_dir ? "history" : "report", s->items[i].stem);
+				fprintf(stderr,
+				        "dnschaos: %s and %s would write the same %s "
+				        "(%s): rename one, or run them apart\n",
+				        s->items[i].path, s->items[j].path,
+				        s->history_dir ? "history" : "report", s->items[i].stem);
 				bad++;
 			}
 	return bad ? -1 : 0;
@@ -555,7 +563,7 @@ static int child_argv(const struct suite *s, size_t i, char **av, char **keep)
 static int start_child(struct suite *s, size_t i)
 {
 	struct item *it = &s->items[i];
-	char *av[24], *keep[4] = { 0 };
+	char *av[24], *keep[4] = {0};
 	char *log = tmp_path(s, i, "log");
 	int slot = 0, rc = 0;
 
@@ -595,7 +603,7 @@ static int start_child(struct suite *s, size_t i)
 		dup2(fd, STDERR_FILENO);
 		execv("/proc/self/exe", av);
 		dprintf(STDERR_FILENO, "dnschaos: cannot re-execute itself (/proc/self/exe): %s\n",
-			strerror(errno));
+		        strerror(errno));
 		_exit(DNSCHAOS_EXIT_INTERNAL);
 	}
 	rc = pid < 0 ? -errno : 0;
@@ -662,12 +670,26 @@ static char *json_unstring(const char *p)
 		p++;
 		char ch = *p++;
 		switch (ch) {
-		case 'n': out[n++] = '\n'; break;
-		case 't': out[n++] = '\t'; break;
-		case 'r': out[n++] = '\r'; break;
-		case 'b': out[n++] = '\b'; break;
-		case 'f': out[n++] = '\f'; break;
-		case '"': case '\\': case '/': out[n++] = ch; break;
+		case 'n':
+			out[n++] = '\n';
+			break;
+		case 't':
+			out[n++] = '\t';
+			break;
+		case 'r':
+			out[n++] = '\r';
+			break;
+		case 'b':
+			out[n++] = '\b';
+			break;
+		case 'f':
+			out[n++] = '\f';
+			break;
+		case '"':
+		case '\\':
+		case '/':
+			out[n++] = ch;
+			break;
 		case 'u': {
 			unsigned cp;
 			if (sscanf(p, "%4x", &cp) != 1)
@@ -722,8 +744,9 @@ static void read_child(struct suite *s, size_t i)
 		snprintf(it->verdict, sizeof it->verdict, "%s", v ? v : "");
 		free(v);
 		const char *c = strstr(it->json, "\n  \"counts\":{");
-		if (!c || sscanf(c, "\n  \"counts\":{\"passed\":%ld,\"failed\":%ld,\"inconclusive\":%ld",
-				 &it->passed, &it->failed, &it->inconclusive) != 3)
+		if (!c ||
+		    sscanf(c, "\n  \"counts\":{\"passed\":%ld,\"failed\":%ld,\"inconclusive\":%ld",
+		           &it->passed, &it->failed, &it->inconclusive) != 3)
 			it->passed = it->failed = it->inconclusive = -1;
 		/* The embedded copy: without its final newline. */
 		size_t n = strlen(it->json);
@@ -748,7 +771,8 @@ static void read_child(struct suite *s, size_t i)
 			while (n && (log[n - 1] == '\n' || log[n - 1] == '\r'))
 				log[--n] = 0;
 			/* The child's own message (it names file:line), else its last line. */
-			char *m = strncmp(log, "dnschaos: ", 10) == 0 ? log : strstr(log, "\ndnschaos: ");
+			char *m = strncmp(log, "dnschaos: ", 10) == 0 ? log
+			                                              : strstr(log, "\ndnschaos: ");
 			char *last = strrchr(log, '\n');
 			if (m && m != log)
 				m++;
@@ -775,24 +799,24 @@ static void child_done(struct suite *s, size_t i, int st)
 		it->code = c <= DNSCHAOS_EXIT_INTERNAL ? c : DNSCHAOS_EXIT_INTERNAL;
 	} else {
 		snprintf(it->status, sizeof it->status, "killed by signal %d (%s)", WTERMSIG(st),
-			 strsignal(WTERMSIG(st)));
+		         strsignal(WTERMSIG(st)));
 		it->code = DNSCHAOS_EXIT_INTERNAL;
 	}
 	if (it->timed_out) {
 		snprintf(it->status, sizeof it->status, "timed out after %.0f s (--timeout)",
-			 s->timeout);
+		         s->timeout);
 		it->code = DNSCHAOS_EXIT_INTERNAL;
 	} else if (it->code <= DNSCHAOS_EXIT_FAIL && !it->json) {
 		/* A pass or a fail the child did not write down is not one. */
 		snprintf(it->status + strlen(it->status), sizeof it->status - strlen(it->status),
-			 ", no report");
+		         ", no report");
 		it->code = DNSCHAOS_EXIT_INTERNAL;
 	}
 	if (!s->quiet) {
 		fprintf(stderr, "dnschaos: %-12s %s (%.1f s)\n",
-			it->code == 0 && strcmp(it->verdict, "none") == 0 ? "none"
-									  : code_word(it->code),
-			it->path, it->wall);
+		        it->code == 0 && strcmp(it->verdict, "none") == 0 ? "none"
+		                                                          : code_word(it->code),
+		        it->path, it->wall);
 	}
 }
 
@@ -826,21 +850,23 @@ static int run_all(struct suite *s)
 				continue;
 			if (!it->timed_out && !it->stopped && t - it->started > s->timeout) {
 				it->timed_out = true;
-				fprintf(stderr, "dnschaos: %s: still running after %.0f s: stopping it\n",
-					it->path, s->timeout);
+				fprintf(stderr,
+				        "dnschaos: %s: still running after %.0f s: stopping it\n",
+				        it->path, s->timeout);
 				kill(it->pid, SIGTERM);
 			} else if ((it->timed_out && !it->killed &&
-				    t - it->started > s->timeout + SUITE_KILL_GRACE) ||
-				   (it->stopped && !it->killed && t > stop_at + SUITE_KILL_GRACE)) {
+			            t - it->started > s->timeout + SUITE_KILL_GRACE) ||
+			           (it->stopped && !it->killed && t > stop_at + SUITE_KILL_GRACE)) {
 				it->killed = true;
 				kill(it->pid, SIGKILL);
 			}
 		}
 		if (suite_stop && !stop_at) {
 			stop_at = t;
-			fprintf(stderr, "dnschaos: %s: stopping the scenarios that run, writing what "
-					"there is\n",
-				strsignal(suite_stop));
+			fprintf(stderr,
+			        "dnschaos: %s: stopping the scenarios that run, writing what "
+			        "there is\n",
+			        strsignal(suite_stop));
 			for (size_t i = 0; i < s->n; i++)
 				if (s->items[i].state == ITEM_RUNNING) {
 					s->items[i].stopped = true;
@@ -848,27 +874,28 @@ static int run_all(struct suite *s)
 				}
 		}
 		/* Start. */
-		while (!suite_stop && next < s->n && count_state(s, ITEM_RUNNING) < (size_t)s->jobs) {
+		while (!suite_stop && next < s->n &&
+		       count_state(s, ITEM_RUNNING) < (size_t)s->jobs) {
 			int rc = start_child(s, next);
 			if (rc != 0) {
 				struct item *it = &s->items[next];
 				it->state = ITEM_DONE;
 				it->code = DNSCHAOS_EXIT_INTERNAL;
 				snprintf(it->status, sizeof it->status, "not started: %s",
-					 strerror(-rc));
+				         strerror(-rc));
 			}
 			next++;
 		}
 		if (count_state(s, ITEM_RUNNING) == 0 && (suite_stop || next == s->n))
 			break;
-		struct timespec tick = { 0, SUITE_POLL_NS };
+		struct timespec tick = {0, SUITE_POLL_NS};
 		nanosleep(&tick, NULL);
 	}
 	for (size_t i = 0; i < s->n; i++)
 		if (s->items[i].state == ITEM_WAITING) {
 			s->items[i].code = DNSCHAOS_EXIT_INCONCLUSIVE;
 			snprintf(s->items[i].status, sizeof s->items[i].status,
-				 "not run (the suite was stopped)");
+			         "not run (the suite was stopped)");
 		}
 	return 0;
 }
@@ -894,12 +921,26 @@ static void xml_text(FILE *f, const char *s)
 		uint32_t cp;
 		size_t k = utf8_next(p, n, &cp);
 		switch (cp) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '\t': case '\n': case '\r': fprintf(f, "&#%u;", cp); break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		case '\t':
+		case '\n':
+		case '\r':
+			fprintf(f, "&#%u;", cp);
+			break;
 		default:
 			if (cp >= 0x20 && cp != 0x7f && cp != 0xfffe && cp != 0xffff) {
 				char u[4];
@@ -918,7 +959,7 @@ static void junit_synth(FILE *f, const struct item *it)
 	fputs("  <testsuite name=\"", f);
 	xml_text(f, it->path);
 	fprintf(f, "\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"%.3f\">\n",
-		it->wall);
+	        it->wall);
 	fputs("    <properties>\n      <property name=\"scenario\" value=\"", f);
 	xml_text(f, it->path);
 	fprintf(f, "\"/>\n      <property name=\"verdict\" value=\"%s\"/>\n", v);
@@ -940,7 +981,7 @@ static bool use_child_junit(const struct item *it)
 
 /* Writes a report with writer into path, through outfile_open; 0 or -1 with err. */
 static int write_report(const char *path, unsigned mode, void (*writer)(FILE *, struct suite *),
-			struct suite *s, char *err, size_t errlen)
+                        struct suite *s, char *err, size_t errlen)
 {
 	FILE *f;
 	bool out = strcmp(path, "-") == 0;
@@ -989,10 +1030,11 @@ static void junit_write(FILE *f, struct suite *s)
 			errors++;
 		}
 	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<testsuites name=\"dnschaos\" tests=\"%ld\" failures=\"%ld\" errors=\"%ld\" "
-		   "time=\"%.3f\">\n",
-		tests, failures, errors, now_s() - s->started);
+	fprintf(f,
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<testsuites name=\"dnschaos\" tests=\"%ld\" failures=\"%ld\" errors=\"%ld\" "
+	        "time=\"%.3f\">\n",
+	        tests, failures, errors, now_s() - s->started);
 	for (size_t i = 0; i < s->n; i++) {
 		if (use_child_junit(&s->items[i]))
 			fputs(s->items[i].junit, f);
@@ -1027,7 +1069,7 @@ static int worst(const struct suite *s)
 static void json_write(FILE *f, struct suite *s)
 {
 	fprintf(f, "{\n  \"schema\":1,\n  \"suite\":true,\n  \"exit\":%d,\n  \"verdict\":\"%s\"",
-		worst(s), code_word(worst(s)));
+	        worst(s), code_word(worst(s)));
 	fprintf(f, ",\n  \"jobs\":%d,\n  \"shard\":", s->jobs);
 	if (s->shard_n)
 		fprintf(f, "{\"k\":%d,\"n\":%d}", s->shard_k, s->shard_n);
@@ -1049,13 +1091,14 @@ static void json_write(FILE *f, struct suite *s)
 			json_put_string(f, it->name);
 		else
 			fputs("null", f);
-		fprintf(f, ",\"exit\":%d,\"verdict\":\"%s\",\"status\":", it->code, item_verdict(it));
+		fprintf(f, ",\"exit\":%d,\"verdict\":\"%s\",\"status\":", it->code,
+		        item_verdict(it));
 		json_put_string(f, it->status);
 		fprintf(f, ",\"wall\":%.3f,\"timed_out\":%s,\"counts\":", it->wall,
-			it->timed_out ? "true" : "false");
+		        it->timed_out ? "true" : "false");
 		if (it->passed >= 0)
-			fprintf(f, "{\"passed\":%ld,\"failed\":%ld,\"inconclusive\":%ld}", it->passed,
-				it->failed, it->inconclusive);
+			fprintf(f, "{\"passed\":%ld,\"failed\":%ld,\"inconclusive\":%ld}",
+			        it->passed, it->failed, it->inconclusive);
 		else
 			fputs("null", f);
 		fputs(",\"message\":", f);
@@ -1113,8 +1156,8 @@ static void tap_write(FILE *f, struct suite *s)
 		tap_desc(f, it->path);
 		fprintf(f, " # %s", v);
 		if (it->passed >= 0)
-			fprintf(f, ": %ld passed, %ld failed, %ld inconclusive", it->passed, it->failed,
-				it->inconclusive);
+			fprintf(f, ": %ld passed, %ld failed, %ld inconclusive", it->passed,
+			        it->failed, it->inconclusive);
 		fputs("\n  ---\n", f);
 		tap_yaml(f, "verdict", v);
 		snprintf(buf, sizeof buf, "%d", it->code);
@@ -1134,23 +1177,24 @@ static void tap_write(FILE *f, struct suite *s)
 /* The one-screen table. */
 static void summary(FILE *out, struct suite *s)
 {
-	size_t w = 8, counts[8] = { 0 };
-	static const char *const words[] = { "pass", "fail", "inconclusive", "bad_input",
-					     "error", "none", "not_run" };
+	size_t w = 8, counts[8] = {0};
+	static const char *const words[] = {"pass",  "fail", "inconclusive", "bad_input",
+	                                    "error", "none", "not_run"};
 	for (size_t i = 0; i < s->n; i++) {
 		size_t l = strlen(s->items[i].path);
 		w = l > w ? l : w;
 	}
 	w = w > 50 ? 50 : w;
 	fprintf(out, "%-*s  %-12s %5s %5s %5s %8s\n", (int)w, "scenario", "verdict", "pass", "fail",
-		"inc", "wall");
+	        "inc", "wall");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct item *it = &s->items[i];
 		const char *v = item_verdict(it);
 		char up[16];
 		size_t k = 0;
 		for (; v[k] && k < sizeof up - 1; k++)
-			up[k] = v[k] == '_' ? ' ' : (char)(v[k] - 32 * (v[k] >= 'a' && v[k] <= 'z'));
+			up[k] = v[k] == '_' ? ' '
+			                    : (char)(v[k] - 32 * (v[k] >= 'a' && v[k] <= 'z'));
 		up[k] = 0;
 		for (int j = 0; j < 7; j++)
 			counts[j] += strcmp(v, words[j]) == 0;
@@ -1166,11 +1210,11 @@ static void summary(FILE *out, struct suite *s)
 		if (it->code >= DNSCHAOS_EXIT_BAD_INPUT || it->state == ITEM_WAITING ||
 		    it->timed_out)
 			fprintf(out, "    %s%s%s\n", it->status, it->message[0] ? ": " : "",
-				it->message);
+			        it->message);
 	}
 	int wc = worst(s);
 	fprintf(out, "suite: %s (exit %d): %zu scenario%s", code_word(wc), wc, s->n,
-		s->n == 1 ? "" : "s");
+	        s->n == 1 ? "" : "s");
 	for (int j = 0; j < 7; j++)
 		if (counts[j])
 			fprintf(out, ", %zu %s", counts[j], words[j]);
@@ -1248,17 +1292,21 @@ int suite_main(int argc, char **argv)
 	}
 	if (check_outputs(&s) != 0)
 		goto out;
-	strcpy(s.tmp, "/tmp/dnschaos-suite-XXXXXX");
+	/* $TMPDIR if set (a suite killed outright leaves it behind), else /tmp. */
+	const char *tmpdir = getenv("TMPDIR");
+	if (!tmpdir || tmpdir[0] != '/' || strlen(tmpdir) > sizeof s.tmp - 32)
+		tmpdir = "/tmp";
+	snprintf(s.tmp, sizeof s.tmp, "%s/dnschaos-suite-XXXXXX", tmpdir);
 	if (!mkdtemp(s.tmp)) {
 		fprintf(stderr, "dnschaos: cannot create a temporary directory: %s\n",
-			strerror(errno));
+		        strerror(errno));
 		s.tmp[0] = 0;
 		code = DNSCHAOS_EXIT_INTERNAL;
 		goto out;
 	}
 	if (s.n == 0)
 		fprintf(stderr, "dnschaos: shard %d/%d: no scenario (%zu in the list)\n", s.shard_k,
-			s.shard_n, nlist);
+		        s.shard_n, nlist);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);

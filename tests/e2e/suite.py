@@ -236,8 +236,11 @@ try:
 
     # SIGKILL to the suite: its scenario still stops (PR_SET_PDEATHSIG), its history ended.
     kh = os.path.join(work, 'hkill')
+    ktmp = os.path.join(work, 'tmp')  # the private directory a killed suite leaves
+    os.makedirs(ktmp)
     proc = subprocess.Popen([BIN, 'run', long_, '--jobs', '1', '--history', kh, '-q'],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, TMPDIR=ktmp))
     hl = os.path.join(kh, 'long.jsonl')
     for _ in range(1200):
         if os.path.exists(hl) and os.path.getsize(hl) > 0:
