@@ -44,6 +44,7 @@ struct runner {
 	bool progress_shown;
 	struct classify *classify;
 	unsigned next_addr;
+	unsigned addr_block; /* the second octet of automatic addresses (DNSCHAOS_ADDRESS_BLOCK) */
 	uint64_t seed;
 	enum runner_outcome outcome;
 	bool stopping;
@@ -71,6 +72,18 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 		goto fail;
 	}
 	r->next_addr = 10;
+	/* A suite gives each run at once its own block of addresses (harness/suite.c). */
+	const char *block = getenv("DNSCHAOS_ADDRESS_BLOCK");
+	if (block && block[0]) {
+		char *end;
+		unsigned long b = strtoul(block, &end, 10);
+		if (*end || block[0] == '-' || block[0] == '+' || b > 255) {
+			snprintf(err, errlen, "DNSCHAOS_ADDRESS_BLOCK: '%s' is not a number from 0 to 255",
+				 block);
+			goto fail;
+		}
+		r->addr_block = (unsigned)b;
+	}
 	/* Every Lua call from now on, setup included, is also watched from outside Lua. */
 	int wd = watchdog_start();
 	if (wd != 0) {
@@ -492,7 +505,7 @@ int runner_next_address(struct runner *r, char *out, size_t cap)
 {
 	if (r->next_addr > 250)
 		return -1;
-	snprintf(out, cap, "127.0.0.%u", r->next_addr++);
+	snprintf(out, cap, "127.%u.0.%u", r->addr_block, r->next_addr++);
 	return 0;
 }
 
