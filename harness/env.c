@@ -46,6 +46,6 @@ int env_next_address(struct run_env *e, char *out, size_t cap)
 {
 	if (e->next_addr > 250)
 		return -1;
-	snprintf(out, cap, "127.0.0.%u", e->next_addr++);
+	snprintf(out, cap, "127.%u.0.%u", e->addr_block, e->next_addr++);
 	return 0;
 }

@@ -67,7 +67,8 @@ struct run_env {
 	int verbose;               /* -v: env_say prints */
 	uint32_t next_id;          /* faults, timeline entries: never 0 */
 	uint64_t next_lookup;      /* lookups: never 0 */
-	unsigned next_addr;        /* the last octet of the next 127.0.0.x */
+	unsigned next_addr;        /* the last octet of the next 127.B.0.x */
+	unsigned addr_block;       /* B: the second octet of automatic addresses (DNSCHAOS_ADDRESS_BLOCK) */
 	const struct run_env_ops *ops;
 	void *ctx;
 };
@@ -150,7 +151,7 @@ void env_fail(struct run_env *e, const char *fmt, ...) __attribute__((format(pri
 /* Prints a line on stderr when verbose (prefixed with the run time). */
 void env_say(const struct run_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The next free loopback address 127.0.0.10, .11, ... into out; -1 when none is left. */
+/* The next free loopback address 127.B.0.10, .11, ... (B: addr_block) into out; -1 when none is left. */
 int env_next_address(struct run_env *e, char *out, size_t cap);
 
 /*

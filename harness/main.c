@@ -11,6 +11,7 @@
 #include "harness/record/report.h"
 #include "harness/runner.h"
 #include "harness/run/watchdog.h"
+#include "harness/suite.h"
 #include "version.h"
 
 #include <errno.h>
@@ -58,7 +59,8 @@ static void usage(FILE *out)
 		"A run stuck in scenario code the deadline cannot stop (a __gc finalizer\n"
 		"that loops) is ended by a watchdog 2 s past its deadline (exit 3), or\n"
 		"within a second of SIGINT/SIGTERM (exit 2), its history ended, no report.\n"
-		"Colours follow NO_COLOR. See docs/checks.md and docs/scenario-api.md.\n");
+		"Colours follow NO_COLOR. See docs/checks.md and docs/scenario-api.md.\n\n");
+	suite_usage(out);
 }
 
 struct report_opts {
@@ -296,7 +298,7 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "dnschaos run: give exactly one scenario file (see --help)\n");
+		fprintf(stderr, "dnschaos run: give a scenario file, or several, or a directory (see --help)\n");
 		return DNSCHAOS_EXIT_BAD_INPUT;
 	}
 	o.scenario = argv[optind];
@@ -447,6 +449,10 @@ done:
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 2 && strcmp(argv[1], "run") == 0 && suite_wanted(argc - 1, argv + 1))
+		return suite_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return suite_list(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)

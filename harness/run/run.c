@@ -133,6 +133,18 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	/* A suite gives each run at once its own block of addresses (harness/suite.c). */
+	const char *block = getenv("DNSCHAOS_ADDRESS_BLOCK");
+	if (block && block[0]) {
+		char *end;
+		unsigned long b = strtoul(block, &end, 10);
+		if (*end || block[0] == '-' || block[0] == '+' || b > 255) {
+			snprintf(err, errlen, "DNSCHAOS_ADDRESS_BLOCK: '%s' is not a number from 0 to 255",
+				 block);
+			goto fail;
+		}
+		r->env.addr_block = (unsigned)b;
+	}
 	/* Every Lua call from now on, setup included, is also watched from outside Lua. */
 	int wd = watchdog_start();
 	if (wd != 0) {
