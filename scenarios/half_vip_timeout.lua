@@ -19,9 +19,15 @@
 --            in 2 to meet it, so a lookup fails only when both attempts do:
 --            1 in 2^attempts = 1 in 4.
 --   checked  flow VIP with a health check (keepalived-like DNS check every
---            0.5 s, timeout 0.25 s, fall 1), the backend hung: lookups pinned
---            to it fail until the check takes it out (within interval +
---            timeout = 0.75 s), and no lookup started after that fails.
+--            0.5 s, timeout 0.25 s, fall 1) that flushes the flows of a
+--            backend it takes out (conntrack -D, IPVS expire_nodest_conn=1),
+--            the backend hung: it is out within interval + timeout = 0.75 s,
+--            before any lookup's first attempt (1 s) times out, so a pinned
+--            lookup's retry is routed anew and no lookup fails. With
+--            conntrack's default (flows kept), lookups pinned at detection
+--            still fail, and so does, now and then, a new socket that reuses
+--            a port still pinned to the dead backend (measured: a failure
+--            2.4 s after detection in 1 run of 3).
 --
 -- What it expects, and why the bounds (mechanism and measured spread:
 -- docs/stacks.md, "The shipped half-VIP scenarios, measured"). Windows start at the
@@ -31,16 +37,22 @@
 --         pinned port). Outside it the pinning is gone (a health check or
 --         per-query routing: 75% or more) or the VIP is stuck on one backend.
 --   hung: p90 latency >= 1900 ms: the failed lookups paid the whole 2 s.
---   stopped: >= 90% succeed, p99 <= 500 ms: no lookup waits for a timeout
---         (1 s). Not 100%: two lookups interleaved at the VIP can send a
---         retry back to the closed port (measured: 97% to 99%). Without the
---         relay, half the lookups time out.
+--   stopped: >= 80% succeed, p90 <= 500 ms: the lookups wait for no
+--         timeout (1 s). Without the relay half of them time out (50%,
+--         p90 2 s). Not 100% and p99: two lookups interleaved at the VIP can
+--         send a retry back to the closed port (measured 96% to 99%), and on
+--         a machine loaded far past two cores the harness's loop stalled up
+--         to 2 s once, failing 18% (docs/stacks.md).
 --   perquery: 60% to 90% succeed: 75% expected, binomial spread over ~116
 --         lookups is 4%; pinned (50%) or health-checked (~100%) is outside.
 --   checked: detection within 1.0 s (0.75 s + the loop's lag on a loaded
---         machine); the last failed lookup that reached the hung backend
---         ends within 1.0 + 2 s of the fault: only lookups pinned to it
---         before detection fail (failure_span), none started after.
+--         machine). The last failed lookup that reached the hung backend
+--         ends within 1.5 s of the fault (failure_span; measured 0 s: none
+--         failed). A lookup fails only if detection outlasts its first
+--         attempt (1 s), which the detection bound already rejects; half a
+--         timeout is left for lag. Flows kept on down make it at least
+--         detection + 1.9 s (the last lookup pinned before detection fails
+--         after its 2 s); no health check, until the end.
 --
 -- Run: dnschaos run scenarios/half_vip_timeout.lua -v --history run.jsonl
 -- expect: PASS 0
@@ -63,7 +75,7 @@ local chk1, chk2 = pair("chk")
 local hung = s:vip{ name = "hung", backends = { hung1, hung2 }, policy = "flow" }
 local stopped = s:vip{ name = "stopped", backends = { stop1, stop2 }, policy = "flow" }
 local perquery = s:vip{ name = "perquery", backends = { pq1, pq2 }, policy = "random" }
-local checked = s:vip{ name = "checked", backends = { chk1, chk2 }, policy = "flow",
+local checked = s:vip{ name = "checked", backends = { chk1, chk2 }, policy = "flow", on_down = "flush",
                        health = { check = "rcode", name = "internal", qtype = "SOA",
                                   interval = 0.5, timeout = 0.25, rise = 1, fall = 1,
                                   initial = "up" } }
@@ -86,10 +98,10 @@ s:expect{ "hung: at most 65% succeed (retries stay pinned to the hung backend)",
           success_rate{ client = "app-hung", from = FAULT }, at_most = 0.65 }
 s:expect{ "hung: the pinned lookups pay timeout x attempts (p90 >= 1.9 s)",
           latency{ client = "app-hung", p = 90, from = FAULT }, at_least = 1900 }
-s:expect{ "stopped: the port unreachable moves the retry at once (>= 90% succeed)",
-          success_rate{ client = "app-stopped", from = FAULT }, at_least = 0.90 }
-s:expect{ "stopped: no lookup waits for its 1 s timeout (p99 <= 500 ms)",
-          latency{ client = "app-stopped", p = 99, from = FAULT }, at_most = 500 }
+s:expect{ "stopped: the port unreachable moves the retry at once (>= 80% succeed)",
+          success_rate{ client = "app-stopped", from = FAULT }, at_least = 0.80 }
+s:expect{ "stopped: 90% of lookups wait for no timeout (p90 <= 500 ms)",
+          latency{ client = "app-stopped", p = 90, from = FAULT }, at_most = 500 }
 s:expect{ "perquery: about 1 in 4 lookups fails (at least 60% succeed)",
           success_rate{ client = "app-perquery", from = FAULT }, at_least = 0.60 }
 s:expect{ "perquery: about 1 in 4 lookups fails (at most 90% succeed)",
@@ -97,8 +109,8 @@ s:expect{ "perquery: about 1 in 4 lookups fails (at most 90% succeed)",
 s:expect{ "checked: the health check takes the hung backend out within 1 s",
           detection_time{ backend = chk2, vip = checked }, at_most = DETECT }
 -- "No failed lookup after detection" as failure_span: the last failed lookup
--- that reached the hung backend ends at most timeout x attempts (2 s) after
--- the detection bound. (success_rate over the lookups started after
--- detection would be inconclusive by design: none of them meets the fault.)
+-- that reached the hung backend ends within detection + half a timeout.
+-- (success_rate over the lookups started after detection would be
+-- inconclusive by design: none of them meets the fault.)
 s:expect{ "checked: no lookup started after detection fails",
-          failure_span{ backend = chk2, vip = checked }, at_most = DETECT + 2 }
+          failure_span{ backend = chk2, vip = checked }, at_most = DETECT + 0.5 }

@@ -33,7 +33,7 @@
 -- (71%); without pinning, a retry reaches the good backend and nearly every
 -- lookup succeeds (a stopped backend: 80% to 100%). The stacks whose retries are new flows
 -- succeed at least 90% (measured: all of them; a VIP stuck on the hung
--- backend brings them to 0%). ldns: see below.
+-- backend brings them to 0%; dig's bound is 60%, below). ldns: see below.
 --
 -- Run: dnschaos run scenarios/per_stack.lua -v --history run.jsonl --json run.json
 -- expect: PASS 0
@@ -73,7 +73,9 @@ end
 -- blacklists the VIP, and every later lookup fails at once (measured: 1 run
 -- in 8 with the other core busy ended at 0%). The table in docs/stacks.md
 -- reports it; a bound on it would be either unstable or unable to fail.
-for _, name in ipairs{ "libunbound", "dig" } do
-  s:expect{ name .. ": a retry is a new flow, lookups succeed (>= 90%)",
-            success_rate{ client = name, from = FAULT }, at_least = 0.90 }
-end
+s:expect{ "libunbound: a retry is a new flow, lookups succeed (>= 90%)",
+          success_rate{ client = "libunbound", from = FAULT }, at_least = 0.90 }
+-- dig makes 4 to 6 lookups in the window: one whose two answers both come
+-- later than +timeout=1 on a loaded machine is a quarter of them.
+s:expect{ "dig: a retry is a new flow, most lookups succeed (>= 60%)",
+          success_rate{ client = "dig", from = FAULT }, at_least = 0.60 }
