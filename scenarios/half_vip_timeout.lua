@@ -40,7 +40,7 @@
 --   stopped: >= 80% succeed, p90 <= 500 ms: the lookups wait for no
 --         timeout (1 s). Without the relay half of them time out (50%,
 --         p90 2 s). Not 100% and p99: two lookups interleaved at the VIP can
---         send a retry back to the closed port (measured 96% to 99%), and on
+--         send a retry back to the closed port (measured 94% to 99%), and on
 --         a machine loaded far past two cores the harness's loop stalled up
 --         to 2 s once, failing 18% (docs/stacks.md).
 --   perquery: 60% to 90% succeed: 75% expected, binomial spread over ~116
