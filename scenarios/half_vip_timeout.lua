@@ -26,9 +26,9 @@
 --            lookup's retry is routed anew and no lookup fails. With
 --            conntrack's default (flows kept), lookups pinned at detection
 --            still fail, and so does, now and then, a new socket that reuses
---            a port still pinned to the dead backend (measured once in 13
---            runs: a failure 3.6 s after the fault, detection taking about
---            0.5 s).
+--            a port still pinned to the dead backend (measured, once in
+--            about 20 runs: a failure 3.6 s after the fault, detection
+--            taking about 0.5 s).
 --
 -- What it expects, and why the bounds (mechanism and measured spread:
 -- docs/stacks.md, "The shipped half-VIP scenarios, measured"). Windows start at the
