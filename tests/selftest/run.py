@@ -271,8 +271,11 @@ def main():
         missing = [o for o in given if not os.path.isfile(o)]
         names = [o for o in a.only if o not in given]
         unknown = [o for o in names if o not in files and o + ".lua" not in files]
+        if unknown:
+            print("no such self-test in %s: %s" % (a.dir, ", ".join(unknown)))
+        if missing:
+            print("no such file: %s" % ", ".join(missing))
         if unknown or missing:
-            print("no such self-test in %s: %s" % (a.dir, ", ".join(unknown + missing)))
             return 1
         files = [f for f in files if f in names or f[:-4] in names] + given
 
