@@ -7,7 +7,7 @@ Usage: retry_storm_selftest.py PATH/TO/dnschaos [-j N] [-v]
    plus the lines that break it (ending in `-- selftest: fault`), under its
    own header, name and zone path: so a self-test cannot drift from what
    ships, and the runner's healthy run (those lines removed) is the shipped
-   scenario itself.
+   scenario itself. scenarios/selftest/retry_storm_variants.py writes them.
 2. The shipped scenario must end PASS (exit 0, verdict pass, every
    expectation passed): the storm reproduced.
 3. tests/selftest/run.py plays the self-tests and asserts each one's exact
@@ -60,7 +60,8 @@ def faithful(path, shipped):
         return None
     for n, (a, b) in enumerate(zip(mine, shipped)):
         if a != b:
-            return "differs from scenarios/retry_storm.lua beyond its fault lines:\n" \
+            return "differs from scenarios/retry_storm.lua beyond its fault lines (after a " \
+                   "change to the shipped scenario, run retry_storm_variants.py):\n" \
                    "    self-test: %s\n    shipped:   %s" % (a, b)
     return "differs from scenarios/retry_storm.lua in length (%d lines, shipped %d)" % (
         len(mine), len(shipped))
