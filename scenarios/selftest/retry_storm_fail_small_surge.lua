@@ -26,7 +26,7 @@
 -- The bounds are honest: without the marked line this is the shipped
 -- scenario, which passes them all (the runner replays it so); the gentle
 -- twins and the recoveries of glibc and c-ares pass here too.
-local s = scenario{ name = "retry storm selftest: small surge", duration = 15, seed = 14 }
+local s = scenario{ name = "retry storm selftest: small surge", duration = 15.5, seed = 14 }
 local zone = s:zone("../zones/internal.v2.zone")
 
 local CAP = 40        -- queries a resolver serves per second
@@ -34,9 +34,9 @@ local QUEUE = 100     -- queries it holds: a full queue is a 2.5 s wait
 local STEADY = 24     -- lookups per second, each client, before and after the surge
 local SURGE = 100     -- lookups per second, each client, during the surge
 SURGE = 30 -- selftest: fault
-local SURGE_AT, SURGE_END = 2.0, 3.5
-local CUT, CUT_RATE = 9.0, 8  -- the load cut: even 3 tries x 8 = 24 a second is under CAP
-local FROM, TO = 0.2, 14.8
+local SURGE_AT, SURGE_END = 2.0, 4.0
+local CUT, CUT_RATE = 9.5, 8  -- the load cut: even 3 tries x 8 = 24 a second is under CAP
+local FROM, TO = 0.2, 15.3
 local STOP = TO         -- when the clients stop asking
 local STORM = {       -- real retry settings, tuned for latency
   glibc = { timeout = 1, attempts = 2 },
@@ -75,11 +75,11 @@ end
 -- tries (0.3 + 0.6 + 1.2 = 2.1 s), same socket and id.
 -- ldns: retrans 1 s, 2 tries, each from a new socket: an answer later than
 -- its own try's second is lost.
--- Threads: a blocking stack holds one per lookup in flight (about 100 at
--- the surge); with fewer, arrivals would wait for a thread in the client.
+-- Threads: a blocking stack holds one per lookup in flight (at most 148
+-- measured); with fewer, arrivals would wait for a thread in the client.
 local res = {}
 for _, st in ipairs{ "glibc", "c-ares", "ldns" } do
-  local threads = st ~= "c-ares" and 160 or nil
+  local threads = st ~= "c-ares" and 200 or nil
   res[st] = client(st, st, STORM[st], CAP, threads)
   res[st .. "-gentle"] = client(st .. "-gentle", st, GENTLE[st], CAP, threads)
 end
@@ -100,8 +100,10 @@ s:at(CUT, load(CUT_RATE))
 -- The storm: from 1 s after the surge to the cut, with the steady load back;
 -- collapsed from 2.5 s after it (lookups invoked before the queue filled
 -- still complete until then). Resolver loads in 2 s buckets: a loop held up
--- a moment serves the queries that fell due meanwhile in a burst.
-local STORM_FROM, COLLAPSED_FROM = 4.5, 6
+-- a moment serves the queries that fell due meanwhile in a burst (which is
+-- also why no expectation says a twin's resolver stays under its capacity:
+-- such a burst reads 1.1 x; their goodput and one query per lookup say it).
+local STORM_FROM, COLLAPSED_FROM = 5, 6.5
 -- Goodput back, in buckets of `bucket` s, to `fraction` of what the
 -- 24 lookups a second before the surge got.
 local function back(c, from, to, fraction, bucket)
@@ -125,16 +127,15 @@ s:expect{ "ldns: goodput collapses and stays collapsed after the surge",
 s:expect{ "ldns: no recovery after the load cut (its workers blacklisted the resolver)",
           back("ldns", CUT, TO, AFTER_CUT, 1), at_least = TO - CUT }
 for _, st in ipairs{ "glibc", "c-ares", "ldns" } do
+  -- ldns from the surge's end: its workers blacklist the resolver one by one
+  -- during the storm, so its load is highest first.
   s:expect{ st .. ": the retries keep its resolver over capacity",
-            survivor_load{ resolver = res[st], from = STORM_FROM, to = CUT, bucket = 2 },
-            at_least = 1.05 }
+            survivor_load{ resolver = res[st], from = st == "ldns" and SURGE_END or STORM_FROM,
+                           to = CUT, bucket = 2 }, at_least = 1.05 }
   s:expect{ st .. " (one try, long timeout): goodput holds through the surge",
             goodput{ client = st .. "-gentle", from = COLLAPSED_FROM, to = CUT }, at_least = 19 }
   s:expect{ st .. " (one try, long timeout): one query per lookup",
             amplification{ client = st .. "-gentle", from = STORM_FROM, to = CUT }, at_most = 1.1 }
-  s:expect{ st .. " (one try, long timeout): its resolver never over capacity",
-            survivor_load{ resolver = res[st .. "-gentle"], from = STORM_FROM, to = CUT, bucket = 2 },
-            at_most = 1.1 }
 end
 -- Amplification: wire queries per lookup, each stack's tries in the storm
 -- (glibc 2, c-ares 3; the join's ambiguous queries, more of them on a
@@ -147,9 +148,11 @@ s:expect{ "c-ares: amplification in the storm, at least", amplification{ client 
           from = STORM_FROM, to = CUT }, at_least = 2.3 }
 s:expect{ "c-ares: amplification in the storm, at most", amplification{ client = "c-ares",
           from = STORM_FROM, to = CUT }, at_most = 3.5 }
--- ldns: from the surge on (its lookups met the queue then), at most its 2 tries.
+-- ldns: from the surge on (its lookups met the queue then): at most its 2
+-- tries, and fewer as its workers blacklist the resolver (1.2 measured;
+-- with 4 tries 2.2).
 s:expect{ "ldns: amplification from the surge on, at most", amplification{ client = "ldns",
-          from = SURGE_AT, to = CUT }, at_most = 2.2 }
+          from = SURGE_AT, to = CUT }, at_most = 1.7 }
 s:expect{ "libunbound: goodput comes back by itself while the load stays",
           back("libunbound", SURGE_END, CUT, 0.5, 0.5), at_most = 5 }
 -- libunbound's amplification is not asserted: it retries from a new port
@@ -159,4 +162,4 @@ s:expect{ "libunbound: goodput comes back by itself while the load stays",
 -- never passes the capacity, whatever we broke (SERVFAIL, truncation): a
 -- bound on either could not fail. docs/scenarios.md has both figures.
 s:expect{ "libunbound: goodput right after the load cut", back("libunbound", CUT, TO,
-          AFTER_CUT, 0.5), at_most = 1 }
+          AFTER_CUT, 0.5), at_most = 3.5 }
