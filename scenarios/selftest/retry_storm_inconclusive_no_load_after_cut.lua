@@ -60,7 +60,7 @@ end
 -- tries (0.3 + 0.6 + 1.2 = 2.1 s), same socket and id.
 -- ldns: retrans 1 s, 2 tries, each from a new socket: an answer later than
 -- its own try's second is lost.
--- Threads: a blocking stack holds one per lookup in flight (at most 148
+-- Threads: a blocking stack holds one per lookup in flight (at most 150
 -- measured); with fewer, arrivals would wait for a thread in the client.
 local res = {}
 for _, st in ipairs{ "glibc", "c-ares", "ldns" } do
