@@ -19,6 +19,7 @@
 
 #include "fakeresolver/json.h"
 #include "harness/record/outfile.h"
+#include "harness/record/report.h"
 #include "harness/runner.h"
 
 #include <dirent.h>
@@ -912,64 +913,24 @@ static const char *item_verdict(const struct item *it)
 	return code_word(it->code);
 }
 
-/* XML text: & < > " ' as entities, \t \n \r as character references, other controls dropped. */
-static void xml_text(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s);
-	while (n) {
-		uint32_t cp;
-		size_t k = utf8_next(p, n, &cp);
-		switch (cp) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case '\t':
-		case '\n':
-		case '\r':
-			fprintf(f, "&#%u;", cp);
-			break;
-		default:
-			if (cp >= 0x20 && cp != 0x7f && cp != 0xfffe && cp != 0xffff) {
-				char u[4];
-				fwrite(u, 1, utf8_encode(cp, u), f);
-			}
-		}
-		p += k;
-		n -= k;
-	}
-}
-
 /* The JUnit testsuite of a scenario that has no report of its own (bad input, error, not run). */
 static void junit_synth(FILE *f, const struct item *it)
 {
 	const char *v = item_verdict(it);
 	fputs("  <testsuite name=\"", f);
-	xml_text(f, it->path);
+	report_xml_text(f, it->path, true);
 	fprintf(f, "\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"%.3f\">\n",
 	        it->wall);
 	fputs("    <properties>\n      <property name=\"scenario\" value=\"", f);
-	xml_text(f, it->path);
+	report_xml_text(f, it->path, true);
 	fprintf(f, "\"/>\n      <property name=\"verdict\" value=\"%s\"/>\n", v);
 	fprintf(f, "      <property name=\"exit\" value=\"%d\"/>\n    </properties>\n", it->code);
 	fputs("    <testcase classname=\"dnschaos.", f);
-	xml_text(f, it->path);
+	report_xml_text(f, it->path, true);
 	fprintf(f, "\" name=\"the run\" time=\"%.3f\">\n      <error message=\"", it->wall);
-	xml_text(f, it->status);
+	report_xml_text(f, it->status, true);
 	fprintf(f, "\" type=\"%s\">", v);
-	xml_text(f, it->message[0] ? it->message : it->status);
+	report_xml_text(f, it->message[0] ? it->message : it->status, false);
 	fputs("</error>\n    </testcase>\n  </testsuite>\n", f);
 }
 
@@ -1110,40 +1071,6 @@ static void json_write(FILE *f, struct suite *s)
 	fputs(s->n ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
-/* TAP description text: \ and # escaped, control characters as spaces. */
-static void tap_desc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '\\' || c == '#')
-			fprintf(f, "\\%c", c);
-		else
-			putc(c < 0x20 || c == 0x7f ? ' ' : c, f);
-	}
-}
-
-/* A YAML double-quoted value. */
-static void tap_yaml(FILE *f, const char *key, const char *s)
-{
-	fprintf(f, "  %s: \"", key);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			putc(c, f);
-	}
-	fputs("\"\n", f);
-}
-
 static void tap_write(FILE *f, struct suite *s)
 {
 	char buf[128];
@@ -1153,22 +1080,22 @@ static void tap_write(FILE *f, struct suite *s)
 		const char *v = item_verdict(it);
 		bool ok = it->code == DNSCHAOS_EXIT_PASS;
 		fprintf(f, "%s %zu - ", ok ? "ok" : "not ok", i + 1);
-		tap_desc(f, it->path);
+		report_tap_description(f, it->path);
 		fprintf(f, " # %s", v);
 		if (it->passed >= 0)
 			fprintf(f, ": %ld passed, %ld failed, %ld inconclusive", it->passed,
 			        it->failed, it->inconclusive);
 		fputs("\n  ---\n", f);
-		tap_yaml(f, "verdict", v);
+		report_yaml_field(f, "verdict", v);
 		snprintf(buf, sizeof buf, "%d", it->code);
-		tap_yaml(f, "exit", buf);
+		report_yaml_field(f, "exit", buf);
 		if (it->name)
-			tap_yaml(f, "name", it->name);
-		tap_yaml(f, "status", it->status);
+			report_yaml_field(f, "name", it->name);
+		report_yaml_field(f, "status", it->status);
 		snprintf(buf, sizeof buf, "%.3f", it->wall);
-		tap_yaml(f, "wall", buf);
+		report_yaml_field(f, "wall", buf);
 		if (it->code >= DNSCHAOS_EXIT_BAD_INPUT && it->message[0])
-			tap_yaml(f, "message", it->message);
+			report_yaml_field(f, "message", it->message);
 		fputs("  ...\n", f);
 	}
 	fprintf(f, "# suite: %s (exit %d), %zu scenarios\n", code_word(worst(s)), worst(s), s->n);

@@ -1,3 +1,5 @@
+-- Stale zone reboot: a resolver behind a VIP reboots from a weeks-old zone file and lies; a serial-gated VIP keeps it out.
+--
 -- The incident: two resolvers behind one virtual IP. A patch run reboots r2,
 -- which comes back from a zone file cached on its disk weeks ago and
 -- confidently answers with a decommissioned host's address (10.20.0.15).

@@ -543,7 +543,7 @@ static const char *xml_esc(uint32_t c, bool attr, char buf[ESC_MAX])
 	}
 }
 
-static void xml_text(FILE *f, const char *s, bool attr)
+void report_xml_text(FILE *f, const char *s, bool attr)
 {
 	put_escaped(f, s, xml_esc, attr);
 }
@@ -551,9 +551,9 @@ static void xml_text(FILE *f, const char *s, bool attr)
 static void xml_property(FILE *f, const char *name, const char *value)
 {
 	fputs("      <property name=\"", f);
-	xml_text(f, name, true);
+	report_xml_text(f, name, true);
 	fputs("\" value=\"", f);
-	xml_text(f, value, true);
+	report_xml_text(f, value, true);
 	fputs("\"/>\n", f);
 }
 
@@ -599,21 +599,21 @@ static void junit_failure_text(FILE *f, const struct expectation *e,
 	char line[512];
 
 	if (res->detail[0]) {
-		xml_text(f, res->detail, false);
+		report_xml_text(f, res->detail, false);
 		putc('\n', f);
 	}
 	if (res->why[0]) {
-		xml_text(f, res->why, false);
+		report_xml_text(f, res->why, false);
 		putc('\n', f);
 	}
 	for (size_t i = 0; i < moment_count(res); i++) {
 		moment_text(&res->moments[i], line, sizeof line);
-		xml_text(f, line, false);
+		report_xml_text(f, line, false);
 		putc('\n', f);
 	}
 	if (e->where[0]) {
 		fputs("declared at ", f);
-		xml_text(f, e->where, false);
+		report_xml_text(f, e->where, false);
 		putc('\n', f);
 	}
 }
@@ -627,16 +627,16 @@ static void junit_testcase(FILE *f, const char *classname, const struct expectat
 	expect_format_value(res, observed, sizeof observed);
 	expect_format_bound(e, res, bound, sizeof bound);
 	fputs("    <testcase classname=\"", f);
-	xml_text(f, classname, true);
+	report_xml_text(f, classname, true);
 	fputs("\" name=\"", f);
-	xml_text(f, e->name[0] ? e->name : "(unnamed)", true);
+	report_xml_text(f, e->name[0] ? e->name : "(unnamed)", true);
 	fputs("\" time=\"0\">\n", f);
 	snprintf(message, sizeof message, "observed %s, bound %s", observed, bound);
 	if (res->outcome == OUTCOME_FAIL) {
 		fputs("      <failure message=\"", f);
-		xml_text(f, message, true);
+		report_xml_text(f, message, true);
 		fputs("\" type=\"", f);
-		xml_text(f, str_or(metric, "expectation"), true);
+		report_xml_text(f, str_or(metric, "expectation"), true);
 		fputs("\">", f);
 		junit_failure_text(f, e, res);
 		fputs("</failure>\n", f);
@@ -646,23 +646,23 @@ static void junit_testcase(FILE *f, const char *classname, const struct expectat
 		 * an expectation the run could not judge is not a pass.
 		 */
 		fputs("      <error message=\"inconclusive: ", f);
-		xml_text(f, str_or(res->why, "the history cannot tell"), true);
+		report_xml_text(f, str_or(res->why, "the history cannot tell"), true);
 		fputs("\" type=\"inconclusive\">", f);
 		junit_failure_text(f, e, res);
 		fputs("</error>\n", f);
 	}
 	/* Every case says what it measured, passed ones too: CI shows it beside the case. */
 	fputs("      <system-out>", f);
-	xml_text(f, message, false);
+	report_xml_text(f, message, false);
 	putc('\n', f);
 	if (res->outcome == OUTCOME_PASS) { /* the others said it in failure or error */
 		if (res->detail[0]) {
-			xml_text(f, res->detail, false);
+			report_xml_text(f, res->detail, false);
 			putc('\n', f);
 		}
 		if (e->where[0]) {
 			fputs("declared at ", f);
-			xml_text(f, e->where, false);
+			report_xml_text(f, e->where, false);
 			putc('\n', f);
 		}
 	}
@@ -701,7 +701,7 @@ int report_junit(const char *path, const struct report *r, char *err, size_t err
 	        "time=\"%s\">\n",
 	        r->n, c.failed, c.inconclusive, duration);
 	fputs("  <testsuite name=\"", f);
-	xml_text(f, suite, true);
+	report_xml_text(f, suite, true);
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%s\"",
 	        r->n, c.failed, c.inconclusive, duration);
 	if (started_iso(r, when, sizeof when))
@@ -739,12 +739,12 @@ int report_junit(const char *path, const struct report *r, char *err, size_t err
 	put_counts(f, c);
 	putc('\n', f);
 	if (verdict_why(r)[0]) {
-		xml_text(f, verdict_why(r), false);
+		report_xml_text(f, verdict_why(r), false);
 		putc('\n', f);
 	}
 	for (size_t i = 0; i < untouched_count(r); i++) {
 		fputs("untouched fault: ", f);
-		xml_text(f, r->verdict->untouched[i], false);
+		report_xml_text(f, r->verdict->untouched[i], false);
 		putc('\n', f);
 	}
 	fputs("</system-out>\n", f);
@@ -774,6 +774,11 @@ static const char *tap_esc(uint32_t c, bool description, char buf[ESC_MAX])
 static void tap_text(FILE *f, const char *s, bool description)
 {
 	put_escaped(f, s, tap_esc, description);
+}
+
+void report_tap_description(FILE *f, const char *s)
+{
+	tap_text(f, s, true);
 }
 
 /*
@@ -812,7 +817,7 @@ static void yaml_string(FILE *f, const char *s)
 	putc('"', f);
 }
 
-static void yaml_field(FILE *f, const char *key, const char *value)
+void report_yaml_field(FILE *f, const char *key, const char *value)
 {
 	fprintf(f, "  %s: ", key);
 	yaml_string(f, value);
@@ -842,16 +847,16 @@ static void tap_case(FILE *f, size_t num, const struct expectation *e,
 	putc('\n', f);
 
 	fputs("  ---\n", f);
-	yaml_field(f, "outcome", outcome_word(res->outcome, false));
-	yaml_field(f, "metric", str_or(metric, "unknown"));
-	yaml_field(f, "observed", observed);
-	yaml_field(f, "bound", bound);
+	report_yaml_field(f, "outcome", outcome_word(res->outcome, false));
+	report_yaml_field(f, "metric", str_or(metric, "unknown"));
+	report_yaml_field(f, "observed", observed);
+	report_yaml_field(f, "bound", bound);
 	if (res->detail[0])
-		yaml_field(f, "detail", res->detail);
+		report_yaml_field(f, "detail", res->detail);
 	if (res->why[0])
-		yaml_field(f, "why", res->why);
+		report_yaml_field(f, "why", res->why);
 	if (e->where[0])
-		yaml_field(f, "where", e->where);
+		report_yaml_field(f, "where", e->where);
 	if (moment_count(res) > 0) {
 		fputs("  moments:\n", f);
 		for (size_t i = 0; i < moment_count(res); i++) {

@@ -65,4 +65,27 @@ int report_json(const char *path, const struct report *r, char *err, size_t errl
  */
 int report_html(const char *dir, const struct report *r, char *err, size_t errlen);
 
+/*
+ * The escapers the reports use, for writers of other reports in these
+ * formats (the suite's combined JUnit and TAP, harness/suite.c). Each
+ * decodes s as UTF-8 (a byte that is not is U+FFFD), so the output is valid
+ * whatever s holds.
+ *
+ * report_xml_text: s as XML character data (attr false) or inside an
+ * attribute value (attr true): & < > (and " ' in attributes) as entities;
+ * tab, newline and carriage return as character references in attributes;
+ * other C0 controls, U+FFFE and U+FFFF dropped (XML 1.0 cannot hold them).
+ */
+void report_xml_text(FILE *f, const char *s, bool attr);
+
+/* s as a TAP test description: # and \ escaped, control characters as spaces. */
+void report_tap_description(FILE *f, const char *s);
+
+/*
+ * A line of a TAP YAMLish block, `  key: "value"`: value as a YAML
+ * double-quoted scalar (" and \ escaped, \t \n \r, other C0 controls and
+ * DEL as \xHH, C1 controls dropped).
+ */
+void report_yaml_field(FILE *f, const char *key, const char *value);
+
 #endif

@@ -2,7 +2,11 @@
 """Self-tests of the verdict: every metric must FAIL a broken system and be
 INCONCLUSIVE for an untested one (see README.md).
 
-Usage: run.py PATH/TO/dnschaos [--dir DIR] [--checks docs/checks.md] [-j N] [-v] [NAME ...]
+Usage: run.py PATH/TO/dnschaos [--dir DIR] [--checks docs/checks.md] [-j N] [-v] [NAME|PATH ...]
+
+A NAME is a file of DIR; a PATH (holding a '/') is played wherever it is
+(scenarios/half_vip_timeout.lua, scenarios/selftest/half_vip_*.lua). Given
+either, only those run and the metric coverage is not checked.
 
 Each tests/selftest/*.lua declares in its header what it must end with:
 
@@ -233,7 +237,8 @@ def main():
     ap.add_argument("--checks", default=os.path.join(HERE, "..", "..", "docs", "checks.md"))
     ap.add_argument("-j", type=int, default=2)
     ap.add_argument("-v", action="store_true", help="print every expectation's value")
-    ap.add_argument("only", nargs="*", help="run only these files (coverage is not checked)")
+    ap.add_argument("only", nargs="*",
+                    help="run only these files of DIR, or these paths (coverage is not checked)")
     a = ap.parse_intermixed_args()
 
     metrics = metrics_of(a.checks)
@@ -260,18 +265,27 @@ def main():
                           % (m, verdict, m, verdict.lower()))
                     problems_total += 1
     else:
-        unknown = [o for o in a.only if o not in files and o + ".lua" not in files]
+        # A path (it holds a '/') is played as it is, wherever it lives: the
+        # shipped scenarios (header '-- expect: PASS 0') and their self-tests.
+        given = [o for o in a.only if os.sep in o]
+        missing = [o for o in given if not os.path.isfile(o)]
+        names = [o for o in a.only if o not in given]
+        unknown = [o for o in names if o not in files and o + ".lua" not in files]
         if unknown:
             print("no such self-test in %s: %s" % (a.dir, ", ".join(unknown)))
+        if missing:
+            print("no such file: %s" % ", ".join(missing))
+        if unknown or missing:
             return 1
-        files = [f for f in files if f in a.only or f[:-4] in a.only]
+        files = [f for f in files if f in names or f[:-4] in names] + given
 
     passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="selftest.") as work, \
             concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.j)) as pool:
         jobs = []
         for f in files:
-            path = os.path.join(a.dir, f)
+            path = f if os.sep in f else os.path.join(a.dir, f)
+            f = os.path.basename(f)
             want = header(path)
             fm = file_metric(f, metrics)
             if fm and want["verdict"] and fm[1] != want["verdict"]:
