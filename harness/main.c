@@ -10,8 +10,8 @@
 #include "harness/record/rederive.h"
 #include "harness/record/report.h"
 #include "harness/runner.h"
+#include "harness/run/watchdog.h"
 #include "harness/suite.h"
-#include "harness/watchdog.h"
 #include "version.h"
 
 #include <errno.h>

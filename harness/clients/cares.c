@@ -239,7 +239,7 @@ static void cares_timer_set(struct cares_state *st, double delay)
 	/* libevent adds tv to the loop's cached time, which is never later than
 	 * now: the timer may fire early (harmless), never late */
 	evtimer_add(st->timer, &tv);
-	st->timer_at = clock_mono() + delay;
+	st->timer_at = client_clock(st->c) + delay;
 }
 
 /* After c-ares may have sent: any new deadline is at least one try away. */
@@ -247,7 +247,7 @@ static void cares_timer_bound(struct cares_state *st)
 {
 	if (!st->active)
 		return;
-	double bound = clock_mono() + st->try_timeout;
+	double bound = client_clock(st->c) + st->try_timeout;
 	if (st->timer_at > 0 && st->timer_at <= bound)
 		return;
 	cares_timer_set(st, st->try_timeout);

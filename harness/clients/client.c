@@ -20,7 +20,7 @@
 #include "fakeresolver/wire.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
-#include "harness/runner.h"
+#include "harness/env.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -85,7 +85,7 @@ struct pool {
 };
 
 struct client {
-	struct runner *run;
+	struct run_env *env;
 	struct client_config cfg;
 	const struct client_driver *drv;
 	void *state;
@@ -93,7 +93,7 @@ struct client {
 	double total_weight;
 	bool started, stopped;
 	atomic_bool stopping;
-	double stop_deadline; /* clock_mono: the reap gives up on its workers then */
+	double stop_deadline; /* env_clock: the reap gives up on its workers then */
 	bool abandoned;       /* workers outlived it: c stays allocated for them */
 
 	/* in flight, per name */
@@ -234,7 +234,12 @@ const struct client_config *client_cfg(const struct client *c)
 
 struct event_base *client_base(const struct client *c)
 {
-	return runner_base(c->run);
+	return env_base(c->env);
+}
+
+double client_clock(const struct client *c)
+{
+	return env_clock(c->env);
 }
 
 bool client_stopping(const struct client *c)
@@ -268,7 +273,7 @@ static bool by_family(enum client_stack s)
 
 static void record_invoke(struct client *c, const struct pending *p)
 {
-	struct history *h = runner_history(c->run);
+	struct history *h = env_history(c->env);
 	if (!h)
 		return;
 	char tb[16];
@@ -303,7 +308,7 @@ static void record_addrs(struct history *h, const char *key, const struct lookup
 
 static void record_done(struct client *c, struct pending *p, double now)
 {
-	struct history *h = runner_history(c->run);
+	struct history *h = env_history(c->env);
 	struct lookup *lk = &p->lk;
 	if (!h)
 		return;
@@ -344,7 +349,7 @@ static void record_done(struct client *c, struct pending *p, double now)
 	}
 	bool negative = lk->result == LOOKUP_FAIL &&
 			(lk->reason == REASON_NXDOMAIN || lk->reason == REASON_NODATA);
-	struct classify *cl = runner_classify(c->run);
+	struct classify *cl = env_classify(c->env);
 	if (cl && (want_a || want_aaaa) && (lk->result == LOOKUP_OK || negative)) {
 		struct classify_query q = {
 			lk->name, want_a, want_aaaa, lk->reason == REASON_NXDOMAIN,
@@ -380,7 +385,7 @@ static void record_done(struct client *c, struct pending *p, double now)
  */
 static void record_cancelled(struct client *c, const struct pending *p, double now)
 {
-	struct history *h = runner_history(c->run);
+	struct history *h = env_history(c->env);
 	if (!h)
 		return;
 	history_begin(h, now, "lookup");
@@ -431,7 +436,7 @@ static void schedule_refill(struct client *c);
 /* A lookup's outcome is in: record it, count it, free it. */
 static void complete(struct client *c, struct pending *p)
 {
-	double now = runner_now(c->run);
+	double now = env_now(c->env);
 	unlink_pending(c, p);
 	if (!p->cancelled) {
 		switch (p->lk.result) {
@@ -583,7 +588,7 @@ static int pool_start(struct client *c, char *err, size_t errlen)
 			 strerror(errno));
 		return -1;
 	}
-	pl->done_ev = event_new(runner_base(c->run), pl->efd, EV_READ | EV_PERSIST, pool_drain, c);
+	pl->done_ev = event_new(env_base(c->env), pl->efd, EV_READ | EV_PERSIST, pool_drain, c);
 	if (!pl->done_ev || event_add(pl->done_ev, NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -646,12 +651,12 @@ static void pool_nudge(evutil_socket_t fd, short what, void *arg)
 static void pool_wait(struct client *c)
 {
 	struct pool *pl = &c->pool;
-	struct event_base *base = runner_base(c->run);
+	struct event_base *base = env_base(c->env);
 	struct timeval tick = clock_timeval(NUDGE_S);
 	struct event *nudge = event_new(base, -1, EV_PERSIST, pool_nudge, c);
 	bool looped = nudge && event_add(nudge, &tick) == 0;
 
-	while (!pool_all_exited(pl) && clock_mono() < c->stop_deadline) {
+	while (!pool_all_exited(pl) && env_clock(c->env) < c->stop_deadline) {
 		if (looped && event_base_loop(base, EVLOOP_ONCE) == 0)
 			continue;
 		looped = false; /* no loop to run here: nudge and sleep */
@@ -759,19 +764,19 @@ static void issue(struct client *c)
 {
 	struct pending *p = calloc(1, sizeof *p);
 	if (!p) {
-		runner_abort(c->run, RUNNER_FAILED, "client %s: out of memory", c->cfg.name);
+		env_fail(c->env, "client %s: out of memory", c->cfg.name);
 		return;
 	}
 	p->c = c;
 	p->name_idx = pick_name(c);
-	p->lk.id = runner_next_lookup_id(c->run);
+	p->lk.id = env_next_lookup_id(c->env);
 	p->lk.name = c->cfg.names[p->name_idx];
 	p->lk.family = c->cfg.family;
 	p->lk.qtype = c->cfg.qtype;
 	p->lk.rcode = -1;
 	p->lk.result = LOOKUP_FAIL;
 	p->lk.reason = REASON_ERROR;
-	p->invoked = runner_now(c->run);
+	p->invoked = env_now(c->env);
 	c->issued++;
 	c->st.invoked++;
 	link_pending(c, p);
@@ -818,7 +823,7 @@ static void arm_arrival(struct client *c)
 {
 	if (!may_issue(c) || c->rate <= 0)
 		return;
-	double wait = c->next_arrival - runner_now(c->run);
+	double wait = c->next_arrival - env_now(c->env);
 	struct timeval tv = clock_timeval(wait > 0 ? wait : 0);
 	event_add(c->arrival_ev, &tv);
 }
@@ -829,7 +834,7 @@ static void on_arrival(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	(void)fd;
 	(void)what;
-	double now = runner_now(c->run);
+	double now = env_now(c->env);
 	for (int n = 0; n < TICK_MAX && may_issue(c) && c->next_arrival <= now; n++) {
 		issue(c);
 		c->next_arrival += next_gap(c);
@@ -879,7 +884,7 @@ void client_set_rate(struct client *c, double rate)
 		return;
 	}
 	if (!was)
-		c->next_arrival = runner_now(c->run) + next_gap(c);
+		c->next_arrival = env_now(c->env) + next_gap(c);
 	event_del(c->arrival_ev);
 	arm_arrival(c);
 }
@@ -893,11 +898,11 @@ static void on_window(evutil_socket_t fd, short what, void *arg)
 	if (!c->window_open) {
 		c->window_open = true;
 		if (c->cfg.to_s > 0) {
-			struct timeval tv = clock_timeval(c->cfg.to_s - runner_now(c->run));
+			struct timeval tv = clock_timeval(c->cfg.to_s - env_now(c->env));
 			event_add(c->window_ev, &tv);
 		}
 		if (c->cfg.rate > 0) {
-			c->next_arrival = runner_now(c->run);
+			c->next_arrival = env_now(c->env);
 			arm_arrival(c);
 		} else {
 			schedule_refill(c);
@@ -1062,7 +1067,7 @@ void client_sent(struct client *c, struct lookup *lk, uint16_t port, int id,
 
 /* ---- life ---- */
 
-struct client *client_create(struct runner *run, struct client_config *cfg, char *err,
+struct client *client_create(struct run_env *env, struct client_config *cfg, char *err,
 			     size_t errlen)
 {
 	struct client *c = calloc(1, sizeof *c);
@@ -1071,7 +1076,7 @@ struct client *client_create(struct runner *run, struct client_config *cfg, char
 		client_config_clear(cfg);
 		return NULL;
 	}
-	c->run = run;
+	c->env = env;
 	c->cfg = *cfg;
 	memset(cfg, 0, sizeof *cfg); /* the strings are ours now */
 	c->pool.efd = -1;
@@ -1096,7 +1101,7 @@ struct client *client_create(struct runner *run, struct client_config *cfg, char
 	}
 	if (build_variants(c, err, errlen) != 0)
 		goto fail;
-	struct event_base *base = runner_base(run);
+	struct event_base *base = env_base(env);
 	c->arrival_ev = evtimer_new(base, on_arrival, c);
 	c->refill_ev = evtimer_new(base, on_refill, c);
 	c->window_ev = evtimer_new(base, on_window, c);
@@ -1129,7 +1134,7 @@ int client_start(struct client *c, char *err, size_t errlen)
 	if (c->drv->threaded && pool_start(c, err, errlen) != 0)
 		return -1;
 	c->started = true;
-	struct timeval tv = clock_timeval(c->cfg.from_s - runner_now(c->run));
+	struct timeval tv = clock_timeval(c->cfg.from_s - env_now(c->env));
 	event_add(c->window_ev, &tv);
 	return 0;
 }
@@ -1141,7 +1146,7 @@ void client_stop(struct client *c)
 	c->stopped = true;
 	c->window_open = false;
 	atomic_store(&c->stopping, true);
-	c->stop_deadline = clock_mono() + STOP_WAIT_S; /* one bound for every client's reap */
+	c->stop_deadline = env_clock(c->env) + STOP_WAIT_S; /* one bound for every client's reap */
 	if (!c->started)
 		return; /* nothing was issued, no driver to close */
 	event_del(c->arrival_ev);
@@ -1158,7 +1163,7 @@ void client_stop(struct client *c)
 		pthread_mutex_unlock(&c->pool.mu);
 	}
 	/* What is still in flight is recorded now, as cancelled, and never again. */
-	double now = runner_now(c->run);
+	double now = env_now(c->env);
 	for (size_t i = 0; i < c->cfg.nnames; i++)
 		for (struct pending *p = c->heads[i]; p; p = p->next) {
 			if (p->cancelled)

@@ -27,10 +27,12 @@
 #include <stdint.h>
 
 #include "fakeresolver/addr.h"
+#include "harness/env.h"
+#include "harness/record/classify.h"
 
 struct client;
 struct event_base;
-struct runner;
+struct run_env;
 
 #define CLIENT_NAME_MAX 64
 #define CLIENT_NAMES_MAX 256
@@ -40,7 +42,6 @@ struct runner;
 #define CLIENT_THREADS_MAX 1024 /* worker threads of one client, whatever sets the count */
 #define CLIENT_RUN_THREADS_MAX 1024 /* threads all the clients of a run make together */
 #define CLIENT_TARGETS_MAX 3 /* glibc asks at most three nameservers; the others follow */
-#define LOOKUP_ADDRS_MAX 32
 #define LOOKUP_OUTPUT_MAX 256
 
 enum client_stack {
@@ -78,10 +79,7 @@ enum lookup_reason {
 	REASON_COUNT
 };
 
-struct lookup_addr {
-	int family; /* AF_INET or AF_INET6 */
-	uint8_t a[16];
-};
+/* struct lookup_addr (an address a lookup got): harness/record/classify.h, which classifies it. */
 
 /*
  * One logical lookup. The core fills the request part; the driver fills the
@@ -249,6 +247,9 @@ extern const struct client_driver client_exec_driver;
 const struct client_config *client_cfg(const struct client *c);
 struct event_base *client_base(const struct client *c);
 
+/* Monotonic seconds on the run's clock (env_clock): any thread. Drivers read time only here. */
+double client_clock(const struct client *c);
+
 /* On the loop thread: a lookup started with start() has its outcome. */
 void client_done(struct client *c, struct lookup *lk);
 
@@ -258,7 +259,7 @@ bool client_stopping(const struct client *c);
 /* ---- for the runner and the Lua binding (loop thread) ---- */
 
 /* Creates a client (config moved in: cfg is cleared). NULL with err on failure. */
-struct client *client_create(struct runner *run, struct client_config *cfg, char *err,
+struct client *client_create(struct run_env *env, struct client_config *cfg, char *err,
 			     size_t errlen);
 
 /*
@@ -303,12 +304,6 @@ void client_destroy(struct client *c);
  * client could have sent it. With commit, the decision is recorded (the
  * lookup's keys and wire count); without, only asked.
  */
-struct client_join {
-	const char *client; /* NULL: more than one client could have sent it */
-	uint64_t lookup;    /* the lookup's id; 0 when ambiguous */
-	const char *cause;  /* "first", "pair", "search", "retry"; NULL when ambiguous */
-	bool ambiguous;     /* more than one lookup (or client) could have sent it */
-};
 bool client_join(struct client *c, const struct addr *dst, const struct addr *src,
 		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, bool commit,
 		 struct client_join *out);

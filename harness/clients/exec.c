@@ -450,7 +450,7 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 	if (w)
 		w->runs++;
 
-	double deadline = clock_mono() + limit;
+	double deadline = client_clock(c) + limit;
 	bool open = true;
 	for (;;) {
 		int ended = spawn_ended(pid);
@@ -465,7 +465,7 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 			end = EXEC_STOPPED;
 			break;
 		}
-		double left = deadline - clock_mono();
+		double left = deadline - client_clock(c);
 		if (left <= 0) {
 			end = EXEC_KILLED_AT_LIMIT;
 			break;

@@ -364,10 +364,10 @@ static void glibc_resolve(struct client *c, void *tstate, struct lookup *lk)
 	}
 	hints.ai_socktype = SOCK_DGRAM;
 
-	double t0 = clock_mono();
+	double t0 = client_clock(c);
 	int rc = getaddrinfo(lk->name, NULL, &hints, &res);
 	int errnum = errno;
-	double took = clock_mono() - t0;
+	double took = client_clock(c) - t0;
 	if (rc != 0) {
 		gai_fail(lk, rc, errnum, took, t->retrans);
 		return;
@@ -536,10 +536,10 @@ static void glibc_res_resolve(struct client *c, void *tstate, struct lookup *lk)
 
 	memset(t->ans, 0, HFIXEDSZ);
 	errno = 0;
-	double t0 = clock_mono();
+	double t0 = client_clock(c);
 	int n = res_nquery(&t->st, lk->name, C_IN, lk->qtype, t->ans, sizeof t->ans);
 	int errnum = errno;
-	double took = clock_mono() - t0;
+	double took = client_clock(c) - t0;
 	if (n >= 0) {
 		read_answer(lk, t->ans, (size_t)n < sizeof t->ans ? (size_t)n : sizeof t->ans);
 		return;

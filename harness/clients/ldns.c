@@ -388,14 +388,14 @@ static void ldns_resolve(struct client *c, void *tstate, struct lookup *lk)
 		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, status_name(st));
 		return;
 	}
-	t0 = clock_mono();
+	t0 = client_clock(c);
 	if (w->search)
 		st = ldns_resolver_search_status(&p, w->res, name, (ldns_rr_type)lk->qtype,
 		                                 LDNS_RR_CLASS_IN, LDNS_RD);
 	else
 		st = ldns_resolver_query_status(&p, w->res, name, (ldns_rr_type)lk->qtype,
 		                                LDNS_RR_CLASS_IN, LDNS_RD);
-	double elapsed = clock_mono() - t0;
+	double elapsed = client_clock(c) - t0;
 
 	if (st != LDNS_STATUS_OK)
 		fail_status(w, lk, st, elapsed);

@@ -14,7 +14,7 @@
 #include "harness/lb/health.h"
 #include "harness/lb/vip.h"
 
-struct runner;
+struct run_env;
 struct farm_source;
 struct farm_resolver;
 struct farm_vip;
@@ -38,7 +38,7 @@ void farm_boot_clear(struct farm_boot *b);
 /* ---- the zone source ---- */
 
 /* A zone source named name at addr (port 0: chosen at start). zones: referenced. */
-struct farm_source *farm_source_create(struct runner *run, const char *name,
+struct farm_source *farm_source_create(struct run_env *env, const char *name,
 				       const struct addr *addr);
 void farm_source_destroy(struct farm_source *s);
 
@@ -78,7 +78,7 @@ enum farm_state {
 	FARM_UP,      /* serving */
 };
 
-struct farm_resolver *farm_resolver_create(struct runner *run, const char *name,
+struct farm_resolver *farm_resolver_create(struct run_env *env, const char *name,
 					   const struct addr *addr, const struct farm_boot *boot);
 void farm_resolver_destroy(struct farm_resolver *r);
 
@@ -187,7 +187,7 @@ struct farm_vip_health {
 /* cfg: policy and options (its address and backends are filled at start).
  * in_process: resolvers behind it get their UDP queries handed over in the
  * process (struct vip_local), not across loopback. */
-struct farm_vip *farm_vip_create(struct runner *run, const char *name, const struct addr *addr,
+struct farm_vip *farm_vip_create(struct run_env *env, const char *name, const struct addr *addr,
 				 const struct vip_config *cfg, const struct farm_vip_backend *b,
 				 size_t n, const struct farm_vip_health *health, bool in_process);
 void farm_vip_destroy(struct farm_vip *v);

@@ -5,11 +5,10 @@
  * fault plan. Everything it does goes into the history.
  */
 #include "harness/farm/farm.h"
-#include "harness/clients/client.h"
+#include "harness/env.h"
 #include "fakeresolver/clock.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
-#include "harness/runner.h"
 #include "fakeresolver/xfr.h"
 
 #include <arpa/inet.h>
@@ -47,7 +46,7 @@ struct arrival {
 };
 
 struct farm_resolver {
-	struct runner *run;
+	struct run_env *env;
 	char name[FARM_NAME_MAX];
 	struct addr addr;
 	struct farm_boot boot; /* as configured */
@@ -105,24 +104,24 @@ static uint64_t name_seed(uint64_t seed, const char *name)
 
 static void record_state(struct farm_resolver *r, const char *why)
 {
-	struct history *h = runner_history(r->run);
+	struct history *h = env_history(r->env);
 	char buf[80];
 	if (h) {
-		history_begin(h, runner_now(r->run), "state");
+		history_begin(h, env_now(r->env), "state");
 		history_str(h, "resolver", r->name);
 		history_str(h, "state", farm_state_name(r->state));
 		history_str(h, "why", why);
 		history_str(h, "address", addr_str(&r->addr, buf, sizeof buf));
 		history_end(h);
 	}
-	runner_say(r->run, "%s is %s (%s)", r->name, farm_state_name(r->state), why);
+	env_say(r->env, "%s is %s (%s)", r->name, farm_state_name(r->state), why);
 }
 
 /* Joins a query arriving now (the transport's id: glibc retries over TCP with the same one). */
 static bool join_now(struct farm_resolver *r, const struct addr *peer, const struct wire_query *q,
 		     struct client_join *j)
 {
-	return runner_join(r->run, &r->addr, peer, q->qname, q->qname_len, q->qtype, (int)q->id, j);
+	return env_join(r->env, &r->addr, peer, q->qname, q->qname_len, q->qtype, (int)q->id, j);
 }
 
 /* The server's arrive hook: a query enters the capacity queue; join it now. */
@@ -148,7 +147,7 @@ static uint64_t on_arrive(void *arg, enum answer_transport tp, const struct addr
 	}
 	struct arrival *a = &r->arrivals[r->arr_len++];
 	a->tag = ++r->next_tag;
-	a->at = runner_now(r->run);
+	a->at = env_now(r->env);
 	a->transport = tp;
 	a->peer = *peer;
 	a->question = wire_query_parse(pkt, len, &q) == WIRE_QUERY_OK && q.question_end;
@@ -193,8 +192,8 @@ static void write_join(struct history *h, const struct client_join *j)
  */
 static void arrivals_drop(struct farm_resolver *r)
 {
-	struct history *h = runner_history(r->run);
-	double now = runner_now(r->run);
+	struct history *h = env_history(r->env);
+	double now = env_now(r->env);
 	char buf[1024], tb[16];
 	for (size_t i = r->arr_head; h && i < r->arr_len; i++) {
 		const struct arrival *a = &r->arrivals[i];
@@ -228,12 +227,12 @@ static void arrivals_drop(struct farm_resolver *r)
 static void log_query(void *arg, const struct server_event *ev)
 {
 	struct farm_resolver *r = arg;
-	struct history *h = runner_history(r->run);
+	struct history *h = env_history(r->env);
 	const struct answer_info *info = ev->info;
 	const struct fault_decision *d = ev->decision;
 	char buf[1024], tb[16], rb[16];
 
-	history_begin(h, runner_now(r->run), "query");
+	history_begin(h, env_now(r->env), "query");
 	history_str(h, "resolver", r->name);
 	history_str(h, "transport", ev->transport == ANSWER_UDP ? "udp" : "tcp");
 	history_str(h, "src", addr_str(ev->peer, buf, sizeof buf));
@@ -295,13 +294,13 @@ static void log_query(void *arg, const struct server_event *ev)
 	history_end(h);
 }
 
-struct farm_resolver *farm_resolver_create(struct runner *run, const char *name,
+struct farm_resolver *farm_resolver_create(struct run_env *env, const char *name,
 					   const struct addr *addr, const struct farm_boot *boot)
 {
 	struct farm_resolver *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
-	r->run = run;
+	r->env = env;
 	snprintf(r->name, sizeof r->name, "%s", name);
 	r->addr = *addr;
 	farm_boot_copy(&r->boot, boot);
@@ -311,7 +310,7 @@ struct farm_resolver *farm_resolver_create(struct runner *run, const char *name,
 		farm_resolver_destroy(r);
 		return NULL;
 	}
-	rng_seed(&r->rng, name_seed(runner_seed(run), name));
+	rng_seed(&r->rng, name_seed(env_seed(env), name));
 	return r;
 }
 
@@ -382,15 +381,15 @@ int64_t farm_resolver_first_serial(const struct farm_resolver *r)
 /* Records a boot (or reload) and its outcome. */
 static void record_boot(struct farm_resolver *r, const char *from, bool reload, const char *error)
 {
-	struct history *h = runner_history(r->run);
+	struct history *h = env_history(r->env);
 	char name[1024];
 	/* What it serves now is a version of the zone answers are classified
 	 * against (its version line, if new, goes before the boot line). */
 	for (size_t i = 0; i < zone_set_count(r->zones); i++)
-		runner_know_version(r->run, zone_set_at(r->zones, i),
+		env_know_version(r->env, zone_set_at(r->zones, i),
 				    strcmp(from, "source") == 0 ? CLASSIFY_TRANSFER : CLASSIFY_DISK);
 	if (h) {
-		history_begin(h, runner_now(r->run), "boot");
+		history_begin(h, env_now(r->env), "boot");
 		history_str(h, "resolver", r->name);
 		history_str(h, "from", from);
 		if (reload)
@@ -423,10 +422,10 @@ static void record_boot(struct farm_resolver *r, const char *from, bool reload, 
 		history_end(h);
 	}
 	if (error)
-		runner_say(r->run, "%s %s from %s failed: %s; serving %zu zone(s)", r->name,
+		env_say(r->env, "%s %s from %s failed: %s; serving %zu zone(s)", r->name,
 			   reload ? "reload" : "boot", from, error, zone_set_count(r->zones));
 	else
-		runner_say(r->run, "%s %s from %s: serial %lld", r->name,
+		env_say(r->env, "%s %s from %s: serial %lld", r->name,
 			   reload ? "reloaded" : "booted", from,
 			   (long long)farm_resolver_first_serial(r));
 }
@@ -464,7 +463,7 @@ static void transfers_settle(struct farm_resolver *r)
 	}
 	record_boot(r, "source", reload, r->xfr_error[0] ? r->xfr_error : NULL);
 	gate_check(r);
-	runner_emit(r->run, r, "booted");
+	env_emit(r->env, r, "booted");
 }
 
 static void transfer_done(void *arg, struct zone_version *v, const char *err)
@@ -502,7 +501,7 @@ static int boot(struct farm_resolver *r, const struct farm_boot *b, bool reload)
 		}
 		record_boot(r, "file", reload, NULL);
 		gate_check(r);
-		runner_emit(r->run, r, "booted");
+		env_emit(r->env, r, "booted");
 		return 0;
 	}
 	const struct zone_set *truth = farm_source_zones(b->source);
@@ -527,7 +526,7 @@ static int boot(struct farm_resolver *r, const struct farm_boot *b, bool reload)
 		char err[256];
 		const uint8_t *origin = zone_version_origin(zone_set_at(truth, i), NULL);
 		r->xfrs[i].r = r;
-		r->xfrs[i].x = xfr_start(runner_base(r->run), farm_source_addr(b->source), origin,
+		r->xfrs[i].x = xfr_start(env_base(r->env), farm_source_addr(b->source), origin,
 					 XFR_TIMEOUT_MS, transfer_done, &r->xfrs[i], err, sizeof err);
 		if (!r->xfrs[i].x) {
 			r->xfr_pending--;
@@ -551,12 +550,12 @@ int farm_resolver_start(struct farm_resolver *r, const struct farm_boot *b, char
 		return 0;
 	server_config_defaults(&cfg);
 	cfg.addr = r->addr;
-	r->server = server_create(runner_base(r->run), r->zones, &cfg, err, errlen);
+	r->server = server_create(env_base(r->env), r->zones, &cfg, err, errlen);
 	if (!r->server)
 		return -1;
 	r->addr = *server_addr(r->server); /* keeps the port for restarts */
 	server_set_faults(r->server, r->plan, &r->rng);
-	if (runner_history(r->run)) {
+	if (env_history(r->env)) {
 		server_set_log(r->server, log_query, r);
 		server_set_arrive(r->server, on_arrive, r);
 	}
@@ -579,7 +578,7 @@ void farm_resolver_stop(struct farm_resolver *r, const char *why)
 	if (r->state == FARM_DOWN)
 		return;
 	if (strcmp(why, "stop") == 0) {
-		r->down_id = runner_next_id(r->run);
+		r->down_id = env_next_id(r->env);
 		r->down_kind = "stop";
 		record_lifecycle(r, r->down_id, "stop", "inject", 0);
 	}
@@ -600,7 +599,7 @@ void farm_resolver_stop(struct farm_resolver *r, const char *why)
 		serve(r, empty);
 	r->state = FARM_DOWN;
 	record_state(r, why);
-	runner_emit(r->run, r, strcmp(why, "crash") == 0 ? "crashed" : "stopped");
+	env_emit(r->env, r, strcmp(why, "crash") == 0 ? "crashed" : "stopped");
 }
 
 static void restart_due(evutil_socket_t fd, short what, void *arg)
@@ -610,14 +609,14 @@ static void restart_due(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (farm_resolver_start(r, &r->restart_boot, err, sizeof err) != 0)
-		runner_abort(r->run, RUNNER_FAILED, "%s: restart failed: %s", r->name, err);
+		env_fail(r->env, "%s: restart failed: %s", r->name, err);
 	farm_boot_clear(&r->restart_boot);
 }
 
 int farm_resolver_crash(struct farm_resolver *r, double down_s, const struct farm_boot *b,
 			char *err, size_t errlen)
 {
-	uint32_t id = runner_next_id(r->run);
+	uint32_t id = env_next_id(r->env);
 	if (r->down_id) {
 		/* Already down (stopped, or a crash waiting): this crash supersedes it. */
 		record_lifecycle(r, r->down_id, r->down_kind, "heal", 0);
@@ -635,13 +634,13 @@ int farm_resolver_crash(struct farm_resolver *r, double down_s, const struct far
 		return rc;
 	}
 	if (!r->restart_timer)
-		r->restart_timer = evtimer_new(runner_base(r->run), restart_due, r);
+		r->restart_timer = evtimer_new(env_base(r->env), restart_due, r);
 	if (!r->restart_timer) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	struct timeval tv = clock_timeval(down_s);
-	event_base_update_cache_time(runner_base(r->run));
+	event_base_update_cache_time(env_base(r->env));
 	evtimer_add(r->restart_timer, &tv);
 	return 0;
 }
@@ -653,7 +652,7 @@ int farm_resolver_reload(struct farm_resolver *r, const struct farm_boot *b, cha
 		snprintf(err, errlen, "%s is down: start it instead of reloading", r->name);
 		return -1;
 	}
-	uint32_t id = runner_next_id(r->run);
+	uint32_t id = env_next_id(r->env);
 	record_lifecycle(r, id, "reload", "inject", 0);
 	if (boot(r, b, true) != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -680,12 +679,12 @@ static void record_fault(struct farm_resolver *r, uint32_t id, const char *kind,
 			 const char *action, const struct fault_spec *spec, double qps,
 			 unsigned queue, double duration_s)
 {
-	struct history *h = runner_history(r->run);
+	struct history *h = env_history(r->env);
 	char buf[1024], tb[16], rb[16];
-	runner_say(r->run, "%s: %s %s (fault %u)", r->name, action, kind, id);
+	env_say(r->env, "%s: %s %s (fault %u)", r->name, action, kind, id);
 	if (!h)
 		return;
-	history_begin(h, runner_now(r->run), "fault");
+	history_begin(h, env_now(r->env), "fault");
 	history_str(h, "target", r->name);
 	history_str(h, "fault", kind);
 	history_uint(h, "id", id);
@@ -740,11 +739,11 @@ static void record_fault(struct farm_resolver *r, uint32_t id, const char *kind,
 static void record_lifecycle(struct farm_resolver *r, uint32_t id, const char *kind,
 			     const char *action, double down_s)
 {
-	struct history *h = runner_history(r->run);
-	runner_say(r->run, "%s: %s %s (fault %u)", r->name, action, kind, id);
+	struct history *h = env_history(r->env);
+	env_say(r->env, "%s: %s %s (fault %u)", r->name, action, kind, id);
 	if (!h)
 		return;
-	history_begin(h, runner_now(r->run), "fault");
+	history_begin(h, env_now(r->env), "fault");
 	history_str(h, "target", r->name);
 	history_str(h, "fault", kind);
 	history_uint(h, "id", id);
@@ -778,16 +777,16 @@ static struct farm_fault *fault_add(struct farm_resolver *r, uint32_t plan_id, d
 		r->cap_faults = cap;
 	}
 	f->r = r;
-	f->id = runner_next_id(r->run);
+	f->id = env_next_id(r->env);
 	f->plan_id = plan_id;
 	if (duration_s > 0) {
-		f->heal_timer = evtimer_new(runner_base(r->run), heal_due, f);
+		f->heal_timer = evtimer_new(env_base(r->env), heal_due, f);
 		if (!f->heal_timer) {
 			free(f);
 			return NULL;
 		}
 		struct timeval tv = clock_timeval(duration_s);
-		event_base_update_cache_time(runner_base(r->run));
+		event_base_update_cache_time(env_base(r->env));
 		evtimer_add(f->heal_timer, &tv);
 	}
 	r->faults[r->nfaults++] = f;
@@ -902,11 +901,11 @@ static bool serial_older(uint32_t a, uint32_t b)
 static void record_gate(struct farm_resolver *r, bool gated, const char *reason)
 {
 	static const char *const answers[] = { "servfail", "refused", "silence" };
-	struct history *h = runner_history(r->run);
-	runner_say(r->run, "%s %s: %s", r->name, gated ? "gates itself" : "lifts its gate", reason);
+	struct history *h = env_history(r->env);
+	env_say(r->env, "%s %s: %s", r->name, gated ? "gates itself" : "lifts its gate", reason);
 	if (!h)
 		return;
-	history_begin(h, runner_now(r->run), "gate");
+	history_begin(h, env_now(r->env), "gate");
 	history_str(h, "resolver", r->name);
 	history_bool(h, "gated", gated);
 	history_str(h, "reason", reason);
@@ -959,7 +958,7 @@ static void gate_check(struct farm_resolver *r)
 		spec.rcode = r->gate.answer == FARM_GATE_REFUSED ? DNS_RCODE_REFUSED
 								 : DNS_RCODE_SERVFAIL;
 		if (fault_plan_add(r->plan, &spec, &r->gate_plan_id) != 0) {
-			runner_abort(r->run, RUNNER_FAILED, "out of memory");
+			env_fail(r->env, "out of memory");
 			return;
 		}
 		record_gate(r, true, reason);

@@ -5,14 +5,14 @@
 #include "harness/farm/farm.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
-#include "harness/runner.h"
+#include "harness/env.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct farm_source {
-	struct runner *run;
+	struct run_env *env;
 	char name[FARM_NAME_MAX];
 	struct addr addr;
 	struct zone_set *zones;
@@ -41,13 +41,13 @@ void farm_boot_clear(struct farm_boot *b)
 	b->source = NULL;
 }
 
-struct farm_source *farm_source_create(struct runner *run, const char *name,
+struct farm_source *farm_source_create(struct run_env *env, const char *name,
 				       const struct addr *addr)
 {
 	struct farm_source *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->run = run;
+	s->env = env;
 	snprintf(s->name, sizeof s->name, "%s", name);
 	s->addr = *addr;
 	s->zones = zone_set_create();
@@ -93,7 +93,7 @@ static bool same_content(struct zone_version *a, struct zone_version *b)
 /* A publish line (the version line, if new, is written before it). */
 static void record_publish(struct farm_source *s, struct zone_version *v, bool initial, double t)
 {
-	struct history *h = runner_history(s->run);
+	struct history *h = env_history(s->env);
 	char name[1024], hex[ZONE_DIGEST_HEX];
 	uint8_t digest[ZONE_DIGEST_LEN];
 	if (!h)
@@ -143,19 +143,19 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 	}
 	/* The version served now (a rollback serves the one held under that serial). */
 	struct zone_version *now = zone_set_served(s->zones, origin, olen);
-	if (runner_running(s->run)) {
-		double t = runner_now(s->run);
-		if (runner_publish_version(s->run, now, t) != 0) {
+	if (env_running(s->env)) {
+		double t = env_now(s->env);
+		if (env_publish_version(s->env, now, t) != 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		record_publish(s, now, false, t);
 	}
-	runner_say(s->run, "%s publishes %s serial %u", s->name, name, zone_version_serial(v));
-	if (runner_running(s->run)) {
+	env_say(s->env, "%s publishes %s serial %u", s->name, name, zone_version_serial(v));
+	if (env_running(s->env)) {
 		for (size_t i = 0; i < s->nwatchers; i++)
 			s->watchers[i].fn(s->watchers[i].arg);
-		runner_emit(s->run, s, "published");
+		env_emit(s->env, s, "published");
 	}
 	return 0;
 }
@@ -184,8 +184,8 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 	/* What was published before the run: the history's first truth. */
 	for (size_t i = 0; !s->announced && i < zone_set_count(s->zones); i++) {
 		struct zone_version *v = zone_set_at(s->zones, i);
-		double t = runner_now(s->run);
-		if (runner_publish_version(s->run, v, t) != 0) {
+		double t = env_now(s->env);
+		if (env_publish_version(s->env, v, t) != 0) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -194,7 +194,7 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 	s->announced = true;
 	server_config_defaults(&cfg);
 	cfg.addr = s->addr;
-	s->server = server_create(runner_base(s->run), s->zones, &cfg, err, errlen);
+	s->server = server_create(env_base(s->env), s->zones, &cfg, err, errlen);
 	if (!s->server)
 		return -1;
 	s->addr = *server_addr(s->server);
@@ -203,21 +203,21 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 
 void farm_source_stop(struct farm_source *s)
 {
-	struct history *h = runner_history(s->run);
+	struct history *h = env_history(s->env);
 	char buf[80];
 	if (!s->server)
 		return;
 	server_destroy(s->server);
 	s->server = NULL;
-	if (h && runner_running(s->run)) {
-		history_begin(h, runner_now(s->run), "state");
+	if (h && env_running(s->env)) {
+		history_begin(h, env_now(s->env), "state");
 		history_str(h, "source", s->name);
 		history_str(h, "state", "down");
 		history_str(h, "why", "stop");
 		history_str(h, "address", addr_str(&s->addr, buf, sizeof buf));
 		history_end(h);
 	}
-	runner_say(s->run, "%s is down (stop)", s->name);
+	env_say(s->env, "%s is down (stop)", s->name);
 }
 
 bool farm_source_running(const struct farm_source *s)

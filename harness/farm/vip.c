@@ -5,9 +5,8 @@
  * probe and transition written to the history.
  */
 #include "harness/farm/farm.h"
-#include "harness/clients/client.h"
+#include "harness/env.h"
 #include "harness/record/history.h"
-#include "harness/runner.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,7 @@ struct hc_ctx {
 };
 
 struct farm_vip {
-	struct runner *run;
+	struct run_env *env;
 	char name[FARM_NAME_MAX];
 	char where[256];   /* its s:vip line, for messages */
 	struct addr addr;
@@ -40,7 +39,7 @@ struct farm_vip {
 	size_t zone_len;
 };
 
-struct farm_vip *farm_vip_create(struct runner *run, const char *name, const struct addr *addr,
+struct farm_vip *farm_vip_create(struct run_env *env, const char *name, const struct addr *addr,
 				 const struct vip_config *cfg, const struct farm_vip_backend *b,
 				 size_t n, const struct farm_vip_health *health, bool in_process)
 {
@@ -49,7 +48,7 @@ struct farm_vip *farm_vip_create(struct runner *run, const char *name, const str
 	struct farm_vip *v = calloc(1, sizeof *v);
 	if (!v)
 		return NULL;
-	v->run = run;
+	v->env = env;
 	snprintf(v->name, sizeof v->name, "%s", name);
 	v->addr = *addr;
 	v->cfg = *cfg;
@@ -62,7 +61,7 @@ struct farm_vip *farm_vip_create(struct runner *run, const char *name, const str
 		v->member[i] = true;
 		v->healthy[i] = !v->health.enabled || v->health.cfg.initial_up;
 	}
-	uint64_t seed = runner_seed(run) ^ 0x5649505649505649ull; /* "VIPVIPVI" */
+	uint64_t seed = env_seed(env) ^ 0x5649505649505649ull; /* "VIPVIPVI" */
 	for (const char *p = name; *p; p++)
 		seed = (seed ^ (unsigned char)*p) * 1099511628211ull;
 	rng_seed(&v->rng, seed);
@@ -121,7 +120,7 @@ static void apply(struct farm_vip *v, int i)
 		return;
 	size_t flushed = vip_set_backend_up(v->vip, i, up);
 	if (flushed)
-		runner_say(v->run, "%s: flushed %zu flow(s) pinned to %s", v->name, flushed,
+		env_say(v->env, "%s: flushed %zu flow(s) pinned to %s", v->name, flushed,
 			   v->backends[i].name);
 }
 
@@ -134,10 +133,10 @@ static void apply(struct farm_vip *v, int i)
 static uint64_t log_route(void *arg, const struct vip_event *ev)
 {
 	struct farm_vip *v = arg;
-	struct history *h = runner_history(v->run);
+	struct history *h = env_history(v->env);
 	uint64_t tag = 0;
 	char buf[1024];
-	history_begin(h, runner_now(v->run), "route");
+	history_begin(h, env_now(v->env), "route");
 	history_str(h, "vip", v->name);
 	history_str(h, "transport", ev->tcp ? "tcp" : "udp");
 	history_str(h, "src", addr_str(ev->client, buf, sizeof buf));
@@ -158,7 +157,7 @@ static uint64_t log_route(void *arg, const struct vip_event *ev)
 		if (ev->reply) {
 			if (ev->tag)
 				history_uint(h, "for_lookup", ev->tag);
-		} else if (runner_join(v->run, vip_addr(v->vip), ev->client, q.qname, q.qname_len,
+		} else if (env_join(v->env, vip_addr(v->vip), ev->client, q.qname, q.qname_len,
 				       q.qtype, ev->tcp ? -1 : ev->id, &j)) {
 			if (j.client)
 				history_str(h, "client", j.client);
@@ -179,10 +178,10 @@ static void on_probe(void *arg, const struct health_probe_report *rep)
 {
 	struct hc_ctx *c = arg;
 	struct farm_vip *v = c->v;
-	struct history *h = runner_history(v->run);
+	struct history *h = env_history(v->env);
 	if (!h)
 		return;
-	history_begin(h, runner_now(v->run), "health");
+	history_begin(h, env_now(v->env), "health");
 	history_str(h, "vip", v->name);
 	history_str(h, "backend", rep->backend);
 	history_str(h, "event", "probe");
@@ -202,10 +201,10 @@ static void on_transition(void *arg, const struct health_transition *t)
 {
 	struct hc_ctx *c = arg;
 	struct farm_vip *v = c->v;
-	struct history *h = runner_history(v->run);
+	struct history *h = env_history(v->env);
 	v->healthy[c->index] = t->up;
 	if (h) {
-		history_begin(h, runner_now(v->run), "health");
+		history_begin(h, env_now(v->env), "health");
 		history_str(h, "vip", v->name);
 		history_str(h, "backend", t->backend);
 		history_str(h, "event", t->up ? "up" : "down");
@@ -213,12 +212,12 @@ static void on_transition(void *arg, const struct health_transition *t)
 		history_uint(h, "count", t->count);
 		history_end(h);
 	}
-	runner_say(v->run, "%s: %s is %s after %u probe(s): %s", v->name, t->backend,
+	env_say(v->env, "%s: %s is %s after %u probe(s): %s", v->name, t->backend,
 		   t->up ? "up" : "down", t->count, t->reason);
 	apply(v, c->index);
 	const void *target = v->backends[c->index].resolver;
 	if (target)
-		runner_emit(v->run, target, t->up ? "healthy" : "unhealthy");
+		env_emit(v->env, target, t->up ? "healthy" : "unhealthy");
 }
 
 static int64_t published(void *arg)
@@ -250,7 +249,7 @@ static void record_start(struct farm_vip *v)
 {
 	static const char *const downs[] = { "keep", "flush" };
 	static const char *const refused[] = { "drop", "servfail", "icmp" };
-	struct history *h = runner_history(v->run);
+	struct history *h = env_history(v->env);
 	const char *icmp_error = vip_icmp_error(v->vip);
 	char buf[80];
 	if (icmp_error)
@@ -258,7 +257,7 @@ static void record_start(struct farm_vip *v)
 			v->where[0] ? ": " : "", v->name, icmp_error);
 	if (!h)
 		return;
-	history_begin(h, runner_now(v->run), "vip");
+	history_begin(h, env_now(v->env), "vip");
 	history_str(h, "vip", v->name);
 	history_str(h, "address", addr_str(vip_addr(v->vip), buf, sizeof buf));
 	history_str(h, "policy", vip_policy_name(v->cfg.policy));
@@ -287,6 +286,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 {
 	char origin[1024];
 	struct vip_config cfg = v->cfg;
+	cfg.clock = v->env->clock; /* the VIP and its checkers read the run's clock */
 	cfg.addr = v->addr;
 	cfg.nbackends = v->n;
 	for (size_t i = 0; i < v->n; i++) {
@@ -301,12 +301,12 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 			bc->local.arg = v->backends[i].resolver;
 		}
 	}
-	v->vip = vip_create(runner_base(v->run), &cfg, &v->rng, err, errlen);
+	v->vip = vip_create(env_base(v->env), &cfg, &v->rng, err, errlen);
 	if (!v->vip)
 		return -1;
 	v->addr = *vip_addr(v->vip);
 	record_start(v);
-	if (runner_history(v->run))
+	if (env_history(v->env))
 		vip_set_log(v->vip, log_route, v);
 	for (size_t i = 0; i < v->n; i++)
 		apply(v, (int)i);
@@ -330,6 +330,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 		ldns_rdf_deep_free(dname);
 	}
 	struct health_config hcfg = v->health.cfg;
+	hcfg.clock = v->env->clock;
 	if (v->health.qname[0])
 		hcfg.qname = v->health.qname;
 	if (v->health.command[0])
@@ -339,7 +340,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 		v->ctx[i].index = (int)i;
 		struct health_callbacks cb = { on_probe, on_transition, published, &v->ctx[i],
 					       backend_ready };
-		v->hc[i] = health_checker_create(runner_base(v->run), v->backends[i].name,
+		v->hc[i] = health_checker_create(env_base(v->env), v->backends[i].name,
 						 &cfg.backends[i].addr, origin, &hcfg, &cb, err,
 						 errlen);
 		if (!v->hc[i])
@@ -360,17 +361,17 @@ void farm_vip_stop(struct farm_vip *v)
 
 void farm_vip_set_member(struct farm_vip *v, int i, bool up, const char *why)
 {
-	struct history *h = runner_history(v->run);
+	struct history *h = env_history(v->env);
 	v->member[i] = up;
 	if (h) {
-		history_begin(h, runner_now(v->run), "health");
+		history_begin(h, env_now(v->env), "health");
 		history_str(h, "vip", v->name);
 		history_str(h, "backend", v->backends[i].name);
 		history_str(h, "event", up ? "member" : "removed");
 		history_str(h, "reason", why);
 		history_end(h);
 	}
-	runner_say(v->run, "%s: %s %s the VIP (%s)", v->name, v->backends[i].name,
+	env_say(v->env, "%s: %s %s the VIP (%s)", v->name, v->backends[i].name,
 		   up ? "put back into" : "taken out of", why);
 	apply(v, i);
 }

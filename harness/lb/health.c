@@ -96,6 +96,12 @@ struct health_checker {
 	bool dead;      /* destroyed inside a callback: free on release */
 };
 
+/* The time the checker reads: its config's clock (the run's), or the monotonic clock. */
+static double hc_clock(const struct health_checker *hc)
+{
+	return hc->cfg.clock ? hc->cfg.clock() : clock_mono();
+}
+
 /*
  * libevent measures a timeout from the time it cached when the loop woke up,
  * which falls behind when a callback earlier in the same turn was slow (a
@@ -192,7 +198,7 @@ static void dns_start(struct health_checker *hc)
 		if (hc->cfg.qtype)
 			qtype = hc->cfg.qtype;
 	}
-	hc->started = clock_mono();
+	hc->started = hc_clock(hc);
 	event_base_update_cache_time(hc->base); /* see timer_in */
 	hc->probe = probe_start(hc->base, &hc->addr, qname, qtype, &opt, dns_done, hc, err,
 				sizeof err);
@@ -241,7 +247,7 @@ static void reap_poll(evutil_socket_t fd, short what, void *arg)
 	int status;
 	(void)fd;
 	(void)what;
-	double now = clock_mono();
+	double now = hc_clock(hc);
 	for (size_t i = 0; i < hc->nreap;) {
 		struct reaping *rp = &hc->reap[i];
 		/* Unreaped, so the group id is still its own. */
@@ -315,7 +321,7 @@ static const char *output_text(struct health_checker *hc)
  * at the timeout; pid has been reaped or handed to the reaper. */
 static void exec_finish(struct health_checker *hc, int status, bool killed)
 {
-	double latency = clock_mono() - hc->started;
+	double latency = hc_clock(hc) - hc->started;
 	int exit_status;
 
 	if (hc->pipe_fd >= 0) {
@@ -342,7 +348,7 @@ static void exec_lost(struct health_checker *hc, int err)
 	evtimer_del(hc->deadline_ev);
 	evtimer_del(hc->poll_ev);
 	hc->busy = false;
-	deliver(hc, false, clock_mono() - hc->started, -1, -1, output_text(hc));
+	deliver(hc, false, hc_clock(hc) - hc->started, -1, -1, output_text(hc));
 }
 
 /* Finishes the command if it has exited; returns true if it did. */
@@ -403,7 +409,7 @@ static void exec_kill(struct health_checker *hc)
 	/* The guardian's sweep reaches what left the group (setsid); a SIGKILL
 	 * to the group would take the guardian and leave those behind. */
 	kill(pid, SIGTERM);
-	reap_later(hc, pid, clock_mono() + HEALTH_SWEEP_WAIT);
+	reap_later(hc, pid, hc_clock(hc) + HEALTH_SWEEP_WAIT);
 	exec_finish(hc, -1, true);
 }
 
@@ -424,7 +430,7 @@ static void exec_start(struct health_checker *hc)
 
 	hc->out_len = hc->out_total = 0;
 	hc->out[0] = '\0';
-	hc->started = clock_mono();
+	hc->started = hc_clock(hc);
 	if (hc->addr.ss.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)&hc->addr.ss)->sin_addr, ip,
 			  sizeof ip);
@@ -467,7 +473,7 @@ fail:
 	spawn_env_free(envp);
 	if (rc != 0) {
 		snprintf(hc->reason, sizeof hc->reason, "cannot run /bin/sh: %s", strerror(rc));
-		deliver(hc, false, clock_mono() - hc->started, -1, -1, output_text(hc));
+		deliver(hc, false, hc_clock(hc) - hc->started, -1, -1, output_text(hc));
 	}
 }
 
@@ -476,7 +482,7 @@ fail:
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_checker *hc = arg;
-	double now = clock_mono();
+	double now = hc_clock(hc);
 	(void)fd;
 	(void)what;
 
@@ -674,7 +680,7 @@ struct health_checker *health_checker_create(struct event_base *base, const char
 		goto oom;
 	/* The first tick at once (on the next turn of the loop); the grid starts with
 	 * the first probe, once the backend is ready. */
-	hc->next_due = clock_mono();
+	hc->next_due = hc_clock(hc);
 	timer_in(hc->tick, 0);
 	return hc;
 oom:

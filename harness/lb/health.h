@@ -37,6 +37,7 @@ struct health_config {
 	const char *qname;     /* alive/rcode: the name asked (default, NULL: the zone's apex) */
 	uint16_t qtype;        /* alive/rcode: default (0) SOA */
 	const char *command;   /* exec: run with /bin/sh -c; required */
+	double (*clock)(void); /* monotonic seconds the checker reads; NULL: clock_mono */
 	/* qname and qtype are refused on serial and exec checks, command on all but exec.
 	 * Strings are copied. */
 };

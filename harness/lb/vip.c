@@ -98,6 +98,12 @@ struct vip {
 	double now;
 };
 
+/* The time the VIP reads: its config's clock (the run's), or the monotonic clock. */
+static double vip_clock(const struct vip *v)
+{
+	return v->cfg.clock ? v->cfg.clock() : clock_mono();
+}
+
 void vip_config_defaults(struct vip_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -466,7 +472,7 @@ static void local_reply(void *arg, const uint8_t *reply, size_t len)
 	if (len > REPLY_MAX)
 		len = REPLY_MAX;
 	memcpy(pkt, reply, len);
-	if (!relay_take(u, pkt, len, v->gathering ? v->now : clock_mono(), m))
+	if (!relay_take(u, pkt, len, v->gathering ? v->now : vip_clock(v), m))
 		return;
 	v->backends[u->backend].refused_until = 0; /* it answers again */
 	if (!v->gathering) {
@@ -563,7 +569,7 @@ static void client_read(evutil_socket_t fd, short what, void *arg)
 		int n = recvmmsg(fd, v->in, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
-		double now = clock_mono();
+		double now = vip_clock(v);
 		v->gathering = true;
 		v->out_n = 0;
 		v->now = now;
@@ -672,12 +678,12 @@ static void upstream_read(evutil_socket_t fd, short what, void *arg)
 		if (n < 0 && errno == ECONNREFUSED) {
 			/* The backend's port is closed. VIP_ICMP: the error queue says
 			 * for which queries (drained above and next round). */
-			v->backends[u->backend].refused_until = clock_mono() + REFUSED_HOLD_S;
+			v->backends[u->backend].refused_until = vip_clock(v) + REFUSED_HOLD_S;
 			continue;
 		}
 		if (n <= 0)
 			return;
-		double now = clock_mono();
+		double now = vip_clock(v);
 		int m = 0;
 		for (int i = 0; i < n; i++)
 			if (relay_take(u, v->out_buf + (size_t)i * REPLY_MAX, v->in[i].msg_len, now,
@@ -696,7 +702,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	struct vip *v = arg;
 	(void)fd;
 	(void)what;
-	double now = clock_mono();
+	double now = vip_clock(v);
 	vip_router_expire(v->router, now);
 	for (size_t b = 0; b < v->cfg.nbackends; b++)
 		for (struct upstream *u = v->backends[b].ups; u; u = u->next) {
@@ -774,7 +780,7 @@ static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
 	k.client.len = (socklen_t)salen;
 	k.tcp = true;
 	v->stats.tcp_conns++;
-	struct vip_route rt = vip_router_route(v->router, &k, clock_mono());
+	struct vip_route rt = vip_router_route(v->router, &k, vip_clock(v));
 	if (rt.backend < 0) {
 		log_route(v, true, &k.client, 0, &rt, "no-backend", NULL, 0);
 		evutil_closesocket(fd);

@@ -103,6 +103,7 @@ struct vip_config {
 	enum vip_on_refused on_refused;
 	double flow_idle_s;        /* default 30 */
 	double query_timeout_s;    /* a forwarded query forgotten after this; default 5 */
+	double (*clock)(void);     /* monotonic seconds the VIP reads; NULL: clock_mono */
 	size_t nbackends;
 	struct vip_backend_config backends[VIP_BACKENDS_MAX];
 };

@@ -1,8 +1,11 @@
 /*
- * bind.h - the Lua side of a run: the restricted environment, option-table
- * parsing shared by every binding, and the scenario object that owns the farm
- * and the timeline. One C file per Lua-visible type: scenario.c, resolver.c,
- * source.c, zone.c, fault.c; opts.c and sandbox.c are shared helpers.
+ * bind.h - the Lua side of a run, which only describes it: the restricted
+ * environment, option-table parsing shared by every binding, the scenario
+ * object (scenario.c) that hands the farm and the timeline to the run
+ * (harness/run/), actions parsed into specs (action.c) and the scheduler of
+ * timeline functions (sched.c). One C file per Lua-visible type:
+ * scenario.c, resolver.c, source.c, zone.c, fault.c, vip.c, client.c,
+ * expect.c; opts.c and sandbox.c are shared helpers.
  */
 #ifndef HARNESS_LUA_BIND_H
 #define HARNESS_LUA_BIND_H
@@ -15,8 +18,10 @@
 
 #include "harness/farm/farm.h"
 
-struct runner;
+#include "harness/run/run.h"
+
 struct scenario;
+struct sched;
 
 /* Metatable names. */
 #define BIND_SCENARIO "dnschaos.scenario"
@@ -27,6 +32,7 @@ struct scenario;
 #define BIND_VIP "dnschaos.vip"
 #define BIND_CLIENT "dnschaos.client"
 #define BIND_BOOT "dnschaos.boot_plan"
+#define BIND_ACTION "dnschaos.action"
 
 /* ---- sandbox.c ---- */
 
@@ -44,7 +50,7 @@ lua_State *sandbox_new(struct runner *run, uint64_t seed);
  * Deadlines for Lua calls: sandbox_enter before a call (seconds from now; a
  * nested call keeps the earlier deadline of the call around it), and
  * sandbox_leave with what it returned after. Each also hands the deadline in
- * force to the watchdog (harness/watchdog.h), which ends the process if the
+ * force to the watchdog (harness/run/watchdog.h), which ends the process if the
  * hook cannot (a __gc finalizer, one endless C call). Every entry into Lua
  * must go through them. Main thread only.
  */
@@ -120,40 +126,56 @@ void *opts_udata(lua_State *L, int idx, const char *key, const char *tname, cons
 /* The closest of keys to word (edit distance), for "did you mean". */
 const char *opts_closest(const char *word, const char *const keys[]);
 
+/*
+ * The method half of a type's __index (the one lookup every type shares):
+ * pushes methods[k] (NULL-terminated; may be NULL) and returns 1, or raises
+ * "<type> has no field or method 'k' (did you mean 'x'?)", x the closest of
+ * fields (NULL-terminated; may be NULL) and methods. Call it once the
+ * type's own fields did not match.
+ */
+int opts_method(lua_State *L, const char *type, const char *k, const char *const fields[],
+		const luaL_Reg methods[]);
+
 /* ---- scenario.c ---- */
 
 /* Registers every type and the global scenario{} constructor. */
 void scenario_open(lua_State *L, struct runner *run);
 
+/*
+ * Runs the scenario file's setup code in a new sandbox given to the run
+ * (runner_set_script). Returns RUNNER_COMPLETED when the scenario declared a
+ * valid farm and timeline, or RUNNER_BAD_INPUT (the error, with file:line and
+ * a traceback, in runner_error), or RUNNER_FAILED (out of memory).
+ */
+enum runner_outcome runner_load(struct runner *r);
+
+/* The scenario runner_load declared (NULL before, or if the file declared none). */
+struct scenario *runner_scenario(struct runner *r);
+
 /* The scenario the file declared, or NULL if it did not call scenario{}. */
 struct scenario *scenario_get(lua_State *L);
+
+#define SCENARIO_NAME_MAX 128
+
+/*
+ * The scenario of L (registry.c): registered at once (scenario_destroy frees
+ * it when the state closes), with its scheduler; tells the run its name and
+ * duration. Raises on out of memory.
+ */
+struct scenario *scenario_create(lua_State *L, struct runner *run, const char *name,
+				 double duration, bool has_seed, uint64_t seed);
+struct runner *scenario_run(const struct scenario *sc);
+struct sched *scenario_sched(const struct scenario *sc);
 
 const char *scenario_name(const struct scenario *sc);
 double scenario_duration(const struct scenario *sc);
 bool scenario_has_seed(const struct scenario *sc);
 uint64_t scenario_seed(const struct scenario *sc);
 
-/* Starts the farm and arms the timeline. Returns 0 or -1 with err set. */
-int scenario_start(struct scenario *sc, char *err, size_t errlen);
-
-/* Disarms the timeline, heals every fault and stops every object. */
-void scenario_stop(struct scenario *sc);
-
-/* Frees the farm and the timeline (after lua_close). NULL is a no-op. */
+/* Frees what the scenario holds (after lua_close): its expectations, its scheduler. NULL is a no-op. */
 void scenario_destroy(struct scenario *sc);
 
-/* Delivers a farm event to s:on listeners and s:wait waiters. */
-void scenario_emit(struct scenario *sc, const void *target, const char *event);
-
-/* Adds a farm object's Lua handle; the bindings call these. */
-void scenario_add_resolver(lua_State *L, struct scenario *sc, struct farm_resolver *r);
-void scenario_add_source(lua_State *L, struct scenario *sc, struct farm_source *s);
-void scenario_add_vip(lua_State *L, struct scenario *sc, struct farm_vip *v);
-struct client;
-void scenario_add_client(lua_State *L, struct scenario *sc, struct client *c);
 size_t scenario_client_count(const struct scenario *sc);
-/* Lookups so far over every client: invoked, ok, and completed (ok, failed or timed out). */
-void scenario_progress(const struct scenario *sc, uint64_t *invoked, uint64_t *ok, uint64_t *done);
 /*
  * The cache setting of the run's libunbound clients: the first call sets it
  * (0 or 1) and every call returns it (libunbound's cache switch is global).
@@ -163,18 +185,8 @@ int scenario_unbound_cache(struct scenario *sc, int want);
 /* The last octet of the next client source address (127.0.100.N). */
 unsigned scenario_next_client_source(struct scenario *sc);
 
-/* Joins a wire query to a client's lookup (runner_join). */
-struct client_join;
-bool scenario_join(struct scenario *sc, const struct addr *dst, const struct addr *src,
-		   const uint8_t *qname, size_t qlen, uint16_t qtype, int id,
-		   struct client_join *out);
-
-/* Finds a farm object by name (for "unknown target" errors). */
-struct farm_resolver *scenario_find_resolver(const struct scenario *sc, const char *name);
-struct farm_source *scenario_find_source(const struct scenario *sc, const char *name);
-
-/* True if an object of the farm already has this address (port 0 matches any). */
-bool scenario_address_used(const struct scenario *sc, const struct addr *a);
+/* Pushes the farm object named name, or raises naming the known ones. */
+void scenario_push_named(lua_State *L, const char *name);
 
 /*
  * The address for a new object: the option "address" of the table at idx
@@ -187,8 +199,72 @@ void scenario_pick_address(lua_State *L, struct scenario *sc, int idx, struct ad
 /* Raises unless name is free and of a sane length. */
 void scenario_check_name(lua_State *L, struct scenario *sc, const char *name, const char *what);
 
-/* True while validating a declared action (s:at with a method): parse, don't act. */
-bool scenario_dry_run(lua_State *L);
+/* ---- sched.c: the timeline functions' coroutines ---- */
+
+/* The scheduler of L's scenario; it listens to the run's farm events. NULL on out of memory. */
+struct sched *sched_create(lua_State *L, struct runner *run);
+
+/* The run stopped: parked coroutines are dropped and nothing is resumed. NULL: no-op. */
+void sched_stop(struct sched *sc);
+
+/* Frees it (after lua_close). NULL is a no-op. */
+void sched_destroy(struct sched *sc);
+
+/*
+ * Puts the function at fn_idx on the run's timeline: at from, then every
+ * `every` s (0: once) until `until`; each call runs it in a new coroutine.
+ * Returns 0, or -1 (out of memory, or the run has started).
+ */
+int sched_every(lua_State *L, double from, double every, double until, int fn_idx);
+
+/* The scenario methods the scheduler implements: s:sleep, s:wait, s:query, s:on. */
+int sched_sleep(lua_State *L);
+int sched_wait(lua_State *L);
+int sched_query(lua_State *L);
+int sched_on(lua_State *L);
+
+/* ---- action.c: actions as specs ---- */
+
+struct run_action;
+struct run_result;
+
+/*
+ * An action method of a type: parse reads the target at self and the
+ * options at opts into a (raising on bad input: what it referenced is in a,
+ * freed by the userdata's __gc); opts says whether its "during the run"
+ * message shows {...}; setup whether it may act before the run; result
+ * pushes what the method returns (NULL: nothing).
+ */
+struct action_method {
+	const char *name;
+	void (*parse)(lua_State *L, int self, int opts, struct run_action *a);
+	bool opts;
+	bool setup;
+	int (*result)(lua_State *L, const struct run_action *a, const struct run_result *res);
+};
+extern const struct action_method resolver_actions[];
+extern const struct action_method source_actions[];
+extern const struct action_method vip_actions[];
+extern const struct action_method fault_actions[];
+
+void action_open(lua_State *L);
+
+/* Pushes an empty action in a userdata whose __gc clears it (run_action_clear). */
+struct run_action *action_push(lua_State *L);
+
+/* The method named name in a NULL-terminated table, or NULL. */
+const struct action_method *action_find(const struct action_method *m, const char *name);
+
+/*
+ * A method call (self at 1, options at 2): parses, refuses before the run
+ * (unless m->setup), carries it out with run_act and returns m->result's
+ * values. Raises with run_act's message on failure.
+ */
+int action_method(lua_State *L, const struct action_method *m);
+
+/* Carries out a (run_act) and raises with its message on failure. */
+int action_do(lua_State *L, struct run_action *a, struct run_result *res);
+
 
 /* ---- the types ---- */
 

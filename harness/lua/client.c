@@ -6,7 +6,7 @@
  */
 #include "harness/lua/bind.h"
 #include "harness/clients/client.h"
-#include "harness/runner.h"
+#include "harness/run/run.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -16,12 +16,6 @@
 #include <ldns/ldns.h>
 
 #define BIND_CLIENT_CFG "dnschaos.client_config"
-
-struct client *client_check(lua_State *L, int idx)
-{
-	struct client **box = luaL_checkudata(L, idx, BIND_CLIENT);
-	return *box;
-}
 
 /* The config being read lives in a userdata, so a Lua error on a bad option frees it. */
 /* Registry key: the threads the run's clients declared so far make (client_threads_needed). */
@@ -459,13 +453,13 @@ int client_new(lua_State *L)
 				  what, (int)total, CLIENT_RUN_THREADS_MAX);
 
 	char cerr[256];
-	struct client *c = client_create(sandbox_runner(L), cfg, cerr, sizeof cerr);
+	struct client **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	struct client *c = runner_new_client(sandbox_runner(L), cfg, cerr, sizeof cerr);
 	if (!c)
 		return luaL_error(L, "%s", cerr);
 	lua_pushinteger(L, total);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &run_threads_key);
-	scenario_add_client(L, sc, c);
-	struct client **box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = c;
 	luaL_setmetatable(L, BIND_CLIENT);
 	lua_pushvalue(L, -1);
@@ -473,21 +467,24 @@ int client_new(lua_State *L)
 	return 1;
 }
 
-/* c:rate(n): the open-loop rate from now on (0 pauses arrivals). */
+/* c:rate(n): the open-loop rate from now on (0 pauses arrivals); before the run too. */
+static void parse_rate(lua_State *L, int self, int idx, struct run_action *a)
+{
+	struct client *c = client_check(L, self);
+	double rate = luaL_checknumber(L, idx);
+	if (!(rate >= 0 && rate <= 1e6)) /* NaN too */
+		luaL_error(L, "%s:rate: 0 to 1000000 lookups per second, got %f", client_name(c), rate);
+	a->verb = RUN_RATE;
+	a->client = c;
+	a->rate = rate;
+}
+
+static const struct action_method rate_method = { "rate", parse_rate, false, true, NULL };
+
 static int c_rate(lua_State *L)
 {
-	struct client *c = client_check(L, 1);
-	double rate = luaL_checknumber(L, 2);
-	if (!(rate >= 0 && rate <= 1e6)) /* NaN too */
-		return luaL_error(L, "%s:rate: 0 to 1000000 lookups per second, got %f",
-				  client_name(c), rate);
-	if (scenario_dry_run(L))
-		return 0;
-	if (!client_open_loop(c))
-		return luaL_error(L, "%s:rate: the client runs closed loop (concurrency); give it a "
-				     "rate to make it open loop", client_name(c));
-	client_set_rate(c, rate);
-	return 0;
+	client_check(L, 1);
+	return action_method(L, &rate_method);
 }
 
 /* c:stats(): { invoked, ok, failed, timeouts, cancelled, overload, pending, wire } */
@@ -517,14 +514,12 @@ static int c_index(lua_State *L)
 		lua_pushstring(L, client_name(c));
 	else if (strcmp(k, "stack") == 0)
 		lua_pushstring(L, client_stack_name(client_cfg(c)->stack));
-	else if (strcmp(k, "rate") == 0)
-		lua_pushcfunction(L, c_rate);
-	else if (strcmp(k, "stats") == 0)
-		lua_pushcfunction(L, c_stats);
 	else {
-		static const char *const fields[] = { "name", "stack", "rate", "stats", NULL };
-		return luaL_error(L, "client has no field or method '%s' (did you mean '%s'?)", k,
-				  opts_closest(k, fields));
+		static const char *const fields[] = { "name", "stack", NULL };
+		static const luaL_Reg methods[] = {
+			{ "rate", c_rate }, { "stats", c_stats }, { NULL, NULL },
+		};
+		return opts_method(L, "client", k, fields, methods);
 	}
 	return 1;
 }

@@ -11,7 +11,7 @@
 #include "harness/clients/client.h"
 #include "harness/record/checker.h"
 #include "harness/record/hist.h"
-#include "harness/runner.h"
+#include "harness/run/run.h"
 
 #include <math.h>
 #include <stdio.h>

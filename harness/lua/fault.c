@@ -3,6 +3,7 @@
  * heals it; f.id, f.kind, f.target and f:active() describe it.
  */
 #include "harness/lua/bind.h"
+#include "harness/run/act.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,13 +28,31 @@ static struct fault_box *check(lua_State *L)
 	return luaL_checkudata(L, 1, BIND_FAULT);
 }
 
+static void parse_heal(lua_State *L, int self, int idx, struct run_action *a)
+{
+	struct fault_box *f = luaL_checkudata(L, self, BIND_FAULT);
+	(void)idx;
+	a->verb = RUN_HEAL;
+	a->resolver = f->r;
+	a->fault_id = f->id;
+}
+
+static int push_healed(lua_State *L, const struct run_action *a, const struct run_result *res)
+{
+	(void)a;
+	lua_pushboolean(L, res->healed > 0);
+	return 1;
+}
+
+const struct action_method fault_actions[] = {
+	{ "heal", parse_heal, false, false, push_healed },
+	{ NULL, NULL, false, false, NULL },
+};
+
 static int f_heal(lua_State *L)
 {
-	struct fault_box *f = check(L);
-	if (scenario_dry_run(L))
-		return 0;
-	lua_pushboolean(L, farm_resolver_heal(f->r, f->id) > 0);
-	return 1;
+	check(L);
+	return action_method(L, &fault_actions[0]);
 }
 
 static int f_active(lua_State *L)
@@ -53,14 +72,13 @@ static int f_index(lua_State *L)
 		lua_pushstring(L, f->kind);
 	else if (strcmp(k, "target") == 0)
 		resolver_push(L, f->r);
-	else if (strcmp(k, "heal") == 0)
-		lua_pushcfunction(L, f_heal);
-	else if (strcmp(k, "active") == 0)
-		lua_pushcfunction(L, f_active);
-	else
-		return luaL_error(L, "fault has no field '%s' (fields: id, kind, target; methods: "
-				     "heal, active)",
-				  k);
+	else {
+		static const char *const fields[] = { "id", "kind", "target", NULL };
+		static const luaL_Reg methods[] = {
+			{ "heal", f_heal }, { "active", f_active }, { NULL, NULL },
+		};
+		return opts_method(L, "fault", k, fields, methods);
+	}
 	return 1;
 }
 

@@ -225,3 +225,22 @@ void *opts_udata(lua_State *L, int idx, const char *key, const char *tname, cons
 	anchor(L, idx);
 	return p;
 }
+
+int opts_method(lua_State *L, const char *type, const char *k, const char *const fields[],
+		const luaL_Reg methods[])
+{
+	const char *names[64];
+	size_t n = 0;
+	for (size_t i = 0; methods && methods[i].name; i++)
+		if (strcmp(k, methods[i].name) == 0) {
+			lua_pushcfunction(L, methods[i].func);
+			return 1;
+		}
+	for (size_t i = 0; fields && fields[i] && n < 63; i++)
+		names[n++] = fields[i];
+	for (size_t i = 0; methods && methods[i].name && n < 63; i++)
+		names[n++] = methods[i].name;
+	names[n] = NULL;
+	return luaL_error(L, "%s has no field or method '%s' (did you mean '%s'?)", type, k,
+			  opts_closest(k, names));
+}

@@ -2,28 +2,18 @@
  * resolver.c - the resolver type: s:resolver{...} declares a fake resolver;
  * its methods inject faults (hang, delay, rcode, truncate, wrong, capacity),
  * heal them, and drive its lifecycle (stop, start, crash, restart, reload).
- * Every method parses all of its options before it acts, and in a dry run
- * (s:at validating a declared action) it stops there.
+ * Every method that acts parses all of its options into a struct run_action
+ * (action.c) and hands it to run_act; s:at parses a declared action with the
+ * same function and puts it on the run's timeline.
  */
 #include "harness/lua/bind.h"
-#include "harness/runner.h"
+#include "harness/run/run.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
-
-struct farm_resolver *resolver_check(lua_State *L, int idx)
-{
-	struct farm_resolver **box = luaL_checkudata(L, idx, BIND_RESOLVER);
-	return *box;
-}
-
-void resolver_push(lua_State *L, struct farm_resolver *r)
-{
-	lua_rawgetp(L, LUA_REGISTRYINDEX, r);
-}
 
 /* gate = { source = truth, answer = "servfail", clients = false, reload = false } */
 static void read_gate(lua_State *L, int idx, struct farm_gate *g, struct farm_source *boot_src)
@@ -86,33 +76,20 @@ int resolver_new(lua_State *L)
 		read_gate(L, lua_gettop(L), &gate, boot->source);
 	}
 	lua_pop(L, 1);
-	struct farm_resolver *r = farm_resolver_create(sandbox_runner(L), name, &addr, boot);
+	/* The handle first: nothing can raise between declaring and boxing. */
+	struct farm_resolver **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	char err[256];
+	struct farm_resolver *r = runner_new_resolver(sandbox_runner(L), name, &addr, boot,
+						      gated ? &gate : NULL, err, sizeof err);
 	farm_boot_clear(boot);
 	if (!r)
-		return luaL_error(L, "out of memory");
-	if (gated && farm_resolver_set_gate(r, &gate) != 0) {
-		farm_resolver_destroy(r);
-		return luaL_error(L, "resolver: too many resolvers gate on one zone source");
-	}
-	scenario_add_resolver(L, sc, r);
-	struct farm_resolver **box = lua_newuserdatauv(L, sizeof *box, 0);
+		return luaL_error(L, "resolver: %s", err);
 	*box = r;
 	luaL_setmetatable(L, BIND_RESOLVER);
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, r);
 	return 1;
-}
-
-/* Raises unless the run is on (or validating): faults act on a live farm. */
-static bool acting(lua_State *L, struct farm_resolver *r, const char *method)
-{
-	if (scenario_dry_run(L))
-		return false;
-	if (!runner_running(sandbox_runner(L)))
-		luaL_error(L, "%s:%s happens during the run: use s:at(t, %s, '%s', {...}) or call it "
-			      "in a timeline function",
-			   farm_resolver_name(r), method, farm_resolver_name(r), method);
-	return true;
 }
 
 static const char *const match_keys[] = { "fraction", "name", "qtype", "transport", "duration",
@@ -139,8 +116,9 @@ static double read_match(lua_State *L, int idx, struct fault_match *m, const cha
 	return opts_number(L, idx, "duration", 0, 0, 7 * 24 * 3600.0, what);
 }
 
-/* Builds the key list of a fault: its own keys plus the matching ones. */
-static void check_fault_opts(lua_State *L, int idx, const char *what, const char *const own[])
+/* Checks a fault's options (its own keys plus the matching ones) and reads the matching. */
+static void fault_opts(lua_State *L, int self, int idx, struct run_action *a, enum fault_kind kind,
+		       const char *what, const char *const own[])
 {
 	const char *keys[24];
 	size_t n = 0;
@@ -150,257 +128,211 @@ static void check_fault_opts(lua_State *L, int idx, const char *what, const char
 		keys[n++] = match_keys[i];
 	keys[n] = NULL;
 	opts_check(L, idx, what, keys, true);
-}
-
-static int inject(lua_State *L, struct farm_resolver *r, struct fault_spec *spec, double duration)
-{
-	uint32_t id = farm_resolver_inject(r, spec, duration);
-	if (!id) {
-		zone_set_destroy(spec->wrong_zones);
-		return luaL_error(L, "out of memory");
-	}
-	fault_push(L, r, id, fault_kind_name(spec->kind));
-	return 1;
+	a->verb = RUN_INJECT;
+	a->resolver = resolver_check(L, self);
+	a->fault.kind = kind;
+	a->duration = read_match(L, idx, &a->fault.match, what);
 }
 
 /* r:hang{...}: no reply at all to matching queries. */
-static int r_hang(lua_State *L)
+static void parse_hang(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { NULL };
-	struct farm_resolver *r = resolver_check(L, 1);
-	struct fault_spec spec = { .kind = FAULT_HANG };
-	check_fault_opts(L, 2, "hang", own);
-	double duration = read_match(L, 2, &spec.match, "hang");
-	if (!acting(L, r, "hang"))
-		return 0;
-	return inject(L, r, &spec, duration);
+	fault_opts(L, self, idx, a, FAULT_HANG, "hang", own);
 }
 
 /* r:delay{ ms = 200, jitter = 50, dist = "uniform" } */
-static int r_delay(lua_State *L)
+static void parse_delay(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { "ms", "jitter", "dist", NULL };
 	static const char *const dists[] = { "constant", "uniform", "normal", "exponential",
 					     "pareto", NULL };
-	struct farm_resolver *r = resolver_check(L, 1);
-	struct fault_spec spec = { .kind = FAULT_DELAY };
-	check_fault_opts(L, 2, "delay", own);
-	double duration = read_match(L, 2, &spec.match, "delay");
-	if (!opts_has(L, 2, "ms"))
-		return luaL_error(L, "delay: option 'ms' is required (the added latency)");
-	spec.delay_s = opts_number(L, 2, "ms", 0, 0, 600000, "delay") / 1000.0;
-	spec.spread_s = opts_number(L, 2, "jitter", 0, 0, 600000, "delay") / 1000.0;
-	int d = opts_enum(L, 2, "dist", dists, spec.spread_s > 0 ? 1 : 0, "delay");
-	spec.dist = (enum rng_dist)d;
-	if (!acting(L, r, "delay"))
-		return 0;
-	return inject(L, r, &spec, duration);
+	fault_opts(L, self, idx, a, FAULT_DELAY, "delay", own);
+	if (!opts_has(L, idx, "ms"))
+		luaL_error(L, "delay: option 'ms' is required (the added latency)");
+	a->fault.delay_s = opts_number(L, idx, "ms", 0, 0, 600000, "delay") / 1000.0;
+	a->fault.spread_s = opts_number(L, idx, "jitter", 0, 0, 600000, "delay") / 1000.0;
+	int d = opts_enum(L, idx, "dist", dists, a->fault.spread_s > 0 ? 1 : 0, "delay");
+	a->fault.dist = (enum rng_dist)d;
 }
 
 /* r:rcode{ rcode = "SERVFAIL" } */
-static int r_rcode(lua_State *L)
+static void parse_rcode(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { "rcode", NULL };
 	static const char *const rcodes[] = { "SERVFAIL", "REFUSED", "NXDOMAIN", "FORMERR",
 					      "NOTIMP", NULL };
 	static const uint16_t values[] = { DNS_RCODE_SERVFAIL, DNS_RCODE_REFUSED,
 					   DNS_RCODE_NXDOMAIN, DNS_RCODE_FORMERR, DNS_RCODE_NOTIMP };
-	struct farm_resolver *r = resolver_check(L, 1);
-	struct fault_spec spec = { .kind = FAULT_RCODE };
-	check_fault_opts(L, 2, "rcode", own);
-	double duration = read_match(L, 2, &spec.match, "rcode");
-	spec.rcode = values[opts_enum(L, 2, "rcode", rcodes, 0, "rcode")];
-	if (!acting(L, r, "rcode"))
-		return 0;
-	return inject(L, r, &spec, duration);
+	fault_opts(L, self, idx, a, FAULT_RCODE, "rcode", own);
+	a->fault.rcode = values[opts_enum(L, idx, "rcode", rcodes, 0, "rcode")];
 }
 
 /* r:truncate{...}: TC on UDP replies, so clients retry over TCP. */
-static int r_truncate(lua_State *L)
+static void parse_truncate(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { NULL };
-	struct farm_resolver *r = resolver_check(L, 1);
-	struct fault_spec spec = { .kind = FAULT_TRUNCATE };
-	check_fault_opts(L, 2, "truncate", own);
-	double duration = read_match(L, 2, &spec.match, "truncate");
-	if (!acting(L, r, "truncate"))
-		return 0;
-	return inject(L, r, &spec, duration);
+	fault_opts(L, self, idx, a, FAULT_TRUNCATE, "truncate", own);
 }
 
 /* r:wrong{ address = "10.0.0.9" } or r:wrong{ zone = stale } */
-static int r_wrong(lua_State *L)
+static void parse_wrong(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { "address", "zone", "file", NULL };
-	struct farm_resolver *r = resolver_check(L, 1);
-	struct fault_spec spec = { .kind = FAULT_WRONG };
-	check_fault_opts(L, 2, "wrong", own);
-	double duration = read_match(L, 2, &spec.match, "wrong");
-	const char *address = opts_string(L, 2, "address", "", "wrong");
-	bool by_zone = opts_has(L, 2, "zone") || opts_has(L, 2, "file");
+	fault_opts(L, self, idx, a, FAULT_WRONG, "wrong", own);
+	const char *address = opts_string(L, idx, "address", "", "wrong");
+	bool by_zone = opts_has(L, idx, "zone") || opts_has(L, idx, "file");
 	if (address[0] == 0 && !by_zone)
-		return luaL_error(L, "wrong: give address = 'ip' or zone = <zone> / file = 'path'");
+		luaL_error(L, "wrong: give address = 'ip' or zone = <zone> / file = 'path'");
 	if (address[0] && by_zone)
-		return luaL_error(L, "wrong: give an address or a zone, not both");
+		luaL_error(L, "wrong: give an address or a zone, not both");
 	if (address[0]) {
-		if (inet_pton(AF_INET, address, spec.wrong_addr) == 1)
-			spec.wrong_family = AF_INET;
-		else if (inet_pton(AF_INET6, address, spec.wrong_addr) == 1)
-			spec.wrong_family = AF_INET6;
+		if (inet_pton(AF_INET, address, a->fault.wrong_addr) == 1)
+			a->fault.wrong_family = AF_INET;
+		else if (inet_pton(AF_INET6, address, a->fault.wrong_addr) == 1)
+			a->fault.wrong_family = AF_INET6;
 		else
-			return luaL_error(L, "wrong: '%s' is not an IPv4 or IPv6 address", address);
+			luaL_error(L, "wrong: '%s' is not an IPv4 or IPv6 address", address);
+		return;
 	}
-	struct farm_boot *b = boot_push(L); /* a raise below frees its zone */
-	if (by_zone) {
-		lua_newtable(L);
-		lua_getfield(L, 2, "zone");
-		lua_setfield(L, -2, "zone");
-		lua_getfield(L, 2, "file");
-		lua_setfield(L, -2, "file");
-		boot_from_opts(L, lua_gettop(L), b, "wrong");
-		lua_pop(L, 1);
-	}
-	if (!acting(L, r, "wrong")) {
-		farm_boot_clear(b);
-		return 0;
-	}
-	if (by_zone) {
-		spec.wrong_zones = zone_set_create();
-		if (!spec.wrong_zones || zone_set_add(spec.wrong_zones, b->zones[0], true) != 0) {
-			farm_boot_clear(b);
-			zone_set_destroy(spec.wrong_zones);
-			return luaL_error(L, "out of memory");
-		}
-		farm_boot_clear(b);
-	}
-	return inject(L, r, &spec, duration);
+	/* The zone goes into the action's boot plan: its __gc drops it on a raise. */
+	lua_newtable(L);
+	lua_getfield(L, idx, "zone");
+	lua_setfield(L, -2, "zone");
+	lua_getfield(L, idx, "file");
+	lua_setfield(L, -2, "file");
+	boot_from_opts(L, lua_gettop(L), &a->boot, "wrong");
+	lua_pop(L, 1);
 }
 
 /* r:capacity{ qps = 500, queue = 100 } */
-static int r_capacity(lua_State *L)
+static void parse_capacity(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const keys[] = { "qps", "queue", "duration", NULL };
-	struct farm_resolver *r = resolver_check(L, 1);
-	opts_check(L, 2, "capacity", keys, false);
-	if (!opts_has(L, 2, "qps"))
-		return luaL_error(L, "capacity: option 'qps' is required (queries served per second)");
-	double qps = opts_number(L, 2, "qps", 0, 0.1, 10000000, "capacity");
-	double queue = opts_number(L, 2, "queue", 100, 1, 1000000, "capacity");
-	double duration = opts_number(L, 2, "duration", 0, 0, 7 * 24 * 3600.0, "capacity");
-	if (!acting(L, r, "capacity"))
-		return 0;
-	uint32_t id = farm_resolver_capacity(r, qps, (unsigned)queue, duration);
-	if (!id)
-		return luaL_error(L, "out of memory");
-	fault_push(L, r, id, "capacity");
-	return 1;
+	opts_check(L, idx, "capacity", keys, false);
+	if (!opts_has(L, idx, "qps"))
+		luaL_error(L, "capacity: option 'qps' is required (queries served per second)");
+	a->verb = RUN_CAPACITY;
+	a->resolver = resolver_check(L, self);
+	a->qps = opts_number(L, idx, "qps", 0, 0.1, 10000000, "capacity");
+	a->queue = (unsigned)opts_number(L, idx, "queue", 100, 1, 1000000, "capacity");
+	a->duration = opts_number(L, idx, "duration", 0, 0, 7 * 24 * 3600.0, "capacity");
 }
 
-/* r:heal() heals every fault; r:heal(f) one. Returns how many. */
-static int r_heal(lua_State *L)
+/* r:heal() heals every fault; r:heal(f) one. */
+static void parse_heal(lua_State *L, int self, int idx, struct run_action *a)
 {
-	struct farm_resolver *r = resolver_check(L, 1);
-	uint32_t id = 0;
-	if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2)) {
-		luaL_checkudata(L, 2, BIND_FAULT);
-		lua_getfield(L, 2, "id");
-		id = (uint32_t)lua_tointeger(L, -1);
+	a->verb = RUN_HEAL;
+	a->resolver = resolver_check(L, self);
+	if (!lua_isnoneornil(L, idx) && !lua_istable(L, idx)) {
+		luaL_checkudata(L, idx, BIND_FAULT);
+		lua_getfield(L, idx, "id");
+		a->fault_id = (uint32_t)lua_tointeger(L, -1);
 		lua_pop(L, 1);
 	}
-	if (!acting(L, r, "heal"))
-		return 0;
-	lua_pushinteger(L, farm_resolver_heal(r, id));
-	return 1;
 }
 
-static int r_stop(lua_State *L)
+static void parse_stop(lua_State *L, int self, int idx, struct run_action *a)
 {
-	struct farm_resolver *r = resolver_check(L, 1);
 	static const char *const keys[] = { NULL };
-	opts_check(L, 2, "stop", keys, true);
-	if (!acting(L, r, "stop"))
-		return 0;
-	farm_resolver_stop(r, "stop");
-	return 0;
+	opts_check(L, idx, "stop", keys, true);
+	a->verb = RUN_STOP;
+	a->resolver = resolver_check(L, self);
 }
 
 static const char *const boot_keys[] = { "boot", "zone", "file", "zones", "source", NULL };
 
-static int r_start(lua_State *L)
+static void parse_start(lua_State *L, int self, int idx, struct run_action *a)
 {
-	struct farm_resolver *r = resolver_check(L, 1);
-	char err[256];
-	opts_check(L, 2, "start", boot_keys, true);
-	struct farm_boot *b = boot_push(L); /* a raise below frees its zones */
-	bool has = boot_from_opts(L, 2, b, "start");
-	if (!acting(L, r, "start")) {
-		farm_boot_clear(b);
-		return 0;
-	}
-	int rc = farm_resolver_start(r, has ? b : NULL, err, sizeof err);
-	farm_boot_clear(b);
-	if (rc != 0) {
-		/* Not the scenario's fault: a runtime error, as at the start of the run. */
-		runner_abort(sandbox_runner(L), RUNNER_FAILED, "%s: start: %s",
-			     farm_resolver_name(r), err);
-		return luaL_error(L, "start: %s", err);
-	}
-	return 0;
+	opts_check(L, idx, "start", boot_keys, true);
+	a->verb = RUN_START;
+	a->resolver = resolver_check(L, self);
+	a->has_boot = boot_from_opts(L, idx, &a->boot, "start");
 }
 
 /* r:crash{ down = 5, zone = stale } and r:restart{ zone = stale } (down = 0). */
-static int crash(lua_State *L, const char *what, bool restart)
+static void parse_crash_restart(lua_State *L, int self, int idx, struct run_action *a,
+				const char *what, bool restart)
 {
 	static const char *const keys[] = { "down", "boot", "zone", "file", "zones", "source", NULL };
-	struct farm_resolver *r = resolver_check(L, 1);
-	char err[256];
-	opts_check(L, 2, what, restart ? boot_keys : keys, true);
-	double down = restart ? 0 : opts_number(L, 2, "down", 0, 0, 7 * 24 * 3600.0, what);
-	struct farm_boot *b = boot_push(L); /* a raise below frees its zones */
-	bool has = boot_from_opts(L, 2, b, what);
-	if (!acting(L, r, what)) {
-		farm_boot_clear(b);
-		return 0;
-	}
-	int rc = farm_resolver_crash(r, down, has ? b : NULL, err, sizeof err);
-	farm_boot_clear(b);
-	if (rc != 0) {
-		runner_abort(sandbox_runner(L), RUNNER_FAILED, "%s: %s: %s",
-			     farm_resolver_name(r), what, err);
-		return luaL_error(L, "%s: %s", what, err);
-	}
-	return 0;
+	opts_check(L, idx, what, restart ? boot_keys : keys, true);
+	a->verb = restart ? RUN_RESTART : RUN_CRASH;
+	a->resolver = resolver_check(L, self);
+	a->down = restart ? 0 : opts_number(L, idx, "down", 0, 0, 7 * 24 * 3600.0, what);
+	a->has_boot = boot_from_opts(L, idx, &a->boot, what);
 }
 
-static int r_crash(lua_State *L)
+static void parse_crash(lua_State *L, int self, int idx, struct run_action *a)
 {
-	return crash(L, "crash", false);
+	parse_crash_restart(L, self, idx, a, "crash", false);
 }
 
-static int r_restart(lua_State *L)
+static void parse_restart(lua_State *L, int self, int idx, struct run_action *a)
 {
-	return crash(L, "restart", true);
+	parse_crash_restart(L, self, idx, a, "restart", true);
 }
 
 /* r:reload{ zone = z } or { boot = "source" }: new data, ports stay open. */
-static int r_reload(lua_State *L)
+static void parse_reload(lua_State *L, int self, int idx, struct run_action *a)
 {
-	struct farm_resolver *r = resolver_check(L, 1);
-	char err[256];
-	opts_check(L, 2, "reload", boot_keys, false);
-	struct farm_boot *b = boot_push(L); /* a raise below frees its zones */
-	if (!boot_from_opts(L, 2, b, "reload"))
-		return luaL_error(L, "reload: give zone = <zone>, file = 'path' or boot = 'source'");
-	if (!acting(L, r, "reload")) {
-		farm_boot_clear(b);
-		return 0;
-	}
-	int rc = farm_resolver_reload(r, b, err, sizeof err);
-	farm_boot_clear(b);
-	if (rc != 0)
-		return luaL_error(L, "reload: %s", err);
-	return 0;
+	opts_check(L, idx, "reload", boot_keys, false);
+	a->verb = RUN_RELOAD;
+	a->resolver = resolver_check(L, self);
+	a->has_boot = boot_from_opts(L, idx, &a->boot, "reload");
+	if (!a->has_boot)
+		luaL_error(L, "reload: give zone = <zone>, file = 'path' or boot = 'source'");
 }
+
+/* A fault method returns the fault. */
+static int push_fault(lua_State *L, const struct run_action *a, const struct run_result *res)
+{
+	fault_push(L, a->resolver, res->fault_id,
+		   a->verb == RUN_CAPACITY ? "capacity" : fault_kind_name(a->fault.kind));
+	return 1;
+}
+
+static int push_healed(lua_State *L, const struct run_action *a, const struct run_result *res)
+{
+	(void)a;
+	lua_pushinteger(L, res->healed);
+	return 1;
+}
+
+const struct action_method resolver_actions[] = {
+	{ "hang", parse_hang, true, false, push_fault },
+	{ "delay", parse_delay, true, false, push_fault },
+	{ "rcode", parse_rcode, true, false, push_fault },
+	{ "truncate", parse_truncate, true, false, push_fault },
+	{ "wrong", parse_wrong, true, false, push_fault },
+	{ "capacity", parse_capacity, true, false, push_fault },
+	{ "heal", parse_heal, true, false, push_healed },
+	{ "stop", parse_stop, true, false, NULL },
+	{ "start", parse_start, true, false, NULL },
+	{ "crash", parse_crash, true, false, NULL },
+	{ "restart", parse_restart, true, false, NULL },
+	{ "reload", parse_reload, true, false, NULL },
+	{ NULL, NULL, false, false, NULL },
+};
+
+#define METHOD(fn, i)                                    \
+	static int fn(lua_State *L)                      \
+	{                                                \
+		resolver_check(L, 1);                    \
+		return action_method(L, &resolver_actions[i]); \
+	}
+METHOD(r_hang, 0)
+METHOD(r_delay, 1)
+METHOD(r_rcode, 2)
+METHOD(r_truncate, 3)
+METHOD(r_wrong, 4)
+METHOD(r_capacity, 5)
+METHOD(r_heal, 6)
+METHOD(r_stop, 7)
+METHOD(r_start, 8)
+METHOD(r_crash, 9)
+METHOD(r_restart, 10)
+METHOD(r_reload, 11)
+#undef METHOD
 
 /* r:serial() is the serial it serves (its first zone), or nil. */
 static int r_serial(lua_State *L)
@@ -452,21 +384,8 @@ static int r_index(lua_State *L)
 		lua_pushinteger(L, addr_port(farm_resolver_addr(r)));
 		return 1;
 	}
-	for (size_t i = 0; methods[i].name; i++)
-		if (strcmp(k, methods[i].name) == 0) {
-			lua_pushcfunction(L, methods[i].func);
-			return 1;
-		}
-	const char *names[32];
-	size_t n = 0;
-	names[n++] = "name";
-	names[n++] = "address";
-	names[n++] = "port";
-	for (size_t i = 0; methods[i].name; i++)
-		names[n++] = methods[i].name;
-	names[n] = NULL;
-	return luaL_error(L, "resolver has no field or method '%s' (did you mean '%s'?)", k,
-			  opts_closest(k, names));
+	static const char *const fields[] = { "name", "address", "port", NULL };
+	return opts_method(L, "resolver", k, fields, methods);
 }
 
 static int r_tostring(lua_State *L)

@@ -6,8 +6,8 @@
 #include "harness/lua/bind.h"
 #include "fakeresolver/clock.h"
 #include "harness/record/history.h"
-#include "harness/runner.h"
-#include "harness/watchdog.h"
+#include "harness/run/run.h"
+#include "harness/run/watchdog.h"
 
 #include <stdio.h>
 #include <string.h>

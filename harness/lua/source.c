@@ -4,21 +4,10 @@
  * during the run. Fields: name, address, serial.
  */
 #include "harness/lua/bind.h"
-#include "harness/runner.h"
+#include "harness/run/run.h"
 
 #include <stdio.h>
 #include <string.h>
-
-struct farm_source *source_check(lua_State *L, int idx)
-{
-	struct farm_source **box = luaL_checkudata(L, idx, BIND_SOURCE);
-	return *box;
-}
-
-void source_push(lua_State *L, struct farm_source *s)
-{
-	lua_rawgetp(L, LUA_REGISTRYINDEX, s);
-}
 
 /* Reads the zone to publish: zone = z or file = "path". Returns a reference. */
 static struct zone_version *zone_opt(lua_State *L, int idx, const char *what)
@@ -50,17 +39,14 @@ int source_new(lua_State *L)
 	const char *name = opts_string(L, 2, "name", "source", what);
 	scenario_check_name(L, sc, name, what);
 	scenario_pick_address(L, sc, 2, &addr, what);
-	struct zone_version *v = zone_opt(L, 2, what);
-	struct farm_source *s = farm_source_create(run, name, &addr);
-	if (!s || farm_source_publish(s, v, err, sizeof err) != 0) {
-		zone_version_unref(v);
-		farm_source_destroy(s);
-		return luaL_error(L, "%s: out of memory", what);
-	}
-	zone_version_unref(v);
-	scenario_add_source(L, sc, s);
-
+	/* The handle before the zone's reference: a raise in between leaks nothing. */
 	struct farm_source **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	struct zone_version *v = zone_opt(L, 2, what);
+	struct farm_source *s = runner_new_source(run, name, &addr, v, err, sizeof err);
+	zone_version_unref(v);
+	if (!s)
+		return luaL_error(L, "%s: %s", what, err);
 	*box = s;
 	luaL_setmetatable(L, BIND_SOURCE);
 	lua_pushvalue(L, -1);
@@ -73,65 +59,53 @@ int source_new(lua_State *L)
 }
 
 /* src:publish{ zone = z } or { file = "..." } */
-static int src_publish(lua_State *L)
+static void parse_publish(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const keys[] = { "zone", "file", NULL };
-	const char *what = "publish";
-	struct farm_source *s = source_check(L, 1);
-	char err[256];
-	opts_check(L, 2, what, keys, false);
-	struct zone_version *v = zone_opt(L, 2, what);
-	if (scenario_dry_run(L)) {
-		zone_version_unref(v);
-		return 0;
-	}
-	if (!runner_running(sandbox_runner(L))) {
-		zone_version_unref(v);
-		return luaL_error(L, "publish happens during the run: use s:at(t, %s, 'publish', "
-				     "{...}) or call it in a timeline function",
-				  farm_source_name(s));
-	}
-	int rc = farm_source_publish(s, v, err, sizeof err);
-	zone_version_unref(v);
-	if (rc != 0)
-		return luaL_error(L, "publish: %s", err);
-	return 0;
+	opts_check(L, idx, "publish", keys, false);
+	a->verb = RUN_PUBLISH;
+	a->source = source_check(L, self);
+	a->zone = zone_opt(L, idx, "publish");
 }
 
 /* src:stop() and src:start(): the source of truth unreachable, and back. */
-static int src_lifecycle(lua_State *L, bool start)
+static void parse_stop(lua_State *L, int self, int idx, struct run_action *a)
 {
-	struct farm_source *s = source_check(L, 1);
-	char err[256];
-	if (scenario_dry_run(L))
-		return 0;
-	if (!runner_running(sandbox_runner(L)))
-		return luaL_error(L, "%s:%s happens during the run: use s:at(t, %s, '%s') or call it "
-				     "in a timeline function",
-				  farm_source_name(s), start ? "start" : "stop", farm_source_name(s),
-				  start ? "start" : "stop");
-	if (!start) {
-		farm_source_stop(s);
-		return 0;
-	}
-	if (farm_source_running(s))
-		return 0;
-	if (farm_source_start(s, err, sizeof err) != 0) {
-		runner_abort(sandbox_runner(L), RUNNER_FAILED, "%s: start: %s", farm_source_name(s),
-			     err);
-		return luaL_error(L, "start: %s", err);
-	}
-	return 0;
+	(void)idx;
+	a->verb = RUN_SOURCE_STOP;
+	a->source = source_check(L, self);
+}
+
+static void parse_start(lua_State *L, int self, int idx, struct run_action *a)
+{
+	(void)idx;
+	a->verb = RUN_SOURCE_START;
+	a->source = source_check(L, self);
+}
+
+const struct action_method source_actions[] = {
+	{ "publish", parse_publish, true, false, NULL },
+	{ "stop", parse_stop, false, false, NULL },
+	{ "start", parse_start, false, false, NULL },
+	{ NULL, NULL, false, false, NULL },
+};
+
+static int src_publish(lua_State *L)
+{
+	source_check(L, 1);
+	return action_method(L, &source_actions[0]);
 }
 
 static int src_stop(lua_State *L)
 {
-	return src_lifecycle(L, false);
+	source_check(L, 1);
+	return action_method(L, &source_actions[1]);
 }
 
 static int src_start(lua_State *L)
 {
-	return src_lifecycle(L, true);
+	source_check(L, 1);
+	return action_method(L, &source_actions[2]);
 }
 
 static int src_serial(lua_State *L)
@@ -153,19 +127,13 @@ static int src_index(lua_State *L)
 		lua_pushstring(L, addr_str(farm_source_addr(s), buf, sizeof buf));
 	} else if (strcmp(k, "port") == 0) {
 		lua_pushinteger(L, addr_port(farm_source_addr(s)));
-	} else if (strcmp(k, "publish") == 0) {
-		lua_pushcfunction(L, src_publish);
-	} else if (strcmp(k, "serial") == 0) {
-		lua_pushcfunction(L, src_serial);
-	} else if (strcmp(k, "stop") == 0) {
-		lua_pushcfunction(L, src_stop);
-	} else if (strcmp(k, "start") == 0) {
-		lua_pushcfunction(L, src_start);
 	} else {
-		static const char *const fields[] = { "name", "address", "port", "publish", "serial",
-						      "stop",  "start",	  NULL };
-		return luaL_error(L, "zone source has no field '%s' (did you mean '%s'?)", k,
-				  opts_closest(k, fields));
+		static const char *const fields[] = { "name", "address", "port", NULL };
+		static const luaL_Reg methods[] = {
+			{ "publish", src_publish }, { "serial", src_serial }, { "stop", src_stop },
+			{ "start", src_start },	    { NULL, NULL },
+		};
+		return opts_method(L, "zone source", k, fields, methods);
 	}
 	return 1;
 }

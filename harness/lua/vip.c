@@ -4,23 +4,12 @@
  * checker; v:remove / v:restore are an operator's hand on its membership.
  */
 #include "harness/lua/bind.h"
-#include "harness/runner.h"
+#include "harness/run/run.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
-
-struct farm_vip *vip_check(lua_State *L, int idx)
-{
-	struct farm_vip **box = luaL_checkudata(L, idx, BIND_VIP);
-	return *box;
-}
-
-void vip_push(lua_State *L, struct farm_vip *v)
-{
-	lua_rawgetp(L, LUA_REGISTRYINDEX, v);
-}
 
 /* One entry of backends = {...}: a resolver, or { resolver = r | address = "ip:port", name, weight }. */
 static void read_backend(lua_State *L, int idx, struct farm_vip_backend *b, int n)
@@ -176,20 +165,19 @@ int vip_new(lua_State *L)
 		read_health(L, lua_gettop(L), &health);
 	lua_pop(L, 1);
 
-	struct farm_vip *v =
-		farm_vip_create(sandbox_runner(L), name, &addr, &cfg, backends, n, &health, in_process);
-	if (!v)
-		return luaL_error(L, "out of memory");
-	scenario_add_vip(L, sc, v);
 	luaL_where(L, 1);
-	char where[256];
+	char where[256], err[256];
 	snprintf(where, sizeof where, "%s", lua_tostring(L, -1));
 	lua_pop(L, 1);
 	size_t wl = strlen(where);
 	while (wl && (where[wl - 1] == ' ' || where[wl - 1] == ':'))
 		where[--wl] = '\0';
-	farm_vip_set_where(v, where);
 	struct farm_vip **box = lua_newuserdatauv(L, sizeof *box, 0);
+	*box = NULL;
+	struct farm_vip *v = runner_new_vip(sandbox_runner(L), name, &addr, &cfg, backends, n, &health,
+					    in_process, where, err, sizeof err);
+	if (!v)
+		return luaL_error(L, "vip: %s", err);
 	*box = v;
 	luaL_setmetatable(L, BIND_VIP);
 	lua_pushvalue(L, -1);
@@ -218,28 +206,40 @@ static int backend_arg(lua_State *L, struct farm_vip *v, int idx, const char *wh
 	return i;
 }
 
-static int set_member(lua_State *L, bool up)
+static void parse_member(lua_State *L, int self, int idx, struct run_action *a, bool up)
 {
-	const char *what = up ? "restore" : "remove";
-	struct farm_vip *v = vip_check(L, 1);
-	int i = backend_arg(L, v, 2, what);
-	if (scenario_dry_run(L))
-		return 0;
-	if (!runner_running(sandbox_runner(L)))
-		return luaL_error(L, "%s happens during the run (s:at or a timeline function)", what);
-	farm_vip_set_member(v, i, up, "scenario");
-	return 0;
+	a->verb = up ? RUN_RESTORE : RUN_REMOVE;
+	a->vip = vip_check(L, self);
+	a->backend = backend_arg(L, a->vip, idx, up ? "restore" : "remove");
 }
 
 /* v:remove(r): pull a backend from the VIP by hand (the incident's 90 s fix). */
+static void parse_remove(lua_State *L, int self, int idx, struct run_action *a)
+{
+	parse_member(L, self, idx, a, false);
+}
+
+static void parse_restore(lua_State *L, int self, int idx, struct run_action *a)
+{
+	parse_member(L, self, idx, a, true);
+}
+
+const struct action_method vip_actions[] = {
+	{ "remove", parse_remove, false, false, NULL },
+	{ "restore", parse_restore, false, false, NULL },
+	{ NULL, NULL, false, false, NULL },
+};
+
 static int v_remove(lua_State *L)
 {
-	return set_member(L, false);
+	vip_check(L, 1);
+	return action_method(L, &vip_actions[0]);
 }
 
 static int v_restore(lua_State *L)
 {
-	return set_member(L, true);
+	vip_check(L, 1);
+	return action_method(L, &vip_actions[1]);
 }
 
 /* v:up(r): does the VIP send new traffic to it? */
@@ -261,17 +261,12 @@ static int v_index(lua_State *L)
 		lua_pushstring(L, addr_str(farm_vip_addr(v), buf, sizeof buf));
 	else if (strcmp(k, "port") == 0)
 		lua_pushinteger(L, addr_port(farm_vip_addr(v)));
-	else if (strcmp(k, "remove") == 0)
-		lua_pushcfunction(L, v_remove);
-	else if (strcmp(k, "restore") == 0)
-		lua_pushcfunction(L, v_restore);
-	else if (strcmp(k, "up") == 0)
-		lua_pushcfunction(L, v_up);
 	else {
-		static const char *const fields[] = { "name", "address", "port", "remove",
-						      "restore", "up", NULL };
-		return luaL_error(L, "vip has no field or method '%s' (did you mean '%s'?)", k,
-				  opts_closest(k, fields));
+		static const char *const fields[] = { "name", "address", "port", NULL };
+		static const luaL_Reg methods[] = {
+			{ "remove", v_remove }, { "restore", v_restore }, { "up", v_up }, { NULL, NULL },
+		};
+		return opts_method(L, "vip", k, fields, methods);
 	}
 	return 1;
 }

@@ -4,7 +4,7 @@
  * before the run starts. Fields: serial, origin, file.
  */
 #include "harness/lua/bind.h"
-#include "harness/runner.h"
+#include "harness/run/run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -58,8 +58,7 @@ static int z_index(lua_State *L)
 		lua_pushinteger(L, (lua_Integer)zone_version_record_count(v));
 	} else {
 		static const char *const fields[] = { "serial", "origin", "file", "records", NULL };
-		return luaL_error(L, "zone has no field '%s' (did you mean '%s'?)", k,
-				  opts_closest(k, fields));
+		return opts_method(L, "zone", k, fields, NULL);
 	}
 	return 1;
 }

@@ -12,7 +12,6 @@
  */
 #include "harness/record/classify.h"
 #include "fakeresolver/answer.h"
-#include "harness/clients/client.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

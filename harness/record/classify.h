@@ -34,7 +34,12 @@
 #include <stdint.h>
 
 struct classify;
-struct lookup_addr;
+/* An address a lookup got (clients fill them; classification reads them). */
+#define LOOKUP_ADDRS_MAX 32 /* addresses one lookup keeps */
+struct lookup_addr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t a[16];
+};
 
 enum answer_class { CLASS_NONE, CLASS_FRESH, CLASS_STALE, CLASS_WRONG };
 

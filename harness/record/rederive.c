@@ -4,7 +4,6 @@
  */
 #include "harness/record/rederive.h"
 #include "fakeresolver/zone.h"
-#include "harness/clients/client.h"
 #include "harness/record/classify.h"
 #include "harness/record/hist.h"
 

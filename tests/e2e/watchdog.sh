@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The watchdog (harness/watchdog.c): scenario code the Lua hook cannot stop (a
+# The watchdog (harness/run/watchdog.c): scenario code the Lua hook cannot stop (a
 # __gc finalizer that loops, at setup, in a timeline function, in a check
 # function, at close, in `run` and in `check`; the pattern bomb of
 # docs/scenario-api.md) must still end the run, with exit 3,

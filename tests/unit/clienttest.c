@@ -28,6 +28,12 @@ struct event_base *client_base(const struct client *c)
 	return c->base;
 }
 
+double client_clock(const struct client *c)
+{
+	(void)c;
+	return clock_mono();
+}
+
 void client_done(struct client *c, struct lookup *lk)
 {
 	if (!c->base) {

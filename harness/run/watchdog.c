@@ -14,10 +14,10 @@
  *    history and never releases (it _exits);
  *  - users and the thread handle: under start_mu, main thread only.
  */
-#include "harness/watchdog.h"
+#include "harness/run/watchdog.h"
 #include "fakeresolver/clock.h"
 #include "harness/record/history.h"
-#include "harness/runner.h"
+#include "harness/run/run.h"
 
 #include <errno.h>
 #include <pthread.h>
