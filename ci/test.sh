@@ -19,12 +19,12 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 echo "== unit tests under valgrind"
 for t in build/tests/unit/test_*; do
 	[ -x "$t" ] || continue
-	valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=99 "$t" >/dev/null
 	echo "valgrind clean: $(basename "$t")"
 done
 # The whole harness with every client stack (threads, libunbound, exec children).
-(cd tests/facts && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+(cd tests/facts && valgrind -q --child-silent-after-fork=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	--error-exitcode=99 ../../build/harness/dnschaos run half_vip.lua >/dev/null)
 echo "valgrind clean: dnschaos run tests/facts/half_vip.lua"
 
