@@ -51,6 +51,11 @@ static void deadline_hook(lua_State *L, lua_Debug *ar)
 	/* From now on check at every instruction: a pcall that catches the error
 	 * returns to code that raises it again at once. */
 	lua_sethook(L, deadline_hook, LUA_MASKCOUNT, 1);
+	/* The hook still runs, so the error is on its way up: the watchdog is
+	 * for code the hook cannot reach, and counts its margin from this
+	 * check (unwinding through pcalls, one check per instruction, can take
+	 * seconds under valgrind). */
+	watchdog_set_deadline(clock_mono(), sb->limit, NULL);
 	luaL_where(L, 0);
 	lua_pushfstring(L,
 			"%sscenario code ran for more than %f s without returning or waiting "
