@@ -109,7 +109,15 @@ static int judge_hist(const struct hist *h, const char *path, const char *shown,
 	}
 	struct verdict_info v;
 	checker_verdict(h, ex, n, res, &v);
-	struct report rep = { h, shown, scenario, ex, res, n, &v, ro->file_mode };
+	struct causes *causes = causes_find(h);
+	if (!causes) {
+		fprintf(stderr, "dnschaos: out of memory\n");
+		free(res);
+		return DNSCHAOS_EXIT_INTERNAL;
+	}
+	struct report rep = { .hist = h, .history_path = shown, .scenario_path = scenario,
+			      .expect = ex, .results = res, .n = n, .verdict = &v,
+			      .causes = causes, .file_mode = ro->file_mode };
 	FILE *con = ro->tap || history_on_stdout ? stderr : stdout;
 	const char *nc = getenv("NO_COLOR");
 	bool color = isatty(fileno(con)) && !(nc && nc[0]);
@@ -135,6 +143,7 @@ static int judge_hist(const struct hist *h, const char *path, const char *shown,
 		fprintf(stderr, "dnschaos: --report: %s\n", err);
 		code = DNSCHAOS_EXIT_INTERNAL;
 	}
+	causes_free(causes);
 	free(res);
 	return code;
 }

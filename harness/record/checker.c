@@ -633,54 +633,6 @@ static void met_ids(struct touch *T, const struct hist *h, uint64_t lookup,
 
 /* ---- a VIP's forwarded query and the backend's line for it ---- */
 
-/* A route line or a query line, keyed by where it went and what it asked. */
-struct hop {
-	uint64_t key;
-	double t;       /* route: its t; query: when it arrived (t - queue_ms) */
-	bool query;
-	size_t index;   /* in hist_routes or hist_queries */
-};
-
-struct hop_fields {
-	uint64_t hash;
-	double queue_ms;
-};
-
-static uint64_t fnv(uint64_t hash, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		hash = (hash ^ c) * 1099511628211ull;
-	}
-	return hash;
-}
-
-static void hop_field(void *arg, const struct hist_field *f)
-{
-	struct hop_fields *x = arg;
-	if (f->kind == HIST_V_STRING && ((f->klen == 5 && memcmp(f->key, "qname", 5) == 0) ||
-					 (f->klen == 5 && memcmp(f->key, "qtype", 5) == 0))) {
-		x->hash = fnv(x->hash, f->key, 1); /* which field */
-		x->hash = fnv(x->hash, f->s, f->slen);
-	} else if (f->kind == HIST_V_NUMBER && f->klen == 8 && memcmp(f->key, "queue_ms", 8) == 0) {
-		x->queue_ms = f->num;
-	}
-}
-
-static int cmp_hop(const void *x, const void *y)
-{
-	const struct hop *a = x, *b = y;
-	if (a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	if (a->t != b->t)
-		return a->t < b->t ? -1 : 1;
-	if (a->query != b->query)
-		return a->query ? 1 : -1; /* the route first */
-	return a->index < b->index ? -1 : a->index > b->index;
-}
-
 static bool id_in(const uint32_t *v, size_t n, uint32_t id)
 {
 	for (size_t i = 0; i < n; i++)
@@ -689,16 +641,11 @@ static bool id_in(const uint32_t *v, size_t n, uint32_t id)
 	return false;
 }
 
-/* How long a forwarded query may take to reach its backend. */
-#define HOP_MAX_S 1.0
-
 /*
- * Joins the VIP's forwarded queries to the backend's query lines that carry a
- * fault id: same backend, same question, in order of arrival (the VIP and a
- * capacity queue keep it), the query reaching the backend within HOP_MAX_S of
- * its route. Done only when some unjoined query line at a backend carries a
- * fault id; then every forwarded route and every unjoined query at a backend
- * takes part, so that the order holds.
+ * The faults a VIP's forwarded queries met at their backends: the backend's
+ * query lines carry no lookup, so they are tied to the route lines by
+ * hist_hop_lookups. Done only when some unjoined query line at a backend
+ * carries a fault id.
  */
 static int touch_hops(const struct hist *h, struct touch *T, const struct fault_id *ids,
 		      size_t nids)
@@ -706,15 +653,11 @@ static int touch_hops(const struct hist *h, struct touch *T, const struct fault_
 	size_t nr, nq;
 	const struct hist_route *rs = hist_routes(h, &nr);
 	const struct hist_query *qs = hist_queries(h, &nq);
-	uint32_t forwarded = hist_find(h, "forwarded");
-	if (forwarded == HIST_NONE)
-		return 0;
-	/* The backends routed to, and whether a fault acted at one on an unjoined query. */
 	uint32_t *backends = NULL;
-	size_t nbk = 0, capbk = 0, nhops = 0;
+	uint64_t *via = NULL;
+	size_t nbk = 0, capbk = 0;
 	bool needed = false;
 	int rc = -1;
-	struct hop *hops = NULL;
 	for (size_t i = 0; i < nr; i++) {
 		if (rs[i].backend == HIST_NONE)
 			continue;
@@ -733,50 +676,15 @@ static int touch_hops(const struct hist *h, struct touch *T, const struct fault_
 		rc = 0;
 		goto out;
 	}
-	hops = malloc((nr + nq) * sizeof *hops);
-	if (!hops)
+	via = calloc(nq ? nq : 1, sizeof *via);
+	if (!via || hist_hop_lookups(h, via) != 0)
 		goto out;
-	for (size_t i = 0; i < nr; i++) {
-		if (!rs[i].lookup || rs[i].tcp || rs[i].action != forwarded ||
-		    rs[i].backend == HIST_NONE)
-			continue;
-		struct hop_fields x = { 14695981039346656037ull, 0 };
-		x.hash = fnv(x.hash, (const char *)&rs[i].backend, sizeof rs[i].backend);
-		if (hist_line_fields(h, rs[i].line - 1, hop_field, &x) != 0)
-			goto out;
-		hops[nhops++] = (struct hop){ x.hash, rs[i].t, false, i };
-	}
-	for (size_t i = 0; i < nq; i++) {
-		if (qs[i].lookup || !id_in(backends, nbk, qs[i].resolver))
-			continue;
-		struct hop_fields x = { 14695981039346656037ull, 0 };
-		x.hash = fnv(x.hash, (const char *)&qs[i].resolver, sizeof qs[i].resolver);
-		if (hist_line_fields(h, qs[i].line - 1, hop_field, &x) != 0)
-			goto out;
-		hops[nhops++] = (struct hop){ x.hash, qs[i].t - x.queue_ms / 1000.0, true, i };
-	}
-	qsort(hops, nhops, sizeof *hops, cmp_hop);
-	/* Per key, each query takes the oldest route not taken, unless too old. */
-	for (size_t g = 0; g < nhops;) {
-		size_t end = g, next_route = g;
-		while (end < nhops && hops[end].key == hops[g].key)
-			end++;
-		for (size_t i = g; i < end; i++) {
-			if (!hops[i].query)
-				continue;
-			while (next_route < i && (hops[next_route].query ||
-						  hops[next_route].t < hops[i].t - HOP_MAX_S))
-				next_route++;
-			if (next_route >= i)
-				continue; /* a probe, or a query of nobody's lookup */
-			const struct hist_route *r = &rs[hops[next_route++].index];
-			met_ids(T, h, r->lookup, &qs[hops[i].index], ids, nids);
-		}
-		g = end;
-	}
+	for (size_t i = 0; i < nq; i++)
+		if (via[i])
+			met_ids(T, h, via[i], &qs[i], ids, nids);
 	rc = 0;
 out:
-	free(hops);
+	free(via);
 	free(backends);
 	return rc;
 }

@@ -1518,3 +1518,121 @@ int hist_line_fields(const struct hist *h, size_t i, hist_field_fn fn, void *arg
 	free(ps);
 	return rc;
 }
+
+/* ---- a VIP's forwarded query and the backend's line for it ---- */
+
+/* A route line or a query line, keyed by where it went and what it asked. */
+struct hop {
+	uint64_t key;
+	double t;       /* route: its t; query: when it arrived (t - queue_ms) */
+	bool query;
+	size_t index;   /* in the routes or the queries */
+};
+
+struct hop_fields {
+	uint64_t hash;
+	double queue_ms;
+};
+
+static uint64_t hop_fnv(uint64_t hash, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		hash = (hash ^ c) * 1099511628211ull;
+	}
+	return hash;
+}
+
+static void hop_field(void *arg, const struct hist_field *f)
+{
+	struct hop_fields *x = arg;
+	if (f->kind == HIST_V_STRING && ((f->klen == 5 && memcmp(f->key, "qname", 5) == 0) ||
+					 (f->klen == 5 && memcmp(f->key, "qtype", 5) == 0))) {
+		x->hash = hop_fnv(x->hash, f->key, 1); /* which field */
+		x->hash = hop_fnv(x->hash, f->s, f->slen);
+	} else if (f->kind == HIST_V_NUMBER && f->klen == 8 && memcmp(f->key, "queue_ms", 8) == 0) {
+		x->queue_ms = f->num;
+	}
+}
+
+static int cmp_hop(const void *x, const void *y)
+{
+	const struct hop *a = x, *b = y;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	if (a->query != b->query)
+		return a->query ? 1 : -1; /* the route first */
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* How long a forwarded query may take to reach its backend. */
+#define HOP_MAX_S 1.0
+
+int hist_hop_lookups(const struct hist *h, uint64_t *out)
+{
+	const struct hist_route *rs = h->routes.p;
+	const struct hist_query *qs = h->queries.p;
+	size_t nr = h->routes.n, nq = h->queries.n, nhops = 0;
+	uint32_t forwarded = hist_find(h, "forwarded");
+	int rc = -1;
+	struct hop *hops = NULL;
+	bool *backend = NULL;
+
+	memset(out, 0, nq * sizeof *out);
+	if (forwarded == HIST_NONE || nq == 0)
+		return 0;
+	/* The backends routed to (interned ids index a table of flags). */
+	backend = calloc(h->nstr ? h->nstr : 1, sizeof *backend);
+	hops = malloc((nr + nq) * sizeof *hops);
+	if (!backend || !hops)
+		goto out;
+	for (size_t i = 0; i < nr; i++)
+		if (rs[i].backend != HIST_NONE && rs[i].backend < h->nstr)
+			backend[rs[i].backend] = true;
+	for (size_t i = 0; i < nr; i++) {
+		if (!rs[i].lookup || rs[i].tcp || rs[i].action != forwarded ||
+		    rs[i].backend == HIST_NONE)
+			continue;
+		struct hop_fields x = { 14695981039346656037ull, 0 };
+		x.hash = hop_fnv(x.hash, (const char *)&rs[i].backend, sizeof rs[i].backend);
+		if (hist_line_fields(h, rs[i].line - 1, hop_field, &x) != 0)
+			goto out;
+		hops[nhops++] = (struct hop){ x.hash, rs[i].t, false, i };
+	}
+	for (size_t i = 0; i < nq; i++) {
+		if (qs[i].lookup || qs[i].resolver >= h->nstr || !backend[qs[i].resolver])
+			continue;
+		struct hop_fields x = { 14695981039346656037ull, 0 };
+		x.hash = hop_fnv(x.hash, (const char *)&qs[i].resolver, sizeof qs[i].resolver);
+		if (hist_line_fields(h, qs[i].line - 1, hop_field, &x) != 0)
+			goto out;
+		hops[nhops++] = (struct hop){ x.hash, qs[i].t - x.queue_ms / 1000.0, true, i };
+	}
+	qsort(hops, nhops, sizeof *hops, cmp_hop);
+	/* Per key, each query takes the oldest route not taken, unless too old. */
+	for (size_t g = 0; g < nhops;) {
+		size_t end = g, next_route = g;
+		while (end < nhops && hops[end].key == hops[g].key)
+			end++;
+		for (size_t i = g; i < end; i++) {
+			if (!hops[i].query)
+				continue;
+			while (next_route < i && (hops[next_route].query ||
+						  hops[next_route].t < hops[i].t - HOP_MAX_S))
+				next_route++;
+			if (next_route >= i)
+				continue; /* a probe, or a query of nobody's lookup */
+			out[hops[i].index] = rs[hops[next_route++].index].lookup;
+		}
+		g = end;
+	}
+	rc = 0;
+out:
+	free(hops);
+	free(backend);
+	return rc;
+}

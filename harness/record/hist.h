@@ -245,6 +245,18 @@ int hist_serves_unpublished(const struct hist *h, uint32_t resolver, double t);
 /* The lookup with this id, or NULL. */
 const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id);
 
+/*
+ * The lookups of the query lines a VIP's forwarded queries made at their
+ * backends (lines that carry no lookup of their own): out[i] for query line
+ * i (hist_queries order), 0 when none. A forwarded route and a backend's
+ * query line match on the backend and the question, in order of arrival
+ * (the VIP and a capacity queue keep it: a query is placed at its arrival,
+ * t - queue_ms), each query taking the oldest route not yet taken and no
+ * more than 1 s older. out has one entry per query line. Returns 0, or -1
+ * when out of memory.
+ */
+int hist_hop_lookups(const struct hist *h, uint64_t *out);
+
 /* Every line, raw (for the Lua escape hatch): count, type, text (no "\n"). */
 size_t hist_line_count(const struct hist *h);
 enum hist_type hist_line_type(const struct hist *h, size_t i);

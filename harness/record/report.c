@@ -454,7 +454,7 @@ void report_console(FILE *out, const struct report *r, bool color)
 	const struct hist_meta *m;
 	struct counts c;
 	enum verdict v;
-	char line[1024], versions[512];
+	char line[1536], versions[512];
 
 	if (!out || !r)
 		return;
@@ -492,6 +492,15 @@ void report_console(FILE *out, const struct report *r, bool color)
 	putc('\n', out);
 	if (verdict_why(r)[0])
 		con_wrapped(out, 2, verdict_why(r));
+	if (r->causes) {
+		/* What went wrong, from the history: a summary, then each cause. */
+		snprintf(line, sizeof line, "what went wrong: %s", causes_summary(r->causes));
+		con_wrapped(out, 0, line);
+		for (size_t i = 0; i < causes_count(r->causes); i++) {
+			snprintf(line, sizeof line, "- %s", causes_get(r->causes, i)->text);
+			con_wrapped(out, 2, line);
+		}
+	}
 	if (untouched_count(r) > 0) {
 		fputs("untouched faults (injected, never met by a client's lookup):\n", out);
 		for (size_t i = 0; i < untouched_count(r); i++)
@@ -1051,6 +1060,37 @@ int report_json(const char *path, const struct report *r, char *err, size_t errl
 	json_key(f, next, "counts");
 	fprintf(f, "{\"passed\":%zu,\"failed\":%zu,\"inconclusive\":%zu}", c.passed, c.failed,
 	        c.inconclusive);
+	json_key(f, next, "cause");
+	if (r->causes)
+		json_string(f, causes_summary(r->causes));
+	else
+		fputs("null", f);
+	json_key(f, next, "causes");
+	putc('[', f);
+	for (size_t i = 0; i < causes_count(r->causes); i++) {
+		const struct cause *k = causes_get(r->causes, i);
+		fputs(i ? ",\n    {" : "\n    {", f);
+		json_str_field(f, "", "text", k->text);
+		json_str_field(f, ",", "kind", cause_kind_name(k->kind));
+		json_str_field(f, ",", "who", k->who);
+		json_str_field(f, ",", "vip", k->vip);
+		json_num_field(f, ",", "from", k->from);
+		json_key(f, ",", "to");
+		if (k->to < 0)
+			fputs("null", f);
+		else
+			json_number(f, k->to);
+		fprintf(f, ",\"lookups\":%zu", k->lookups);
+		json_num_field(f, ",", "share", k->share);
+		putc('}', f);
+	}
+	fputs(causes_count(r->causes) ? "\n  ]" : "]", f);
+	json_key(f, next, "lookups");
+	if (r->causes)
+		fprintf(f, "{\"completed\":%zu,\"bad\":%zu}", causes_lookups(r->causes),
+		        causes_bad(r->causes));
+	else
+		fputs("null", f);
 	json_key(f, next, "untouched_faults");
 	putc('[', f);
 	for (size_t i = 0; i < untouched_count(r); i++) {

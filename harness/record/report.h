@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "harness/record/cause.h"
 #include "harness/record/checker.h"
 
 struct hist;
@@ -26,6 +27,7 @@ struct report {
 	const struct expect_result *results;
 	size_t n;
 	const struct verdict_info *verdict;
+	const struct causes *causes;    /* what went wrong (cause.h); NULL: not worked out */
 	unsigned file_mode; /* of the files created (0: OUTFILE_MODE, 0600; see outfile.h) */
 };
 

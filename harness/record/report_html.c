@@ -1268,6 +1268,22 @@ static void html_header(struct sbuf *b, const struct page *pg)
 		}
 		sb_puts(b, "</div>\n");
 	}
+	if (r->causes) {
+		/* What went wrong, derived from the history (cause.h). */
+		sb_puts(b, "<div class=\"card cause\" id=\"cause\"><b>What went wrong: </b>");
+		sb_html(b, causes_summary(r->causes));
+		if (causes_count(r->causes)) {
+			sb_puts(b, "<ul>");
+			for (size_t i = 0; i < causes_count(r->causes); i++) {
+				sb_printf(b, "<li data-kind=\"%s\">",
+					  cause_kind_name(causes_get(r->causes, i)->kind));
+				sb_html(b, causes_get(r->causes, i)->text);
+				sb_puts(b, "</li>");
+			}
+			sb_puts(b, "</ul>");
+		}
+		sb_puts(b, "</div>\n");
+	}
 }
 
 static void html_kpis(struct sbuf *b, const struct page *pg)
