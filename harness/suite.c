@@ -55,6 +55,7 @@ struct item {
 	int code;         /* the scenario's exit code (0..4) */
 	char status[96];  /* how the child ended: "exit 1", "killed by signal 9", ... */
 	char *json;       /* the child's JSON report, or NULL */
+	char *cause;      /* what went wrong: its first cause (or its summary), or NULL */
 	char *junit;      /* the child's <testsuite> element(s), or NULL */
 	char *name;       /* the scenario's name (from its JSON), or NULL */
 	char verdict[24]; /* from its JSON: pass, fail, inconclusive, none; "" if none */
@@ -736,7 +737,8 @@ static void read_child(struct suite *s, size_t i)
 		free(p);
 	}
 	if (it->json && (it->json[0] != '{' || !strstr(it->json, "\n}"))) {
-		free(it->json); /* not a whole report */
+		free(it->json);
+		free(it->cause); /* not a whole report */
 		it->json = NULL;
 	}
 	if (it->json) {
@@ -749,6 +751,13 @@ static void read_child(struct suite *s, size_t i)
 		    sscanf(c, "\n  \"counts\":{\"passed\":%ld,\"failed\":%ld,\"inconclusive\":%ld",
 		           &it->passed, &it->failed, &it->inconclusive) != 3)
 			it->passed = it->failed = it->inconclusive = -1;
+		const char *k = strstr(it->json, "\n  \"causes\":[\n    {\"text\":\"");
+		it->cause = k ? json_unstring(strchr(k, '{') + sizeof "{\"text\":\"" - 1)
+			      : json_top_string(it->json, "cause");
+		/* Names in it come from the scenario: no control character reaches the terminal. */
+		for (char *q = it->cause; q && *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = ' ';
 		/* The embedded copy: without its final newline. */
 		size_t n = strlen(it->json);
 		while (n && (it->json[n - 1] == '\n'))
@@ -1138,6 +1147,8 @@ static void summary(FILE *out, struct suite *s)
 		    it->timed_out)
 			fprintf(out, "    %s%s%s\n", it->status, it->message[0] ? ": " : "",
 			        it->message);
+		else if (it->cause && (strcmp(v, "fail") == 0 || strcmp(v, "inconclusive") == 0))
+			fprintf(out, "    what went wrong: %s\n", it->cause);
 	}
 	int wc = worst(s);
 	fprintf(out, "suite: %s (exit %d): %zu scenario%s", code_word(wc), wc, s->n,

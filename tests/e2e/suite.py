@@ -133,6 +133,14 @@ try:
     d = json.load(open(js))
     got = {os.path.basename(s['file']): s for s in d['scenarios']}
     check(d['exit'] == 3 and sorted(got) == names, 'JSON: exit 3 and every scenario')
+    # What went wrong: under the failed scenario's row, its own report's first cause.
+    fail_cause = ((got.get('fail.lua') or {}).get('report') or {}).get('causes') or [{}]
+    text = fail_cause[0].get('text', '')
+    check(text.startswith('r1 answered with injected wrong addresses (fault 1)') and
+          ('    what went wrong: ' + text + '\n') in err,
+          'the summary prints what went wrong under the failed scenario', err)
+    check(err.count('what went wrong: ') == 2,
+          'only the failed and the inconclusive scenario get a cause line', err)
     for n in names:
         v, code, counts = want[n]
         s = got.get(n, {})
