@@ -753,7 +753,7 @@ static void read_child(struct suite *s, size_t i)
 			it->passed = it->failed = it->inconclusive = -1;
 		const char *k = strstr(it->json, "\n  \"causes\":[\n    {\"text\":\"");
 		it->cause = k ? json_unstring(strchr(k, '{') + sizeof "{\"text\":\"" - 1)
-			      : json_top_string(it->json, "cause");
+		              : json_top_string(it->json, "cause");
 		/* Names in it come from the scenario: no control character reaches the terminal. */
 		for (char *q = it->cause; q && *q; q++)
 			if ((unsigned char)*q < 0x20 || *q == 0x7f)
