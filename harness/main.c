@@ -115,9 +115,20 @@ static int judge_hist(const struct hist *h, const char *path, const char *shown,
 		free(res);
 		return DNSCHAOS_EXIT_INTERNAL;
 	}
+	size_t nclients;
+	int oom;
+	double clients_from = perclient_from(h);
+	struct perclient_row *clients = perclient_rows(h, clients_from, &nclients, &oom);
+	if (oom) {
+		fprintf(stderr, "dnschaos: out of memory\n");
+		causes_free(causes);
+		free(res);
+		return DNSCHAOS_EXIT_INTERNAL;
+	}
 	struct report rep = { .hist = h, .history_path = shown, .scenario_path = scenario,
 			      .expect = ex, .results = res, .n = n, .verdict = &v,
-			      .causes = causes, .file_mode = ro->file_mode };
+			      .causes = causes, .clients = clients, .nclients = nclients, .clients_from = clients_from,
+			      .file_mode = ro->file_mode };
 	FILE *con = ro->tap || history_on_stdout ? stderr : stdout;
 	const char *nc = getenv("NO_COLOR");
 	bool color = isatty(fileno(con)) && !(nc && nc[0]);
@@ -143,6 +154,7 @@ static int judge_hist(const struct hist *h, const char *path, const char *shown,
 		fprintf(stderr, "dnschaos: --report: %s\n", err);
 		code = DNSCHAOS_EXIT_INTERNAL;
 	}
+	free(clients);
 	causes_free(causes);
 	free(res);
 	return code;

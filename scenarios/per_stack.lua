@@ -21,9 +21,10 @@
 --                     every retransmit from a new port: the lookups succeed.
 --   dig               +tries=2 +timeout=1: a new port per try: they succeed,
 --                     after its +timeout.
--- The console and JSON reports print the expectations; the per-stack table
--- (success, p50, p99, amplification) is in docs/stacks.md, "The half-VIP
--- fault, stack by stack", with how it was measured.
+-- Every report (console, JSON, HTML) prints the per-stack table: success,
+-- p50, p99 and wire queries per lookup (amplification) of each client over
+-- the lookups invoked from the fault on; docs/stacks.md, "The half-VIP
+-- fault, stack by stack", records it with the versions measured.
 --
 -- What it expects, and why the bounds. The stacks that stay pinned succeed
 -- at most 75%: the alternation gives one failure per success, 40% to 57%

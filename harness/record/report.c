@@ -449,6 +449,56 @@ static void con_row(FILE *out, const struct expectation *e, const struct expect_
 	}
 }
 
+/* "0.4 ms", "812 ms", "-" */
+static void ms_text(double ms, char *buf, size_t cap)
+{
+	if (!isfinite(ms))
+		snprintf(buf, cap, "-");
+	else if (ms < 10)
+		snprintf(buf, cap, "%.1f ms", ms);
+	else
+		snprintf(buf, cap, "%.0f ms", ms);
+}
+
+/* How each client fared over the run (perclient.h). */
+static void con_clients(FILE *out, const struct report *r)
+{
+	char a[32], b[32], c[32];
+
+	if (!r->clients || r->nclients == 0)
+		return;
+	if (r->clients_from > 0)
+		fprintf(out, "clients, lookups invoked from the first fault (%.3f s) on:\n",
+		        r->clients_from);
+	else
+		fputs("clients, every lookup (no fault injected):\n", out);
+	con_cell(out, "client", 20, false);
+	con_cell(out, "stack", 10, false);
+	fprintf(out, "%7s %8s %9s %9s %6s %6s %6s\n", "lookups", "success", "p50", "p99", "wire",
+	        "stale", "wrong");
+	for (size_t i = 0; i < r->nclients && i < REPORT_CONSOLE_CLIENTS; i++) {
+		const struct perclient_row *row = &r->clients[i];
+		con_cell(out, str_or(row->client, "?"), 20, false);
+		con_cell(out, str_or(row->stack, "?"), 10, false);
+		ms_text(row->p50, a, sizeof a);
+		ms_text(row->p99, b, sizeof b);
+		if (row->lookups)
+			snprintf(c, sizeof c, "%.4f", (double)row->ok / (double)row->lookups);
+		else
+			snprintf(c, sizeof c, "-");
+		fprintf(out, "%7zu %8s %9s %9s ", row->lookups, c, a, b);
+		if (isfinite(row->wire))
+			fprintf(out, "%5.2fx", row->wire);
+		else
+			fprintf(out, "%6s", "-");
+		fprintf(out, " %6zu %6zu\n", row->stale, row->wrong);
+	}
+	if (r->nclients > REPORT_CONSOLE_CLIENTS)
+		fprintf(out, "... and %zu more clients (all of them in the JSON summary)\n",
+		        r->nclients - REPORT_CONSOLE_CLIENTS);
+	putc('\n', out);
+}
+
 void report_console(FILE *out, const struct report *r, bool color)
 {
 	const struct hist_meta *m;
@@ -471,6 +521,8 @@ void report_console(FILE *out, const struct report *r, bool color)
 			con_row(out, &r->expect[i], &r->results[i], color);
 		putc('\n', out);
 	}
+
+	con_clients(out, r);
 
 	if (v == VERDICT_NONE) {
 		fputs("no expectations: a plain run (exit 0 when it completed)", out);
@@ -1091,6 +1143,25 @@ int report_json(const char *path, const struct report *r, char *err, size_t errl
 		        causes_bad(r->causes));
 	else
 		fputs("null", f);
+	json_num_field(f, next, "clients_from", r->clients ? r->clients_from : NAN);
+	json_key(f, next, "clients");
+	putc('[', f);
+	for (size_t i = 0; r->clients && i < r->nclients; i++) {
+		const struct perclient_row *row = &r->clients[i];
+		fputs(i ? ",\n    {" : "\n    {", f);
+		json_str_field(f, "", "client", row->client);
+		json_str_field(f, ",", "stack", row->stack);
+		fprintf(f, ",\"lookups\":%zu,\"ok\":%zu,\"failed\":%zu,\"timeouts\":%zu", row->lookups,
+		        row->ok, row->failed, row->timeouts);
+		fprintf(f, ",\"stale\":%zu,\"wrong\":%zu", row->stale, row->wrong);
+		json_num_field(f, ",", "success", row->lookups ? (double)row->ok / (double)row->lookups
+		                                               : NAN);
+		json_num_field(f, ",", "p50_ms", row->p50);
+		json_num_field(f, ",", "p99_ms", row->p99);
+		json_num_field(f, ",", "wire_per_lookup", row->wire);
+		putc('}', f);
+	}
+	fputs(r->clients && r->nclients ? "\n  ]" : "]", f);
 	json_key(f, next, "untouched_faults");
 	putc('[', f);
 	for (size_t i = 0; i < untouched_count(r); i++) {

@@ -15,6 +15,7 @@
 
 #include "harness/record/cause.h"
 #include "harness/record/checker.h"
+#include "harness/record/perclient.h"
 
 struct hist;
 
@@ -28,14 +29,20 @@ struct report {
 	size_t n;
 	const struct verdict_info *verdict;
 	const struct causes *causes;    /* what went wrong (cause.h); NULL: not worked out */
+	const struct perclient_row *clients; /* how each client fared (perclient.h), nclients rows */
+	size_t nclients;
+	double clients_from;            /* the table's lookups are those invoked from then */
 	unsigned file_mode; /* of the files created (0: OUTFILE_MODE, 0600; see outfile.h) */
 };
 
 /*
  * The console summary: a table (expectation, observed, bound, result), the
- * first moments of each failure, then the verdict line with the seed.
+ * first moments of each failure, the clients table (at most
+ * REPORT_CONSOLE_CLIENTS rows; the JSON has them all), then the verdict line
+ * with the seed and what went wrong.
  * color: ANSI colours (callers pass isatty && !NO_COLOR).
  */
+#define REPORT_CONSOLE_CLIENTS 16
 void report_console(FILE *out, const struct report *r, bool color);
 
 /*

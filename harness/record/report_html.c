@@ -1338,6 +1338,42 @@ static void html_kpis(struct sbuf *b, const struct page *pg)
 	sb_puts(b, "</section>\n");
 }
 
+/* How each client fared (perclient.h): the stacks side by side. */
+static void html_clients(struct sbuf *b, const struct page *pg)
+{
+	const struct report *r = pg->r;
+
+	if (!r->clients || r->nclients == 0)
+		return;
+	sb_puts(b, "<section class=\"card\" id=\"clients\"><h2>Clients</h2><p class=\"hint\">");
+	if (r->clients_from > 0)
+		sb_printf(b, "Lookups invoked from the first fault (%.3f s) on.", r->clients_from);
+	else
+		sb_puts(b, "Every lookup (no fault was injected).");
+	sb_puts(b, " Latency percentiles by nearest rank; wire: queries joined per lookup."
+		   "</p>\n<table><thead><tr><th>client</th><th>stack</th><th>lookups</th>"
+		   "<th>success</th><th>p50</th><th>p99</th><th>wire</th><th>stale</th>"
+		   "<th>wrong</th></tr></thead><tbody>\n");
+	for (size_t i = 0; i < r->nclients; i++) {
+		const struct perclient_row *row = &r->clients[i];
+		sb_puts(b, "<tr><td>");
+		sb_html(b, row->client ? row->client : "?");
+		sb_puts(b, "</td><td>");
+		sb_html(b, row->stack ? row->stack : "?");
+		sb_printf(b, "</td><td class=\"num\">%zu</td>", row->lookups);
+		if (row->lookups)
+			sb_printf(b, "<td class=\"num\">%.4f</td><td class=\"num\">%.1f ms</td>"
+				     "<td class=\"num\">%.1f ms</td><td class=\"num\">%.2f x</td>",
+				  (double)row->ok / (double)row->lookups, row->p50, row->p99,
+				  row->wire);
+		else
+			sb_puts(b, "<td>-</td><td>-</td><td>-</td><td>-</td>");
+		sb_printf(b, "<td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr>\n",
+			  row->stale, row->wrong);
+	}
+	sb_puts(b, "</tbody></table></section>\n");
+}
+
 static void html_checks(struct sbuf *b, const struct page *pg)
 {
 	const struct report *r = pg->r;
@@ -1614,6 +1650,7 @@ static void page_write(struct sbuf *b, struct page *pg)
 		   "<noscript><p class=\"sub\">The timeline is drawn by the page's script: "
 		   "allow JavaScript for this file.</p></noscript></div></section>\n");
 	html_checks(b, pg);
+	html_clients(b, pg);
 	html_events(b, pg);
 	sb_puts(b, "<footer>Written by dnschaos " DNSCHAOS_VERSION " from ");
 	sb_html(b, pg->r->history_path ? pg->r->history_path : "the history");

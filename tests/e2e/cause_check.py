@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""cause_check.py - "what went wrong" against a count by hand, on real runs.
+"""cause_check.py - "what went wrong" and the clients table against a count by hand, on real runs.
 
 Usage: cause_check.py DNSCHAOS REPO
 
@@ -12,9 +12,14 @@ JSON report and checks:
     lines: completed and bad lookups, each "N of M lookups of CLIENT" (M: the
     client's completed lookups; N: its bad lookups the cause holds, and for a
     stale cause, its stale answers of that serial), each share;
-  - the console summary and the HTML report carry the same sentences.
+  - the console summary and the HTML report carry the same sentences;
+  - the clients table (JSON, console, HTML): every figure of every client
+    recounted from the lookup lines invoked from the first fault on:
+    lookups, ok, failed, timeouts, stale, wrong, success, p50 and p99 by
+    nearest rank, wire queries per lookup.
 """
 import json
+import math
 import os
 import re
 import shutil
@@ -84,6 +89,54 @@ def by_hand(name, hist, report, expect_who):
     return whos
 
 
+def clients_by_hand(name, hist, report, console, html):
+    lines = [json.loads(l) for l in open(hist, encoding="utf-8")]
+    faults = [e["t"] for e in lines if e["type"] == "fault" and e["action"] == "inject"]
+    start = faults[0] if faults else 0
+    check(abs(report["clients_from"] - start) < 1e-6,
+          f"{name}: the table starts at the first fault ({start})")
+    invoked, order = {}, []
+    for e in lines:
+        if e["type"] == "lookup" and e["event"] == "invoke":
+            invoked[e["id"]] = e
+            if e["client"] not in order:
+                order.append(e["client"])
+    rows = {}
+    for e in lines:
+        if e["type"] != "lookup" or e["event"] in ("invoke", "cancelled"):
+            continue
+        if invoked[e["id"]]["t"] < start:
+            continue
+        rows.setdefault(e["client"], []).append(e)
+    got = report["clients"]
+    check([c["client"] for c in got] == order, f"{name}: one row per client, in order {order}")
+    for c in got:
+        ls = rows.get(c["client"], [])
+        n = len(ls)
+        lat = sorted(e["latency_ms"] for e in ls)
+
+        def rank(p):
+            return lat[max(1, math.ceil(p * n / 100)) - 1]
+        want = {"lookups": n, "ok": sum(e["event"] == "ok" for e in ls),
+                "failed": sum(e["event"] == "fail" for e in ls),
+                "timeouts": sum(e["event"] == "timeout" for e in ls),
+                "stale": sum(e.get("class") == "stale" for e in ls),
+                "wrong": sum(e.get("class") == "wrong" for e in ls)}
+        have = {k: c[k] for k in want}
+        check(have == want, f"{name}: {c['client']} counts by hand {want} (report {have})")
+        if n:
+            check(abs(c["success"] - want["ok"] / n) < 1e-9 and c["p50_ms"] == rank(50) and
+                  c["p99_ms"] == rank(99) and
+                  abs(c["wire_per_lookup"] - sum(e["wire"] for e in ls) / n) < 1e-9,
+                  f"{name}: {c['client']} success, p50, p99 and wire by hand")
+        row = re.search(r"^" + re.escape(c["client"]) + r"\s+\S+\s+(\d+)\s+(\S+)", console,
+                        re.M)
+        check(row is not None and int(row.group(1)) == n and
+              (n == 0 or row.group(2) == f"{want['ok'] / n:.4f}"),
+              f"{name}: the console row of {c['client']} says {n} lookups")
+        check(f"<td>{c['client']}</td>" in html, f"{name}: the HTML table has {c['client']}")
+
+
 def main():
     dnschaos, repo = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     scen = os.path.join(repo, "scenarios")
@@ -99,6 +152,7 @@ def main():
         assert swapped != stale
         open(os.path.join(suite, "p1.lua"), "w", encoding="utf-8").write(swapped)
         shutil.copy(os.path.join(scen, "half_vip_timeout.lua"), os.path.join(suite, "vip.lua"))
+        shutil.copy(os.path.join(scen, "per_stack.lua"), os.path.join(suite, "stacks.lua"))
         hist = os.path.join(work, "hist")
         rep = os.path.join(work, "report")
         rc = subprocess.run([dnschaos, "run", suite, "--jobs", "2", "--history", hist,
@@ -108,6 +162,7 @@ def main():
             "p2": [("stale", "p2")],
             "p1": [("stale", "p1")],
             "vip": [("hang", "hung-2"), ("hang", "pq-2")],
+            "stacks": [("hang", "hung")],
         }
         for name, who in expect.items():
             h = os.path.join(hist, name + ".jsonl")
@@ -119,6 +174,8 @@ def main():
             whos = by_hand(name, h, report, who)
             if name == "p1":
                 check("p2" not in whos, f"{name}: p2, not broken here, is named by no cause")
+            clients_by_hand(name, h, report, res.stdout,
+                            open(os.path.join(rep, name, "index.html"), encoding="utf-8").read())
             console = re.sub(r"\s+", " ", res.stdout)
             for c in report["causes"]:
                 check(c["text"] in console, f"{name}: the console prints '{c['text'][:50]}...'")
