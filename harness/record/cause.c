@@ -385,7 +385,7 @@ static void stale_span(const struct hist *h, const struct group *g, double *from
 			break;
 		}
 	/* Stopped with everything else at the end of the run: to the end. */
-	if (*to >= hist_meta(h)->duration)
+	if (hist_meta(h)->duration > 0 && *to >= hist_meta(h)->duration)
 		*to = -1;
 }
 
@@ -408,7 +408,7 @@ static void fault_span(const struct hist *h, uint32_t id, double *from, double *
 		}
 	}
 	/* Healed with everything else at the end of the run: to the end. */
-	if (*to >= hist_meta(h)->duration)
+	if (hist_meta(h)->duration > 0 && *to >= hist_meta(h)->duration)
 		*to = -1;
 }
 
@@ -892,7 +892,8 @@ static int describe(const struct hist *h, struct work *w, struct causes *c)
 	char *text = NULL;
 	/* Sorting moves the groups: keep each one's tally range by its old index. */
 	struct group *gs = w->groups;
-	qsort(gs, w->ngroups, sizeof *gs, group_cmp);
+	if (w->ngroups)
+		qsort(gs, w->ngroups, sizeof *gs, group_cmp);
 	size_t listed = w->ngroups < CAUSES_MAX ? w->ngroups : CAUSES_MAX;
 	for (size_t i = 0; i < listed; i++) {
 		struct group *g = &gs[i];

@@ -9,7 +9,9 @@
  *
  * LeakSanitizer checks every error path frees what it took.
  */
+#include "harness/record/cause.h"
 #include "harness/record/hist.h"
+#include "harness/record/perclient.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -207,6 +209,29 @@ static void check_arrays(const struct hist *h)
 		check_str(h, ss[i].state);
 }
 
+/* What every report derives from any history it reads: the causes and the clients table. */
+static void check_reports(const struct hist *h)
+{
+	struct causes *c = causes_find(h);
+	CHECK(c != NULL);
+	size_t sum = 0;
+	for (size_t i = 0; i < causes_count(c); i++) {
+		const struct cause *k = causes_get(c, i);
+		CHECK(k->text && k->text[0] && k->lookups > 0);
+		sum += k->lookups;
+	}
+	CHECK(sum <= causes_bad(c) && causes_bad(c) <= causes_lookups(c));
+	CHECK(causes_count(c) == CAUSES_MAX || sum == causes_bad(c));
+	causes_free(c);
+	size_t n;
+	int oom;
+	struct perclient_row *rows = perclient_rows(h, perclient_from(h), &n, &oom);
+	CHECK(!oom);
+	for (size_t i = 0; i < n; i++)
+		CHECK(rows[i].ok + rows[i].failed + rows[i].timeouts <= rows[i].lookups);
+	free(rows);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[1024];
@@ -225,6 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_lines(h);
 	check_lookups(h);
 	check_arrays(h);
+	check_reports(h);
 	hist_free(h);
 	return 0;
 }
