@@ -18,6 +18,8 @@ add_executable(fuzz_hist_replay
   ${CMAKE_CURRENT_LIST_DIR}/fuzz_hist.c
   ${CMAKE_CURRENT_LIST_DIR}/standalone_main.c
   ${PROJECT_SOURCE_DIR}/harness/record/hist.c
+  ${PROJECT_SOURCE_DIR}/harness/record/cause.c
+  ${PROJECT_SOURCE_DIR}/harness/record/perclient.c
   ${PROJECT_SOURCE_DIR}/fakeresolver/json.c)
 dnschaos_target_defaults(fuzz_hist_replay)
 target_link_libraries(fuzz_hist_replay PRIVATE m)
