@@ -1011,6 +1011,23 @@ static void m_detection(const struct hist *h, const struct expectation *e,
 	if (after == 0)
 		return inconclusive(r, "the VIP routed nothing after %s's fault at %.3f s: the fault "
 				       "never met traffic", e->backend, inj->t);
+	/* Out of rotation when the fault began: there was nothing to detect. */
+	bool before = false;
+	const struct hist_health *state = NULL;
+	for (size_t i = 0; i < nr && rs[i].t < inj->t && !before; i++)
+		before = match(fv, rs[i].vip) && rs[i].backend == b;
+	for (size_t i = 0; i < nh && hs[i].t < inj->t; i++)
+		if (hs[i].backend == b && match(fv, hs[i].vip) && hs[i].event != HIST_H_PROBE)
+			state = &hs[i];
+	if (!before)
+		return inconclusive(r, "the VIP sent %s nothing before its fault at %.3f s: it was "
+				       "not in rotation, so there was nothing to detect",
+				    e->backend, inj->t);
+	if (state && (state->event == HIST_H_DOWN || state->event == HIST_H_REMOVED))
+		return inconclusive(r, "%s was already out of the VIP when its fault began at %.3f s "
+				       "(%s at %.3f s): there was nothing to detect",
+				    e->backend, inj->t,
+				    state->event == HIST_H_DOWN ? "marked down" : "removed", state->t);
 	double down = INFINITY;
 	for (size_t i = 0; i < nh; i++)
 		if (hs[i].backend == b && match(fv, hs[i].vip) && hs[i].event == HIST_H_DOWN &&
