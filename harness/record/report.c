@@ -546,7 +546,8 @@ void report_console(FILE *out, const struct report *r, bool color)
 		con_wrapped(out, 2, verdict_why(r));
 	if (r->causes) {
 		/* What went wrong, from the history: a summary, then each cause. */
-		snprintf(line, sizeof line, "what went wrong: %s", causes_summary(r->causes));
+		snprintf(line, sizeof line, "%s%s", causes_bad(r->causes) ? "what went wrong: " : "",
+		         causes_summary(r->causes));
 		con_wrapped(out, 0, line);
 		for (size_t i = 0; i < causes_count(r->causes); i++) {
 			snprintf(line, sizeof line, "- %s", causes_get(r->causes, i)->text);

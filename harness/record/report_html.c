@@ -1270,7 +1270,9 @@ static void html_header(struct sbuf *b, const struct page *pg)
 	}
 	if (r->causes) {
 		/* What went wrong, derived from the history (cause.h). */
-		sb_puts(b, "<div class=\"card cause\" id=\"cause\"><b>What went wrong: </b>");
+		sb_puts(b, "<div class=\"card cause\" id=\"cause\">");
+		if (causes_bad(r->causes))
+			sb_puts(b, "<b>What went wrong: </b>");
 		sb_html(b, causes_summary(r->causes));
 		if (causes_count(r->causes)) {
 			sb_puts(b, "<ul>");
