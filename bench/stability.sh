@@ -54,10 +54,10 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	--runs) [ $# -ge 2 ] || die "--runs needs a number"
-		is_uint "$2" && [ "$((10#$2))" -le 1000 ] || die "--runs: '$2' is not a number from 1 to 1000"
+		if ! is_uint "$2" || [ "$((10#$2))" -gt 1000 ]; then die "--runs: '$2' is not a number from 1 to 1000"; fi
 		runs=$((10#$2)); shift 2 ;;
 	--jobs) [ $# -ge 2 ] || die "--jobs needs a number"
-		is_uint "$2" && [ "$((10#$2))" -le 64 ] || die "--jobs: '$2' is not a number from 1 to 64"
+		if ! is_uint "$2" || [ "$((10#$2))" -gt 64 ]; then die "--jobs: '$2' is not a number from 1 to 64"; fi
 		jobs=$((10#$2)); shift 2 ;;
 	--busy) busy=1; shift ;;
 	--dnschaos) [ $# -ge 2 ] || die "--dnschaos needs a path"
@@ -96,6 +96,7 @@ out=$(cd "$out" && pwd)
 
 busy_pid=
 tmp=
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	if [ -n "$busy_pid" ]; then
 		kill "$busy_pid" 2>/dev/null || true
@@ -161,7 +162,7 @@ run_suite() {
 	for i in $(seq 1 "$runs"); do
 		cp -- "$s" "$tmp/$(printf '%s-%02d' "$b" "$i").lua"
 	done
-	timeout --kill-after=10 $(( (runs + jobs - 1) / jobs * (run_timeout + 10) + 60 )) \
+	timeout --kill-after=10 $(( (runs + jobs - 1) * (run_timeout + 10) / jobs + 60 )) \
 		"$dnschaos" run "$tmp" --jobs "$jobs" --timeout "$run_timeout" -q \
 		--history "$out/$b-histories" --json "$out/$b-suite.json" \
 		>"$out/$b-suite.out" 2>&1 || rc=$?
