@@ -115,8 +115,15 @@ end
 -- ldns's lookups fail at once, sending nothing, once their worker has
 -- blacklisted the resolver: they meet no fault, so a goodput over them alone
 -- would be inconclusive. Recovery judges them against the baseline instead.
+-- Its window ends 1 s before the cut: ldns puts its storm out by itself
+-- (its workers blacklist the resolver one by one), and once its queue's
+-- wait is under its 1 s try, the workers not blacklisted yet get answers
+-- again, cut or not: at 9 s in the one run of 40 whose workers blacklisted
+-- earliest and most (from 4.7 s, as early as the surge allows), which a
+-- window to the cut failed (docs/scenarios.md, "Stability").
+local LDNS_UNTIL = CUT - 1
 s:expect{ "ldns: goodput collapses and stays collapsed after the surge",
-          back("ldns", COLLAPSED_FROM, CUT, 0.2, 0.5), at_least = CUT - COLLAPSED_FROM }
+          back("ldns", COLLAPSED_FROM, LDNS_UNTIL, 0.2, 0.5), at_least = LDNS_UNTIL - COLLAPSED_FROM }
 s:expect{ "ldns: no recovery after the load cut (its workers blacklisted the resolver)",
           back("ldns", CUT, TO, AFTER_CUT, 1), at_least = TO - CUT }
 for _, st in ipairs{ "glibc", "c-ares", "ldns" } do
