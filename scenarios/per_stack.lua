@@ -29,7 +29,7 @@
 -- What it expects, and why the bounds. The stacks that stay pinned succeed
 -- at most 75%: the alternation gives one failure per success, 40% to 57%
 -- over the 5 to 10 lookups that fit in the 7 s (a failed lookup takes 1.5
--- to 2 s; measured 40% to 56%); a new socket that reuses a still-pinned
+-- to 2 s; measured 43% to 60%); a new socket that reuses a still-pinned
 -- port can add one success (71%); without pinning a retry reaches the good
 -- backend and nearly every lookup succeeds (behind a stopped backend: 80%
 -- to 100%). The stacks whose retries are new flows succeed at least 90%
