@@ -4,7 +4,7 @@
 -- the same stale disk copy, the same capacities (p1 30 queries a second,
 -- p2 80), the same fleet (glibc, timeout:1 attempts:2, 8 lookups a second
 -- through the VIP), the same herd (2.5 re-resolutions per stale answer),
--- the same reboot of p2 from its stale file at 2.7 s. What differs is the fix:
+-- the same reboot of p2 from its stale file at 2.2 s. What differs is the fix:
 --   * the resolvers gate themselves while behind the zone source (SERVFAIL,
 --     no stale answer) and fetch the published zone to rejoin;
 --   * the VIP's health check reads the serial against the published one
@@ -30,23 +30,25 @@ local truth = s:zone_source{ name = "truth", zone = published }
 local CAP, QUEUE = 30, 75  -- p1: queries served per second; held (a full queue: 2.5 s)
 local STEADY = 8           -- the fleet's own lookups per second: 2 tries of it fit in CAP
 local K, HERD_MAX, WINDOW = 2.5, 120, 0.25  -- re-resolutions per stale answer; cap; window
-local CRASH = 2.7          -- the patch run's reboot of p2, between two probes
+local CRASH = 2.2          -- the patch run's reboot of p2, between two probes
 local FROM, TO = 1, 17.5   -- the fleet asks from, to
+local STOP = TO            -- when the fleet stops asking
 
 local gate = { answer = "servfail", reload = true }
 local p1 = s:resolver{ name = "p1", boot = "source", gate = gate }
 local p2 = s:resolver{ name = "p2", boot = "source", gate = gate }
 s:at(0, p1, "capacity", { qps = CAP, queue = QUEUE })
 s:at(0, p2, "capacity", { qps = 80, queue = 200 })
+local HEALTH = { check = "serial", interval = 0.5, timeout = 0.25, rise = 2, fall = 1 }
 local vip = s:vip{ name = "vip", backends = { p1, p2 }, policy = "flow", on_down = "flush",
-                   health = { check = "serial", interval = 0.5, timeout = 0.25, rise = 2,
-                              fall = 1 } }
+                   health = HEALTH }
 
 -- The patch run: p2 reboots from its stale disk copy.
-s:at(CRASH, p2, "crash", { down = 1, zone = on_disk })
+local REBOOTED = p2
+s:at(CRASH, REBOOTED, "crash", { down = 1, zone = on_disk })
 
 local fleet = s:client{ name = "fleet", stack = "glibc", target = vip, names = "db-primary.internal",
-                        rate = STEADY, arrivals = "constant", from = FROM, to = TO,
+                        rate = STEADY, arrivals = "constant", from = FROM, to = STOP,
                         timeout = 1, attempts = 2, threads = 400 }
 -- The herd: K re-resolutions per stale answer the fleet got in the last window.
 local seen = 0

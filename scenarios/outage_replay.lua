@@ -2,7 +2,7 @@
 --
 -- What it reproduces, scaled to 18 s. Two resolvers, p1 and p2, behind one
 -- virtual IP whose health check passes any NOERROR answer (production's).
--- At 2.7 s the patch run reboots p2, which comes back 1 s later from a zone
+-- At 2.2 s the patch run reboots p2, which comes back 1 s later from a zone
 -- file cached on its disk weeks ago (serial 2026110301): db-primary at the
 -- decommissioned 10.20.0.15. The check admits it; half the fleet's new
 -- lookups get the dead address.
@@ -27,7 +27,7 @@
 -- never takes p1 out: a check that timed out sooner would move the herd to
 -- p2, which only lies faster.
 --
--- The manual fix at 9.5 s: the operator pulls p2 from the VIP (and its
+-- The manual fix at 9 s: the operator pulls p2 from the VIP (and its
 -- pinned flows with it). No more lies, so the herd stops; p1, offered 8
 -- lookups a second (16 queries with both tries, under its 30), drains its
 -- queue and the fleet is healthy again a few seconds later.
@@ -48,9 +48,10 @@ local truth = s:zone_source{ name = "truth", zone = published }
 local CAP, QUEUE = 30, 75  -- p1: queries served per second; held (a full queue: 2.5 s)
 local STEADY = 8           -- the fleet's own lookups per second: 2 tries of it fit in CAP
 local K, HERD_MAX, WINDOW = 2.5, 120, 0.25  -- re-resolutions per stale answer; cap; window
-local CRASH, FIX = 2.7, 9.5 -- the patch run's reboot of p2; the operator pulls p2
+local CRASH, FIX = 2.2, 9   -- the patch run's reboot of p2; the operator pulls p2
 local FROM, TO = 1, 17.5   -- the fleet asks from, to
-local STORM_FROM = 8       -- p1's queue is past 2 s by then (measured: from 7.5 s)
+local STOP = TO            -- when the fleet stops asking
+local STORM_FROM = 7.5     -- p1's lookups time out by then (measured: from about 7 s)
 local HEALTHY_FROM = 15.5  -- back to health by then (measured: 4 to 5 s after the fix)
 
 local p1 = s:resolver{ name = "p1", boot = "source" }
@@ -67,7 +68,7 @@ s:at(CRASH, p2, "crash", { down = 1, zone = on_disk })
 -- The fleet: glibc getaddrinfo, timeout:1 attempts:2, through the VIP.
 -- Threads: one per lookup in flight (about 130 in the storm).
 local fleet = s:client{ name = "fleet", stack = "glibc", target = vip, names = "db-primary.internal",
-                        rate = STEADY, arrivals = "constant", from = FROM, to = TO,
+                        rate = STEADY, arrivals = "constant", from = FROM, to = STOP,
                         timeout = 1, attempts = 2, threads = 400 }
 -- The herd: K re-resolutions per stale answer the fleet got in the last window.
 local seen = 0
@@ -90,7 +91,7 @@ s:expect{ "the storm: glibc sends its second try to the slow survivor",
           amplification{ client = "fleet", from = STORM_FROM, to = FIX }, at_least = 1.3 }
 s:expect{ "the fix: the fleet's goodput comes back after p2 is pulled",
           recovery{ client = "fleet", from = FIX, to = TO, baseline = { from = FROM, to = CRASH },
-                    fraction = 0.75, bucket = 1 }, at_most = 5.5 }
+                    fraction = 0.75, bucket = 1 }, at_most = 6 }
 s:expect{ "the fix: no stale answer once p2 is pulled",
           stale_answers{ client = "fleet", from = FIX + 0.5, to = TO }, at_most = 0 }
 s:expect{ "the fix: healthy again",
