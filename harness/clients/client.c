@@ -306,10 +306,47 @@ static void record_addrs(struct history *h, const char *key, const struct lookup
 	history_array_end(h);
 }
 
+/*
+ * Fresh, stale or wrong: positive answers, and negative ones (no address).
+ * Sets *r (CLASS_NONE: not classified) and counts stale and wrong answers
+ * into the client's stats, with a history or without.
+ */
+static void classify_done(struct client *c, const struct pending *p, double now,
+			  struct classify_result *r)
+{
+	const struct lookup *lk = &p->lk;
+	bool want_a, want_aaaa;
+	memset(r, 0, sizeof *r);
+	r->cls = CLASS_NONE;
+	if (by_family(c->cfg.stack)) {
+		want_a = lk->family != CLIENT_FAMILY_AAAA;
+		want_aaaa = lk->family != CLIENT_FAMILY_A;
+	} else {
+		want_a = lk->qtype == LDNS_RR_TYPE_A;
+		want_aaaa = lk->qtype == LDNS_RR_TYPE_AAAA;
+	}
+	bool negative = lk->result == LOOKUP_FAIL &&
+			(lk->reason == REASON_NXDOMAIN || lk->reason == REASON_NODATA);
+	struct classify *cl = env_classify(c->env);
+	if (!cl || !(want_a || want_aaaa) || !(lk->result == LOOKUP_OK || negative))
+		return;
+	struct classify_query q = {
+		lk->name, want_a, want_aaaa, lk->reason == REASON_NXDOMAIN,
+		lk->addrs, lk->result == LOOKUP_OK ? lk->naddrs : 0, now,
+	};
+	*r = classify_answer(cl, &q);
+	if (r->cls == CLASS_STALE)
+		c->st.stale++;
+	else if (r->cls == CLASS_WRONG)
+		c->st.wrong++;
+}
+
 static void record_done(struct client *c, struct pending *p, double now)
 {
 	struct history *h = env_history(c->env);
 	struct lookup *lk = &p->lk;
+	struct classify_result r;
+	classify_done(c, p, now, &r);
 	if (!h)
 		return;
 	char buf[64], rb[16];
@@ -338,37 +375,18 @@ static void record_done(struct client *c, struct pending *p, double now)
 	if (lk->rcode >= 0)
 		history_str(h, "rcode", answer_rcode_str((uint16_t)lk->rcode, rb, sizeof rb));
 
-	/* Fresh, stale or wrong: positive answers, and negative ones (no address). */
-	bool want_a, want_aaaa;
-	if (by_family(c->cfg.stack)) {
-		want_a = lk->family != CLIENT_FAMILY_AAAA;
-		want_aaaa = lk->family != CLIENT_FAMILY_A;
-	} else {
-		want_a = lk->qtype == LDNS_RR_TYPE_A;
-		want_aaaa = lk->qtype == LDNS_RR_TYPE_AAAA;
-	}
-	bool negative = lk->result == LOOKUP_FAIL &&
-			(lk->reason == REASON_NXDOMAIN || lk->reason == REASON_NODATA);
-	struct classify *cl = env_classify(c->env);
-	if (cl && (want_a || want_aaaa) && (lk->result == LOOKUP_OK || negative)) {
-		struct classify_query q = {
-			lk->name, want_a, want_aaaa, lk->reason == REASON_NXDOMAIN,
-			lk->addrs, lk->result == LOOKUP_OK ? lk->naddrs : 0, now,
-		};
-		struct classify_result r = classify_answer(cl, &q);
-		if (r.cls != CLASS_NONE) {
-			char hex[ZONE_DIGEST_HEX];
-			history_str(h, "class", classify_name(r.cls));
-			if (r.cls == CLASS_FRESH || r.cls == CLASS_STALE || r.stale) {
-				history_uint(h, "serial", r.serial);
-				zone_digest_hex(r.digest, hex);
-				history_str(h, "digest", hex);
-			}
-			if (r.grace)
-				history_bool(h, "grace", true);
-			record_addrs(h, "stale_records", lk, r.stale);
-			record_addrs(h, "wrong_records", lk, r.wrong);
+	if (r.cls != CLASS_NONE) {
+		char hex[ZONE_DIGEST_HEX];
+		history_str(h, "class", classify_name(r.cls));
+		if (r.cls == CLASS_FRESH || r.cls == CLASS_STALE || r.stale) {
+			history_uint(h, "serial", r.serial);
+			zone_digest_hex(r.digest, hex);
+			history_str(h, "digest", hex);
 		}
+		if (r.grace)
+			history_bool(h, "grace", true);
+		record_addrs(h, "stale_records", lk, r.stale);
+		record_addrs(h, "wrong_records", lk, r.wrong);
 	}
 	history_uint(h, "wire", p->join.wire);
 	if (c->cfg.stack == CLIENT_EXEC) {

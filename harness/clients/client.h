@@ -333,6 +333,9 @@ struct client_stats {
 	uint64_t invoked, ok, failed, timeouts, cancelled, overload;
 	uint64_t pending;
 	uint64_t wire; /* wire queries joined to its lookups */
+	/* Completed lookups whose answer the history classifies stale (an older
+	 * version's) or wrong (no version's): counted as they complete. */
+	uint64_t stale, wrong;
 };
 void client_get_stats(const struct client *c, struct client_stats *out);
 

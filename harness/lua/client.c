@@ -487,17 +487,18 @@ static int c_rate(lua_State *L)
 	return action_method(L, &rate_method);
 }
 
-/* c:stats(): { invoked, ok, failed, timeouts, cancelled, overload, pending, wire } */
+/* c:stats(): { invoked, ok, failed, timeouts, cancelled, overload, pending, wire, stale, wrong } */
 static int c_stats(lua_State *L)
 {
 	struct client *c = client_check(L, 1);
 	struct client_stats st;
 	client_get_stats(c, &st);
-	lua_createtable(L, 0, 8);
+	lua_createtable(L, 0, 10);
 	const struct { const char *k; uint64_t v; } f[] = {
 		{ "invoked", st.invoked },   { "ok", st.ok },		{ "failed", st.failed },
 		{ "timeouts", st.timeouts }, { "cancelled", st.cancelled }, { "overload", st.overload },
-		{ "pending", st.pending },   { "wire", st.wire },
+		{ "pending", st.pending },   { "wire", st.wire },		{ "stale", st.stale },
+		{ "wrong", st.wrong },
 	};
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
 		lua_pushinteger(L, (lua_Integer)f[i].v);

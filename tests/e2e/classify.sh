@@ -10,7 +10,7 @@
 #  3. family "both" through a per-query VIP, the A from the published
 #     version and the AAAA from a stale copy: the lookup is stale and its
 #     stale_records name the AAAA alone;
-#  4. the main demo (scenarios/stale_zone_reboot.lua) still passes, and
+#  4. the stale-zone demo (scenarios/stale_zone_reboot.lua) still passes, and
 #     `dnschaos check` re-derives its verdict.
 # Usage: classify.sh PATH/TO/dnschaos PATH/TO/tests/classify PATH/TO/scenarios
 set -uo pipefail
@@ -135,7 +135,7 @@ if mixed == 0:
 print("%d mixed answers" % mixed)
 PY
 
-# 4. The main demo still passes, and check agrees.
+# 4. The stale-zone demo still passes, and check agrees.
 want_run demo 0 "scenarios/stale_zone_reboot.lua passes"
 expect_code 0 "check re-derives the demo's PASS" \
 	"$bin" check "$work/demo.jsonl" "$demo/stale_zone_reboot.lua"
