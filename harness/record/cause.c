@@ -924,8 +924,9 @@ static int describe(const struct hist *h, struct work *w, struct causes *c)
 				goto oom;
 			if (g->detail == UNKNOWN_NO_QUERY)
 				put(&b,
-				    " %s without sending a query (the stack had given up on its "
-				    "servers, or the join could not tie one)",
+				    " %s with no query tied to them (the stack sent none, as ldns "
+				    "once it gave up on its servers, or the join could not tell "
+				    "whose they were)",
 				    verb(g));
 			else
 				put(&b,
@@ -948,7 +949,9 @@ static int describe(const struct hist *h, struct work *w, struct causes *c)
 			put_vips(&b, h, vp, nvp);
 		}
 		double share = c->bad ? (double)g->n / (double)c->bad : 0;
-		if (w->ngroups > 1)
+		if (w->ngroups > 1 && share * 100.0 < 0.5)
+			put(&b, " (under 1%% of the %zu failed or lying lookups)", c->bad);
+		else if (w->ngroups > 1)
 			put(&b, " (%.0f%% of the %zu failed or lying lookups)", share * 100.0,
 			    c->bad);
 

@@ -7,7 +7,8 @@ Runs shipped scenarios (and variants of them that break another backend)
 as one suite, two at a time, then for each run reads its history and its
 JSON report and checks:
   - the cause names the backend that was broken (p2 when p2 rebooted stale,
-    p1 when the variant reboots p1; the hung backends of the half-VIP pairs);
+    p1 when the variant reboots p1; the hung backends of the half-VIP pairs;
+    in the outage replay both the liar p2 and the drowning survivor p1);
   - every figure the sentences print equals a count over the history's
     lines: completed and bad lookups, each "N of M lookups of CLIENT" (M: the
     client's completed lookups; N: its bad lookups the cause holds, and for a
@@ -153,6 +154,7 @@ def main():
         open(os.path.join(suite, "p1.lua"), "w", encoding="utf-8").write(swapped)
         shutil.copy(os.path.join(scen, "half_vip_timeout.lua"), os.path.join(suite, "vip.lua"))
         shutil.copy(os.path.join(scen, "per_stack.lua"), os.path.join(suite, "stacks.lua"))
+        shutil.copy(os.path.join(scen, "outage_replay.lua"), os.path.join(suite, "outage.lua"))
         hist = os.path.join(work, "hist")
         rep = os.path.join(work, "report")
         rc = subprocess.run([dnschaos, "run", suite, "--jobs", "2", "--history", hist,
@@ -163,6 +165,8 @@ def main():
             "p1": [("stale", "p1")],
             "vip": [("hang", "hung-2"), ("hang", "pq-2")],
             "stacks": [("hang", "hung")],
+            # the incident: the liar and the drowning survivor, each with its share
+            "outage": [("stale", "p2"), ("capacity", "p1")],
         }
         for name, who in expect.items():
             h = os.path.join(hist, name + ".jsonl")

@@ -284,9 +284,11 @@ static void test_no_query_sent(void **state)
 	lookup(r.f, 2.0, 1, "ldns", "r1", TIMEOUT_NOWIRE);
 	finish(&r);
 	assert_int_equal(causes_count(r.c), 1);
-	assert_string_equal(causes_get(r.c, 0)->text,
-	                    "1 of 1 lookups of ldns failed without sending a query (the stack had "
-	                    "given up on its servers, or the join could not tie one)");
+	assert_string_equal(
+	        causes_get(r.c, 0)->text,
+	        "1 of 1 lookups of ldns failed with no query tied to them (the stack sent "
+	        "none, as ldns once it gave up on its servers, or the join could not "
+	        "tell whose they were)");
 	done(&r);
 }
 
