@@ -737,8 +737,7 @@ static void read_child(struct suite *s, size_t i)
 		free(p);
 	}
 	if (it->json && (it->json[0] != '{' || !strstr(it->json, "\n}"))) {
-		free(it->json);
-		free(it->cause); /* not a whole report */
+		free(it->json); /* not a whole report */
 		it->json = NULL;
 	}
 	if (it->json) {
@@ -1282,6 +1281,7 @@ out:
 		free(it->path);
 		free(it->stem);
 		free(it->json);
+		free(it->cause);
 		free(it->junit);
 		free(it->name);
 	}

@@ -32,9 +32,9 @@ local p1 = s:resolver{ name = "p1", boot = "source" }
 local p2 = s:resolver{ name = "p2", boot = "source" }
 s:at(0, p1, "capacity", { qps = CAP, queue = QUEUE })
 s:at(0, p2, "capacity", { qps = 100, queue = 250 })
+local HEALTH = { check = "rcode", interval = 3, timeout = 3, rise = 1, fall = 2, initial = "up" }
 local vip = s:vip{ name = "vip", backends = { p1, p2 }, policy = "flow", on_down = "flush",
-                   health = { check = "rcode", interval = 3, timeout = 3, rise = 1, fall = 2,
-                              initial = "up" } }
+                   health = HEALTH }
 
 -- The patch run: p2 reboots from its stale disk copy.
 s:at(CRASH, p2, "crash", { down = 1, zone = on_disk })
