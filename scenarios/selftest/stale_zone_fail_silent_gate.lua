@@ -15,7 +15,7 @@
 -- readmission fails outright (queries routed to g2 while it was behind, and
 -- no health line names it). No stale answer gets through (pass). Without
 -- the marked lines (the shipped scenario) both pass. (Not asserted: the
--- amplification, 1.28 to 1.36 in 12 runs against its 1.2: each lookup that
+-- amplification, 1.28 to 1.36 in 14 runs against its 1.2: each lookup that
 -- times out sent two queries, but the margin shrank with both runs on one
 -- core; stale_zone_fail_refuses_clients fails that bound by far more.)
 local s = scenario{ name = "stale zone reboot selftest: silent gate, VIP ignores health", duration = 10, seed = 7 }
