@@ -13,6 +13,7 @@
 -- as fresh, stale or wrong (ci/demo.sh prints the counts).
 --
 -- Run: dnschaos run scenarios/stale_zone_reboot.lua -v --history run.jsonl
+-- expect: PASS 0
 local s = scenario{ name = "stale zone reboot", duration = 10, seed = 7 }
 
 local published = s:zone("zones/internal.v2.zone") -- serial 2026112502: db-primary 10.20.0.42
