@@ -1860,6 +1860,36 @@ static void unrelayed_refusals(const struct hist *h, const struct expectation *e
 			     met, met == 1 ? "y" : "ies");
 }
 
+/*
+ * A failure measured across a stall of the harness itself (its loop, or the
+ * whole process, held up STALL_MIN_S or more: a stall line) is the
+ * harness's, not the system's: the VIP, the resolvers and the clocks of
+ * the lookups in flight all stood still. Such a FAIL is inconclusive, and
+ * says so; a pass stays a pass (a stall cannot make a broken system look
+ * healthy: it only adds latency and timeouts).
+ */
+#define STALL_MIN_S 1.0
+static void harness_stalls(const struct hist *h, const struct expectation *e,
+			   struct expect_result *r)
+{
+	size_t n;
+	const struct hist_stall *st = hist_stalls(h, &n);
+	if (r->outcome != OUTCOME_FAIL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		double held = st[i].held_ms / 1000.0;
+		if (held < STALL_MIN_S || st[i].t < e->from || st[i].from > win_to(e))
+			continue;
+		char value[64];
+		expect_format_value(r, value, sizeof value);
+		inconclusive(r, "observed %s, but the harness itself stalled %.2f s from %.3f s "
+				"(history line %u) inside the window: its VIP, resolvers and clients "
+				"stood still, so the failure is the harness's, not the system's",
+			     value, held, st[i].from, st[i].line);
+		return;
+	}
+}
+
 void checker_verdict(const struct hist *h, const struct expectation *e, size_t n,
 		     struct expect_result *results, struct verdict_info *out)
 {
@@ -1869,6 +1899,7 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 	for (size_t i = 0; i < n; i++) {
 		eval(h, &e[i], &results[i], &T);
 		unrelayed_refusals(h, &e[i], &results[i]);
+		harness_stalls(h, &e[i], &results[i]);
 		switch (results[i].outcome) {
 		case OUTCOME_PASS:
 			out->passed++;

@@ -78,7 +78,7 @@ struct hist {
 	size_t table_cap;
 
 	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states,
-		versions, addrs;
+		versions, addrs, stalls;
 	uint64_t *lk_ids; /* lookup id -> index + 1, open addressing */
 	uint32_t *lk_idx;
 	size_t lk_cap;
@@ -729,7 +729,7 @@ static uint8_t f_cause(struct ctx *c)
 
 static const char *const type_names[HIST_TYPES] = {
 	"meta", "fault", "publish", "boot", "query", "state", "log",
-	"end",	"route", "health",  "gate", "lookup", "version", "other",
+	"end",	"route", "health",  "gate", "lookup", "version", "stall", "other",
 };
 
 const char *hist_type_name(enum hist_type t)
@@ -1146,6 +1146,16 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		g->line = (uint32_t)c->lineno;
 		return;
 	}
+	case HIST_STALL: {
+		struct hist_stall *st = vec_push(&h->stalls);
+		if (!st)
+			break;
+		st->t = t;
+		st->from = f_num(c, "from", t);
+		st->held_ms = f_num(c, "held_ms", 0);
+		st->line = (uint32_t)c->lineno;
+		return;
+	}
 	case HIST_STATE: {
 		struct hist_state *s = vec_push(&h->states);
 		if (!s)
@@ -1187,6 +1197,7 @@ static void init_vecs(struct hist *h)
 	h->states.size = sizeof(struct hist_state);
 	h->versions.size = sizeof(struct hist_version);
 	h->addrs.size = sizeof(struct hist_addr);
+	h->stalls.size = sizeof(struct hist_stall);
 }
 
 static int parse_all(struct hist *h, char *err, size_t errlen)
@@ -1388,7 +1399,8 @@ void hist_free(struct hist *h)
 	free(h->buf);
 	struct vec *vs[] = { &h->lines,	 &h->lookups,	&h->queries, &h->routes,
 			     &h->healths, &h->faults,	&h->publishes, &h->boots,
-			     &h->gates,	 &h->states,	&h->versions, &h->addrs };
+			     &h->gates,	 &h->states,	&h->versions, &h->addrs,
+			     &h->stalls };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->p);
 	free(h->lk_ids);
@@ -1434,6 +1446,7 @@ ARRAY_GETTER(hist_faults, struct hist_fault, faults)
 ARRAY_GETTER(hist_publishes, struct hist_publish, publishes)
 ARRAY_GETTER(hist_boots, struct hist_boot, boots)
 ARRAY_GETTER(hist_gates, struct hist_gate, gates)
+ARRAY_GETTER(hist_stalls, struct hist_stall, stalls)
 ARRAY_GETTER(hist_states, struct hist_state, states)
 ARRAY_GETTER(hist_versions, struct hist_version, versions)
 

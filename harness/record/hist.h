@@ -33,7 +33,7 @@ struct hist;
 
 enum hist_type {
 	HIST_META, HIST_FAULT, HIST_PUBLISH, HIST_BOOT, HIST_QUERY, HIST_STATE, HIST_LOG,
-	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_OTHER,
+	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_STALL, HIST_OTHER,
 	HIST_TYPES
 };
 
@@ -172,6 +172,14 @@ struct hist_gate {
 	uint32_t line;
 };
 
+/* The harness's own loop was held up (docs/history.md, "stall"). */
+struct hist_stall {
+	double t;                /* when the loop ran again */
+	double from;             /* when it last ran before */
+	double held_ms;          /* how long it was held past its tick */
+	uint32_t line;
+};
+
 struct hist_state {
 	double t;
 	uint32_t resolver;       /* or the source's name */
@@ -225,6 +233,7 @@ const struct hist_boot *hist_boots(const struct hist *h, size_t *n);
 const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
 const struct hist_state *hist_states(const struct hist *h, size_t *n);
 const struct hist_version *hist_versions(const struct hist *h, size_t *n);
+const struct hist_stall *hist_stalls(const struct hist *h, size_t *n);
 
 /* A completed lookup's answers, in the line's order (borrowed; NULL when it has none). */
 const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,

@@ -33,6 +33,13 @@
 #include "fakeresolver/addr.h"
 
 #define FLUSH_INTERVAL_US 100000
+/*
+ * The flush timer also watches the loop: a tick later than this past its
+ * interval means the loop (or the whole process) was held up, and the
+ * history says so in a stall line (docs/history.md), which the checker
+ * weighs against a failed expectation (docs/checks.md).
+ */
+#define STALL_RECORD_S 0.25
 #define GRACE_S 30.0 /* past duration + this, the run is stopped as hung */
 
 /* A timeline entry: a declared action, or a call into the describing layer. */
@@ -84,6 +91,7 @@ struct runner {
 	char dir[4096]; /* the scenario's folder */
 	struct run_env env; /* what the farm and the clients are given */
 	double last_progress;
+	double last_tick; /* the flush timer's last run (run seconds); < 0 before the first */
 	bool progress_shown;
 	enum runner_outcome outcome;
 	bool stopping;
@@ -266,6 +274,14 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	watchdog_heartbeat();
+	double tick = runner_now(r), late = tick - r->last_tick - FLUSH_INTERVAL_US / 1e6;
+	if (r->hist && r->last_tick >= 0 && late > STALL_RECORD_S) {
+		history_begin(r->hist, tick, "stall");
+		history_double(r->hist, "from", r->last_tick, 6);
+		history_double(r->hist, "held_ms", late * 1000.0, 3);
+		history_end(r->hist);
+	}
+	r->last_tick = tick;
 	if (r->hist && history_flush(r->hist) != 0)
 		runner_abort(r, RUNNER_FAILED, "%s", history_error(r->hist));
 	double now = runner_now(r);
@@ -361,6 +377,7 @@ enum runner_outcome runner_run(struct runner *r)
 	r->env.hist = r->hist;
 	r->env.t0 = env_clock(&r->env);
 	r->env.running = true;
+	r->last_tick = -1;
 	watchdog_attach_history(r->hist, r->env.t0);
 	if (r->hist)
 		write_meta(r);
