@@ -92,6 +92,12 @@ static void read_health(lua_State *L, int idx, struct farm_vip_health *h)
 			      "for the SOA, exec runs a command)",
 			   what);
 	snprintf(h->qname, sizeof h->qname, "%s", opts_string(L, idx, "name", "", what));
+	/* Without a source, zone or name it would ask for the root's SOA: REFUSED, never up. */
+	if (h->cfg.kind == HEALTH_RCODE && !h->source && !h->zone[0] && !h->qname[0])
+		luaL_error(L, "%s: check = 'rcode' asks for the SOA of the zone source's first "
+			      "zone, and there is no zone source: give name = '<a name the resolvers "
+			      "serve>' (or zone = ...)",
+			   what);
 	const char *qtype = opts_string(L, idx, "qtype", "SOA", what);
 	h->cfg.qtype = asks ? (uint16_t)ldns_get_rr_type_by_name(qtype) : 0;
 	if (asks && !h->cfg.qtype)
