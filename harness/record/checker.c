@@ -1432,15 +1432,33 @@ static void m_survivor_load(const struct hist *h, const struct expectation *e,
 	uint32_t *count = calloc(nbk, sizeof *count);
 	if (!count)
 		return inconclusive(r, "out of memory");
-	size_t total = 0;
+	size_t total = 0, of_clients = 0;
+	bool untied = false;
 	for (size_t i = 0; i < nq; i++)
 		if (qs[i].resolver == res && qs[i].t >= from && qs[i].t < to) {
 			size_t k = (size_t)((qs[i].t - from) / width);
 			if (k < nbk) {
 				count[k]++;
 				total++;
+				if (qs[i].lookup || qs[i].client != HIST_NONE || qs[i].ambiguous)
+					of_clients++;
+				else
+					untied = true;
 			}
 		}
+	/* A VIP's forwarded queries are tied to their lookups through its route lines. */
+	if (total && !of_clients && untied) {
+		uint64_t *via = calloc(nq, sizeof *via);
+		if (!via || hist_hop_lookups(h, via) != 0) {
+			free(via);
+			free(count);
+			return inconclusive(r, "out of memory");
+		}
+		for (size_t i = 0; i < nq; i++)
+			of_clients += via[i] && qs[i].resolver == res && qs[i].t >= from &&
+				      qs[i].t < to;
+		free(via);
+	}
 	size_t peak = 0;
 	for (size_t k = 1; k < nbk; k++)
 		if (count[k] > count[peak])
@@ -1450,6 +1468,11 @@ static void m_survivor_load(const struct hist *h, const struct expectation *e,
 	if (total == 0)
 		return inconclusive(r, "no query reached %s in %s", e->resolver,
 				    window_text(e, w, sizeof w));
+	if (of_clients == 0)
+		return inconclusive(r, "no client's query reached %s in %s (its %zu queries were "
+				       "health probes and the like): its load says nothing of the "
+				       "clients'",
+				    e->resolver, window_text(e, w, sizeof w), total);
 	r->observed = peak_qps / qps;
 	snprintf(r->unit, sizeof r->unit, "x");
 	say(r->detail, sizeof r->detail, "peak %.0f queries/s at %s (%g s from %.3f s) against a "

@@ -1,14 +1,17 @@
 -- expect: INCONCLUSIVE 2
 -- expect-inconclusive: the fix: no stale answer
 -- expect-inconclusive: the fleet keeps resolving
+-- expect-inconclusive: no storm: p1 stays under its capacity
 -- expect-inconclusive: no storm: one query per lookup
+-- expect-passed: p2 is never admitted while behind, and rejoins within rise x interval once current
 --
 -- scenarios/gating_fix.lua whose fleet stops asking at 1.8 s, before the
 -- reboot at 2.4 s (the line marked "selftest: fault").
 -- Why INCONCLUSIVE: no lookup meets the reboot (the verdict says so): a fix
 -- that no lookup tested proves nothing. The expectations about the fleet's
--- lookups from the reboot on are inconclusive; p1's load (the health probes
--- only) and p2's readmission (judged from routing and health) still pass.
+-- lookups from the reboot on are inconclusive, and so is p1's load (only
+-- the health probes reach it: "no storm" could not have failed); p2's
+-- readmission (judged from routing and health) still passes.
 local s = scenario{ name = "gating fix selftest: the fleet stops before the reboot", duration = 18, seed = 14 }
 
 local published = s:zone("../zones/internal.v2.zone") -- serial 2026112502: db-primary 10.20.0.42

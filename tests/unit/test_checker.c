@@ -1672,12 +1672,15 @@ static void test_survivor_load(void **state)
 	struct expectation e;
 	struct expect_result r;
 
-	hb_query(&f->b, 0.5, "r1", "answered", NULL, NULL, NULL);
+	hb_query(&f->b, 0.5, "r1", "answered", NULL, NULL, NULL); /* a probe: no client's */
 	hb_inject(&f->b, 1.0, "r1", "capacity", 3, "\"qps\":10.000,\"queue\":5");
+	hb_query(&f->b, 1.01, "r1", "answered", NULL, NULL, "\"fault\":3"); /* a probe */
 	for (int k = 0; k < 15; k++) /* 2.00 to 2.70: 10 in [2, 2.5), 5 in [2.5, 3) */
-		hb_query(&f->b, 2.0 + 0.05 * k, "r1", "answered", NULL, NULL, "\"fault\":3");
+		hb_query(&f->b, 2.0 + 0.05 * k, "r1", "answered", NULL, NULL,
+		         "\"fault\":3,\"client\":\"app\",\"join\":\"ambiguous\"");
 	for (int k = 0; k < 5; k++)
-		hb_query(&f->b, 3.0 + 0.1 * k, "r1", "queue-full", NULL, NULL, "\"fault\":3");
+		hb_query(&f->b, 3.0 + 0.1 * k, "r1", "queue-full", NULL, NULL,
+		         "\"fault\":3,\"client\":\"app\",\"join\":\"ambiguous\"");
 	for (int k = 0; k < 30; k++) /* another resolver */
 		hb_query(&f->b, 4.0 + 0.02 * k, "r2", "answered", NULL, NULL, NULL);
 	hb_end(&f->b, 10.0, "duration");
@@ -1689,7 +1692,7 @@ static void test_survivor_load(void **state)
 	assert_result(r, OUTCOME_PASS, 1.5);
 	assert_string_equal(r.unit, "x");
 	assert_string_equal(r.detail, "peak 15 queries/s at r1 (1 s from 2.000 s) against a "
-	                              "capacity of 10/s; 21 queries in [0 s, the end)");
+	                              "capacity of 10/s; 22 queries in [0 s, the end)");
 	e.bound = 1.2;
 	r = eval(f, &e);
 	assert_result(r, OUTCOME_FAIL, 1.5);
@@ -1723,6 +1726,15 @@ static void test_survivor_load(void **state)
 	e.to = -1;
 	r = eval(f, &e);
 	assert_inconclusive(r, "empty window [20 s, the end)");
+	/* Only probes in the window: a load that says nothing of the clients' (an at_most
+	 * that could not have failed), inconclusive. */
+	e = ex(EXPECT_SURVIVOR_LOAD, EXPECT_AT_MOST, 2);
+	SET(e.resolver, "r1");
+	e.from = 0.4;
+	e.to = 1.5;
+	r = eval(f, &e);
+	assert_inconclusive(r, "no client's query reached r1 in [0.4 s, 1.5 s) (its 2 queries were "
+	                       "health probes and the like): its load says nothing of the clients'");
 }
 
 /* ---- goodput ---- */

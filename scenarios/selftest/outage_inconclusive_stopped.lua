@@ -1,6 +1,6 @@
--- expect: FAIL 1
--- expect-failed: the storm: p1 is offered more than it serves
+-- expect: INCONCLUSIVE 2
 -- expect-inconclusive: the incident: the fleet gets the decommissioned address
+-- expect-inconclusive: the storm: p1 is offered more than it serves
 -- expect-inconclusive: the storm: the fleet's lookups fail (p1 times out) or lie (p2)
 -- expect-inconclusive: the storm: glibc sends its second try to the slow survivor
 -- expect-inconclusive: the fix: the fleet's goodput comes back after p2 is pulled
@@ -9,13 +9,11 @@
 --
 -- scenarios/outage_replay.lua whose fleet stops asking at 1.8 s, before
 -- the reboot at 2.4 s (the line marked "selftest: fault").
--- Why: no lookup meets the stale resolver, the storm or the fix: every
--- expectation about the fleet's lookups is inconclusive (the incident was
--- never tried). p1's load is FAIL, not inconclusive: survivor_load counts
--- every query at the resolver, and the VIP's health probes still reach p1
--- (0.025 x): a replay that reproduces nothing must not pass, and it does not.
--- The bound is honest: without the marked line (the shipped scenario) p1 is
--- offered 4 times what it serves.
+-- Why INCONCLUSIVE: no lookup meets the stale resolver, the storm or the
+-- fix: the incident was never tried. Every expectation about the fleet's
+-- lookups is inconclusive, and so is p1's load: the only queries that reach
+-- p1 are the VIP's health probes, a load that says nothing of the fleet's
+-- (survivor_load is inconclusive without a client's query).
 local s = scenario{ name = "outage replay selftest: the fleet stops before the reboot", duration = 18, seed = 14 }
 
 local published = s:zone("../zones/internal.v2.zone") -- serial 2026112502: db-primary 10.20.0.42
