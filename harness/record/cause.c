@@ -2,9 +2,9 @@
  * cause.c - what went wrong, from the history (cause.h).
  *
  * One pass over the queries and one over the routes charge each bad lookup
- * to the first thing that hurt it; groups are kept in a small hash keyed by
- * (kind, who, detail); the per-client and per-VIP tallies are sorted
- * (group, name) pairs. Everything is near linear in the history's lines.
+ * to the first thing that hurt it; the bad lookups, sorted by (kind, who,
+ * detail, client), are the groups as runs, each run's clients in order for
+ * their tally. Everything is near linear in the history's lines.
  */
 #include "harness/record/cause.h"
 
@@ -94,17 +94,24 @@ struct hurt {
 /* What kind of lookups a CAUSE_UNKNOWN group holds (its detail). */
 enum { UNKNOWN_FAILED, UNKNOWN_ANSWER, UNKNOWN_NO_QUERY };
 
-struct group {
-	enum cause_kind kind;
+/* A bad lookup, as its cause sees it. */
+struct bad {
+	uint8_t kind;
+	uint8_t event; /* enum hist_lk_event; HIST_LK_OK for a stale or wrong answer */
 	uint32_t who, detail, rcode;
-	double first, last; /* the hurts' times */
-	size_t n, timeouts, fails;
-	uint32_t vip; /* HIST_NONE: none yet */
-	size_t idx;   /* before sorting */
+	uint32_t client, vip; /* interned; vip HIST_NONE: directly */
+	uint32_t index;       /* in hist_lookups */
+	double t;             /* when it was hurt */
 };
 
-struct pair {
-	uint32_t g, name; /* group index, interned name (HIST_NONE: directly) */
+/* A cause: a run of the bad lookups sorted by (kind, who, detail, client). */
+struct group {
+	const struct bad *run;
+	size_t n, timeouts, fails;
+	double first, last; /* the hurts' times */
+	uint32_t vip;       /* the VIP most of them went through; HIST_NONE: directly */
+	uint32_t rcode;     /* of its earliest lookup */
+	uint32_t idx;       /* its earliest lookup: the order among equals */
 };
 
 struct causes {
@@ -153,6 +160,15 @@ static bool bad_fail(const struct hist_lookup *l)
 static bool bad_answer(const struct hist_lookup *l)
 {
 	return l->t_done >= 0 && (l->cls == HIST_CLASS_STALE || l->cls == HIST_CLASS_WRONG);
+}
+
+/* The hurt of a stale or wrong answer that resolver gave lookup l at t. */
+static struct hurt served(const struct hist_lookup *l, double t, uint32_t resolver)
+{
+	bool wrong = l->cls == HIST_CLASS_WRONG;
+	return (struct hurt){
+	        t,   resolver, wrong ? 0 : l->serial, HIST_NONE, wrong ? CAUSE_WRONG : CAUSE_STALE,
+	        true};
 }
 
 /* What a query line tells about the lookup it is joined to. */
@@ -224,6 +240,14 @@ static int sweep_to(const struct hist *h, struct sweep *s, double t)
 	return 0;
 }
 
+/* Back to the run's start, for a pass in another order. */
+static void sweep_reset(struct sweep *s)
+{
+	map_free(&s->boot);
+	map_free(&s->publish);
+	s->bi = s->pi = 0;
+}
+
 /* Whether resolver serves, at the sweep's time, a version not published (by content). */
 static bool sweep_unpublished(const struct hist *h, struct sweep *s, uint32_t resolver)
 {
@@ -273,23 +297,29 @@ static uint32_t only_server(const struct hist *h, struct sweep *s, uint32_t seri
 
 /* ---- grouping ---- */
 
-static uint64_t group_key(enum cause_kind k, uint32_t who, uint32_t detail)
+static int cmp_u32(uint32_t x, uint32_t y)
 {
-	return mix(((uint64_t)k << 56) ^ ((uint64_t)who << 24) ^ detail) >> 1;
+	return x < y ? -1 : x > y;
 }
 
-static int pair_cmp(const void *a, const void *b)
+static int bad_cmp(const void *a, const void *b)
 {
-	const struct pair *x = a, *y = b;
-	if (x->g != y->g)
-		return x->g < y->g ? -1 : 1;
-	return x->name < y->name ? -1 : x->name > y->name;
+	const struct bad *x = a, *y = b;
+	int c = cmp_u32(x->kind, y->kind);
+	c = c ? c : cmp_u32(x->who, y->who);
+	c = c ? c : cmp_u32(x->detail, y->detail);
+	c = c ? c : cmp_u32(x->client, y->client);
+	return c ? c : cmp_u32(x->index, y->index);
+}
+
+static bool same_cause(const struct bad *x, const struct bad *y)
+{
+	return x->kind == y->kind && x->who == y->who && x->detail == y->detail;
 }
 
 static int u32_cmp(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
+	return cmp_u32(*(const uint32_t *)a, *(const uint32_t *)b);
 }
 
 static int group_cmp(const void *a, const void *b)
@@ -361,6 +391,13 @@ static uint32_t published_at(const struct hist *h, uint32_t serial, double t)
 	return out;
 }
 
+/* t, or -1 ("the end") when it is the end of the run: at or past its duration. */
+static double or_end(const struct hist *h, double t)
+{
+	double d = hist_meta(h)->duration;
+	return d > 0 && t >= d ? -1 : t;
+}
+
 /* When a stale version began and stopped being served: the boot that loaded
  * it, and the next boot or stop after the last stale answer (-1: the end). */
 static void stale_span(const struct hist *h, const struct group *g, double *from, double *to)
@@ -371,22 +408,21 @@ static void stale_span(const struct hist *h, const struct group *g, double *from
 	*from = g->first;
 	*to = -1;
 	for (size_t i = 0; i < nb && bs[i].t <= g->first; i++)
-		if (bs[i].resolver == g->who)
+		if (bs[i].resolver == g->run->who)
 			*from = bs[i].t;
 	for (size_t i = 0; i < nb; i++)
-		if (bs[i].resolver == g->who && bs[i].t > g->last) {
+		if (bs[i].resolver == g->run->who && bs[i].t > g->last) {
 			*to = bs[i].t;
 			break;
 		}
 	for (size_t i = 0; i < ns; i++)
-		if (ss[i].resolver == g->who && ss[i].t > g->last && is(h, ss[i].state, "down")) {
+		if (ss[i].resolver == g->run->who && ss[i].t > g->last &&
+		    is(h, ss[i].state, "down")) {
 			if (*to < 0 || ss[i].t < *to)
 				*to = ss[i].t;
 			break;
 		}
-	/* Stopped with everything else at the end of the run: to the end. */
-	if (hist_meta(h)->duration > 0 && *to >= hist_meta(h)->duration)
-		*to = -1;
+	*to = or_end(h, *to); /* stopped with everything else at the end of the run */
 }
 
 /* A fault's own span: its inject line to its heal line (or its duration). */
@@ -407,9 +443,7 @@ static void fault_span(const struct hist *h, uint32_t id, double *from, double *
 			break;
 		}
 	}
-	/* Healed with everything else at the end of the run: to the end. */
-	if (hist_meta(h)->duration > 0 && *to >= hist_meta(h)->duration)
-		*to = -1;
+	*to = or_end(h, *to); /* healed with everything else at the end of the run */
 }
 
 static double fault_qps(const struct hist *h, uint32_t id)
@@ -447,51 +481,52 @@ static void put_exit(struct buf *b, const struct hist *h, uint32_t vip, uint32_t
 
 static void put_what(struct buf *b, const struct hist *h, const struct group *g)
 {
-	const char *who = name_or(h, g->who, "?");
-	switch (g->kind) {
+	const struct bad *k = g->run;
+	const char *who = name_or(h, k->who, "?");
+	switch ((enum cause_kind)k->kind) {
 	case CAUSE_STALE: {
-		uint32_t pub = published_at(h, g->detail, g->first);
-		if (pub && pub != g->detail)
-			put(b, "%s served serial %u (published: %u)", who, g->detail, pub);
+		uint32_t pub = published_at(h, k->detail, g->first);
+		if (pub && pub != k->detail)
+			put(b, "%s served serial %u (published: %u)", who, k->detail, pub);
 		else if (pub)
 			put(b, "%s served a copy with serial %u (published: %u, other records)",
-			    who, g->detail, pub);
+			    who, k->detail, pub);
 		else
-			put(b, "%s served serial %u, not the published version", who, g->detail);
+			put(b, "%s served serial %u, not the published version", who, k->detail);
 		break;
 	}
 	case CAUSE_WRONG:
-		if (g->detail)
+		if (k->detail)
 			put(b, "%s answered with injected wrong addresses (fault %u)", who,
-			    g->detail);
+			    k->detail);
 		else
 			put(b, "%s answered with addresses of no known zone version", who);
 		break;
 	case CAUSE_HANG:
-		put(b, "%s did not answer (hang, fault %u)", who, g->detail);
+		put(b, "%s did not answer (hang, fault %u)", who, k->detail);
 		break;
 	case CAUSE_CAPACITY: {
-		double qps = fault_qps(h, g->detail);
+		double qps = fault_qps(h, k->detail);
 		if (qps > 0)
 			put(b, "%s was over its capacity of %g queries/s (fault %u)", who, qps,
-			    g->detail);
+			    k->detail);
 		else
-			put(b, "%s was over its capacity (fault %u)", who, g->detail);
+			put(b, "%s was over its capacity (fault %u)", who, k->detail);
 		break;
 	}
 	case CAUSE_DELAY:
-		put(b, "%s answered late (delay, fault %u)", who, g->detail);
+		put(b, "%s answered late (delay, fault %u)", who, k->detail);
 		break;
 	case CAUSE_RCODE:
 		put(b, "%s answered %s (fault %u)", who, name_or(h, g->rcode, "an error"),
-		    g->detail);
+		    k->detail);
 		break;
 	case CAUSE_GATED:
 		put(b, "%s answered %s from its own gate (behind the published serial)", who,
 		    name_or(h, g->rcode, "an error"));
 		break;
 	case CAUSE_TRUNCATED:
-		put(b, "%s answered truncated (fault %u)", who, g->detail);
+		put(b, "%s answered truncated (fault %u)", who, k->detail);
 		break;
 	case CAUSE_DROPPED:
 		put(b, "%s dropped the queries it held when it stopped", who);
@@ -512,9 +547,9 @@ static void put_what(struct buf *b, const struct hist *h, const struct group *g)
 
 static const char *verb(const struct group *g)
 {
-	if (g->kind == CAUSE_STALE)
+	if (g->run->kind == CAUSE_STALE)
 		return "got its stale answer";
-	if (g->kind == CAUSE_WRONG)
+	if (g->run->kind == CAUSE_WRONG)
 		return "got a wrong answer";
 	if (g->fails == 0)
 		return "timed out";
@@ -537,18 +572,19 @@ static int tally_cmp(const void *a, const void *b)
 	return x->name < y->name ? -1 : x->name > y->name;
 }
 
-static int put_clients(struct buf *b, const struct hist *h, const struct pair *p, size_t np,
+static int put_clients(struct buf *b, const struct hist *h, const struct group *g,
                        const uint32_t *ids, size_t nids)
 {
-	struct tally *t = malloc((np ? np : 1) * sizeof *t);
-	size_t nt = 0, rest = 0;
+	const struct bad *p = g->run;
+	size_t np = g->n, nt = 0, rest = 0;
+	struct tally *t = malloc(np * sizeof *t);
 	if (!t)
 		return -1;
 	for (size_t i = 0; i < np;) {
 		size_t j = i;
-		while (j < np && p[j].name == p[i].name)
+		while (j < np && p[j].client == p[i].client)
 			j++;
-		t[nt++] = (struct tally){j - i, p[i].name};
+		t[nt++] = (struct tally){j - i, p[i].client};
 		i = j;
 	}
 	qsort(t, nt, sizeof *t, tally_cmp);
@@ -569,20 +605,21 @@ static int put_clients(struct buf *b, const struct hist *h, const struct pair *p
 	return 0;
 }
 
-/* " through vip", " through a and b", " directly", " through vip and directly" */
-static void put_vips(struct buf *b, const struct hist *h, const struct pair *p, size_t np)
+/* " through vip", " through a and b", " directly", " through vip and directly":
+ * vips, the group's lookups' VIPs, sorted. */
+static void put_vips(struct buf *b, const struct hist *h, const uint32_t *vips, size_t n)
 {
 	bool direct = false;
 	size_t named = 0;
-	for (size_t i = 0; i < np; i++) {
-		if (i && p[i].name == p[i - 1].name)
+	for (size_t i = 0; i < n; i++) {
+		if (i && vips[i] == vips[i - 1])
 			continue;
-		if (p[i].name == HIST_NONE) {
+		if (vips[i] == HIST_NONE) {
 			direct = true;
 			continue;
 		}
 		if (named < 3)
-			put(b, "%s%s", named ? ", " : " through ", hist_str(h, p[i].name));
+			put(b, "%s%s", named ? ", " : " through ", hist_str(h, vips[i]));
 		named++;
 	}
 	if (named > 3)
@@ -604,59 +641,24 @@ static void fmt_t(char *out, size_t cap, double t)
 struct work {
 	struct hurt *hurts; /* per lookup */
 	uint32_t *vip;      /* per lookup: the first VIP it went through */
-	uint32_t *group;    /* per bad lookup, in lookup order */
+	struct bad *bads;   /* the bad lookups, sorted: the groups are its runs */
 	struct group *groups;
-	size_t ngroups, capgroups;
-	struct map gmap, faults;
+	size_t nbads, ngroups;
+	struct map faults;
 	struct sweep sweep;
 	uint32_t *ids; /* completed lookups' clients, sorted */
 	size_t nids;
-	struct pair *clients, *vips;
 };
 
 static void work_free(struct work *w)
 {
 	free(w->hurts);
 	free(w->vip);
-	free(w->group);
+	free(w->bads);
 	free(w->groups);
-	map_free(&w->gmap);
 	map_free(&w->faults);
-	map_free(&w->sweep.boot);
-	map_free(&w->sweep.publish);
+	sweep_reset(&w->sweep);
 	free(w->ids);
-	free(w->clients);
-	free(w->vips);
-}
-
-static long group_get(struct work *w, enum cause_kind k, uint32_t who, uint32_t detail,
-                      uint32_t rcode)
-{
-	uint64_t key = group_key(k, who, detail);
-	for (;;) {
-		uint32_t *v = map_slot(&w->gmap, key, false);
-		if (!v)
-			break;
-		struct group *g = &w->groups[*v];
-		if (g->kind == k && g->who == who && g->detail == detail)
-			return *v;
-		key = (key + 1) & (UINT64_MAX >> 1); /* a collision: probe the next key */
-	}
-	if (w->ngroups == w->capgroups) {
-		size_t cap = w->capgroups ? w->capgroups * 2 : 16;
-		struct group *g = realloc(w->groups, cap * sizeof *g);
-		if (!g)
-			return -1;
-		w->groups = g;
-		w->capgroups = cap;
-	}
-	uint32_t *v = map_slot(&w->gmap, key, true);
-	if (!v)
-		return -1;
-	*v = (uint32_t)w->ngroups;
-	w->groups[w->ngroups] =
-	        (struct group){k, who, detail, rcode, 0, 0, 0, 0, 0, HIST_NONE, w->ngroups};
-	return (long)w->ngroups++;
 }
 
 static int charge(const struct hist *h, struct work *w, struct causes *c)
@@ -669,9 +671,9 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 
 	w->hurts = calloc(nl ? nl : 1, sizeof *w->hurts);
 	w->vip = malloc((nl ? nl : 1) * sizeof *w->vip);
-	w->group = malloc((nl ? nl : 1) * sizeof *w->group);
+	w->bads = malloc((nl ? nl : 1) * sizeof *w->bads);
 	w->ids = malloc((nl ? nl : 1) * sizeof *w->ids);
-	if (!w->hurts || !w->vip || !w->group || !w->ids)
+	if (!w->hurts || !w->vip || !w->bads || !w->ids)
 		return -1;
 	for (size_t i = 0; i < nl; i++)
 		w->vip[i] = HIST_NONE;
@@ -730,32 +732,21 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 				return -1;
 			}
 			struct hurt *lh = &w->hurts[li];
-			if (is(h, q->action, "wrong")) {
+			if (is(h, q->action, "wrong"))
 				*lh = (struct hurt){q->t,      q->resolver, q->fault,
 				                    HIST_NONE, CAUSE_WRONG, true};
-			} else if (is(h, q->action, "answered") &&
-			           sweep_unpublished(h, &w->sweep, q->resolver) &&
-			           !(lh->set && lh->kind == CAUSE_WRONG && lh->detail)) {
-				/* The last such answer is the one the client kept. */
-				*lh = (struct hurt){
-				        q->t,
-				        q->resolver,
-				        l->serial,
-				        HIST_NONE,
-				        l->cls == HIST_CLASS_WRONG ? CAUSE_WRONG : CAUSE_STALE,
-				        true};
-				if (l->cls == HIST_CLASS_WRONG)
-					lh->detail = 0;
-			}
+			else if (is(h, q->action, "answered") &&
+			         sweep_unpublished(h, &w->sweep, q->resolver) &&
+			         !(lh->set && lh->kind == CAUSE_WRONG && lh->detail))
+				*lh = served(l, q->t,
+				             q->resolver); /* the last one the client kept */
 		}
 	}
 
 	free(via);
 
 	/* A stale answer the join tied to no query: the VIP's backend, if it served one. */
-	map_free(&w->sweep.boot);
-	map_free(&w->sweep.publish);
-	w->sweep.bi = w->sweep.pi = 0;
+	sweep_reset(&w->sweep);
 	for (size_t i = 0; i < nr; i++) {
 		const struct hist_route *r = &rs[i];
 		const struct hist_lookup *l = r->lookup ? hist_lookup_by_id(h, r->lookup) : NULL;
@@ -767,13 +758,7 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 		if (sweep_to(h, &w->sweep, r->t) != 0)
 			return -1;
 		if (sweep_unpublished(h, &w->sweep, r->backend))
-			w->hurts[li] = (struct hurt){r->t,
-			                             r->backend,
-			                             l->cls == HIST_CLASS_WRONG ? 0 : l->serial,
-			                             HIST_NONE,
-			                             l->cls == HIST_CLASS_WRONG ? CAUSE_WRONG
-			                                                        : CAUSE_STALE,
-			                             true};
+			w->hurts[li] = served(l, r->t, r->backend);
 	}
 
 	/*
@@ -781,9 +766,7 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 	 * tell which of several lookups sent a query): when exactly one resolver
 	 * served that version then, the answer can only have come from it.
 	 */
-	map_free(&w->sweep.boot);
-	map_free(&w->sweep.publish);
-	w->sweep.bi = w->sweep.pi = 0;
+	sweep_reset(&w->sweep);
 	for (size_t i = 0; i < nl; i++) {
 		const struct hist_lookup *l = &ls[i];
 		if (w->hurts[i].set || !bad_answer(l) || l->cls != HIST_CLASS_STALE)
@@ -792,12 +775,10 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 			return -1;
 		uint32_t only = only_server(h, &w->sweep, l->serial);
 		if (only != HIST_NONE)
-			w->hurts[i] = (struct hurt){l->t_invoke, only,        l->serial,
-			                            HIST_NONE,   CAUSE_STALE, true};
+			w->hurts[i] = served(l, l->t_invoke, only);
 	}
 
-	/* Every bad lookup into its group. */
-	size_t nbad = 0;
+	/* Every bad lookup, with what hurt it (or nothing on record). */
 	for (size_t i = 0; i < nl; i++) {
 		const struct hist_lookup *l = &ls[i];
 		if (l->t_done < 0 || l->event == HIST_LK_CANCELLED || l->event == HIST_LK_INVOKE)
@@ -806,123 +787,113 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 		if (!bad_fail(l) && !bad_answer(l))
 			continue;
 		const struct hurt *lh = &w->hurts[i];
-		long g = lh->set ? group_get(w, (enum cause_kind)lh->kind, lh->who, lh->detail,
-		                             lh->rcode)
-		                 : group_get(w, CAUSE_UNKNOWN, HIST_NONE,
-		                             bad_answer(l)  ? UNKNOWN_ANSWER
-		                             : l->wire == 0 ? UNKNOWN_NO_QUERY
+		struct bad *b = &w->bads[w->nbads++];
+		*b = (struct bad){.kind = lh->set ? lh->kind : CAUSE_UNKNOWN,
+		                  .event = bad_answer(l) ? HIST_LK_OK : l->event,
+		                  .who = lh->set ? lh->who : HIST_NONE,
+		                  .detail = lh->set         ? lh->detail
+		                            : bad_answer(l) ? UNKNOWN_ANSWER
+		                            : l->wire == 0  ? UNKNOWN_NO_QUERY
 		                                            : UNKNOWN_FAILED,
-		                             HIST_NONE);
-		if (g < 0)
-			return -1;
-		struct group *gr = &w->groups[g];
-		double t = lh->set ? lh->t : l->t_invoke;
-		if (gr->n == 0 || t < gr->first)
-			gr->first = t;
-		if (gr->n == 0 || t > gr->last)
-			gr->last = t;
-		gr->n++;
-		if (l->event == HIST_LK_TIMEOUT)
-			gr->timeouts++;
-		else if (!bad_answer(l))
-			gr->fails++;
-		w->group[nbad++] = (uint32_t)g;
+		                  .rcode = lh->set ? lh->rcode : HIST_NONE,
+		                  .client = l->client,
+		                  .vip = w->vip[i],
+		                  .index = (uint32_t)i,
+		                  .t = lh->set ? lh->t : l->t_invoke};
 	}
-	c->bad = nbad;
+	c->bad = w->nbads;
 	c->lookups = w->nids;
 	qsort(w->ids, w->nids, sizeof *w->ids, u32_cmp);
+	if (w->nbads)
+		qsort(w->bads, w->nbads, sizeof *w->bads, bad_cmp);
 
-	/* (group, client) and (group, VIP) pairs, sorted: the tallies. */
-	w->clients = malloc((nbad ? nbad : 1) * sizeof *w->clients);
-	w->vips = malloc((nbad ? nbad : 1) * sizeof *w->vips);
-	if (!w->clients || !w->vips)
+	/* The groups: the runs of one cause. */
+	w->groups = malloc((w->nbads ? w->nbads : 1) * sizeof *w->groups);
+	if (!w->groups)
 		return -1;
-	for (size_t i = 0, k = 0; i < nl; i++) {
-		const struct hist_lookup *l = &ls[i];
-		if (l->t_done < 0 || l->event == HIST_LK_CANCELLED || l->event == HIST_LK_INVOKE ||
-		    (!bad_fail(l) && !bad_answer(l)))
-			continue;
-		w->clients[k] = (struct pair){w->group[k], l->client};
-		w->vips[k] = (struct pair){w->group[k], w->vip[i]};
-		k++;
+	for (size_t i = 0; i < w->nbads;) {
+		struct group *g = &w->groups[w->ngroups++];
+		*g = (struct group){.run = &w->bads[i],
+		                    .first = w->bads[i].t,
+		                    .last = w->bads[i].t,
+		                    .idx = w->bads[i].index,
+		                    .rcode = w->bads[i].rcode};
+		for (; i < w->nbads && same_cause(&w->bads[i], g->run); i++) {
+			const struct bad *b = &w->bads[i];
+			g->n++;
+			g->timeouts += b->event == HIST_LK_TIMEOUT;
+			g->fails += b->event == HIST_LK_FAIL;
+			g->first = b->t < g->first ? b->t : g->first;
+			g->last = b->t > g->last ? b->t : g->last;
+			if (b->index < g->idx) {
+				g->idx = b->index;
+				g->rcode = b->rcode;
+			}
+		}
 	}
-	qsort(w->clients, nbad, sizeof *w->clients, pair_cmp);
-	qsort(w->vips, nbad, sizeof *w->vips, pair_cmp);
 	return 0;
 }
 
-/* The range of pairs of group g (pairs sorted by group). */
-static const struct pair *pairs_of(const struct pair *p, size_t n, uint32_t g, size_t *count)
+/* The group's lookups' VIPs, sorted (free() them), and the one most of them went through. */
+static uint32_t *group_vips(const struct group *g, uint32_t *main)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (p[mid].g < g)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	size_t k = lo;
-	while (k < n && p[k].g == g)
-		k++;
-	*count = k - lo;
-	return p + lo;
-}
-
-/* The VIP most of a group's lookups went through (HIST_NONE: directly). */
-static uint32_t main_vip(const struct pair *p, size_t n)
-{
-	uint32_t best = HIST_NONE;
+	uint32_t *v = malloc(g->n * sizeof *v);
 	size_t best_n = 0;
-	for (size_t i = 0; i < n;) {
+	*main = HIST_NONE;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < g->n; i++)
+		v[i] = g->run[i].vip;
+	qsort(v, g->n, sizeof *v, u32_cmp);
+	for (size_t i = 0; i < g->n;) {
 		size_t j = i;
-		while (j < n && p[j].name == p[i].name)
+		while (j < g->n && v[j] == v[i])
 			j++;
-		if (p[i].name != HIST_NONE && j - i > best_n) {
-			best = p[i].name;
+		if (v[i] != HIST_NONE && j - i > best_n) {
+			*main = v[i];
 			best_n = j - i;
 		}
 		i = j;
 	}
-	return best;
+	return v;
 }
 
 static int describe(const struct hist *h, struct work *w, struct causes *c)
 {
 	char *text = NULL;
-	/* Sorting moves the groups: keep each one's tally range by its old index. */
+	uint32_t *vips = NULL;
 	struct group *gs = w->groups;
 	if (w->ngroups)
 		qsort(gs, w->ngroups, sizeof *gs, group_cmp);
 	size_t listed = w->ngroups < CAUSES_MAX ? w->ngroups : CAUSES_MAX;
 	for (size_t i = 0; i < listed; i++) {
 		struct group *g = &gs[i];
-		size_t ncl, nvp;
-		const struct pair *cl = pairs_of(w->clients, c->bad, (uint32_t)g->idx, &ncl);
-		const struct pair *vp = pairs_of(w->vips, c->bad, (uint32_t)g->idx, &nvp);
-		g->vip = main_vip(vp, nvp);
+		enum cause_kind kind = (enum cause_kind)g->run->kind;
+		uint32_t who = g->run->who, detail = g->run->detail;
+		vips = group_vips(g, &g->vip);
+		if (!vips)
+			return -1;
 
 		double from = g->first, to = g->last;
-		if (g->kind == CAUSE_STALE)
+		if (kind == CAUSE_STALE)
 			stale_span(h, g, &from, &to);
-		else if ((g->kind == CAUSE_HANG || g->kind == CAUSE_DELAY ||
-		          g->kind == CAUSE_RCODE || g->kind == CAUSE_TRUNCATED ||
-		          (g->kind == CAUSE_WRONG && g->detail)) &&
-		         g->detail)
-			fault_span(h, g->detail, &from, &to);
+		else if ((kind == CAUSE_HANG || kind == CAUSE_DELAY || kind == CAUSE_RCODE ||
+		          kind == CAUSE_TRUNCATED || kind == CAUSE_WRONG) &&
+		         detail)
+			fault_span(h, detail, &from, &to);
 
 		text = malloc(1024);
 		if (!text)
-			return -1;
+			goto oom;
 		struct buf b = {text, 0, 1024};
 		text[0] = '\0';
 		char t1[32], t2[32];
 		fmt_t(t1, sizeof t1, from);
 		fmt_t(t2, sizeof t2, to);
-		if (g->kind == CAUSE_UNKNOWN) {
-			if (put_clients(&b, h, cl, ncl, w->ids, w->nids) != 0)
+		if (kind == CAUSE_UNKNOWN) {
+			if (put_clients(&b, h, g, w->ids, w->nids) != 0)
 				goto oom;
-			if (g->detail == UNKNOWN_NO_QUERY)
+			if (detail == UNKNOWN_NO_QUERY)
 				put(&b,
 				    " %s with no query tied to them (the stack sent none, as ldns "
 				    "once it gave up on its servers, or the join could not tell "
@@ -932,22 +903,24 @@ static int describe(const struct hist *h, struct work *w, struct causes *c)
 				put(&b,
 				    " %s with nothing on record to explain it (no query the join "
 				    "tied to them met a fault, a full queue or a closed port)",
-				    g->detail == UNKNOWN_ANSWER ? "got a stale or wrong answer"
-				                                : verb(g));
+				    detail == UNKNOWN_ANSWER ? "got a stale or wrong answer"
+				                             : verb(g));
 		} else {
 			put_what(&b, h, g);
 			if (from == to)
 				put(&b, " at %s", t1);
 			else
 				put(&b, " from %s to %s", t1, t2);
-			if (g->kind != CAUSE_NO_BACKEND && g->kind != CAUSE_VIP_DROPPED)
-				put_exit(&b, h, g->vip, g->who, g->first);
+			if (kind != CAUSE_NO_BACKEND && kind != CAUSE_VIP_DROPPED)
+				put_exit(&b, h, g->vip, who, g->first);
 			put(&b, "; ");
-			if (put_clients(&b, h, cl, ncl, w->ids, w->nids) != 0)
+			if (put_clients(&b, h, g, w->ids, w->nids) != 0)
 				goto oom;
 			put(&b, " %s", verb(g));
-			put_vips(&b, h, vp, nvp);
+			put_vips(&b, h, vips, g->n);
 		}
+		free(vips);
+		vips = NULL;
 		double share = c->bad ? (double)g->n / (double)c->bad : 0;
 		if (w->ngroups > 1 && share * 100.0 < 0.5)
 			put(&b, " (under 1%% of the %zu failed or lying lookups)", c->bad);
@@ -958,8 +931,8 @@ static int describe(const struct hist *h, struct work *w, struct causes *c)
 		c->text[i] = text;
 		text = NULL;
 		c->list[i] = (struct cause){
-		        g->kind,
-		        g->kind == CAUSE_UNKNOWN ? NULL : hist_str(h, g->who),
+		        kind,
+		        kind == CAUSE_UNKNOWN ? NULL : hist_str(h, who),
 		        g->vip == HIST_NONE ? NULL : hist_str(h, g->vip),
 		        from,
 		        to,
@@ -994,6 +967,7 @@ static int describe(const struct hist *h, struct work *w, struct causes *c)
 	}
 	return 0;
 oom:
+	free(vips);
 	free(text);
 	return -1;
 }
