@@ -115,13 +115,14 @@ struct perclient_row *perclient_rows(const struct hist *h, double from, size_t *
 			lat[k++] = l->latency_ms;
 		}
 		if (k == 0) {
-			row->p50 = row->p99 = row->wire = NAN;
+			row->success = row->p50 = row->p99 = row->wire = NAN;
 			continue;
 		}
 		qsort(lat, k, sizeof *lat, cmp_double);
 		row->p50 = nearest_rank(lat, k, 50);
 		row->p99 = nearest_rank(lat, k, 99);
 		row->wire = (double)wire / (double)k;
+		row->success = (double)row->ok / (double)k;
 	}
 	/* In the order of each client's first lookup. */
 	qsort(firsts, nrows, sizeof *firsts, cmp_first);

@@ -26,6 +26,7 @@ struct hist;
 struct perclient_row {
 	const char *client, *stack; /* borrowed from the hist */
 	size_t lookups, ok, failed, timeouts, stale, wrong;
+	double success;  /* ok / lookups; NaN without lookups */
 	double p50, p99; /* ms; NaN without lookups */
 	double wire;     /* per lookup; NaN without lookups */
 };

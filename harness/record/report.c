@@ -483,7 +483,7 @@ static void con_clients(FILE *out, const struct report *r)
 		ms_text(row->p50, a, sizeof a);
 		ms_text(row->p99, b, sizeof b);
 		if (row->lookups)
-			snprintf(c, sizeof c, "%.4f", (double)row->ok / (double)row->lookups);
+			snprintf(c, sizeof c, "%.4f", row->success);
 		else
 			snprintf(c, sizeof c, "-");
 		fprintf(out, "%7zu %8s %9s %9s ", row->lookups, c, a, b);
@@ -1128,11 +1128,7 @@ int report_json(const char *path, const struct report *r, char *err, size_t errl
 		json_str_field(f, ",", "who", k->who);
 		json_str_field(f, ",", "vip", k->vip);
 		json_num_field(f, ",", "from", k->from);
-		json_key(f, ",", "to");
-		if (k->to < 0)
-			fputs("null", f);
-		else
-			json_number(f, k->to);
+		json_num_field(f, ",", "to", k->to < 0 ? NAN : k->to); /* null: the end */
 		fprintf(f, ",\"lookups\":%zu", k->lookups);
 		json_num_field(f, ",", "share", k->share);
 		putc('}', f);
@@ -1155,8 +1151,7 @@ int report_json(const char *path, const struct report *r, char *err, size_t errl
 		fprintf(f, ",\"lookups\":%zu,\"ok\":%zu,\"failed\":%zu,\"timeouts\":%zu", row->lookups,
 		        row->ok, row->failed, row->timeouts);
 		fprintf(f, ",\"stale\":%zu,\"wrong\":%zu", row->stale, row->wrong);
-		json_num_field(f, ",", "success", row->lookups ? (double)row->ok / (double)row->lookups
-		                                               : NAN);
+		json_num_field(f, ",", "success", row->success);
 		json_num_field(f, ",", "p50_ms", row->p50);
 		json_num_field(f, ",", "p99_ms", row->p99);
 		json_num_field(f, ",", "wire_per_lookup", row->wire);

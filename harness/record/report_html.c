@@ -1366,8 +1366,7 @@ static void html_clients(struct sbuf *b, const struct page *pg)
 		if (row->lookups)
 			sb_printf(b, "<td class=\"num\">%.4f</td><td class=\"num\">%.1f ms</td>"
 				     "<td class=\"num\">%.1f ms</td><td class=\"num\">%.2f x</td>",
-				  (double)row->ok / (double)row->lookups, row->p50, row->p99,
-				  row->wire);
+				  row->success, row->p50, row->p99, row->wire);
 		else
 			sb_puts(b, "<td>-</td><td>-</td><td>-</td><td>-</td>");
 		sb_printf(b, "<td class=\"num\">%zu</td><td class=\"num\">%zu</td></tr>\n",
