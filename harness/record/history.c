@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +65,30 @@ struct history {
 	pthread_mutex_t lock;
 	pthread_mutex_t *lockp; /* &lock, usable from a const history */
 	bool line_locked;
-	bool end_begun; /* the open line is an `end` line */
+	/*
+	 * Set by history_emergency_end before it waits for the lock: every other
+	 * thread that comes for the lock from then on waits for the process's
+	 * end instead. A mutex is not fair: a writer that releases it and takes
+	 * it again at once can keep the ender out for good (seen under valgrind,
+	 * whose threads run in turns).
+	 */
+	atomic_bool closing;
+	pthread_t closer; /* written before closing is set */
+	bool end_begun;   /* the open line is an `end` line */
 	bool ended;     /* an `end` line was completed */
 };
 
+/*
+ * Once an ender waits, a thread that holds no line waits for the process's
+ * end here; one inside a line (it holds the lock: line_locked is its own to
+ * read) finishes the line first.
+ */
 static void lock(const struct history *h)
 {
+	if (atomic_load_explicit(&h->closing, memory_order_acquire) && !h->line_locked &&
+	    !pthread_equal(h->closer, pthread_self()))
+		for (;;)
+			pause(); /* the ender _exits the process */
 	pthread_mutex_lock(h->lockp);
 }
 
@@ -750,6 +769,8 @@ int history_emergency_end(struct history *h, double t, const char *reason, const
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
+	h->closer = pthread_self();
+	atomic_store_explicit(&h->closing, true, memory_order_release);
 	if (pthread_mutex_timedlock(&h->lock, &ts) != 0)
 		return -1;
 	/* Held from now on: the caller ends the process, and no other line may follow. */

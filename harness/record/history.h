@@ -81,8 +81,9 @@ const char *history_error(const struct history *h);
  * line), then, unless an `end` line was already completed, adds
  * {"t":t,"type":"end","reason":reason,"error":error,"lines":N} after the last
  * whole line and writes every buffered line. The lock is never released: the
- * caller must end the process at once (_exit), and the writing thread blocks
- * at its next call. error may be NULL. Returns 0, or -1 if the lock was not
+ * caller must end the process at once (_exit). From the call on, every other
+ * thread blocks at its next call for good, so that a writer releasing and
+ * taking the lock back at once cannot keep the ender out. error may be NULL. Returns 0, or -1 if the lock was not
  * had in time or the history failed (it then keeps its whole lines only).
  */
 int history_emergency_end(struct history *h, double t, const char *reason, const char *error,
