@@ -13,9 +13,13 @@ packages=(
 	# chromium (the HTML report rendered headless)
 	bind9-dnsutils ldnsutils python3 python3-jsonschema clang libclang-rt-14-dev valgrind procps
 	libxml2-utils perl chromium
+	# the sandbox and its real peers: namespaces (util-linux: unshare), the kernel's
+	# VIP (nft, conntrack), a real dnsdist, unbound and nsd as VIPs and farm members,
+	# and unmodified programs as clients (getent is libc-bin's, curl its own)
+	util-linux iproute2 nftables conntrack dnsdist unbound nsd curl
 )
 if [ "${DNSCHAOS_BENCH:-0}" = 1 ]; then
-	packages+=(dnsperf nsd dnsdist unbound)
+	packages+=(dnsperf)
 fi
 
 missing=()
@@ -32,5 +36,19 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "ci/install.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# unbound, nsd and dnsdist are installed as programs for the tests to start in
+# their own namespaces, never as services: while apt runs, a policy-rc.d of
+# ours (unless one is there) tells their packages not to start them, so none
+# listens on the host's port 53 or primes from the root servers
+policy=/usr/sbin/policy-rc.d
+ours=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	ours=1
+	trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ "$ours" = 1 ] && rm -f "$policy"
+trap - EXIT
