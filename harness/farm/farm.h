@@ -12,6 +12,7 @@
 #include "fakeresolver/server.h"
 #include "fakeresolver/zone.h"
 #include "harness/lb/health.h"
+#include "harness/lb/nft.h"
 #include "harness/lb/vip.h"
 
 struct run_env;
@@ -191,6 +192,21 @@ struct farm_vip *farm_vip_create(struct run_env *env, const char *name, const st
 				 const struct vip_config *cfg, const struct farm_vip_backend *b,
 				 size_t n, const struct farm_vip_health *health, bool in_process);
 void farm_vip_destroy(struct farm_vip *v);
+
+/* kind = "nftables": the kernel DNATs the VIP onto the backends (harness/farm/vip_nft.h). */
+struct farm_vip_nftables {
+	enum nft_policy policy;
+	unsigned flow_idle_s; /* conntrack's UDP timeouts, whole seconds */
+};
+
+/* Makes v a kernel VIP (before it starts); its vip_config's on_down says
+ * whether a downed backend's flows are flushed. k is copied. */
+void farm_vip_set_nftables(struct farm_vip *v, const struct farm_vip_nftables *k);
+
+/* A kernel VIP's address when dst is one of its backends' (where the kernel
+ * DNATs its queries to), else NULL: the run joins a backend's queries to
+ * lookups sent to the VIP through it. */
+const struct addr *farm_vip_alias(const struct farm_vip *v, const struct addr *dst);
 
 /* Where the scenario declared it ("file.lua:12"), for messages; copied. */
 void farm_vip_set_where(struct farm_vip *v, const char *where);

@@ -5,6 +5,7 @@
  * probe and transition written to the history.
  */
 #include "harness/farm/farm.h"
+#include "harness/farm/vip_nft.h"
 #include "harness/env.h"
 #include "harness/record/history.h"
 
@@ -37,6 +38,9 @@ struct farm_vip {
 	bool healthy[VIP_BACKENDS_MAX];
 	uint8_t zone[WIRE_NAME_MAX];   /* the probed zone, wire */
 	size_t zone_len;
+	bool kernel;                   /* kind = "nftables" */
+	struct farm_vip_nftables nftables;
+	struct vip_nft *nft;           /* the kernel VIP, once started */
 };
 
 struct farm_vip *farm_vip_create(struct run_env *env, const char *name, const struct addr *addr,
@@ -76,6 +80,17 @@ void farm_vip_destroy(struct farm_vip *v)
 	free(v);
 }
 
+void farm_vip_set_nftables(struct farm_vip *v, const struct farm_vip_nftables *k)
+{
+	v->kernel = true;
+	v->nftables = *k;
+}
+
+const struct addr *farm_vip_alias(const struct farm_vip *v, const struct addr *dst)
+{
+	return v->nft ? vip_nft_alias(v->nft, dst) : NULL;
+}
+
 void farm_vip_set_where(struct farm_vip *v, const char *where)
 {
 	snprintf(v->where, sizeof v->where, "%s", where);
@@ -107,6 +122,14 @@ const char *farm_vip_backend_name(const struct farm_vip *v, int i)
 
 bool farm_vip_backend_up(const struct farm_vip *v, int i)
 {
+	if (v->nft)
+		return vip_nft_up(v->nft, i);
+	return v->member[i] && v->healthy[i];
+}
+
+/* Whether backend i should take new traffic: the operator's hand and its health. */
+static bool wanted(const struct farm_vip *v, int i)
+{
 	return v->member[i] && v->healthy[i];
 }
 
@@ -115,7 +138,7 @@ static void apply(struct farm_vip *v, int i)
 {
 	if (!v->vip)
 		return;
-	bool up = farm_vip_backend_up(v, i);
+	bool up = wanted(v, i);
 	if (vip_backend_up(v->vip, i) == up)
 		return;
 	size_t flushed = vip_set_backend_up(v->vip, i, up);
@@ -203,7 +226,10 @@ static void on_transition(void *arg, const struct health_transition *t)
 	struct farm_vip *v = c->v;
 	struct history *h = env_history(v->env);
 	v->healthy[c->index] = t->up;
-	if (h) {
+	if (v->nft) /* its line is written when the kernel has the change */
+		vip_nft_change(v->nft, c->index, wanted(v, c->index), t->up ? "up" : "down",
+			       t->reason, t->count);
+	else if (h) {
 		history_begin(h, env_now(v->env), "health");
 		history_str(h, "vip", v->name);
 		history_str(h, "backend", t->backend);
@@ -282,6 +308,31 @@ static void forget_local(void *arg, void *fnarg)
 	farm_resolver_forget(arg, fnarg);
 }
 
+/* kind = "nftables": the kernel's table instead of lb/vip.c (farm/vip_nft.c). */
+static int start_kernel(struct farm_vip *v, const struct vip_config *cfg, char *err,
+			size_t errlen)
+{
+	struct nft_vip spec = { .vip = v->addr, .policy = v->nftables.policy, .n = v->n };
+	const char *names[VIP_BACKENDS_MAX];
+	bool member[VIP_BACKENDS_MAX];
+	for (size_t i = 0; i < v->n; i++) {
+		spec.backend[i] = cfg->backends[i].addr;
+		spec.weight[i] = cfg->backends[i].weight;
+		names[i] = v->backends[i].name;
+		member[i] = wanted(v, (int)i);
+	}
+	v->nft = vip_nft_create(v->env, v->name, v->where, &spec, names,
+				cfg->on_down == VIP_FLUSH, v->nftables.flow_idle_s, member);
+	if (!v->nft) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (vip_nft_start(v->nft, err, errlen) != 0)
+		return -1;
+	v->addr = *vip_nft_addr(v->nft);
+	return 0;
+}
+
 int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 {
 	char origin[1024];
@@ -301,15 +352,20 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 			bc->local.arg = v->backends[i].resolver;
 		}
 	}
-	v->vip = vip_create(env_base(v->env), &cfg, &v->rng, err, errlen);
-	if (!v->vip)
-		return -1;
-	v->addr = *vip_addr(v->vip);
-	record_start(v);
-	if (env_history(v->env))
-		vip_set_log(v->vip, log_route, v);
-	for (size_t i = 0; i < v->n; i++)
-		apply(v, (int)i);
+	if (v->kernel) {
+		if (start_kernel(v, &cfg, err, errlen) != 0)
+			return -1;
+	} else {
+		v->vip = vip_create(env_base(v->env), &cfg, &v->rng, err, errlen);
+		if (!v->vip)
+			return -1;
+		v->addr = *vip_addr(v->vip);
+		record_start(v);
+		if (env_history(v->env))
+			vip_set_log(v->vip, log_route, v);
+		for (size_t i = 0; i < v->n; i++)
+			apply(v, (int)i);
+	}
 	if (!v->health.enabled)
 		return 0;
 
@@ -357,13 +413,17 @@ void farm_vip_stop(struct farm_vip *v)
 	}
 	vip_destroy(v->vip);
 	v->vip = NULL;
+	vip_nft_destroy(v->nft);
+	v->nft = NULL;
 }
 
 void farm_vip_set_member(struct farm_vip *v, int i, bool up, const char *why)
 {
 	struct history *h = env_history(v->env);
 	v->member[i] = up;
-	if (h) {
+	if (v->nft)
+		vip_nft_change(v->nft, i, wanted(v, i), up ? "member" : "removed", why, 0);
+	else if (h) {
 		history_begin(h, env_now(v->env), "health");
 		history_str(h, "vip", v->name);
 		history_str(h, "backend", v->backends[i].name);

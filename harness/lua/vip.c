@@ -6,8 +6,10 @@
 #include "harness/lua/bind.h"
 #include "harness/run/run.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <ldns/ldns.h>
 
@@ -119,12 +121,61 @@ static void read_health(lua_State *L, int idx, struct farm_vip_health *h)
 	}
 }
 
+/*
+ * kind = "nftables": the options the kernel's DNAT has, and the refusals of
+ * those it has not (the policy names that pick per query, a proxy's
+ * on_refused, the userspace VIP's own settings). flow_idle becomes
+ * conntrack's UDP timeouts, which are the network namespace's: every
+ * nftables VIP of a run must give the same.
+ */
+static void read_nftables(lua_State *L, const struct addr *addr, struct farm_vip_nftables *k)
+{
+	static const char *const own[] = { "in_process", "query_timeout", NULL };
+	const char *policy = opts_string(L, 2, "policy", "flow", "vip");
+	if (nft_policy_parse(policy, &k->policy) != 0) {
+		enum vip_policy up;
+		if (vip_policy_parse(policy, &up) == 0)
+			luaL_error(L, "vip: policy '%s' picks a backend per query (or per packet); "
+				      "kind = 'nftables' picks one per flow, which conntrack pins: "
+				      "use 'flow' (numgen inc, round robin), 'flow_random' (numgen "
+				      "random) or 'flow_hash' (jhash of the source address and port)",
+				   policy);
+		luaL_error(L, "vip: unknown policy '%s' for kind = 'nftables' (flow, flow_random, "
+			      "flow_hash)", policy);
+	}
+	for (int i = 0; own[i]; i++)
+		if (opts_has(L, 2, own[i]))
+			luaL_error(L, "vip: %s is the userspace VIP's; kind = 'nftables' has none",
+				   own[i]);
+	const char *refused = opts_string(L, 2, "on_refused", "icmp", "vip");
+	if (strcmp(refused, "icmp") != 0)
+		luaL_error(L, "vip: kind = 'nftables' relays a closed backend's port unreachable "
+			      "as conntrack does: on_refused can only be 'icmp', not '%s'",
+			   refused);
+	double idle = opts_number(L, 2, "flow_idle", 30, 1, 86400, "vip");
+	if (idle != floor(idle))
+		luaL_error(L, "vip: kind = 'nftables' sets conntrack's UDP timeout, whole "
+			      "seconds: flow_idle = %g is not", idle);
+	k->flow_idle_s = (unsigned)idle;
+	if (addr->ss.ss_family != AF_INET)
+		luaL_error(L, "vip: kind = 'nftables' needs an IPv4 address (an ip table)");
+	/* conntrack's timeouts are per network namespace: one value per run */
+	lua_getfield(L, LUA_REGISTRYINDEX, "dnschaos.nft_flow_idle");
+	if (!lua_isnil(L, -1) && lua_tointeger(L, -1) != (lua_Integer)k->flow_idle_s)
+		luaL_error(L, "vip: flow_idle = %u, but another nftables VIP of this run has %d: "
+			      "conntrack's UDP timeout is one for the network namespace",
+			   k->flow_idle_s, (int)lua_tointeger(L, -1));
+	lua_pop(L, 1);
+	lua_pushinteger(L, (lua_Integer)k->flow_idle_s);
+	lua_setfield(L, LUA_REGISTRYINDEX, "dnschaos.nft_flow_idle");
+}
+
 /* s:vip{ name = "vip", backends = { r1, r2 }, policy = "flow", health = {...} } */
 int vip_new(lua_State *L)
 {
 	static const char *const keys[] = { "name", "address", "backends", "policy", "on_down",
 					    "on_refused", "flow_idle", "query_timeout", "health",
-					    "in_process", NULL };
+					    "in_process", "kind", NULL };
 	static const char *const policies[] = { "flow", "query", "random", "primary", NULL };
 	static const char *const downs[] = { "keep", "flush", NULL };
 	static const char *const refused[] = { "drop", "servfail", "icmp", NULL };
@@ -141,7 +192,13 @@ int vip_new(lua_State *L)
 	scenario_check_name(L, sc, name, what);
 	scenario_pick_address(L, sc, 2, &addr, what);
 	vip_config_defaults(&cfg);
-	cfg.policy = (enum vip_policy)opts_enum(L, 2, "policy", policies, 0, what);
+	static const char *const kinds[] = { "userspace", "nftables", NULL };
+	bool kernel = opts_enum(L, 2, "kind", kinds, 0, what) == 1;
+	struct farm_vip_nftables nft = { NFT_FLOW, 30 };
+	if (kernel)
+		read_nftables(L, &addr, &nft);
+	else
+		cfg.policy = (enum vip_policy)opts_enum(L, 2, "policy", policies, 0, what);
 	cfg.on_down = (enum vip_on_down)opts_enum(L, 2, "on_down", downs, 0, what);
 	/* A closed backend's port unreachable reaches the client through DNAT
 	 * (flow), not through a proxy (the others). */
@@ -154,6 +211,7 @@ int vip_new(lua_State *L)
 	if (lua_getfield(L, 2, "backends") != LUA_TTABLE)
 		return luaL_error(L, "vip: 'backends' must be a list of resolvers (or addresses)");
 	size_t n = (size_t)luaL_len(L, -1);
+	unsigned weights = 0;
 	if (n == 0 || n > VIP_BACKENDS_MAX)
 		return luaL_error(L, "vip: 1 to %d backends, got %d", VIP_BACKENDS_MAX, (int)n);
 	for (size_t i = 0; i < n; i++) {
@@ -164,7 +222,15 @@ int vip_new(lua_State *L)
 			if (strcmp(backends[j].name, backends[i].name) == 0)
 				return luaL_error(L, "vip: backend '%s' is listed twice",
 						  backends[i].name);
+		if (kernel && !backends[i].resolver && backends[i].addr.ss.ss_family != AF_INET)
+			return luaL_error(L, "vip: kind = 'nftables' DNATs to IPv4 backends, and "
+					     "%s is not one", backends[i].name);
+		weights += backends[i].weight;
 	}
+	if (kernel && weights > NFT_SLOTS_MAX)
+		return luaL_error(L, "vip: kind = 'nftables' gives each backend weight slots in "
+				     "its numgen map: the weights add up to %u, at most %d",
+				  weights, NFT_SLOTS_MAX);
 	lua_pop(L, 1);
 	memset(&health, 0, sizeof health);
 	if (lua_getfield(L, 2, "health") != LUA_TNIL)
@@ -184,6 +250,8 @@ int vip_new(lua_State *L)
 					    in_process, where, err, sizeof err);
 	if (!v)
 		return luaL_error(L, "vip: %s", err);
+	if (kernel)
+		farm_vip_set_nftables(v, &nft);
 	*box = v;
 	luaL_setmetatable(L, BIND_VIP);
 	lua_pushvalue(L, -1);

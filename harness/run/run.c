@@ -831,6 +831,19 @@ bool runner_join(struct runner *r, const struct addr *dst, const struct addr *sr
 		if (client_join(r->clients[i], dst, src, qname, qlen, qtype, id, false, &j) &&
 		    claims++ == 0)
 			who = i;
+	/* A backend of a kernel VIP gets the clients' queries DNATed, still from
+	 * their own sockets: they were sent to the VIP. */
+	for (size_t k = 0; claims == 0 && k < r->nvip; k++) {
+		const struct addr *vip = farm_vip_alias(r->vips[k], dst);
+		if (!vip)
+			continue;
+		for (size_t i = 0; i < r->ncli; i++)
+			if (client_join(r->clients[i], vip, src, qname, qlen, qtype, id, false, &j) &&
+			    claims++ == 0)
+				who = i;
+		if (claims)
+			dst = vip;
+	}
 	if (claims == 0)
 		return false;
 	if (claims > 1) {
