@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""nft_vip.py - the VIP of kind "nftables" end to end, in a private network
+namespace: the kernel's DNAT and conntrack with real sockets.
+
+  pinning  a UDP flow stays on its backend while its conntrack entry lives,
+           even after that backend leaves the map (on_down = "keep"); a new
+           flow then goes to a member
+  flush    with on_down = "flush" the pinned flow moves at once, after the
+           history's `flushed` line
+  drop     with no backend in the map a new flow gets nothing
+  refusal  outside a private network namespace (here: one with a dummy,
+           veth or ifb interface besides lo) the run is refused, naming the s:vip line,
+           and no table is made
+
+Usage: nft_vip.py DNSCHAOS ZONE_FILE. Exit 77 (skipped) when unshare, nft,
+conntrack or an unprivileged network namespace are missing.
+"""
+import json
+import re
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+VIP = "127.0.0.50:5353"
+
+SCENARIO = """\
+local s = scenario{ name = "nft pinning", duration = 7, seed = 1 }
+local zone = s:zone("internal.zone")
+local r1 = s:resolver{ name = "r1", zone = zone }
+local r2 = s:resolver{ name = "r2", zone = zone }
+local vip = s:vip{ name = "vip", kind = "nftables", address = "%s",
+                   backends = { r1, r2 }, on_down = "%s" }
+s:at(2.5, vip, "remove", { backend = r2 })
+s:at(4.0, vip, "remove", { backend = r1 })
+"""
+
+# The client, in the same namespace: two long-lived sockets (flows) asking
+# every 0.1 s, and a new socket every 0.25 s asking once. It prints each
+# socket's port and whether each of its queries got an answer, as JSON.
+CLIENT = r"""
+import json, os, socket, struct, sys, time
+vip = (sys.argv[1].split(":")[0], int(sys.argv[1].split(":")[1]))
+def query(qid):
+    name = b"".join(bytes([len(p)]) + p for p in b"db-primary.internal".split(b".")) + b"\0"
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+def ask(s, qid, wait=0.3):
+    s.send(query(qid))
+    s.settimeout(wait)
+    try:
+        return len(s.recv(512)) > 0
+    except (socket.timeout, ConnectionRefusedError):
+        return False
+def sock():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(vip)
+    return s
+# wait for the VIP (the table exists once the run has started)
+t0 = time.monotonic()
+while not ask(sock(), 1, 0.1):
+    if time.monotonic() - t0 > 20:
+        sys.exit("the VIP never answered")
+flows = [sock(), sock()]
+out = {"flows": [f.getsockname()[1] for f in flows], "fresh": []}
+end = time.monotonic() + float(sys.argv[2])
+qid, nextfresh = 100, 0
+while time.monotonic() < end:
+    for f in flows:
+        qid += 1
+        ask(f, qid, 0.05)
+    if time.monotonic() >= nextfresh:
+        s = sock()
+        qid += 1
+        out["fresh"].append([s.getsockname()[1], ask(s, qid, 0.2)])
+        s.close()
+        nextfresh = time.monotonic() + 0.25
+    time.sleep(0.1)
+print(json.dumps(out))
+"""
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(77)
+
+
+def in_netns(script, *args, extra=""):
+    """argv running the shell script in a new private user and network
+    namespace with lo up (extra: more setup first). The one place to change
+    when `dnschaos run --sandbox` replaces unshare."""
+    return ["timeout", "60", "unshare", "-r", "-n", "sh", "-c",
+            "ip link set lo up && " + extra + script, "sh"] + list(args)
+
+
+def lines(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.endswith("\n")]
+
+
+def run_pinning(dnschaos, zone, on_down, tmp):
+    d = os.path.join(tmp, on_down)
+    os.mkdir(d)
+    shutil.copy(zone, os.path.join(d, "internal.zone"))
+    scen = os.path.join(d, "pin.lua")
+    with open(scen, "w") as f:
+        f.write(SCENARIO % (VIP, on_down))
+    client = os.path.join(d, "client.py")
+    with open(client, "w") as f:
+        f.write(CLIENT)
+    hist = os.path.join(d, "h.jsonl")
+    script = ('"$1" run -q "$2" --history "$3" >"$4" 2>&1 & run=$!; '
+              'python3 "$5" "$6" 6.5 >"$7"; rc=$?; wait $run; echo "run=$?" >>"$4"; exit $rc')
+    p = subprocess.run(in_netns(script, dnschaos, scen, hist, os.path.join(d, "run.out"),
+                                client, VIP, os.path.join(d, "client.out")))
+    runout = open(os.path.join(d, "run.out")).read()
+    if p.returncode != 0:
+        sys.exit("%s: the client failed (%d); the run said:\n%s" % (on_down, p.returncode, runout))
+    if "run=0" not in runout and "run=1" not in runout and "run=2" not in runout:
+        sys.exit("%s: the run failed:\n%s" % (on_down, runout))
+    return lines(hist), json.load(open(os.path.join(d, "client.out")))
+
+
+def check_pinning(h, c, on_down):
+    port = {}
+    for l in h:
+        if l["type"] == "query" and l["src"].startswith("127.0.0.1:"):
+            port.setdefault(int(l["src"].split(":")[1]), []).append((l["t"], l["resolver"]))
+    health = [l for l in h if l["type"] == "health"]
+    removed = {l["backend"]: l["t"] for l in health if l["event"] == "removed"}
+    assert set(removed) == {"r1", "r2"}, health
+    assert all(l.get("kernel_ms", -1) >= 0 for l in health if l["event"] == "removed"), health
+    out2, out1 = removed["r2"], removed["r1"]
+    # the flow pinned to r2
+    pinned = [p for p in c["flows"] if port.get(p) and port[p][0][1] == "r2"]
+    assert len(pinned) == 1, ("one of the two flows starts on r2", c["flows"], port)
+    q = port[pinned[0]]
+    assert all(r == "r2" for t, r in q if t < out2), q
+    after = [(t, r) for t, r in q if t > out2]
+    if on_down == "keep":
+        # kept on r2 while its entry lives (0.1 s apart: never idle), even with no member
+        assert len(after) >= 10 and all(r == "r2" for t, r in after), after
+        assert not [l for l in health if l["event"] == "flushed"], health
+    else:
+        fl = [l for l in health if l["event"] == "flushed" and l["backend"] == "r2"]
+        assert len(fl) == 1 and fl[0]["flows"] >= 1 and fl[0]["t"] >= out2, fl
+        moved = [(t, r) for t, r in after if t > fl[0]["t"] and t < out1]
+        assert len(moved) >= 5 and all(r == "r1" for t, r in moved), (fl, after)
+    # new flows: to r1 while it is the only member, nowhere with none
+    fresh_mid = [p for p, ok in c["fresh"] if port.get(p) and out2 < port[p][0][0] < out1]
+    assert len(fresh_mid) >= 3, (c["fresh"], out2, out1)
+    assert all(port[p][0][1] == "r1" for p in fresh_mid), [port[p] for p in fresh_mid]
+    lost = [p for p, ok in c["fresh"] if not ok]
+    assert len(lost) >= 3, ("new flows after the last member left get nothing", c["fresh"])
+    for p in lost:
+        assert p not in port, ("a dropped flow reached a backend", p, port[p])
+    # answered new flows all reached a backend (the join saw them there)
+    for p, ok in c["fresh"]:
+        if ok:
+            assert p in port, ("an answered flow no backend saw", p)
+    # each backend's query from the client is joined to no lookup (no client in the
+    # scenario) and the vip line says what it is
+    vip = [l for l in h if l["type"] == "vip"][0]
+    assert vip["kind"] == "nftables" and vip["on_down"] == on_down, vip
+    print("%s: pinned flow %d: %d queries after r2 left; %d new flows to r1; %d dropped" %
+          (on_down, pinned[0], len(after), len(fresh_mid), len(lost)))
+
+
+def check_refusal(dnschaos, zone, tmp):
+    d = os.path.join(tmp, "refuse")
+    os.mkdir(d)
+    shutil.copy(zone, os.path.join(d, "internal.zone"))
+    scen = os.path.join(d, "pin.lua")
+    with open(scen, "w") as f:
+        f.write(SCENARIO % (VIP, "keep"))
+    script = '"$1" run -q "$2" --history "$3"; echo "rc=$?"; nft list ruleset | grep -c dnschaos'
+    p = subprocess.run(in_netns(script, dnschaos, scen, os.path.join(d, "h.jsonl"),
+                                extra="{ ip link add dnschaos0 type dummy || ip link add "
+                                      "dnschaos0 type veth peer name dnschaos1 || "
+                                      "ip link add dnschaos0 type ifb; } 2>/dev/null && "),
+                       capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    if "rc=" not in out:
+        skip("cannot add an interface (dummy, veth or ifb) in a user namespace here: " + out)
+    assert re.search(r"pin\.lua:[45]: vip 'vip'", out) and "private network namespace" in out and \
+        "dnschaos0" in out, out
+    assert "rc=0" not in out, out
+    assert p.stdout.strip().endswith("\n0"), ("no table made", out)
+    print("refusal: " + [l for l in out.splitlines() if "private network" in l][0][:160])
+
+
+def main():
+    dnschaos, zone = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    for tool in ("unshare", "nft", "conntrack", "ip", "timeout"):
+        if not shutil.which(tool):
+            skip(tool + " is missing")
+    if subprocess.run(["unshare", "-r", "-n", "nft", "list", "ruleset"],
+                      capture_output=True).returncode != 0:
+        skip("no private user and network namespace with nftables here (unshare -r -n)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for on_down in ("keep", "flush"):
+            h, c = run_pinning(dnschaos, zone, on_down, tmp)
+            check_pinning(h, c, on_down)
+        check_refusal(dnschaos, zone, tmp)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
