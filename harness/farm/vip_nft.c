@@ -4,11 +4,13 @@
  * in a private network namespace, membership written into the kernel by
  * nft batches run through spawn.c (see vip_nft.h).
  *
- * Why asynchronous: a membership change comes from a health checker on the
- * loop; nft takes a few milliseconds (more on a loaded machine), conntrack
- * -D as long as the table is big. One command runs at a time, polled on a
- * timer; changes that come meanwhile are gathered into the next batch, which
- * always writes the latest membership. Start (before the loop serves
+ * Why a thread: a membership change comes from a health checker on the
+ * loop; nft takes 15 to 30 ms on a loaded 2-core machine, conntrack -D as
+ * long as its table is big, and starting a command through spawn.c (fork of
+ * a guardian, then exec) held the loop 30 to 40 ms there too. So each VIP
+ * has a command thread that starts and waits for one command at a time and
+ * tells the loop through a pipe; changes that come meanwhile are gathered
+ * into the next batch, which always writes the latest membership. Start (before the loop serves
  * anything) and teardown wait for nft instead: there is nothing to keep
  * moving then, and the table must exist before the clients start.
  */
@@ -23,6 +25,8 @@
 #include <fcntl.h>
 #include <math.h>
 #include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,8 +40,6 @@
 #include <event2/event.h>
 
 #define NFT_WAIT_S 10.0      /* start and teardown: the longest wait for nft */
-#define NFT_POLL_FIRST 0.002 /* the first look at a running command */
-#define NFT_POLL_MAX 0.05
 #define NFT_OUT_MAX 4096
 
 /* A membership line waiting for the kernel. */
@@ -66,14 +68,8 @@ struct vip_nft {
 	double flush_decided[VIP_BACKENDS_MAX];
 	struct pending *q;
 	size_t nq, capq;
-	/* the command running */
+	/* the command running (the loop's side) */
 	enum job job;
-	pid_t pid;
-	int fd;
-	struct event *poll_ev;
-	double poll_delay;
-	char out[NFT_OUT_MAX];
-	size_t outlen;
 	bool job_want[VIP_BACKENDS_MAX];
 	size_t job_nq;  /* lines of q the batch carries */
 	int job_backend;
@@ -82,6 +78,19 @@ struct vip_nft {
 	/* the sysctls as found, put back at the end (-1: not set) */
 	long sysctl_old[2];
 	bool started;
+	char batch[NFT_BATCH_MAX]; /* the loop's scratch */
+	char out[NFT_OUT_MAX];     /* start and teardown's output */
+	/* the command thread; under mu: the job handed over and its end */
+	pthread_t th;
+	bool th_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool have_job, job_done, quit, job_shell;
+	int job_status;
+	char job_text[NFT_BATCH_MAX];
+	char job_out[NFT_OUT_MAX];
+	int note[2];               /* the thread writes a byte when a command has ended */
+	struct event *note_ev;
 };
 
 static const char *const sysctls[2] = {
@@ -107,8 +116,8 @@ struct vip_nft *vip_nft_create(struct run_env *env, const char *name, const char
 	n->flush = flush;
 	n->idle = flow_idle_s;
 	memcpy(n->want, member, spec->n * sizeof *member);
-	n->pid = -1;
-	n->fd = n->udp_fd = n->tcp_fd = -1;
+	n->udp_fd = n->tcp_fd = -1;
+	n->note[0] = n->note[1] = -1;
 	n->sysctl_old[0] = n->sysctl_old[1] = -1;
 	return n;
 }
@@ -157,77 +166,111 @@ int vip_nft_private_netns(char *why, size_t cap)
 	return rc;
 }
 
-/* ---- commands ---- */
+/* ---- commands, on the VIP's command thread ---- */
 
-/* Reads what the command wrote so far (non-blocking); past the buffer, dropped. */
-static void drain(struct vip_nft *n)
-{
-	char buf[1024];
-	ssize_t k;
-	while (n->fd >= 0 && (k = read(n->fd, buf, sizeof buf)) > 0) {
-		size_t room = sizeof n->out - 1 - n->outlen;
-		size_t take = (size_t)k < room ? (size_t)k : room;
-		memcpy(n->out + n->outlen, buf, take);
-		n->outlen += take;
-		n->out[n->outlen] = '\0';
-	}
-}
-
-/* Starts nft with the batch as its one argument (no shell meets it), or
- * /bin/sh -c for conntrack's two commands. 0 or an errno value. */
-static int run(struct vip_nft *n, bool shell, char *text)
+/*
+ * Runs nft with text as its one argument (no shell meets the batch), or
+ * /bin/sh -c text (conntrack's two commands), and waits for it, at most
+ * NFT_WAIT_S: its output into out (cap bytes, NUL-terminated), its wait
+ * status into *status (-1 when it could not run, or its status was lost).
+ * Blocks: the command thread's call, or the loop's before it serves
+ * (start) and after (teardown).
+ */
+static void exec_wait(bool shell, char *text, char *out, size_t cap, int *status)
 {
 	char *const nft_argv[] = { "nft", text, NULL };
 	char *const sh_argv[] = { "sh", "-c", text, NULL };
 	char **envp = spawn_env_new(NULL, 0);
-	int rc;
-	if (!envp)
-		return ENOMEM;
-	n->outlen = 0;
-	n->out[0] = '\0';
-	rc = shell ? spawn_piped("/bin/sh", sh_argv, envp, false, &n->pid, &n->fd)
-		   : spawn_piped("nft", nft_argv, envp, true, &n->pid, &n->fd);
-	spawn_env_free(envp);
-	return rc;
-}
-
-/* Ends the command in flight: its wait status, or -1 when lost. */
-static int reap(struct vip_nft *n)
-{
-	int status = -1;
-	drain(n);
-	if (spawn_reap(n->pid, &status) != 0)
-		status = -1;
-	if (n->fd >= 0)
-		close(n->fd);
-	n->fd = -1;
-	n->pid = -1;
-	return status;
-}
-
-/* Waits (blocking, at most NFT_WAIT_S) for the command; its wait status, or -1. */
-static int wait_sync(struct vip_nft *n)
-{
-	struct timespec nap = { 0, 1000000 };
-	for (int k = 0; k < (int)(NFT_WAIT_S * 1000) && spawn_ended(n->pid) == 0; k++) {
-		drain(n);
-		nanosleep(&nap, NULL);
+	size_t len = 0;
+	pid_t pid = -1;
+	int fd = -1, rc;
+	*status = -1;
+	out[0] = '\0';
+	if (!envp) {
+		snprintf(out, cap, "out of memory");
+		return;
 	}
-	if (spawn_ended(n->pid) == 0)
-		spawn_stop(n->pid, 1.0);
-	return reap(n);
+	rc = shell ? spawn_piped("/bin/sh", sh_argv, envp, false, &pid, &fd)
+		   : spawn_piped("nft", nft_argv, envp, true, &pid, &fd);
+	spawn_env_free(envp);
+	if (rc != 0) {
+		snprintf(out, cap, "cannot run %s: %s", shell ? "/bin/sh" : "nft", strerror(rc));
+		return;
+	}
+	/* Its output until EOF (it has exited), or until the time is up. */
+	double until = clock_mono() + NFT_WAIT_S;
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int left = (int)((until - clock_mono()) * 1000);
+		if (left <= 0 || poll(&pfd, 1, left) == 0) {
+			spawn_stop(pid, 1.0);
+			snprintf(out + len, cap - len, "%stimed out after %.0f s", len ? "; " : "",
+				 NFT_WAIT_S);
+			break;
+		}
+		char buf[1024];
+		ssize_t k = read(fd, buf, sizeof buf);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (k <= 0)
+			break;
+		size_t take = (size_t)k < cap - 1 - len ? (size_t)k : cap - 1 - len;
+		memcpy(out + len, buf, take);
+		len += take;
+		out[len] = '\0';
+	}
+	close(fd);
+	/* Its guardian relays its status once it has swept: wait for that before
+	 * spawn_reap's SIGKILL to the group (1 ms looks, bounded). */
+	struct timespec nap = { 0, 1000000 };
+	while (spawn_ended(pid) == 0 && clock_mono() < until)
+		nanosleep(&nap, NULL);
+	if (spawn_ended(pid) == 0)
+		spawn_stop(pid, 1.0);
+	int st;
+	if (spawn_reap(pid, &st) == 0)
+		*status = st;
 }
 
-/* The command's output on one line, for messages. */
-static const char *out_line(struct vip_nft *n)
+/* The command thread: one command at a time, handed over by the loop, its
+ * end told back through the note pipe. */
+static void *worker(void *arg)
 {
-	for (char *p = n->out; *p; p++)
+	struct vip_nft *n = arg;
+	pthread_mutex_lock(&n->mu);
+	for (;;) {
+		while (!n->have_job && !n->quit)
+			pthread_cond_wait(&n->cv, &n->mu);
+		if (!n->have_job)
+			break;
+		bool shell = n->job_shell;
+		pthread_mutex_unlock(&n->mu);
+		/* The job's text and output are the thread's until it says done. */
+		int status;
+		exec_wait(shell, n->job_text, n->job_out, sizeof n->job_out, &status);
+		pthread_mutex_lock(&n->mu);
+		n->job_status = status;
+		n->have_job = false;
+		n->job_done = true;
+		ssize_t w;
+		do
+			w = write(n->note[1], "x", 1);
+		while (w < 0 && errno == EINTR);
+	}
+	pthread_mutex_unlock(&n->mu);
+	return NULL;
+}
+
+/* The job's output on one line, for messages. */
+static const char *out_line(char *out)
+{
+	for (char *p = out; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
-	size_t l = strlen(n->out);
-	while (l && n->out[l - 1] == ' ')
-		n->out[--l] = '\0';
-	return n->out[0] ? n->out : "no output";
+	size_t l = strlen(out);
+	while (l && out[l - 1] == ' ')
+		out[--l] = '\0';
+	return out[0] ? out : "no output";
 }
 
 static bool ok(int status)
@@ -263,7 +306,7 @@ static void write_applied(struct vip_nft *n, double now)
 	n->job_nq = 0;
 }
 
-static void finish(struct vip_nft *n, int status)
+static void finish(struct vip_nft *n, int status, char *out)
 {
 	double now = env_now(n->env);
 	enum job job = n->job;
@@ -271,7 +314,7 @@ static void finish(struct vip_nft *n, int status)
 	if (job == JOB_MAP) {
 		if (!ok(status)) {
 			env_fail(n->env, "%s: vip '%s': nft could not change its table %s: %s",
-				 n->where, n->name, n->table, out_line(n));
+				 n->where, n->name, n->table, out_line(out));
 			return;
 		}
 		for (size_t i = 0; i < n->spec.n; i++) {
@@ -283,11 +326,11 @@ static void finish(struct vip_nft *n, int status)
 		}
 		write_applied(n, now);
 	} else if (job == JOB_FLUSH) {
-		long flows = nft_flush_count(n->out);
+		long flows = nft_flush_count(out);
 		struct history *h = env_history(n->env);
 		if (flows < 0) {
 			env_fail(n->env, "%s: vip '%s': conntrack could not flush the flows of %s: %s",
-				 n->where, n->name, n->names[n->job_backend], out_line(n));
+				 n->where, n->name, n->names[n->job_backend], out_line(out));
 			return;
 		}
 		if (h) {
@@ -305,26 +348,39 @@ static void finish(struct vip_nft *n, int status)
 	kick(n);
 }
 
-static void poll_cb(evutil_socket_t fd, short what, void *arg)
+/* The command thread says its command has ended. */
+static void note_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct vip_nft *n = arg;
-	(void)fd;
+	char b[16];
+	int status = -1;
+	bool done;
 	(void)what;
-	drain(n);
-	int e = spawn_ended(n->pid);
-	if (e == 0) {
-		struct timeval tv = clock_timeval(n->poll_delay);
-		evtimer_add(n->poll_ev, &tv);
-		n->poll_delay = fmin(n->poll_delay * 2, NFT_POLL_MAX);
-		return;
-	}
-	finish(n, e < 0 ? -1 : reap(n));
+	while (read(fd, b, sizeof b) > 0)
+		;
+	pthread_mutex_lock(&n->mu);
+	done = n->job_done;
+	n->job_done = false;
+	status = n->job_status;
+	pthread_mutex_unlock(&n->mu);
+	if (done)
+		finish(n, status, n->job_out);
+}
+
+/* Hands text to the command thread. */
+static void hand(struct vip_nft *n, bool shell, const char *text)
+{
+	pthread_mutex_lock(&n->mu);
+	snprintf(n->job_text, sizeof n->job_text, "%s", text);
+	n->job_shell = shell;
+	n->have_job = true;
+	pthread_cond_signal(&n->cv);
+	pthread_mutex_unlock(&n->mu);
 }
 
 /* Starts the next command if none runs: the latest membership first, then flushes. */
 static void kick(struct vip_nft *n)
 {
-	static char batch[NFT_BATCH_MAX];
 	char cmd[512];
 	int rc;
 	if (n->job != JOB_NONE || !n->started)
@@ -332,49 +388,37 @@ static void kick(struct vip_nft *n)
 	bool differ = false;
 	for (size_t i = 0; i < n->spec.n; i++)
 		differ |= n->want[i] != n->kernel[i];
-	if (differ || n->nq) {
-		if (differ) {
-			if ((rc = nft_batch_members(&n->spec, n->want, batch, sizeof batch)) != 0) {
-				env_fail(n->env, "%s: vip '%s': cannot write its nft batch: %s",
-					 n->where, n->name, strerror(-rc));
-				return;
-			}
+	if (differ) {
+		if ((rc = nft_batch_members(&n->spec, n->want, n->batch, sizeof n->batch)) != 0) {
+			env_fail(n->env, "%s: vip '%s': cannot write its nft batch: %s", n->where,
+				 n->name, strerror(-rc));
+			return;
 		}
 		memcpy(n->job_want, n->want, sizeof n->job_want);
 		n->job_nq = n->nq;
-		if (!differ) {
-			/* A change undone before it ran: the kernel has it already. */
-			write_applied(n, env_now(n->env));
-			kick(n);
-			return;
-		}
 		n->job = JOB_MAP;
-		rc = run(n, false, batch);
-	} else {
-		size_t i = 0;
-		while (i < n->spec.n && !n->flush_due[i])
-			i++;
-		if (i == n->spec.n)
-			return;
-		n->flush_due[i] = false;
-		if ((rc = nft_flush_command(&n->spec, i, cmd, sizeof cmd)) != 0) {
-			env_fail(n->env, "%s: vip '%s': cannot write its conntrack command: %s",
-				 n->where, n->name, strerror(-rc));
-			return;
-		}
-		n->job = JOB_FLUSH;
-		n->job_backend = (int)i;
-		rc = run(n, true, cmd);
-	}
-	if (rc != 0) {
-		n->job = JOB_NONE;
-		env_fail(n->env, "%s: vip '%s': cannot run %s: %s", n->where, n->name,
-			 n->job_nq ? "nft" : "conntrack", strerror(rc));
+		hand(n, false, n->batch);
 		return;
 	}
-	n->poll_delay = NFT_POLL_FIRST;
-	struct timeval tv = clock_timeval(n->poll_delay);
-	evtimer_add(n->poll_ev, &tv);
+	if (n->nq) {
+		/* Changes undone before they ran: the kernel has it already. */
+		n->job_nq = n->nq;
+		write_applied(n, env_now(n->env));
+	}
+	size_t i = 0;
+	while (i < n->spec.n && !n->flush_due[i])
+		i++;
+	if (i == n->spec.n)
+		return;
+	n->flush_due[i] = false;
+	if ((rc = nft_flush_command(&n->spec, i, cmd, sizeof cmd)) != 0) {
+		env_fail(n->env, "%s: vip '%s': cannot write its conntrack command: %s", n->where,
+			 n->name, strerror(-rc));
+		return;
+	}
+	n->job = JOB_FLUSH;
+	n->job_backend = (int)i;
+	hand(n, true, cmd);
 }
 
 void vip_nft_change(struct vip_nft *n, int i, bool up, const char *event, const char *reason,
@@ -494,7 +538,6 @@ static void record_start(struct vip_nft *n)
 
 int vip_nft_start(struct vip_nft *n, char *err, size_t errlen)
 {
-	static char batch[NFT_BATCH_MAX];
 	char why[256];
 	int rc, status;
 	const char *sep = n->where[0] ? ": " : "";
@@ -511,28 +554,19 @@ int vip_nft_start(struct vip_nft *n, char *err, size_t errlen)
 		return -1;
 	}
 	if ((rc = nft_table_name(&n->spec.vip, n->table, sizeof n->table)) != 0 ||
-	    (rc = nft_batch_create(&n->spec, n->want, batch, sizeof batch)) != 0) {
+	    (rc = nft_batch_create(&n->spec, n->want, n->batch, sizeof n->batch)) != 0) {
 		snprintf(err, errlen, "%s%svip '%s': cannot write its nft batch: %s", n->where, sep,
 			 n->name, strerror(-rc));
 		return -1;
 	}
-	n->poll_ev = evtimer_new(env_base(n->env), poll_cb, n);
-	if (!n->poll_ev) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if ((rc = run(n, false, batch)) != 0) {
-		snprintf(err, errlen, "%s%svip '%s': cannot run nft: %s", n->where, sep, n->name,
-			 strerror(rc));
-		return -1;
-	}
-	status = wait_sync(n);
+	/* Before the loop serves anything: wait for it here. */
+	exec_wait(false, n->batch, n->out, sizeof n->out, &status);
 	if (!ok(status)) {
 		snprintf(err, errlen, "%s%svip '%s': nft could not create the table %s: %s",
-			 n->where, sep, n->name, n->table, out_line(n));
+			 n->where, sep, n->name, n->table, out_line(n->out));
 		return -1;
 	}
-	n->started = true;
+	n->started = true; /* from here on, destroy deletes the table */
 	memcpy(n->kernel, n->want, sizeof n->kernel);
 	/* Conntrack's UDP flows expire as the userspace VIP's pins do; the nat
 	 * table loaded nf_conntrack, so the files are there now. */
@@ -546,29 +580,64 @@ int vip_nft_start(struct vip_nft *n, char *err, size_t errlen)
 		}
 		n->sysctl_old[k] = old;
 	}
+	/* The command thread, and its note back to the loop. */
+	if (spawn_pipe(n->note) != 0 || fcntl(n->note[0], F_SETFL, O_NONBLOCK) != 0 ||
+	    !(n->note_ev = event_new(env_base(n->env), n->note[0], EV_READ | EV_PERSIST, note_cb,
+				     n)) ||
+	    event_add(n->note_ev, NULL) != 0 || pthread_mutex_init(&n->mu, NULL) != 0) {
+		snprintf(err, errlen, "%s%svip '%s': cannot set up its command thread", n->where,
+			 sep, n->name);
+		return -1;
+	}
+	if (pthread_cond_init(&n->cv, NULL) != 0) {
+		pthread_mutex_destroy(&n->mu);
+		snprintf(err, errlen, "%s%svip '%s': cannot set up its command thread", n->where,
+			 sep, n->name);
+		return -1;
+	}
+	if ((rc = pthread_create(&n->th, NULL, worker, n)) != 0) {
+		pthread_cond_destroy(&n->cv);
+		pthread_mutex_destroy(&n->mu);
+		snprintf(err, errlen, "%s%svip '%s': cannot start its command thread: %s",
+			 n->where, sep, n->name, strerror(rc));
+		return -1;
+	}
+	n->th_started = true;
 	record_start(n);
 	return 0;
 }
 
 void vip_nft_destroy(struct vip_nft *n)
 {
-	static char batch[256];
+	int status;
 	if (!n)
 		return;
-	if (n->pid > 0) {
-		spawn_stop(n->pid, 1.0);
-		reap(n);
+	if (n->th_started) {
+		/* A command in flight ends first (bounded by exec_wait's limit). */
+		pthread_mutex_lock(&n->mu);
+		n->quit = true;
+		pthread_cond_signal(&n->cv);
+		pthread_mutex_unlock(&n->mu);
+		pthread_join(n->th, NULL);
+		pthread_cond_destroy(&n->cv);
+		pthread_mutex_destroy(&n->mu);
 	}
-	if (n->started && nft_batch_delete(&n->spec, batch, sizeof batch) == 0 &&
-	    run(n, false, batch) == 0 && !ok(wait_sync(n)))
-		fprintf(stderr, "dnschaos: warning: %s%svip '%s': nft could not delete the table "
-				"%s: %s\n",
-			n->where, n->where[0] ? ": " : "", n->name, n->table, out_line(n));
+	if (n->started && nft_batch_delete(&n->spec, n->batch, sizeof n->batch) == 0) {
+		exec_wait(false, n->batch, n->out, sizeof n->out, &status);
+		if (!ok(status))
+			fprintf(stderr, "dnschaos: warning: %s%svip '%s': nft could not delete the "
+					"table %s: %s\n",
+				n->where, n->where[0] ? ": " : "", n->name, n->table,
+				out_line(n->out));
+	}
 	for (int k = 0; k < 2; k++)
 		if (n->sysctl_old[k] >= 0)
 			write_long(sysctls[k], n->sysctl_old[k]);
-	if (n->poll_ev)
-		event_free(n->poll_ev);
+	if (n->note_ev)
+		event_free(n->note_ev);
+	for (int k = 0; k < 2; k++)
+		if (n->note[k] >= 0)
+			close(n->note[k]);
 	if (n->udp_fd >= 0)
 		close(n->udp_fd);
 	if (n->tcp_fd >= 0)
