@@ -979,6 +979,172 @@ static const struct hist_fault *injection(const struct hist *h, const struct exp
 	return inj;
 }
 
+/* ---- a kernel VIP (kind "nftables"): no route lines ---- */
+
+/*
+ * The kernel's DNAT writes no route line: its backends see the clients'
+ * own queries, joined to their lookups. A query line at one of its backends
+ * went through it when its lookup asked the VIP (the VIP's name is in the
+ * lookup's target list).
+ */
+static bool via_kernel(const struct hist *h, const struct hist_vip *kv, const struct hist_query *q)
+{
+	const struct hist_lookup *l = q->lookup ? hist_lookup_by_id(h, q->lookup) : NULL;
+	const char *list = l ? hist_str(h, l->target) : NULL, *name = hist_str(h, kv->vip);
+	bool backend = false;
+	for (size_t i = 0; i < kv->nbackends; i++)
+		backend |= kv->backend[i] == q->resolver;
+	if (!backend || !list || !name)
+		return false;
+	size_t n = strlen(name);
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The kernel VIP the expectation names (vip = ...), or, without one, the first
+ * whose backends include b; NULL when it is not about a kernel VIP. */
+static const struct hist_vip *kernel_vip_of(const struct hist *h, const struct expectation *e,
+					    uint32_t b)
+{
+	if (e->vip[0])
+		return hist_kernel_vip(h, hist_find(h, e->vip));
+	size_t nv;
+	const struct hist_vip *vs = hist_vips(h, &nv);
+	for (size_t i = 0; i < nv; i++)
+		for (size_t k = 0; vs[i].kernel && k < vs[i].nbackends; k++)
+			if (vs[i].backend[k] == b)
+				return &vs[i];
+	return NULL;
+}
+
+struct kq {
+	uint32_t src;
+	double t;
+	size_t i; /* index in hist_queries */
+};
+
+static int cmp_kq(const void *a, const void *b)
+{
+	const struct kq *x = a, *y = b;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+/*
+ * Which query lines at backend b opened a flow through kernel VIP kv: the
+ * first from their source address and port, or the first after that source
+ * was idle longer than conntrack's timeout (the `vip` line's flow_idle). A
+ * flush re-routes a flow without a gap; if it lands on b again, that is not
+ * seen as new. new_flow[i] for hist_queries' index i (caller's, zeroed).
+ * 0, or -1 out of memory.
+ */
+static int kernel_new_flows(const struct hist *h, const struct hist_vip *kv, uint32_t b,
+			    bool *new_flow)
+{
+	size_t nq, m = 0;
+	const struct hist_query *qs = hist_queries(h, &nq);
+	struct kq *v = malloc((nq ? nq : 1) * sizeof *v);
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < nq; i++)
+		if (qs[i].resolver == b && via_kernel(h, kv, &qs[i]))
+			v[m++] = (struct kq){ qs[i].src, qs[i].t, i };
+	qsort(v, m, sizeof *v, cmp_kq);
+	for (size_t k = 0; k < m; k++)
+		new_flow[v[k].i] = k == 0 || v[k - 1].src != v[k].src ||
+				   v[k].t - v[k - 1].t > kv->flow_idle;
+	free(v);
+	return 0;
+}
+
+/*
+ * detection_time through a kernel VIP, derived from its backends' query
+ * lines (kernel_new_flows) as m_detection does from route lines. A backend
+ * whose port was closed after the fault (stopped, crashed) writes no line
+ * for the flows the kernel still sends it: inconclusive.
+ */
+static void m_detection_kernel(const struct hist *h, const struct expectation *e,
+			       struct expect_result *r, const struct hist_vip *kv,
+			       const struct hist_fault *inj, double heal)
+{
+	size_t nq, nh, ns;
+	const struct hist_query *qs = hist_queries(h, &nq);
+	const struct hist_health *hs = hist_healths(h, &nh);
+	const struct hist_state *ss = hist_states(h, &ns);
+	uint32_t b = hist_find(h, e->backend), down_id = hist_find(h, "down");
+	double end = fmin(heal, hist_last_t(h));
+	for (size_t i = 0; i < ns; i++)
+		if (ss[i].resolver == b && ss[i].state == down_id && ss[i].t >= inj->t &&
+		    ss[i].t <= end)
+			return inconclusive(r, "%s's port was closed at %.3f s, after its fault: the "
+					       "flows the kernel VIP %s still sent it left no line",
+					    e->backend, ss[i].t, hist_str(h, kv->vip));
+	bool *nf = calloc(nq ? nq : 1, sizeof *nf);
+	if (!nf || kernel_new_flows(h, kv, b, nf) != 0) {
+		free(nf);
+		return inconclusive(r, "out of memory");
+	}
+	size_t after = 0, to_b = 0;
+	const struct hist_query *last_new = NULL;
+	bool before = false;
+	for (size_t i = 0; i < nq; i++) {
+		if (!via_kernel(h, kv, &qs[i]))
+			continue;
+		if (qs[i].t < inj->t) {
+			before |= qs[i].resolver == b;
+			continue;
+		}
+		if (qs[i].t > end)
+			continue;
+		after++;
+		if (qs[i].resolver == b && nf[i]) {
+			to_b++;
+			last_new = &qs[i];
+		}
+	}
+	free(nf);
+	if (after == 0)
+		return inconclusive(r, "no query of a lookup through the kernel VIP %s reached its "
+				       "backends after %s's fault at %.3f s: the fault never met "
+				       "traffic", hist_str(h, kv->vip), e->backend, inj->t);
+	if (!before)
+		return inconclusive(r, "no query through the kernel VIP %s reached %s before its "
+				       "fault at %.3f s: it was not in rotation, so there was nothing "
+				       "to detect", hist_str(h, kv->vip), e->backend, inj->t);
+	const struct hist_health *state = NULL;
+	double down = INFINITY;
+	for (size_t i = 0; i < nh; i++) {
+		if (hs[i].backend != b || hs[i].vip != kv->vip || hs[i].event == HIST_H_PROBE ||
+		    hs[i].event == HIST_H_OTHER)
+			continue;
+		if (hs[i].t < inj->t)
+			state = &hs[i];
+		else if (hs[i].event == HIST_H_DOWN && isinf(down))
+			down = hs[i].t - inj->t;
+	}
+	if (state && (state->event == HIST_H_DOWN || state->event == HIST_H_REMOVED))
+		return inconclusive(r, "%s was already out of the VIP when its fault began at %.3f s "
+				       "(%s at %.3f s): there was nothing to detect",
+				    e->backend, inj->t,
+				    state->event == HIST_H_DOWN ? "marked down" : "removed", state->t);
+	snprintf(r->unit, sizeof r->unit, "s");
+	bool until_end = last_new && end - last_new->t < 0.05 * (end - inj->t) && isinf(down);
+	r->observed = until_end ? INFINITY : last_new ? last_new->t - inj->t : 0;
+	say(r->detail, sizeof r->detail,
+	    "%s at %.3f s; %zu new flows to it afterwards (from its query lines: the kernel VIP "
+	    "writes no route line), of %zu queries through the VIP; %s",
+	    nz(h, inj->kind), inj->t, to_b, after, isinf(down) ? "never marked down" : "marked down");
+	if (breaks(e, r->observed)) {
+		moment(r, inj->t, inj->line, "%s injected on %s", nz(h, inj->kind), e->backend);
+		if (last_new)
+			moment(r, last_new->t, last_new->line, "a new flow still sent to %s",
+			       e->backend);
+	}
+}
+
 static void m_detection(const struct hist *h, const struct expectation *e,
 			struct expect_result *r)
 {
@@ -995,6 +1161,9 @@ static void m_detection(const struct hist *h, const struct expectation *e,
 	const struct hist_health *hs = hist_healths(h, &nh);
 	struct name_filter fv = filter(h, e->vip);
 	uint32_t b = hist_find(h, e->backend);
+	const struct hist_vip *kv = kernel_vip_of(h, e, b);
+	if (kv)
+		return m_detection_kernel(h, e, r, kv, inj, heal);
 	double end = fmin(heal, hist_last_t(h));
 	const struct hist_route *last_new = NULL;
 	size_t after = 0, to_b = 0;
@@ -1017,7 +1186,8 @@ static void m_detection(const struct hist *h, const struct expectation *e,
 	for (size_t i = 0; i < nr && rs[i].t < inj->t && !before; i++)
 		before = match(fv, rs[i].vip) && rs[i].backend == b;
 	for (size_t i = 0; i < nh && hs[i].t < inj->t; i++)
-		if (hs[i].backend == b && match(fv, hs[i].vip) && hs[i].event != HIST_H_PROBE)
+		if (hs[i].backend == b && match(fv, hs[i].vip) && hs[i].event != HIST_H_PROBE &&
+		    hs[i].event != HIST_H_OTHER)
 			state = &hs[i];
 	if (!before)
 		return inconclusive(r, "the VIP sent %s nothing before its fault at %.3f s: it was "
@@ -1216,8 +1386,33 @@ static void m_readmission(const struct hist *h, const struct expectation *e,
 				       unpub_text(ut, sizeof ut, served, pub));
 		}
 	}
+	/* Through a kernel VIP: its backends' own query lines, joined (via_kernel). */
+	size_t nq, nv;
+	const struct hist_query *qs = hist_queries(h, &nq);
+	const struct hist_vip *vs = hist_vips(h, &nv);
+	const struct hist_query *kfirst = NULL;
+	for (size_t i = 0; i < nq; i++) {
+		const struct hist_query *q = &qs[i];
+		if (q->resolver != b || !q->lookup || !in_window(e, q->t) || !spans_at(unpub, q->t))
+			continue;
+		const struct hist_vip *kv = NULL;
+		for (size_t k = 0; k < nv && !kv; k++)
+			if (vs[k].kernel && match(fv, vs[k].vip) && via_kernel(h, &vs[k], q))
+				kv = &vs[k];
+		if (!kv)
+			continue;
+		if (!kfirst)
+			kfirst = q;
+		bad++;
+		const struct hist_lookup *l = hist_lookup_by_id(h, q->lookup);
+		if (l && r->nmoments < EXPECT_MOMENTS &&
+		    unpublished_before(h, b, q->line, &zone, &served, &pub))
+			moment(r, q->t, q->line, "%s sent lookup %llu of %s to %s, which served %s %s",
+			       nz(h, kv->vip), (unsigned long long)l->id, nz(h, l->client),
+			       e->backend, zone, unpub_text(ut, sizeof ut, served, pub));
+	}
 	if (bad) {
-		unpublished_before(h, b, first->line, &zone, &served, &pub);
+		unpublished_before(h, b, first ? first->line : kfirst->line, &zone, &served, &pub);
 		r->outcome = OUTCOME_FAIL;
 		r->has_value = false;
 		say(r->why, sizeof r->why, "%zu quer%s routed to %s while it served %s %s", bad,
@@ -1641,6 +1836,14 @@ static bool known_as(const struct hist *h, const char *role, uint32_t id)
 		for (size_t i = 0; i < n; i++)
 			if ((vip ? hs[i].vip : hs[i].backend) == id)
 				return true;
+		const struct hist_vip *vs = hist_vips(h, &n);
+		for (size_t i = 0; i < n; i++) {
+			if (vip && vs[i].vip == id)
+				return true;
+			for (size_t k = 0; !vip && k < vs[i].nbackends; k++)
+				if (vs[i].backend[k] == id)
+					return true;
+		}
 		if (vip)
 			return false;
 	}

@@ -78,7 +78,7 @@ struct hist {
 	size_t table_cap;
 
 	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states,
-		versions, addrs, stalls;
+		versions, addrs, stalls, vips;
 	uint64_t *lk_ids; /* lookup id -> index + 1, open addressing */
 	uint32_t *lk_idx;
 	size_t lk_cap;
@@ -729,7 +729,7 @@ static uint8_t f_cause(struct ctx *c)
 
 static const char *const type_names[HIST_TYPES] = {
 	"meta", "fault", "publish", "boot", "query", "state", "log",
-	"end",	"route", "health",  "gate", "lookup", "version", "stall", "other",
+	"end",	"route", "health",  "gate", "lookup", "version", "stall", "vip", "other",
 };
 
 const char *hist_type_name(enum hist_type t)
@@ -1049,6 +1049,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		q->delay_fault = f_u32(c, "delay_fault", 0);
 		q->lookup = f_uint(c, "lookup", 0);
 		q->client = f_str(c, "client");
+		q->src = f_str(c, "src");
 		q->cause = f_cause(c);
 		q->gate = f_bool(c, "gate");
 		q->ambiguous = is(get(c->ps, "join"), "ambiguous");
@@ -1085,7 +1086,8 @@ static void take(struct ctx *c, enum hist_type type, double t)
 			   : is(ev, "down") ? HIST_H_DOWN
 			   : is(ev, "removed") ? HIST_H_REMOVED
 			   : is(ev, "member") ? HIST_H_MEMBER
-					      : HIST_H_PROBE;
+			   : is(ev, "probe")  ? HIST_H_PROBE
+					      : HIST_H_OTHER;
 		x->ok = f_bool(c, "ok");
 		x->serial = get(c->ps, "serial") ? (int64_t)f_uint(c, "serial", 0) : -1;
 		x->reason = f_str(c, "reason");
@@ -1146,6 +1148,31 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		g->line = (uint32_t)c->lineno;
 		return;
 	}
+	case HIST_VIP: {
+		struct hist_vip *v = vec_push(&h->vips);
+		if (!v)
+			break;
+		v->t = t;
+		v->vip = f_str(c, "vip");
+		v->kernel = is(get(c->ps, "kind"), "nftables");
+		v->flow_idle = f_num(c, "flow_idle", 30);
+		v->line = (uint32_t)c->lineno;
+		const struct field *b = get(c->ps, "backends");
+		if (!b || b->kind != J_ARR)
+			return;
+		const char *s = b->s;
+		for (size_t i = 0; i < b->slen && v->nbackends < 16; i++) {
+			size_t len = strlen(s);
+			v->backend[v->nbackends] = intern(c->h, s, len);
+			if (v->backend[v->nbackends] == HIST_NONE) {
+				fail(c, "out of memory");
+				return;
+			}
+			v->nbackends++;
+			s += len + 1;
+		}
+		return;
+	}
 	case HIST_STALL: {
 		struct hist_stall *st = vec_push(&h->stalls);
 		if (!st)
@@ -1198,6 +1225,7 @@ static void init_vecs(struct hist *h)
 	h->versions.size = sizeof(struct hist_version);
 	h->addrs.size = sizeof(struct hist_addr);
 	h->stalls.size = sizeof(struct hist_stall);
+	h->vips.size = sizeof(struct hist_vip);
 }
 
 static int parse_all(struct hist *h, char *err, size_t errlen)
@@ -1400,7 +1428,7 @@ void hist_free(struct hist *h)
 	struct vec *vs[] = { &h->lines,	 &h->lookups,	&h->queries, &h->routes,
 			     &h->healths, &h->faults,	&h->publishes, &h->boots,
 			     &h->gates,	 &h->states,	&h->versions, &h->addrs,
-			     &h->stalls };
+			     &h->stalls, &h->vips };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->p);
 	free(h->lk_ids);
@@ -1449,6 +1477,16 @@ ARRAY_GETTER(hist_gates, struct hist_gate, gates)
 ARRAY_GETTER(hist_stalls, struct hist_stall, stalls)
 ARRAY_GETTER(hist_states, struct hist_state, states)
 ARRAY_GETTER(hist_versions, struct hist_version, versions)
+ARRAY_GETTER(hist_vips, struct hist_vip, vips)
+
+const struct hist_vip *hist_kernel_vip(const struct hist *h, uint32_t vip)
+{
+	const struct hist_vip *v = h->vips.p;
+	for (size_t i = 0; vip != HIST_NONE && i < h->vips.n; i++)
+		if (v[i].vip == vip && v[i].kernel)
+			return &v[i];
+	return NULL;
+}
 
 const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,
 					  size_t *n)

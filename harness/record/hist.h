@@ -33,7 +33,8 @@ struct hist;
 
 enum hist_type {
 	HIST_META, HIST_FAULT, HIST_PUBLISH, HIST_BOOT, HIST_QUERY, HIST_STATE, HIST_LOG,
-	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_STALL, HIST_OTHER,
+	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_STALL, HIST_VIP,
+	HIST_OTHER,
 	HIST_TYPES
 };
 
@@ -89,6 +90,7 @@ struct hist_query {
 	uint32_t delay_fault;
 	uint64_t lookup;         /* joined lookup id, 0 when none */
 	uint32_t client;         /* interned or HIST_NONE */
+	uint32_t src;            /* interned: where it came from, "127.0.0.1:41873" */
 	uint8_t cause;           /* enum hist_cause */
 	bool gate;
 	bool ambiguous;          /* join: "ambiguous" (no lookup: several could have sent it) */
@@ -108,7 +110,9 @@ struct hist_route {
 	uint32_t line;
 };
 
-enum hist_health_event { HIST_H_PROBE, HIST_H_UP, HIST_H_DOWN, HIST_H_REMOVED, HIST_H_MEMBER };
+/* HIST_H_OTHER: an event no metric reads (`flushed`, or one this reader does not know). */
+enum hist_health_event { HIST_H_PROBE, HIST_H_UP, HIST_H_DOWN, HIST_H_REMOVED, HIST_H_MEMBER,
+			 HIST_H_OTHER };
 
 struct hist_health {
 	double t;
@@ -226,6 +230,22 @@ uint32_t hist_find(const struct hist *h, const char *s);
 const struct hist_lookup *hist_lookups(const struct hist *h, size_t *n);
 const struct hist_query *hist_queries(const struct hist *h, size_t *n);
 const struct hist_route *hist_routes(const struct hist *h, size_t *n);
+
+/* A `vip` line: a VIP as it started. */
+struct hist_vip {
+	double t;
+	uint32_t vip;            /* interned */
+	bool kernel;             /* kind "nftables": its routing is the kernel's, never in
+				    route lines; its backends' query lines are joined */
+	uint32_t backend[16];    /* kernel VIPs: the backends' names, interned */
+	uint8_t nbackends;
+	double flow_idle;        /* kernel VIPs: conntrack's UDP timeout, seconds */
+	uint32_t line;
+};
+const struct hist_vip *hist_vips(const struct hist *h, size_t *n);
+
+/* The kernel VIP (kind "nftables") named vip (interned), or NULL. */
+const struct hist_vip *hist_kernel_vip(const struct hist *h, uint32_t vip);
 const struct hist_health *hist_healths(const struct hist *h, size_t *n);
 const struct hist_fault *hist_faults(const struct hist *h, size_t *n);
 const struct hist_publish *hist_publishes(const struct hist *h, size_t *n);

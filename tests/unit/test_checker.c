@@ -1198,6 +1198,134 @@ static void test_failure_span_none_met(void **state)
 	                       "and none of those lookups met a fault");
 }
 
+
+/* ---- a kernel VIP (kind "nftables"): no route lines, its backends' joined queries ---- */
+
+/* A kernel VIP's `vip` line: backends r1 and r2, conntrack's timeout 30 s. */
+static void hb_kernel_vip(struct hb *b, double t)
+{
+	hb_add(b, t,
+	       "\"type\":\"vip\",\"vip\":\"vip\",\"address\":\"127.0.0.13:53\",\"kind\":\"nftables\","
+	       "\"policy\":\"flow\",\"on_down\":\"flush\",\"on_refused\":\"icmp\",\"icmp\":true,"
+	       "\"table\":\"dnschaos_127_0_0_13_53\",\"flow_idle\":30,\"backends\":[\"r1\",\"r2\"]");
+}
+
+/* A lookup of app through the VIP at t whose one query reaches resolver from port. */
+static uint32_t hb_kernel_query(struct hb *b, double t, const char *resolver, unsigned port,
+				const char *action)
+{
+	struct lk l = hb_invoke(b, t, "app", "glibc", "vip");
+	uint32_t line = hb_add(b, t,
+			       "\"type\":\"query\",\"resolver\":\"%s\",\"transport\":\"udp\","
+			       "\"src\":\"127.0.0.1:%u\",\"id\":%u,\"qname\":\"db.internal.\","
+			       "\"qtype\":\"A\",\"action\":\"%s\",\"client\":\"app\",\"lookup\":%llu,"
+			       "\"cause\":\"first\"",
+			       resolver, port, b->dns_id++, action, (unsigned long long)l.id);
+	hb_done(b, &l, strcmp(action, "answered") == 0 ? "ok" : "timeout", 1, NULL, 1);
+	return line;
+}
+
+/*
+ * detection_time through a kernel VIP, from its backends' query lines: a new
+ * flow is the first query from a source (or the first after conntrack's
+ * timeout); a pinned one is not. The old checker, reading route lines only,
+ * called it inconclusive ("the VIP routed nothing after r2's fault").
+ */
+static void test_kernel_detection(void **state)
+{
+	struct fx *f = *state;
+	uint32_t last;
+	struct expectation e;
+	struct expect_result r;
+
+	hb_kernel_vip(&f->b, 0.1);
+	hb_kernel_query(&f->b, 1.0, "r1", 1000, "answered");
+	hb_kernel_query(&f->b, 1.5, "r2", 1001, "answered");
+	hb_inject(&f->b, 3.0, "r2", "hang", 1, "\"duration\":5.000");
+	hb_kernel_query(&f->b, 3.2, "r2", 1002, "dropped");
+	hb_kernel_query(&f->b, 3.5, "r1", 1003, "answered");
+	last = hb_kernel_query(&f->b, 3.9, "r2", 1004, "dropped");
+	hb_health(&f->b, 4.0, "vip", "r2", "down", "timeout after 0.1 s");
+	hb_add(&f->b, 4.05, "\"type\":\"health\",\"vip\":\"vip\",\"backend\":\"r2\",\"event\":"
+			    "\"flushed\",\"reason\":\"conntrack -D\",\"flows\":2");
+	hb_kernel_query(&f->b, 4.5, "r2", 1002, "dropped"); /* pinned: not a new flow */
+	hb_kernel_query(&f->b, 5.0, "r1", 1005, "answered");
+	hb_heal(&f->b, 8.0, "r2", "hang", 1);
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_DETECTION, EXPECT_AT_MOST, 1);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 0.9);
+	assert_contains(r.detail, "2 new flows to it afterwards (from its query lines");
+	assert_contains(r.detail, "of 5 queries through the VIP; marked down");
+	SET(e.vip, "vip");
+	e.bound = 0.5;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 0.9);
+	assert_moment(r, 1, 3.9, last, "a new flow still sent to r2");
+}
+
+/* A stopped backend writes no line for the flows the kernel still sends it. */
+static void test_kernel_detection_closed_port(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+
+	hb_kernel_vip(&f->b, 0.1);
+	hb_kernel_query(&f->b, 1.5, "r2", 1001, "answered");
+	hb_inject(&f->b, 3.0, "r2", "stop", 1, NULL);
+	hb_add(&f->b, 3.0, "\"type\":\"state\",\"resolver\":\"r2\",\"state\":\"down\",\"why\":"
+			   "\"stop\",\"address\":\"127.0.0.12:5300\"");
+	hb_kernel_query(&f->b, 3.5, "r1", 1003, "answered");
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+	e = ex(EXPECT_DETECTION, EXPECT_AT_MOST, 1);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_inconclusive(r, "r2's port was closed at 3.000 s, after its fault: the flows the "
+			       "kernel VIP vip still sent it left no line");
+}
+
+/*
+ * readmission through a kernel VIP: a lookup's query at a backend serving an
+ * unpublished version fails it, as a route line would. The old checker saw
+ * no route line and no admission while behind, and did not fail.
+ */
+static void test_kernel_readmission(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+	uint32_t q;
+
+	hb_kernel_vip(&f->b, 0.0);
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_boot(&f->b, 0.0, "r1", "internal.", 2);
+	hb_boot(&f->b, 0.0, "r2", "internal.", 2);
+	hb_health(&f->b, 0.5, "vip", "r2", "up", "rcode NOERROR");
+	hb_probe(&f->b, 1.0, "vip", "r2", true);
+	hb_add(&f->b, 3.0, "\"type\":\"boot\",\"resolver\":\"r2\",\"from\":\"file\",\"ok\":true,"
+			   "\"zones\":[\"internal. 1\"]"); /* a stale disk copy, for good */
+	hb_kernel_query(&f->b, 3.5, "r1", 1000, "answered");
+	q = hb_kernel_query(&f->b, 4.0, "r2", 1001, "answered");
+	hb_probe(&f->b, 4.5, "vip", "r2", true);
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_READMISSION, EXPECT_AT_MOST, 1.5);
+	SET(e.backend, "r2");
+	SET(e.vip, "vip");
+	r = eval(f, &e);
+	assert_int_equal(r.outcome, OUTCOME_FAIL);
+	assert_string_equal(r.why, "1 query routed to r2 while it served internal. serial 1, not "
+				   "the published 2");
+	assert_moment(r, 0, 4.0, q, "vip sent lookup 2 of app to r2, which served internal. "
+				    "serial 1, not the published 2");
+}
+
 /* ---- readmission ---- */
 
 /* r2 falls behind at 2.0 (publish 2), is current again at 4.0 (boot 2); up at up_t if > 0. */
@@ -2894,6 +3022,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_stale_stretch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stale_stretch_none, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_detection, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_kernel_detection, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_kernel_detection_closed_port, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_kernel_readmission, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_detection_never, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_detection_at_once_and_no_traffic, setup,
 	                                        teardown),
