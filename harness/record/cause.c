@@ -705,6 +705,12 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 		if (!v)
 			return -1;
 	}
+	/* A kernel VIP writes no route line: its `vip` line says it is one. */
+	size_t nv;
+	const struct hist_vip *vs = hist_vips(h, &nv);
+	for (size_t i = 0; i < nv; i++)
+		if (vs[i].kernel && !map_slot(&vips, vs[i].vip, true))
+			return -1;
 	for (size_t i = 0; i < nl; i++)
 		if (w->vip[i] == HIST_NONE && ls[i].target != HIST_NONE &&
 		    map_slot(&vips, ls[i].target, false))

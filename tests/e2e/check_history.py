@@ -76,6 +76,7 @@ DECIMALS = {
     ("query", "delay_ms"): 3,
     ("query", "queue_ms"): 3,
     ("lookup", "latency_ms"): 3,
+    ("health", "kernel_ms"): 3,
 }
 
 # The page the writer aligns lines to (docs/history.md, "Killed runs").

@@ -118,6 +118,13 @@ def run_pinning(dnschaos, zone, on_down, tmp):
         sys.exit("%s: the client failed (%d); the run said:\n%s" % (on_down, p.returncode, runout))
     if "run=0" not in runout and "run=1" not in runout and "run=2" not in runout:
         sys.exit("%s: the run failed:\n%s" % (on_down, runout))
+    # every line as docs/history.md and its schema say
+    chk = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "check_history.py"),
+                          hist], capture_output=True, text=True)
+    if chk.returncode == 77:
+        print("(history schema not checked: %s)" % chk.stdout.strip()[:100])
+    elif chk.returncode != 0:
+        sys.exit("%s: the history breaks docs/history.md:\n%s%s" % (on_down, chk.stdout, chk.stderr))
     return lines(hist), json.load(open(os.path.join(d, "client.out")))
 
 

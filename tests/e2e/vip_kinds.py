@@ -20,10 +20,10 @@ table shows each kind's verdicts beside it.
 
 An expectation whose name starts with one of --required (default "hung:"
 and "stopped:", the half-VIP scenario's hang and stop variants) must have a
-value under both kinds and agree; the others are printed (an inconclusive
-one with its reason: docs/vip-kinds.md says which figures the kernel VIP
-cannot give) and fail the comparison only when both have values that
-disagree. --markdown prints the table docs/vip-kinds.md holds.
+value under both kinds and agree; the others are printed, "differ" when
+they do not agree (docs/vip-kinds.md says why the health-checked variant
+can), and an inconclusive one with its reason. --markdown prints the table
+docs/vip-kinds.md holds.
 
 Usage: vip_kinds.py DNSCHAOS SCENARIO [--runs N] [--markdown]. Exit 0 when
 they agree, 1 when not, 77 (skipped) without unshare, nft or conntrack.
@@ -164,8 +164,8 @@ def main():
         if f is not None and nf is not None:
             tol = tolerance(metric, unit, f, nf)
             agree = abs(f - nf) <= tol
-            verdict = "agree" if agree else "DISAGREE"
-            if not agree:
+            verdict = "agree" if agree else ("DISAGREE" if must else "differ")
+            if not agree and must:
                 bad += 1
         else:
             tol = None
@@ -195,7 +195,10 @@ def main():
             cell = {}
             for kind in col:
                 v, vals, outs, why = col[kind]
-                cell[kind] = fmt(v, unit) + " (" + "/".join(outs) + ")"
+                spread = ""
+                if len(vals) > 1:
+                    spread = " [%s to %s]" % (fmt(min(vals), unit), fmt(max(vals), unit))
+                cell[kind] = fmt(v, unit) + spread + " (" + "/".join(outs) + ")"
             print("| %s | %s | %s | %s | %s | %s |" % (
                 name, metric, cell["flow"], cell["nftables"],
                 "-" if tol is None else fmt(tol, unit), verdict))
