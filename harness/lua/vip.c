@@ -155,16 +155,16 @@ static void read_nftables(lua_State *L, const struct addr *addr, struct farm_vip
 	double idle = opts_number(L, 2, "flow_idle", 30, 1, 86400, "vip");
 	if (idle != floor(idle))
 		luaL_error(L, "vip: kind = 'nftables' sets conntrack's UDP timeout, whole "
-			      "seconds: flow_idle = %g is not", idle);
+			      "seconds: flow_idle = %f is not", idle);
 	k->flow_idle_s = (unsigned)idle;
 	if (addr->ss.ss_family != AF_INET)
 		luaL_error(L, "vip: kind = 'nftables' needs an IPv4 address (an ip table)");
 	/* conntrack's timeouts are per network namespace: one value per run */
 	lua_getfield(L, LUA_REGISTRYINDEX, "dnschaos.nft_flow_idle");
 	if (!lua_isnil(L, -1) && lua_tointeger(L, -1) != (lua_Integer)k->flow_idle_s)
-		luaL_error(L, "vip: flow_idle = %u, but another nftables VIP of this run has %d: "
+		luaL_error(L, "vip: flow_idle = %d, but another nftables VIP of this run has %d: "
 			      "conntrack's UDP timeout is one for the network namespace",
-			   k->flow_idle_s, (int)lua_tointeger(L, -1));
+			   (int)k->flow_idle_s, (int)lua_tointeger(L, -1));
 	lua_pop(L, 1);
 	lua_pushinteger(L, (lua_Integer)k->flow_idle_s);
 	lua_setfield(L, LUA_REGISTRYINDEX, "dnschaos.nft_flow_idle");
@@ -229,8 +229,8 @@ int vip_new(lua_State *L)
 	}
 	if (kernel && weights > NFT_SLOTS_MAX)
 		return luaL_error(L, "vip: kind = 'nftables' gives each backend weight slots in "
-				     "its numgen map: the weights add up to %u, at most %d",
-				  weights, NFT_SLOTS_MAX);
+				     "its numgen map: the weights add up to %d, at most %d",
+				  (int)weights, NFT_SLOTS_MAX);
 	lua_pop(L, 1);
 	memset(&health, 0, sizeof health);
 	if (lua_getfield(L, 2, "health") != LUA_TNIL)
