@@ -116,7 +116,7 @@ def run_pinning(dnschaos, zone, on_down, tmp):
     runout = open(os.path.join(d, "run.out")).read()
     if p.returncode != 0:
         sys.exit("%s: the client failed (%d); the run said:\n%s" % (on_down, p.returncode, runout))
-    if "run=0" not in runout and "run=1" not in runout and "run=2" not in runout:
+    if "run=0" not in runout:
         sys.exit("%s: the run failed:\n%s" % (on_down, runout))
     # every line as docs/history.md and its schema say
     chk = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "check_history.py"),
