@@ -8,6 +8,8 @@ namespace: the kernel's DNAT and conntrack with real sockets.
   flush    with on_down = "flush" the pinned flow moves at once, after the
            history's `flushed` line
   drop     with no backend in the map a new flow gets nothing
+  expiry   with flow_idle = 2, a flow silent for 3 s is routed anew (the
+           conntrack UDP timeouts were set), as the userspace VIP's pin expires
   refusal  outside a private network namespace (here: one with a dummy,
            veth or ifb interface besides lo) the run is refused, naming the s:vip line,
            and no table is made
@@ -77,6 +79,49 @@ while time.monotonic() < end:
         nextfresh = time.monotonic() + 0.25
     time.sleep(0.1)
 print(json.dumps(out))
+"""
+
+
+EXPIRY = """\
+local s = scenario{ name = "nft expiry", duration = 6, seed = 1 }
+local zone = s:zone("internal.zone")
+local r1 = s:resolver{ name = "r1", zone = zone }
+local r2 = s:resolver{ name = "r2", zone = zone }
+s:vip{ name = "vip", kind = "nftables", address = "%s", backends = { r1, r2 }, flow_idle = 2 }
+"""
+
+# T asks every 0.3 s (never idle); S asks twice, is silent for 3 s, asks again.
+# Only S's return opens a flow after S's first: numgen inc gives it the slot
+# after S's, the other backend. Prints the ports.
+EXPIRY_CLIENT = r"""
+import json, socket, struct, sys, time
+vip = (sys.argv[1].split(":")[0], int(sys.argv[1].split(":")[1]))
+def query(qid):
+    name = b"".join(bytes([len(p)]) + p for p in b"db-primary.internal".split(b".")) + b"\0"
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
+def ask(s, qid, wait=0.3):
+    s.send(query(qid))
+    s.settimeout(wait)
+    try:
+        return len(s.recv(512)) > 0
+    except (socket.timeout, ConnectionRefusedError):
+        return False
+def sock():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(vip)
+    return s
+t0 = time.monotonic()
+while not ask(sock(), 1, 0.1):
+    if time.monotonic() - t0 > 20:
+        sys.exit("the VIP never answered")
+T = sock(); ask(T, 2)
+S = sock(); ask(S, 3); time.sleep(0.2); ask(S, 4)
+end = time.monotonic() + 3.0
+while time.monotonic() < end:
+    ask(T, 5)
+    time.sleep(0.3)
+ask(S, 6)
+print(json.dumps({"T": T.getsockname()[1], "S": S.getsockname()[1]}))
 """
 
 
@@ -173,6 +218,39 @@ def check_pinning(h, c, on_down):
           (on_down, pinned[0], len(after), len(fresh_mid), len(lost)))
 
 
+def check_expiry(dnschaos, zone, tmp):
+    d = os.path.join(tmp, "expiry")
+    os.mkdir(d)
+    shutil.copy(zone, os.path.join(d, "internal.zone"))
+    scen = os.path.join(d, "expiry.lua")
+    with open(scen, "w") as f:
+        f.write(EXPIRY % VIP)
+    client = os.path.join(d, "client.py")
+    with open(client, "w") as f:
+        f.write(EXPIRY_CLIENT)
+    hist = os.path.join(d, "h.jsonl")
+    script = ('"$1" run -q "$2" --history "$3" >"$4" 2>&1 & run=$!; '
+              'python3 "$5" "$6" >"$7"; rc=$?; wait $run; echo "run=$?" >>"$4"; exit $rc')
+    p = subprocess.run(in_netns(script, dnschaos, scen, hist, os.path.join(d, "run.out"),
+                                client, VIP, os.path.join(d, "client.out")))
+    runout = open(os.path.join(d, "run.out")).read()
+    if p.returncode != 0 or "run=0" not in runout:
+        sys.exit("expiry: the client (%d) or the run failed:\n%s" % (p.returncode, runout))
+    c = json.load(open(os.path.join(d, "client.out")))
+    at = {}
+    for l in lines(hist):
+        if l["type"] == "query" and l["src"].startswith("127.0.0.1:"):
+            at.setdefault(int(l["src"].split(":")[1]), []).append((l["t"], l["resolver"]))
+    s, t = at.get(c["S"], []), at.get(c["T"], [])
+    assert len(s) == 3 and len(t) >= 5, (s, t)
+    assert s[0][1] == s[1][1], ("S pinned while it talks", s)
+    assert s[2][0] - s[1][0] > 2.5, s
+    assert s[2][1] != s[1][1], ("S routed anew after 3 s of silence with flow_idle 2", s)
+    assert len({r for _, r in t}) == 1, ("T never idle: pinned throughout", t)
+    print("expiry: S on %s, silent %.1f s, then on %s; T stayed on %s" %
+          (s[1][1], s[2][0] - s[1][0], s[2][1], t[0][1]))
+
+
 def check_refusal(dnschaos, zone, tmp):
     d = os.path.join(tmp, "refuse")
     os.mkdir(d)
@@ -208,6 +286,7 @@ def main():
         for on_down in ("keep", "flush"):
             h, c = run_pinning(dnschaos, zone, on_down, tmp)
             check_pinning(h, c, on_down)
+        check_expiry(dnschaos, zone, tmp)
         check_refusal(dnschaos, zone, tmp)
     print("PASS")
 
