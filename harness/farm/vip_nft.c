@@ -10,16 +10,16 @@
  * a guardian, then exec) held the loop 30 to 40 ms there too. So each VIP
  * has a command thread that starts and waits for one command at a time and
  * tells the loop through a pipe; changes that come meanwhile are gathered
- * into the next batch, which always writes the latest membership. Start (before the loop serves
- * anything) and teardown wait for nft instead: there is nothing to keep
- * moving then, and the table must exist before the clients start.
+ * into the next batch, which always writes the latest membership. Start
+ * (before the loop serves anything) and teardown wait for nft instead:
+ * there is nothing to keep moving then, and the table must exist before the
+ * clients start.
  */
 #include "harness/farm/vip_nft.h"
 #include "fakeresolver/clock.h"
 #include "harness/env.h"
 #include "harness/record/history.h"
 #include "harness/spawn.h"
-
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,9 +3,9 @@
  * dispatches to it): the kernel DNATs the VIP's address and port onto the
  * backends (the rules: harness/lb/nft.h), conntrack pins each flow, and
  * membership changes rewrite the rule in one nft batch. nft and conntrack
- * run through spawn.c without blocking the loop, one command at a time;
- * each membership line is written to the history when the kernel has
- * applied it.
+ * run through spawn.c on a command thread of the VIP's, one command at a
+ * time, so the loop never waits for them; each membership line is written
+ * to the history when the kernel has applied it.
  *
  * Safety: it refuses to start unless the process's network namespace is
  * private (no interface but lo), so a run on a real host never touches the
@@ -13,7 +13,8 @@
  * nf_conntrack_udp_timeout and _stream, per network namespace) are set to
  * flow_idle at start and put back at stop.
  *
- * Threads: the loop's only.
+ * Threads: every function is the loop's; the command thread is internal
+ * (started by vip_nft_start, joined by vip_nft_destroy).
  */
 #ifndef HARNESS_FARM_VIP_NFT_H
 #define HARNESS_FARM_VIP_NFT_H
