@@ -10,7 +10,10 @@
  * a guardian, then exec) held the loop 30 to 40 ms there too. So each VIP
  * has a command thread that starts and waits for one command at a time and
  * tells the loop through a pipe; changes that come meanwhile are gathered
- * into the next batch, which always writes the latest membership. Start
+ * into the next batch, which always writes the latest membership. A batch
+ * that takes backends out of a flushing VIP runs as one script with their
+ * conntrack -D right after nft (nft_map_flush_script): starting a second
+ * command would cost as much again. Start
  * (before the loop serves anything) and teardown wait for nft instead:
  * there is nothing to keep moving then, and the table must exist before the
  * clients start.
@@ -71,6 +74,8 @@ struct vip_nft {
 	/* the command running (the loop's side) */
 	enum job job;
 	bool job_want[VIP_BACKENDS_MAX];
+	bool job_flushing[VIP_BACKENDS_MAX]; /* flushed by the same script as the map */
+	char script[NFT_BATCH_MAX];
 	size_t job_nq;  /* lines of q the batch carries */
 	int job_backend;
 	/* the port, reserved */
@@ -85,9 +90,11 @@ struct vip_nft {
 	bool th_started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool have_job, job_done, quit, job_shell;
+	bool have_job, job_done, quit, job_shell, job_has_arg;
 	int job_status;
+	double job_mark;           /* the script's NFT_MAPPED_MARK, run seconds; -1: none */
 	char job_text[NFT_BATCH_MAX];
+	char job_arg[NFT_BATCH_MAX];
 	char job_out[NFT_OUT_MAX];
 	int note[2];               /* the thread writes a byte when a command has ended */
 	struct event *note_ev;
@@ -170,16 +177,19 @@ int vip_nft_private_netns(char *why, size_t cap)
 
 /*
  * Runs nft with text as its one argument (no shell meets the batch), or
- * /bin/sh -c text (conntrack's two commands), and waits for it, at most
+ * /bin/sh -c text [arg] (conntrack's commands; the map-and-flush script with
+ * the batch as its $0), and waits for it, at most
  * NFT_WAIT_S: its output into out (cap bytes, NUL-terminated), its wait
  * status into *status (-1 when it could not run, or its status was lost).
  * Blocks: the command thread's call, or the loop's before it serves
- * (start) and after (teardown).
+ * (start) and after (teardown). mark_t (or NULL): set to env's time when
+ * the output first holds NFT_MAPPED_MARK (env_now is safe off the loop).
  */
-static void exec_wait(bool shell, char *text, char *out, size_t cap, int *status)
+static void exec_wait(bool shell, char *text, char *arg, char *out, size_t cap, int *status,
+		      struct run_env *env, double *mark_t)
 {
 	char *const nft_argv[] = { "nft", text, NULL };
-	char *const sh_argv[] = { "sh", "-c", text, NULL };
+	char *const sh_argv[] = { "sh", "-c", text, arg, NULL };
 	char **envp = spawn_env_new(NULL, 0);
 	size_t len = 0;
 	pid_t pid = -1;
@@ -218,6 +228,9 @@ static void exec_wait(bool shell, char *text, char *out, size_t cap, int *status
 		memcpy(out + len, buf, take);
 		len += take;
 		out[len] = '\0';
+		/* The moment the map-and-flush script says nft has applied its batch. */
+		if (mark_t && *mark_t < 0 && strstr(out, NFT_MAPPED_MARK))
+			*mark_t = env_now(env);
 	}
 	close(fd);
 	/* Its guardian relays its status once it has swept: wait for that before
@@ -243,13 +256,16 @@ static void *worker(void *arg)
 			pthread_cond_wait(&n->cv, &n->mu);
 		if (!n->have_job)
 			break;
-		bool shell = n->job_shell;
+		bool shell = n->job_shell, has_arg = n->job_has_arg;
 		pthread_mutex_unlock(&n->mu);
-		/* The job's text and output are the thread's until it says done. */
+		/* The job's texts and output are the thread's until it says done. */
 		int status;
-		exec_wait(shell, n->job_text, n->job_out, sizeof n->job_out, &status);
+		double mark = -1;
+		exec_wait(shell, n->job_text, has_arg ? n->job_arg : NULL, n->job_out, sizeof n->job_out,
+			  &status, n->env, &mark);
 		pthread_mutex_lock(&n->mu);
 		n->job_status = status;
+		n->job_mark = mark;
 		n->have_job = false;
 		n->job_done = true;
 		ssize_t w;
@@ -281,7 +297,7 @@ static bool ok(int status)
 static void kick(struct vip_nft *n);
 
 /* The membership lines a batch carried, now that the kernel has them. */
-static void write_applied(struct vip_nft *n, double now)
+static void write_applied(struct vip_nft *n, double now, double kernel_t)
 {
 	struct history *h = env_history(n->env);
 	for (size_t k = 0; k < n->job_nq; k++) {
@@ -294,19 +310,41 @@ static void write_applied(struct vip_nft *n, double now)
 			history_str(h, "reason", p->reason);
 			if (p->count)
 				history_uint(h, "count", p->count);
-			history_double(h, "kernel_ms", fmax(0, now - p->decided) * 1000, 3);
+			history_double(h, "kernel_ms", fmax(0, kernel_t - p->decided) * 1000, 3);
 			history_end(h);
 		}
 		env_say(n->env, "%s: the kernel's map has %s %s (%.1f ms after the decision)",
 			n->name, n->names[p->backend], n->kernel[p->backend] ? "in" : "out",
-			(now - p->decided) * 1000);
+			(kernel_t - p->decided) * 1000);
 	}
 	memmove(n->q, n->q + n->job_nq, (n->nq - n->job_nq) * sizeof *n->q);
 	n->nq -= n->job_nq;
 	n->job_nq = 0;
 }
 
-static void finish(struct vip_nft *n, int status, char *out)
+/* A `flushed` line for backend i; false (the run failed) when conntrack said nothing. */
+static bool write_flushed(struct vip_nft *n, int i, long flows, double now, char *out)
+{
+	struct history *h = env_history(n->env);
+	if (flows < 0) {
+		env_fail(n->env, "%s: vip '%s': conntrack could not flush the flows of %s: %s",
+			 n->where, n->name, n->names[i], out_line(out));
+		return false;
+	}
+	if (h) {
+		history_begin(h, now, "health");
+		history_str(h, "vip", n->name);
+		history_str(h, "backend", n->names[i]);
+		history_str(h, "event", "flushed");
+		history_str(h, "reason", "conntrack -D of the flows DNATed to it");
+		history_uint(h, "flows", (uint64_t)flows);
+		history_end(h);
+	}
+	env_say(n->env, "%s: flushed %ld flow(s) pinned to %s", n->name, flows, n->names[i]);
+	return true;
+}
+
+static void finish(struct vip_nft *n, int status, double mark, char *out)
 {
 	double now = env_now(n->env);
 	enum job job = n->job;
@@ -318,32 +356,20 @@ static void finish(struct vip_nft *n, int status, char *out)
 			return;
 		}
 		for (size_t i = 0; i < n->spec.n; i++) {
-			if (n->flush && n->kernel[i] && !n->job_want[i])
+			if (n->flush && n->kernel[i] && !n->job_want[i] && !n->job_flushing[i])
 				n->flush_due[i] = true;
 			if (n->job_want[i])
 				n->flush_due[i] = false; /* back in before its flush ran */
 			n->kernel[i] = n->job_want[i];
 		}
-		write_applied(n, now);
+		write_applied(n, now, mark >= 0 ? fmin(mark, now) : now);
+		for (size_t i = 0; i < n->spec.n; i++)
+			if (n->job_flushing[i] &&
+			    !write_flushed(n, (int)i, nft_flush_count_of(out, i), now, out))
+				return;
 	} else if (job == JOB_FLUSH) {
-		long flows = nft_flush_count(out);
-		struct history *h = env_history(n->env);
-		if (flows < 0) {
-			env_fail(n->env, "%s: vip '%s': conntrack could not flush the flows of %s: %s",
-				 n->where, n->name, n->names[n->job_backend], out_line(out));
+		if (!write_flushed(n, n->job_backend, nft_flush_count(out), now, out))
 			return;
-		}
-		if (h) {
-			history_begin(h, now, "health");
-			history_str(h, "vip", n->name);
-			history_str(h, "backend", n->names[n->job_backend]);
-			history_str(h, "event", "flushed");
-			history_str(h, "reason", "conntrack -D of the flows DNATed to it");
-			history_uint(h, "flows", (uint64_t)flows);
-			history_end(h);
-		}
-		env_say(n->env, "%s: flushed %ld flow(s) pinned to %s", n->name, flows,
-			n->names[n->job_backend]);
 	}
 	kick(n);
 }
@@ -354,6 +380,7 @@ static void note_cb(evutil_socket_t fd, short what, void *arg)
 	struct vip_nft *n = arg;
 	char b[16];
 	int status = -1;
+	double mark;
 	bool done;
 	(void)what;
 	while (read(fd, b, sizeof b) > 0)
@@ -362,16 +389,19 @@ static void note_cb(evutil_socket_t fd, short what, void *arg)
 	done = n->job_done;
 	n->job_done = false;
 	status = n->job_status;
+	mark = n->job_mark;
 	pthread_mutex_unlock(&n->mu);
 	if (done)
-		finish(n, status, n->job_out);
+		finish(n, status, mark, n->job_out);
 }
 
-/* Hands text to the command thread. */
-static void hand(struct vip_nft *n, bool shell, const char *text)
+/* Hands text (and arg, or NULL) to the command thread. */
+static void hand(struct vip_nft *n, bool shell, const char *text, const char *arg)
 {
 	pthread_mutex_lock(&n->mu);
 	snprintf(n->job_text, sizeof n->job_text, "%s", text);
+	snprintf(n->job_arg, sizeof n->job_arg, "%s", arg ? arg : "");
+	n->job_has_arg = arg != NULL;
 	n->job_shell = shell;
 	n->have_job = true;
 	pthread_cond_signal(&n->cv);
@@ -397,13 +427,31 @@ static void kick(struct vip_nft *n)
 		memcpy(n->job_want, n->want, sizeof n->job_want);
 		n->job_nq = n->nq;
 		n->job = JOB_MAP;
-		hand(n, false, n->batch);
+		/* Backends leaving a flushing VIP: flushed by the same command, right
+		 * after nft (starting a second one costs as much as nft itself). */
+		bool leaving = false;
+		for (size_t i = 0; i < n->spec.n; i++) {
+			n->job_flushing[i] = n->flush && n->kernel[i] && !n->want[i];
+			leaving |= n->job_flushing[i];
+		}
+		if (!leaving) {
+			hand(n, false, n->batch, NULL);
+			return;
+		}
+		if ((rc = nft_map_flush_script(&n->spec, n->job_flushing, n->script,
+					       sizeof n->script)) != 0) {
+			env_fail(n->env, "%s: vip '%s': cannot write its nft and conntrack script: %s",
+				 n->where, n->name, strerror(-rc));
+			return;
+		}
+		hand(n, true, n->script, n->batch);
 		return;
 	}
 	if (n->nq) {
 		/* Changes undone before they ran: the kernel has it already. */
+		double now = env_now(n->env);
 		n->job_nq = n->nq;
-		write_applied(n, env_now(n->env));
+		write_applied(n, now, now);
 	}
 	size_t i = 0;
 	while (i < n->spec.n && !n->flush_due[i])
@@ -418,7 +466,7 @@ static void kick(struct vip_nft *n)
 	}
 	n->job = JOB_FLUSH;
 	n->job_backend = (int)i;
-	hand(n, true, cmd);
+	hand(n, true, cmd, NULL);
 }
 
 void vip_nft_change(struct vip_nft *n, int i, bool up, const char *event, const char *reason,
@@ -560,7 +608,7 @@ int vip_nft_start(struct vip_nft *n, char *err, size_t errlen)
 		return -1;
 	}
 	/* Before the loop serves anything: wait for it here. */
-	exec_wait(false, n->batch, n->out, sizeof n->out, &status);
+	exec_wait(false, n->batch, NULL, n->out, sizeof n->out, &status, n->env, NULL);
 	if (!ok(status)) {
 		snprintf(err, errlen, "%s%svip '%s': nft could not create the table %s: %s",
 			 n->where, sep, n->name, n->table, out_line(n->out));
@@ -623,7 +671,7 @@ void vip_nft_destroy(struct vip_nft *n)
 		pthread_mutex_destroy(&n->mu);
 	}
 	if (n->started && nft_batch_delete(&n->spec, n->batch, sizeof n->batch) == 0) {
-		exec_wait(false, n->batch, n->out, sizeof n->out, &status);
+		exec_wait(false, n->batch, NULL, n->out, sizeof n->out, &status, n->env, NULL);
 		if (!ok(status))
 			fprintf(stderr, "dnschaos: warning: %s%svip '%s': nft could not delete the "
 					"table %s: %s\n",

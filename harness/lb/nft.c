@@ -184,6 +184,52 @@ int nft_flush_command(const struct nft_vip *v, size_t i, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -E2BIG : 0;
 }
 
+int nft_map_flush_script(const struct nft_vip *v, const bool *leaving, char *out, size_t cap)
+{
+	char one[512];
+	size_t len = 0, any = 0;
+	if (!v || v->n == 0 || v->n > VIP_BACKENDS_MAX)
+		return -EINVAL;
+	if (cap)
+		out[0] = '\0';
+	if (!put(out, cap, &len, "nft \"$0\" || exit 1; printf 'dnschaos: mapped\\n'; "))
+		return -E2BIG;
+	for (size_t i = 0; i < v->n; i++) {
+		if (!leaving[i])
+			continue;
+		int rc = nft_flush_command(v, i, one, sizeof one);
+		if (rc != 0)
+			return rc;
+		one[strlen(one) - strlen("exit 0")] = '\0'; /* the script's own exit ends it */
+		if (!put(out, cap, &len, "echo 'dnschaos: flush %zu'; %s", i, one))
+			return -E2BIG;
+		any++;
+	}
+	if (!any)
+		return -EINVAL;
+	return put(out, cap, &len, "exit 0") ? 0 : -E2BIG;
+}
+
+long nft_flush_count_of(const char *output, size_t i)
+{
+	char mark[32];
+	snprintf(mark, sizeof mark, "dnschaos: flush %zu\n", i);
+	const char *p = strstr(output, mark);
+	if (!p)
+		return -1;
+	p += strlen(mark);
+	const char *end = strstr(p, "dnschaos: flush ");
+	size_t n = end ? (size_t)(end - p) : strlen(p);
+	char *seg = malloc(n + 1);
+	if (!seg)
+		return -1;
+	memcpy(seg, p, n);
+	seg[n] = '\0';
+	long c = nft_flush_count(seg);
+	free(seg);
+	return c;
+}
+
 long nft_flush_count(const char *output)
 {
 	static const char marker[] = " flow entries have been deleted";

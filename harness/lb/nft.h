@@ -92,4 +92,21 @@ int nft_flush_command(const struct nft_vip *v, size_t i, char *out, size_t cap);
  * line says so (conntrack failed). */
 long nft_flush_count(const char *output);
 
+/* What the map-and-flush script prints once nft has applied its batch. */
+#define NFT_MAPPED_MARK "dnschaos: mapped\n"
+
+/*
+ * The shell script (for /bin/sh -c, the batch as its $0) that applies a
+ * membership batch and then flushes the backends leaving[i] at once, in one
+ * process: `nft "$0" || exit 1`, then NFT_MAPPED_MARK, then per backend
+ * "dnschaos: flush I" and nft_flush_command's two conntrack commands. Saves
+ * starting a second command between the map and the flush. 0, -EINVAL
+ * (nothing leaves, bad backend), -E2BIG.
+ */
+int nft_map_flush_script(const struct nft_vip *v, const bool *leaving, char *out, size_t cap);
+
+/* In the script's output: the flows deleted for backend i (the text after
+ * "dnschaos: flush I" up to the next such line), -1 when none is said. */
+long nft_flush_count_of(const char *output, size_t i);
+
 #endif

@@ -208,12 +208,47 @@ static void flush(void **state)
 	assert_int_equal(nft_flush_count(" flow entries have been deleted"), -1);
 }
 
+/* The map and the flush in one script: nft's batch as $0, a mark once it
+ * applied, then each leaving backend's conntrack commands under its own line. */
+static void map_flush(void **state)
+{
+	(void)state;
+	char out[NFT_BATCH_MAX];
+	struct nft_vip v = two(NFT_FLOW);
+	bool leaving[2] = { false, false };
+	assert_int_equal(nft_map_flush_script(&v, leaving, out, sizeof out), -EINVAL);
+	assert_int_equal(nft_map_flush_script(NULL, leaving, out, sizeof out), -EINVAL);
+	leaving[1] = true;
+	assert_int_equal(nft_map_flush_script(&v, leaving, out, 30), -E2BIG);
+	assert_int_equal(nft_map_flush_script(&v, leaving, out, sizeof out), 0);
+	assert_string_equal(out, "nft \"$0\" || exit 1; printf 'dnschaos: mapped\\n'; echo "
+				 "'dnschaos: flush 1'; conntrack -D -p udp --reply-src 127.0.0.12 "
+				 "--reply-port-src 5301 --dst-nat 127.0.0.12; conntrack -D -p tcp "
+				 "--reply-src 127.0.0.12 --reply-port-src 5301 --dst-nat 127.0.0.12; "
+				 "exit 0");
+	const char *said = "dnschaos: mapped\n"
+			   "dnschaos: flush 0\n"
+			   "conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted.\n"
+			   "conntrack v1.4.7 (conntrack-tools): 1 flow entries have been deleted.\n"
+			   "dnschaos: flush 1\n"
+			   "conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n"
+			   "sh: 1: conntrack: not found\n";
+	assert_int_equal(nft_flush_count_of(said, 0), 4);
+	assert_int_equal(nft_flush_count_of(said, 1), 0);
+	assert_int_equal(nft_flush_count_of(said, 2), -1);
+	assert_int_equal(nft_flush_count_of("dnschaos: mapped\ndnschaos: flush 1\nsh: 1: "
+					    "conntrack: not found\n", 1),
+			 -1);
+	assert_non_null(strstr(said, NFT_MAPPED_MARK));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bad_parameters), cmocka_unit_test(names),
 		cmocka_unit_test(slots_order),    cmocka_unit_test(batches),
 		cmocka_unit_test(policies),       cmocka_unit_test(flush),
+		cmocka_unit_test(map_flush),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
