@@ -78,7 +78,7 @@ struct hist {
 	size_t table_cap;
 
 	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states,
-		versions, addrs, stalls;
+		versions, addrs, stalls, vips, bstats;
 	uint64_t *lk_ids; /* lookup id -> index + 1, open addressing */
 	uint32_t *lk_idx;
 	size_t lk_cap;
@@ -729,7 +729,8 @@ static uint8_t f_cause(struct ctx *c)
 
 static const char *const type_names[HIST_TYPES] = {
 	"meta", "fault", "publish", "boot", "query", "state", "log",
-	"end",	"route", "health",  "gate", "lookup", "version", "stall", "other",
+	"end",	"route", "health",  "gate", "lookup", "version", "stall", "vip", "backend_stats",
+	"other",
 };
 
 const char *hist_type_name(enum hist_type t)
@@ -1073,6 +1074,33 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		r->line = (uint32_t)c->lineno;
 		return;
 	}
+	case HIST_VIP: {
+		struct hist_vip *x = vec_push(&h->vips);
+		if (!x)
+			break;
+		x->t = t;
+		x->vip = f_str(c, "vip");
+		x->dnsdist = is(get(c->ps, "kind"), "dnsdist");
+		x->poll_s = x->dnsdist ? f_num(c, "poll_ms", 100) / 1000 : 0;
+		if (!(x->poll_s >= 0 && x->poll_s <= 3600))
+			fail(c, "poll_ms must be between 0 and 3600000");
+		x->line = (uint32_t)c->lineno;
+		return;
+	}
+	case HIST_BACKEND_STATS: {
+		struct hist_bstat *x = vec_push(&h->bstats);
+		if (!x)
+			break;
+		x->t = t;
+		x->vip = f_str(c, "vip");
+		x->backend = f_str(c, "backend");
+		x->queries = f_uint(c, "queries", 0);
+		x->new_queries = f_uint(c, "new_queries", 0);
+		x->responses = f_uint(c, "responses", 0);
+		x->drops = f_uint(c, "drops", 0);
+		x->line = (uint32_t)c->lineno;
+		return;
+	}
 	case HIST_HEALTH: {
 		struct hist_health *x = vec_push(&h->healths);
 		if (!x)
@@ -1198,6 +1226,8 @@ static void init_vecs(struct hist *h)
 	h->versions.size = sizeof(struct hist_version);
 	h->addrs.size = sizeof(struct hist_addr);
 	h->stalls.size = sizeof(struct hist_stall);
+	h->vips.size = sizeof(struct hist_vip);
+	h->bstats.size = sizeof(struct hist_bstat);
 }
 
 static int parse_all(struct hist *h, char *err, size_t errlen)
@@ -1400,7 +1430,7 @@ void hist_free(struct hist *h)
 	struct vec *vs[] = { &h->lines,	 &h->lookups,	&h->queries, &h->routes,
 			     &h->healths, &h->faults,	&h->publishes, &h->boots,
 			     &h->gates,	 &h->states,	&h->versions, &h->addrs,
-			     &h->stalls };
+			     &h->stalls, &h->vips, &h->bstats };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->p);
 	free(h->lk_ids);
@@ -1442,6 +1472,21 @@ ARRAY_GETTER(hist_lookups, struct hist_lookup, lookups)
 ARRAY_GETTER(hist_queries, struct hist_query, queries)
 ARRAY_GETTER(hist_routes, struct hist_route, routes)
 ARRAY_GETTER(hist_healths, struct hist_health, healths)
+ARRAY_GETTER(hist_vips, struct hist_vip, vips)
+ARRAY_GETTER(hist_backend_stats, struct hist_bstat, bstats)
+
+bool hist_vip_dnsdist(const struct hist *h, uint32_t vip, double *poll_s)
+{
+	size_t n;
+	const struct hist_vip *v = hist_vips(h, &n);
+	for (size_t i = 0; vip != HIST_NONE && i < n; i++)
+		if (v[i].vip == vip && v[i].dnsdist) {
+			if (poll_s)
+				*poll_s = v[i].poll_s;
+			return true;
+		}
+	return false;
+}
 ARRAY_GETTER(hist_faults, struct hist_fault, faults)
 ARRAY_GETTER(hist_publishes, struct hist_publish, publishes)
 ARRAY_GETTER(hist_boots, struct hist_boot, boots)

@@ -33,7 +33,8 @@ struct hist;
 
 enum hist_type {
 	HIST_META, HIST_FAULT, HIST_PUBLISH, HIST_BOOT, HIST_QUERY, HIST_STATE, HIST_LOG,
-	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_STALL, HIST_OTHER,
+	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_STALL, HIST_VIP,
+	HIST_BACKEND_STATS, HIST_OTHER,
 	HIST_TYPES
 };
 
@@ -105,6 +106,25 @@ struct hist_route {
 	uint32_t client;
 	uint8_t cause;
 	bool ambiguous;          /* join: "ambiguous" */
+	uint32_t line;
+};
+
+/* vip lines: a VIP starts. A dnsdist VIP (kind "dnsdist") forwards with its own
+ * address and ids: its queries are never joined to lookups, and what it did is
+ * read back from its counters (backend_stats) every poll_s. */
+struct hist_vip {
+	double t;
+	uint32_t vip;            /* interned */
+	bool dnsdist;
+	double poll_s;           /* dnsdist: the poll period ("poll_ms"), else 0 */
+	uint32_t line;
+};
+
+/* backend_stats lines: a dnsdist VIP's counters for one backend, when they moved. */
+struct hist_bstat {
+	double t;                /* the poll that read them */
+	uint32_t vip, backend;   /* interned */
+	uint64_t queries, new_queries, responses, drops;
 	uint32_t line;
 };
 
@@ -234,6 +254,12 @@ const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
 const struct hist_state *hist_states(const struct hist *h, size_t *n);
 const struct hist_version *hist_versions(const struct hist *h, size_t *n);
 const struct hist_stall *hist_stalls(const struct hist *h, size_t *n);
+const struct hist_vip *hist_vips(const struct hist *h, size_t *n);
+const struct hist_bstat *hist_backend_stats(const struct hist *h, size_t *n);
+
+/* Whether the VIP named vip (interned) is a dnsdist one; its poll period in *poll_s
+ * (may be NULL). HIST_NONE: false. */
+bool hist_vip_dnsdist(const struct hist *h, uint32_t vip, double *poll_s);
 
 /* A completed lookup's answers, in the line's order (borrowed; NULL when it has none). */
 const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,
