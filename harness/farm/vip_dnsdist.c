@@ -225,6 +225,9 @@ static int run_capture(char *const argv[], char *out, size_t cap, double wait_s)
 			break;
 	}
 	close(fd);
+	/* Its output ends a moment before it does. */
+	while (spawn_ended(pid) == 0 && mono() < deadline)
+		nap(0.005);
 	if (spawn_ended(pid) == 0)
 		spawn_stop(pid, 1.0);
 	rc = spawn_reap(pid, &status);
@@ -243,6 +246,9 @@ static void placeholders(struct dnsdist_conf *c, char *key, size_t keycap)
 		snprintf(key, keycap, "check");
 		c->api_key = key;
 	}
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->b[i].address[0]) /* a farm member's port is known at start only */
+			snprintf(c->b[i].address, sizeof c->b[i].address, "127.0.0.1:9");
 }
 
 static int check_file(char *bin, char *path, char *err, size_t errlen)
@@ -482,13 +488,17 @@ static int launch(struct vip_dnsdist *d, char *bin, char *err, size_t errlen)
 	for (;;) {
 		drain(d->out_fd, d->out, &d->out_len);
 		if (spawn_ended(d->pid) != 0) {
+			char msg[1024];
 			drain(d->out_fd, d->out, &d->out_len);
-			snprintf(err, errlen, "dnsdist ended as it started; its last words: %s",
-				 last_words(d, w, sizeof w));
+			dnsdist_config_error(d->out, msg, sizeof msg);
+			snprintf(err, errlen, "dnsdist ended as it started: %s", msg[0] ? msg : "(no output)");
 			return -ECHILD;
 		}
 		if (answers(d->web_port))
 			return 0;
+		/* The loop runs meanwhile: farm resolvers answer dnsdist's first checks (and
+		 * those of a dnsdist VIP started before), which a blocked loop would fail. */
+		event_base_loop(env_base(d->env), EVLOOP_NONBLOCK);
 		if (mono() > deadline) {
 			snprintf(err, errlen, "dnsdist did not answer on its webserver %s within %g s; "
 				 "its last words: %s", d->webserver, START_WAIT_S,
@@ -553,7 +563,9 @@ struct vip_dnsdist *vip_dnsdist_start(struct run_env *env, const char *name, con
 		snprintf(err, errlen, "cannot write dnsdist's configuration: %s", strerror(-rc));
 		goto fail;
 	}
-	if (check_file(bin, d->path, err, errlen) != 0 || launch(d, bin, err, errlen) != 0)
+	/* Not checked first (--check-config): a refused configuration ends dnsdist at
+	 * once, with the same message, and the loop is not held up twice. */
+	if (launch(d, bin, err, errlen) != 0)
 		goto fail;
 	d->out_ev = event_new(env_base(env), d->out_fd, EV_READ | EV_PERSIST, on_output, d);
 	d->poll_ev = event_new(env_base(env), -1, EV_PERSIST, on_poll, d);

@@ -171,7 +171,7 @@ static void read_dnsdist(lua_State *L, int idx, const struct farm_vip_backend *b
 	if (opts_has(L, idx, "query_timeout") || !config[0]) {
 		double t = cfg->query_timeout_s;
 		if (t < 1 || t != (double)(unsigned)t)
-			luaL_error(L, "%s: query_timeout = %g: dnsdist's setUDPTimeout takes whole "
+			luaL_error(L, "%s: query_timeout = %f: dnsdist's setUDPTimeout takes whole "
 				      "seconds, at least 1",
 				   what, t);
 		c->udp_timeout_s = (unsigned)t;
@@ -201,12 +201,12 @@ static void read_dnsdist(lua_State *L, int idx, const struct farm_vip_backend *b
 				      "check = 'alive' or 'rcode', or kind = 'userspace'",
 				   what, check_names[hc->kind]);
 		if (hc->interval_s < 1 || hc->interval_s != (double)(unsigned)hc->interval_s)
-			luaL_error(L, "%s: health interval = %g: dnsdist 1.7 checks in whole seconds "
+			luaL_error(L, "%s: health interval = %f: dnsdist 1.7 checks in whole seconds "
 				      "(checkInterval), at least 1",
 				   what, hc->interval_s);
 		double ms = hc->timeout_s * 1000;
 		if (ms < 1 || ms != (double)(unsigned)ms)
-			luaL_error(L, "%s: health timeout = %g: dnsdist's checkTimeout is in whole "
+			luaL_error(L, "%s: health timeout = %f: dnsdist's checkTimeout is in whole "
 				      "milliseconds",
 				   what, hc->timeout_s);
 		if (opts_has(L, hi, "initial"))
