@@ -325,7 +325,8 @@ static void ended(struct vip_dnsdist *d)
 		 d->name, last_words(d, w, sizeof w));
 }
 
-static void line_health(struct vip_dnsdist *d, int i, bool up, const char *reason)
+/* count: the consecutive checks that made it (rise or fall), 0 when not known. */
+static void line_health(struct vip_dnsdist *d, int i, bool up, const char *reason, unsigned count)
 {
 	struct history *h = env_history(d->env);
 	const char *member = d->conf.b[i].member;
@@ -335,7 +336,9 @@ static void line_health(struct vip_dnsdist *d, int i, bool up, const char *reaso
 		history_str(h, "backend", member);
 		history_str(h, "event", up ? "up" : "down");
 		history_str(h, "reason", reason);
-		history_uint(h, "count", d->conf.user_file[0] ? 0 : up ? d->conf.rise : d->conf.fall);
+		if (count)
+			history_uint(h, "count", count);
+		history_bool(h, "dnsdist", true);
 		history_end(h);
 	}
 	env_say(d->env, "%s: dnsdist has %s %s (%s)", d->name, member, up ? "up" : "down", reason);
@@ -385,13 +388,18 @@ static void take(struct vip_dnsdist *d, const struct dnsdist_server *ss, size_t 
 			if (!s->up)
 				line_health(d, (int)i, false,
 					    s->forced ? "set down by hand in dnsdist, at the first poll"
-						      : "down at the first poll of dnsdist's state");
+						      : "down at the first poll of dnsdist's state",
+					    0);
 		} else if (s->up != d->up[i]) {
 			char why[160];
 			snprintf(why, sizeof why, "dnsdist marked it %s%s (seen by the poll: at most "
 				 "%.1f s late)", s->up ? "up" : "down", s->forced ? " by hand" : "",
 				 VIP_DNSDIST_POLL);
-			line_health(d, (int)i, s->up, why);
+			/* a user's file: its rise and fall are not known; by hand: no checks */
+			line_health(d, (int)i, s->up, why,
+				    d->conf.user_file[0] || s->forced ? 0
+				    : s->up			      ? d->conf.rise
+								      : d->conf.fall);
 		}
 		d->up[i] = s->up;
 		if (!d->have_last[i] ? s->queries || s->responses || s->reuseds || s->send_errors
