@@ -47,11 +47,16 @@ int vip_dnsdist_check(const struct dnsdist_conf *c, char *err, size_t errlen);
 /*
  * Starts dnsdist for the VIP name (where: its s:vip line) with c (listen,
  * webserver and api_key are chosen here: c is copied), listening on *addr; a
- * port 0 there is replaced by a free one. Blocks until its webserver answers
- * (at most 10 s), then polls on env's loop. `count_rise`/`count_fall` go into
- * the up/down lines' count (0: unknown, a user's file). Returns NULL with err
- * set: dnsdist missing (says so), the configuration refused (dnsdist's
- * message), or it did not come up (its last output).
+ * port 0 there is replaced by a free one. Waits until its webserver answers
+ * (at most 10 s) running env's loop meanwhile (EVLOOP_NONBLOCK turns between
+ * 20 ms naps), so that the farm answers dnsdist's first health checks: what is
+ * due on the loop runs then (resolvers answering, events emitted to s:on
+ * handlers); call it from farm start-up, never from inside a callback of that
+ * loop. Then polls on the loop. The up/down lines' count is c's rise or fall
+ * (absent with a user's file, at the first poll, and for a server set by
+ * hand). Returns NULL with err set: dnsdist missing (says so), the
+ * configuration refused (dnsdist's message: it ends at once), or it did not
+ * come up (its last output).
  */
 struct vip_dnsdist *vip_dnsdist_start(struct run_env *env, const char *name, const char *where,
 				      struct addr *addr, const struct dnsdist_conf *c, char *err,

@@ -9,10 +9,12 @@
  * the farm member, health checks and the policy from the scenario. With the
  * user's file: a wrapper that replaces newServer (each server must have a
  * name = the scenario maps to a farm member; its address becomes that
- * member's), makes setLocal, addLocal, webserver, setWebserverConfig,
- * controlSocket, carbonServer and setSecurityPollSuffix do nothing while
- * their file runs, loads it with dofile, refuses it when a mapped name has
- * no newServer, then adds ours. Both ways end with setSecurityPollSuffix("")
+ * member's), makes setLocal, addLocal, addDOHLocal, addTLSLocal,
+ * addDNSCryptBind, webserver, setWebserverConfig, controlSocket, carbonServer
+ * and setSecurityPollSuffix do nothing while their file runs and
+ * newRemoteLogger and newFrameStreamTcpLogger raise (they send outside),
+ * loads it with dofile, refuses it when a mapped name has no newServer, then
+ * adds ours. Both ways end with setSecurityPollSuffix("")
  * (dnsdist never asks anything outside), our listen address, and the
  * webserver on a loopback port with an API key, for the read-back.
  */

@@ -254,6 +254,9 @@ refused missing_server "has no newServer named 'r2'" \
 	'config = "short.conf", backends = { { resolver = r1, server = "ns-a" }, r2 }'
 printf 'newServer({ address = "192.0.2.1:53", name = "r1" })\nnewServer({ address = "192.0.2.2:53", name = "r2" })\nsetServerPolicy(\n' >"$work/syntax.conf"
 refused syntax "syntax.conf:4:" 'config = "syntax.conf", backends = { r1, r2 }'
+printf 'newServer({ address = "192.0.2.1:53", name = "r1" })\nnewServer({ address = "192.0.2.2:53", name = "r2" })\nlocal rl = newRemoteLogger("192.0.2.9:4242")\n' >"$work/logger.conf"
+refused remote_logger "logger.conf:3: dnschaos: newRemoteLogger sends outside the run" \
+	'config = "logger.conf", backends = { r1, r2 }'
 refused missing_file "missing_file.lua:5: vip (kind = \"dnsdist\"): config = 'nothere.conf': cannot read" \
 	'config = "nothere.conf", backends = { r1, r2 }'
 refused flow "policy = 'flow'" 'backends = { r1, r2 }, policy = "flow"'

@@ -119,6 +119,8 @@ static void test_wrapped(void **state)
 	assert_non_null(strstr(t, "[\"ns-b\"] = { address = \"127.0.0.11:4002\", member = \"r\\\"2\\\\\" }"));
 	assert_true(strstr(t, "\"setSecurityPollSuffix\" }") < dofile);
 	assert_true(strstr(t, "\"carbonServer\"") < dofile);
+	assert_true(strstr(t, "\"addDOHLocal\"") < dofile);
+	assert_true(strstr(t, "\"newRemoteLogger\"") < dofile);
 	const char *last = after_last(t, "setSecurityPollSuffix(\"\")");
 	assert_true(last > dofile);
 	assert_non_null(strstr(last, "setLocal(\"127.0.0.12:5300\")"));
