@@ -117,6 +117,23 @@ done
 [ "$left" = 0 ] && ok "no dnsdist left after SIGKILL of the harness" ||
 	fail "$left dnsdist left after SIGKILL of the harness"
 
+# ---- dnsdist dying under a running run stops it, saying so ----
+"$bin" run "$work/long.lua" --history "$work/died.jsonl" >"$work/died.out" 2>&1 &
+pid=$!
+for _ in $(seq 200); do
+	grep -q '"type":"backend_stats"' "$work/died.jsonl" 2>/dev/null && break
+	sleep 0.05
+done
+pkill -KILL -f -- "dnsdist --supervised --disable-syslog -C $work/" 2>/dev/null
+wait "$pid"
+rc=$?
+pid=
+if [ "$rc" = 4 ] && grep -q "long.lua:5: vip 'dd': dnsdist ended during the run" "$work/died.out"; then
+	ok "dnsdist killed mid-run: exit 4, named"
+else
+	fail "dnsdist killed mid-run: exit $rc, $(cat "$work/died.out")"
+fi
+
 # ---- health read-back: detection_time and readmission ----
 cat >"$work/health.lua" <<LUA
 local s = scenario{ name = "dnsdist health", duration = 12, seed = 2 }
