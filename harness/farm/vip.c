@@ -129,6 +129,8 @@ static int start_dnsdist(struct farm_vip *v, char *err, size_t errlen)
 	history_str(h, "policy", v->dd->policy ? v->dd->policy : "(the file's)");
 	history_str(h, "config", v->dd->user_file[0] ? v->dd->user_file : "generated");
 	history_uint(h, "poll_ms", (uint64_t)(VIP_DNSDIST_POLL * 1000 + 0.5));
+	/* A user's file: dnsdist checks every server unless the file sets it by hand. */
+	history_bool(h, "checks", v->dd->user_file[0] || v->dd->health);
 	history_end(h);
 	return 0;
 }

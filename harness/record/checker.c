@@ -1390,6 +1390,9 @@ static void m_readmission(const struct hist *h, const struct expectation *e,
 		checks += hs[i].backend == b && match(fv, hs[i].vip) &&
 			  (hs[i].event == HIST_H_PROBE || hs[i].event == HIST_H_UP ||
 			   hs[i].event == HIST_H_DOWN);
+	/* dnsdist checks without probe lines (its API does not give them). */
+	if (checks == 0 && hist_dnsdist_checks(h, e->vip[0] ? hist_find(h, e->vip) : HIST_NONE, b))
+		checks = 1;
 	if (checks == 0) {
 		r->outcome = OUTCOME_FAIL;
 		r->has_value = false;
@@ -1748,12 +1751,30 @@ static void m_flaps(const struct hist *h, const struct expectation *e, struct ex
 		}
 	}
 	char w[64];
-	if (probes == 0 || to <= e->from)
+	/* A dnsdist VIP's checks run without probe lines: one that checks the backend
+	 * named (or any of its backends) counts as probing. */
+	bool dnsdist = false;
+	if (probes == 0 && (e->backend[0] || e->vip[0])) {
+		uint32_t vid = e->vip[0] ? hist_find(h, e->vip) : HIST_NONE;
+		if (e->backend[0]) {
+			dnsdist = hist_dnsdist_checks(h, vid, hist_find(h, e->backend));
+		} else {
+			size_t nb;
+			const struct hist_bstat *bs = hist_backend_stats(h, &nb);
+			for (size_t i = 0; i < nb && !dnsdist; i++)
+				dnsdist = bs[i].vip == vid && hist_dnsdist_checks(h, vid, bs[i].backend);
+		}
+	}
+	if ((probes == 0 && !dnsdist) || to <= e->from)
 		return inconclusive(r, "no health probe in %s", window_text(e, w, sizeof w));
 	r->observed = (double)changes / ((to - e->from) / 60.0);
 	snprintf(r->unit, sizeof r->unit, "/min");
-	say(r->detail, sizeof r->detail, "%zu up/down changes over %zu probes in %.3f s", changes,
-	    probes, to - e->from);
+	if (dnsdist)
+		say(r->detail, sizeof r->detail, "%zu up/down changes in %.3f s (dnsdist's checks, "
+		    "not read back)", changes, to - e->from);
+	else
+		say(r->detail, sizeof r->detail, "%zu up/down changes over %zu probes in %.3f s",
+		    changes, probes, to - e->from);
 	if (breaks(e, r->observed))
 		for (size_t i = 0; i < nfirst; i++)
 			moment(r, first[i]->t, first[i]->line, "%s: %s %s (%s)",

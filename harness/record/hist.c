@@ -1082,6 +1082,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		x->vip = f_str(c, "vip");
 		x->dnsdist = is(get(c->ps, "kind"), "dnsdist");
 		x->poll_s = x->dnsdist ? f_num(c, "poll_ms", 100) / 1000 : 0;
+		x->checks = x->dnsdist && f_bool(c, "checks");
 		if (!(x->poll_s >= 0 && x->poll_s <= 3600))
 			fail(c, "poll_ms must be between 0 and 3600000");
 		x->line = (uint32_t)c->lineno;
@@ -1474,6 +1475,25 @@ ARRAY_GETTER(hist_routes, struct hist_route, routes)
 ARRAY_GETTER(hist_healths, struct hist_health, healths)
 ARRAY_GETTER(hist_vips, struct hist_vip, vips)
 ARRAY_GETTER(hist_backend_stats, struct hist_bstat, bstats)
+
+bool hist_dnsdist_checks(const struct hist *h, uint32_t vip, uint32_t backend)
+{
+	size_t nv, nb, nh;
+	const struct hist_vip *v = hist_vips(h, &nv);
+	const struct hist_bstat *b = hist_backend_stats(h, &nb);
+	const struct hist_health *x = hist_healths(h, &nh);
+	for (size_t i = 0; i < nv; i++) {
+		if (!v[i].dnsdist || !v[i].checks || (vip != HIST_NONE && v[i].vip != vip))
+			continue;
+		for (size_t k = 0; k < nb; k++)
+			if (b[k].vip == v[i].vip && b[k].backend == backend)
+				return true;
+		for (size_t k = 0; k < nh; k++)
+			if (x[k].vip == v[i].vip && x[k].backend == backend)
+				return true;
+	}
+	return false;
+}
 
 bool hist_vip_dnsdist(const struct hist *h, uint32_t vip, double *poll_s)
 {

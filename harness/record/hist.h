@@ -117,6 +117,7 @@ struct hist_vip {
 	uint32_t vip;            /* interned */
 	bool dnsdist;
 	double poll_s;           /* dnsdist: the poll period ("poll_ms"), else 0 */
+	bool checks;             /* dnsdist: it health-checks its servers (probes not read back) */
 	uint32_t line;
 };
 
@@ -260,6 +261,11 @@ const struct hist_bstat *hist_backend_stats(const struct hist *h, size_t *n);
 /* Whether the VIP named vip (interned) is a dnsdist one; its poll period in *poll_s
  * (may be NULL). HIST_NONE: false. */
 bool hist_vip_dnsdist(const struct hist *h, uint32_t vip, double *poll_s);
+
+/* Whether a dnsdist VIP (its `vip` line's checks) health-checks backend (interned;
+ * one of its: named by its health or backend_stats lines), vip HIST_NONE: any such
+ * VIP. dnsdist's checks are not read back as probe lines. */
+bool hist_dnsdist_checks(const struct hist *h, uint32_t vip, uint32_t backend);
 
 /* A completed lookup's answers, in the line's order (borrowed; NULL when it has none). */
 const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,

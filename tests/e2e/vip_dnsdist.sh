@@ -88,7 +88,7 @@ rc=$?
 pid=
 [ "$rc" = 0 ] && ok "basic run passes" || { fail "basic run exit $rc"; cat "$work/basic.out"; }
 expect_outcome "$work/basic.json" "all answered" pass
-grep -q '"type":"vip","vip":"dd","address":"[^"]*","kind":"dnsdist","policy":"roundrobin","config":"generated","poll_ms":100' "$work/basic.jsonl" &&
+grep -q '"type":"vip","vip":"dd","address":"[^"]*","kind":"dnsdist","policy":"roundrobin","config":"generated","poll_ms":100,"checks":false' "$work/basic.jsonl" &&
 	ok "vip line" || fail "vip line: $(grep '"type":"vip"' "$work/basic.jsonl")"
 grep -q '"type":"backend_stats","vip":"dd","backend":"r2"' "$work/basic.jsonl" &&
 	ok "backend_stats lines" || fail "no backend_stats line for r2"

@@ -1014,7 +1014,7 @@ static void test_dnsdist_derived(void **state)
 	hb_add(&f->b, 0.1,
 	       "\"type\":\"vip\",\"vip\":\"dd\",\"address\":\"127.0.0.12:5300\","
 	       "\"kind\":\"dnsdist\",\"policy\":\"roundrobin\",\"config\":\"generated\","
-	       "\"poll_ms\":100");
+	       "\"poll_ms\":100,\"checks\":true");
 	struct lk before = hb_invoke(&f->b, 1.0, "app", "ldns", "dd");
 	hb_done(&f->b, &before, "ok", 1, "fresh", 0);
 	hb_bstat(&f->b, 1.1, "dd", "r1", 1, 1);
@@ -1057,6 +1057,16 @@ static void test_dnsdist_derived(void **state)
 	e = ex(EXPECT_AMPLIFICATION, EXPECT_AT_MOST, 3);
 	r = eval(f, &e);
 	assert_inconclusive(r, "went through dnsdist VIP dd, whose queries cannot be joined");
+
+	/* its checks are not read back, but they ran: flaps counts its up/down lines */
+	e = ex(EXPECT_FLAPS, EXPECT_AT_MOST, 10);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 6.0);
+	assert_contains(r.detail, "1 up/down changes in 10.000 s (dnsdist's checks");
+	e.bound = 5;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 6.0);
 }
 
 static void test_detection_never(void **state)
