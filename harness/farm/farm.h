@@ -174,6 +174,7 @@ struct farm_vip_backend {
 	struct addr addr;               /* when resolver is NULL */
 	char name[FARM_NAME_MAX];
 	unsigned weight;
+	char server[FARM_NAME_MAX];     /* kind "dnsdist" with a user's file: its newServer name */
 };
 
 struct farm_vip_health {
@@ -226,6 +227,15 @@ const char *farm_vip_backend_name(const struct farm_vip *v, int i);
 
 /* Whether the VIP routes new traffic to backend i. */
 bool farm_vip_backend_up(const struct farm_vip *v, int i);
+
+/*
+ * kind "dnsdist" (harness/farm/vip_dnsdist.h): farm_vip_start starts dnsdist
+ * with c (copied; backend addresses and the run's own settings filled at
+ * start) instead of the userspace VIP. Returns 0 or -ENOMEM.
+ */
+struct dnsdist_conf;
+int farm_vip_set_dnsdist(struct farm_vip *v, const struct dnsdist_conf *c);
+bool farm_vip_is_dnsdist(const struct farm_vip *v);
 
 /* An operator's hand: take a backend out of (or put it back into) the VIP. */
 void farm_vip_set_member(struct farm_vip *v, int i, bool up, const char *why);

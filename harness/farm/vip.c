@@ -7,8 +7,10 @@
 #include "harness/farm/farm.h"
 #include "harness/farm/vip_nft.h"
 #include "harness/env.h"
+#include "harness/farm/vip_dnsdist.h"
 #include "harness/record/history.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,8 @@ struct farm_vip {
 	bool kernel;                   /* kind = "nftables" */
 	struct farm_vip_nftables nftables;
 	struct vip_nft *nft;           /* the kernel VIP, once started */
+	struct dnsdist_conf *dd;       /* kind "dnsdist": its configuration (owned); else NULL */
+	struct vip_dnsdist *dnsdist;   /* kind "dnsdist", started */
 };
 
 struct farm_vip *farm_vip_create(struct run_env *env, const char *name, const struct addr *addr,
@@ -77,6 +81,7 @@ void farm_vip_destroy(struct farm_vip *v)
 	if (!v)
 		return;
 	farm_vip_stop(v);
+	free(v->dd);
 	free(v);
 }
 
@@ -89,6 +94,60 @@ void farm_vip_set_nftables(struct farm_vip *v, const struct farm_vip_nftables *k
 const struct addr *farm_vip_alias(const struct farm_vip *v, const struct addr *dst)
 {
 	return v->nft ? vip_nft_alias(v->nft, dst) : NULL;
+}
+
+int farm_vip_set_dnsdist(struct farm_vip *v, const struct dnsdist_conf *c)
+{
+	if (!v->dd && !(v->dd = malloc(sizeof *v->dd)))
+		return -ENOMEM;
+	*v->dd = *c;
+	return 0;
+}
+
+bool farm_vip_is_dnsdist(const struct farm_vip *v)
+{
+	return v->dd != NULL;
+}
+
+/* kind "dnsdist": the backends' addresses (known now), dnsdist started, its `vip` line. */
+static int start_dnsdist(struct farm_vip *v, char *err, size_t errlen)
+{
+	struct history *h = env_history(v->env);
+	char buf[80], why[1024];
+	for (size_t i = 0; i < v->n; i++)
+		addr_str(v->backends[i].resolver ? farm_resolver_addr(v->backends[i].resolver)
+						 : &v->backends[i].addr,
+			 v->dd->b[i].address, sizeof v->dd->b[i].address);
+	/* The check's name: as given, else the probed zone's apex (as the userspace checker). */
+	if (v->dd->health && !v->dd->check_name[0]) {
+		if (v->health.zone[0])
+			snprintf(v->dd->check_name, sizeof v->dd->check_name, "%s", v->health.zone);
+		else if (v->health.source && zone_set_count(farm_source_zones(v->health.source)))
+			wire_name_to_str(zone_version_origin(zone_set_at(farm_source_zones(
+							     v->health.source), 0), NULL),
+					 v->dd->check_name, sizeof v->dd->check_name);
+		else
+			snprintf(v->dd->check_name, sizeof v->dd->check_name, ".");
+	}
+	v->dnsdist = vip_dnsdist_start(v->env, v->name, v->where, &v->addr, v->dd, why, sizeof why);
+	if (!v->dnsdist) {
+		snprintf(err, errlen, "%s%svip '%s': %s", v->where, v->where[0] ? ": " : "", v->name,
+			 why);
+		return -1;
+	}
+	if (!h)
+		return 0;
+	history_begin(h, env_now(v->env), "vip");
+	history_str(h, "vip", v->name);
+	history_str(h, "address", addr_str(&v->addr, buf, sizeof buf));
+	history_str(h, "kind", "dnsdist");
+	history_str(h, "policy", v->dd->policy ? v->dd->policy : "(the file's)");
+	history_str(h, "config", v->dd->user_file[0] ? v->dd->user_file : "generated");
+	history_uint(h, "poll_ms", (uint64_t)(VIP_DNSDIST_POLL * 1000 + 0.5));
+	/* A user's file: dnsdist checks every server unless the file sets it by hand. */
+	history_bool(h, "checks", v->dd->user_file[0] || v->dd->health);
+	history_end(h);
+	return 0;
 }
 
 void farm_vip_set_where(struct farm_vip *v, const char *where)
@@ -124,6 +183,8 @@ bool farm_vip_backend_up(const struct farm_vip *v, int i)
 {
 	if (v->nft)
 		return vip_nft_up(v->nft, i);
+	if (v->dnsdist)
+		return vip_dnsdist_backend_up(v->dnsdist, i);
 	return v->member[i] && v->healthy[i];
 }
 
@@ -336,6 +397,8 @@ static int start_kernel(struct farm_vip *v, const struct vip_config *cfg, char *
 int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 {
 	char origin[1024];
+	if (v->dd)
+		return start_dnsdist(v, err, errlen);
 	struct vip_config cfg = v->cfg;
 	cfg.clock = v->env->clock; /* the VIP and its checkers read the run's clock */
 	cfg.addr = v->addr;
@@ -407,6 +470,8 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 
 void farm_vip_stop(struct farm_vip *v)
 {
+	vip_dnsdist_stop(v->dnsdist);
+	v->dnsdist = NULL;
 	for (size_t i = 0; i < v->n; i++) {
 		health_checker_destroy(v->hc[i]);
 		v->hc[i] = NULL;

@@ -3,20 +3,24 @@
  * in front of resolvers (or loopback addresses) with an optional health
  * checker; v:remove / v:restore are an operator's hand on its membership.
  */
+#include "harness/farm/vip_dnsdist.h"
 #include "harness/lua/bind.h"
 #include "harness/run/run.h"
 
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
 
 /* One entry of backends = {...}: a resolver, or { resolver = r | address = "ip:port", name, weight }. */
 static void read_backend(lua_State *L, int idx, struct farm_vip_backend *b, int n)
 {
-	static const char *const keys[] = { "resolver", "address", "name", "weight", NULL };
+	static const char *const keys[] = { "resolver", "address", "name", "weight", "server", NULL };
 	char what[64], err[256];
 	snprintf(what, sizeof what, "vip: backends[%d]", n);
 	memset(b, 0, sizeof *b);
@@ -51,6 +55,7 @@ static void read_backend(lua_State *L, int idx, struct farm_vip_backend *b, int 
 	if (name[0])
 		snprintf(b->name, sizeof b->name, "%s", name);
 	b->weight = (unsigned)opts_number(L, idx, "weight", 1, 1, 1000, what);
+	snprintf(b->server, sizeof b->server, "%s", opts_string(L, idx, "server", "", what));
 }
 
 static void read_health(lua_State *L, int idx, struct farm_vip_health *h)
@@ -170,16 +175,126 @@ static void read_nftables(lua_State *L, const struct addr *addr, struct farm_vip
 	lua_setfield(L, LUA_REGISTRYINDEX, "dnschaos.nft_flow_idle");
 }
 
+/*
+ * kind = "dnsdist": what of the VIP's options dnsdist can do, into c; the
+ * rest refused, naming what to do instead. A user's file (config) is checked
+ * with dnsdist --check-config now (skipped when dnsdist is missing: the run
+ * then stops at start, exit 4).
+ */
+static void read_dnsdist(lua_State *L, int idx, const struct farm_vip_backend *b, size_t n,
+			 const struct farm_vip_health *h, const struct vip_config *cfg,
+			 struct dnsdist_conf *c)
+{
+	/* policy -> dnsdist's; flow (5-tuple pinning) has no equivalent */
+	static const char *const dd_policy[] = { NULL, "roundrobin", "wrandom", "firstAvailable" };
+	static const char *const userspace_only[] = { "on_down", "on_refused", "flow_idle",
+						      "in_process", NULL };
+	static const char *const check_names[] = { "alive", "rcode", "serial", "exec" };
+	const char *what = "vip (kind = \"dnsdist\")";
+	char err[1024];
+	memset(c, 0, sizeof *c);
+	for (const char *const *k = userspace_only; *k; k++)
+		if (opts_has(L, idx, *k))
+			luaL_error(L, "%s: %s is an option of the userspace VIP; dnsdist has no "
+				      "equivalent (a proxy: no flows to pin or flush, no port unreachable "
+				      "to relay): remove it",
+				   what, *k);
+	const char *config = opts_string(L, idx, "config", "", what);
+	if (config[0]) {
+		runner_path(sandbox_runner(L), config, c->user_file, sizeof c->user_file);
+		if (access(c->user_file, R_OK) != 0)
+			luaL_error(L, "%s: config = '%s': cannot read %s: %s", what, config,
+				   c->user_file, strerror(errno));
+		if (h->enabled)
+			luaL_error(L, "%s: health = {...} and config = '%s' both say how dnsdist "
+				      "checks: with a file of yours, its newServer lines do (checkInterval, "
+				      "checkName, ...): remove health",
+				   what, config);
+	}
+	if (opts_has(L, idx, "policy") || !config[0]) {
+		if (cfg->policy == VIP_FLOW && opts_has(L, idx, "policy"))
+			luaL_error(L, "%s: policy = 'flow' pins a client's flow (kernel DNAT), and "
+				      "dnsdist has no such policy: give query (roundrobin), random "
+				      "(wrandom) or primary (firstAvailable), or leave it out (query)",
+				   what);
+		c->policy = cfg->policy == VIP_FLOW ? "roundrobin" : dd_policy[cfg->policy];
+	}
+	if (opts_has(L, idx, "query_timeout") || !config[0]) {
+		double t = cfg->query_timeout_s;
+		if (t < 1 || t != (double)(unsigned)t)
+			luaL_error(L, "%s: query_timeout = %f: dnsdist's setUDPTimeout takes whole "
+				      "seconds, at least 1",
+				   what, t);
+		c->udp_timeout_s = (unsigned)t;
+	}
+	c->n = n;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(c->b[i].member, sizeof c->b[i].member, "%s", b[i].name);
+		snprintf(c->b[i].server, sizeof c->b[i].server, "%s",
+			 b[i].server[0] ? b[i].server : b[i].name);
+		c->b[i].weight = b[i].weight;
+		if (b[i].server[0] && !config[0])
+			luaL_error(L, "%s: backends[%d]: server = '%s' names a newServer of your "
+				      "config file, and there is none (config = '...')",
+				   what, (int)i + 1, b[i].server);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->b[j].server, c->b[i].server) == 0)
+				luaL_error(L, "%s: backends[%d] and [%d] both map newServer '%s'", what,
+					   (int)j + 1, (int)i + 1, c->b[i].server);
+	}
+	if (h->enabled) {
+		const struct health_config *hc = &h->cfg;
+		lua_getfield(L, idx, "health");
+		int hi = lua_gettop(L);
+		if (hc->kind == HEALTH_SERIAL || hc->kind == HEALTH_EXEC)
+			luaL_error(L, "%s: health check = '%s': dnsdist's checks ask a question and "
+				      "look at the rcode only (no serial comparison, no command): use "
+				      "check = 'alive' or 'rcode', or kind = 'userspace'",
+				   what, check_names[hc->kind]);
+		if (hc->interval_s < 1 || hc->interval_s != (double)(unsigned)hc->interval_s)
+			luaL_error(L, "%s: health interval = %f: dnsdist 1.7 checks in whole seconds "
+				      "(checkInterval), at least 1",
+				   what, hc->interval_s);
+		double ms = hc->timeout_s * 1000;
+		if (ms < 1 || ms != (double)(unsigned)ms)
+			luaL_error(L, "%s: health timeout = %f: dnsdist's checkTimeout is in whole "
+				      "milliseconds",
+				   what, hc->timeout_s);
+		if (opts_has(L, hi, "initial"))
+			luaL_error(L, "%s: health initial: dnsdist checks every backend once before it "
+				      "listens and starts with that answer: remove initial",
+				   what);
+		lua_pop(L, 1);
+		c->health = true;
+		c->check_interval_s = (unsigned)hc->interval_s;
+		c->check_timeout_ms = (unsigned)ms;
+		c->rise = hc->rise;
+		c->fall = hc->fall;
+		c->must_resolve = hc->kind == HEALTH_RCODE;
+		snprintf(c->check_name, sizeof c->check_name, "%s", h->qname);
+		char *tn = ldns_rr_type2str(hc->qtype ? hc->qtype : LDNS_RR_TYPE_SOA);
+		snprintf(c->check_type, sizeof c->check_type, "%s", tn ? tn : "SOA");
+		free(tn);
+	}
+	if (config[0]) {
+		int rc = vip_dnsdist_check(c, err, sizeof err);
+		if (rc != 0 && rc != -ENOENT)
+			luaL_error(L, "%s: config = '%s': %s", what, config, err);
+	}
+}
+
 /* s:vip{ name = "vip", backends = { r1, r2 }, policy = "flow", health = {...} } */
 int vip_new(lua_State *L)
 {
 	static const char *const keys[] = { "name", "address", "backends", "policy", "on_down",
 					    "on_refused", "flow_idle", "query_timeout", "health",
-					    "in_process", "kind", NULL };
+					    "in_process", "kind", "config", NULL };
 	static const char *const policies[] = { "flow", "query", "random", "primary", NULL };
 	static const char *const downs[] = { "keep", "flush", NULL };
 	static const char *const refused[] = { "drop", "servfail", "icmp", NULL };
+	static const char *const kinds[] = { "userspace", "nftables", "dnsdist", NULL };
 	const char *what = "vip";
+	struct dnsdist_conf dd;
 	struct scenario *sc = scenario_get(L);
 	struct farm_vip_backend backends[VIP_BACKENDS_MAX];
 	struct farm_vip_health health;
@@ -192,8 +307,8 @@ int vip_new(lua_State *L)
 	scenario_check_name(L, sc, name, what);
 	scenario_pick_address(L, sc, 2, &addr, what);
 	vip_config_defaults(&cfg);
-	static const char *const kinds[] = { "userspace", "nftables", NULL };
-	bool kernel = opts_enum(L, 2, "kind", kinds, 0, what) == 1;
+	int kind = opts_enum(L, 2, "kind", kinds, 0, what);
+	bool kernel = kind == 1, is_dnsdist = kind == 2;
 	struct farm_vip_nftables nft = { NFT_FLOW, 30 };
 	if (kernel)
 		read_nftables(L, &addr, &nft);
@@ -236,6 +351,15 @@ int vip_new(lua_State *L)
 	if (lua_getfield(L, 2, "health") != LUA_TNIL)
 		read_health(L, lua_gettop(L), &health);
 	lua_pop(L, 1);
+	if (is_dnsdist)
+		read_dnsdist(L, 2, backends, n, &health, &cfg, &dd);
+	else if (opts_has(L, 2, "config"))
+		luaL_error(L, "vip: config is dnsdist's configuration file: give kind = \"dnsdist\"");
+	for (size_t i = 0; i < n && !is_dnsdist; i++)
+		if (backends[i].server[0])
+			luaL_error(L, "vip: backends[%d]: server = ... maps a newServer of a dnsdist "
+				      "config file: give kind = \"dnsdist\" and config = ...",
+				   (int)i + 1);
 
 	luaL_where(L, 1);
 	char where[256], err[256];
@@ -254,6 +378,8 @@ int vip_new(lua_State *L)
 		farm_vip_set_nftables(v, &nft);
 	*box = v;
 	luaL_setmetatable(L, BIND_VIP);
+	if (is_dnsdist && farm_vip_set_dnsdist(v, &dd) != 0)
+		return luaL_error(L, "vip: out of memory");
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, v);
 	return 1;
@@ -284,6 +410,11 @@ static void parse_member(lua_State *L, int self, int idx, struct run_action *a, 
 {
 	a->verb = up ? RUN_RESTORE : RUN_REMOVE;
 	a->vip = vip_check(L, self);
+	if (farm_vip_is_dnsdist(a->vip))
+		luaL_error(L, "%s: vip '%s' is a dnsdist: the run has no hand on its membership "
+			      "(dnsdist 1.7's API cannot set a server down); stop or hang the backend "
+			      "instead",
+			   up ? "restore" : "remove", farm_vip_name(a->vip));
 	a->backend = backend_arg(L, a->vip, idx, up ? "restore" : "remove");
 }
 

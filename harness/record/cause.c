@@ -92,7 +92,7 @@ struct hurt {
 };
 
 /* What kind of lookups a CAUSE_UNKNOWN group holds (its detail). */
-enum { UNKNOWN_FAILED, UNKNOWN_ANSWER, UNKNOWN_NO_QUERY };
+enum { UNKNOWN_FAILED, UNKNOWN_ANSWER, UNKNOWN_NO_QUERY, UNKNOWN_DNSDIST };
 
 /* A bad lookup, as its cause sees it. */
 struct bad {
@@ -798,6 +798,7 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 		                  .event = bad_answer(l) ? HIST_LK_OK : l->event,
 		                  .who = lh->set ? lh->who : HIST_NONE,
 		                  .detail = lh->set         ? lh->detail
+		                            : hist_vip_dnsdist(h, l->target, NULL) ? UNKNOWN_DNSDIST
 		                            : bad_answer(l) ? UNKNOWN_ANSWER
 		                            : l->wire == 0  ? UNKNOWN_NO_QUERY
 		                                            : UNKNOWN_FAILED,
@@ -899,7 +900,13 @@ static int describe(const struct hist *h, struct work *w, struct causes *c)
 		if (kind == CAUSE_UNKNOWN) {
 			if (put_clients(&b, h, g, w->ids, w->nids) != 0)
 				goto oom;
-			if (detail == UNKNOWN_NO_QUERY)
+			if (detail == UNKNOWN_DNSDIST)
+				put(&b,
+				    " %s through a dnsdist VIP, whose queries cannot be tied to "
+				    "lookups (its own source address and ids): which backend or "
+				    "fault it met is not on record",
+				    verb(g));
+			else if (detail == UNKNOWN_NO_QUERY)
 				put(&b,
 				    " %s with no query tied to them (the stack sent none, as ldns "
 				    "once it gave up on its servers, or the join could not tell "

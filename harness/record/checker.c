@@ -720,6 +720,78 @@ static void met_direct(struct touch *T, const struct hist *h, const struct hist_
 	}
 }
 
+/* Whether a lookup's target list ("r1,r2", or a VIP's name) names name. */
+static bool targets(const struct hist *h, uint32_t target, const char *name)
+{
+	const char *list = hist_str(h, target);
+	size_t n = name ? strlen(name) : 0;
+	for (const char *p = list; p && n;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == n && memcmp(p, name, n) == 0)
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * 4. A dnsdist VIP's queries are not joined (its own source address and
+ * ids): a poll that saw it send client queries to backend R (the count grew)
+ * while a fault F on R was on (injected, not healed before the poll period
+ * began) counts as F met by every lookup that asked that VIP and was in
+ * flight during that poll period. One of them did meet it (the count is
+ * of client queries, never of dnsdist's health checks); which one is not
+ * known, so a guard against "none met a fault" is sound only over all the
+ * lookups through that VIP (docs/checks.md).
+ */
+static void met_dnsdist(struct touch *T, const struct hist *h)
+{
+	size_t nb, nf, nl;
+	const struct hist_bstat *bs = hist_backend_stats(h, &nb);
+	const struct hist_fault *fs = hist_faults(h, &nf);
+	const struct hist_lookup *ls = hist_lookups(h, &nl);
+	double maxlat = 0, last = hist_last_t(h);
+	if (!nb)
+		return;
+	for (size_t i = 0; i < nl; i++)
+		maxlat = fmax(maxlat, (ls[i].t_done >= 0 ? ls[i].t_done : last) - ls[i].t_invoke);
+	for (size_t k = 0; k < nb; k++) {
+		const struct hist_bstat *x = &bs[k];
+		double poll = 0;
+		if (!x->new_queries || !hist_vip_dnsdist(h, x->vip, &poll))
+			continue;
+		double a = x->t - poll, b = x->t;
+		const char *vip = hist_str(h, x->vip);
+		for (size_t i = 0; i < nf; i++) {
+			if (!fs[i].inject || fs[i].target != x->backend || fs[i].t > b)
+				continue;
+			double heal = INFINITY;
+			for (size_t j = i + 1; j < nf; j++)
+				if (!fs[j].inject && fs[j].id == fs[i].id) {
+					heal = fs[j].t;
+					break;
+				}
+			if (heal <= a)
+				continue;
+			/* Lookups invoked by b (ordered by invoke) and still in flight after a. */
+			size_t lo = 0, hi = nl;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (ls[mid].t_invoke <= b)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (size_t j = lo; j-- > 0 && ls[j].t_invoke >= a - maxlat;) {
+				double done = ls[j].t_done >= 0 ? ls[j].t_done : last;
+				if (done >= a && targets(h, ls[j].target, vip))
+					met(T, h, ls[j].id, i);
+			}
+		}
+	}
+}
+
 static int touch_compute(const struct hist *h, struct touch *T)
 {
 	size_t nl, nq, nr, nf;
@@ -754,6 +826,7 @@ static int touch_compute(const struct hist *h, struct touch *T)
 			met_resolver(T, h, rs[i].lookup, rs[i].backend, rs[i].t);
 	for (size_t i = 0; i < nl; i++)
 		met_direct(T, h, &ls[i]);
+	met_dnsdist(T, h);
 	if (touch_hops(h, T, ids, nids) != 0)
 		goto oom;
 	free(ids);
@@ -1177,11 +1250,31 @@ static void m_detection(const struct hist *h, const struct expectation *e,
 			last_new = x;
 		}
 	}
+	/* A dnsdist VIP: its counters, read every poll: a poll that saw the backend's
+	 * query count grow stands for the queries sent since the one before (up to a
+	 * poll period earlier). Its time is the last_new's. */
+	size_t nb;
+	const struct hist_bstat *bs = hist_backend_stats(h, &nb);
+	const struct hist_bstat *last_bs = NULL;
+	bool before = false;
+	for (size_t i = 0; i < nb; i++) {
+		const struct hist_bstat *x = &bs[i];
+		if (!match(fv, x->vip) || !x->new_queries || x->t > end)
+			continue;
+		if (x->t < inj->t) {
+			before = before || x->backend == b;
+			continue;
+		}
+		after++;
+		if (x->backend == b) {
+			to_b++;
+			last_bs = x;
+		}
+	}
 	if (after == 0)
 		return inconclusive(r, "the VIP routed nothing after %s's fault at %.3f s: the fault "
 				       "never met traffic", e->backend, inj->t);
 	/* Out of rotation when the fault began: there was nothing to detect. */
-	bool before = false;
 	const struct hist_health *state = NULL;
 	for (size_t i = 0; i < nr && rs[i].t < inj->t && !before; i++)
 		before = match(fv, rs[i].vip) && rs[i].backend == b;
@@ -1207,8 +1300,14 @@ static void m_detection(const struct hist *h, const struct expectation *e,
 		}
 	snprintf(r->unit, sizeof r->unit, "s");
 	/* New flows still going to it when the fault healed (or the run ended): never detected. */
-	bool until_end = last_new && end - last_new->t < 0.05 * (end - inj->t) && isinf(down);
-	r->observed = until_end ? INFINITY : last_new ? last_new->t - inj->t : 0;
+	double last_t = last_new ? last_new->t : -1;
+	uint32_t last_line = last_new ? last_new->line : 0;
+	if (last_bs && last_bs->t > last_t) {
+		last_t = last_bs->t;
+		last_line = last_bs->line;
+	}
+	bool until_end = last_t >= 0 && end - last_t < 0.05 * (end - inj->t) && isinf(down);
+	r->observed = until_end ? INFINITY : last_t >= 0 ? last_t - inj->t : 0;
 	if (isinf(down))
 		say(r->detail, sizeof r->detail,
 		    "%s at %.3f s; %zu new flows to it afterwards, of %zu routes; never marked down",
@@ -1219,8 +1318,11 @@ static void m_detection(const struct hist *h, const struct expectation *e,
 		    "after", nz(h, inj->kind), inj->t, to_b, after, down);
 	if (breaks(e, r->observed)) {
 		moment(r, inj->t, inj->line, "%s injected on %s", nz(h, inj->kind), e->backend);
-		if (last_new)
-			moment(r, last_new->t, last_new->line, "a new flow still sent to %s",
+		if (last_t >= 0)
+			moment(r, last_t, last_line, last_bs && last_t == last_bs->t
+							     ? "dnsdist still sent %s queries (a poll "
+							       "saw its count grow)"
+							     : "a new flow still sent to %s",
 			       e->backend);
 	}
 }
@@ -1271,9 +1373,19 @@ static void m_failure_span(const struct hist *h, const struct expectation *e,
 			}
 		}
 	}
-	if (touched == 0)
+	if (touched == 0) {
+		size_t nb;
+		const struct hist_bstat *bs = hist_backend_stats(h, &nb);
+		for (size_t i = 0; i < nb; i++)
+			if (bs[i].backend == b && match(fv, bs[i].vip) && bs[i].t >= inj->t)
+				return inconclusive(r, "%s is a backend of dnsdist VIP %s, whose "
+						       "queries cannot be joined to lookups (own "
+						       "source address and ids): which lookups "
+						       "reached it is unknown", e->backend,
+						    nz(h, bs[i].vip));
 		return inconclusive(r, "no lookup reached %s after its fault at %.3f s: the fault "
 				       "never touched a lookup", e->backend, inj->t);
+	}
 	/* Lookups went there, but not one met a fault (the fault matched other names or
 	 * types, or only the probes): "none failed" would measure nothing. */
 	if (met == 0)
@@ -1411,6 +1523,27 @@ static void m_readmission(const struct hist *h, const struct expectation *e,
 			       nz(h, kv->vip), (unsigned long long)l->id, nz(h, l->client),
 			       e->backend, zone, unpub_text(ut, sizeof ut, served, pub));
 	}
+	/* A dnsdist VIP: a poll whose count of the backend's queries grew while it was
+	 * behind for the whole poll period before it. */
+	size_t nb;
+	const struct hist_bstat *bs = hist_backend_stats(h, &nb);
+	for (size_t i = 0; i < nb && !bad; i++) {
+		const struct hist_bstat *x = &bs[i];
+		double poll = 0;
+		if (x->backend != b || !match(fv, x->vip) || !x->new_queries ||
+		    !in_window(e, x->t) || !hist_vip_dnsdist(h, x->vip, &poll) ||
+		    !spans_at(unpub, x->t) || !spans_at(unpub, x->t - poll))
+			continue;
+		unpublished_before(h, b, x->line, &zone, &served, &pub);
+		r->outcome = OUTCOME_FAIL;
+		r->has_value = false;
+		say(r->why, sizeof r->why, "dnsdist %s sent %llu quer%s to %s while it served %s %s",
+		    nz(h, x->vip), (unsigned long long)x->new_queries, x->new_queries == 1 ? "y" : "ies",
+		    e->backend, zone, unpub_text(ut, sizeof ut, served, pub));
+		say(r->detail, sizeof r->detail, "%s", r->why);
+		moment(r, x->t, x->line, "%s", r->why);
+		return;
+	}
 	if (bad) {
 		unpublished_before(h, b, first ? first->line : kfirst->line, &zone, &served, &pub);
 		r->outcome = OUTCOME_FAIL;
@@ -1452,6 +1585,9 @@ static void m_readmission(const struct hist *h, const struct expectation *e,
 		checks += hs[i].backend == b && match(fv, hs[i].vip) &&
 			  (hs[i].event == HIST_H_PROBE || hs[i].event == HIST_H_UP ||
 			   hs[i].event == HIST_H_DOWN);
+	/* dnsdist checks without probe lines (its API does not give them). */
+	if (checks == 0 && hist_dnsdist_checks(h, e->vip[0] ? hist_find(h, e->vip) : HIST_NONE, b))
+		checks = 1;
 	if (checks == 0) {
 		r->outcome = OUTCOME_FAIL;
 		r->has_value = false;
@@ -1557,15 +1693,25 @@ static void m_amplification(const struct hist *h, const struct expectation *e,
 	uint8_t cause = e->cause[0] ? cause_of(e->cause) : HIST_CAUSE_NONE;
 	if (e->cause[0] && cause == HIST_CAUSE_NONE)
 		return inconclusive(r, "unknown cause '%s' (first, pair, search, retry)", e->cause);
+	const struct hist_lookup *via_dnsdist = NULL;
 	for (size_t i = 0; i < nl; i++)
 		if (LOOKUP_WANTED(&ls[i]) && completed(&ls[i])) {
 			lookups++;
 			if (!cause)
 				wire += ls[i].wire;
+			if (!via_dnsdist && hist_vip_dnsdist(h, ls[i].target, NULL))
+				via_dnsdist = &ls[i];
 		}
 	char w[64];
 	if (lookups == 0)
 		return inconclusive(r, "no lookup completed in %s", window_text(e, w, sizeof w));
+	/* dnsdist sends from its own address with its own ids: no wire query of a lookup
+	 * through it is joined, and 0 would pass any at_most. */
+	if (via_dnsdist)
+		return inconclusive(r, "lookups of %s went through dnsdist VIP %s, whose queries "
+				       "cannot be joined to lookups (own source address and ids): "
+				       "their wire queries are not counted",
+				    nz(h, via_dnsdist->client), nz(h, via_dnsdist->target));
 	if (cause) {
 		size_t nr, nq;
 		const struct hist_route *rs = hist_routes(h, &nr);
@@ -1800,12 +1946,30 @@ static void m_flaps(const struct hist *h, const struct expectation *e, struct ex
 		}
 	}
 	char w[64];
-	if (probes == 0 || to <= e->from)
+	/* A dnsdist VIP's checks run without probe lines: one that checks the backend
+	 * named (or any of its backends) counts as probing. */
+	bool dnsdist = false;
+	if (probes == 0 && (e->backend[0] || e->vip[0])) {
+		uint32_t vid = e->vip[0] ? hist_find(h, e->vip) : HIST_NONE;
+		if (e->backend[0]) {
+			dnsdist = hist_dnsdist_checks(h, vid, hist_find(h, e->backend));
+		} else {
+			size_t nb;
+			const struct hist_bstat *bs = hist_backend_stats(h, &nb);
+			for (size_t i = 0; i < nb && !dnsdist; i++)
+				dnsdist = bs[i].vip == vid && hist_dnsdist_checks(h, vid, bs[i].backend);
+		}
+	}
+	if ((probes == 0 && !dnsdist) || to <= e->from)
 		return inconclusive(r, "no health probe in %s", window_text(e, w, sizeof w));
 	r->observed = (double)changes / ((to - e->from) / 60.0);
 	snprintf(r->unit, sizeof r->unit, "/min");
-	say(r->detail, sizeof r->detail, "%zu up/down changes over %zu probes in %.3f s", changes,
-	    probes, to - e->from);
+	if (dnsdist)
+		say(r->detail, sizeof r->detail, "%zu up/down changes in %.3f s (dnsdist's checks, "
+		    "not read back)", changes, to - e->from);
+	else
+		say(r->detail, sizeof r->detail, "%zu up/down changes over %zu probes in %.3f s",
+		    changes, probes, to - e->from);
 	if (breaks(e, r->observed))
 		for (size_t i = 0; i < nfirst; i++)
 			moment(r, first[i]->t, first[i]->line, "%s: %s %s (%s)",

@@ -78,7 +78,7 @@ struct hist {
 	size_t table_cap;
 
 	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states,
-		versions, addrs, stalls, vips;
+		versions, addrs, stalls, vips, bstats;
 	uint64_t *lk_ids; /* lookup id -> index + 1, open addressing */
 	uint32_t *lk_idx;
 	size_t lk_cap;
@@ -729,7 +729,8 @@ static uint8_t f_cause(struct ctx *c)
 
 static const char *const type_names[HIST_TYPES] = {
 	"meta", "fault", "publish", "boot", "query", "state", "log",
-	"end",	"route", "health",  "gate", "lookup", "version", "stall", "vip", "other",
+	"end",	"route", "health",  "gate", "lookup", "version", "stall", "vip", "backend_stats",
+	"other",
 };
 
 const char *hist_type_name(enum hist_type t)
@@ -1074,6 +1075,20 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		r->line = (uint32_t)c->lineno;
 		return;
 	}
+	case HIST_BACKEND_STATS: {
+		struct hist_bstat *x = vec_push(&h->bstats);
+		if (!x)
+			break;
+		x->t = t;
+		x->vip = f_str(c, "vip");
+		x->backend = f_str(c, "backend");
+		x->queries = f_uint(c, "queries", 0);
+		x->new_queries = f_uint(c, "new_queries", 0);
+		x->responses = f_uint(c, "responses", 0);
+		x->drops = f_uint(c, "drops", 0);
+		x->line = (uint32_t)c->lineno;
+		return;
+	}
 	case HIST_HEALTH: {
 		struct hist_health *x = vec_push(&h->healths);
 		if (!x)
@@ -1156,6 +1171,11 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		v->vip = f_str(c, "vip");
 		v->kernel = is(get(c->ps, "kind"), "nftables");
 		v->flow_idle = f_num(c, "flow_idle", 30);
+		v->dnsdist = is(get(c->ps, "kind"), "dnsdist");
+		v->poll_s = v->dnsdist ? f_num(c, "poll_ms", 100) / 1000 : 0;
+		v->checks = v->dnsdist && f_bool(c, "checks");
+		if (!(v->poll_s >= 0 && v->poll_s <= 3600))
+			fail(c, "poll_ms must be between 0 and 3600000");
 		v->line = (uint32_t)c->lineno;
 		const struct field *b = get(c->ps, "backends");
 		if (!b || b->kind != J_ARR)
@@ -1226,6 +1246,7 @@ static void init_vecs(struct hist *h)
 	h->addrs.size = sizeof(struct hist_addr);
 	h->stalls.size = sizeof(struct hist_stall);
 	h->vips.size = sizeof(struct hist_vip);
+	h->bstats.size = sizeof(struct hist_bstat);
 }
 
 static int parse_all(struct hist *h, char *err, size_t errlen)
@@ -1428,7 +1449,7 @@ void hist_free(struct hist *h)
 	struct vec *vs[] = { &h->lines,	 &h->lookups,	&h->queries, &h->routes,
 			     &h->healths, &h->faults,	&h->publishes, &h->boots,
 			     &h->gates,	 &h->states,	&h->versions, &h->addrs,
-			     &h->stalls, &h->vips };
+			     &h->stalls, &h->vips, &h->bstats };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->p);
 	free(h->lk_ids);
@@ -1470,6 +1491,40 @@ ARRAY_GETTER(hist_lookups, struct hist_lookup, lookups)
 ARRAY_GETTER(hist_queries, struct hist_query, queries)
 ARRAY_GETTER(hist_routes, struct hist_route, routes)
 ARRAY_GETTER(hist_healths, struct hist_health, healths)
+ARRAY_GETTER(hist_vips, struct hist_vip, vips)
+ARRAY_GETTER(hist_backend_stats, struct hist_bstat, bstats)
+
+bool hist_dnsdist_checks(const struct hist *h, uint32_t vip, uint32_t backend)
+{
+	size_t nv, nb, nh;
+	const struct hist_vip *v = hist_vips(h, &nv);
+	const struct hist_bstat *b = hist_backend_stats(h, &nb);
+	const struct hist_health *x = hist_healths(h, &nh);
+	for (size_t i = 0; i < nv; i++) {
+		if (!v[i].dnsdist || !v[i].checks || (vip != HIST_NONE && v[i].vip != vip))
+			continue;
+		for (size_t k = 0; k < nb; k++)
+			if (b[k].vip == v[i].vip && b[k].backend == backend)
+				return true;
+		for (size_t k = 0; k < nh; k++)
+			if (x[k].vip == v[i].vip && x[k].backend == backend)
+				return true;
+	}
+	return false;
+}
+
+bool hist_vip_dnsdist(const struct hist *h, uint32_t vip, double *poll_s)
+{
+	size_t n;
+	const struct hist_vip *v = hist_vips(h, &n);
+	for (size_t i = 0; vip != HIST_NONE && i < n; i++)
+		if (v[i].vip == vip && v[i].dnsdist) {
+			if (poll_s)
+				*poll_s = v[i].poll_s;
+			return true;
+		}
+	return false;
+}
 ARRAY_GETTER(hist_faults, struct hist_fault, faults)
 ARRAY_GETTER(hist_publishes, struct hist_publish, publishes)
 ARRAY_GETTER(hist_boots, struct hist_boot, boots)
@@ -1477,7 +1532,6 @@ ARRAY_GETTER(hist_gates, struct hist_gate, gates)
 ARRAY_GETTER(hist_stalls, struct hist_stall, stalls)
 ARRAY_GETTER(hist_states, struct hist_state, states)
 ARRAY_GETTER(hist_versions, struct hist_version, versions)
-ARRAY_GETTER(hist_vips, struct hist_vip, vips)
 
 const struct hist_vip *hist_kernel_vip(const struct hist *h, uint32_t vip)
 {

@@ -34,7 +34,7 @@ struct hist;
 enum hist_type {
 	HIST_META, HIST_FAULT, HIST_PUBLISH, HIST_BOOT, HIST_QUERY, HIST_STATE, HIST_LOG,
 	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_STALL, HIST_VIP,
-	HIST_OTHER,
+	HIST_BACKEND_STATS, HIST_OTHER,
 	HIST_TYPES
 };
 
@@ -107,6 +107,14 @@ struct hist_route {
 	uint32_t client;
 	uint8_t cause;
 	bool ambiguous;          /* join: "ambiguous" */
+	uint32_t line;
+};
+
+/* backend_stats lines: a dnsdist VIP's counters for one backend, when they moved. */
+struct hist_bstat {
+	double t;                /* the poll that read them */
+	uint32_t vip, backend;   /* interned */
+	uint64_t queries, new_queries, responses, drops;
 	uint32_t line;
 };
 
@@ -231,18 +239,26 @@ const struct hist_lookup *hist_lookups(const struct hist *h, size_t *n);
 const struct hist_query *hist_queries(const struct hist *h, size_t *n);
 const struct hist_route *hist_routes(const struct hist *h, size_t *n);
 
-/* A `vip` line: a VIP as it started. */
+/*
+ * A `vip` line: a VIP as it started. The userspace VIP (no kind) writes route
+ * lines; a kernel VIP (kind "nftables") routes in the kernel, never in route
+ * lines, and its backends' query lines are joined to lookups; a dnsdist VIP
+ * (kind "dnsdist") forwards with its own address and ids: its queries are
+ * never joined to lookups, and what it did is read back from its counters
+ * (backend_stats) every poll_s.
+ */
 struct hist_vip {
 	double t;
 	uint32_t vip;            /* interned */
-	bool kernel;             /* kind "nftables": its routing is the kernel's, never in
-				    route lines; its backends' query lines are joined */
+	bool kernel;             /* kind "nftables" */
 	uint32_t backend[16];    /* kernel VIPs: the backends' names, interned */
 	uint8_t nbackends;
 	double flow_idle;        /* kernel VIPs: conntrack's UDP timeout, seconds */
+	bool dnsdist;            /* kind "dnsdist" */
+	double poll_s;           /* dnsdist: the poll period ("poll_ms"), else 0 */
+	bool checks;             /* dnsdist: it health-checks its servers (probes not read back) */
 	uint32_t line;
 };
-const struct hist_vip *hist_vips(const struct hist *h, size_t *n);
 
 /* The kernel VIP (kind "nftables") named vip (interned), or NULL. */
 const struct hist_vip *hist_kernel_vip(const struct hist *h, uint32_t vip);
@@ -254,6 +270,17 @@ const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
 const struct hist_state *hist_states(const struct hist *h, size_t *n);
 const struct hist_version *hist_versions(const struct hist *h, size_t *n);
 const struct hist_stall *hist_stalls(const struct hist *h, size_t *n);
+const struct hist_vip *hist_vips(const struct hist *h, size_t *n);
+const struct hist_bstat *hist_backend_stats(const struct hist *h, size_t *n);
+
+/* Whether the VIP named vip (interned) is a dnsdist one; its poll period in *poll_s
+ * (may be NULL). HIST_NONE: false. */
+bool hist_vip_dnsdist(const struct hist *h, uint32_t vip, double *poll_s);
+
+/* Whether a dnsdist VIP (its `vip` line's checks) health-checks backend (interned;
+ * one of its: named by its health or backend_stats lines), vip HIST_NONE: any such
+ * VIP. dnsdist's checks are not read back as probe lines. */
+bool hist_dnsdist_checks(const struct hist *h, uint32_t vip, uint32_t backend);
 
 /* A completed lookup's answers, in the line's order (borrowed; NULL when it has none). */
 const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct hist_lookup *l,

@@ -98,6 +98,7 @@ struct perclient_row *perclient_rows(const struct hist *h, double from, size_t *
 		struct perclient_row *row = &rows[r];
 		uint64_t wire = 0;
 		size_t k = 0;
+		bool unjoined = false;
 		*row = (struct perclient_row){.client = hist_str(h, f->client),
 		                              .stack = hist_str(h, f->stack)};
 		firsts[r] = (struct first){refs[i].index, r};
@@ -112,6 +113,7 @@ struct perclient_row *perclient_rows(const struct hist *h, double from, size_t *
 			row->stale += l->cls == HIST_CLASS_STALE;
 			row->wrong += l->cls == HIST_CLASS_WRONG;
 			wire += l->wire;
+			unjoined = unjoined || hist_vip_dnsdist(h, l->target, NULL);
 			lat[k++] = l->latency_ms;
 		}
 		if (k == 0) {
@@ -121,7 +123,8 @@ struct perclient_row *perclient_rows(const struct hist *h, double from, size_t *
 		qsort(lat, k, sizeof *lat, cmp_double);
 		row->p50 = nearest_rank(lat, k, 50);
 		row->p99 = nearest_rank(lat, k, 99);
-		row->wire = (double)wire / (double)k;
+		/* Through a dnsdist VIP no wire query is joined: not 0, unknown. */
+		row->wire = unjoined ? NAN : (double)wire / (double)k;
 		row->success = (double)row->ok / (double)k;
 	}
 	/* In the order of each client's first lookup. */

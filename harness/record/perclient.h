@@ -14,7 +14,9 @@
  *   p50, p99  nearest-rank percentiles of the completed lookups' latency_ms
  *             (as latency{} computes them), ms
  *   wire      wire queries joined to its completed lookups / lookups (as
- *             amplification{} computes it over the whole run)
+ *             amplification{} computes it over the whole run); NaN (shown
+ *             "-", null in JSON) when one of them asked a dnsdist VIP, whose
+ *             queries are never joined
  */
 #ifndef HARNESS_RECORD_PERCLIENT_H
 #define HARNESS_RECORD_PERCLIENT_H
@@ -28,7 +30,7 @@ struct perclient_row {
 	size_t lookups, ok, failed, timeouts, stale, wrong;
 	double success;  /* ok / lookups; NaN without lookups */
 	double p50, p99; /* ms; NaN without lookups */
-	double wire;     /* per lookup; NaN without lookups */
+	double wire;     /* per lookup; NaN without lookups, or through a dnsdist VIP */
 };
 
 /* The start of the table's window: the first fault's inject time, else 0. */

@@ -988,6 +988,87 @@ static void test_detection(void **state)
 	assert_inconclusive(r, "no fault was injected on r2 in [4 s, the end)");
 }
 
+/* A dnsdist VIP's counters at a poll (every 0.1 s): queries sent to backend so far. */
+static uint32_t hb_bstat(struct hb *b, double t, const char *vip, const char *backend,
+                         unsigned queries, unsigned new_queries)
+{
+	return hb_add(b, t,
+	              "\"type\":\"backend_stats\",\"vip\":\"%s\",\"backend\":\"%s\","
+	              "\"queries\":%u,\"new_queries\":%u,\"responses\":%u,\"drops\":0,"
+	              "\"send_errors\":0,\"outstanding\":0,\"latency_ms\":0.100",
+	              vip, backend, queries, new_queries, queries);
+}
+
+/*
+ * Through a dnsdist VIP (no route lines, no joined query): detection_time from
+ * its counters, lookups in flight while it sent the faulted backend queries
+ * count as having met the fault, amplification is inconclusive instead of 0.
+ */
+static void test_dnsdist_derived(void **state)
+{
+	struct fx *f = *state;
+	uint32_t last;
+	struct expectation e;
+	struct expect_result r;
+
+	hb_add(&f->b, 0.1,
+	       "\"type\":\"vip\",\"vip\":\"dd\",\"address\":\"127.0.0.12:5300\","
+	       "\"kind\":\"dnsdist\",\"policy\":\"roundrobin\",\"config\":\"generated\","
+	       "\"poll_ms\":100,\"checks\":true");
+	struct lk before = hb_invoke(&f->b, 1.0, "app", "ldns", "dd");
+	hb_done(&f->b, &before, "ok", 1, "fresh", 0);
+	hb_bstat(&f->b, 1.1, "dd", "r1", 1, 1);
+	struct lk a = hb_invoke(&f->b, 2.0, "app", "ldns", "dd");
+	hb_done(&f->b, &a, "ok", 1, "fresh", 0);
+	hb_bstat(&f->b, 2.1, "dd", "r2", 1, 1);
+	hb_inject(&f->b, 3.0, "r2", "hang", 1, NULL);
+	struct lk hit = hb_invoke(&f->b, 3.05, "app", "ldns", "dd");
+	hb_bstat(&f->b, 3.1, "dd", "r2", 2, 1);
+	last = hb_bstat(&f->b, 3.5, "dd", "r2", 3, 1);
+	hb_add(&f->b, 3.6,
+	       "\"type\":\"health\",\"vip\":\"dd\",\"backend\":\"r2\",\"event\":\"down\","
+	       "\"reason\":\"dnsdist marked it down\",\"count\":1,\"dnsdist\":true");
+	struct lk later = hb_invoke(&f->b, 3.8, "app", "ldns", "dd");
+	hb_done(&f->b, &later, "ok", 1, "fresh", 0);
+	hb_bstat(&f->b, 3.9, "dd", "r1", 2, 1);
+	hb_done(&f->b, &hit, "timeout", 1000, NULL, 0);
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_DETECTION, EXPECT_AT_MOST, 1);
+	SET(e.backend, "r2");
+	SET(e.vip, "dd");
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 0.5);
+	assert_contains(r.detail, "2 new flows to it afterwards, of 3 routes; marked down 0.600 s");
+	e.bound = 0.2;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 0.5);
+	assert_moment(r, 1, 3.5, last, "dnsdist still sent r2 queries");
+
+	/* the timed-out lookup was in flight while dnsdist sent r2 queries: it met the hang */
+	e = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.9);
+	SET(e.client, "app");
+	e.from = 3;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 0.5);
+
+	/* wire 0 through dnsdist is not "no amplification" */
+	e = ex(EXPECT_AMPLIFICATION, EXPECT_AT_MOST, 3);
+	r = eval(f, &e);
+	assert_inconclusive(r, "went through dnsdist VIP dd, whose queries cannot be joined");
+
+	/* its checks are not read back, but they ran: flaps counts its up/down lines */
+	e = ex(EXPECT_FLAPS, EXPECT_AT_MOST, 10);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 6.0);
+	assert_contains(r.detail, "1 up/down changes in 10.000 s (dnsdist's checks");
+	e.bound = 5;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 6.0);
+}
+
 static void test_detection_never(void **state)
 {
 	struct fx *f = *state;
@@ -3026,6 +3107,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_kernel_detection_closed_port, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kernel_readmission, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_detection_never, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_dnsdist_derived, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_detection_at_once_and_no_traffic, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_failure_span, setup, teardown),

@@ -76,6 +76,7 @@ static const struct {
         {"bad-high-surrogate-at-end.jsonl",
          ":2: not a history line: a lone high surrogate (\\uD800 to \\uDBFF) in a string"},
         {"bad-high-surrogate-cut-pair.jsonl", ":2: not a history line: bad \\u escape"},
+        {"bad-dnsdist-poll.jsonl", ":2: poll_ms must be between 0 and 3600000"},
 };
 #define NREFUSALS (sizeof refusals / sizeof refusals[0])
 
@@ -369,6 +370,37 @@ static void test_surrogate_pairs(void **state)
 	assert_int_not_equal(hist_find(f->h, "db-\xF0\x9F\x98\x80.internal"), HIST_NONE);
 }
 
+/* A dnsdist VIP's lines (vip kind, backend_stats) read into their arrays. */
+static void test_dnsdist_lines(void **state)
+{
+	struct fx *f = *state;
+	char path[512], err[256];
+	size_t n;
+	double poll = 0;
+	snprintf(path, sizeof path, "%s/good-dnsdist.jsonl", HIST_CORPUS);
+	f->h = hist_load(path, err, sizeof err);
+	if (!f->h)
+		fail_msg("%s", err);
+	const struct hist_vip *v = hist_vips(f->h, &n);
+	assert_int_equal(n, 2);
+	assert_true(v[0].dnsdist);
+	assert_true(hist_vip_dnsdist(f->h, hist_find(f->h, "dd"), &poll));
+	assert_true(poll > 0.099 && poll < 0.101);
+	assert_false(hist_vip_dnsdist(f->h, hist_find(f->h, "r1"), NULL));
+	assert_false(hist_vip_dnsdist(f->h, HIST_NONE, NULL));
+	const struct hist_bstat *b = hist_backend_stats(f->h, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(hist_str(f->h, b[1].backend), "r2");
+	assert_int_equal(b[1].queries, 2);
+	assert_int_equal(b[1].new_queries, 2);
+	assert_int_equal(b[1].drops, 1);
+	assert_int_equal(hist_line_type(f->h, 1), HIST_VIP);
+	assert_int_equal(hist_line_type(f->h, 4), HIST_BACKEND_STATS);
+	size_t nh;
+	hist_healths(f->h, &nh);
+	assert_int_equal(nh, 3);
+}
+
 static void test_duplicate_keys(void **state)
 {
 	struct fx *f = *state;
@@ -594,6 +626,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_huge_line_memory, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_line_cap, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_dnsdist_lines, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_writer_longest_line, setup, teardown),
 	};
 
