@@ -94,7 +94,8 @@ const struct addr *farm_vip_addr(const struct farm_vip *v)
 int farm_vip_backend(const struct farm_vip *v, const void *resolver, const char *name)
 {
 	for (size_t i = 0; i < v->n; i++)
-		if ((resolver && v->backends[i].resolver == resolver) ||
+		if ((resolver && (v->backends[i].resolver == resolver ||
+				  v->backends[i].process == resolver)) ||
 		    (name && strcmp(v->backends[i].name, name) == 0))
 			return (int)i;
 	return -1;
@@ -216,6 +217,8 @@ static void on_transition(void *arg, const struct health_transition *t)
 		   t->up ? "up" : "down", t->count, t->reason);
 	apply(v, c->index);
 	const void *target = v->backends[c->index].resolver;
+	if (!target)
+		target = v->backends[c->index].process;
 	if (target)
 		env_emit(v->env, target, t->up ? "healthy" : "unhealthy");
 }
@@ -236,6 +239,9 @@ static bool backend_ready(void *arg)
 {
 	struct hc_ctx *c = arg;
 	const struct farm_resolver *r = c->v->backends[c->index].resolver;
+	const struct farm_process *p = c->v->backends[c->index].process;
+	if (p)
+		return farm_process_state(p) != FARM_BOOTING;
 	return !r || farm_resolver_state(r) != FARM_BOOTING;
 }
 
@@ -293,7 +299,8 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 		struct vip_backend_config *bc = &cfg.backends[i];
 		snprintf(bc->name, sizeof bc->name, "%s", v->backends[i].name);
 		bc->addr = v->backends[i].resolver ? *farm_resolver_addr(v->backends[i].resolver)
-						   : v->backends[i].addr;
+			   : v->backends[i].process ? *farm_process_addr(v->backends[i].process)
+						    : v->backends[i].addr;
 		bc->weight = v->backends[i].weight;
 		if (v->backends[i].resolver && v->in_process) {
 			bc->local.deliver = deliver_local;

@@ -25,6 +25,12 @@ static void read_backend(lua_State *L, int idx, struct farm_vip_backend *b, int 
 		snprintf(b->name, sizeof b->name, "%s", farm_resolver_name(*r));
 		return;
 	}
+	struct farm_process **p = luaL_testudata(L, idx, BIND_PROCESS);
+	if (p) { /* a managed daemon (s:process) */
+		b->process = *p;
+		snprintf(b->name, sizeof b->name, "%s", farm_process_name(*p));
+		return;
+	}
 	if (!lua_istable(L, idx))
 		luaL_error(L, "%s: a resolver or { resolver = r } / { address = 'ip:port' }, got %s",
 			   what, luaL_typename(L, idx));
@@ -200,8 +206,11 @@ static int backend_arg(lua_State *L, struct farm_vip *v, int idx, const char *wh
 		lua_replace(L, idx);
 	}
 	struct farm_resolver **r = luaL_testudata(L, idx, BIND_RESOLVER);
+	struct farm_process **p = luaL_testudata(L, idx, BIND_PROCESS);
 	if (r)
 		i = farm_vip_backend(v, *r, NULL);
+	else if (p)
+		i = farm_vip_backend(v, *p, NULL);
 	else if (lua_type(L, idx) == LUA_TSTRING)
 		i = farm_vip_backend(v, NULL, lua_tostring(L, idx));
 	else
