@@ -369,7 +369,7 @@ static int arm(struct runner *r, struct event **ev, int fd, short what, event_ca
 
 enum runner_outcome runner_run(struct runner *r)
 {
-	char err[512];
+	char err[4096]; /* a daemon that failed to start says why in its own words */
 	double duration = r->duration;
 
 	if (r->opt.history) {
