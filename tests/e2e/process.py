@@ -10,6 +10,8 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
 - stale: the stale-file reboot behind a userspace VIP: the direct client's
   answers are the old serial's (classified stale), the boot line names the
   old serial, the VIP's serial check takes u2 down and no route reaches it after;
+- nsd: nsd (a server and a transfer process under the one it starts): a
+  hang stops them all (nothing answers), a restart from an old file;
 - badconfig: a daemon that cannot start gives its own words, file:line;
 - nocap: without CAP_NET_RAW (a user namespace of our own), a clear error
   at the s:process line, not a run without queries;
@@ -143,6 +145,20 @@ def t_stale(bin_, repo, d, work):
         fail("stale: the VIP routed to u2 after taking it down: %s" % late[:2])
 
 
+def t_nsd(bin_, repo, d, work):
+    if not shutil.which("nsd"):
+        print("nsd: skipped (nsd is not installed)")
+        return
+    p, hist = run(bin_, os.path.join(d, "nsd.lua"), work, "nsd")
+    if p.returncode != 0:
+        return fail("nsd.lua exit %d: %s" % (p.returncode, p.stdout[-3000:] + p.stderr[-3000:]))
+    check_schema(repo, hist)
+    h = history(hist)
+    boots = [l["zones"] for l in h if l["type"] == "boot" and l["resolver"] == "n1"]
+    if boots != [["internal. 2026112502"], ["internal. 2026110301"]]:
+        fail("nsd: n1's boot lines %s" % boots)
+
+
 def t_badconfig(bin_, repo, d, work):
     p, _ = run(bin_, os.path.join(d, "bad", "bad_config.lua"), work, "bad")
     out = p.stdout + p.stderr
@@ -268,7 +284,8 @@ def t_loopback(bin_, repo, d, work):
     print("loopback: %d network calls traced, none off loopback" % len(lines))
 
 
-TESTS = {"basic": t_basic, "faults": t_faults, "stale": t_stale, "badconfig": t_badconfig,
+TESTS = {"basic": t_basic, "faults": t_faults, "stale": t_stale, "nsd": t_nsd,
+         "badconfig": t_badconfig,
          "nocap": t_nocap, "sigkill": t_sigkill, "loopback": t_loopback}
 
 
