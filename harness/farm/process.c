@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -39,7 +40,7 @@
 #include <event2/event.h>
 
 #define OUTPUT_KEEP 4096       /* the tail of the daemon's output kept for messages */
-#define PROBE_EVERY_S 0.05     /* readiness probes, and the watch on a running daemon */
+#define PROBE_EVERY_S 0.02     /* readiness probes */
 #define WATCH_EVERY_S 0.1
 #define PENDING_MAX 4096       /* captured queries waiting for their reply */
 #define PENDING_WAIT_S 5.0     /* a query without a reply after this is dropped */
@@ -131,8 +132,6 @@ static void record_boot(struct farm_process *p, const char *error)
 	struct history *h = env_history(p->env);
 	char name[1024], entry[1100], hex[ZONE_DIGEST_HEX];
 	uint8_t digest[ZONE_DIGEST_LEN];
-	if (!error)
-		env_know_version(p->env, p->serving, CLASSIFY_DISK);
 	if (h) {
 		history_begin(h, env_now(p->env), "boot");
 		history_str(h, "resolver", p->name);
@@ -569,6 +568,39 @@ static void on_capture(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * A kernel filter so that the socket queues only UDP to or from its port
+ * (IPv4 with any header length, IPv6 without extension headers): the
+ * loopback traffic of everything else never reaches the loop. sniff.c and
+ * is_member decide for themselves all the same.
+ */
+static void capture_filter(int fd, uint16_t port)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 7, 14),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9), /* IPv4: the protocol */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 12),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = the header's length */
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 8, 0),
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 6, 7),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6), /* IPv6: the next header */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 5),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 40),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 2, 0),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof code / sizeof code[0]), code };
+	(void)setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
 static int capture_open(struct farm_process *p, char *err, size_t errlen)
 {
 	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
@@ -584,6 +616,7 @@ static int capture_open(struct farm_process *p, char *err, size_t errlen)
 	ll.sll_family = AF_PACKET;
 	ll.sll_protocol = htons(ETH_P_ALL);
 	ll.sll_ifindex = (int)if_nametoindex("lo");
+	capture_filter(fd, addr_port(&p->addr));
 	int buf = CAPTURE_RCVBUF;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
 	if (ll.sll_ifindex == 0 || bind(fd, (struct sockaddr *)&ll, sizeof ll) != 0) {
@@ -1008,6 +1041,9 @@ int farm_process_start(struct farm_process *p, struct zone_version *zone, bool w
 	p->serving = z;
 	if (copy_file(zone_version_source(z), p->zone_path, err, errlen) != 0)
 		return -1;
+	/* Known before the daemon can answer from it (its boot line comes
+	 * once the probe sees an answer, maybe after a client's). */
+	env_know_version(p->env, z, CLASSIFY_DISK);
 	if (p->down_id) {
 		record_fault(p, p->down_id, p->down_kind, "heal");
 		p->down_id = 0;

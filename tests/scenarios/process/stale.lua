@@ -25,5 +25,8 @@ s:expect{ "the direct client gets the old file's answers", stale_answers{ client
           at_least = 1 }
 s:expect{ "nothing stale before the reboot", stale_answers{ to = 1.99 }, at_most = 0, baseline = true }
 s:expect{ "once the VIP takes u2 out, no stale answer through it",
-          stale_stretch{ client = "via-vip" }, at_most = 0.25 }
-s:expect{ "the VIP's client keeps resolving", success_rate{ client = "via-vip" }, at_least = 0.97 }
+          stale_stretch{ client = "via-vip" }, at_most = 0.25, baseline = true }
+-- baseline: whether a lookup through the VIP meets u2's restart is timing (the
+-- VIP may take it out, port unreachable, before one does); the fix holds either way.
+s:expect{ "the VIP's client keeps resolving", success_rate{ client = "via-vip" }, at_least = 0.97,
+          baseline = true }
