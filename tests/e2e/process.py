@@ -136,10 +136,20 @@ def t_stale(bin_, repo, d, work):
              and l.get("class") == "stale"]
     if len(stale) < 10:
         fail("stale: only %d of the direct client's answers are classified stale" % len(stale))
+    # Down after the restart (port unreachable while it restarts, or the old
+    # serial once it answers), and never up again: it stays behind.
     down = [l["t"] for l in h if l["type"] == "health" and l.get("backend") == "u2"
-            and l["event"] == "down" and "2026110301" in l.get("reason", "")]
+            and l["event"] == "down" and l["t"] >= 2.0]
     if not down:
-        return fail("stale: the VIP's serial check never took u2 down")
+        return fail("stale: the VIP's health check never took u2 down")
+    up = [l for l in h if l["type"] == "health" and l.get("backend") == "u2"
+          and l["event"] == "up" and l["t"] > down[0]]
+    if up:
+        fail("stale: the VIP took u2 back while it served the old file: %s" % up[:1])
+    behind = [l for l in h if l["type"] == "health" and l.get("backend") == "u2"
+              and l["event"] == "probe" and "2026110301" in l.get("reason", "")]
+    if not behind:
+        fail("stale: no probe of u2 saw the old serial")
     late = [l for l in h if l["type"] == "route" and l.get("backend") == "u2" and l["t"] > down[0]]
     if late:
         fail("stale: the VIP routed to u2 after taking it down: %s" % late[:2])
