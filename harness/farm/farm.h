@@ -259,6 +259,14 @@ int64_t farm_process_serial(const struct farm_process *p);
 bool farm_process_hung(const struct farm_process *p);
 
 /*
+ * Starts the daemon with its configured zone and blocks until it answers,
+ * recording nothing: called by the run before its clock starts, so that a
+ * daemon's start-up time is not taken from the scenario's. farm_process_start
+ * then records it as started. Returns 0 or -1 with err set (its output).
+ */
+int farm_process_launch(struct farm_process *p, char *err, size_t errlen);
+
+/*
  * Starts the daemon with zone (NULL: the configured one; referenced) copied
  * over its zone file. wait: block until it answers (the run's start-up);
  * else it boots while the loop runs (a restart during the run). Returns 0

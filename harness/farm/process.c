@@ -88,6 +88,7 @@ struct farm_process {
 	double boot_started;
 	struct event *probe_ev, *probe_timer, *watch_timer, *out_ev;
 	/* faults */
+	bool launched; /* started and answering before the run's clock started */
 	uint32_t hang_id;
 	uint32_t down_id; /* kill or stop, healed at the next start */
 	const char *down_kind;
@@ -1030,9 +1031,74 @@ out:
 	return rc;
 }
 
+/* Blocks until the daemon answers its probe: 0, or -1 with err set (it ended, or timed out). */
+static int wait_ready(struct farm_process *p, char *err, size_t errlen)
+{
+	double next = 0;
+	for (;;) {
+		double now = env_clock(p->env);
+		if (now >= next) {
+			(void)probe_send(p);
+			next = now + PROBE_EVERY_S;
+		}
+		struct pollfd pf[2] = { { p->probe_fd, POLLIN, 0 }, { p->out_fd, POLLIN, 0 } };
+		(void)poll(pf, p->out_fd >= 0 ? 2 : 1, (int)(PROBE_EVERY_S * 1000));
+		output_drain(p);
+		if (probe_read(p))
+			return 0;
+		bool ended = spawn_ended(p->pid) != 0;
+		if (ended || env_clock(p->env) - p->boot_started > p->start_timeout_s) {
+			probe_close(p);
+			boot_error(p, ended, err, errlen);
+			if (p->pid) {
+				kill(-p->pid, SIGKILL);
+				reap(p);
+			}
+			return -1;
+		}
+	}
+}
+
+int farm_process_launch(struct farm_process *p, char *err, size_t errlen)
+{
+	if (p->state != FARM_DOWN || p->launched)
+		return 0;
+	zone_version_ref(p->zone);
+	zone_version_unref(p->serving);
+	p->serving = p->zone;
+	if (copy_file(zone_version_source(p->zone), p->zone_path, err, errlen) != 0)
+		return -1;
+	if (spawn_daemon(p, err, errlen) != 0 || probe_open(p) != 0) {
+		if (!err[0])
+			snprintf(err, errlen, "%s: cannot open a socket: %s", p->name, strerror(errno));
+		if (p->pid) {
+			kill(-p->pid, SIGKILL);
+			reap(p);
+		}
+		probe_close(p);
+		return -1;
+	}
+	p->boot_started = env_clock(p->env);
+	if (wait_ready(p, err, errlen) != 0)
+		return -1;
+	p->launched = true;
+	return 0;
+}
+
 int farm_process_start(struct farm_process *p, struct zone_version *zone, bool wait, char *err,
 		       size_t errlen)
 {
+	if (p->launched && !zone) {
+		/* Up already (farm_process_launch): the history hears of it now. */
+		p->launched = false;
+		env_know_version(p->env, p->serving, CLASSIFY_DISK);
+		if (env_history(p->env) && !event_pending(p->cap_ev, EV_READ, NULL))
+			event_add(p->cap_ev, NULL);
+		p->state = FARM_BOOTING;
+		record_state(p, "starting");
+		booted(p);
+		return 0;
+	}
 	if (p->state != FARM_DOWN)
 		return 0;
 	struct zone_version *z = zone ? zone : p->zone;
@@ -1064,35 +1130,15 @@ int farm_process_start(struct farm_process *p, struct zone_version *zone, bool w
 	record_state(p, "starting");
 	p->boot_started = env_clock(p->env);
 	if (wait) {
-		/* The run's start-up: nothing else runs yet, so wait here. */
-		double next = 0;
-		for (;;) {
-			double now = env_clock(p->env);
-			if (now >= next) {
-				(void)probe_send(p);
-				next = now + PROBE_EVERY_S;
-			}
-			struct pollfd pf[2] = { { p->probe_fd, POLLIN, 0 }, { p->out_fd, POLLIN, 0 } };
-			(void)poll(pf, p->out_fd >= 0 ? 2 : 1, (int)(PROBE_EVERY_S * 1000));
-			output_drain(p);
-			if (probe_read(p)) {
-				booted(p);
-				return 0;
-			}
-			bool ended = spawn_ended(p->pid) != 0;
-			if (ended || env_clock(p->env) - p->boot_started > p->start_timeout_s) {
-				probe_close(p);
-				boot_error(p, ended, err, errlen);
-				if (p->pid) {
-					kill(-p->pid, SIGKILL);
-					reap(p);
-				}
-				p->state = FARM_DOWN;
-				record_boot(p, err);
-				record_state(p, "boot failed");
-				return -1;
-			}
+		/* Nothing else runs yet (a start-up without farm_process_launch): wait here. */
+		if (wait_ready(p, err, errlen) != 0) {
+			p->state = FARM_DOWN;
+			record_boot(p, err);
+			record_state(p, "boot failed");
+			return -1;
 		}
+		booted(p);
+		return 0;
 	}
 	p->probe_ev = event_new(env_base(p->env), p->probe_fd, EV_READ | EV_PERSIST, on_probe, p);
 	struct timeval tv = clock_timeval(PROBE_EVERY_S);

@@ -372,6 +372,14 @@ enum runner_outcome runner_run(struct runner *r)
 	char err[4096]; /* a daemon that failed to start says why in its own words */
 	double duration = r->duration;
 
+	/* Real daemons come up before the run's clock starts: their start-up
+	 * (a second or more on a loaded machine) is not the scenario's time.
+	 * One that cannot start fails the run before it has a history. */
+	for (size_t i = 0; i < r->nproc; i++)
+		if (farm_process_launch(r->procs[i], err, sizeof err) != 0) {
+			snprintf(r->error, sizeof r->error, "cannot start the farm: %s", err);
+			return RUNNER_FAILED;
+		}
 	if (r->opt.history) {
 		r->hist = history_open(r->opt.history, err, sizeof err);
 		if (!r->hist) {
