@@ -5,6 +5,7 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
 
 - basic: a real unbound answers glibc and c-ares; its queries are in the
   history (capture lines) joined to those clients' lookups;
+- ipv6: the same on [::1] (glibc), captured over IPv6;
 - faults: hang then continue (queries held while stopped carry the hang's
   fault id; lookups time out), kill and start, restart;
 - stale: the stale-file reboot behind a userspace VIP: the direct client's
@@ -95,6 +96,17 @@ def t_basic(bin_, repo, d, work):
     boots = [l for l in h if l["type"] == "boot" and l["resolver"] == "u1"]
     if not boots or boots[0]["zones"] != ["internal. 2026112502"]:
         fail("basic: boot line %s" % boots)
+
+
+def t_ipv6(bin_, repo, d, work):
+    p, hist = run(bin_, os.path.join(d, "ipv6.lua"), work, "ipv6")
+    if p.returncode != 0:
+        return fail("ipv6.lua exit %d: %s" % (p.returncode, p.stdout[-3000:] + p.stderr[-3000:]))
+    check_schema(repo, hist)
+    qs = [l for l in history(hist) if l["type"] == "query" and l.get("client") == "app"]
+    if len(qs) < 10 or not all(q["src"].startswith("[::1]:") and q["action"] == "answered"
+                               for q in qs):
+        fail("ipv6: captured IPv6 lines joined to the client: %s" % qs[:2])
 
 
 def t_faults(bin_, repo, d, work):
@@ -318,7 +330,7 @@ def t_loopback(bin_, repo, d, work):
             loopback_one("nsd-template", f.read(), "nsd -d -c", work)
 
 
-TESTS = {"basic": t_basic, "faults": t_faults, "stale": t_stale, "nsd": t_nsd,
+TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "stale": t_stale, "nsd": t_nsd,
          "badconfig": t_badconfig,
          "nocap": t_nocap, "sigkill": t_sigkill, "loopback": t_loopback}
 
