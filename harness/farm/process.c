@@ -45,7 +45,7 @@
 #define PENDING_MAX 4096       /* captured queries waiting for their reply */
 #define PENDING_WAIT_S 5.0     /* a query without a reply after this is dropped */
 #define CAPTURE_BATCH 64       /* packets read per wake of the loop */
-#define CAPTURE_SNAP 2048      /* octets of a packet read (headers and the question) */
+#define CAPTURE_SNAP 65536     /* a whole packet: the IP lengths must add up */
 #define CAPTURE_RCVBUF (4 << 20)
 
 /* A captured query waiting for its reply. */
@@ -53,7 +53,7 @@ struct pending {
 	double at;
 	struct addr peer;
 	uint16_t id, qtype;
-	bool question, joined;
+	bool tcp, question, joined;
 	uint8_t qname[WIRE_NAME_MAX];
 	size_t qname_len;
 	struct client_join join;
@@ -97,6 +97,7 @@ struct farm_process {
 	struct event *cap_ev;
 	struct pending *pend;
 	size_t npend;
+	uint8_t *capbuf; /* CAPTURE_SNAP octets */
 };
 
 static void record_state(struct farm_process *p, const char *why)
@@ -449,7 +450,7 @@ static void pending_line(struct farm_process *p, const struct pending *q,
 		return;
 	history_begin(h, now, "query");
 	history_str(h, "resolver", p->name);
-	history_str(h, "transport", "udp");
+	history_str(h, "transport", q->tcp ? "tcp" : "udp");
 	history_str(h, "src", addr_str(&q->peer, buf, sizeof buf));
 	history_uint(h, "id", q->id);
 	if (q->question) {
@@ -514,6 +515,7 @@ static void on_query(struct farm_process *p, const struct sniff_dns *d)
 	q->at = env_now(p->env);
 	q->peer = d->src;
 	q->id = d->id;
+	q->tcp = d->tcp;
 	q->question = d->question;
 	q->fault = p->hang_id;
 	if (d->question) {
@@ -529,7 +531,7 @@ static void on_reply(struct farm_process *p, const struct sniff_dns *d)
 {
 	for (size_t i = 0; i < p->npend; i++) {
 		struct pending *q = &p->pend[i];
-		if (q->id != d->id || addr_port(&q->peer) != addr_port(&d->dst) ||
+		if (q->id != d->id || q->tcp != d->tcp || addr_port(&q->peer) != addr_port(&d->dst) ||
 		    !addr_same_host(&q->peer, &d->dst))
 			continue;
 		if (q->question && d->question &&
@@ -549,12 +551,12 @@ static bool is_member(const struct farm_process *p, const struct addr *a)
 static void on_capture(evutil_socket_t fd, short what, void *arg)
 {
 	struct farm_process *p = arg;
-	uint8_t pkt[CAPTURE_SNAP];
+	uint8_t *pkt = p->capbuf;
 	(void)what;
 	for (int i = 0; i < CAPTURE_BATCH; i++) {
 		struct sockaddr_ll ll;
 		socklen_t sl = sizeof ll;
-		ssize_t n = recvfrom(fd, pkt, sizeof pkt, MSG_DONTWAIT, (struct sockaddr *)&ll, &sl);
+		ssize_t n = recvfrom(fd, pkt, CAPTURE_SNAP, MSG_DONTWAIT, (struct sockaddr *)&ll, &sl);
 		if (n < 0)
 			return; /* EAGAIN: drained for now */
 		if (ll.sll_pkttype == PACKET_OUTGOING)
@@ -571,32 +573,34 @@ static void on_capture(evutil_socket_t fd, short what, void *arg)
 
 /*
  * A kernel filter so that the socket queues only UDP to or from its port
- * (IPv4 with any header length, IPv6 without extension headers): the
+ * UDP or TCP (IPv4 with any header length, IPv6 without extension headers): the
  * loopback traffic of everything else never reaches the loop. sniff.c and
  * is_member decide for themselves all the same.
  */
 static void capture_filter(int fd, uint16_t port)
 {
 	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
-		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 1, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 7, 14),
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9), /* IPv4: the protocol */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 12),
-		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = the header's length */
-		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 8, 0),
-		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 6, 7),
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6), /* IPv6: the next header */
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 0, 5),
-		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 40),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 2, 0),
-		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, 0xffff),
-		BPF_STMT(BPF_RET | BPF_K, 0),
+		/* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+		/* 1 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+		/* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 1, 0),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 8, 16),
+		/* 4 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9), /* IPv4: the protocol */
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 1, 0),
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 0, 13),
+		/* 7 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = the header's length */
+		/* 8 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),
+		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 9, 0),
+		/* 10 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		/* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 7, 8),
+		/* 12 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6), /* IPv6: the next header */
+		/* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, 1, 0),
+		/* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 0, 5),
+		/* 15 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 40),
+		/* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 2, 0),
+		/* 17 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
+		/* 18 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+		/* 19 */ BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		/* 20 */ BPF_STMT(BPF_RET | BPF_K, 0),
 	};
 	struct sock_fprog prog = { (unsigned short)(sizeof code / sizeof code[0]), code };
 	(void)setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
@@ -834,7 +838,8 @@ struct farm_process *farm_process_create(struct run_env *env, const struct farm_
 	wire_name_to_str(zone_version_origin(c->zone, NULL), p->origin, sizeof p->origin);
 	p->argv = calloc(c->argc + 1, sizeof *p->argv);
 	p->pend = calloc(PENDING_MAX, sizeof *p->pend);
-	if (!p->argv || !p->pend)
+	p->capbuf = malloc(CAPTURE_SNAP);
+	if (!p->argv || !p->pend || !p->capbuf)
 		goto oom;
 	p->argc = c->argc;
 	for (size_t i = 0; i < c->argc; i++)
@@ -957,6 +962,7 @@ void farm_process_destroy(struct farm_process *p)
 	free(p->argv);
 	free(p->config);
 	free(p->pend);
+	free(p->capbuf);
 	zone_version_unref(p->zone);
 	zone_version_unref(p->serving);
 	free(p);

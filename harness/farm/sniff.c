@@ -10,6 +10,8 @@
 #define IP6_LEN 40
 #define UDP_LEN 8
 #define PROTO_UDP 17
+#define PROTO_TCP 6
+#define TCP_MIN 20
 
 static void set4(struct addr *a, const uint8_t *ip, uint16_t port)
 {
@@ -58,6 +60,7 @@ enum sniff_verdict sniff_parse(const uint8_t *pkt, size_t len, struct sniff_dns 
 {
 	const uint8_t *udp;
 	size_t avail;
+	uint8_t proto;
 	if (!pkt || len < 1)
 		return SNIFF_MALFORMED;
 	memset(out, 0, sizeof *out);
@@ -69,7 +72,8 @@ enum sniff_verdict sniff_parse(const uint8_t *pkt, size_t len, struct sniff_dns 
 		size_t total = wire_get16(pkt + 2);
 		if (ihl < IP4_MIN || total < ihl || total > len)
 			return SNIFF_MALFORMED;
-		if (pkt[9] != PROTO_UDP)
+		proto = pkt[9];
+		if (proto != PROTO_UDP && proto != PROTO_TCP)
 			return SNIFF_NOT_UDP;
 		uint16_t frag = wire_get16(pkt + 6);
 		if (frag & 0x3fffu) /* MF set, or an offset: a piece of a datagram */
@@ -86,8 +90,9 @@ enum sniff_verdict sniff_parse(const uint8_t *pkt, size_t len, struct sniff_dns 
 		size_t payload = wire_get16(pkt + 4);
 		if (payload > len - IP6_LEN)
 			return SNIFF_MALFORMED;
-		if (pkt[6] != PROTO_UDP) /* extension headers (or jumbograms) are not followed */
-			return SNIFF_NOT_UDP;
+		proto = pkt[6];
+		if (proto != PROTO_UDP && proto != PROTO_TCP)
+			return SNIFF_NOT_UDP; /* extension headers (or jumbograms) are not followed */
 		udp = pkt + IP6_LEN;
 		avail = payload;
 		if (avail < UDP_LEN)
@@ -96,6 +101,19 @@ enum sniff_verdict sniff_parse(const uint8_t *pkt, size_t len, struct sniff_dns 
 		set6(&out->dst, pkt + 24, wire_get16(udp + 2));
 	} else {
 		return SNIFF_NOT_UDP;
+	}
+	if (proto == PROTO_TCP) {
+		out->tcp = true;
+		if (avail < TCP_MIN)
+			return SNIFF_MALFORMED;
+		size_t doff = (size_t)(udp[12] >> 4) * 4;
+		if (doff < TCP_MIN || doff > avail)
+			return SNIFF_MALFORMED;
+		const uint8_t *seg = udp + doff;
+		size_t n = avail - doff;
+		if (n < 2 || (size_t)wire_get16(seg) + 2 > n || wire_get16(seg) < WIRE_HEADER_LEN)
+			return SNIFF_NO_MESSAGE;
+		return dns(seg + 2, wire_get16(seg), out);
 	}
 	size_t ulen = wire_get16(udp + 4);
 	if (ulen < UDP_LEN || ulen > avail)

@@ -4,7 +4,8 @@
 Usage: process.py DNSCHAOS REPO [--only NAME]
 
 - basic: a real unbound answers glibc and c-ares; its queries are in the
-  history (capture lines) joined to those clients' lookups;
+  history (capture lines) joined to those clients' lookups; a TCP query is
+  captured too;
 - ipv6: the same on [::1] (glibc), captured over IPv6;
 - faults: hang then continue (queries held while stopped carry the hang's
   fault id; lookups time out), kill and start, restart;
@@ -96,6 +97,9 @@ def t_basic(bin_, repo, d, work):
     boots = [l for l in h if l["type"] == "boot" and l["resolver"] == "u1"]
     if not boots or boots[0]["zones"] != ["internal. 2026112502"]:
         fail("basic: boot line %s" % boots)
+    tcp = [q for q in qs if q["transport"] == "tcp" and q.get("qname") == "api.internal."]
+    if len(tcp) != 1 or tcp[0]["action"] != "answered" or tcp[0]["an"] != 3:
+        fail("basic: the TCP query's capture line: %s" % tcp)
 
 
 def t_ipv6(bin_, repo, d, work):

@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sniff_dns d;
 	enum sniff_verdict v = sniff_parse(data, size, &d);
-	CHECK(v == SNIFF_OK || v == SNIFF_NOT_UDP || v == SNIFF_FRAGMENT || v == SNIFF_MALFORMED);
+	CHECK(v == SNIFF_OK || v == SNIFF_NOT_UDP || v == SNIFF_NO_MESSAGE || v == SNIFF_FRAGMENT ||
+	      v == SNIFF_MALFORMED);
 	if (v != SNIFF_OK)
 		return 0;
 	int fam = d.src.ss.ss_family;

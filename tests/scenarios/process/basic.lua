@@ -11,3 +11,8 @@ s:client{ name = "cares", stack = "c-ares", target = u1, names = "db-primary.int
 s:expect{ "glibc resolves through unbound", success_rate{ client = "glibc" }, at_least = 0.99 }
 s:expect{ "c-ares resolves through unbound", success_rate{ client = "cares" }, at_least = 0.99 }
 s:expect{ "answers are fresh", stale_answers{}, at_most = 0 }
+-- One query over TCP: captured too (a segment holding a whole message).
+s:at(1.0, function()
+  local r = s:query(u1, "api.internal", "A", { transport = "tcp" })
+  assert(r.status == "answer" and #r.answers == 2, "tcp query: " .. tostring(r.status))
+end)
