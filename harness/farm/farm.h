@@ -237,6 +237,7 @@ struct farm_process_config {
 	const char *config_text;           /* or a config template text, or NULL (copied) */
 	double start_timeout_s;            /* how long it may take to answer an SOA query */
 	char where[256];                   /* "file.lua:12", for messages */
+	bool describe_only;                /* never started (dnschaos check): no capture, no directory */
 };
 
 /*

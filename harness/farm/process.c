@@ -902,13 +902,15 @@ struct farm_process *farm_process_create(struct run_env *env, const struct farm_
 		close(s);
 		addr_set_port(&p->addr, addr_port(&got));
 	}
-	if (capture_open(p, err, errlen) != 0)
+	if (!c->describe_only && capture_open(p, err, errlen) != 0)
 		goto fail;
 	snprintf(p->dir, sizeof p->dir, "/tmp/dnschaos-%.40s-XXXXXX", p->name);
 	for (char *s = p->dir + 5; *s; s++)
 		if (*s == '/')
 			*s = '_';
-	if (!mkdtemp(p->dir)) {
+	if (c->describe_only) {
+		p->dir[0] = '\0'; /* placeholders still checked; nothing is made */
+	} else if (!mkdtemp(p->dir)) {
 		snprintf(err, errlen, "cannot make its directory %s: %s", p->dir, strerror(errno));
 		p->dir[0] = '\0';
 		goto fail;
@@ -925,12 +927,13 @@ struct farm_process *farm_process_create(struct run_env *env, const struct farm_
 			goto fail;
 		}
 	}
-	if (p->config && write_config(p, err, errlen) != 0)
+	if (p->config && !c->describe_only && write_config(p, err, errlen) != 0)
 		goto fail;
-	p->cap_ev = event_new(env_base(env), p->cap_fd, EV_READ | EV_PERSIST, on_capture, p);
+	if (p->cap_fd >= 0)
+		p->cap_ev = event_new(env_base(env), p->cap_fd, EV_READ | EV_PERSIST, on_capture, p);
 	p->watch_timer = event_new(env_base(env), -1, EV_PERSIST, on_watch, p);
 	p->probe_timer = event_new(env_base(env), -1, EV_PERSIST, on_probe, p);
-	if (!p->cap_ev || !p->watch_timer || !p->probe_timer)
+	if ((p->cap_fd >= 0 && !p->cap_ev) || !p->watch_timer || !p->probe_timer)
 		goto oom;
 	return p;
 oom:

@@ -737,7 +737,9 @@ int runner_add_client(struct runner *r, struct client *obj)
 struct farm_process *runner_new_process(struct runner *r, const struct farm_process_config *c,
 					char *err, size_t errlen)
 {
-	struct farm_process *obj = farm_process_create(&r->env, c, err, errlen);
+	struct farm_process_config cc = *c;
+	cc.describe_only = r->opt.describe_only;
+	struct farm_process *obj = farm_process_create(&r->env, &cc, err, errlen);
 	if (!obj)
 		return NULL;
 	if (add(&r->procs, &r->nproc, obj) != 0) {

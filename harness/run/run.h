@@ -61,6 +61,7 @@ struct runner_options {
 	int verbose;              /* -v: events on stderr */
 	double callback_limit_s;  /* longest a Lua call may run without yielding (default 5) */
 	bool progress;            /* a one-line progress indicator on stderr (a terminal) */
+	bool describe_only;       /* never played (dnschaos check): real daemons get no capture, no directory */
 };
 
 /* How a run ended. */
