@@ -15,6 +15,8 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
 - nsd: nsd (a server and a transfer process under the one it starts): a
   hang stops them all (nothing answers), a restart from an old file;
 - badconfig: a daemon that cannot start gives its own words, file:line;
+- badopts: bad declarations refused at their line (a missing command or
+  zone file, an unknown placeholder or option, a program that is not there);
 - nocap: without CAP_NET_RAW (a user namespace of our own), a clear error
   at the s:process line, not a run without queries; `dnschaos check` of a
   process scenario's history needs no such right;
@@ -198,6 +200,43 @@ def t_badconfig(bin_, repo, d, work):
         fail("badconfig: the run passed")
 
 
+BAD_OPTIONS = [
+    # (the s:process options, what dnschaos must say)
+    ('zone_file = "zones/internal.v2.zone"',
+     "process 'u1': command = { 'unbound', '-d', '-c', '{config}' } is required"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound", "-c", "{conf}" }',
+     "process 'u1': command[3]: unknown placeholder '{conf}'"),
+    ('command = { "unbound" }', "process 'u1': zone_file = 'path' is required"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound", 5 }',
+     "process 'u1': command[2] must be a string, got number"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound" }, config = "a", config_text = "b"',
+     "give config (a file) or config_text, not both"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound" }, config = "missing.conf"',
+     "config: cannot read"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound" }, confg = 1',
+     "unknown option 'confg' (did you mean 'config'?)"),
+    ('zone_file = "zones/missing.zone", command = { "unbound" }', "zones/missing.zone"),
+    ('zone_file = "zones/internal.v2.zone", command = { "no-such-daemon-here" }',
+     "cannot run no-such-daemon-here"),
+]
+
+
+def t_badopts(bin_, repo, d, work):
+    """Bad declarations are refused at their scenario line, with what to do."""
+    os.makedirs(os.path.join(work, "zones"), exist_ok=True)
+    shutil.copy(os.path.join(d, "zones", "internal.v2.zone"), os.path.join(work, "zones"))
+    for i, (opts, want) in enumerate(BAD_OPTIONS):
+        scen = os.path.join(work, "bad%d.lua" % i)
+        with open(scen, "w") as f:
+            f.write('local s = scenario{ name = "bad", duration = 1 }\n'
+                    's:process{ name = "u1", %s }\n' % opts)
+        p = subprocess.run([bin_, "run", scen, "-q"], capture_output=True, text=True, timeout=30)
+        out = p.stdout + p.stderr
+        if p.returncode == 0 or want not in out or ("bad%d.lua:2" % i) not in out:
+            fail("badopts: %s: exit %d, wanted %r at bad%d.lua:2 in %r"
+                 % (opts, p.returncode, want, i, out[-600:]))
+
+
 def t_nocap(bin_, repo, d, work):
     unshare = shutil.which("unshare")
     probe = subprocess.run([unshare or "unshare", "-r", "true"], capture_output=True) \
@@ -348,7 +387,7 @@ def t_loopback(bin_, repo, d, work):
 
 
 TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "stale": t_stale, "nsd": t_nsd,
-         "badconfig": t_badconfig,
+         "badconfig": t_badconfig, "badopts": t_badopts,
          "nocap": t_nocap, "sigkill": t_sigkill, "loopback": t_loopback}
 
 
