@@ -216,6 +216,13 @@ bool farm_vip_backend_up(const struct farm_vip *v, int i);
 /* An operator's hand: take a backend out of (or put it back into) the VIP. */
 void farm_vip_set_member(struct farm_vip *v, int i, bool up, const char *why);
 
+/*
+ * Where a backend listens, whatever it is (a fake resolver, a real daemon,
+ * a plain address): every VIP kind reads it here. Known once the farm has
+ * started (a resolver's port is bound then).
+ */
+const struct addr *farm_vip_backend_addr(const struct farm_vip_backend *b);
+
 /* ---- managed DNS daemons (farm/process.c) ---- */
 
 /*

@@ -91,6 +91,15 @@ const struct addr *farm_vip_addr(const struct farm_vip *v)
 	return &v->addr;
 }
 
+const struct addr *farm_vip_backend_addr(const struct farm_vip_backend *b)
+{
+	if (b->resolver)
+		return farm_resolver_addr(b->resolver);
+	if (b->process)
+		return farm_process_addr(b->process);
+	return &b->addr;
+}
+
 int farm_vip_backend(const struct farm_vip *v, const void *resolver, const char *name)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -298,9 +307,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 	for (size_t i = 0; i < v->n; i++) {
 		struct vip_backend_config *bc = &cfg.backends[i];
 		snprintf(bc->name, sizeof bc->name, "%s", v->backends[i].name);
-		bc->addr = v->backends[i].resolver ? *farm_resolver_addr(v->backends[i].resolver)
-			   : v->backends[i].process ? *farm_process_addr(v->backends[i].process)
-						    : v->backends[i].addr;
+		bc->addr = *farm_vip_backend_addr(&v->backends[i]);
 		bc->weight = v->backends[i].weight;
 		if (v->backends[i].resolver && v->in_process) {
 			bc->local.deliver = deliver_local;
