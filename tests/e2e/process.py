@@ -156,6 +156,11 @@ def t_stale(bin_, repo, d, work):
              and l.get("class") == "stale"]
     if len(stale) < 10:
         fail("stale: only %d of the direct client's answers are classified stale" % len(stale))
+    # The old file is known from when it is put in place: an answer from it
+    # that a client gets before the daemon's boot line is stale, not wrong.
+    wrong = [l for l in h if l["type"] == "lookup" and l.get("class") == "wrong"]
+    if wrong:
+        fail("stale: answers classified wrong: %s" % wrong[:2])
     # Down after the restart (port unreachable while it restarts, or the old
     # serial once it answers), and never up again: it stays behind.
     down = [l["t"] for l in h if l["type"] == "health" and l.get("backend") == "u2"
