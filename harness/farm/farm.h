@@ -19,6 +19,7 @@ struct run_env;
 struct farm_source;
 struct farm_resolver;
 struct farm_vip;
+struct farm_process;
 
 #define FARM_NAME_MAX 64
 #define FARM_BOOT_ZONES 16
@@ -171,6 +172,7 @@ bool farm_resolver_gated(const struct farm_resolver *r);
 
 struct farm_vip_backend {
 	struct farm_resolver *resolver; /* or NULL: a plain address */
+	struct farm_process *process;   /* or a managed daemon (farm/process.c) */
 	struct addr addr;               /* when resolver is NULL */
 	char name[FARM_NAME_MAX];
 	unsigned weight;
@@ -239,5 +241,81 @@ bool farm_vip_is_dnsdist(const struct farm_vip *v);
 
 /* An operator's hand: take a backend out of (or put it back into) the VIP. */
 void farm_vip_set_member(struct farm_vip *v, int i, bool up, const char *why);
+
+/*
+ * Where a backend listens, whatever it is (a fake resolver, a real daemon,
+ * a plain address): every VIP kind reads it here. Known once the farm has
+ * started (a resolver's port is bound then).
+ */
+const struct addr *farm_vip_backend_addr(const struct farm_vip_backend *b);
+
+/* ---- managed DNS daemons (farm/process.c) ---- */
+
+/*
+ * A real DNS daemon as a farm member: a command (unbound, nsd, a user's
+ * build) started in its own process group under spawn.c's guardian, on its
+ * own loopback address, serving a zone file copied into a private working
+ * directory. Its queries reach the history through a packet capture on
+ * loopback (needs CAP_NET_RAW). Placeholders in the command's arguments and
+ * in the config template: {addr} {port} {dir} {zone_file} {config} {origin}
+ * {name}, and {{ for a literal {.
+ */
+struct farm_process_config {
+	char name[FARM_NAME_MAX];
+	struct addr addr;                  /* port 0: a free one is picked when created */
+	const char *const *argv;           /* the command, placeholders unexpanded (copied) */
+	size_t argc;
+	struct zone_version *zone;         /* what it serves (referenced; its file is copied) */
+	const char *config_path;           /* a config template file, or NULL (read when created) */
+	const char *config_text;           /* or a config template text, or NULL (copied) */
+	double start_timeout_s;            /* how long it may take to answer an SOA query */
+	char where[256];                   /* "file.lua:12", for messages */
+	bool describe_only;                /* never started (dnschaos check): no capture, no directory */
+};
+
+/*
+ * Creates it: checks the command's placeholders, makes the private directory
+ * (/tmp/dnschaos-NAME-XXXXXX, removed by destroy), picks a port and opens
+ * the capture socket (AF_PACKET on lo). Returns NULL with err set: no
+ * CAP_NET_RAW, an unknown placeholder, an unreadable template, out of memory.
+ */
+struct farm_process *farm_process_create(struct run_env *env, const struct farm_process_config *c,
+					 char *err, size_t errlen);
+/* Kills what still runs, removes its directory. NULL is a no-op. */
+void farm_process_destroy(struct farm_process *p);
+
+const char *farm_process_name(const struct farm_process *p);
+const struct addr *farm_process_addr(const struct farm_process *p);
+enum farm_state farm_process_state(const struct farm_process *p);
+/* The serial of the zone file it last booted, or -1 when down. */
+int64_t farm_process_serial(const struct farm_process *p);
+/* True while it is stopped by a hang (SIGSTOP). */
+bool farm_process_hung(const struct farm_process *p);
+
+/*
+ * Starts the daemon with its configured zone and blocks until it answers,
+ * recording nothing: called by the run before its clock starts, so that a
+ * daemon's start-up time is not taken from the scenario's. farm_process_start
+ * then records it as started. Returns 0 or -1 with err set (its output).
+ */
+int farm_process_launch(struct farm_process *p, char *err, size_t errlen);
+
+/*
+ * Starts the daemon with zone (NULL: the configured one; referenced) copied
+ * over its zone file. wait: block until it answers (the run's start-up);
+ * else it boots while the loop runs (a restart during the run). Returns 0
+ * or -1 with err set (the daemon's own output included).
+ */
+int farm_process_start(struct farm_process *p, struct zone_version *zone, bool wait, char *err,
+		       size_t errlen);
+/* SIGKILL to its process group, reaped; why: "kill", "stop", "end". Records a fault for kill/stop. */
+void farm_process_stop(struct farm_process *p, const char *why);
+/* kill then start (zone: an old file for the stale-file reboot, or NULL). */
+int farm_process_restart(struct farm_process *p, struct zone_version *zone, char *err,
+			 size_t errlen);
+/* SIGSTOP to everything of its group but the guardian; returns the fault id (0: not running). */
+uint32_t farm_process_hang(struct farm_process *p);
+/* SIGCONT; heals the hang. Returns 1 if it was hung, 0 otherwise. */
+int farm_process_continue(struct farm_process *p);
 
 #endif

@@ -115,9 +115,8 @@ static int start_dnsdist(struct farm_vip *v, char *err, size_t errlen)
 	struct history *h = env_history(v->env);
 	char buf[80], why[1024];
 	for (size_t i = 0; i < v->n; i++)
-		addr_str(v->backends[i].resolver ? farm_resolver_addr(v->backends[i].resolver)
-						 : &v->backends[i].addr,
-			 v->dd->b[i].address, sizeof v->dd->b[i].address);
+		addr_str(farm_vip_backend_addr(&v->backends[i]), v->dd->b[i].address,
+			 sizeof v->dd->b[i].address);
 	/* The check's name: as given, else the probed zone's apex (as the userspace checker). */
 	if (v->dd->health && !v->dd->check_name[0]) {
 		if (v->health.zone[0])
@@ -165,10 +164,20 @@ const struct addr *farm_vip_addr(const struct farm_vip *v)
 	return &v->addr;
 }
 
+const struct addr *farm_vip_backend_addr(const struct farm_vip_backend *b)
+{
+	if (b->resolver)
+		return farm_resolver_addr(b->resolver);
+	if (b->process)
+		return farm_process_addr(b->process);
+	return &b->addr;
+}
+
 int farm_vip_backend(const struct farm_vip *v, const void *resolver, const char *name)
 {
 	for (size_t i = 0; i < v->n; i++)
-		if ((resolver && v->backends[i].resolver == resolver) ||
+		if ((resolver && (v->backends[i].resolver == resolver ||
+				  v->backends[i].process == resolver)) ||
 		    (name && strcmp(v->backends[i].name, name) == 0))
 			return (int)i;
 	return -1;
@@ -303,6 +312,8 @@ static void on_transition(void *arg, const struct health_transition *t)
 		   t->up ? "up" : "down", t->count, t->reason);
 	apply(v, c->index);
 	const void *target = v->backends[c->index].resolver;
+	if (!target)
+		target = v->backends[c->index].process;
 	if (target)
 		env_emit(v->env, target, t->up ? "healthy" : "unhealthy");
 }
@@ -323,6 +334,9 @@ static bool backend_ready(void *arg)
 {
 	struct hc_ctx *c = arg;
 	const struct farm_resolver *r = c->v->backends[c->index].resolver;
+	const struct farm_process *p = c->v->backends[c->index].process;
+	if (p)
+		return farm_process_state(p) != FARM_BOOTING;
 	return !r || farm_resolver_state(r) != FARM_BOOTING;
 }
 
@@ -406,8 +420,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 	for (size_t i = 0; i < v->n; i++) {
 		struct vip_backend_config *bc = &cfg.backends[i];
 		snprintf(bc->name, sizeof bc->name, "%s", v->backends[i].name);
-		bc->addr = v->backends[i].resolver ? *farm_resolver_addr(v->backends[i].resolver)
-						   : v->backends[i].addr;
+		bc->addr = *farm_vip_backend_addr(&v->backends[i]);
 		bc->weight = v->backends[i].weight;
 		if (v->backends[i].resolver && v->in_process) {
 			bc->local.deliver = deliver_local;

@@ -33,6 +33,7 @@ struct sched;
 #define BIND_CLIENT "dnschaos.client"
 #define BIND_BOOT "dnschaos.boot_plan"
 #define BIND_ACTION "dnschaos.action"
+#define BIND_PROCESS "dnschaos.process"
 
 /* ---- sandbox.c ---- */
 
@@ -246,6 +247,7 @@ extern const struct action_method resolver_actions[];
 extern const struct action_method source_actions[];
 extern const struct action_method vip_actions[];
 extern const struct action_method fault_actions[];
+extern const struct action_method process_actions[];
 
 void action_open(lua_State *L);
 
@@ -293,6 +295,12 @@ void vip_push(lua_State *L, struct farm_vip *v);
 struct farm_vip *vip_check(lua_State *L, int idx);
 /* s:vip{...} */
 int vip_new(lua_State *L);
+
+void process_open(lua_State *L);
+void process_push(lua_State *L, struct farm_process *p);
+struct farm_process *process_check(lua_State *L, int idx);
+/* s:process{...} */
+int process_new(lua_State *L);
 
 void expect_open(lua_State *L);
 /* s:expect{...} */

@@ -165,6 +165,10 @@ static void read_one_target(lua_State *L, int t, struct client_config *cfg, cons
 		struct farm_resolver *r = resolver_check(L, t);
 		cfg->target_refs[i] = farm_resolver_addr(r);
 		snprintf(name, sizeof name, "%s", farm_resolver_name(r));
+	} else if (luaL_testudata(L, t, BIND_PROCESS)) {
+		struct farm_process *p = process_check(L, t);
+		cfg->target_refs[i] = farm_process_addr(p);
+		snprintf(name, sizeof name, "%s", farm_process_name(p));
 	} else if (luaL_testudata(L, t, BIND_VIP)) {
 		struct farm_vip *v = vip_check(L, t);
 		cfg->target_refs[i] = farm_vip_addr(v);
@@ -174,7 +178,8 @@ static void read_one_target(lua_State *L, int t, struct client_config *cfg, cons
 		cfg->target_refs[i] = farm_source_addr(s);
 		snprintf(name, sizeof name, "%s", farm_source_name(s));
 	} else {
-		luaL_error(L, "%s: a target must be a vip, a resolver, a zone source or 'ip:port', "
+		luaL_error(L, "%s: a target must be a vip, a resolver, a process, a zone source or "
+			      "'ip:port', "
 			      "got %s",
 			   what, luaL_typename(L, t));
 	}

@@ -48,6 +48,8 @@ static void name_opt(lua_State *L, int idx, const char *key, char *out, size_t c
 		s = farm_resolver_name(resolver_check(L, -1));
 	else if (luaL_testudata(L, -1, BIND_VIP))
 		s = farm_vip_name(vip_check(L, -1));
+	else if (luaL_testudata(L, -1, BIND_PROCESS))
+		s = farm_process_name(process_check(L, -1));
 	else if (luaL_testudata(L, -1, BIND_CLIENT))
 		s = client_name(client_check(L, -1));
 	else

@@ -41,6 +41,17 @@ void vip_push(lua_State *L, struct farm_vip *v)
 	lua_rawgetp(L, LUA_REGISTRYINDEX, v);
 }
 
+struct farm_process *process_check(lua_State *L, int idx)
+{
+	struct farm_process **box = luaL_checkudata(L, idx, BIND_PROCESS);
+	return *box;
+}
+
+void process_push(lua_State *L, struct farm_process *p)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, p);
+}
+
 struct client *client_check(lua_State *L, int idx)
 {
 	struct client **box = luaL_checkudata(L, idx, BIND_CLIENT);
@@ -53,6 +64,11 @@ void scenario_push_named(lua_State *L, const char *name)
 	struct farm_resolver *r = runner_find_resolver(run, name);
 	struct farm_source *s = runner_find_source(run, name);
 	struct farm_vip *v = runner_find_vip(run, name);
+	struct farm_process *p = runner_find_process(run, name);
+	if (p) {
+		process_push(L, p);
+		return;
+	}
 	if (r) {
 		resolver_push(L, r);
 		return;

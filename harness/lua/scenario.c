@@ -75,6 +75,8 @@ static int declare_action(lua_State *L, double at, int target, const char *metho
 		table = vip_actions, type = "vip";
 	else if (luaL_testudata(L, target, BIND_FAULT))
 		table = fault_actions, type = "fault";
+	else if (luaL_testudata(L, target, BIND_PROCESS))
+		table = process_actions, type = "process";
 	char where[256];
 	const char *what = luaL_tolstring(L, target, NULL);
 	luaL_where(L, 1);
@@ -94,7 +96,7 @@ static int declare_action(lua_State *L, double at, int target, const char *metho
 					  where, type, method, opts_closest(method, names));
 		}
 		return luaL_error(L, "%sa %s has no actions: the target must be a resolver, a "
-				     "zone source, a vip or a fault",
+				     "process, a zone source, a vip or a fault",
 				  where, luaL_typename(L, target));
 	}
 	lua_pushcfunction(L, declare_parse);
@@ -263,7 +265,7 @@ static int scenario_new(lua_State *L)
 void scenario_open(lua_State *L, struct runner *run)
 {
 	static const luaL_Reg methods[] = {
-		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "vip", vip_new }, { "client", client_new }, { "expect", expect_new },
+		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "process", process_new }, { "vip", vip_new }, { "client", client_new }, { "expect", expect_new },
 		{ "at", s_at },		       { "every", s_every },	      { "on", sched_on },
 		{ "sleep", sched_sleep },      { "wait", sched_wait },	      { "now", s_now },
 		{ "get", s_get },	       { "log", s_log },	      { "query", sched_query },
@@ -281,6 +283,7 @@ void scenario_open(lua_State *L, struct runner *run)
 	lua_setfield(L, -2, "__name");
 	lua_pop(L, 1);
 	resolver_open(L);
+	process_open(L);
 	source_open(L);
 	zone_open(L);
 	fault_open(L);

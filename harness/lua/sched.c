@@ -276,7 +276,10 @@ static const void *event_target(lua_State *L, int idx, const char *what)
 	struct farm_source **s = luaL_testudata(L, idx, BIND_SOURCE);
 	if (s)
 		return *s;
-	luaL_error(L, "%s: the target must be a resolver or a zone source, got %s", what,
+	struct farm_process **p = luaL_testudata(L, idx, BIND_PROCESS);
+	if (p)
+		return *p;
+	luaL_error(L, "%s: the target must be a resolver, a process or a zone source, got %s", what,
 		   luaL_typename(L, idx));
 	return NULL;
 }
@@ -527,6 +530,8 @@ int sched_query(lua_State *L)
 		server = *farm_resolver_addr(resolver_check(L, 2));
 	} else if (luaL_testudata(L, 2, BIND_SOURCE)) {
 		server = *farm_source_addr(source_check(L, 2));
+	} else if (luaL_testudata(L, 2, BIND_PROCESS)) {
+		server = *farm_process_addr(process_check(L, 2));
 	} else if (luaL_testudata(L, 2, BIND_VIP)) {
 		server = *farm_vip_addr(vip_check(L, 2));
 	} else {

@@ -31,6 +31,12 @@ static void read_backend(lua_State *L, int idx, struct farm_vip_backend *b, int 
 		snprintf(b->name, sizeof b->name, "%s", farm_resolver_name(*r));
 		return;
 	}
+	struct farm_process **p = luaL_testudata(L, idx, BIND_PROCESS);
+	if (p) { /* a managed daemon (s:process) */
+		b->process = *p;
+		snprintf(b->name, sizeof b->name, "%s", farm_process_name(*p));
+		return;
+	}
 	if (!lua_istable(L, idx))
 		luaL_error(L, "%s: a resolver or { resolver = r } / { address = 'ip:port' }, got %s",
 			   what, luaL_typename(L, idx));
@@ -337,7 +343,7 @@ int vip_new(lua_State *L)
 			if (strcmp(backends[j].name, backends[i].name) == 0)
 				return luaL_error(L, "vip: backend '%s' is listed twice",
 						  backends[i].name);
-		if (kernel && !backends[i].resolver && backends[i].addr.ss.ss_family != AF_INET)
+		if (kernel && farm_vip_backend_addr(&backends[i])->ss.ss_family != AF_INET)
 			return luaL_error(L, "vip: kind = 'nftables' DNATs to IPv4 backends, and "
 					     "%s is not one", backends[i].name);
 		weights += backends[i].weight;
@@ -394,8 +400,11 @@ static int backend_arg(lua_State *L, struct farm_vip *v, int idx, const char *wh
 		lua_replace(L, idx);
 	}
 	struct farm_resolver **r = luaL_testudata(L, idx, BIND_RESOLVER);
+	struct farm_process **p = luaL_testudata(L, idx, BIND_PROCESS);
 	if (r)
 		i = farm_vip_backend(v, *r, NULL);
+	else if (p)
+		i = farm_vip_backend(v, *p, NULL);
 	else if (lua_type(L, idx) == LUA_TSTRING)
 		i = farm_vip_backend(v, NULL, lua_tostring(L, idx));
 	else

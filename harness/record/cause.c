@@ -192,7 +192,9 @@ static void query_hurt(const struct hist *h, struct map *faults, const struct hi
 	} else if (is(h, q->action, "truncated")) {
 		hurt(lh, q->t, CAUSE_TRUNCATED, q->resolver, q->fault, HIST_NONE);
 	} else if (is(h, q->action, "answered")) {
-		if (capacity)
+		if (f && is(h, f->kind, "hang")) /* a stopped daemon's reply, sent once continued */
+			hurt(lh, q->t, CAUSE_HANG, q->resolver, q->fault, HIST_NONE);
+		else if (capacity)
 			hurt(lh, q->t, CAUSE_CAPACITY, q->resolver, q->fault, HIST_NONE);
 		else if (q->delay_fault)
 			hurt(lh, q->t, CAUSE_DELAY, q->resolver, q->delay_fault, HIST_NONE);

@@ -485,7 +485,7 @@ static int track_bad(struct track *r)
 
 static bool lifecycle_fault(const char *kind)
 {
-	static const char *const k[] = { "stop", "crash", "restart", "reload", NULL };
+	static const char *const k[] = { "stop", "crash", "restart", "reload", "kill", NULL };
 	for (size_t i = 0; kind && k[i]; i++)
 		if (strcmp(kind, k[i]) == 0)
 			return true;

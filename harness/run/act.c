@@ -16,6 +16,7 @@ const char *run_verb_name(enum run_verb v)
 		[RUN_CRASH] = "crash",	       [RUN_RESTART] = "restart",   [RUN_RELOAD] = "reload",
 		[RUN_PUBLISH] = "publish",     [RUN_SOURCE_STOP] = "stop",  [RUN_SOURCE_START] = "start",
 		[RUN_REMOVE] = "remove",       [RUN_RESTORE] = "restore",   [RUN_RATE] = "rate",
+		[RUN_SUSPEND] = "hang",	       [RUN_RESUME] = "continue",   [RUN_KILL] = "kill",
 	};
 	return (unsigned)v < sizeof names / sizeof names[0] && names[v] ? names[v] : "?";
 }
@@ -30,6 +31,8 @@ const char *run_action_target(const struct run_action *a)
 		return farm_vip_name(a->vip);
 	if (a->client)
 		return client_name(a->client);
+	if (a->process)
+		return farm_process_name(a->process);
 	return "?";
 }
 
@@ -86,6 +89,43 @@ static int inject(struct run_env *r, const struct run_action *a, struct run_resu
 	return RUN_ACT_OK;
 }
 
+/* An action on a managed daemon (farm/process.c). */
+static int process_act(struct run_env *r, const struct run_action *a, struct run_result *res,
+		       char *err, size_t errlen)
+{
+	char why[8192];
+	struct zone_version *zone = a->has_boot && a->boot.nzones ? a->boot.zones[0] : NULL;
+	why[0] = '\0';
+	switch (a->verb) {
+	case RUN_SUSPEND:
+		res->fault_id = farm_process_hang(a->process);
+		if (!res->fault_id) {
+			snprintf(err, errlen, "hang: %s is not running", farm_process_name(a->process));
+			return RUN_ACT_REFUSED;
+		}
+		return RUN_ACT_OK;
+	case RUN_RESUME:
+		res->healed = farm_process_continue(a->process);
+		return RUN_ACT_OK;
+	case RUN_KILL:
+	case RUN_STOP:
+		farm_process_stop(a->process, a->verb == RUN_KILL ? "kill" : "stop");
+		return RUN_ACT_OK;
+	case RUN_START:
+		if (farm_process_start(a->process, zone, false, why, sizeof why) != 0)
+			return failed(r, a, err, errlen, why);
+		return RUN_ACT_OK;
+	case RUN_RESTART:
+		if (farm_process_restart(a->process, zone, why, sizeof why) != 0)
+			return failed(r, a, err, errlen, why);
+		return RUN_ACT_OK;
+	default:
+		break;
+	}
+	snprintf(err, errlen, "%s is not an action on a process", run_verb_name(a->verb));
+	return RUN_ACT_REFUSED;
+}
+
 int run_act(struct run_env *r, const struct run_action *a, struct run_result *res, char *err,
 	    size_t errlen)
 {
@@ -97,6 +137,8 @@ int run_act(struct run_env *r, const struct run_action *a, struct run_result *re
 	memset(res, 0, sizeof *res);
 	err[0] = '\0';
 	why[0] = '\0';
+	if (a->process)
+		return process_act(r, a, res, err, errlen);
 	switch (a->verb) {
 	case RUN_INJECT:
 		return inject(r, a, res, err, errlen);
@@ -151,6 +193,9 @@ int run_act(struct run_env *r, const struct run_action *a, struct run_result *re
 		client_set_rate(a->client, a->rate);
 		return RUN_ACT_OK;
 	case RUN_NONE:
+	case RUN_SUSPEND:
+	case RUN_RESUME:
+	case RUN_KILL:
 		break;
 	}
 	snprintf(err, errlen, "no action");

@@ -41,6 +41,11 @@ enum run_verb {
 	RUN_RESTORE,  /* backend */
 	/* on a client */
 	RUN_RATE,     /* rate */
+	/* on a managed daemon (process): RUN_STOP, RUN_START and RUN_RESTART
+	 * (boot.zones[0]: the zone file to put in place, has_boot) too */
+	RUN_SUSPEND,  /* "hang": SIGSTOP */
+	RUN_RESUME,   /* "continue": SIGCONT */
+	RUN_KILL,     /* SIGKILL */
 };
 
 struct run_action {
@@ -49,6 +54,7 @@ struct run_action {
 	struct farm_source *source;
 	struct farm_vip *vip;
 	struct client *client;
+	struct farm_process *process;
 	struct fault_spec fault; /* RUN_INJECT (wrong_zones NULL: built when acting) */
 	double duration;         /* RUN_INJECT, RUN_CAPACITY: heals itself after, if > 0 */
 	double qps;
@@ -65,7 +71,7 @@ struct run_action {
 /* What an action gave back. */
 struct run_result {
 	uint32_t fault_id; /* RUN_INJECT, RUN_CAPACITY: the new fault */
-	int healed;        /* RUN_HEAL: how many */
+	int healed;        /* RUN_HEAL: how many; RUN_RESUME: 1 if it was hung */
 };
 
 /* The name of the verb as the scenario API spells it ("crash", "publish", ...). */

@@ -76,6 +76,8 @@ struct runner {
 	size_t nsrc;
 	struct farm_vip **vips;
 	size_t nvip;
+	struct farm_process **procs;
+	size_t nproc;
 	struct client **clients;
 	size_t ncli;
 	/* the timeline */
@@ -215,6 +217,9 @@ void runner_destroy(struct runner *r)
 	for (size_t i = 0; i < r->nres; i++)
 		farm_resolver_destroy(r->resolvers[i]);
 	free(r->resolvers);
+	for (size_t i = 0; i < r->nproc; i++)
+		farm_process_destroy(r->procs[i]);
+	free(r->procs);
 	for (size_t i = 0; i < r->nsrc; i++)
 		farm_source_destroy(r->sources[i]);
 	free(r->sources);
@@ -364,9 +369,17 @@ static int arm(struct runner *r, struct event **ev, int fd, short what, event_ca
 
 enum runner_outcome runner_run(struct runner *r)
 {
-	char err[512];
+	char err[4096]; /* a daemon that failed to start says why in its own words */
 	double duration = r->duration;
 
+	/* Real daemons come up before the run's clock starts: their start-up
+	 * (a second or more on a loaded machine) is not the scenario's time.
+	 * One that cannot start fails the run before it has a history. */
+	for (size_t i = 0; i < r->nproc; i++)
+		if (farm_process_launch(r->procs[i], err, sizeof err) != 0) {
+			snprintf(r->error, sizeof r->error, "cannot start the farm: %s", err);
+			return RUNNER_FAILED;
+		}
 	if (r->opt.history) {
 		r->hist = history_open(r->opt.history, err, sizeof err);
 		if (!r->hist) {
@@ -721,6 +734,40 @@ int runner_add_client(struct runner *r, struct client *obj)
 	return add(&r->clients, &r->ncli, obj);
 }
 
+struct farm_process *runner_new_process(struct runner *r, const struct farm_process_config *c,
+					char *err, size_t errlen)
+{
+	struct farm_process_config cc = *c;
+	cc.describe_only = r->opt.describe_only;
+	struct farm_process *obj = farm_process_create(&r->env, &cc, err, errlen);
+	if (!obj)
+		return NULL;
+	if (add(&r->procs, &r->nproc, obj) != 0) {
+		snprintf(err, errlen, "out of memory");
+		farm_process_destroy(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+struct farm_process *runner_find_process(const struct runner *r, const char *name)
+{
+	for (size_t i = 0; i < r->nproc; i++)
+		if (strcmp(farm_process_name(r->procs[i]), name) == 0)
+			return r->procs[i];
+	return NULL;
+}
+
+size_t runner_process_count(const struct runner *r)
+{
+	return r->nproc;
+}
+
+struct farm_process *runner_process_at(const struct runner *r, size_t i)
+{
+	return i < r->nproc ? r->procs[i] : NULL;
+}
+
 struct farm_resolver *runner_find_resolver(const struct runner *r, const char *name)
 {
 	for (size_t i = 0; i < r->nres; i++)
@@ -773,7 +820,7 @@ size_t runner_client_count(const struct runner *r)
 bool runner_name_taken(const struct runner *r, const char *name)
 {
 	return runner_find_resolver(r, name) || runner_find_source(r, name) ||
-	       runner_find_vip(r, name);
+	       runner_find_vip(r, name) || runner_find_process(r, name);
 }
 
 /* The same address, and the same port unless either is still 0 (chosen at start). */
@@ -794,6 +841,9 @@ bool runner_address_used(const struct runner *r, const struct addr *a)
 			return true;
 	for (size_t i = 0; i < r->nvip; i++)
 		if (same_host(farm_vip_addr(r->vips[i]), a))
+			return true;
+	for (size_t i = 0; i < r->nproc; i++)
+		if (same_host(farm_process_addr(r->procs[i]), a))
 			return true;
 	return false;
 }
@@ -1026,6 +1076,10 @@ static int farm_start(struct runner *r, char *err, size_t errlen)
 	for (size_t i = 0; i < r->nres; i++)
 		if (farm_resolver_start(r->resolvers[i], NULL, err, errlen) != 0)
 			return -1;
+	/* Managed daemons with the resolvers: the run waits until each answers. */
+	for (size_t i = 0; i < r->nproc; i++)
+		if (farm_process_start(r->procs[i], NULL, true, err, errlen) != 0)
+			return -1;
 	/* VIPs last: they forward to the resolvers' ports, known only now. */
 	for (size_t i = 0; i < r->nvip; i++)
 		if (farm_vip_start(r->vips[i], err, errlen) != 0)
@@ -1056,6 +1110,10 @@ static void farm_stop(struct runner *r)
 	for (size_t i = 0; i < r->nres; i++) {
 		farm_resolver_heal(r->resolvers[i], 0);
 		farm_resolver_stop(r->resolvers[i], "end");
+	}
+	for (size_t i = 0; i < r->nproc; i++) {
+		farm_process_continue(r->procs[i]);
+		farm_process_stop(r->procs[i], "end");
 	}
 	for (size_t i = 0; i < r->nsrc; i++)
 		farm_source_stop(r->sources[i]);

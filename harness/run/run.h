@@ -61,6 +61,7 @@ struct runner_options {
 	int verbose;              /* -v: events on stderr */
 	double callback_limit_s;  /* longest a Lua call may run without yielding (default 5) */
 	bool progress;            /* a one-line progress indicator on stderr (a terminal) */
+	bool describe_only;       /* never played (dnschaos check): real daemons get no capture, no directory */
 };
 
 /* How a run ended. */
@@ -205,6 +206,13 @@ struct client *runner_new_client(struct runner *r, struct client_config *cfg, ch
 int runner_add_resolver(struct runner *r, struct farm_resolver *obj);
 int runner_add_source(struct runner *r, struct farm_source *obj);
 int runner_add_vip(struct runner *r, struct farm_vip *obj);
+/* A managed daemon (farm/process.c): created now (its capture socket and
+ * directory), started with the resolvers. NULL with err set. */
+struct farm_process *runner_new_process(struct runner *r, const struct farm_process_config *c,
+					char *err, size_t errlen);
+struct farm_process *runner_find_process(const struct runner *r, const char *name);
+size_t runner_process_count(const struct runner *r);
+struct farm_process *runner_process_at(const struct runner *r, size_t i);
 int runner_add_client(struct runner *r, struct client *obj);
 
 /* Farm objects by name (NULL if none), in declaration order by index. */

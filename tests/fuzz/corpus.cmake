@@ -12,6 +12,16 @@ foreach(name answer zone)
            COMMAND fuzz_${name}_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/${name})
 endforeach()
 
+# The capture's packet parser (harness/farm/sniff.c): hostile packets off loopback.
+add_executable(fuzz_sniff_replay
+  ${CMAKE_CURRENT_LIST_DIR}/fuzz_sniff.c
+  ${CMAKE_CURRENT_LIST_DIR}/standalone_main.c
+  ${PROJECT_SOURCE_DIR}/harness/farm/sniff.c)
+dnschaos_target_defaults(fuzz_sniff_replay)
+target_link_libraries(fuzz_sniff_replay PRIVATE fakeresolver)
+add_test(NAME fuzz_sniff_corpus
+         COMMAND fuzz_sniff_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/sniff)
+
 # The history reader's corpus: good histories and every hostile one
 # (tests/unit/test_hist.c gives each bad-* file its message).
 add_executable(fuzz_hist_replay

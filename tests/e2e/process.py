@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""Real DNS daemons as farm members (s:process): tests/scenarios/process/.
+
+Usage: process.py DNSCHAOS REPO [--only NAME]
+
+- basic: a real unbound answers glibc and c-ares; its queries are in the
+  history (capture lines) joined to those clients' lookups; a TCP query is
+  captured too;
+- ipv6: the same on [::1] (glibc), captured over IPv6;
+- faults: hang then continue (queries held while stopped carry the hang's
+  fault id; lookups time out), kill and start, restart;
+- stale: the stale-file reboot behind a userspace VIP: the direct client's
+  answers are the old serial's (classified stale), the boot line names the
+  old serial, the VIP's serial check takes u2 down and no route reaches it after;
+- nsd: nsd (a server and a transfer process under the one it starts): a
+  hang stops them all (nothing answers), a restart from an old file;
+- badconfig: a daemon that cannot start gives its own words, file:line;
+- badopts: bad declarations refused at their line (a missing command or
+  zone file, an unknown placeholder or option, a program that is not there);
+- nocap: without CAP_NET_RAW (a user namespace of our own), a clear error
+  at the s:process line, not a run without queries; `dnschaos check` of a
+  process scenario's history needs no such right;
+- sigkill: a SIGKILLed harness, with its daemon stopped (SIGSTOP) at the
+  time, leaves no daemon behind;
+- loopback: the shipped unbound config, run alone in a new network
+  namespace under strace, sends nothing anywhere (it answers an outside
+  name SERVFAIL without a single packet out).
+
+Exit 77 (skipped) when unbound is missing or capture is not permitted here
+(not root): never a silent pass.
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+REPO = "."
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL: " + msg)
+
+
+def history(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f]
+
+
+def run(bin_, scenario, work, name, timeout=60, prefix=()):
+    hist = os.path.join(work, name + ".jsonl")
+    p = subprocess.run(list(prefix) + [bin_, "run", scenario, "--history", hist, "-q"],
+                       capture_output=True, text=True, timeout=timeout)
+    return p, hist
+
+
+def check_schema(repo, hist):
+    p = subprocess.run([sys.executable, os.path.join(repo, "tests/e2e/check_history.py"), hist],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        fail("history schema: " + p.stdout[-2000:] + p.stderr[-2000:])
+
+
+def can_capture():
+    try:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+def t_basic(bin_, repo, d, work):
+    p, hist = run(bin_, os.path.join(d, "basic.lua"), work, "basic")
+    if p.returncode != 0:
+        return fail("basic.lua exit %d: %s" % (p.returncode, p.stdout[-3000:] + p.stderr[-3000:]))
+    check_schema(repo, hist)
+    h = history(hist)
+    qs = [l for l in h if l["type"] == "query" and l.get("resolver") == "u1"]
+    lookups = {(l["client"], l["id"]) for l in h if l["type"] == "lookup" and l["event"] == "ok"}
+    for client in ("glibc", "cares"):
+        joined = [q for q in qs if q.get("client") == client and "lookup" in q]
+        if len(joined) < 10:
+            fail("basic: only %d capture lines joined to %s's lookups" % (len(joined), client))
+        bad = [q for q in joined if (client, q["lookup"]) not in lookups]
+        if bad:
+            fail("basic: query lines joined to lookups that never completed ok: %s" % bad[:2])
+        if not all(q.get("capture") and q["action"] == "answered" and q["rcode"] == "NOERROR"
+                   and q["an"] == 1 for q in joined):
+            fail("basic: a joined query line is not an answered capture line: %s" % joined[:1])
+    boots = [l for l in h if l["type"] == "boot" and l["resolver"] == "u1"]
+    if not boots or boots[0]["zones"] != ["internal. 2026112502"]:
+        fail("basic: boot line %s" % boots)
+    tcp = [q for q in qs if q["transport"] == "tcp" and q.get("qname") == "api.internal."]
+    if len(tcp) != 1 or tcp[0]["action"] != "answered" or tcp[0]["an"] != 3:
+        fail("basic: the TCP query's capture line: %s" % tcp)
+
+
+def t_ipv6(bin_, repo, d, work):
+    p, hist = run(bin_, os.path.join(d, "ipv6.lua"), work, "ipv6")
+    if p.returncode != 0:
+        return fail("ipv6.lua exit %d: %s" % (p.returncode, p.stdout[-3000:] + p.stderr[-3000:]))
+    check_schema(repo, hist)
+    qs = [l for l in history(hist) if l["type"] == "query" and l.get("client") == "app"]
+    if len(qs) < 10 or not all(q["src"].startswith("[::1]:") and q["action"] == "answered"
+                               for q in qs):
+        fail("ipv6: captured IPv6 lines joined to the client: %s" % qs[:2])
+
+
+def t_faults(bin_, repo, d, work):
+    p, hist = run(bin_, os.path.join(d, "faults.lua"), work, "faults")
+    if p.returncode != 0:
+        return fail("faults.lua exit %d: %s" % (p.returncode, p.stdout[-3000:] + p.stderr[-3000:]))
+    check_schema(repo, hist)
+    h = history(hist)
+    faults = [(l["fault"], l["action"]) for l in h if l["type"] == "fault"]
+    for want in [("hang", "inject"), ("hang", "heal"), ("kill", "inject"), ("kill", "heal"),
+                 ("restart", "inject"), ("restart", "heal")]:
+        if want not in faults:
+            fail("faults: no %s %s line in %s" % (want[1], want[0], faults))
+    hang = next(l["id"] for l in h if l["type"] == "fault" and l["fault"] == "hang")
+    held = [l for l in h if l["type"] == "query" and l.get("fault") == hang]
+    if not held or not all(l["queue_ms"] > 0 for l in held):
+        fail("faults: no capture line carries the hang's fault id %d" % hang)
+    timeouts = [l for l in h if l["type"] == "lookup" and l["event"] == "timeout"
+                and 1.0 < l["t"] < 2.6]
+    if not timeouts:
+        fail("faults: no lookup timed out while u1 was stopped")
+    states = [(l["state"], l["why"]) for l in h if l["type"] == "state" and l.get("resolver") == "u1"]
+    if ("down", "kill") not in states or states.count(("up", "booted")) != 3:
+        fail("faults: states %s" % states)
+
+
+def t_stale(bin_, repo, d, work):
+    p, hist = run(bin_, os.path.join(d, "stale.lua"), work, "stale")
+    if p.returncode != 0:
+        return fail("stale.lua exit %d: %s" % (p.returncode, p.stdout[-3000:] + p.stderr[-3000:]))
+    check_schema(repo, hist)
+    h = history(hist)
+    boots = [l["zones"] for l in h if l["type"] == "boot" and l["resolver"] == "u2"]
+    if boots != [["internal. 2026112502"], ["internal. 2026110301"]]:
+        fail("stale: u2's boot lines %s" % boots)
+    versions = [l for l in h if l["type"] == "version" and l["serial"] == 2026110301]
+    if not versions or versions[0]["known"] != "disk":
+        fail("stale: the old file is no version the run knows from disk: %s" % versions)
+    stale = [l for l in h if l["type"] == "lookup" and l.get("client") == "direct"
+             and l.get("class") == "stale"]
+    if len(stale) < 10:
+        fail("stale: only %d of the direct client's answers are classified stale" % len(stale))
+    # The old file is known from when it is put in place: an answer from it
+    # that a client gets before the daemon's boot line is stale, not wrong.
+    wrong = [l for l in h if l["type"] == "lookup" and l.get("class") == "wrong"]
+    if wrong:
+        fail("stale: answers classified wrong: %s" % wrong[:2])
+    # Down after the restart (port unreachable while it restarts, or the old
+    # serial once it answers), and never up again: it stays behind.
+    down = [l["t"] for l in h if l["type"] == "health" and l.get("backend") == "u2"
+            and l["event"] == "down" and l["t"] >= 2.0]
+    if not down:
+        return fail("stale: the VIP's health check never took u2 down")
+    up = [l for l in h if l["type"] == "health" and l.get("backend") == "u2"
+          and l["event"] == "up" and l["t"] > down[0]]
+    if up:
+        fail("stale: the VIP took u2 back while it served the old file: %s" % up[:1])
+    behind = [l for l in h if l["type"] == "health" and l.get("backend") == "u2"
+              and l["event"] == "probe" and "2026110301" in l.get("reason", "")]
+    if not behind:
+        fail("stale: no probe of u2 saw the old serial")
+    late = [l for l in h if l["type"] == "route" and l.get("backend") == "u2" and l["t"] > down[0]]
+    if late:
+        fail("stale: the VIP routed to u2 after taking it down: %s" % late[:2])
+
+
+def t_nsd(bin_, repo, d, work):
+    if not shutil.which("nsd"):
+        print("nsd: skipped (nsd is not installed)")
+        return
+    p, hist = run(bin_, os.path.join(d, "nsd.lua"), work, "nsd")
+    if p.returncode != 0:
+        return fail("nsd.lua exit %d: %s" % (p.returncode, p.stdout[-3000:] + p.stderr[-3000:]))
+    check_schema(repo, hist)
+    h = history(hist)
+    boots = [l["zones"] for l in h if l["type"] == "boot" and l["resolver"] == "n1"]
+    if boots != [["internal. 2026112502"], ["internal. 2026110301"]]:
+        fail("nsd: n1's boot lines %s" % boots)
+
+
+def t_badconfig(bin_, repo, d, work):
+    p, _ = run(bin_, os.path.join(d, "bad", "bad_config.lua"), work, "bad")
+    out = p.stdout + p.stderr
+    for want in ("u1 (", "bad_config.lua:3)", "unbound exited with status 1",
+                 "unknown keyword 'no-such-option'"):
+        if want not in out:
+            fail("badconfig: %r not in: %s" % (want, out[-2000:]))
+    if p.returncode == 0:
+        fail("badconfig: the run passed")
+
+
+BAD_OPTIONS = [
+    # (the s:process options, what dnschaos must say)
+    ('zone_file = "zones/internal.v2.zone"',
+     "process 'u1': command = { 'unbound', '-d', '-c', '{config}' } is required"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound", "-c", "{conf}" }',
+     "process 'u1': command[3]: unknown placeholder '{conf}'"),
+    ('command = { "unbound" }', "process 'u1': zone_file = 'path' is required"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound", 5 }',
+     "process 'u1': command[2] must be a string, got number"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound" }, config = "a", config_text = "b"',
+     "give config (a file) or config_text, not both"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound" }, config = "missing.conf"',
+     "config: cannot read"),
+    ('zone_file = "zones/internal.v2.zone", command = { "unbound" }, confg = 1',
+     "unknown option 'confg' (did you mean 'config'?)"),
+    ('zone_file = "zones/missing.zone", command = { "unbound" }', "zones/missing.zone"),
+    ('zone_file = "zones/internal.v2.zone", command = { "no-such-daemon-here" }',
+     "cannot run no-such-daemon-here"),
+]
+
+
+def t_badopts(bin_, repo, d, work):
+    """Bad declarations are refused at their scenario line, with what to do."""
+    os.makedirs(os.path.join(work, "zones"), exist_ok=True)
+    shutil.copy(os.path.join(d, "zones", "internal.v2.zone"), os.path.join(work, "zones"))
+    for i, (opts, want) in enumerate(BAD_OPTIONS):
+        scen = os.path.join(work, "bad%d.lua" % i)
+        with open(scen, "w") as f:
+            f.write('local s = scenario{ name = "bad", duration = 1 }\n'
+                    's:process{ name = "u1", %s }\n' % opts)
+        p = subprocess.run([bin_, "run", scen, "-q"], capture_output=True, text=True, timeout=30)
+        out = p.stdout + p.stderr
+        if p.returncode == 0 or want not in out or ("bad%d.lua:2" % i) not in out:
+            fail("badopts: %s: exit %d, wanted %r at bad%d.lua:2 in %r"
+                 % (opts, p.returncode, want, i, out[-600:]))
+
+
+def t_nocap(bin_, repo, d, work):
+    unshare = shutil.which("unshare")
+    probe = subprocess.run([unshare or "unshare", "-r", "true"], capture_output=True) \
+        if unshare else None
+    if not probe or probe.returncode != 0:
+        print("nocap: skipped (no unshare -r here)")
+        return
+    p, _ = run(bin_, os.path.join(d, "basic.lua"), work, "nocap", prefix=(unshare, "-r"))
+    out = p.stdout + p.stderr
+    if p.returncode != 3 or "basic.lua:" not in out or "process 'u1'" not in out \
+            or "CAP_NET_RAW" not in out:
+        fail("nocap: exit %d, %s" % (p.returncode, out[-1500:]))
+    # Judging a history needs no capture rights: dnschaos check never plays it.
+    hist = os.path.join(work, "basic.jsonl")
+    if not os.path.exists(hist):
+        run(bin_, os.path.join(d, "basic.lua"), work, "basic")
+    if not os.path.exists(hist):
+        fail("nocap: basic.lua left no history to check")
+    else:
+        c = subprocess.run([unshare, "-r", bin_, "check", hist, os.path.join(d, "basic.lua")],
+                           capture_output=True, text=True, timeout=60)
+        if c.returncode != 0:
+            fail("nocap: dnschaos check without CAP_NET_RAW: exit %d, %s"
+                 % (c.returncode, (c.stdout + c.stderr)[-1500:]))
+
+
+def daemons(tag):
+    found = []
+    for c in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(c, "rb") as f:
+                if tag.encode() in f.read():
+                    found.append(c.split("/")[2])
+        except OSError:
+            pass
+    return found
+
+
+def t_sigkill(bin_, repo, d, work):
+    tag = "dnschaos-killme%d-" % os.getpid()
+    scen = os.path.join(work, "killme.lua")
+    shutil.copy(os.path.join(d, "unbound.conf.in"), work)
+    os.makedirs(os.path.join(work, "zones"), exist_ok=True)
+    shutil.copy(os.path.join(d, "zones", "internal.v2.zone"), os.path.join(work, "zones"))
+    with open(scen, "w") as f:
+        f.write('local s = scenario{ name = "killme", duration = 30 }\n'
+                'local u = s:process{ name = "killme%d", zone_file = "zones/internal.v2.zone",\n'
+                '  config = "unbound.conf.in", command = { "unbound", "-d", "-p", "-c", "{config}" } }\n'
+                's:at(0.3, u, "hang")\n' % os.getpid())
+    h = subprocess.Popen([bin_, "run", scen, "-q", "--history", os.path.join(work, "k.jsonl")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    # wait until the hang is in the history (the daemon is stopped)
+    while time.time() < deadline:
+        try:
+            if '"fault":"hang"' in open(os.path.join(work, "k.jsonl")).read():
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    else:
+        h.kill()
+        return fail("sigkill: the hang never came")
+    if not daemons(tag):
+        h.kill()
+        return fail("sigkill: no daemon to kill (tag %s)" % tag)
+    h.send_signal(signal.SIGKILL)
+    h.wait()
+    deadline = time.time() + 5
+    while daemons(tag) and time.time() < deadline:
+        time.sleep(0.1)
+    left = daemons(tag)
+    if left:
+        fail("sigkill: processes left after SIGKILL of the harness: %s" % left)
+        for pid in left:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+    for dd in glob.glob("/tmp/" + tag + "*"):
+        shutil.rmtree(dd, ignore_errors=True)
+
+
+def loopback_one(label, conf, cmd, work):
+    """Runs one daemon config alone in a new network namespace under strace."""
+    sub = os.path.join(work, "lo-" + label)
+    os.makedirs(sub, exist_ok=True)
+    zone = os.path.join(sub, "z.zone")
+    shutil.copy(os.path.join(REPO, "tests/scenarios/process/zones/internal.v2.zone"), zone)
+    for k, v in (("{addr}", "127.0.0.1"), ("{port}", "5353"), ("{dir}", sub),
+                 ("{zone_file}", zone), ("{origin}", "internal.")):
+        conf = conf.replace(k, v)
+    cpath = os.path.join(sub, "d.conf")
+    with open(cpath, "w") as f:
+        f.write(conf)
+    trace = os.path.join(sub, "strace.out")
+    daemon = cmd + " " + cpath
+    script = ("ip link set lo up && "
+              "(timeout 20 strace -f -qq -e trace=network -o %s %s & ) ; "
+              "for i in $(seq 50); do dig +time=1 +tries=1 -p 5353 @127.0.0.1 internal SOA "
+              ">/dev/null 2>&1 && break; sleep 0.2; done; "
+              "dig +time=2 +tries=1 -p 5353 @127.0.0.1 db-primary.internal A +short; "
+              "dig +time=3 +tries=1 -p 5353 @127.0.0.1 example.com A | grep -o 'status: [A-Z]*'; "
+              "sleep 1; pkill -f '%s'; sleep 0.3" % (trace, daemon, cpath))
+    p = subprocess.run(["unshare", "-r", "-n", "sh", "-c", script], capture_output=True,
+                       text=True, timeout=60)
+    out = p.stdout
+    # unbound answers an outside name SERVFAIL (it may query nobody), nsd REFUSED.
+    if "10.20.0.42" not in out or not ("status: SERVFAIL" in out or "status: REFUSED" in out):
+        return fail("loopback %s: in its own namespace it answered %r (stderr %r)"
+                    % (label, out, p.stderr[-1000:]))
+    with open(trace) as f:
+        lines = f.read().splitlines()
+    outside = []
+    for l in lines:
+        if ("sendto(" in l or "connect(" in l or "sendmsg(" in l or "sendmmsg(" in l) and \
+                ("sin_addr" in l or "sin6_addr" in l):
+            if "127.0.0.1" not in l and '"::1"' not in l and "inet_addr(\"127." not in l:
+                outside.append(l)
+    if outside:
+        return fail("loopback %s: it tried to reach outside loopback: %s" % (label, outside[:3]))
+    print("loopback %s: %d network calls traced, none off loopback" % (label, len(lines)))
+
+
+def t_loopback(bin_, repo, d, work):
+    """The shipped configs (tests' templates and the docs' examples), each
+    in a network namespace of its own, under strace: nothing leaves loopback."""
+    for tool in ("unshare", "strace", "dig", "ip"):
+        if not shutil.which(tool):
+            print("loopback: skipped (no %s)" % tool)
+            return
+    with open(os.path.join(d, "unbound.conf.in")) as f:
+        loopback_one("unbound-template", f.read(), "unbound -d -p -c", work)
+    with open(os.path.join(repo, "docs/scenario-api.md")) as f:
+        doc = f.read()
+    import re
+    blocks = re.findall(r'command = \{ "(unbound|nsd)".*?config_text = \[\[\n(.*?)\]\]', doc, re.S)
+    if len(blocks) < 2:
+        return fail("loopback: the docs' unbound and nsd examples were not found")
+    for daemon, conf in blocks:
+        if daemon == "nsd" and not shutil.which("nsd"):
+            continue
+        loopback_one("docs-" + daemon, conf,
+                     "unbound -d -p -c" if daemon == "unbound" else "nsd -d -c", work)
+    if shutil.which("nsd"):
+        with open(os.path.join(d, "nsd.conf.in")) as f:
+            loopback_one("nsd-template", f.read(), "nsd -d -c", work)
+
+
+TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "stale": t_stale, "nsd": t_nsd,
+         "badconfig": t_badconfig, "badopts": t_badopts,
+         "nocap": t_nocap, "sigkill": t_sigkill, "loopback": t_loopback}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dnschaos")
+    ap.add_argument("repo")
+    ap.add_argument("--only")
+    a = ap.parse_args()
+    global REPO
+    REPO = a.repo
+    if not shutil.which("unbound"):
+        print("SKIP: unbound is not installed (apt-get install unbound)")
+        return SKIP
+    if not can_capture():
+        print("SKIP: capturing on loopback needs CAP_NET_RAW (run as root, or in the sandbox)")
+        return SKIP
+    d = os.path.join(a.repo, "tests/scenarios/process")
+    work = tempfile.mkdtemp(prefix="dnschaos-process-test-")
+    try:
+        for name, fn in TESTS.items():
+            if a.only and name not in a.only.split(","):
+                continue
+            before = len(failures)
+            t0 = time.time()
+            fn(a.dnschaos, a.repo, d, work)
+            print("%s: %s (%.1f s)" % (name, "ok" if len(failures) == before else "FAILED",
+                                       time.time() - t0))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
