@@ -171,16 +171,24 @@ int nft_batch_delete(const struct nft_vip *v, char *out, size_t cap)
 
 int nft_flush_command(const struct nft_vip *v, size_t i, char *out, size_t cap)
 {
-	char b[INET_ADDRSTRLEN];
-	if (!v || i >= v->n || !ip4(&v->backend[i], b))
+	char b[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+	if (!v || i >= v->n || !ip4(&v->backend[i], b) || !ip4(&v->vip, d))
 		return -EINVAL;
-	unsigned port = addr_port(&v->backend[i]);
-	/* Only flows DNATed to it (--dst-nat), not the health checker's own. */
+	unsigned port = addr_port(&v->backend[i]), vport = addr_port(&v->vip);
+	/*
+	 * Only this VIP's flows DNATed to it (--orig-dst, --dst-nat): not the
+	 * health checker's own, nor another VIP's in front of the same backend.
+	 * The entries conntrack lists as it deletes them go nowhere (a busy
+	 * backend has thousands, more than the output kept): only its count
+	 * line, on stderr, is read.
+	 */
 	int n = snprintf(out, cap,
-			 "conntrack -D -p udp --reply-src %s --reply-port-src %u --dst-nat %s; "
-			 "conntrack -D -p tcp --reply-src %s --reply-port-src %u --dst-nat %s; "
+			 "conntrack -D -p udp --orig-dst %s --orig-port-dst %u --reply-src %s "
+			 "--reply-port-src %u --dst-nat %s 2>&1 >/dev/null; "
+			 "conntrack -D -p tcp --orig-dst %s --orig-port-dst %u --reply-src %s "
+			 "--reply-port-src %u --dst-nat %s 2>&1 >/dev/null; "
 			 "exit 0",
-			 b, port, b, b, port, b);
+			 d, vport, b, port, b, d, vport, b, port, b);
 	return n < 0 || (size_t)n >= cap ? -E2BIG : 0;
 }
 

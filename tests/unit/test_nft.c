@@ -193,9 +193,12 @@ static void flush(void **state)
 	char out[512];
 	struct nft_vip v = two(NFT_FLOW);
 	assert_int_equal(nft_flush_command(&v, 1, out, sizeof out), 0);
-	assert_string_equal(out, "conntrack -D -p udp --reply-src 127.0.0.12 --reply-port-src 5301 "
-				 "--dst-nat 127.0.0.12; conntrack -D -p tcp --reply-src 127.0.0.12 "
-				 "--reply-port-src 5301 --dst-nat 127.0.0.12; exit 0");
+	/* this VIP's flows only (--orig-dst); the listing discarded, the count kept */
+	assert_string_equal(out, "conntrack -D -p udp --orig-dst 127.0.0.13 --orig-port-dst 53 "
+				 "--reply-src 127.0.0.12 --reply-port-src 5301 --dst-nat 127.0.0.12 "
+				 "2>&1 >/dev/null; conntrack -D -p tcp --orig-dst 127.0.0.13 "
+				 "--orig-port-dst 53 --reply-src 127.0.0.12 --reply-port-src 5301 "
+				 "--dst-nat 127.0.0.12 2>&1 >/dev/null; exit 0");
 	assert_int_equal(nft_flush_count("conntrack v1.4.7 (conntrack-tools): 2 flow entries have "
 					 "been deleted.\nconntrack v1.4.7 (conntrack-tools): 0 flow "
 					 "entries have been deleted.\n"),
@@ -222,10 +225,11 @@ static void map_flush(void **state)
 	assert_int_equal(nft_map_flush_script(&v, leaving, out, 30), -E2BIG);
 	assert_int_equal(nft_map_flush_script(&v, leaving, out, sizeof out), 0);
 	assert_string_equal(out, "nft \"$0\" || exit 1; printf 'dnschaos: mapped\\n'; echo "
-				 "'dnschaos: flush 1'; conntrack -D -p udp --reply-src 127.0.0.12 "
-				 "--reply-port-src 5301 --dst-nat 127.0.0.12; conntrack -D -p tcp "
-				 "--reply-src 127.0.0.12 --reply-port-src 5301 --dst-nat 127.0.0.12; "
-				 "exit 0");
+				 "'dnschaos: flush 1'; conntrack -D -p udp --orig-dst 127.0.0.13 "
+				 "--orig-port-dst 53 --reply-src 127.0.0.12 --reply-port-src 5301 "
+				 "--dst-nat 127.0.0.12 2>&1 >/dev/null; conntrack -D -p tcp --orig-dst "
+				 "127.0.0.13 --orig-port-dst 53 --reply-src 127.0.0.12 --reply-port-src "
+				 "5301 --dst-nat 127.0.0.12 2>&1 >/dev/null; exit 0");
 	const char *said = "dnschaos: mapped\n"
 			   "dnschaos: flush 0\n"
 			   "conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted.\n"
