@@ -572,9 +572,12 @@ static int exec_resolv_conf(const struct client_config *cfg, char *out, size_t c
 		PUT(" edns0");
 	if (cfg->single_request > 0)
 		PUT(" single-request");
-	if (n == bare)
+	if (n == bare) {
 		n -= strlen("options");
-	PUT("\n");
+		out[n] = '\0';
+	} else {
+		PUT("\n");
+	}
 #undef PUT
 	return 0;
 }
