@@ -326,6 +326,13 @@ static void init_main(struct sandbox_pipes *p)
 	if (poll(&life, 1, 0) != 0) /* outer went before PDEATHSIG was set */
 		_exit(SANDBOX_EXIT_INTERNAL);
 	prctl(PR_SET_NAME, "dnschaos-init");
+	/*
+	 * A process group of its own (the harness's too): a terminal's ^C, or
+	 * timeout(1) signalling its whole group, reaches outer alone, which
+	 * passes it on once. Received twice, a SIGINT arriving after the run
+	 * handled the first would have the watchdog end it without reports.
+	 */
+	setpgid(0, 0);
 	if (sandbox_setup(msg, sizeof msg) != 0) {
 		char one = 1;
 		write_all(p->rep[1], &one, 1);

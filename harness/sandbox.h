@@ -13,6 +13,8 @@
  *     |  status, or dies of the signal the harness died of
  *     v
  *   init   (pid 1 of the run's pid namespace, ours, system calls only)
+ *     |  in a process group of its own (so a terminal's ^C, or timeout(1)
+ *     |  signalling its group, reaches the harness once, through outer);
  *     |  sets the namespaces up (mounts, lo), reports to outer, forks the
  *     |  harness, relays signals to it, reaps every orphan; PR_SET_PDEATHSIG
  *     |  SIGKILL tied to outer (checked against the race by a pipe only outer

@@ -14,6 +14,9 @@ PART is one of:
              their own /etc/resolv.conf
   kill       SIGKILL of the process the user started, and of the harness,
              mid-run: no process of the run, no mount, no namespace left
+  signals    SIGINT and SIGTERM sent to the whole process group (timeout(1),
+             a terminal's ^C) end the run once, interrupted, reports written;
+             SIGHUP is passed on and the outer process dies of it
   unpriv     as uid 65534 (setpriv): the sandbox works, the history is
              written in a folder that user owns
   nosandbox  --no-sandbox: the host's network namespace, an exec command
@@ -447,13 +450,56 @@ s:client{{ name = "d", stack = "exec", target = r1, names = "db.sbx.test", limit
          "--sandbox where it cannot be had: exit 4 and why", f"exit {r.returncode}: {r.stderr}")
 
 
+def part_signals(c, bin_, zone, work):
+    """SIGINT, SIGTERM and SIGHUP reach the harness through the outer process.
+
+    timeout(1) signals its whole process group, the way a terminal's ^C
+    does: the harness must get the signal once (a second one, after the run
+    handled the first, has the watchdog end it without reports), and the
+    run ends interrupted with its reports written.
+    """
+    if not shutil.which("timeout"):
+        skip("timeout is not installed (coreutils)")
+    scen = os.path.join(work, "signals.lua")
+    with open(scen, "w") as f:
+        f.write(f'''local s = scenario{{ name = "signals", duration = 60 }}
+local r1 = s:resolver{{ name = "r1", zone = s:zone("{zone}") }}
+s:client{{ name = "g", stack = "exec", target = r1, names = "db.sbx.test", rate = 5,
+          command = {{ "getent", "ahosts", "{{name}}" }} }}
+s:expect{{ "answers", success_rate{{ client = "g" }}, at_least = 0.5 }}
+''')
+    for sig in ("INT", "TERM"):
+        hist = os.path.join(work, f"sig{sig}.jsonl")
+        js = os.path.join(work, f"sig{sig}.json")
+        r = subprocess.run(["timeout", "--preserve-status", "-s", sig, "4", bin_, "run", scen, "--history", hist,
+                            "--json", js], capture_output=True, text=True, timeout=60)
+        c.ok(r.returncode == 2, f"SIG{sig} to the whole group: exit 2 (interrupted)",
+             f"exit {r.returncode}: {r.stderr}")
+        c.ok(os.path.exists(js) and "watchdog" not in r.stderr,
+             f"SIG{sig}: the run ended itself and wrote its report", r.stderr)
+        end = [l for l in lines(hist) if l.get("type") == "end"]
+        c.ok(end and end[-1].get("reason") == "interrupted",
+             f"SIG{sig}: the history ends 'interrupted'", str(end))
+    hist = os.path.join(work, "sigHUP.jsonl")
+    p = subprocess.Popen([bin_, "run", scen, "--history", hist], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        if os.path.exists(hist) and len(lines(hist)) >= 2:
+            break
+        time.sleep(0.1)
+    p.send_signal(signal.SIGHUP)
+    rc = p.wait(timeout=30)
+    c.ok(rc == -signal.SIGHUP, "SIGHUP (which the run does not catch) is passed on: the "
+         "outer process dies of it as the harness did", f"returncode {rc}")
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__)
         return 2
     bin_, zone, part = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
     parts = {"entry": part_entry, "programs": part_programs, "perclient": part_perclient,
-             "kill": part_kill, "unpriv": part_unpriv, "nosandbox": part_nosandbox,
+             "kill": part_kill, "signals": part_signals, "unpriv": part_unpriv, "nosandbox": part_nosandbox,
              "unavailable": part_unavailable}
     if part not in parts:
         print(f"unknown part {part}: one of {', '.join(parts)}")
