@@ -325,7 +325,6 @@ static void init_main(struct sandbox_pipes *p)
 	struct pollfd life = {.fd = p->life[0], .events = POLLIN};
 	if (poll(&life, 1, 0) != 0) /* outer went before PDEATHSIG was set */
 		_exit(SANDBOX_EXIT_INTERNAL);
-	prctl(PR_SET_NAME, "dnschaos-init");
 	/*
 	 * A process group of its own (the harness's too): a terminal's ^C, or
 	 * timeout(1) signalling its whole group, reaches outer alone, which
@@ -355,6 +354,7 @@ static void init_main(struct sandbox_pipes *p)
 		write_all(p->rep[1], msg, strlen(msg));
 		_exit(SANDBOX_EXIT_INTERNAL);
 	}
+	prctl(PR_SET_NAME, "dnschaos-init"); /* after the fork: the harness keeps its own */
 	{
 		char zero = 0;
 		write_all(p->rep[1], &zero, 1);

@@ -17,6 +17,9 @@ PART is one of:
   signals    SIGINT and SIGTERM sent to the whole process group (timeout(1),
              a terminal's ^C) end the run once, interrupted, reports written;
              SIGHUP is passed on and the outer process dies of it
+  resolvconf /etc/resolv.conf missing, a link to nothing (clear errors), a
+             link to a file (followed), in a copy of /etc in a mount namespace;
+             nscd's and systemd-resolved's sockets there hidden inside
   unpriv     as uid 65534 (setpriv): the sandbox works, the history is
              written in a folder that user owns
   nosandbox  --no-sandbox: the host's network namespace, an exec command
@@ -106,7 +109,7 @@ def part_entry(c, bin_, zone, work):
         f.write(f'''local s = scenario{{ name = "entry", duration = 1.5 }}
 local r1 = s:resolver{{ name = "r1", zone = s:zone("{zone}") }}
 s:client{{ name = "look", stack = "exec", target = r1, names = "db.sbx.test", limit = 1,
-          command = {{ "sh", "-c", "echo NET $(readlink /proc/self/ns/net); echo PID $(readlink /proc/self/ns/pid); tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sed 's/^/IF /'; cat /sys/class/net/lo/operstate | sed 's/^/LO /'; ls /proc | grep -c '^[0-9]' | sed 's/^/NPROC /'; echo COMM1 $(cat /proc/1/comm); grep -v '^#' /etc/resolv.conf | sed 's/^/RESOLV /'; grep '^hosts' /etc/nsswitch.conf | sed 's/^/NSS /'; echo 10.0.0.1" }} }}
+          command = {{ "sh", "-c", "echo NET $(readlink /proc/self/ns/net); echo PID $(readlink /proc/self/ns/pid); tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sed 's/^/IF /'; cat /sys/class/net/lo/operstate | sed 's/^/LO /'; ls /proc | grep -c '^[0-9]' | sed 's/^/NPROC /'; echo COMM1 $(cat /proc/1/comm); echo COMM2 $(cat /proc/2/comm); grep -v '^#' /etc/resolv.conf | sed 's/^/RESOLV /'; grep '^hosts' /etc/nsswitch.conf | sed 's/^/NSS /'; echo 10.0.0.1" }} }}
 ''')
     hist = os.path.join(work, "entry.jsonl")
     r = run(bin_, scen, hist)
@@ -129,6 +132,7 @@ s:client{{ name = "look", stack = "exec", target = r1, names = "db.sbx.test", li
     nproc = int(words.get("NPROC", ["999"])[0])
     c.ok(nproc <= 8, f"a fresh /proc of a fresh pid namespace ({nproc} processes)", out)
     c.ok(words.get("COMM1") == ["dnschaos-init"], "pid 1 is the sandbox's init", out)
+    c.ok(words.get("COMM2") == [os.path.basename(bin_)[:15]], "pid 2 is the harness", out)
     # The exec client's own resolv.conf (target r1 on port 53), not the host's.
     c.ok(any(v.startswith("nameserver 127.") for v in words.get("RESOLV", [])),
          "the command's resolv.conf names the farm", out)
@@ -493,13 +497,71 @@ s:expect{{ "answers", success_rate{{ client = "g" }}, at_least = 0.5 }}
          "outer process dies of it as the harness did", f"returncode {rc}")
 
 
+def part_resolvconf(c, bin_, zone, work):
+    """/etc/resolv.conf missing, a symbolic link to nothing, a link to a file.
+
+    In a mount namespace of the test's own (unshare -m), /etc is a copy on a
+    tmpfs: the host's files are never touched.
+    """
+    if os.geteuid() != 0:
+        skip("needs root for a mount namespace with a copy of /etc (unshare -m)")
+    if not shutil.which("unshare"):
+        skip("unshare is not installed (util-linux)")
+    probe = os.path.join(work, "rc_probe.lua")
+    with open(probe, "w") as f:
+        f.write('local s = scenario{ name = "probe", duration = 0.1 }\n')
+    scen = os.path.join(work, "rc.lua")
+    with open(scen, "w") as f:
+        f.write(f'''local s = scenario{{ name = "rc", duration = 1 }}
+local r1 = s:resolver{{ name = "r1", zone = s:zone("{zone}") }}
+s:client{{ name = "cat", stack = "exec", target = r1, names = "db.sbx.test", limit = 1,
+          command = {{ "sh", "-c", "cat /etc/resolv.conf; cat /etc/real-resolv.conf; echo {{server}} 10.0.0.1" }} }}
+s:client{{ name = "sockets", stack = "exec", target = r1, names = "db2.sbx.test", limit = 1,
+          command = {{ "sh", "-c", "for f in /run/nscd/socket /run/systemd/resolve/io.systemd.Resolve; do test -S $f && echo VISIBLE $f; test -e $f && echo THERE $f; done; echo 10.0.0.1" }} }}
+''')
+    hist = os.path.join(work, "rc.jsonl")
+    script = f'''set -u
+d=$(mktemp -d) && mount -t tmpfs tmpfs "$d" && cp -a /etc/. "$d"/ && mount --bind "$d" /etc || exit 99
+rm -f /etc/resolv.conf
+"$1" run "$2" --sandbox; echo "missing --sandbox: $?"
+"$1" run "$2"; echo "missing default: $?"
+ln -s /run/dnschaos-test-nowhere/stub.conf /etc/resolv.conf
+"$1" run "$2" --sandbox; echo "dangling: $?"
+rm /etc/resolv.conf; echo "nameserver 192.0.2.99" > /etc/real-resolv.conf
+ln -s /etc/real-resolv.conf /etc/resolv.conf
+mount -t tmpfs tmpfs /run && mkdir -p /run/nscd /run/systemd/resolve || exit 98
+"$5" -c 'import socket, sys
+for p in sys.argv[1:]: socket.socket(socket.AF_UNIX).bind(p)' /run/nscd/socket /run/systemd/resolve/io.systemd.Resolve
+test -S /run/nscd/socket && test -S /run/systemd/resolve/io.systemd.Resolve && echo "sockets made"
+"$1" run "$3" --sandbox --history "$4"; echo "link: $?"
+'''
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "rc",
+                        bin_, probe, scen, hist, python_exe()], capture_output=True, text=True,
+                       timeout=120)
+    out = r.stdout + r.stderr
+    c.ok("missing --sandbox: 4" in out and "/etc/resolv.conf is missing" in out and
+         "--no-sandbox" in out, "a missing /etc/resolv.conf: --sandbox exits 4 saying what to do",
+         out)
+    c.ok("missing default: 0" in out and "no sandbox (/etc/resolv.conf is missing" in out,
+         "a missing /etc/resolv.conf: by default the run goes on on the host, saying why", out)
+    c.ok("dangling: 4" in out and "symbolic link to /run/dnschaos-test-nowhere/stub.conf" in out,
+         "a symbolic link to nothing: exit 4 naming its target", out)
+    got = "\n".join(outputs(hist, "cat")) if os.path.exists(hist) else ""
+    c.ok("link: 0" in out and got.count("the resolv.conf of client cat") == 2 and
+         "192.0.2.99" not in got,
+         "a symbolic link to a file: the private file is bound over its target", out + got)
+    socks = "\n".join(outputs(hist, "sockets")) if os.path.exists(hist) else ""
+    c.ok("sockets made" in out and "VISIBLE" not in socks and socks.count("THERE") == 2,
+         "nscd's and systemd-resolved's sockets are hidden inside", out + socks)
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__)
         return 2
     bin_, zone, part = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
     parts = {"entry": part_entry, "programs": part_programs, "perclient": part_perclient,
-             "kill": part_kill, "signals": part_signals, "unpriv": part_unpriv, "nosandbox": part_nosandbox,
+             "kill": part_kill, "signals": part_signals, "resolvconf": part_resolvconf, "unpriv": part_unpriv, "nosandbox": part_nosandbox,
              "unavailable": part_unavailable}
     if part not in parts:
         print(f"unknown part {part}: one of {', '.join(parts)}")
