@@ -252,7 +252,7 @@ static int guard_resolv(const char *text)
 	static const char tmp[] = "/tmp", file[] = "/tmp/resolv.conf";
 	int e = 0;
 
-	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+	if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
 		return errno;
 	if (mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=755") != 0)
 		return errno;
@@ -271,7 +271,7 @@ static int guard_resolv(const char *text)
 		}
 		close(fd);
 	}
-	if (e == 0 && mount(file, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0)
+	if (e == 0 && mount(file, "/etc/resolv.conf", "none", MS_BIND, NULL) != 0)
 		e = errno;
 	if (umount2(tmp, MNT_DETACH) != 0 && e == 0)
 		e = errno;
