@@ -11,6 +11,7 @@
 #include "harness/record/report.h"
 #include "harness/runner.h"
 #include "harness/run/watchdog.h"
+#include "harness/sandbox.h"
 #include "harness/suite.h"
 #include "version.h"
 
@@ -25,7 +26,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: dnschaos run SCENARIO.lua [--seed N] [--history FILE] [-v] [REPORTS]\n"
+		"Usage: dnschaos run SCENARIO.lua [--seed N] [--history FILE] [-v] [--sandbox |\n"
+		"                    --no-sandbox] [REPORTS]\n"
 		"       dnschaos check HISTORY.jsonl SCENARIO.lua [REPORTS]\n"
 		"       dnschaos --help | --version\n"
 		"\n"
@@ -40,6 +42,16 @@ static void usage(FILE *out)
 		"                   scenario with expectations needs a file, or none: then a\n"
 		"                   temporary file is used and removed)\n"
 		"  -v, --verbose    print farm events on stderr as they happen\n"
+		"  --sandbox        run in private user, network, mount and pid namespaces:\n"
+		"                   loopback only, a private /etc/resolv.conf and\n"
+		"                   /etc/nsswitch.conf, each exec client with a resolv.conf\n"
+		"                   naming its targets, nothing left behind however the run\n"
+		"                   ends (docs/sandbox.md). The default where the kernel allows\n"
+		"                   it; given explicitly, a run that cannot have it fails (exit 4)\n"
+		"  --no-sandbox     run on the host's loopback (exec commands must then use\n"
+		"                   {server}/{port}); without either flag this is what happens,\n"
+		"                   with one line on stderr saying why, where namespaces are\n"
+		"                   not allowed\n"
 		"REPORTS:\n"
 		"  --junit FILE     JUnit XML, one testcase per expectation\n"
 		"  --tap            TAP on stdout (the summary then goes to stderr)\n"
@@ -55,7 +67,8 @@ static void usage(FILE *out)
 		"Exit status: 0 pass (or, without expectations, the run completed), 1 fail,\n"
 		"2 inconclusive (the run was interrupted or killed, a fault never met a query,\n"
 		"a window held no lookups), 3 bad input (arguments, scenario, zone file,\n"
-		"history), 4 internal or runtime error (cannot bind, disk full).\n"
+		"history), 4 internal or runtime error (cannot bind, disk full, --sandbox\n"
+		"where namespaces are not allowed).\n"
 		"A run stuck in scenario code the deadline cannot stop (a __gc finalizer\n"
 		"that loops) is ended by a watchdog 2 s past its deadline (exit 3), or\n"
 		"within a second of SIGINT/SIGTERM (exit 2), its history ended, no report.\n"
@@ -277,11 +290,15 @@ static int cmd_run(int argc, char **argv)
 		{ "history", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "sandbox", no_argument, NULL, 'X' },
+		{ "no-sandbox", no_argument, NULL, 'N' },
 		REPORT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct runner_options o;
 	struct report_opts ro = { 0 };
+	enum sandbox_mode sbx = SANDBOX_AUTO;
+	bool sbx_given = false;
 	char err[512], tmp[] = "/tmp/dnschaos-history-XXXXXX";
 	bool tmp_used = false;
 	int c, code;
@@ -310,6 +327,15 @@ static int cmd_run(int argc, char **argv)
 		case 'v':
 			o.verbose++;
 			break;
+		case 'X':
+		case 'N':
+			if (sbx_given && sbx != (c == 'X' ? SANDBOX_ON : SANDBOX_OFF)) {
+				fprintf(stderr, "dnschaos: give --sandbox or --no-sandbox, not both\n");
+				return DNSCHAOS_EXIT_BAD_INPUT;
+			}
+			sbx = c == 'X' ? SANDBOX_ON : SANDBOX_OFF;
+			sbx_given = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return DNSCHAOS_EXIT_PASS;
@@ -322,6 +348,15 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "dnschaos run: give a scenario file, or several, or a directory (see --help)\n");
 		return DNSCHAOS_EXIT_BAD_INPUT;
 	}
+	/*
+	 * Before any thread (the watchdog's, the spawner's): a user namespace
+	 * cannot be entered by a threaded process. This process then either
+	 * runs the scenario (inside, or on the host) or waits for it outside.
+	 */
+	int sbx_code;
+	enum sandbox_result sr = sandbox_ns_enter(sbx, &sbx_code);
+	if (sr == SANDBOX_EXIT)
+		return sbx_code;
 	o.scenario = argv[optind];
 	if (reports_check(&ro) != 0)
 		return DNSCHAOS_EXIT_BAD_INPUT;
@@ -476,7 +511,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return suite_list(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
-		return cmd_run(argc - 1, argv + 1);
+		return sandbox_ns_exit(cmd_run(argc - 1, argv + 1));
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

@@ -27,7 +27,7 @@
  * caller reaps it (every caller reaps what it spawned before it returns).
  * The child of a fork of ours starts a spawner thread of its own.
  */
-#define _GNU_SOURCE /* pipe2, vfork, close_range, __WALL */
+#define _GNU_SOURCE /* pipe2, vfork, close_range, __WALL, unshare */
 #include "harness/spawn.h"
 
 #include <errno.h>
@@ -37,8 +37,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +146,7 @@ struct spawn_job {
 	int report_rd;     /* the harness reads it here */
 	pid_t parent;      /* the harness process */
 	int close_max;     /* without close_range: close 3 .. close_max - 1 */
+	const char *resolv; /* NULL, or the text bound over /etc/resolv.conf in a mount ns of its own */
 	volatile int err;  /* why the exec failed (0: it did not, or the child is not done) */
 };
 
@@ -230,6 +234,48 @@ static void spawn_child(struct spawn_job *job, pid_t guardian)
 	}
 	job->err = e ? e : ENOEXEC;
 	_exit(127);
+}
+
+/*
+ * The command's own /etc/resolv.conf (spawn_piped_resolv), done by the
+ * guardian, which is single-threaded (so unshare(CLONE_NEWNS) works) and
+ * privileged in the sandbox's user namespace: a mount namespace of its own
+ * (everything in it private, so nothing propagates back), a tmpfs over
+ * /tmp while the file is written, the file bound over /etc/resolv.conf (its
+ * target, if a symbolic link), the tmpfs detached (the bind keeps the file).
+ * Nothing reaches a disk; the namespace ends with the guardian's group.
+ * 0 or an errno value. System calls only.
+ */
+__attribute__((no_sanitize_address, no_sanitize_undefined))
+static int guard_resolv(const char *text)
+{
+	static const char tmp[] = "/tmp", file[] = "/tmp/resolv.conf";
+	int e = 0;
+
+	if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
+		return errno;
+	if (mount("tmpfs", tmp, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=755") != 0)
+		return errno;
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		e = errno;
+	} else {
+		size_t n = strlen(text), off = 0;
+		while (off < n) {
+			ssize_t w = write(fd, text + off, n - off);
+			if (w <= 0) {
+				e = w < 0 ? errno : EIO;
+				break;
+			}
+			off += (size_t)w;
+		}
+		close(fd);
+	}
+	if (e == 0 && mount(file, "/etc/resolv.conf", "none", MS_BIND, NULL) != 0)
+		e = errno;
+	if (umount2(tmp, MNT_DETACH) != 0 && e == 0)
+		e = errno;
+	return e;
 }
 
 /*
@@ -331,6 +377,8 @@ static void spawn_guard(struct spawn_job *job)
 		goto failed;
 	}
 	close_from(3, report, job->close_max);
+	if (job->resolv && (job->err = guard_resolv(job->resolv)) != 0)
+		goto failed;
 
 	job->err = 0;
 	cmd = vfork();
@@ -529,9 +577,16 @@ static int spawn_run(struct spawn_job *job, pid_t *pid)
 int spawn_piped(const char *file, char *const argv[], char *const envp[], bool search, pid_t *pid,
                 int *out_fd)
 {
+	return spawn_piped_resolv(file, argv, envp, search, NULL, pid, out_fd);
+}
+
+int spawn_piped_resolv(const char *file, char *const argv[], char *const envp[], bool search,
+                       const char *resolv, pid_t *pid, int *out_fd)
+{
 	int in[2] = {-1, -1}, out[2] = {-1, -1};
 	int report[2] = {-1, -1};
-	struct spawn_job job = {.file = file, .argv = argv, .envp = envp ? envp : environ};
+	struct spawn_job job = {.file = file, .argv = argv, .envp = envp ? envp : environ,
+	                        .resolv = resolv};
 	struct rlimit rl;
 	char *buf = NULL;
 	pid_t child;

@@ -44,8 +44,9 @@
  * PR_SET_PDEATHSIG in it); the guardian's sweep gives up on it after about
  * a second. Where /proc/thread-self/children is missing (no
  * CONFIG_PROC_CHILDREN, no /proc), the sweep cannot list children and only
- * the group is killed. A pid namespace would cover all of these, but needs
- * privileges (or user namespaces) the harness does not assume.
+ * the group is killed. The sandbox's pid namespace (harness/sandbox.h)
+ * covers all of these when the harness dies: its end kills every process
+ * of the run.
  *
  * Why a guardian and not PR_SET_PDEATHSIG on the command alone (what came
  * before): the command's own children do not inherit it, so a command's
@@ -92,6 +93,17 @@ void spawn_env_free(char **env);
  */
 int spawn_piped(const char *file, char *const argv[], char *const envp[], bool search, pid_t *pid,
                 int *out_fd);
+
+/*
+ * spawn_piped, and the command sees resolv (the text of a resolv.conf,
+ * borrowed until the call returns; NULL: as spawn_piped) as its
+ * /etc/resolv.conf: its guardian enters a mount namespace of its own and
+ * binds the file there, on a tmpfs that never reaches a disk. Needs the
+ * privilege to mount (the sandbox, harness/sandbox.h); a failure is
+ * returned as the errno value of the mount, the command not run.
+ */
+int spawn_piped_resolv(const char *file, char *const argv[], char *const envp[], bool search,
+                       const char *resolv, pid_t *pid, int *out_fd);
 
 /*
  * Whether pid has ended: 1 yes, left unreaped (a zombie, WNOWAIT, so its

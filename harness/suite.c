@@ -70,6 +70,7 @@ struct suite {
 	int jobs, shard_k, shard_n;
 	double timeout;
 	char *seed, *umask;
+	char *sandbox; /* "--sandbox", "--no-sandbox", or NULL: each run's default */
 	unsigned long long seed_value;
 	const char *history_dir, *junit, *json, *report_dir;
 	bool tap, quiet;
@@ -320,7 +321,8 @@ void suite_usage(FILE *out)
 	        "                   counted as an error (default %.0f)\n"
 	        "  --history DIR    keep each scenario's history as DIR/NAME.jsonl\n"
 	        "  --report DIR     each scenario's HTML report in DIR/NAME/index.html\n"
-	        "  --junit, --json, --tap: the combined reports; --seed, --umask, -q as for\n"
+	        "  --junit, --json, --tap: the combined reports; --seed, --umask, -q,\n"
+	        "                   --sandbox, --no-sandbox as for\n"
 	        "                   one scenario (-v is refused: run one scenario to see its\n"
 	        "                   events). NAME is the file name without .lua.\n"
 	        "list prints the *.lua files of DIR (default scenarios/) with the first\n"
@@ -348,6 +350,7 @@ static int parse_shard(const char *s, int *k, int *n)
 
 static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *nops)
 {
+	static char sandbox_flag[] = "--sandbox", no_sandbox_flag[] = "--no-sandbox";
 	static const struct option opts[] = {
 	        {"seed", required_argument, NULL, 's'},
 	        {"history", required_argument, NULL, 'H'},
@@ -362,6 +365,8 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 	        {"jobs", required_argument, NULL, 'j'},
 	        {"shard", required_argument, NULL, 'k'},
 	        {"timeout", required_argument, NULL, 't'},
+	        {"sandbox", no_argument, NULL, 'X'},
+	        {"no-sandbox", no_argument, NULL, 'N'},
 	        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -391,6 +396,17 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			return -1;
 		case 'h':
 			return 1;
+		case 'X':
+		case 'N': {
+			/* Each scenario's run enters (or not) a sandbox of its own. */
+			char *want = c == 'X' ? sandbox_flag : no_sandbox_flag;
+			if (s->sandbox && strcmp(s->sandbox, want) != 0) {
+				fprintf(stderr, "dnschaos: give --sandbox or --no-sandbox, not both\n");
+				return -1;
+			}
+			s->sandbox = want;
+			break;
+		}
 		case 'J':
 			s->junit = optarg;
 			break;
@@ -544,6 +560,8 @@ static int child_argv(const struct suite *s, size_t i, char **av, char **keep)
 		av[n++] = "--umask";
 		av[n++] = s->umask;
 	}
+	if (s->sandbox)
+		av[n++] = s->sandbox;
 	if (s->history_dir) {
 		av[n++] = "--history";
 		if (asprintf(&keep[k], "%s/%s.jsonl", s->history_dir, s->items[i].stem) < 0)

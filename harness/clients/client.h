@@ -168,6 +168,7 @@ struct client_config {
 	int single_request; /* glibc: single-request */
 	int cache;          /* libunbound: answer cache (default on) */
 	int random_order;   /* ldns: random server order (default on) */
+	int resolv_timeout; /* exec in the sandbox: its resolv.conf's "timeout:" (whole seconds) */
 
 	/* exec: the command; {name} {server} {port} {type} {source} are replaced */
 	char *argv[CLIENT_ARGV_MAX];         /* owned, NULL-terminated */

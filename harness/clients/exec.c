@@ -13,6 +13,13 @@
  *              the command started is killed (spawn_stop, spawn_reap).
  *   qtype      only through {type}. Every other option is the command's own.
  *   env        "NAME", "value" pairs (nenv of them) added to its environment.
+ *   In the sandbox (harness/sandbox.h), when every target is on port 53:
+ *   the command sees a resolv.conf of the client's own as /etc/resolv.conf
+ *   (exec_resolv_conf: a nameserver line per target, in order, and search,
+ *   ndots, resolv_timeout as timeout:, attempts, rotate, edns0,
+ *   single_request as single-request), bound by its guardian in a mount
+ *   namespace of its own (spawn_piped_resolv). Unmodified programs
+ *   (getent, python, curl) then ask the farm.
  *
  * The environment is minimal (harness/spawn.h, spawn_env_new, as for the
  * health checker's exec check): PATH, DNSCHAOS_CLIENT, DNSCHAOS_SERVER,
@@ -58,6 +65,7 @@
  */
 #include "harness/clients/client.h"
 #include "fakeresolver/clock.h"
+#include "harness/sandbox.h"
 #include "harness/spawn.h"
 
 #include <errno.h>
@@ -78,8 +86,11 @@
 #define EXEC_DEFAULT_LIMIT_S 5.0
 #define EXEC_STOP_WAIT_S     2.0 /* a stopped command's guardian sweeps within this (1 s + margin) */
 
+#define EXEC_RESOLV_MAX 2048
+
 struct exec_worker {
 	unsigned runs;
+	char *resolv; /* the command's resolv.conf in the sandbox; NULL: the sandbox's (or the host's) */
 };
 
 struct exec_subst {
@@ -438,7 +449,8 @@ static void exec_resolve(struct client *c, void *tstate, struct lookup *lk)
 		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, "out of memory");
 		goto out;
 	}
-	int spawn_err = spawn_piped(argv[0], argv, envp, true, &pid, &pfd);
+	int spawn_err = spawn_piped_resolv(argv[0], argv, envp, true, w ? w->resolv : NULL, &pid,
+	                                   &pfd);
 	if (spawn_err != 0) {
 		snprintf(cap->buf, sizeof cap->buf, "cannot run %s: %s", argv[0],
 		         strerror(spawn_err));
@@ -515,6 +527,61 @@ out:
 	free(cap);
 }
 
+/*
+ * The client's resolv.conf into out (cap octets): its targets as
+ * nameservers, in order, then its options. -1 when a target is not on port
+ * 53 (a resolv.conf cannot name a port) or it does not fit. No I/O.
+ */
+static int exec_resolv_conf(const struct client_config *cfg, char *out, size_t cap)
+{
+	size_t n = 0;
+	char ip[INET6_ADDRSTRLEN];
+	int w;
+
+#define PUT(...)                                                        \
+	do {                                                            \
+		w = snprintf(out + n, cap - n, __VA_ARGS__);            \
+		if (w < 0 || (size_t)w >= cap - n)                      \
+			return -1;                                      \
+		n += (size_t)w;                                         \
+	} while (0)
+	PUT("# dnschaos: the resolv.conf of client %s\n", cfg->name);
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct addr *a = cfg->target_refs[i] ? cfg->target_refs[i] : &cfg->targets[i];
+		if (addr_port(a) != 53)
+			return -1;
+		PUT("nameserver %s\n", addr_text(a, ip, sizeof ip));
+	}
+	if (cfg->nsearch) {
+		PUT("search");
+		for (size_t i = 0; i < cfg->nsearch; i++)
+			PUT(" %s", cfg->search[i]);
+		PUT("\n");
+	}
+	PUT("options");
+	size_t bare = n;
+	if (cfg->ndots >= 0)
+		PUT(" ndots:%d", cfg->ndots);
+	if (cfg->resolv_timeout > 0)
+		PUT(" timeout:%d", cfg->resolv_timeout);
+	if (cfg->attempts > 0)
+		PUT(" attempts:%d", cfg->attempts);
+	if (cfg->rotate > 0)
+		PUT(" rotate");
+	if (cfg->edns0 > 0)
+		PUT(" edns0");
+	if (cfg->single_request > 0)
+		PUT(" single-request");
+	if (n == bare) {
+		n -= strlen("options");
+		out[n] = '\0';
+	} else {
+		PUT("\n");
+	}
+#undef PUT
+	return 0;
+}
+
 static void *exec_thread_open(struct client *c, char *err, size_t errlen)
 {
 	const struct client_config *cfg = client_cfg(c);
@@ -525,14 +592,32 @@ static void *exec_thread_open(struct client *c, char *err, size_t errlen)
 		return NULL;
 	}
 	w = calloc(1, sizeof *w);
-	if (!w)
+	if (!w) {
 		snprintf(err, errlen, "exec: out of memory");
+		return NULL;
+	}
+	if (sandbox_ns_active()) {
+		w->resolv = malloc(EXEC_RESOLV_MAX);
+		if (!w->resolv) {
+			free(w);
+			snprintf(err, errlen, "exec: out of memory");
+			return NULL;
+		}
+		/* A target off port 53: the command uses {server}/{port} (lua/client.c checked). */
+		if (exec_resolv_conf(cfg, w->resolv, EXEC_RESOLV_MAX) != 0) {
+			free(w->resolv);
+			w->resolv = NULL;
+		}
+	}
 	return w;
 }
 
 static void exec_thread_close(void *tstate)
 {
-	free(tstate);
+	struct exec_worker *w = tstate;
+	if (w)
+		free(w->resolv);
+	free(w);
 }
 
 static const char *exec_version(void)

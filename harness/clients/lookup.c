@@ -111,6 +111,7 @@ void client_config_defaults(struct client_config *cfg)
 	cfg->single_request = -1;
 	cfg->cache = -1;
 	cfg->random_order = -1;
+	cfg->resolv_timeout = -1;
 }
 
 void client_config_clear(struct client_config *cfg)

@@ -7,6 +7,7 @@
 #include "harness/lua/bind.h"
 #include "harness/clients/client.h"
 #include "harness/run/run.h"
+#include "harness/sandbox.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -126,8 +127,9 @@ static size_t read_strings(lua_State *L, int idx, const char *key, char **out, s
 /*
  * Whether an exec command is told where to send: some argument holds
  * {server} or {port}. One that is not (getent ahosts, say) asks the
- * machine's own resolver, which sends the queries off the machine; until
- * runs have a private network namespace, such a command is refused.
+ * machine's own resolver: on the host that sends the queries off the
+ * machine, so it is refused there; in the sandbox (harness/sandbox.h) it
+ * reads the resolv.conf the client gets, naming its targets.
  */
 static bool exec_told_where(const struct client_config *cfg)
 {
@@ -291,6 +293,26 @@ static void check_ldns_ports(lua_State *L, const struct client_config *cfg, cons
 }
 
 /*
+ * In the sandbox an exec command that is not told {server}/{port} reads a
+ * resolv.conf naming the client's targets (clients/exec.c), and a
+ * resolv.conf has no port: every target must listen on 53 (a farm object
+ * without a port in its address does, in the sandbox).
+ */
+static void check_resolv_targets(lua_State *L, const struct client_config *cfg, const char *what)
+{
+	if (cfg->stack != CLIENT_EXEC || !sandbox_ns_active() || exec_told_where(cfg))
+		return;
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct addr *a = cfg->target_refs[i] ? cfg->target_refs[i] : &cfg->targets[i];
+		if (addr_port(a) != 53)
+			luaL_error(L, "%s: target %d (of %s) listens on port %d, and the command reads "
+				      "a resolv.conf, which can only name port 53: give that object an "
+				      "address without a port, or use {server} and {port} in the command",
+				   what, (int)i + 1, cfg->target_name, (int)addr_port(a));
+	}
+}
+
+/*
  * s:client{ name = "app", stack = "glibc", target = vip, names = {...},
  *           rate = 50 | concurrency = 4, ... }   (docs/scenario-api.md, "Clients")
  */
@@ -301,7 +323,7 @@ int client_new(lua_State *L)
 		"rate",	   "arrivals",	"concurrency",	  "from",    "to",	      "limit",
 		"threads", "max_pending", "timeout",	  "attempts", "rotate",	      "edns0",
 		"single_request", "cache", "random_order", "search",  "ndots",	      "command",
-		"source",  "env",	NULL,
+		"source",  "env",	"resolv_timeout", NULL,
 	};
 	static const char *const stacks[] = { "glibc", "glibc-res", "c-ares", "ldns",
 					      "libunbound", "exec", "unbound", NULL };
@@ -410,9 +432,15 @@ int client_new(lua_State *L)
 	if (cfg->stack != CLIENT_EXEC && cfg->argc)
 		return luaL_error(L, "%s: 'command' is for stack 'exec'", what);
 	read_env(L, 2, cfg, what);
-	if (cfg->stack == CLIENT_EXEC && !exec_told_where(cfg))
-		return luaL_error(L, "%s: exec clients must be told where to send: use {server} and "
-				     "{port}, or run in a sandbox", what);
+	if (cfg->stack == CLIENT_EXEC && !exec_told_where(cfg) && !sandbox_ns_active())
+		return luaL_error(L, "%s: outside the sandbox an exec command must be told where to "
+				     "send: use {server} and {port} in it, or run in the sandbox (the "
+				     "default where namespaces are allowed; see docs/sandbox.md)", what);
+	check_resolv_targets(L, cfg, what);
+	if (opts_has(L, 2, "resolv_timeout") && cfg->stack != CLIENT_EXEC)
+		return luaL_error(L, "%s: 'resolv_timeout' is for stack 'exec' (its resolv.conf's "
+				     "timeout:); the other stacks take 'timeout'", what);
+	cfg->resolv_timeout = (int)opts_number(L, 2, "resolv_timeout", -1, 1, 30, what);
 	if (cfg->stack != CLIENT_UNBOUND && cfg->cache >= 0)
 		return luaL_error(L, "%s: 'cache' is a libunbound option (the other stacks have no cache)",
 				  what);

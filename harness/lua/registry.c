@@ -9,6 +9,7 @@
 #include "harness/clients/client.h"
 #include "harness/record/checker.h"
 #include "harness/run/run.h"
+#include "harness/sandbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,12 +118,19 @@ void scenario_pick_address(lua_State *L, struct scenario *sc, int idx, struct ad
 {
 	char err[256];
 	const char *address = opts_string(L, idx, "address", "", what);
+	/*
+	 * In the sandbox the loopback is the run's own: an address without a
+	 * port gets 53, so a resolv.conf (which cannot name a port) can name it.
+	 */
+	uint16_t port = sandbox_ns_active() ? 53 : 0;
 	if (!address[0]) {
 		if (runner_next_address(sc->run, out) != 0)
 			luaL_error(L, "%s: no free loopback address left", what);
+		if (port)
+			addr_set_port(out, port);
 		return;
 	}
-	if (addr_parse(address, 0, out, err, sizeof err) != 0)
+	if (addr_parse(address, port, out, err, sizeof err) != 0)
 		luaL_error(L, "%s: %s", what, err);
 	if (!addr_is_loopback(out))
 		luaL_error(L, "%s: address %s is not on loopback (127.0.0.0/8 or ::1): dnschaos "

@@ -19,8 +19,9 @@ one() {
 	local name want rc
 	name=$(basename "$f" .lua)
 	want=$(head -1 "$f" | sed -n 's/^-- expect: //p')
+	read -ra args <<<"$(sed -n '2s/^-- args: //p' "$f")" # as scenarios.sh
 	timeout -k 5 180 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-		--error-exitcode=99 "$bin" run "$f" >"$work/$name.out" 2>&1
+		--error-exitcode=99 "$bin" run "$f" "${args[@]}" >"$work/$name.out" 2>&1
 	rc=$?
 	if [ "$rc" -eq 3 ] && [ -n "$want" ] && grep -Eq -- "$want" "$work/$name.out"; then
 		echo "ok $name"

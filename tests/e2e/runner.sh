@@ -50,7 +50,8 @@ for kind in answered dropped rcode; do
 done
 
 # SIGINT: faults healed, the end recorded, ports closed, exit 2.
-"$bin" run "$dir/long.lua" --history "$work/int.jsonl" >"$work/int.out" 2>&1 &
+# --no-sandbox: dig, from here, checks the resolver's port after the run.
+"$bin" run "$dir/long.lua" --no-sandbox --history "$work/int.jsonl" >"$work/int.out" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "faults in place" "$work/int.out" && break; sleep 0.05; done
 kill -INT "$pid"

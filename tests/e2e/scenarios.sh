@@ -2,7 +2,9 @@
 # Runs the scenario tests: every tests/scenarios/*.lua must complete (exit 0;
 # their asserts prove each fault with real queries), and every
 # tests/scenarios/bad/*.lua must be refused as bad input (exit 3) with the
-# message its first line expects ("-- expect: REGEX").
+# message its first line expects ("-- expect: REGEX"). A second line
+# "-- args: ARGS" adds ARGS to its run (--no-sandbox for what only the host
+# refuses).
 # Usage: scenarios.sh PATH/TO/dnschaos PATH/TO/tests/scenarios
 set -uo pipefail
 bin=${1:?dnschaos binary}
@@ -25,7 +27,8 @@ done
 
 for f in "$dir"/bad/*.lua; do
 	want=$(head -1 "$f" | sed -n 's/^-- expect: //p')
-	timeout -k 5 60 "$bin" run "$f" >"$work/out" 2>&1
+	read -ra args <<<"$(sed -n '2s/^-- args: //p' "$f")"
+	timeout -k 5 60 "$bin" run "$f" "${args[@]}" >"$work/out" 2>&1
 	rc=$?
 	if [ "$rc" -eq 3 ] && [ -n "$want" ] && grep -Eq -- "$want" "$work/out"; then
 		passed=$((passed + 1))

@@ -27,7 +27,9 @@ rc=0
 check "$([ "$rc" -eq 0 ] && echo 0 || echo 1)" "left alone: PASS (exit $rc)"
 
 rc=0
-"$bin" run "$scen" -q --history "$work/frozen.jsonl" --json "$work/frozen.json" &
+# --no-sandbox: SIGSTOP must stop the harness itself; in the sandbox $pid is
+# the process outside, which cannot pass SIGSTOP on (docs/sandbox.md).
+"$bin" run "$scen" --no-sandbox -q --history "$work/frozen.jsonl" --json "$work/frozen.json" &
 pid=$!
 opened "$work/frozen.jsonl" "$pid"
 sleep 1.5

@@ -4,7 +4,8 @@
 The layers, from the ground up (docs/architecture.md, "Layers"):
 
   0  fakeresolver/                      the DNS half; no harness, no Lua
-  1  harness/env.*, harness/spawn.*     what every harness part is given or uses
+  1  harness/env.*, harness/spawn.*,    what every harness part is given or uses
+     harness/sandbox.*
   2  harness/lb/, harness/record/       pure cores and the history
   3  harness/farm/, harness/clients/    the farm and the clients (given a run_env)
   4  harness/run/                       the run: registry, timeline, clock, run_act, watchdog
@@ -28,6 +29,7 @@ LAYERS = [
     ("fakeresolver/", 0),
     ("harness/env.", 1),
     ("harness/spawn.", 1),
+    ("harness/sandbox.", 1),
     ("harness/lb/", 2),
     ("harness/record/", 2),
     ("harness/farm/", 3),
