@@ -54,6 +54,9 @@ struct run_env_ops {
 	int (*know_version)(void *ctx, struct zone_version *v, int how);
 	/* v published at run time t: the classifier's truth from then on; 0 or -1. */
 	int (*publish_version)(void *ctx, struct zone_version *v, double t);
+	/* Whether vip is the address of a kernel VIP that DNATs to backend: a
+	 * reply the backend sends to a DNATed flow leaves with vip as its source. */
+	bool (*fronts)(void *ctx, const struct addr *vip, const struct addr *backend);
 };
 
 struct run_env {
@@ -143,6 +146,11 @@ static inline int env_know_version(struct run_env *e, struct zone_version *v, in
 static inline int env_publish_version(struct run_env *e, struct zone_version *v, double t)
 {
 	return e->ops && e->ops->publish_version ? e->ops->publish_version(e->ctx, v, t) : 0;
+}
+
+static inline bool env_fronts(struct run_env *e, const struct addr *vip, const struct addr *backend)
+{
+	return e->ops && e->ops->fronts && e->ops->fronts(e->ctx, vip, backend);
 }
 
 /* Stops the run as failed, with a message; the loop exits after the current callback. */

@@ -439,9 +439,13 @@ static void write_join(struct history *h, const struct client_join *j)
 	}
 }
 
-/* The query line of a pending query: answered (reply given) or dropped. */
+/*
+ * The query line of a pending query: answered (reply given) or dropped;
+ * closed: it met the daemon's closed port (stopped or killed), the kernel
+ * answered it with a port unreachable.
+ */
 static void pending_line(struct farm_process *p, const struct pending *q,
-			 const struct sniff_dns *reply)
+			 const struct sniff_dns *reply, bool closed)
 {
 	struct history *h = env_history(p->env);
 	char buf[1024], tb[16], rb[16];
@@ -471,6 +475,8 @@ static void pending_line(struct farm_process *p, const struct pending *q,
 	}
 	if (q->fault)
 		history_uint(h, "fault", q->fault);
+	if (closed)
+		history_bool(h, "closed", true);
 	double wait = now - q->at;
 	history_double(h, "queue_ms", wait > 0 ? wait * 1000 : 0, 3);
 	history_bool(h, "capture", true);
@@ -491,7 +497,7 @@ static void pending_expire(struct farm_process *p, double wait_s, uint32_t fault
 	while (k < p->npend && (wait_s < 0 || now - p->pend[k].at >= wait_s)) {
 		if (!p->pend[k].fault)
 			p->pend[k].fault = fault;
-		pending_line(p, &p->pend[k], NULL);
+		pending_line(p, &p->pend[k], NULL, false);
 		k++;
 	}
 	if (k) {
@@ -502,22 +508,29 @@ static void pending_expire(struct farm_process *p, double wait_s, uint32_t fault
 
 static void on_query(struct farm_process *p, const struct sniff_dns *d)
 {
-	if (p->state == FARM_DOWN)
-		return; /* its port is closed: the kernel answers, not the daemon */
+	struct pending one, *q = &one;
+	/* Its port closed by a stop or a kill: the kernel answers (port
+	 * unreachable), not the daemon. The query met that fault all the same
+	 * (a kernel VIP DNATs to it until its health check sees it down), so
+	 * its line is written now, joined, with the fault. */
+	bool closed = p->state == FARM_DOWN;
+	if (closed && !p->down_id)
+		return; /* not started yet */
 	if (addr_same_host(&d->src, &p->probe_local) && addr_port(&d->src) == addr_port(&p->probe_local))
 		return; /* our own readiness probe */
-	if (p->npend == PENDING_MAX) { /* full: the oldest waits no longer */
-		pending_line(p, &p->pend[0], NULL);
+	if (!closed && p->npend == PENDING_MAX) { /* full: the oldest waits no longer */
+		pending_line(p, &p->pend[0], NULL, false);
 		pending_remove(p, 0);
 	}
-	struct pending *q = &p->pend[p->npend++];
+	if (!closed)
+		q = &p->pend[p->npend++];
 	memset(q, 0, sizeof *q);
 	q->at = env_now(p->env);
 	q->peer = d->src;
 	q->id = d->id;
 	q->tcp = d->tcp;
 	q->question = d->question;
-	q->fault = p->hang_id;
+	q->fault = closed ? p->down_id : p->hang_id;
 	if (d->question) {
 		memcpy(q->qname, d->qname, d->qname_len);
 		q->qname_len = d->qname_len;
@@ -525,6 +538,8 @@ static void on_query(struct farm_process *p, const struct sniff_dns *d)
 		q->joined = env_join(p->env, &p->addr, &d->src, d->qname, d->qname_len, d->qtype,
 				     (int)d->id, &q->join);
 	}
+	if (closed)
+		pending_line(p, q, NULL, true);
 }
 
 static void on_reply(struct farm_process *p, const struct sniff_dns *d)
@@ -537,7 +552,7 @@ static void on_reply(struct farm_process *p, const struct sniff_dns *d)
 		if (q->question && d->question &&
 		    (q->qtype != d->qtype || !wire_name_equal(q->qname, d->qname)))
 			continue;
-		pending_line(p, q, d);
+		pending_line(p, q, d, false);
 		pending_remove(p, i);
 		return;
 	}
@@ -566,8 +581,8 @@ static void on_capture(evutil_socket_t fd, short what, void *arg)
 			continue;
 		if (!d.response && is_member(p, &d.dst))
 			on_query(p, &d);
-		else if (d.response && is_member(p, &d.src))
-			on_reply(p, &d);
+		else if (d.response && (is_member(p, &d.src) || env_fronts(p->env, &d.src, &p->addr)))
+			on_reply(p, &d); /* from it, or from a kernel VIP in front of it (un-DNATed) */
 	}
 }
 

@@ -111,6 +111,7 @@ static bool env_op_join(void *ctx, const struct addr *dst, const struct addr *sr
 static void env_op_fail(void *ctx, const char *msg);
 static int env_op_know_version(void *ctx, struct zone_version *v, int how);
 static int env_op_publish_version(void *ctx, struct zone_version *v, double t);
+static bool env_op_fronts(void *ctx, const struct addr *vip, const struct addr *backend);
 
 static const struct run_env_ops env_ops = {
 	.emit = env_op_emit,
@@ -118,6 +119,7 @@ static const struct run_env_ops env_ops = {
 	.fail = env_op_fail,
 	.know_version = env_op_know_version,
 	.publish_version = env_op_publish_version,
+	.fronts = env_op_fronts,
 };
 
 struct runner *runner_create(const struct runner_options *opt, char *err, size_t errlen)
@@ -502,6 +504,11 @@ double runner_now(const struct runner *r)
 	return env_now(&r->env);
 }
 
+bool runner_describe_only(const struct runner *r)
+{
+	return r->opt.describe_only;
+}
+
 bool runner_running(const struct runner *r)
 {
 	return r->env.running;
@@ -881,19 +888,23 @@ bool runner_join(struct runner *r, const struct addr *dst, const struct addr *sr
 		if (client_join(r->clients[i], dst, src, qname, qlen, qtype, id, false, &j) &&
 		    claims++ == 0)
 			who = i;
+	size_t direct = claims;
 	/* A backend of a kernel VIP gets the clients' queries DNATed, still from
-	 * their own sockets: they were sent to the VIP. */
-	for (size_t k = 0; claims == 0 && k < r->nvip; k++) {
+	 * their own sockets: they were sent to the VIP. Every kernel VIP in front
+	 * of it is asked (the packet no longer says which it was sent to): two
+	 * claims, through one VIP or two, make it ambiguous. */
+	const struct addr *via = NULL;
+	for (size_t k = 0; direct == 0 && k < r->nvip; k++) {
 		const struct addr *vip = farm_vip_alias(r->vips[k], dst);
-		if (!vip)
-			continue;
-		for (size_t i = 0; i < r->ncli; i++)
+		for (size_t i = 0; vip && i < r->ncli; i++)
 			if (client_join(r->clients[i], vip, src, qname, qlen, qtype, id, false, &j) &&
-			    claims++ == 0)
+			    claims++ == 0) {
 				who = i;
-		if (claims)
-			dst = vip;
+				via = vip;
+			}
 	}
+	if (via)
+		dst = via;
 	if (claims == 0)
 		return false;
 	if (claims > 1) {
@@ -901,6 +912,17 @@ bool runner_join(struct runner *r, const struct addr *dst, const struct addr *sr
 		return true;
 	}
 	return client_join(r->clients[who], dst, src, qname, qlen, qtype, id, true, out);
+}
+
+static bool env_op_fronts(void *ctx, const struct addr *vip, const struct addr *backend)
+{
+	struct runner *r = ctx;
+	for (size_t k = 0; k < r->nvip; k++) {
+		const struct addr *a = farm_vip_alias(r->vips[k], backend);
+		if (a && addr_same_host(a, vip) && addr_port(a) == addr_port(vip))
+			return true;
+	}
+	return false;
 }
 
 /* ---- the event bus ---- */

@@ -142,6 +142,8 @@ double runner_now(const struct runner *r);
 
 /* True once runner_run has started the farm (and until it stops it). */
 bool runner_running(const struct runner *r);
+/* Whether the run is only described, never played (dnschaos check). */
+bool runner_describe_only(const struct runner *r);
 
 uint64_t runner_seed(const struct runner *r);
 
