@@ -53,7 +53,8 @@
  *   exit N != 0: error "exit N" and, from the output, NXDOMAIN, SERVFAIL,
  *     REFUSED, or a timeout ("timed out", "no servers could be reached",
  *     "response timeout"); else exit 9 (dig: no reply from server) is a
- *     timeout and getent's exit 2 (key not found) NXDOMAIN; else error.
+ *     timeout; else error (getent's exit 2 too: "key not found" is its word
+ *     for NXDOMAIN and for no server answering alike, so it is no NXDOMAIN).
  *     Timeouts are LOOKUP_TIMEOUT, the rest LOOKUP_FAIL.
  *   killed by a signal not ours: LOOKUP_FAIL/error "signal N", exit 128+N
  *   killed at the limit: LOOKUP_TIMEOUT "killed after N s", exit_status -1
@@ -350,7 +351,9 @@ static void exec_classify(struct lookup *lk, const char *prog, enum exec_end end
 	         strstr(out, "response timeout") || code == 9)
 		lookup_fail(lk, LOOKUP_TIMEOUT, REASON_TIMEOUT, err);
 	else if (code == 2 && strcmp(base_name(prog), "getent") == 0)
-		lookup_fail(lk, LOOKUP_FAIL, REASON_NXDOMAIN, err);
+		/* getaddrinfo's EAI_NONAME and EAI_AGAIN both end in exit 2: an
+		 * NXDOMAIN claimed here made a VIP's closed port a wrong answer */
+		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, "exit 2 (getent: not found, or no answer)");
 	else
 		lookup_fail(lk, LOOKUP_FAIL, REASON_ERROR, err);
 }
