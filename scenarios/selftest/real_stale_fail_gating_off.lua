@@ -1,0 +1,73 @@
+-- expect: FAIL 1
+-- expect-failed: the fix: no stale answer through the gated VIP
+-- expect-failed: nor to an unmodified program behind it
+-- expect-failed: u2 is never admitted while behind, and rejoins within rise x interval once current
+-- expect-passed: the incident reproduces: the unprotected VIP hands out the decommissioned address
+-- expect-passed: the gated service keeps resolving
+--
+-- scenarios/real_stale_reboot.lua with the fix undone (the line marked
+-- "selftest: fault"): the gated VIP's check is "rcode", which passes on any
+-- answer, as production's did. u2 boots from its stale file, answers, is
+-- admitted within rise x interval, and serves the old serial to the glibc
+-- service and to getent through the gated VIP.
+-- Why FAIL: stale answers through the gated VIP (bound 0), to getent too, and
+-- readmission fails outright: the kernel DNATed lookups to u2 while it served
+-- a version that is not the published one. Without the marked line (the
+-- shipped scenario) the same bounds pass.
+local s = scenario{ name = "real stale reboot selftest: gating off", duration = 10,
+                    seed = 7 }
+
+local published = s:zone("../zones/internal.v2.zone") -- serial 2026112502: db-primary 10.20.0.42
+local truth = s:zone_source{ name = "truth", zone = published }
+
+local unbound = { "unbound", "-d", "-p", "-c", "{config}" }
+local u1 = s:process{ name = "u1", zone_file = "../zones/internal.v2.zone", config = "../unbound.conf.in",
+                      command = unbound }
+local u2 = s:process{ name = "u2", zone_file = "../zones/internal.v2.zone", config = "../unbound.conf.in",
+                      command = unbound }
+
+local unprotected = s:vip{ name = "unprotected", kind = "nftables", backends = { u1, u2 },
+                           health = { check = "rcode", source = truth, interval = 0.2,
+                                      timeout = 0.1, rise = 1, fall = 1 } }
+local check = "serial"
+check = "rcode" -- selftest: fault
+local gated = s:vip{ name = "gated", kind = "nftables", backends = { u1, u2 }, on_down = "flush",
+                     policy = "flow_random",
+                     health = { check = check, source = truth, interval = 0.2, timeout = 0.1,
+                                rise = 2, fall = 4 } }
+
+-- The patch run: u2 goes down, and boots a second later from its stale disk copy.
+s:at(3.0, u2, "stop")
+s:at(4.0, u2, "start", { zone_file = "../zones/internal.v1.zone" }) -- serial 2026110301: 10.20.0.15
+-- The operator's repair: u2 restarted from the managed source's file.
+s:at(7.0, u2, "restart", { zone_file = "../zones/internal.v2.zone" })
+
+-- The services: c-ares (each client sends from its own 127.0.100.N, so a
+-- backend's captured query says whose it is even though a DNATed packet no
+-- longer says which VIP it was sent to), a lookup every 50 ms.
+local apps = {}
+for _, vip in ipairs{ unprotected, gated } do
+  apps[#apps + 1] = s:client{ name = "app-" .. vip.name, stack = "c-ares", target = vip,
+                              names = "db-primary.internal", rate = 20, arrivals = "constant",
+                              from = 1, to = 9.5, timeout = 1, attempts = 2 }
+end
+-- An unmodified program, glibc's own getaddrinfo: getent reads its own
+-- /etc/resolv.conf, which names the gated VIP (options timeout:1
+-- attempts:2); each command may take 3 s. It sends from 127.0.0.1, the only
+-- client that does.
+s:client{ name = "getent-gated", stack = "exec", target = gated, names = "db-primary.internal",
+          command = { "getent", "ahosts", "{name}" }, rate = 20, arrivals = "constant",
+          from = 1, to = 9.5, resolv_timeout = 1, attempts = 2, timeout = 3 }
+
+s:expect{ "the incident reproduces: the unprotected VIP hands out the decommissioned address",
+          stale_answers{ client = "app-unprotected" }, at_least = 1 }
+s:expect{ "the fix: no stale answer through the gated VIP", stale_answers{ client = "app-gated" },
+          at_most = 0 }
+s:expect{ "nor to an unmodified program behind it", stale_answers{ client = "getent-gated" },
+          at_most = 0 }
+-- A lookup whose two tries both met u2's closed port before the VIP saw it
+-- down fails (c-ares retries on the same socket: the same conntrack entry):
+-- about 5 of the 170.
+s:expect{ "the gated service keeps resolving", success_rate{ client = "app-gated" }, at_least = 0.93 }
+s:expect{ "u2 is never admitted while behind, and rejoins within rise x interval once current",
+          readmission{ backend = u2, vip = gated }, at_most = 1.0 }
