@@ -325,7 +325,8 @@ def t_kernelvip(bin_, repo, d, work):
                                [q for q in up if q["action"] != "answered"][:2]))
     if not any(q["resolver"] == "u2" for q in answered) or \
             not any(q["resolver"] == "u1" for q in answered):
-        fail("kernelvip: the VIP did not send lookups to both daemons: %s" % up[:2])
+        fail("kernelvip: no answered line at u1 or none at u2 (the VIP sends flows to both): %s"
+             % up[:2])
     # (b) the kernel DNATs new flows to u2's closed port until its health
     # check sees it down (fall 5 x 0.2 s): lines written at once, joined.
     closed = [q for q in mine if q.get("closed")]
