@@ -12,15 +12,16 @@
 --                  answer, so the stale u2 is back in rotation at once
 --   "gated":       the fix: a serial check against the published zone (a
 --                  backend behind it is never admitted), rise 2, and the
---                  conntrack entries of a downed backend flushed; fall 4, as
---                  a production check that rides out a lost probe, so the
---                  kernel keeps DNATing new flows to u2's closed port for
---                  0.6 to 0.8 s: the services' lookups meet the reboot
---                  (a test of the fix that no lookup meets proves nothing)
+--                  conntrack entries of a downed backend flushed
+-- Both check every 0.2 s with fall 4, as a production check that rides out
+-- a lost probe: the kernel keeps DNATing new flows to u2's closed port for
+-- 0.6 to 0.8 s after each of its stops, so the services' lookups meet the
+-- reboot and the repair (a fault no lookup meets proves nothing, and leaves
+-- the verdict inconclusive).
 -- Real unbound cannot gate itself, so the gate is the VIP's: u2 must be seen
 -- down while it reboots (its port closed for a second), then stays out while
--- it serves the old serial. At 7 s the operator restarts u2 from the managed
--- source's file, and the gated VIP admits it again.
+-- it serves the old serial. At 7 s the operator stops u2 and starts it from
+-- the managed source's file, and the gated VIP admits it again.
 --
 -- Clients: c-ares through each VIP, and an unmodified program, `getent
 -- ahosts` (glibc), whose private /etc/resolv.conf names the gated VIP.
@@ -43,7 +44,7 @@ local u2 = s:process{ name = "u2", zone_file = "zones/internal.v2.zone", config 
 
 local unprotected = s:vip{ name = "unprotected", kind = "nftables", backends = { u1, u2 },
                            health = { check = "rcode", source = truth, interval = 0.2,
-                                      timeout = 0.1, rise = 1, fall = 1 } }
+                                      timeout = 0.1, rise = 1, fall = 4 } }
 local gated = s:vip{ name = "gated", kind = "nftables", backends = { u1, u2 }, on_down = "flush",
                      policy = "flow_random",
                      health = { check = "serial", source = truth, interval = 0.2, timeout = 0.1,
@@ -52,8 +53,10 @@ local gated = s:vip{ name = "gated", kind = "nftables", backends = { u1, u2 }, o
 -- The patch run: u2 goes down, and boots a second later from its stale disk copy.
 s:at(3.0, u2, "stop")
 s:at(4.0, u2, "start", { zone_file = "zones/internal.v1.zone" }) -- serial 2026110301: 10.20.0.15
--- The operator's repair: u2 restarted from the managed source's file.
-s:at(7.0, u2, "restart", { zone_file = "zones/internal.v2.zone" })
+-- The operator's repair: u2 stopped, and started half a second later from
+-- the managed source's file.
+s:at(7.0, u2, "stop")
+s:at(7.5, u2, "start", { zone_file = "zones/internal.v2.zone" })
 
 -- The services: c-ares (each client sends from its own 127.0.100.N, so a
 -- backend's captured query says whose it is even though a DNATed packet no

@@ -26,7 +26,7 @@ local u2 = s:process{ name = "u2", zone_file = "../zones/internal.v2.zone", conf
 
 local unprotected = s:vip{ name = "unprotected", kind = "nftables", backends = { u1, u2 },
                            health = { check = "rcode", source = truth, interval = 0.2,
-                                      timeout = 0.1, rise = 1, fall = 1 } }
+                                      timeout = 0.1, rise = 1, fall = 4 } }
 local gated = s:vip{ name = "gated", kind = "nftables", backends = { u1, u2 }, on_down = "flush",
                      policy = "flow_random",
                      health = { check = "serial", source = truth, interval = 0.2, timeout = 0.1,
@@ -35,8 +35,10 @@ local gated = s:vip{ name = "gated", kind = "nftables", backends = { u1, u2 }, o
 -- The patch run: u2 goes down, and boots a second later from its stale disk copy.
 s:at(3.0, u2, "stop")
 s:at(4.0, u2, "start", { zone_file = "../zones/internal.v1.zone" }) -- serial 2026110301: 10.20.0.15
--- The operator's repair: u2 restarted from the managed source's file.
-s:at(7.0, u2, "restart", { zone_file = "../zones/internal.v2.zone" })
+-- The operator's repair: u2 stopped, and started half a second later from
+-- the managed source's file.
+s:at(7.0, u2, "stop")
+s:at(7.5, u2, "start", { zone_file = "../zones/internal.v2.zone" })
 
 -- The services: c-ares (each client sends from its own 127.0.100.N, so a
 -- backend's captured query says whose it is even though a DNATed packet no
