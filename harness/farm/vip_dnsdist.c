@@ -9,6 +9,7 @@
 #include "harness/env.h"
 #include "harness/record/history.h"
 #include "harness/spawn.h"
+#include "fakeresolver/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,13 +56,6 @@ struct vip_dnsdist {
 	bool have_last[DNSDIST_BACKENDS_MAX];
 	unsigned failures;
 };
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void nap(double s)
 {
@@ -213,10 +207,10 @@ static int run_capture(char *const argv[], char *out, size_t cap, double wait_s)
 	spawn_env_free(envp);
 	if (rc != 0)
 		return -rc;
-	double deadline = mono() + wait_s;
+	double deadline = clock_mono() + wait_s;
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		int left = (int)((deadline - mono()) * 1000);
+		int left = (int)((deadline - clock_mono()) * 1000);
 		if (left <= 0)
 			break;
 		if (poll(&p, 1, left < 100 ? left : 100) < 0 && errno != EINTR)
@@ -226,7 +220,7 @@ static int run_capture(char *const argv[], char *out, size_t cap, double wait_s)
 	}
 	close(fd);
 	/* Its output ends a moment before it does. */
-	while (spawn_ended(pid) == 0 && mono() < deadline)
+	while (spawn_ended(pid) == 0 && clock_mono() < deadline)
 		nap(0.005);
 	if (spawn_ended(pid) == 0)
 		spawn_stop(pid, 1.0);
@@ -492,7 +486,7 @@ static int launch(struct vip_dnsdist *d, char *bin, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start %s: %s", bin, strerror(rc));
 		return -rc;
 	}
-	double deadline = mono() + START_WAIT_S;
+	double deadline = clock_mono() + START_WAIT_S;
 	for (;;) {
 		drain(d->out_fd, d->out, &d->out_len);
 		if (spawn_ended(d->pid) != 0) {
@@ -507,7 +501,7 @@ static int launch(struct vip_dnsdist *d, char *bin, char *err, size_t errlen)
 		/* The loop runs meanwhile: farm resolvers answer dnsdist's first checks (and
 		 * those of a dnsdist VIP started before), which a blocked loop would fail. */
 		event_base_loop(env_base(d->env), EVLOOP_NONBLOCK);
-		if (mono() > deadline) {
+		if (clock_mono() > deadline) {
 			snprintf(err, errlen, "dnsdist did not answer on its webserver %s within %g s; "
 				 "its last words: %s", d->webserver, START_WAIT_S,
 				 last_words(d, w, sizeof w));
