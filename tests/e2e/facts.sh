@@ -7,7 +7,8 @@ set -euo pipefail
 bin=${1:?dnschaos binary}
 dir=${2:?facts scenario directory}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# On failure the histories stay, to be read: a fact that broke once may not break again.
+trap 'rc=$?; if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "histories kept in $work"; fi' EXIT
 
 # run NAME EXPECTED_EXIT [PREFIX...]: runs tests/facts/NAME.lua, history in $work/NAME.jsonl
 run() {

@@ -45,8 +45,11 @@ end
 s:vip{ name = "vip-query", backends = { good }, policy = "query" }
 
 -- With the port unreachable relayed, glibc behind the stopped backend loses
--- nothing; where it cannot be (no raw socket), both are inconclusive.
+-- nothing, but for a lookup whose new socket gets a port still pinned to the
+-- stopped backend by an earlier lookup (conntrack's doing: docs/stacks.md),
+-- hence 0.9 of its 10 lookups; where the relay cannot be (no raw socket),
+-- both are inconclusive.
 s:expect{ "glibc fails over at once from a stopped backend",
-          success_rate{ client = "glibc-stop" }, at_least = 1 }
+          success_rate{ client = "glibc-stop" }, at_least = 0.9 }
 s:expect{ "... well within its 1 s timeout", latency{ client = "glibc-stop", p = 100 },
           at_most = 500 }
