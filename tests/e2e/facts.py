@@ -260,14 +260,28 @@ def stop_vip(path):
     check(bad and all(e["latency_ms"] >= 1000 for e in bad) and fresh,
           f"dig, hang: the next try after its 1 s timeout, from a new port: "
           f"{[round(e['latency_ms']) for e in bad]} ms; {shown}")
+    # dig's latency is its process's: it was seen (once in about 100 lookups)
+    # to print the answer of its retry at once and exit only when its first
+    # try's timer ran out, a second later. So the retry's promptness is read
+    # at the VIP: from the refusal it relayed to the retry's arrival.
+    def retry_after_refusal(e):
+        w = fwd[e["id"]]
+        for a, b in zip(w, w[1:]):
+            r = relayed.get((a["vip"], a["src"], a["id"]))
+            if a["backend"] != "good" and r and r["action"] == "refused-icmp":
+                return b["t"] - r["t"]
+        return None
+
     fresh, shown = new_ports(met)
     over = [e for e in met if fwd[e["id"]][-1]["backend"] == "good"]
+    prompt = [retry_after_refusal(e) for e in over]
     ok, back = succeeded(stop)
-    check(met and len(over) >= len(met) / 2 and all(e["latency_ms"] < 1000 for e in over)
-          and fresh and ok,
-          f"dig, stop: the next try before its 1 s timeout could fire, from a new port, and it "
-          f"succeeds: {[round(e['latency_ms']) for e in over]} ms; {shown}; sent back by "
-          f"pinning: {back}")
+    check(met and len(over) >= len(met) / 2
+          and all(g is not None and g < 0.5 for g in prompt) and fresh and ok,
+          f"dig, stop: the next try at once after the refusal (well before its 1 s timeout), "
+          f"from a new port, and it succeeds: {[round(g * 1000) for g in prompt if g is not None]}"
+          f" ms from the refusal to the retry ({len(over)} of {len(met)}); lookups "
+          f"{[round(e['latency_ms']) for e in over]} ms; {shown}; sent back by pinning: {back}")
 
     # ldns does not connect its sockets: the port unreachable never reaches it.
     for case in ("hang", "stop"):
