@@ -262,8 +262,11 @@ def stop_vip(path):
           f"{[round(e['latency_ms']) for e in bad]} ms; {shown}")
     # dig's latency is its process's: it was seen (once in about 100 lookups)
     # to print the answer of its retry at once and exit only when its first
-    # try's timer ran out, a second later. So the retry's promptness is read
-    # at the VIP: from the refusal it relayed to the retry's arrival.
+    # try's timer ran out, a second later; and on a loaded machine its retry
+    # reached the VIP up to 0.8 s after the refusal. What tells a retry made
+    # on the refusal from one made on the timer is dig's own word: it prints
+    # "connection refused" for the one, "timed out" for the other. Its gap
+    # at the VIP, from the relayed refusal to the retry, is printed.
     def retry_after_refusal(e):
         w = fwd[e["id"]]
         for a, b in zip(w, w[1:]):
@@ -272,15 +275,20 @@ def stop_vip(path):
                 return b["t"] - r["t"]
         return None
 
+    def on_refusal(e):
+        out = e.get("output", "")
+        return "connection refused" in out and "timed out" not in out
+
     fresh, shown = new_ports(met)
     over = [e for e in met if fwd[e["id"]][-1]["backend"] == "good"]
     prompt = [retry_after_refusal(e) for e in over]
     ok, back = succeeded(stop)
-    check(met and len(over) >= len(met) / 2
-          and all(g is not None and g < 0.5 for g in prompt) and fresh and ok,
-          f"dig, stop: the next try at once after the refusal (well before its 1 s timeout), "
-          f"from a new port, and it succeeds: {[round(g * 1000) for g in prompt if g is not None]}"
-          f" ms from the refusal to the retry ({len(over)} of {len(met)}); lookups "
+    check(met and len(over) >= len(met) / 2 and all(on_refusal(e) for e in over)
+          and all(g is not None for g in prompt) and fresh and ok,
+          f"dig, stop: the next try on the refusal (dig says 'connection refused', not 'timed "
+          f"out'), from a new port, and it succeeds: "
+          f"{[round(g * 1000) for g in prompt if g is not None]} ms from the refusal to the "
+          f"retry ({len(over)} of {len(met)}); lookups "
           f"{[round(e['latency_ms']) for e in over]} ms; {shown}; sent back by pinning: {back}")
 
     # ldns does not connect its sockets: the port unreachable never reaches it.
