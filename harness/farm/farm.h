@@ -317,9 +317,11 @@ bool farm_process_hung(const struct farm_process *p);
 
 /*
  * Starts the daemon with its configured zone (a secondary: its source first,
- * if not serving yet) and blocks until it answers, recording nothing: called by the run before its clock starts, so that a
- * daemon's start-up time is not taken from the scenario's. farm_process_start
- * then records it as started. Returns 0 or -1 with err set (its output).
+ * if not serving yet) and blocks until it answers, recording nothing: called
+ * by the run before its clock starts, so that a daemon's start-up time is not
+ * taken from the scenario's (a secondary's source serves from the loop, which
+ * runs meanwhile). farm_process_start then records it as started. Returns 0
+ * or -1 with err set (its output).
  */
 int farm_process_launch(struct farm_process *p, char *err, size_t errlen);
 
