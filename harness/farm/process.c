@@ -242,7 +242,7 @@ static int expand(const struct farm_process *p, const char *in, char *out, size_
 					 end ? (int)(end - s + 1) : 1, s);
 				return -1;
 			}
-			if (k >= 7 && !p->source) {
+			if (strncmp(keys[k], "source", 6) == 0 && !p->source) {
 				snprintf(err, errlen,
 					 "placeholder '{%s}' needs source = <zone source> (the zone "
 					 "source this daemon is a secondary of): this process has none",

@@ -81,8 +81,6 @@ int process_new(lua_State *L)
 	if (z && !*z)
 		return luaL_error(L, "process '%s': 'zone' was used after it was closed", name);
 	struct farm_source **src = opts_udata(L, 2, "source", BIND_SOURCE, what);
-	if (src && !*src)
-		return luaL_error(L, "process '%s': 'source' was used after it was closed", name);
 	if (!z && !zfile[0] && !src)
 		return luaL_error(L, "process '%s': zone_file = 'path' is required (the zone it "
 				     "serves, copied into its directory as {zone_file}), or source = "
