@@ -101,9 +101,6 @@ def t_boot_publish(bin_, repo, d, work):
     for want_line in ("serial\t%d\t10.20.0.42" % V2, "serial\t%d\t10.20.0.44" % V3):
         if want_line not in out:
             fail("boot/publish: %r not printed: %s" % (want_line, out[-1500:]))
-    # The first boot comes before the clock starts: at the run's first moment.
-    if b and b[0]["t"] > 0.05:
-        fail("boot/publish: the first boot line at %.3f s, not at the run's start" % b[0]["t"])
     # Fresh before the publish and once it has transferred the new version
     # (in between it serves the old one: stale, as it should be).
     lookups = [l for l in h if l["type"] == "lookup" and l.get("client") == "app"
@@ -135,7 +132,7 @@ def t_stale(bin_, repo, d, work):
     if "serial\t%d\t10.20.0.15" % V1 not in p.stdout:
         fail("stale: p:serial() and the answer after the restart: %s" % p.stdout[-1500:])
     stale = [l for l in h if l["type"] == "lookup" and l.get("client") == "app"
-             and l.get("class") == "stale" and l["t"] > 1.0]
+             and l.get("class") == "stale" and len(boots(h)) == 2 and l["t"] > boots(h)[1]["t"]]
     if len(stale) < 10:
         fail("stale: only %d of the client's answers after the restart are stale" % len(stale))
 

@@ -3,7 +3,7 @@
 -- newer file, on a fixed address) for the zone, and truth is down when it
 -- restarts. The boot line records the serial it answered and a digest of
 -- null: the source has no version of that serial.
-local s = scenario{ name = "process nsd secondary, unknown serial", duration = 2, seed = 29 }
+local s = scenario{ name = "process nsd secondary, unknown serial", duration = 4, seed = 29 }
 local truth = s:zone_source{ name = "truth", file = "zones/internal.v2.zone" }
 s:resolver{ name = "elsewhere", file = "../zones/internal.v3.zone", address = "127.0.0.20:45999" }
 local n1 = s:process{ name = "n1", source = truth, command = { "nsd", "-d", "-c", "{config}" },
@@ -27,5 +27,8 @@ zone:
     request-xfr: AXFR 127.0.0.20@45999 NOKEY
 ]] }
 s:at(0.3, truth, "stop")
-s:at(0.5, n1, "restart")
-s:at(1.8, function() print("serial", n1:serial()) end)
+s:at(0.5, function()
+  n1:restart()
+  assert(s:wait(n1, "booted", 3), "n1 did not come back within 3 s")
+  print("serial", n1:serial())
+end)
