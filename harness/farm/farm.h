@@ -63,10 +63,29 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 /* The serial it publishes for the zone with this origin (wire), or -1. */
 int64_t farm_source_serial(const struct farm_source *s, const uint8_t *origin, size_t len);
 
+/*
+ * The version with this serial it has published (now or earlier) for the zone
+ * with this origin (lower-case wire), or NULL. Borrowed: the source holds it.
+ */
+struct zone_version *farm_source_version(const struct farm_source *s, const uint8_t *origin,
+					size_t len, uint32_t serial);
+
+/*
+ * Picks its port now (free for TCP and UDP) if its address has none, so that
+ * a daemon can be told it before the run starts (a secondary's {source}).
+ * Returns 0 or -1 with err set.
+ */
+int farm_source_pin_port(struct farm_source *s, char *err, size_t errlen);
+
 /* Calls fn(arg) after every publish during the run (resolvers that gate themselves). */
 int farm_source_watch(struct farm_source *s, void (*fn)(void *arg), void *arg);
 
-/* Binds and serves SOA and AXFR. Returns 0 or -1 with err set. */
+/*
+ * Binds and serves SOA and AXFR (already serving: nothing more). The versions
+ * published before the run are recorded the first time it is called while
+ * the run runs, so it may be started before (a secondary's launch).
+ * Returns 0 or -1 with err set.
+ */
 int farm_source_start(struct farm_source *s, char *err, size_t errlen);
 /* Closes its ports (a transfer from it then fails); recorded once running. */
 void farm_source_stop(struct farm_source *s);
@@ -255,17 +274,21 @@ const struct addr *farm_vip_backend_addr(const struct farm_vip_backend *b);
  * A real DNS daemon as a farm member: a command (unbound, nsd, a user's
  * build) started in its own process group under spawn.c's guardian, on its
  * own loopback address, serving a zone file copied into a private working
- * directory. Its queries reach the history through a packet capture on
- * loopback (needs CAP_NET_RAW). Placeholders in the command's arguments and
- * in the config template: {addr} {port} {dir} {zone_file} {config} {origin}
- * {name}, and {{ for a literal {.
+ * directory, or a secondary that transfers its zone from a zone source
+ * (source: no file put in place unless zone_file is given too; ready once it
+ * answers NOERROR with its SOA, and what it boots is the serial it answers).
+ * Its queries reach the history through a packet capture on loopback (needs
+ * CAP_NET_RAW). Placeholders in the command's arguments and in the config
+ * template: {addr} {port} {dir} {zone_file} {config} {origin} {name}, with a
+ * source {source} (ADDR@PORT) {source_addr} {source_port}, and {{ for a {.
  */
 struct farm_process_config {
 	char name[FARM_NAME_MAX];
 	struct addr addr;                  /* port 0: a free one is picked when created */
 	const char *const *argv;           /* the command, placeholders unexpanded (copied) */
 	size_t argc;
-	struct zone_version *zone;         /* what it serves (referenced; its file is copied) */
+	struct zone_version *zone;         /* its zone file (referenced; copied), or NULL with source */
+	struct farm_source *source;        /* a secondary of it ({source}), or NULL (borrowed) */
 	const char *config_path;           /* a config template file, or NULL (read when created) */
 	const char *config_text;           /* or a config template text, or NULL (copied) */
 	double start_timeout_s;            /* how long it may take to answer an SOA query */
@@ -287,22 +310,25 @@ void farm_process_destroy(struct farm_process *p);
 const char *farm_process_name(const struct farm_process *p);
 const struct addr *farm_process_addr(const struct farm_process *p);
 enum farm_state farm_process_state(const struct farm_process *p);
-/* The serial of the zone file it last booted, or -1 when down. */
+/* The serial it last booted (a secondary's: the one it answered), or -1 when down. */
 int64_t farm_process_serial(const struct farm_process *p);
 /* True while it is stopped by a hang (SIGSTOP). */
 bool farm_process_hung(const struct farm_process *p);
 
 /*
- * Starts the daemon with its configured zone and blocks until it answers,
- * recording nothing: called by the run before its clock starts, so that a
- * daemon's start-up time is not taken from the scenario's. farm_process_start
- * then records it as started. Returns 0 or -1 with err set (its output).
+ * Starts the daemon with its configured zone (a secondary: its source first,
+ * if not serving yet) and blocks until it answers, recording nothing: called
+ * by the run before its clock starts, so that a daemon's start-up time is not
+ * taken from the scenario's (a secondary's source serves from the loop, which
+ * runs meanwhile). farm_process_start then records it as started. Returns 0
+ * or -1 with err set (its output).
  */
 int farm_process_launch(struct farm_process *p, char *err, size_t errlen);
 
 /*
- * Starts the daemon with zone (NULL: the configured one; referenced) copied
- * over its zone file. wait: block until it answers (the run's start-up);
+ * Starts the daemon with zone (NULL: the configured one, if any; referenced)
+ * copied over its zone file (a secondary without one: any file there is
+ * removed, so that it transfers). wait: block until it answers (the run's start-up);
  * else it boots while the loop runs (a restart during the run). Returns 0
  * or -1 with err set (the daemon's own output included).
  */

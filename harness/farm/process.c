@@ -4,9 +4,10 @@
  * group of its own, a private working directory holding its zone file and
  * config, a readiness probe (an SOA query for its zone), the faults a
  * process can suffer (SIGSTOP, SIGCONT, SIGKILL, restart, the stale-file
- * reboot), and a packet capture on loopback that turns the queries it sees
- * and the replies it sends into `query` lines joined like a fake
- * resolver's. Everything it does goes into the history.
+ * reboot), a secondary of a zone source (it transfers its zone itself; what
+ * it boots is the serial it answers), and a packet capture on loopback that
+ * turns the queries it sees and the replies it sends into `query` lines
+ * joined like a fake resolver's. Everything it does goes into the history.
  */
 #define _GNU_SOURCE /* mkdtemp, nftw flags */
 #include "harness/farm/farm.h"
@@ -69,8 +70,16 @@ struct farm_process {
 	size_t argc;
 	char *config; /* the config template text, or NULL */
 	char config_name[256];
-	struct zone_version *zone;    /* configured */
-	struct zone_version *serving; /* booted (or booting) */
+	struct zone_version *zone;    /* configured zone file, or NULL (a pure secondary) */
+	struct zone_version *put;     /* the file put in place for this boot, or NULL */
+	struct zone_version *serving; /* what it booted, or NULL (a serial never published) */
+	uint32_t boot_serial;         /* the serial it booted */
+	bool from_file;               /* it booted the file put in place (else: a transfer) */
+	struct farm_source *source;   /* a secondary of it, or NULL */
+	/* {source_addr} {source_port} {source} */
+	char source_addr[64], source_port[8], source_at[80];
+	uint8_t origin_wire[WIRE_NAME_MAX];
+	size_t origin_len;
 	char origin[1024];
 	double start_timeout_s;
 	char dir[256];
@@ -85,6 +94,9 @@ struct farm_process {
 	int probe_fd;
 	struct addr probe_local;
 	uint16_t probe_id;
+	/* a secondary's last answer: its rcode; -1 none, -2 NOERROR without the SOA, -3 malformed */
+	int probe_rcode;
+	uint32_t probe_serial;
 	double boot_started;
 	struct event *probe_ev, *probe_timer, *watch_timer, *out_ev;
 	/* faults */
@@ -132,25 +144,25 @@ static void record_fault(struct farm_process *p, uint32_t id, const char *kind, 
 static void record_boot(struct farm_process *p, const char *error)
 {
 	struct history *h = env_history(p->env);
-	char name[1024], entry[1100], hex[ZONE_DIGEST_HEX];
+	char entry[1100], hex[ZONE_DIGEST_HEX];
 	uint8_t digest[ZONE_DIGEST_LEN];
 	if (h) {
 		history_begin(h, env_now(p->env), "boot");
 		history_str(h, "resolver", p->name);
-		history_str(h, "from", "file");
+		history_str(h, "from", p->from_file ? "file" : "source");
 		history_bool(h, "ok", error == NULL);
 		if (error)
 			history_str(h, "error", error);
 		history_array_begin(h, "zones");
 		if (!error) {
-			wire_name_to_str(zone_version_origin(p->serving, NULL), name, sizeof name);
-			snprintf(entry, sizeof entry, "%s %u", name, zone_version_serial(p->serving));
+			snprintf(entry, sizeof entry, "%s %u", p->origin, p->boot_serial);
 			history_elem_str(h, entry);
 		}
 		history_array_end(h);
 		history_array_begin(h, "digests");
 		if (!error) {
-			if (zone_version_digest(p->serving, digest) == 0) {
+			/* null: a serial the source never published, its records unknown */
+			if (p->serving && zone_version_digest(p->serving, digest) == 0) {
 				zone_digest_hex(digest, hex);
 				history_elem_str(h, hex);
 			} else {
@@ -162,29 +174,41 @@ static void record_boot(struct farm_process *p, const char *error)
 	}
 	if (error)
 		env_say(p->env, "%s failed to boot: %s", p->name, error);
+	else if (p->from_file)
+		env_say(p->env, "%s booted from file: serial %u", p->name, p->boot_serial);
 	else
-		env_say(p->env, "%s booted from file: serial %u", p->name,
-			zone_version_serial(p->serving));
+		env_say(p->env, "%s booted from %s: serial %u%s", p->name,
+			farm_source_name(p->source), p->boot_serial,
+			p->serving ? "" : " (never published there: its records are unknown)");
 }
 
 /* ---- placeholders ---- */
 
-/* Expands {addr} {port} {dir} {zone_file} {config} {origin} {name} and {{ into out. -1: unknown (named in err). */
+/* The host part of an address, without brackets: "127.0.0.1" or "::1". */
+static void addr_host(const struct addr *ad, char *ip, size_t cap)
+{
+	char a[80];
+	addr_str(ad, a, sizeof a);
+	/* the host part of "127.0.0.1:53" or "[::1]:53" */
+	const char *colon = strrchr(a, ':');
+	size_t hl = colon ? (size_t)(colon - a) : strlen(a);
+	if (a[0] == '[')
+		snprintf(ip, cap, "%.*s", (int)(hl - 2), a + 1);
+	else
+		snprintf(ip, cap, "%.*s", (int)hl, a);
+}
+
+/*
+ * Expands {addr} {port} {dir} {zone_file} {config} {origin} {name}, with a
+ * source {source} {source_addr} {source_port}, and {{ into out. -1: an unknown
+ * placeholder, or a source's without one (named in err).
+ */
 static int expand(const struct farm_process *p, const char *in, char *out, size_t cap, char *err,
 		  size_t errlen)
 {
 	char ip[64], port[8];
 	size_t n = 0;
-	char a[80];
-	addr_str(&p->addr, a, sizeof a);
-	/* the host part of "127.0.0.1:53" or "[::1]:53" */
-	const char *colon = strrchr(a, ':');
-	size_t hl = colon ? (size_t)(colon - a) : strlen(a);
-	if (a[0] == '[') {
-		snprintf(ip, sizeof ip, "%.*s", (int)(hl - 2), a + 1);
-	} else {
-		snprintf(ip, sizeof ip, "%.*s", (int)hl, a);
-	}
+	addr_host(&p->addr, ip, sizeof ip);
 	snprintf(port, sizeof port, "%u", addr_port(&p->addr));
 	for (const char *s = in; *s;) {
 		const char *val = NULL;
@@ -193,22 +217,36 @@ static int expand(const struct farm_process *p, const char *in, char *out, size_
 			val = "{";
 			skip = 2;
 		} else if (s[0] == '{') {
-			static const char *const keys[] = { "addr", "port", "dir", "zone_file",
-							    "config", "origin", "name" };
-			const char *vals[] = { ip, port, p->dir, p->zone_path, p->config_path,
-					       p->origin, p->name };
+			static const char *const keys[] = { "addr",	"port",	       "dir",
+							    "zone_file", "config",      "origin",
+							    "name",	"source",      "source_addr",
+							    "source_port" };
+			const char *vals[] = { ip,	       port,	      p->dir,
+					       p->zone_path,   p->config_path, p->origin,
+					       p->name,	       p->source_at,   p->source_addr,
+					       p->source_port };
 			const char *end = strchr(s, '}');
-			for (size_t k = 0; end && k < sizeof keys / sizeof keys[0]; k++)
+			size_t k = 0;
+			for (; end && k < sizeof keys / sizeof keys[0]; k++)
 				if ((size_t)(end - s - 1) == strlen(keys[k]) &&
 				    strncmp(s + 1, keys[k], strlen(keys[k])) == 0) {
 					val = vals[k];
 					skip = (size_t)(end - s) + 1;
+					break;
 				}
 			if (!val) {
 				snprintf(err, errlen,
 					 "unknown placeholder '%.*s' (known: {addr} {port} {dir} "
-					 "{zone_file} {config} {origin} {name}; write {{ for a '{')",
+					 "{zone_file} {config} {origin} {name} {source} {source_addr} "
+					 "{source_port}; write {{ for a '{')",
 					 end ? (int)(end - s + 1) : 1, s);
+				return -1;
+			}
+			if (strncmp(keys[k], "source", 6) == 0 && !p->source) {
+				snprintf(err, errlen,
+					 "placeholder '{%s}' needs source = <zone source> (the zone "
+					 "source this daemon is a secondary of): this process has none",
+					 keys[k]);
 				return -1;
 			}
 		}
@@ -653,8 +691,8 @@ static int capture_open(struct farm_process *p, char *err, size_t errlen)
 static int probe_send(struct farm_process *p)
 {
 	uint8_t q[WIRE_HEADER_LEN + WIRE_NAME_MAX + 4];
-	size_t olen;
-	const uint8_t *origin = zone_version_origin(p->serving, &olen);
+	size_t olen = p->origin_len;
+	const uint8_t *origin = p->origin_wire;
 	p->probe_id = (uint16_t)(p->probe_id * 31 + 7);
 	memset(q, 0, WIRE_HEADER_LEN);
 	wire_put16(q, p->probe_id);
@@ -665,7 +703,47 @@ static int probe_send(struct farm_process *p)
 	return send(p->probe_fd, q, WIRE_HEADER_LEN + olen + 4, MSG_DONTWAIT) < 0 ? -1 : 0;
 }
 
-/* 1: an answer to our probe arrived; 0: not yet. */
+/*
+ * A secondary's readiness: the reply's rcode, or -2 when NOERROR holds no
+ * SOA of its origin in the answer section; 0 with that SOA's serial in
+ * *serial. -3: malformed.
+ */
+static int soa_answer(const struct farm_process *p, const uint8_t *buf, size_t n,
+		      uint32_t *serial)
+{
+	uint8_t name[WIRE_NAME_MAX], rdata[2 * WIRE_NAME_MAX + 20];
+	size_t pos = WIRE_HEADER_LEN, nl;
+	int rcode = wire_get16(buf + 2) & 0xf;
+	if (rcode != DNS_RCODE_NOERROR)
+		return rcode;
+	for (unsigned i = 0; i < wire_get16(buf + 4); i++) {
+		if (wire_name_read(buf, n, &pos, name, &nl) != 0 || pos + 4 > n)
+			return -3;
+		pos += 4;
+	}
+	for (unsigned i = 0; i < wire_get16(buf + 6); i++) {
+		struct wire_rr rr;
+		if (wire_rr_read(buf, n, &pos, &rr, rdata, sizeof rdata) != 0)
+			return -3;
+		if (rr.type != DNS_TYPE_SOA || rr.rclass != DNS_CLASS_IN ||
+		    !wire_name_equal(rr.owner, p->origin_wire))
+			continue;
+		/* decompressed and checked by wire_rr_read: MNAME, RNAME, 5 numbers */
+		size_t a = wire_name_len(rr.rdata);
+		size_t b = wire_name_len(rr.rdata + a);
+		if (a + b + 20 > rr.rdlen)
+			return -3;
+		*serial = wire_get32(rr.rdata + a + b);
+		return 0;
+	}
+	return -2;
+}
+
+/*
+ * 1: an answer to our probe arrived that makes it ready (any reply; a
+ * secondary's: NOERROR with its SOA, its serial in p->probe_serial); 0: not
+ * yet.
+ */
 static int probe_read(struct farm_process *p)
 {
 	uint8_t buf[4096];
@@ -673,8 +751,13 @@ static int probe_read(struct farm_process *p)
 		ssize_t n = recv(p->probe_fd, buf, sizeof buf, MSG_DONTWAIT);
 		if (n < 0)
 			return 0; /* EAGAIN, or refused: not listening yet */
-		if (n >= WIRE_HEADER_LEN && wire_get16(buf) == p->probe_id &&
-		    (wire_get16(buf + 2) & WIRE_FLAG_QR))
+		if (n < WIRE_HEADER_LEN || wire_get16(buf) != p->probe_id ||
+		    !(wire_get16(buf + 2) & WIRE_FLAG_QR))
+			continue;
+		if (!p->source)
+			return 1;
+		p->probe_rcode = soa_answer(p, buf, (size_t)n, &p->probe_serial);
+		if (p->probe_rcode == 0)
 			return 1;
 	}
 }
@@ -745,6 +828,29 @@ static void boot_error(struct farm_process *p, bool ended, char *err, size_t err
 			 "must run in the foreground: unbound -d, nsd -d); its output: %s",
 			 p->name, p->where, p->argv[0], how, p->origin, a,
 			 output_text(p, out, sizeof out));
+	} else if (p->source) {
+		char last[64], sa[80], rb[16];
+		if (p->probe_rcode == -1)
+			snprintf(last, sizeof last, "none");
+		else if (p->probe_rcode == -2)
+			snprintf(last, sizeof last, "NOERROR without the zone's SOA");
+		else if (p->probe_rcode == -3)
+			snprintf(last, sizeof last, "a malformed reply");
+		else
+			snprintf(last, sizeof last, "%s",
+				 answer_rcode_str((uint16_t)p->probe_rcode, rb, sizeof rb));
+		snprintf(err, errlen,
+			 "%s (%s): %s did not answer an SOA query for %s at %s with NOERROR and "
+			 "the zone's SOA within %g s (its last answer: %s); it is a secondary of "
+			 "%s at %s, %s; its output: %s",
+			 p->name, p->where, p->argv[0], p->origin, a, p->start_timeout_s, last,
+			 farm_source_name(p->source),
+			 addr_str(farm_source_addr(p->source), sa, sizeof sa),
+			 farm_source_running(p->source)
+				 ? "which serves: did it ask for a transfer (request-xfr: AXFR "
+				   "{source} NOKEY)?"
+				 : "which is down: it could not transfer the zone",
+			 output_text(p, out, sizeof out));
 	} else {
 		snprintf(err, errlen,
 			 "%s (%s): %s did not answer an SOA query for %s at %s within %g s; its "
@@ -754,11 +860,38 @@ static void boot_error(struct farm_process *p, bool ended, char *err, size_t err
 	}
 }
 
+/*
+ * What it booted, once ready: the file put in place; a secondary's, the
+ * serial it answered: the file's version if that is the file's serial (a
+ * stale secondary serving its old copy), else the version its source
+ * published under that serial (a transfer), else none known (a digest of
+ * null in its boot line).
+ */
+static void settle(struct farm_process *p)
+{
+	struct zone_version *v = p->put;
+	p->from_file = p->put != NULL;
+	p->boot_serial = p->put ? zone_version_serial(p->put) : 0;
+	if (p->source) {
+		p->boot_serial = p->probe_serial;
+		if (!p->put || zone_version_serial(p->put) != p->probe_serial) {
+			p->from_file = false;
+			v = farm_source_version(p->source, p->origin_wire, p->origin_len,
+						p->probe_serial);
+		}
+	}
+	if (v)
+		zone_version_ref(v);
+	zone_version_unref(p->serving);
+	p->serving = v;
+}
+
 static void watch_arm(struct farm_process *p);
 
 static void booted(struct farm_process *p)
 {
 	probe_close(p);
+	settle(p);
 	p->state = FARM_UP;
 	record_state(p, "booted");
 	record_boot(p, NULL);
@@ -849,8 +982,39 @@ struct farm_process *farm_process_create(struct run_env *env, const struct farm_
 	snprintf(p->where, sizeof p->where, "%s", c->where);
 	p->addr = c->addr;
 	p->start_timeout_s = c->start_timeout_s > 0 ? c->start_timeout_s : 10;
-	p->zone = zone_version_ref(c->zone);
-	wire_name_to_str(zone_version_origin(c->zone, NULL), p->origin, sizeof p->origin);
+	p->probe_rcode = -1;
+	p->source = c->source;
+	/* Its zone: the file's; a pure secondary's, its source's first. */
+	const struct zone_version *oz = c->zone;
+	if (!oz && c->source)
+		oz = zone_set_at(farm_source_zones(c->source), 0);
+	if (!oz) {
+		snprintf(err, errlen, "zone_file = 'path' or source = <zone source> is required");
+		goto fail;
+	}
+	if (c->zone)
+		p->zone = zone_version_ref(c->zone);
+	const uint8_t *ow = zone_version_origin(oz, &p->origin_len);
+	memcpy(p->origin_wire, ow, p->origin_len);
+	wire_name_to_str(p->origin_wire, p->origin, sizeof p->origin);
+	if (c->source) {
+		const char *sn = farm_source_name(c->source);
+		if (!zone_set_has(farm_source_zones(c->source), p->origin_wire, p->origin_len)) {
+			snprintf(err, errlen,
+				 "source '%s' publishes no zone %s (the origin of its zone_file): a "
+				 "secondary serves a zone its source publishes",
+				 sn, p->origin);
+			goto fail;
+		}
+		/* Its port now, so that {source} can be written into the config. */
+		if (!c->describe_only && farm_source_pin_port(c->source, err, errlen) != 0)
+			goto fail;
+		addr_host(farm_source_addr(c->source), p->source_addr, sizeof p->source_addr);
+		snprintf(p->source_port, sizeof p->source_port, "%u",
+			 addr_port(farm_source_addr(c->source)));
+		snprintf(p->source_at, sizeof p->source_at, "%s@%s", p->source_addr,
+			 p->source_port);
+	}
 	p->argv = calloc(c->argc + 1, sizeof *p->argv);
 	p->pend = calloc(PENDING_MAX, sizeof *p->pend);
 	p->capbuf = malloc(CAPTURE_SNAP);
@@ -930,9 +1094,16 @@ struct farm_process *farm_process_create(struct run_env *env, const struct farm_
 		p->dir[0] = '\0';
 		goto fail;
 	}
-	const char *zbase = strrchr(zone_version_source(c->zone), '/');
-	zbase = zbase ? zbase + 1 : zone_version_source(c->zone);
-	snprintf(p->zone_path, sizeof p->zone_path, "%s/zone-%.200s", p->dir, zbase);
+	if (c->zone) {
+		const char *zbase = strrchr(zone_version_source(c->zone), '/');
+		zbase = zbase ? zbase + 1 : zone_version_source(c->zone);
+		snprintf(p->zone_path, sizeof p->zone_path, "%s/zone-%.200s", p->dir, zbase);
+	} else {
+		/* No file is put there (but an old one by a start or restart): its path
+		 * all the same, for a daemon that keeps its own copy of what it got. */
+		snprintf(p->zone_path, sizeof p->zone_path, "%s/secondary-%.200szone", p->dir,
+			 strcmp(p->origin, ".") == 0 ? "root." : p->origin);
+	}
 	snprintf(p->config_path, sizeof p->config_path, "%s/%s", p->dir, p->config_name);
 	/* Every placeholder is checked now, at the declaration. */
 	for (size_t i = 0; i < p->argc; i++) {
@@ -982,6 +1153,7 @@ void farm_process_destroy(struct farm_process *p)
 	free(p->pend);
 	free(p->capbuf);
 	zone_version_unref(p->zone);
+	zone_version_unref(p->put);
 	zone_version_unref(p->serving);
 	free(p);
 }
@@ -1003,12 +1175,32 @@ enum farm_state farm_process_state(const struct farm_process *p)
 
 int64_t farm_process_serial(const struct farm_process *p)
 {
-	return p->state == FARM_UP && p->serving ? (int64_t)zone_version_serial(p->serving) : -1;
+	return p->state == FARM_UP ? (int64_t)p->boot_serial : -1;
 }
 
 bool farm_process_hung(const struct farm_process *p)
 {
 	return p->hang_id != 0;
+}
+
+/*
+ * Puts z's file in place as {zone_file} (referenced as p->put); NULL: removes
+ * whatever is there (a secondary without a file transfers its zone).
+ */
+static int put_zone(struct farm_process *p, struct zone_version *z, char *err, size_t errlen)
+{
+	if (z)
+		zone_version_ref(z);
+	zone_version_unref(p->put);
+	p->put = z;
+	p->from_file = z != NULL; /* what it is to boot; settle() says what it did */
+	if (z)
+		return copy_file(zone_version_source(z), p->zone_path, err, errlen);
+	if (unlink(p->zone_path) != 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove %s: %s", p->zone_path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Spawns the command (expanded). */
@@ -1034,6 +1226,7 @@ static int spawn_daemon(struct farm_process *p, char *err, size_t errlen)
 	}
 	p->out_len = 0;
 	p->output[0] = '\0';
+	p->probe_rcode = -1;
 	int e = spawn_piped(argv[0], argv, envp, true, &p->pid, &p->out_fd);
 	if (e != 0) {
 		snprintf(err, errlen, "%s (%s): cannot run %s: %s", p->name, p->where, argv[0],
@@ -1065,8 +1258,18 @@ static int wait_ready(struct farm_process *p, char *err, size_t errlen)
 			(void)probe_send(p);
 			next = now + PROBE_EVERY_S;
 		}
-		struct pollfd pf[2] = { { p->probe_fd, POLLIN, 0 }, { p->out_fd, POLLIN, 0 } };
-		(void)poll(pf, p->out_fd >= 0 ? 2 : 1, (int)(PROBE_EVERY_S * 1000));
+		if (p->source) {
+			/* Its source serves the transfer from the loop: the loop runs
+			 * while it waits (before the run's clock starts only the
+			 * source and the daemon's output are on it). */
+			struct timeval tv = clock_timeval(PROBE_EVERY_S);
+			if (event_base_loopexit(env_base(p->env), &tv) == 0)
+				(void)event_base_dispatch(env_base(p->env));
+		} else {
+			struct pollfd pf[2] = { { p->probe_fd, POLLIN, 0 },
+						{ p->out_fd, POLLIN, 0 } };
+			(void)poll(pf, p->out_fd >= 0 ? 2 : 1, (int)(PROBE_EVERY_S * 1000));
+		}
 		output_drain(p);
 		if (probe_read(p))
 			return 0;
@@ -1087,10 +1290,12 @@ int farm_process_launch(struct farm_process *p, char *err, size_t errlen)
 {
 	if (p->state != FARM_DOWN || p->launched)
 		return 0;
-	zone_version_ref(p->zone);
-	zone_version_unref(p->serving);
-	p->serving = p->zone;
-	if (copy_file(zone_version_source(p->zone), p->zone_path, err, errlen) != 0)
+	/* A secondary transfers from its source: serving before the run's clock
+	 * starts (its initial versions are recorded when the run starts). */
+	if (p->source && !farm_source_running(p->source) &&
+	    farm_source_start(p->source, err, errlen) != 0)
+		return -1;
+	if (put_zone(p, p->zone, err, errlen) != 0)
 		return -1;
 	if (spawn_daemon(p, err, errlen) != 0 || probe_open(p) != 0) {
 		if (!err[0])
@@ -1115,7 +1320,8 @@ int farm_process_start(struct farm_process *p, struct zone_version *zone, bool w
 	if (p->launched && !zone) {
 		/* Up already (farm_process_launch): the history hears of it now. */
 		p->launched = false;
-		env_know_version(p->env, p->serving, CLASSIFY_DISK);
+		if (p->put)
+			env_know_version(p->env, p->put, CLASSIFY_DISK);
 		if (env_history(p->env) && !event_pending(p->cap_ev, EV_READ, NULL))
 			event_add(p->cap_ev, NULL);
 		p->state = FARM_BOOTING;
@@ -1126,14 +1332,19 @@ int farm_process_start(struct farm_process *p, struct zone_version *zone, bool w
 	if (p->state != FARM_DOWN)
 		return 0;
 	struct zone_version *z = zone ? zone : p->zone;
-	zone_version_ref(z);
-	zone_version_unref(p->serving);
-	p->serving = z;
-	if (copy_file(zone_version_source(z), p->zone_path, err, errlen) != 0)
+	if (z && !wire_name_equal(zone_version_origin(z, NULL), p->origin_wire)) {
+		char o[1024];
+		wire_name_to_str(zone_version_origin(z, NULL), o, sizeof o);
+		snprintf(err, errlen, "%s (%s): the zone file %s is of %s, not of its zone %s",
+			 p->name, p->where, zone_version_source(z), o, p->origin);
+		return -1;
+	}
+	if (put_zone(p, z, err, errlen) != 0)
 		return -1;
 	/* Known before the daemon can answer from it (its boot line comes
 	 * once the probe sees an answer, maybe after a client's). */
-	env_know_version(p->env, z, CLASSIFY_DISK);
+	if (z)
+		env_know_version(p->env, z, CLASSIFY_DISK);
 	if (p->down_id) {
 		record_fault(p, p->down_id, p->down_kind, "heal");
 		p->down_id = 0;

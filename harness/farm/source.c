@@ -7,9 +7,12 @@
 #include "harness/record/history.h"
 #include "harness/env.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct farm_source {
 	struct run_env *env;
@@ -22,6 +25,8 @@ struct farm_source {
 		void *arg;
 	} watchers[64];
 	size_t nwatchers;
+	struct zone_version **published; /* every version published (referenced), by serial */
+	size_t npublished;
 	bool announced; /* the initial versions are in the history */
 };
 
@@ -64,6 +69,9 @@ void farm_source_destroy(struct farm_source *s)
 		return;
 	server_destroy(s->server);
 	zone_set_destroy(s->zones);
+	for (size_t i = 0; i < s->npublished; i++)
+		zone_version_unref(s->published[i]);
+	free(s->published);
 	free(s);
 }
 
@@ -140,6 +148,15 @@ int farm_source_publish(struct farm_source *s, struct zone_version *v, char *err
 	} else if (rc != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
+	} else {
+		struct zone_version **q =
+			realloc(s->published, (s->npublished + 1) * sizeof *s->published);
+		if (!q) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		s->published = q;
+		s->published[s->npublished++] = zone_version_ref(v);
 	}
 	/* The version served now (a rollback serves the one held under that serial). */
 	struct zone_version *now = zone_set_served(s->zones, origin, olen);
@@ -166,6 +183,49 @@ int64_t farm_source_serial(const struct farm_source *s, const uint8_t *origin, s
 	return v ? (int64_t)zone_version_serial(v) : -1;
 }
 
+struct zone_version *farm_source_version(const struct farm_source *s, const uint8_t *origin,
+					size_t len, uint32_t serial)
+{
+	for (size_t i = 0; i < s->npublished; i++) {
+		size_t ol;
+		const uint8_t *o = zone_version_origin(s->published[i], &ol);
+		if (zone_version_serial(s->published[i]) == serial && ol == len &&
+		    memcmp(o, origin, len) == 0)
+			return s->published[i];
+	}
+	return NULL;
+}
+
+int farm_source_pin_port(struct farm_source *s, char *err, size_t errlen)
+{
+	/* A port free for TCP and for UDP both (AXFR comes over TCP): a few tries. */
+	for (int tries = 0; addr_port(&s->addr) == 0 && tries < 16; tries++) {
+		struct addr got = s->addr;
+		int t = socket(s->addr.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int u = socket(s->addr.ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		got.len = sizeof got.ss;
+		if (t < 0 || u < 0 || bind(t, (struct sockaddr *)&s->addr.ss, s->addr.len) != 0 ||
+		    getsockname(t, (struct sockaddr *)&got.ss, &got.len) != 0) {
+			snprintf(err, errlen, "%s: cannot find a free port: %s", s->name,
+				 strerror(errno));
+			if (t >= 0)
+				close(t);
+			if (u >= 0)
+				close(u);
+			return -1;
+		}
+		if (bind(u, (struct sockaddr *)&got.ss, got.len) == 0)
+			addr_set_port(&s->addr, addr_port(&got));
+		close(t);
+		close(u);
+	}
+	if (addr_port(&s->addr) == 0) {
+		snprintf(err, errlen, "%s: no port free for both TCP and UDP", s->name);
+		return -1;
+	}
+	return 0;
+}
+
 int farm_source_watch(struct farm_source *s, void (*fn)(void *arg), void *arg)
 {
 	if (s->nwatchers == sizeof s->watchers / sizeof s->watchers[0])
@@ -179,10 +239,11 @@ int farm_source_watch(struct farm_source *s, void (*fn)(void *arg), void *arg)
 int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 {
 	struct server_config cfg;
-	if (s->server)
-		return 0;
-	/* What was published before the run: the history's first truth. */
-	for (size_t i = 0; !s->announced && i < zone_set_count(s->zones); i++) {
+	/* What was published before the run: the history's first truth, told
+	 * when the run starts (a secondary's farm_process_launch may have
+	 * opened the source's ports before, when there is no history yet). */
+	for (size_t i = 0; !s->announced && env_running(s->env) && i < zone_set_count(s->zones);
+	     i++) {
 		struct zone_version *v = zone_set_at(s->zones, i);
 		double t = env_now(s->env);
 		if (env_publish_version(s->env, v, t) != 0) {
@@ -191,7 +252,10 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 		}
 		record_publish(s, v, true, t);
 	}
-	s->announced = true;
+	if (env_running(s->env))
+		s->announced = true;
+	if (s->server)
+		return 0;
 	server_config_defaults(&cfg);
 	cfg.addr = s->addr;
 	s->server = server_create(env_base(s->env), s->zones, &cfg, err, errlen);

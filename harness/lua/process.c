@@ -2,7 +2,8 @@
  * process.c (lua) - the process type: s:process{...} declares a real DNS
  * daemon as a farm member (harness/farm/process.c); its methods hang
  * (SIGSTOP), continue (SIGCONT), kill, stop, start and restart it (restart
- * with zone_file = an old file is the stale-file reboot). Every method that
+ * with zone_file = an old file is the stale-file reboot); with source = a
+ * zone source it is a secondary that transfers its zone. Every method that
  * acts parses its options into a struct run_action and hands it to run_act,
  * and s:at parses a declared action with the same function.
  */
@@ -30,11 +31,15 @@ static void read_zone(lua_State *L, int idx, struct run_action *a, const char *w
 	a->has_boot = true;
 }
 
-/* s:process{ name, command = {...}, zone_file | zone, address, config | config_text, start_timeout } */
+/*
+ * s:process{ name, command = {...}, zone_file | zone, source, address,
+ *            config | config_text, start_timeout }
+ */
 int process_new(lua_State *L)
 {
-	static const char *const keys[] = { "name",   "command",     "zone_file",     "zone",
-					    "address", "config", "config_text", "start_timeout",
+	static const char *const keys[] = { "name",	     "command", "zone_file",
+					    "zone",	     "source",  "address",
+					    "config",	     "config_text", "start_timeout",
 					    NULL };
 	const char *what = "process";
 	struct scenario *sc = scenario_get(L);
@@ -75,12 +80,17 @@ int process_new(lua_State *L)
 		return luaL_error(L, "process '%s': give zone or zone_file, not both", name);
 	if (z && !*z)
 		return luaL_error(L, "process '%s': 'zone' was used after it was closed", name);
-	if (!z && !zfile[0])
+	struct farm_source **src = opts_udata(L, 2, "source", BIND_SOURCE, what);
+	if (!z && !zfile[0] && !src)
 		return luaL_error(L, "process '%s': zone_file = 'path' is required (the zone it "
-				     "serves, copied into its directory as {zone_file})",
+				     "serves, copied into its directory as {zone_file}), or source = "
+				     "<zone source> (a secondary: it transfers the zone itself)",
 				  name);
-	boot->zones[boot->nzones++] = z ? zone_version_ref(*z) : zone_load(L, zfile);
-	cfg.zone = boot->zones[0];
+	if (z || zfile[0]) {
+		boot->zones[boot->nzones++] = z ? zone_version_ref(*z) : zone_load(L, zfile);
+		cfg.zone = boot->zones[0];
+	}
+	cfg.source = src ? *src : NULL;
 	const char *config = opts_string(L, 2, "config", "", what);
 	const char *text = opts_string(L, 2, "config_text", "", what);
 	if (config[0] && text[0])

@@ -33,7 +33,8 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
   or namespaces;
 - loopback: the shipped unbound config, run alone in a new network
   namespace under strace, sends nothing anywhere (it answers an outside
-  name SERVFAIL without a single packet out).
+  name SERVFAIL without a single packet out); the nsd configs too, a
+  secondary's reaching nothing but its source on loopback.
 
 Exit 77 (skipped) when unbound is missing or capture is not permitted here
 (not root), or, for kernelvip, nft, conntrack or namespaces: never a silent
@@ -440,8 +441,12 @@ def loopback_one(label, conf, cmd, work):
     os.makedirs(sub, exist_ok=True)
     zone = os.path.join(sub, "z.zone")
     shutil.copy(os.path.join(REPO, "tests/scenarios/process/zones/internal.v2.zone"), zone)
+    # A secondary's source: nothing serves there, it answers from the file
+    # and asks 127.0.0.1:5354 for the zone (loopback, allowed below).
     for k, v in (("{addr}", "127.0.0.1"), ("{port}", "5353"), ("{dir}", sub),
-                 ("{zone_file}", zone), ("{origin}", "internal.")):
+                 ("{zone_file}", zone), ("{origin}", "internal."),
+                 ("{source}", "127.0.0.1@5354"), ("{source_addr}", "127.0.0.1"),
+                 ("{source_port}", "5354")):
         conf = conf.replace(k, v)
     cpath = os.path.join(sub, "d.conf")
     with open(cpath, "w") as f:
@@ -498,6 +503,8 @@ def t_loopback(bin_, repo, d, work):
     if shutil.which("nsd"):
         with open(os.path.join(d, "nsd.conf.in")) as f:
             loopback_one("nsd-template", f.read(), "nsd -d -c", work)
+        with open(os.path.join(d, "nsd-secondary.conf.in")) as f:
+            loopback_one("nsd-secondary-template", f.read(), "nsd -d -c", work)
 
 
 TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "stale": t_stale, "nsd": t_nsd,
