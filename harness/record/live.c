@@ -1,0 +1,681 @@
+/*
+ * live.c - the live aggregate: history lines in, running figures out
+ * (live.h). Each line is parsed by hist.c's line parser; the fields this
+ * file reads are gathered into a struct line, then the line's type decides.
+ * Objects are few (a farm is tens of them), so they live in arrays searched
+ * by name.
+ */
+#include "harness/record/live.h"
+#include "harness/record/hist.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double live_prom_le_ms[LIVE_PROM_BUCKETS] = { 0.5,  1,   2.5,  5,    10,   25,   50,
+						    100,  250, 500,  1000, 2500, 5000, 10000 };
+const char *const live_action_names[LIVE_ACTIONS] = { "answered", "dropped",	"rcode",
+						      "truncated", "wrong",	"queue-full",
+						      "axfr",	   "other" };
+const char *const live_outcome_names[LIVE_OUTCOMES] = { "ok", "fail", "timeout", "cancelled" };
+const char *const live_class_names[LIVE_CLASSES] = { "fresh", "stale", "wrong" };
+
+/* A growable array of fixed-size records. */
+struct arr {
+	void *p;
+	size_t n, cap, size;
+};
+
+struct live {
+	struct hist_line_parser *parser;
+	char *name;
+	double duration, last_t;
+	uint64_t lines, bad, stalls;
+	char *end_reason;
+	struct arr resolvers, backends, routes, clients, kinds, faults;
+	double lat_edge[LIVE_LAT_BUCKETS - 1]; /* upper edges of the bounded buckets, us */
+};
+
+/* The fields of one line this file reads; strings borrowed from the parser. */
+struct line {
+	double t;
+	bool has_t;
+	const char *type, *resolver, *source, *state, *why, *action, *client, *stack, *event, *cls,
+		*vip, *backend, *target, *fault, *name, *reason;
+	double queue_ms, latency_ms, duration, down, id;
+	bool has_latency, has_id, ok;
+	const char *zones; /* the first element of `zones` */
+	size_t nzones;
+	const char *backends; /* `backends`: the elements, each ended by its NUL */
+	size_t nbackends;
+};
+
+static void *arr_push(struct arr *a)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 8;
+		void *p = realloc(a->p, cap * a->size);
+		if (!p)
+			return NULL;
+		a->p = p;
+		a->cap = cap;
+	}
+	void *slot = (char *)a->p + a->n++ * a->size;
+	memset(slot, 0, a->size);
+	return slot;
+}
+
+struct live *live_create(void)
+{
+	struct live *l = calloc(1, sizeof *l);
+	if (!l)
+		return NULL;
+	l->parser = hist_line_parser_new();
+	l->name = strdup("");
+	if (!l->parser || !l->name) {
+		live_destroy(l);
+		return NULL;
+	}
+	l->resolvers.size = sizeof(struct live_resolver);
+	l->backends.size = sizeof(struct live_backend);
+	l->routes.size = sizeof(struct live_route);
+	l->clients.size = sizeof(struct live_client);
+	l->kinds.size = sizeof(struct live_fault_kind);
+	l->faults.size = sizeof(struct live_fault);
+	for (size_t i = 0; i < LIVE_LAT_BUCKETS - 1; i++)
+		l->lat_edge[i] = exp2((double)i / 8.0);
+	return l;
+}
+
+void live_destroy(struct live *l)
+{
+	if (!l)
+		return;
+	hist_line_parser_free(l->parser);
+	free(l->name);
+	free(l->end_reason);
+	struct live_resolver *r = l->resolvers.p;
+	for (size_t i = 0; i < l->resolvers.n; i++)
+		free(r[i].name);
+	struct live_backend *b = l->backends.p;
+	for (size_t i = 0; i < l->backends.n; i++) {
+		free(b[i].vip);
+		free(b[i].name);
+	}
+	struct live_route *ro = l->routes.p;
+	for (size_t i = 0; i < l->routes.n; i++) {
+		free(ro[i].vip);
+		free(ro[i].backend);
+		free(ro[i].action);
+	}
+	struct live_client *c = l->clients.p;
+	for (size_t i = 0; i < l->clients.n; i++) {
+		free(c[i].name);
+		free(c[i].stack);
+	}
+	struct live_fault_kind *k = l->kinds.p;
+	for (size_t i = 0; i < l->kinds.n; i++) {
+		free(k[i].target);
+		free(k[i].kind);
+	}
+	struct live_fault *f = l->faults.p;
+	for (size_t i = 0; i < l->faults.n; i++) {
+		free(f[i].target);
+		free(f[i].kind);
+	}
+	struct arr *as[] = { &l->resolvers, &l->backends, &l->routes,
+			     &l->clients,   &l->kinds,    &l->faults };
+	for (size_t i = 0; i < sizeof as / sizeof as[0]; i++)
+		free(as[i]->p);
+	free(l);
+}
+
+/* ---- one line's fields ---- */
+
+static bool key_is(const struct hist_field *f, const char *k)
+{
+	size_t n = strlen(k);
+	return f->klen == n && memcmp(f->key, k, n) == 0;
+}
+
+static void take_field(void *arg, const struct hist_field *f)
+{
+	struct line *ln = arg;
+	static const struct {
+		const char *key;
+		size_t off;
+	} strs[] = {
+#define S(k, m) { k, offsetof(struct line, m) }
+		S("type", type),     S("resolver", resolver), S("source", source),
+		S("state", state),   S("why", why),	      S("action", action),
+		S("client", client), S("stack", stack),	      S("event", event),
+		S("class", cls),     S("vip", vip),	      S("backend", backend),
+		S("target", target), S("fault", fault),	      S("name", name),
+		S("reason", reason),
+#undef S
+	};
+	if (f->kind == HIST_V_STRING) {
+		for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+			if (key_is(f, strs[i].key)) {
+				*(const char **)((char *)ln + strs[i].off) = f->s;
+				return;
+			}
+		return;
+	}
+	if (f->kind == HIST_V_NUMBER) {
+		if (key_is(f, "t")) {
+			ln->t = f->num;
+			ln->has_t = true;
+		} else if (key_is(f, "queue_ms")) {
+			ln->queue_ms = f->num;
+		} else if (key_is(f, "latency_ms")) {
+			ln->latency_ms = f->num;
+			ln->has_latency = true;
+		} else if (key_is(f, "duration")) {
+			ln->duration = f->num;
+		} else if (key_is(f, "down")) {
+			ln->down = f->num;
+		} else if (key_is(f, "id")) {
+			ln->id = f->num;
+			ln->has_id = true;
+		}
+		return;
+	}
+	if (f->kind == HIST_V_BOOL && key_is(f, "ok")) {
+		ln->ok = f->b;
+		return;
+	}
+	if (f->kind == HIST_V_ARRAY && key_is(f, "zones")) {
+		ln->nzones = f->slen;
+		ln->zones = f->slen ? f->s : NULL;
+	} else if (f->kind == HIST_V_ARRAY && key_is(f, "backends")) {
+		ln->nbackends = f->slen;
+		ln->backends = f->s;
+	}
+}
+
+static bool eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* ---- objects by name ---- */
+
+static struct live_resolver *resolver_get(struct live *l, const char *name)
+{
+	struct live_resolver *r = l->resolvers.p;
+	for (size_t i = 0; i < l->resolvers.n; i++)
+		if (strcmp(r[i].name, name) == 0)
+			return &r[i];
+	char *copy = strdup(name);
+	struct live_resolver *n = copy ? arr_push(&l->resolvers) : NULL;
+	if (!n) {
+		free(copy);
+		return NULL;
+	}
+	n->name = copy;
+	for (int i = 0; i < 10; i++)
+		n->tenth[i] = -1;
+	return n;
+}
+
+static struct live_backend *backend_get(struct live *l, const char *vip, const char *name)
+{
+	struct live_backend *b = l->backends.p;
+	for (size_t i = 0; i < l->backends.n; i++)
+		if (strcmp(b[i].vip, vip) == 0 && strcmp(b[i].name, name) == 0)
+			return &b[i];
+	char *v = strdup(vip), *nm = strdup(name);
+	struct live_backend *n = v && nm ? arr_push(&l->backends) : NULL;
+	if (!n) {
+		free(v);
+		free(nm);
+		return NULL;
+	}
+	n->vip = v;
+	n->name = nm;
+	n->up = -1;
+	n->last_probe = -1;
+	return n;
+}
+
+static struct live_route *route_get(struct live *l, const char *vip, const char *backend,
+				    const char *action)
+{
+	struct live_route *r = l->routes.p;
+	for (size_t i = 0; i < l->routes.n; i++)
+		if (strcmp(r[i].vip, vip) == 0 && strcmp(r[i].backend, backend) == 0 &&
+		    strcmp(r[i].action, action) == 0)
+			return &r[i];
+	char *v = strdup(vip), *b = strdup(backend), *a = strdup(action);
+	struct live_route *n = v && b && a ? arr_push(&l->routes) : NULL;
+	if (!n) {
+		free(v);
+		free(b);
+		free(a);
+		return NULL;
+	}
+	n->vip = v;
+	n->backend = b;
+	n->action = a;
+	return n;
+}
+
+static struct live_client *client_get(struct live *l, const char *name, const char *stack)
+{
+	struct live_client *c = l->clients.p;
+	for (size_t i = 0; i < l->clients.n; i++)
+		if (strcmp(c[i].name, name) == 0)
+			return &c[i];
+	char *nm = strdup(name), *st = strdup(stack ? stack : "");
+	struct live_client *n = nm && st ? arr_push(&l->clients) : NULL;
+	if (!n) {
+		free(nm);
+		free(st);
+		return NULL;
+	}
+	n->name = nm;
+	n->stack = st;
+	return n;
+}
+
+static struct live_fault_kind *kind_get(struct live *l, const char *target, const char *kind)
+{
+	struct live_fault_kind *k = l->kinds.p;
+	for (size_t i = 0; i < l->kinds.n; i++)
+		if (strcmp(k[i].target, target) == 0 && strcmp(k[i].kind, kind) == 0)
+			return &k[i];
+	char *t = strdup(target), *kd = strdup(kind);
+	struct live_fault_kind *n = t && kd ? arr_push(&l->kinds) : NULL;
+	if (!n) {
+		free(t);
+		free(kd);
+		return NULL;
+	}
+	n->target = t;
+	n->kind = kd;
+	return n;
+}
+
+/* ---- what each type does ---- */
+
+static void copy_text(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s ? s : "");
+}
+
+static int take_state(struct live *l, const struct line *ln)
+{
+	if (!ln->resolver)
+		return 0; /* the zone source's: not a resolver */
+	struct live_resolver *r = resolver_get(l, ln->resolver);
+	if (!r)
+		return -ENOMEM;
+	copy_text(r->state, sizeof r->state, ln->state);
+	copy_text(r->why, sizeof r->why, ln->why);
+	return 0;
+}
+
+static int take_boot(struct live *l, const struct line *ln)
+{
+	if (!ln->resolver)
+		return 0;
+	struct live_resolver *r = resolver_get(l, ln->resolver);
+	if (!r)
+		return -ENOMEM;
+	/* "internal. 2026112502": the first zone's serial */
+	const char *sp = ln->zones ? strrchr(ln->zones, ' ') : NULL;
+	if (sp) {
+		r->serial = (uint32_t)strtoul(sp + 1, NULL, 10);
+		r->has_serial = true;
+	}
+	return 0;
+}
+
+static enum live_action action_of(const char *a)
+{
+	for (int i = 0; i < LIVE_OTHER_ACTION; i++)
+		if (eq(a, live_action_names[i]))
+			return (enum live_action)i;
+	return LIVE_OTHER_ACTION;
+}
+
+static int take_query(struct live *l, const struct line *ln)
+{
+	if (!ln->resolver)
+		return 0;
+	struct live_resolver *r = resolver_get(l, ln->resolver);
+	if (!r)
+		return -ENOMEM;
+	r->queries++;
+	r->by_action[action_of(ln->action)]++;
+	int64_t k = (int64_t)floor(ln->t * 10);
+	int s = (int)(((k % 10) + 10) % 10);
+	if (r->tenth[s] != k) {
+		r->tenth[s] = k;
+		r->in_tenth[s] = 0;
+		r->wait_tenth[s] = 0;
+	}
+	r->in_tenth[s]++;
+	if (ln->queue_ms > r->wait_tenth[s])
+		r->wait_tenth[s] = ln->queue_ms;
+	return 0;
+}
+
+static int take_health(struct live *l, const struct line *ln)
+{
+	if (!ln->vip || !ln->backend)
+		return 0;
+	struct live_backend *b = backend_get(l, ln->vip, ln->backend);
+	if (!b)
+		return -ENOMEM;
+	if (eq(ln->event, "up"))
+		b->up = 1;
+	else if (eq(ln->event, "down"))
+		b->up = 0;
+	else if (eq(ln->event, "removed"))
+		b->removed = true;
+	else if (eq(ln->event, "member"))
+		b->removed = false;
+	else if (eq(ln->event, "probe")) {
+		b->last_probe = ln->ok ? 1 : 0;
+		if (ln->ok)
+			b->probes_ok++;
+		else
+			b->probes_failed++;
+	}
+	return 0;
+}
+
+static int take_route(struct live *l, const struct line *ln)
+{
+	if (!ln->vip)
+		return 0;
+	if (ln->backend) {
+		struct live_backend *b = backend_get(l, ln->vip, ln->backend);
+		if (!b)
+			return -ENOMEM;
+		b->routed++;
+	}
+	struct live_route *r =
+		route_get(l, ln->vip, ln->backend ? ln->backend : "", ln->action ? ln->action : "");
+	if (!r)
+		return -ENOMEM;
+	r->n++;
+	return 0;
+}
+
+/* The latency bucket of ms (live.h). */
+static size_t lat_bucket(const struct live *l, double ms)
+{
+	double us = ms * 1000.0;
+	if (!(us > 1.0))
+		return 0;
+	size_t lo = 1, hi = LIVE_LAT_BUCKETS - 1; /* the first edge >= us, within [lo, hi] */
+	if (us > l->lat_edge[LIVE_LAT_BUCKETS - 2])
+		return LIVE_LAT_BUCKETS - 1;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (l->lat_edge[mid] >= us)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+static int take_lookup(struct live *l, const struct line *ln)
+{
+	if (!ln->client || !ln->event)
+		return 0;
+	struct live_client *c = client_get(l, ln->client, ln->stack);
+	if (!c)
+		return -ENOMEM;
+	if (eq(ln->event, "invoke")) {
+		c->invoked++;
+		return 0;
+	}
+	enum live_outcome o = eq(ln->event, "ok")	 ? LIVE_OK
+			      : eq(ln->event, "fail")	 ? LIVE_FAIL
+			      : eq(ln->event, "timeout") ? LIVE_TIMEOUT
+			      : eq(ln->event, "cancelled") ? LIVE_CANCELLED
+							 : LIVE_OUTCOMES;
+	if (o == LIVE_OUTCOMES)
+		return 0;
+	c->by_outcome[o]++;
+	if (eq(ln->cls, "fresh"))
+		c->by_class[LIVE_FRESH]++;
+	else if (eq(ln->cls, "stale"))
+		c->by_class[LIVE_STALE]++;
+	else if (eq(ln->cls, "wrong"))
+		c->by_class[LIVE_WRONG_CLASS]++;
+	if (o == LIVE_CANCELLED || !ln->has_latency)
+		return 0;
+	c->lat[lat_bucket(l, ln->latency_ms)]++;
+	for (size_t i = 0; i < LIVE_PROM_BUCKETS; i++)
+		if (ln->latency_ms <= live_prom_le_ms[i]) {
+			c->prom[i]++;
+			break;
+		}
+	c->lat_sum_ms += ln->latency_ms;
+	return 0;
+}
+
+static int take_fault(struct live *l, const struct line *ln)
+{
+	if (!ln->target || !ln->fault || !ln->has_id)
+		return 0;
+	uint32_t id = (uint32_t)ln->id;
+	struct live_fault_kind *k = kind_get(l, ln->target, ln->fault);
+	if (!k)
+		return -ENOMEM;
+	struct live_fault *f = l->faults.p;
+	if (eq(ln->action, "inject")) {
+		char *t = strdup(ln->target), *kd = strdup(ln->fault);
+		struct live_fault *n = t && kd ? arr_push(&l->faults) : NULL;
+		if (!n) {
+			free(t);
+			free(kd);
+			return -ENOMEM;
+		}
+		n->id = id;
+		n->target = t;
+		n->kind = kd;
+		n->t = ln->t;
+		/* a crash heals (restarts) by itself after `down` seconds */
+		n->duration = ln->duration > 0 ? ln->duration : ln->down;
+		k->injected++;
+		k->active++;
+		return 0;
+	}
+	if (!eq(ln->action, "heal"))
+		return 0;
+	for (size_t i = 0; i < l->faults.n; i++)
+		if (f[i].id == id) {
+			struct live_fault_kind *fk = kind_get(l, f[i].target, f[i].kind);
+			if (fk && fk->active)
+				fk->active--;
+			free(f[i].target);
+			free(f[i].kind);
+			memmove(&f[i], &f[i + 1], (l->faults.n - i - 1) * sizeof *f);
+			l->faults.n--;
+			break;
+		}
+	return 0;
+}
+
+/* A kernel VIP's `vip` line names its backends: known from the start. */
+static int take_vip(struct live *l, const struct line *ln)
+{
+	const char *s = ln->backends;
+	if (!ln->vip)
+		return 0;
+	for (size_t i = 0; i < ln->nbackends; i++, s += strlen(s) + 1)
+		if (*s && !backend_get(l, ln->vip, s))
+			return -ENOMEM;
+	return 0;
+}
+
+int live_feed(struct live *l, const char *line, size_t len)
+{
+	struct line ln = { 0 };
+	const char *why;
+	int rc = 0;
+
+	l->lines++;
+	if (hist_line_parse(l->parser, line, len, take_field, &ln, &why) != 0 || !ln.has_t ||
+	    !ln.type) {
+		l->bad++;
+		return 0;
+	}
+	if (ln.t > l->last_t)
+		l->last_t = ln.t;
+	if (strcmp(ln.type, "meta") == 0) {
+		char *n = strdup(ln.name ? ln.name : "");
+		if (!n)
+			return -ENOMEM;
+		free(l->name);
+		l->name = n;
+		l->duration = ln.duration;
+	} else if (strcmp(ln.type, "state") == 0) {
+		rc = take_state(l, &ln);
+	} else if (strcmp(ln.type, "boot") == 0) {
+		rc = take_boot(l, &ln);
+	} else if (strcmp(ln.type, "query") == 0) {
+		rc = take_query(l, &ln);
+	} else if (strcmp(ln.type, "health") == 0) {
+		rc = take_health(l, &ln);
+	} else if (strcmp(ln.type, "route") == 0) {
+		rc = take_route(l, &ln);
+	} else if (strcmp(ln.type, "lookup") == 0) {
+		rc = take_lookup(l, &ln);
+	} else if (strcmp(ln.type, "fault") == 0) {
+		rc = take_fault(l, &ln);
+	} else if (strcmp(ln.type, "vip") == 0) {
+		rc = take_vip(l, &ln);
+	} else if (strcmp(ln.type, "stall") == 0) {
+		l->stalls++;
+	} else if (strcmp(ln.type, "end") == 0) {
+		free(l->end_reason);
+		l->end_reason = strdup(ln.reason ? ln.reason : "");
+		if (!l->end_reason)
+			return -ENOMEM;
+	}
+	return rc;
+}
+
+/* ---- reading ---- */
+
+const char *live_name(const struct live *l)
+{
+	return l->name;
+}
+
+double live_duration(const struct live *l)
+{
+	return l->duration;
+}
+
+double live_last_t(const struct live *l)
+{
+	return l->last_t;
+}
+
+uint64_t live_lines(const struct live *l)
+{
+	return l->lines;
+}
+
+uint64_t live_bad_lines(const struct live *l)
+{
+	return l->bad;
+}
+
+uint64_t live_stalls(const struct live *l)
+{
+	return l->stalls;
+}
+
+const char *live_end_reason(const struct live *l)
+{
+	return l->end_reason;
+}
+
+#define GETTER(fn, type, field)                                 \
+	const type *fn(const struct live *l, size_t *n)         \
+	{                                                        \
+		*n = l->field.n;                                 \
+		return l->field.p;                               \
+	}
+GETTER(live_resolvers, struct live_resolver, resolvers)
+GETTER(live_backends, struct live_backend, backends)
+GETTER(live_routes, struct live_route, routes)
+GETTER(live_clients, struct live_client, clients)
+GETTER(live_fault_kinds, struct live_fault_kind, kinds)
+GETTER(live_faults, struct live_fault, faults)
+#undef GETTER
+
+double live_resolver_qps(const struct live_resolver *r, double now)
+{
+	int64_t k = (int64_t)floor(now * 10);
+	uint64_t n = 0;
+	for (int i = 0; i < 10; i++)
+		if (r->tenth[i] >= k - 9 && r->tenth[i] <= k)
+			n += r->in_tenth[i];
+	return (double)n;
+}
+
+double live_resolver_wait_ms(const struct live_resolver *r, double now)
+{
+	int64_t k = (int64_t)floor(now * 10);
+	double w = 0;
+	for (int i = 0; i < 10; i++)
+		if (r->tenth[i] >= k - 9 && r->tenth[i] <= k && r->wait_tenth[i] > w)
+			w = r->wait_tenth[i];
+	return w;
+}
+
+uint64_t live_client_completed(const struct live_client *c)
+{
+	return c->by_outcome[LIVE_OK] + c->by_outcome[LIVE_FAIL] + c->by_outcome[LIVE_TIMEOUT];
+}
+
+double live_client_success(const struct live_client *c)
+{
+	uint64_t n = live_client_completed(c);
+	return n ? (double)c->by_outcome[LIVE_OK] / (double)n : NAN;
+}
+
+uint64_t live_client_in_flight(const struct live_client *c)
+{
+	uint64_t done = live_client_completed(c) + c->by_outcome[LIVE_CANCELLED];
+	return c->invoked > done ? c->invoked - done : 0;
+}
+
+double live_lat_bucket_ms(size_t i)
+{
+	if (i >= LIVE_LAT_BUCKETS - 1)
+		return INFINITY;
+	return exp2((double)i / 8.0) / 1000.0;
+}
+
+double live_client_percentile_ms(const struct live_client *c, double p)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < LIVE_LAT_BUCKETS; i++)
+		n += c->lat[i];
+	if (n == 0 || !(p > 0) || p > 100)
+		return NAN;
+	/* nearest rank: the ceil(p/100 * n)-th smallest */
+	uint64_t rank = (uint64_t)ceil(p * (double)n / 100.0); /* as checker.c's latency{} */
+	if (rank < 1)
+		rank = 1;
+	uint64_t seen = 0;
+	for (size_t i = 0; i < LIVE_LAT_BUCKETS; i++) {
+		seen += c->lat[i];
+		if (seen >= rank)
+			return live_lat_bucket_ms(i);
+	}
+	return INFINITY;
+}
