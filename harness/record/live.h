@@ -176,16 +176,19 @@ double live_lat_bucket_ms(size_t i);
  * seconds; expect names the scenario's expectations (borrowed; n of them),
  * shown as judged at the end; metrics_url is shown when not NULL.
  *
- * live_write_dashboard: the full-screen frame, one object per line; with
- * ansi, each line ends by clearing the rest of the terminal line, and the
- * frame starts at the screen's top-left and ends by clearing below it
- * (ECMA-48 CUP and ED/EL only: no terminal query, works in tmux and ssh).
+ * live_write_dashboard: the full-screen frame, one object per line, fitted
+ * to a window of rows x cols characters (0: no limit): lines cut at cols, and
+ * at most rows - 1 lines (the last of them saying how many did not fit), so
+ * the frame never scrolls the screen. With ansi, each line ends by clearing
+ * the rest of the terminal line, and the frame starts at the screen's
+ * top-left and ends by clearing below it (ECMA-48 CUP, EL and ED only: no
+ * terminal query, works in tmux and over ssh).
  * live_write_status: one plain line (docs/gameday.md gives its format).
  * live_write_metrics: the Prometheus text exposition format 0.0.4.
- * Each returns 0, or -EIO when out fails.
+ * Each returns 0, or -EIO when out fails (-ENOMEM when out of memory).
  */
 int live_write_dashboard(const struct live *l, double now, const char *const *expect, size_t n,
-			 const char *metrics_url, bool ansi, FILE *out);
+			 const char *metrics_url, bool ansi, unsigned rows, unsigned cols, FILE *out);
 int live_write_status(const struct live *l, double now, FILE *out);
 int live_write_metrics(const struct live *l, double now, FILE *out);
 

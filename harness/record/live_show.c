@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Names are cut to this many characters in the dashboard's columns. */
@@ -57,14 +58,13 @@ static void put_ms(FILE *out, double ms)
 		fprintf(out, "%7.1f ms", ms);
 }
 
-int live_write_dashboard(const struct live *l, double now, const char *const *expect, size_t nexp,
-			 const char *metrics_url, bool ansi, FILE *out)
+/* The dashboard's lines, plain (live_write_dashboard fits them to the window). */
+static void frame(const struct live *l, double now, const char *const *expect, size_t nexp,
+		  const char *metrics_url, FILE *out)
 {
 	size_t n;
-	const char *e = eol(ansi);
+	const char *e = "\n";
 
-	if (ansi)
-		fputs("\033[H", out);
 	fputs("dnschaos live  ", out);
 	put_name(out, live_name(l), 40, false);
 	fprintf(out, "  t %.1f / %.1f s  lines %llu", now, live_duration(l),
@@ -155,8 +155,55 @@ int live_write_dashboard(const struct live *l, double now, const char *const *ex
 		put_name(out, expect[i], 70, false);
 		fputs(e, out);
 	}
+}
+
+/* Writes the first n bytes of s, at most cols characters of them (0: all); UTF-8 kept whole. */
+static void put_cut(FILE *out, const char *s, size_t n, unsigned cols)
+{
+	unsigned chars = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool cont = ((unsigned char)s[i] & 0xC0) == 0x80;
+		if (!cont && cols && chars == cols)
+			break;
+		chars += !cont;
+		fputc(s[i], out);
+	}
+}
+
+int live_write_dashboard(const struct live *l, double now, const char *const *expect, size_t nexp,
+			 const char *metrics_url, bool ansi, unsigned rows, unsigned cols, FILE *out)
+{
+	char *text = NULL, more[96];
+	size_t len = 0, shown = 0, total = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m)
+		return -ENOMEM;
+	frame(l, now, expect, nexp, metrics_url, m);
+	if (fclose(m) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++)
+		total += text[i] == '\n';
+	if (ansi)
+		fputs("\033[H", out);
+	/* rows - 1 lines at most: a newline on the last row would scroll the screen */
+	for (const char *p = text, *nl; (nl = memchr(p, '\n', len - (size_t)(p - text))) != NULL;
+	     p = nl + 1) {
+		if (rows && shown + 1 >= rows - 1 && shown + 1 < total) {
+			snprintf(more, sizeof more, "... %zu more lines: the window is too small",
+				 total - shown);
+			put_cut(out, more, strlen(more), cols);
+			fputs(eol(ansi), out);
+			break;
+		}
+		put_cut(out, p, (size_t)(nl - p), cols);
+		fputs(eol(ansi), out);
+		shown++;
+	}
 	if (ansi)
 		fputs("\033[J", out);
+	free(text);
 	return ferror(out) ? -EIO : 0;
 }
 

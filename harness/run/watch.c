@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -61,10 +62,14 @@ static char *render(struct watch *w, int view, size_t *len)
 	if (!m)
 		return NULL;
 	double now = now_us(w);
+	struct winsize ws = { 0 };
+	/* The window's size from the kernel (ssh and tmux keep it current): no terminal query. */
+	if (view == 0 && ioctl(fileno(w->opt.out), TIOCGWINSZ, &ws) != 0)
+		ws.ws_row = ws.ws_col = 0;
 	pthread_mutex_lock(&w->lock);
 	if (view == 0)
 		rc = live_write_dashboard(w->live, now, w->opt.expect, w->opt.nexp,
-					  w->opt.metrics_url, true, m);
+					  w->opt.metrics_url, true, ws.ws_row, ws.ws_col, m);
 	else if (view == 1)
 		rc = live_write_status(w->live, now, m);
 	else

@@ -83,14 +83,14 @@ static char *view(const struct live *l, double now, int which)
 	assert_non_null(m);
 	if (which == 0)
 		assert_int_equal(live_write_dashboard(l, now, exp, 1, "http://127.0.0.1:1/metrics",
-						      false, m),
+						      false, 0, 0, m),
 				 0);
 	else if (which == 1)
 		assert_int_equal(live_write_status(l, now, m), 0);
 	else if (which == 2)
 		assert_int_equal(live_write_metrics(l, now, m), 0);
 	else
-		assert_int_equal(live_write_dashboard(l, now, exp, 1, NULL, true, m), 0);
+		assert_int_equal(live_write_dashboard(l, now, exp, 1, NULL, true, 0, 0, m), 0);
 	assert_int_equal(fclose(m), 0);
 	return buf;
 }
@@ -440,6 +440,20 @@ static void test_dashboard(void **state)
 		lines += *p == '\n';
 	assert_int_equal(esc, lines + 2); /* one per line, home, clear below: none from names */
 	free(s);
+	/* A small window: 8 rows, 30 columns: 7 lines, the last saying what did not fit. */
+	char *buf = NULL;
+	size_t len;
+	FILE *m = open_memstream(&buf, &len);
+	assert_int_equal(live_write_dashboard(l, 1.0, NULL, 0, NULL, false, 8, 30, m), 0);
+	fclose(m);
+	size_t nl = 0;
+	for (char *line = buf, *end; (end = strchr(line, '\n')) != NULL; line = end + 1) {
+		assert_true(end - line <= 30);
+		nl++;
+	}
+	assert_int_equal(nl, 7);
+	assert_non_null(strstr(buf, "\n... 6 more lines: the window i\n")); /* of 12 */
+	free(buf);
 	s = view(l, 1.0, 1);
 	assert_non_null(strstr(s, "live t=1.0/10.0 | resolvers: evil?]0;x?? up 0qps 0q 0d, "));
 	assert_non_null(strstr(s, "| clients: app 1 100.00%ok p99<=12."));
