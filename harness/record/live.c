@@ -37,6 +37,12 @@ struct live {
 	double lat_edge[LIVE_LAT_BUCKETS - 1]; /* upper edges of the bounded buckets, us */
 };
 
+/* An array field: its n elements, each ended by its NUL, one after the other. */
+struct elems {
+	const char *s;
+	size_t n;
+};
+
 /* The fields of one line this file reads; strings borrowed from the parser. */
 struct line {
 	double t;
@@ -45,10 +51,7 @@ struct line {
 		*vip, *backend, *target, *fault, *name, *reason;
 	double queue_ms, latency_ms, duration, down, id;
 	bool has_latency, has_id, ok;
-	const char *zones; /* the first element of `zones` */
-	size_t nzones;
-	const char *backends; /* `backends`: the elements, each ended by its NUL */
-	size_t nbackends;
+	struct elems zones, backends; /* arrays of strings */
 };
 
 static void *arr_push(struct arr *a)
@@ -139,59 +142,60 @@ static bool key_is(const struct hist_field *f, const char *k)
 	return f->klen == n && memcmp(f->key, k, n) == 0;
 }
 
+/* The fields read, by key: where each goes in struct line (its length kept: no strlen a field). */
+enum fkind { F_STR, F_NUM, F_ARR };
+#define FLD(k, kind, m) { k, sizeof k - 1, kind, offsetof(struct line, m) }
+static const struct fld {
+	const char *key;
+	size_t klen;
+	enum fkind kind;
+	size_t off;
+} flds[] = {
+	FLD("t", F_NUM, t),		 FLD("type", F_STR, type),
+	FLD("resolver", F_STR, resolver), FLD("source", F_STR, source),
+	FLD("state", F_STR, state),	 FLD("why", F_STR, why),
+	FLD("action", F_STR, action),	 FLD("client", F_STR, client),
+	FLD("stack", F_STR, stack),	 FLD("event", F_STR, event),
+	FLD("class", F_STR, cls),	 FLD("vip", F_STR, vip),
+	FLD("backend", F_STR, backend),	 FLD("target", F_STR, target),
+	FLD("fault", F_STR, fault),	 FLD("name", F_STR, name),
+	FLD("reason", F_STR, reason),	 FLD("queue_ms", F_NUM, queue_ms),
+	FLD("latency_ms", F_NUM, latency_ms), FLD("duration", F_NUM, duration),
+	FLD("down", F_NUM, down),	 FLD("id", F_NUM, id),
+	FLD("zones", F_ARR, zones),	 FLD("backends", F_ARR, backends),
+};
+#undef FLD
+
 static void take_field(void *arg, const struct hist_field *f)
 {
 	struct line *ln = arg;
-	static const struct {
-		const char *key;
-		size_t off;
-	} strs[] = {
-#define S(k, m) { k, offsetof(struct line, m) }
-		S("type", type),     S("resolver", resolver), S("source", source),
-		S("state", state),   S("why", why),	      S("action", action),
-		S("client", client), S("stack", stack),	      S("event", event),
-		S("class", cls),     S("vip", vip),	      S("backend", backend),
-		S("target", target), S("fault", fault),	      S("name", name),
-		S("reason", reason),
-#undef S
-	};
-	if (f->kind == HIST_V_STRING) {
-		for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-			if (key_is(f, strs[i].key)) {
-				*(const char **)((char *)ln + strs[i].off) = f->s;
-				return;
-			}
-		return;
-	}
-	if (f->kind == HIST_V_NUMBER) {
-		if (key_is(f, "t")) {
-			ln->t = f->num;
-			ln->has_t = true;
-		} else if (key_is(f, "queue_ms")) {
-			ln->queue_ms = f->num;
-		} else if (key_is(f, "latency_ms")) {
-			ln->latency_ms = f->num;
-			ln->has_latency = true;
-		} else if (key_is(f, "duration")) {
-			ln->duration = f->num;
-		} else if (key_is(f, "down")) {
-			ln->down = f->num;
-		} else if (key_is(f, "id")) {
-			ln->id = f->num;
-			ln->has_id = true;
+	const struct fld *d = NULL;
+	for (size_t i = 0; i < sizeof flds / sizeof flds[0]; i++)
+		if (flds[i].klen == f->klen && flds[i].key[0] == f->key[0] &&
+		    memcmp(flds[i].key, f->key, f->klen) == 0) {
+			d = &flds[i];
+			break;
 		}
+	if (!d) {
+		if (f->kind == HIST_V_BOOL && key_is(f, "ok"))
+			ln->ok = f->b;
 		return;
 	}
-	if (f->kind == HIST_V_BOOL && key_is(f, "ok")) {
-		ln->ok = f->b;
-		return;
-	}
-	if (f->kind == HIST_V_ARRAY && key_is(f, "zones")) {
-		ln->nzones = f->slen;
-		ln->zones = f->slen ? f->s : NULL;
-	} else if (f->kind == HIST_V_ARRAY && key_is(f, "backends")) {
-		ln->nbackends = f->slen;
-		ln->backends = f->s;
+	char *at = (char *)ln + d->off;
+	if (d->kind == F_STR && f->kind == HIST_V_STRING) {
+		*(const char **)at = f->s;
+	} else if (d->kind == F_NUM && f->kind == HIST_V_NUMBER) {
+		*(double *)at = f->num;
+		if (at == (char *)&ln->t)
+			ln->has_t = true;
+		else if (at == (char *)&ln->latency_ms)
+			ln->has_latency = true;
+		else if (at == (char *)&ln->id)
+			ln->has_id = true;
+	} else if (d->kind == F_ARR && f->kind == HIST_V_ARRAY) {
+		struct elems *e = (struct elems *)(void *)at;
+		e->s = f->slen ? f->s : NULL;
+		e->n = f->slen;
 	}
 }
 
@@ -325,7 +329,7 @@ static int take_boot(struct live *l, const struct line *ln)
 	if (!r)
 		return -ENOMEM;
 	/* "internal. 2026112502": the first zone's serial */
-	const char *sp = ln->zones ? strrchr(ln->zones, ' ') : NULL;
+	const char *sp = ln->zones.s ? strrchr(ln->zones.s, ' ') : NULL; /* its first element */
 	if (sp) {
 		r->serial = (uint32_t)strtoul(sp + 1, NULL, 10);
 		r->has_serial = true;
@@ -508,10 +512,10 @@ static int take_fault(struct live *l, const struct line *ln)
 /* A kernel VIP's `vip` line names its backends: known from the start. */
 static int take_vip(struct live *l, const struct line *ln)
 {
-	const char *s = ln->backends;
+	const char *s = ln->backends.s;
 	if (!ln->vip)
 		return 0;
-	for (size_t i = 0; i < ln->nbackends; i++, s += strlen(s) + 1)
+	for (size_t i = 0; i < ln->backends.n; i++, s += strlen(s) + 1)
 		if (*s && !backend_get(l, ln->vip, s))
 			return -ENOMEM;
 	return 0;
