@@ -340,18 +340,6 @@ static int metrics_listen(const char *text, char *url, size_t urlcap)
 	return fd;
 }
 
-/* The expectations' names, for the dashboard (borrowed from the scenario). Free the array. */
-static const char **expectation_names(struct runner *r, size_t *n)
-{
-	const struct expectation *ex = scenario_expectations(runner_scenario(r), n);
-	const char **names = calloc(*n ? *n : 1, sizeof *names);
-	for (size_t i = 0; names && i < *n; i++)
-		names[i] = ex[i].name;
-	if (!names)
-		*n = 0;
-	return names;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -377,7 +365,6 @@ static int cmd_run(int argc, char **argv)
 	struct watch_options wo = { .live = WATCH_LIVE_OFF, .out = stderr, .metrics_fd = -1 };
 	const char *metrics = NULL;
 	char metrics_url[128];
-	const char **exp_names = NULL;
 
 	memset(&o, 0, sizeof o);
 	ro.file_mode = OUTFILE_MODE;
@@ -494,10 +481,8 @@ static int cmd_run(int argc, char **argv)
 		close(fd);
 	}
 	bool watching = o.watch != NULL;
-	if (watching) { /* the run holds &wo: filled in before it plays */
-		exp_names = expectation_names(r, &wo.nexp);
-		wo.expect = exp_names;
-	}
+	if (watching) /* the run holds &wo: filled in before it plays */
+		wo.expect = scenario_expectations(runner_scenario(r), &wo.nexp);
 	if ((judging || watching) && !o.history) {
 		int fd = mkstemp(tmp);
 		if (fd < 0) {
@@ -524,7 +509,6 @@ static int cmd_run(int argc, char **argv)
 	}
 done:
 	runner_destroy(r);
-	free(exp_names);
 	if (wo.metrics_fd >= 0)
 		close(wo.metrics_fd);
 	if (tmp_used) {

@@ -6,6 +6,7 @@
  * by name.
  */
 #include "harness/record/live.h"
+#include "harness/record/checker.h"
 #include "harness/record/hist.h"
 
 #include <errno.h>
@@ -27,8 +28,26 @@ struct arr {
 	size_t n, cap, size;
 };
 
+/* An expectation followed (live_follow). */
+struct follow {
+	const struct expectation *e;
+	bool live;                  /* measurable as it goes */
+	uint64_t done, ok, cls;     /* completed in its window; ok; of the class it counts */
+	uint64_t lat[LIVE_LAT_BUCKETS];
+};
+
+/* A lookup in flight: its id and its invoke's t (id 0: a free slot). */
+struct inflight {
+	uint64_t id;
+	double t;
+};
+
 struct live {
 	struct hist_line_parser *parser;
+	struct follow *follows;
+	size_t nfollows;
+	struct inflight *fly; /* open addressing, linear probing; cap a power of 2 */
+	size_t nfly, capfly;
 	char *name;
 	double duration, last_t;
 	uint64_t lines, bad, stalls;
@@ -96,6 +115,8 @@ void live_destroy(struct live *l)
 	if (!l)
 		return;
 	hist_line_parser_free(l->parser);
+	free(l->follows);
+	free(l->fly);
 	free(l->name);
 	free(l->end_reason);
 	struct live_resolver *r = l->resolvers.p;
@@ -429,6 +450,153 @@ static size_t lat_bucket(const struct live *l, double ms)
 	return lo;
 }
 
+/* ---- lookups in flight, for the expectations' windows ---- */
+
+static size_t fly_slot(const struct live *l, uint64_t id)
+{
+	uint64_t h = id * 0x9E3779B97F4A7C15ULL;
+	return (size_t)(h >> 17) & (l->capfly - 1);
+}
+
+static int fly_put(struct live *l, uint64_t id, double t)
+{
+	if (id == 0)
+		return 0;
+	if ((l->nfly + 1) * 2 > l->capfly) {
+		size_t cap = l->capfly ? 2 * l->capfly : 256;
+		struct inflight *old = l->fly, *nw = calloc(cap, sizeof *nw);
+		size_t oldcap = l->capfly;
+		if (!nw)
+			return -ENOMEM;
+		l->fly = nw;
+		l->capfly = cap;
+		l->nfly = 0;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].id)
+				fly_put(l, old[i].id, old[i].t);
+		free(old);
+	}
+	size_t i = fly_slot(l, id);
+	while (l->fly[i].id && l->fly[i].id != id)
+		i = (i + 1) & (l->capfly - 1);
+	if (!l->fly[i].id)
+		l->nfly++;
+	l->fly[i].id = id;
+	l->fly[i].t = t;
+	return 0;
+}
+
+/* Removes id, giving its invoke's t; false when it is not in flight. */
+static bool fly_take(struct live *l, uint64_t id, double *t)
+{
+	if (!l->capfly || id == 0)
+		return false;
+	size_t i = fly_slot(l, id), mask = l->capfly - 1;
+	while (l->fly[i].id != id) {
+		if (!l->fly[i].id)
+			return false;
+		i = (i + 1) & mask;
+	}
+	*t = l->fly[i].t;
+	/* backward-shift deletion: no tombstones */
+	for (size_t j = (i + 1) & mask; l->fly[j].id; j = (j + 1) & mask) {
+		size_t home = fly_slot(l, l->fly[j].id);
+		/* j's entry may move to i when its home is not in (i, j] (cyclically) */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			l->fly[i] = l->fly[j];
+			i = j;
+		}
+	}
+	l->fly[i].id = 0;
+	l->nfly--;
+	return true;
+}
+
+/* A completed lookup (ok, fail, timeout) invoked at t_invoke, counted for each expectation. */
+static void follow_done(struct live *l, const struct live_client *c, const struct line *ln,
+			enum live_outcome o, double t_invoke)
+{
+	for (size_t i = 0; i < l->nfollows; i++) {
+		struct follow *f = &l->follows[i];
+		const struct expectation *e = f->e;
+		if (!f->live || (e->client[0] && strcmp(e->client, c->name) != 0) ||
+		    (e->stack[0] && strcmp(e->stack, c->stack) != 0) || t_invoke < e->from ||
+		    (e->to >= 0 && !(t_invoke < e->to)))
+			continue;
+		f->done++;
+		f->ok += o == LIVE_OK;
+		if (e->metric == EXPECT_STALE)
+			f->cls += eq(ln->cls, "stale");
+		else if (e->metric == EXPECT_WRONG)
+			f->cls += eq(ln->cls, "wrong");
+		else if (e->metric == EXPECT_LATENCY && ln->has_latency)
+			f->lat[lat_bucket(l, ln->latency_ms)]++;
+	}
+}
+
+int live_follow(struct live *l, const struct expectation *e)
+{
+	struct follow *f = realloc(l->follows, (l->nfollows + 1) * sizeof *f);
+	if (!f)
+		return -ENOMEM;
+	l->follows = f;
+	f = &l->follows[l->nfollows++];
+	memset(f, 0, sizeof *f);
+	f->e = e;
+	f->live = e->metric == EXPECT_SUCCESS_RATE || e->metric == EXPECT_STALE ||
+		  e->metric == EXPECT_WRONG || e->metric == EXPECT_LATENCY;
+	return 0;
+}
+
+size_t live_followed(const struct live *l)
+{
+	return l->nfollows;
+}
+
+/* The p-th percentile bound (nearest rank) of a latency histogram; NaN when empty. */
+static double percentile(const uint64_t *lat, double p)
+{
+	uint64_t n = 0, seen = 0;
+	for (size_t i = 0; i < LIVE_LAT_BUCKETS; i++)
+		n += lat[i];
+	if (n == 0 || !(p > 0) || p > 100)
+		return NAN;
+	uint64_t rank = (uint64_t)ceil(p * (double)n / 100.0); /* as checker.c's latency{} */
+	if (rank < 1)
+		rank = 1;
+	for (size_t i = 0; i < LIVE_LAT_BUCKETS; i++) {
+		seen += lat[i];
+		if (seen >= rank)
+			return live_lat_bucket_ms(i);
+	}
+	return INFINITY;
+}
+
+int live_so_far(const struct live *l, size_t i, const struct expectation **e, double *value,
+		bool *upper)
+{
+	const struct follow *f = &l->follows[i];
+	*e = f->e;
+	*upper = false;
+	if (!f->live)
+		return -1;
+	if (f->done == 0)
+		return 0;
+	switch (f->e->metric) {
+	case EXPECT_SUCCESS_RATE:
+		*value = (double)f->ok / (double)f->done;
+		break;
+	case EXPECT_LATENCY:
+		*value = percentile(f->lat, f->e->p);
+		*upper = true;
+		break;
+	default:
+		*value = (double)f->cls;
+		break;
+	}
+	return 1;
+}
+
 static int take_lookup(struct live *l, const struct line *ln)
 {
 	if (!ln->client || !ln->event)
@@ -438,7 +606,7 @@ static int take_lookup(struct live *l, const struct line *ln)
 		return -ENOMEM;
 	if (eq(ln->event, "invoke")) {
 		c->invoked++;
-		return 0;
+		return l->nfollows && ln->has_id ? fly_put(l, (uint64_t)ln->id, ln->t) : 0;
 	}
 	enum live_outcome o = eq(ln->event, "ok")	 ? LIVE_OK
 			      : eq(ln->event, "fail")	 ? LIVE_FAIL
@@ -447,6 +615,11 @@ static int take_lookup(struct live *l, const struct line *ln)
 							 : LIVE_OUTCOMES;
 	if (o == LIVE_OUTCOMES)
 		return 0;
+	if (l->nfollows && ln->has_id) {
+		double t_invoke;
+		if (fly_take(l, (uint64_t)ln->id, &t_invoke) && o != LIVE_CANCELLED)
+			follow_done(l, c, ln, o, t_invoke);
+	}
 	c->by_outcome[o]++;
 	if (eq(ln->cls, "fresh"))
 		c->by_class[LIVE_FRESH]++;
@@ -456,7 +629,8 @@ static int take_lookup(struct live *l, const struct line *ln)
 		c->by_class[LIVE_WRONG_CLASS]++;
 	if (o == LIVE_CANCELLED || !ln->has_latency)
 		return 0;
-	c->lat[lat_bucket(l, ln->latency_ms)]++;
+	size_t bucket = lat_bucket(l, ln->latency_ms);
+	c->lat[bucket]++;
 	for (size_t i = 0; i < LIVE_PROM_BUCKETS; i++)
 		if (ln->latency_ms <= live_prom_le_ms[i]) {
 			c->prom[i]++;
@@ -666,20 +840,5 @@ double live_lat_bucket_ms(size_t i)
 
 double live_client_percentile_ms(const struct live_client *c, double p)
 {
-	uint64_t n = 0;
-	for (size_t i = 0; i < LIVE_LAT_BUCKETS; i++)
-		n += c->lat[i];
-	if (n == 0 || !(p > 0) || p > 100)
-		return NAN;
-	/* nearest rank: the ceil(p/100 * n)-th smallest */
-	uint64_t rank = (uint64_t)ceil(p * (double)n / 100.0); /* as checker.c's latency{} */
-	if (rank < 1)
-		rank = 1;
-	uint64_t seen = 0;
-	for (size_t i = 0; i < LIVE_LAT_BUCKETS; i++) {
-		seen += c->lat[i];
-		if (seen >= rank)
-			return live_lat_bucket_ms(i);
-	}
-	return INFINITY;
+	return percentile(c->lat, p);
 }

@@ -22,7 +22,8 @@
  *     histogram (below);
  *   per (target, kind): faults injected, and the active ones with their
  *     inject time and duration (a fault with no heal line yet is active);
- *   the run: name, planned duration, last t, lines, stalls, the end line.
+ *   the run: name, planned duration, last t, lines, stalls, the end line;
+ *   the expectations it is asked to follow (live_follow), so far.
  *
  * QPS window: a resolver's queries per second at time now are the query
  * lines with t in [(k - 9) / 10, (k + 1) / 10), k = floor(now * 10): ten
@@ -171,10 +172,32 @@ double live_client_percentile_ms(const struct live_client *c, double p);
 double live_lat_bucket_ms(size_t i);
 
 /*
+ * Expectations so far. An expectation over lookups with a bound the
+ * aggregate can measure exactly as the checker will (success_rate,
+ * stale_answers, wrong_answers: the same lookups, client, stack and window
+ * on the invoke's t, counted as they complete; latency: as a bound, as
+ * above) is followed from its registration on; any other metric is judged
+ * only at the end. e is borrowed and must outlive l; register before the
+ * first line. Returns 0 or -ENOMEM. In flight, the invoke times of the
+ * lookups not completed yet are kept (memory bounded by what is in flight).
+ */
+struct expectation;
+int live_follow(struct live *l, const struct expectation *e);
+/*
+ * Expectation i (in registration order) so far: 1 with *value (its unit:
+ * a rate, a count, or a latency bound in ms: *upper true), 0 when no lookup
+ * of it has completed yet, -1 when it is judged only at the end. *e gets
+ * the expectation.
+ */
+int live_so_far(const struct live *l, size_t i, const struct expectation **e, double *value,
+		bool *upper);
+size_t live_followed(const struct live *l);
+
+/*
  * The views, written to out (the caller's stream: a terminal, a pipe, a
  * memory stream; the writer decides nothing else). now is run time, in
- * seconds; expect names the scenario's expectations (borrowed; n of them),
- * shown as judged at the end; metrics_url is shown when not NULL.
+ * seconds; the expectations followed are shown with their value so far, or
+ * as judged at the end; metrics_url is shown when not NULL.
  *
  * live_write_dashboard: the full-screen frame, one object per line, fitted
  * to a window of rows x cols characters (0: no limit): lines cut at cols, and
@@ -187,8 +210,8 @@ double live_lat_bucket_ms(size_t i);
  * live_write_metrics: the Prometheus text exposition format 0.0.4.
  * Each returns 0, or -EIO when out fails (-ENOMEM when out of memory).
  */
-int live_write_dashboard(const struct live *l, double now, const char *const *expect, size_t n,
-			 const char *metrics_url, bool ansi, unsigned rows, unsigned cols, FILE *out);
+int live_write_dashboard(const struct live *l, double now, const char *metrics_url, bool ansi,
+			 unsigned rows, unsigned cols, FILE *out);
 int live_write_status(const struct live *l, double now, FILE *out);
 int live_write_metrics(const struct live *l, double now, FILE *out);
 

@@ -4,6 +4,7 @@
  * text exposition. Text only: where it goes is the caller's.
  */
 #include "harness/record/live.h"
+#include "harness/record/checker.h"
 
 #include <errno.h>
 #include <math.h>
@@ -59,8 +60,7 @@ static void put_ms(FILE *out, double ms)
 }
 
 /* The dashboard's lines, plain (live_write_dashboard fits them to the window). */
-static void frame(const struct live *l, double now, const char *const *expect, size_t nexp,
-		  const char *metrics_url, FILE *out)
+static void frame(const struct live *l, double now, const char *metrics_url, FILE *out)
 {
 	size_t n;
 	const char *e = "\n";
@@ -149,11 +149,29 @@ static void frame(const struct live *l, double now, const char *const *expect, s
 	}
 	fputs(e, out);
 
-	fprintf(out, "EXPECTATIONS (%zu): judged from the history when the run ends%s", nexp, e);
-	for (size_t i = 0; i < nexp; i++) {
+	n = live_followed(l);
+	fprintf(out, "EXPECTATIONS (%zu): so far; the verdict is the history's, when the run ends%s",
+		n, e);
+	for (size_t i = 0; i < n; i++) {
+		const struct expectation *x;
+		double v = 0;
+		bool upper;
+		int st = live_so_far(l, i, &x, &v, &upper);
+		const char *op = x->op == EXPECT_AT_LEAST ? ">=" : "<=";
 		fputs("  ", out);
-		put_name(out, expect[i], 70, false);
-		fputs(e, out);
+		put_name(out, x->name, 48, true);
+		if (st < 0)
+			fprintf(out, "  judged at the end%s", e);
+		else if (st == 0)
+			fprintf(out, "  no lookup completed yet%s", e);
+		else if (x->metric == EXPECT_SUCCESS_RATE)
+			fprintf(out, "  %.4f (%s %g)%s", v, op, x->bound, e);
+		else if (upper && isinf(v))
+			fprintf(out, "  > 18 min (%s %g ms)%s", op, x->bound, e);
+		else if (upper)
+			fprintf(out, "  <= %.1f ms (%s %g ms)%s", v, op, x->bound, e);
+		else
+			fprintf(out, "  %.0f (%s %g)%s", v, op, x->bound, e);
 	}
 }
 
@@ -170,15 +188,15 @@ static void put_cut(FILE *out, const char *s, size_t n, unsigned cols)
 	}
 }
 
-int live_write_dashboard(const struct live *l, double now, const char *const *expect, size_t nexp,
-			 const char *metrics_url, bool ansi, unsigned rows, unsigned cols, FILE *out)
+int live_write_dashboard(const struct live *l, double now, const char *metrics_url, bool ansi,
+			 unsigned rows, unsigned cols, FILE *out)
 {
 	char *text = NULL, more[96];
 	size_t len = 0, shown = 0, total = 0;
 	FILE *m = open_memstream(&text, &len);
 	if (!m)
 		return -ENOMEM;
-	frame(l, now, expect, nexp, metrics_url, m);
+	frame(l, now, metrics_url, m);
 	if (fclose(m) != 0) {
 		free(text);
 		return -ENOMEM;

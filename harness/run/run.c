@@ -200,6 +200,8 @@ void runner_destroy(struct runner *r)
 {
 	if (!r)
 		return;
+	/* The live views first: they follow the script's expectations (borrowed). */
+	watch_destroy(r->watch);
 	/* The script first: its handles point at farm objects, which go next.
 	 * (Lua's finalizers run with no hook: the script's close puts a
 	 * watchdog deadline around them.) */
@@ -232,7 +234,6 @@ void runner_destroy(struct runner *r)
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);
-	watch_destroy(r->watch); /* its tap and events: before the history and the base */
 	watchdog_attach_history(NULL, 0);
 	history_close(r->hist);
 	classify_destroy(r->env.classify);

@@ -5,6 +5,7 @@
  * into memory first and then in one go, so a frame is never half drawn.
  */
 #include "harness/run/watch.h"
+#include "harness/record/checker.h"
 #include "harness/record/history.h"
 #include "harness/record/live.h"
 
@@ -68,8 +69,8 @@ static char *render(struct watch *w, int view, size_t *len)
 		ws.ws_row = ws.ws_col = 0;
 	pthread_mutex_lock(&w->lock);
 	if (view == 0)
-		rc = live_write_dashboard(w->live, now, w->opt.expect, w->opt.nexp,
-					  w->opt.metrics_url, true, ws.ws_row, ws.ws_col, m);
+		rc = live_write_dashboard(w->live, now, w->opt.metrics_url, true, ws.ws_row,
+					  ws.ws_col, m);
 	else if (view == 1)
 		rc = live_write_status(w->live, now, m);
 	else
@@ -159,6 +160,11 @@ struct watch *watch_start(struct event_base *base, struct history *h, double (*n
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	for (size_t i = 0; i < o->nexp; i++)
+		if (live_follow(w->live, &o->expect[i]) != 0) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 	if (o->live != WATCH_LIVE_OFF) {
 		struct timeval one = { 1, 0 };
 		w->tick = event_new(base, -1, EV_PERSIST, on_tick, w);

@@ -23,6 +23,7 @@
 struct event_base;
 struct history;
 struct watch;
+struct expectation;
 
 enum watch_live {
 	WATCH_LIVE_OFF,
@@ -36,7 +37,7 @@ struct watch_options {
 	int metrics_fd;           /* a listening TCP socket to serve GET /metrics on (borrowed:
 				     the watch serves a duplicate); -1: none */
 	const char *metrics_url;  /* shown in the dashboard; may be NULL */
-	const char *const *expect; /* the expectations' names (borrowed), shown as judged at the end */
+	const struct expectation *expect; /* the scenario's (borrowed): followed so far */
 	size_t nexp;
 };
 

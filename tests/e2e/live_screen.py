@@ -10,7 +10,7 @@
       the dashboard in a real terminal: the run inside `tmux new-session -d
       -x 160 -y 50` (a private tmux server), the pane captured every 0.3 s:
       resolver names and states, the VIP's backends, a client's success rate
-      appear; the frame is redrawn in place (one header per screen, the time
+      and the expectation's value so far appear; the frame is redrawn in place (one header per screen, the time
       in it moving between two captures); shrunk to 60x12, the frame is cut
       to fit (never scrolled) and says how many lines did not; after the run
       the last frame stays and the summary follows it. Exit 77 without tmux
@@ -144,7 +144,7 @@ def tmux_mode(dnschaos, scenario):
     c = mid[-1]
     for want in (r"^RESOLVER +state", r"^r1 +up ", r"^r2 +(up|down) ", r"^r3 +up ",
                  r"^vip +r1 ", r"^vip +r2 ", r"^direct +c-ares ", r"^EXPECTATIONS \(1\)",
-                 r"^  app keeps resolving"):
+                 r"^  app keeps resolving +\d\.\d{4} \(>= 0\.5\)$"):
         if not re.search(want, c, re.M):
             fail("%r is not on the screen:\n%s" % (want, c))
     # the last frame (every resolver down, after the end) stays, and the summary follows it

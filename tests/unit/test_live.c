@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/record/checker.h"
+#include "harness/record/hist.h"
 #include "harness/record/history.h"
 #include "harness/record/live.h"
 
@@ -79,18 +81,17 @@ static char *view(const struct live *l, double now, int which)
 	char *buf = NULL;
 	size_t len;
 	FILE *m = open_memstream(&buf, &len);
-	const char *exp[] = { "lookups keep succeeding" };
 	assert_non_null(m);
 	if (which == 0)
-		assert_int_equal(live_write_dashboard(l, now, exp, 1, "http://127.0.0.1:1/metrics",
-						      false, 0, 0, m),
+		assert_int_equal(live_write_dashboard(l, now, "http://127.0.0.1:1/metrics", false, 0,
+						      0, m),
 				 0);
 	else if (which == 1)
 		assert_int_equal(live_write_status(l, now, m), 0);
 	else if (which == 2)
 		assert_int_equal(live_write_metrics(l, now, m), 0);
 	else
-		assert_int_equal(live_write_dashboard(l, now, exp, 1, NULL, true, 0, 0, m), 0);
+		assert_int_equal(live_write_dashboard(l, now, NULL, true, 0, 0, m), 0);
 	assert_int_equal(fclose(m), 0);
 	return buf;
 }
@@ -410,6 +411,18 @@ static void test_dashboard(void **state)
 {
 	(void)state;
 	struct live *l = live_create();
+	struct expectation ex[2];
+	expectation_init(&ex[0]);
+	snprintf(ex[0].name, sizeof ex[0].name, "lookups keep succeeding");
+	ex[0].metric = EXPECT_SUCCESS_RATE;
+	ex[0].bound = 0.99;
+	expectation_init(&ex[1]);
+	snprintf(ex[1].name, sizeof ex[1].name, "no retry storm");
+	ex[1].metric = EXPECT_AMPLIFICATION;
+	ex[1].op = EXPECT_AT_MOST;
+	ex[1].bound = 1.2;
+	assert_int_equal(live_follow(l, &ex[0]), 0);
+	assert_int_equal(live_follow(l, &ex[1]), 0);
 	feed(l, META);
 	/* A name with an escape sequence (a terminal's title, a clear screen) and a newline. */
 	feed(l, "{\"t\":1,\"type\":\"state\",\"resolver\":\"evil\\u001b]0;x\\u0007\\n\",\"state\":\"up\",\"why\":\"booted\",\"address\":\"x\"}");
@@ -424,8 +437,9 @@ static void test_dashboard(void **state)
 	assert_null(strstr(s, "r-with-a-very-lon"));
 	assert_non_null(strstr(s, "100.00%"));
 	assert_non_null(strstr(s, "metrics http://127.0.0.1:1/metrics"));
-	assert_non_null(strstr(s, "  lookups keep succeeding"));
-	assert_non_null(strstr(s, "judged from the history when the run ends"));
+	assert_non_null(strstr(s, "\n  lookups keep succeeding                           1.0000 (>= 0.99)\n"));
+	assert_non_null(strstr(s, "\n  no retry storm                                    judged at the end\n"));
+	assert_non_null(strstr(s, "the verdict is the history's, when the run ends"));
 	free(s);
 	/* With ansi: home first, each line clears its rest, the frame clears below it. */
 	s = view(l, 1.0, 3);
@@ -444,7 +458,7 @@ static void test_dashboard(void **state)
 	char *buf = NULL;
 	size_t len;
 	FILE *m = open_memstream(&buf, &len);
-	assert_int_equal(live_write_dashboard(l, 1.0, NULL, 0, NULL, false, 8, 30, m), 0);
+	assert_int_equal(live_write_dashboard(l, 1.0, NULL, false, 8, 30, m), 0);
 	fclose(m);
 	size_t nl = 0;
 	for (char *line = buf, *end; (end = strchr(line, '\n')) != NULL; line = end + 1) {
@@ -452,7 +466,7 @@ static void test_dashboard(void **state)
 		nl++;
 	}
 	assert_int_equal(nl, 7);
-	assert_non_null(strstr(buf, "\n... 6 more lines: the window i\n")); /* of 12 */
+	assert_non_null(strstr(buf, "\n... 8 more lines: the window i\n")); /* of 14 */
 	free(buf);
 	s = view(l, 1.0, 1);
 	assert_non_null(strstr(s, "live t=1.0/10.0 | resolvers: evil?]0;x?? up 0qps 0q 0d, "));
@@ -460,6 +474,143 @@ static void test_dashboard(void **state)
 	assert_non_null(strstr(s, "1stale 0wrong | faults:\n"));
 	assert_int_equal(strchr(s, '\n') - s + 1, (long)strlen(s)); /* one line */
 	free(s);
+	live_destroy(l);
+}
+
+/* ---- expectations so far, against the checker on the same history ---- */
+
+struct ev {
+	double t;
+	int i;
+	bool done;
+};
+
+static int cmp_ev(const void *a, const void *b)
+{
+	const struct ev *x = a, *y = b;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->done - y->done; /* an invoke before a completion at the same t */
+}
+
+static void feed_tap(void *arg, const char *line, size_t len);
+
+static void test_so_far_is_the_checkers(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_live_XXXXXX", err[512];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct expectation ex[8];
+	for (size_t i = 0; i < 8; i++) {
+		expectation_init(&ex[i]);
+		snprintf(ex[i].name, sizeof ex[i].name, "e%zu", i);
+		ex[i].op = EXPECT_AT_MOST;
+		ex[i].bound = 1;
+	}
+	ex[0].metric = EXPECT_SUCCESS_RATE;
+	snprintf(ex[0].client, sizeof ex[0].client, "a");
+	ex[0].from = 1;
+	ex[0].to = 3;
+	ex[1].metric = EXPECT_STALE;
+	ex[2].metric = EXPECT_WRONG;
+	snprintf(ex[2].stack, sizeof ex[2].stack, "c-ares");
+	ex[3].metric = EXPECT_LATENCY;
+	snprintf(ex[3].client, sizeof ex[3].client, "a");
+	ex[3].p = 99;
+	ex[4].metric = EXPECT_LATENCY;
+	ex[4].p = 50;
+	ex[4].from = 2;
+	ex[5].metric = EXPECT_AMPLIFICATION;
+	ex[6].metric = EXPECT_SUCCESS_RATE;
+	snprintf(ex[6].client, sizeof ex[6].client, "nobody");
+	ex[7].metric = EXPECT_SUCCESS_RATE; /* every client, the whole run */
+
+	struct history *h = history_open(path, err, sizeof err);
+	struct live *l = live_create();
+	for (size_t i = 0; i < 8; i++)
+		assert_int_equal(live_follow(l, &ex[i]), 0);
+	history_set_tap(h, feed_tap, l);
+	history_begin(h, 0, "meta");
+	history_uint(h, "schema", 1);
+	history_str(h, "name", "so far");
+	history_double(h, "duration", 5, 3);
+	history_end(h);
+	enum { N = 200 };
+	struct ev evs[2 * N];
+	size_t nev = 0;
+	double lat[N];
+	for (int i = 0; i < N; i++) {
+		lat[i] = (double)((i * 37) % 500) / 10.0 + 0.1;
+		evs[nev++] = (struct ev){ i * 0.02, i, false };
+		if (i < N - 5) /* the last five stay in flight */
+			evs[nev++] = (struct ev){ i * 0.02 + lat[i] / 1000.0, i, true };
+	}
+	qsort(evs, nev, sizeof evs[0], cmp_ev);
+	for (size_t k = 0; k < nev; k++) {
+		int i = evs[k].i;
+		const char *cl = i % 3 ? "a" : "b", *st = i % 3 ? "glibc" : "c-ares";
+		history_begin(h, evs[k].t, "lookup");
+		if (!evs[k].done) {
+			history_str(h, "event", "invoke");
+			history_str(h, "client", cl);
+			history_str(h, "stack", st);
+			history_uint(h, "id", (uint64_t)i + 1);
+			history_str(h, "name", "db.internal");
+			history_end(h);
+			continue;
+		}
+		const char *ev = i % 13 == 0 ? "cancelled" : i % 11 == 0 ? "timeout"
+				 : i % 7 == 0 ? "fail" : "ok";
+		history_str(h, "event", ev);
+		history_str(h, "client", cl);
+		history_str(h, "stack", st);
+		history_uint(h, "id", (uint64_t)i + 1);
+		history_str(h, "name", "db.internal");
+		history_double(h, "latency_ms", lat[i], 3);
+		if (strcmp(ev, "ok") == 0)
+			history_str(h, "class", i % 5 == 0 ? "stale" : i % 17 == 0 ? "wrong" : "fresh");
+		history_end(h);
+	}
+	assert_int_equal(history_flush(h), 0);
+	history_set_tap(h, NULL, NULL);
+	history_close(h);
+	struct hist *hs = hist_load(path, err, sizeof err);
+	unlink(path);
+	assert_non_null(hs);
+	for (size_t i = 0; i < 8; i++) {
+		struct expect_result r;
+		const struct expectation *e;
+		double v = -1;
+		bool upper;
+		memset(&r, 0, sizeof r);
+		checker_eval(hs, &ex[i], &r);
+		int st = live_so_far(l, i, &e, &v, &upper);
+		assert_ptr_equal(e, &ex[i]);
+		if (i == 5) {
+			assert_int_equal(st, -1); /* amplification: judged at the end */
+			continue;
+		}
+		if (i == 6) {
+			assert_int_equal(st, 0);
+			assert_false(r.has_value); /* the checker: no lookup completed */
+			continue;
+		}
+		assert_int_equal(st, 1);
+		assert_true(r.has_value);
+		if (ex[i].metric == EXPECT_LATENCY) {
+			assert_true(upper);
+			assert_true(v >= r.observed && v < r.observed * LIVE_LAT_ERROR);
+		} else {
+			assert_false(upper);
+			if (v != r.observed)
+				fail_msg("%s: live %.9f, checker %.9f", ex[i].name, v, r.observed);
+		}
+		/* and not trivially: each measures something, some of it filtered out */
+		assert_true(r.observed > 0);
+	}
+	hist_free(hs);
 	live_destroy(l);
 }
 
@@ -591,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_vips_and_faults),
 		cmocka_unit_test(test_metrics_text),
 		cmocka_unit_test(test_dashboard),
+		cmocka_unit_test(test_so_far_is_the_checkers),
 		cmocka_unit_test(test_tap),
 		cmocka_unit_test(test_tap_feeds_live),
 	};
