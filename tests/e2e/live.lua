@@ -15,6 +15,6 @@ s:client{ name = "app", stack = "glibc", target = vip, names = "db-primary.inter
           rate = 40, from = 0.5, to = 4.5, timeout = 0.5, attempts = 2 }
 s:client{ name = "direct", stack = "c-ares", target = r3, names = "web.internal",
           rate = 60, from = 0.5, to = 4.5, timeout = 0.5, attempts = 1 }
-s:at(1.5, r2, "hang", { duration = 1.5 })
-s:at(1.0, r3, "capacity", { qps = 30, queue = 5, duration = 3 })
+s:at(2.0, r2, "hang", { duration = 1.5 })
+s:at(1.5, r3, "capacity", { qps = 30, queue = 5, duration = 2.5 })
 s:expect{ "app keeps resolving", success_rate{ client = "app" }, at_least = 0.5 }
