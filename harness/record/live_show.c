@@ -59,6 +59,34 @@ static void put_ms(FILE *out, double ms)
 		fprintf(out, "%7.1f ms", ms);
 }
 
+/*
+ * Expectation i: its name and its value so far with its bound; compact (the
+ * status line): no padding and no space inside the value.
+ */
+static void put_so_far(FILE *out, const struct live *l, size_t i, bool compact)
+{
+	const struct expectation *x;
+	double v = 0;
+	bool upper;
+	int st = live_so_far(l, i, &x, &v, &upper);
+	const char *op = x->op == EXPECT_AT_LEAST ? ">=" : "<=", *sp = compact ? "" : " ";
+
+	put_name(out, x->name, compact ? 64 : 48, !compact);
+	fputs(compact ? " " : "  ", out);
+	if (st < 0)
+		fputs(compact ? "at-end" : "judged at the end", out);
+	else if (st == 0)
+		fputs(compact ? "none-yet" : "no lookup completed yet", out);
+	else if (x->metric == EXPECT_SUCCESS_RATE)
+		fprintf(out, "%.4f%s(%s%s%g)", v, sp, op, sp, x->bound);
+	else if (upper && isinf(v))
+		fprintf(out, ">%s18%smin%s(%s%s%g%sms)", sp, sp, sp, op, sp, x->bound, sp);
+	else if (upper)
+		fprintf(out, "<=%s%.1f%sms%s(%s%s%g%sms)", sp, v, sp, sp, op, sp, x->bound, sp);
+	else
+		fprintf(out, "%.0f%s(%s%s%g)", v, sp, op, sp, x->bound);
+}
+
 /* The dashboard's lines, plain (live_write_dashboard fits them to the window). */
 static void frame(const struct live *l, double now, const char *metrics_url, FILE *out)
 {
@@ -153,25 +181,9 @@ static void frame(const struct live *l, double now, const char *metrics_url, FIL
 	fprintf(out, "EXPECTATIONS (%zu): so far; the verdict is the history's, when the run ends%s",
 		n, e);
 	for (size_t i = 0; i < n; i++) {
-		const struct expectation *x;
-		double v = 0;
-		bool upper;
-		int st = live_so_far(l, i, &x, &v, &upper);
-		const char *op = x->op == EXPECT_AT_LEAST ? ">=" : "<=";
 		fputs("  ", out);
-		put_name(out, x->name, 48, true);
-		if (st < 0)
-			fprintf(out, "  judged at the end%s", e);
-		else if (st == 0)
-			fprintf(out, "  no lookup completed yet%s", e);
-		else if (x->metric == EXPECT_SUCCESS_RATE)
-			fprintf(out, "  %.4f (%s %g)%s", v, op, x->bound, e);
-		else if (upper && isinf(v))
-			fprintf(out, "  > 18 min (%s %g ms)%s", op, x->bound, e);
-		else if (upper)
-			fprintf(out, "  <= %.1f ms (%s %g ms)%s", v, op, x->bound, e);
-		else
-			fprintf(out, "  %.0f (%s %g)%s", v, op, x->bound, e);
+		put_so_far(out, l, i, false);
+		fputs(e, out);
 	}
 }
 
@@ -281,6 +293,12 @@ int live_write_status(const struct live *l, double now, FILE *out)
 			fprintf(out, " %.1fs", time_left(&f[i], now));
 		else
 			fputs(" until-healed", out);
+	}
+	n = live_followed(l);
+	fputs(" | expectations:", out);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? "; " : " ", out);
+		put_so_far(out, l, i, true);
 	}
 	fputc('\n', out);
 	return ferror(out) ? -EIO : 0;

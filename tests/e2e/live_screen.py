@@ -31,7 +31,9 @@ STATUS = re.compile(
     r" \| vips:((?: [^,|]+/[^,|]+ (?:up|down|\?)(?: removed)?,?)*)"
     r" \| clients:((?: [^,|]+ \d+ (?:-|\d+\.\d\d%)ok p99(?:<=-|<=\d+\.\d{3}ms|>18min)"
     r" \d+stale \d+wrong,?)*)"
-    r" \| faults:((?: [^,|]+ [^,|]+ (?:\d+\.\ds|until-healed),?)*)$")
+    r" \| faults:((?: [^,|]+ [^,|]+ (?:\d+\.\ds|until-healed),?)*)"
+    r" \| expectations:((?: [^;]+ (?:at-end|none-yet|\d+\.\d{4}\((?:>=|<=)[^)]+\)"
+    r"|\d+\((?:>=|<=)[^)]+\)|<=\d+\.\dms\((?:>=|<=)[^)]+ms\)|>18min\([^)]+\));?)*)$")
 
 
 def fail(msg):
@@ -58,6 +60,9 @@ def lines_mode(dnschaos, scenario):
         fail("%d status lines, t %s" % (len(status), ts))
     if not any(re.search(r"\| clients: .*app \d+ \d+\.\d\d%ok", l) for l in status):
         fail("no client success rate in the status lines")
+    if not all(re.search(r"\| expectations: app keeps resolving (none-yet|\d\.\d{4}\(>=0\.5\))$", l)
+               for l in status):
+        fail("the expectation's value so far is not on every line: %s" % status)
     if not any(re.search(r"\| faults: .*r2 hang \d+\.\ds", l) for l in status):
         fail("the hang fault and its time left never showed: %s" % status)
     last = STATUS.fullmatch(status[-1])

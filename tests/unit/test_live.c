@@ -368,7 +368,8 @@ static void test_vips_and_faults(void **state)
 	assert_int_equal(k[0].active, 2);
 	assert_int_equal(k[0].injected, 2);
 	char *s = view(l, 4.0, 1);
-	assert_non_null(strstr(s, "| faults: r1 hang 1.0s, r2 crash 0.5s, r1 hang until-healed\n"));
+	assert_non_null(
+		strstr(s, "| faults: r1 hang 1.0s, r2 crash 0.5s, r1 hang until-healed | expectations:\n"));
 	free(s);
 	feed(l, "{\"t\":4.5,\"type\":\"fault\",\"target\":\"r2\",\"fault\":\"crash\",\"id\":5,\"action\":\"heal\"}");
 	feed(l, "{\"t\":5.0,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":4,\"action\":\"heal\"}");
@@ -509,7 +510,8 @@ static void test_dashboard(void **state)
 	s = view(l, 1.0, 1);
 	assert_non_null(strstr(s, "live t=1.0/10.0 | resolvers: evil?]0;x?? up 0qps 0q 0d, "));
 	assert_non_null(strstr(s, "| clients: app 1 100.00%ok p99<=12."));
-	assert_non_null(strstr(s, "1stale 0wrong | faults:\n"));
+	assert_non_null(strstr(s, "1stale 0wrong | faults: | expectations: lookups keep succeeding "
+				  "1.0000(>=0.99); no retry storm at-end\n"));
 	assert_int_equal(strchr(s, '\n') - s + 1, (long)strlen(s)); /* one line */
 	free(s);
 	live_destroy(l);
