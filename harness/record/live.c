@@ -14,13 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double live_prom_le_ms[LIVE_PROM_BUCKETS] = { 0.5,  1,   2.5,  5,    10,   25,   50,
-						    100,  250, 500,  1000, 2500, 5000, 10000 };
-const char *const live_action_names[LIVE_ACTIONS] = { "answered", "dropped",	"rcode",
-						      "truncated", "wrong",	"queue-full",
-						      "axfr",	   "other" };
-const char *const live_outcome_names[LIVE_OUTCOMES] = { "ok", "fail", "timeout", "cancelled" };
-const char *const live_class_names[LIVE_CLASSES] = { "fresh", "stale", "wrong" };
+const double live_prom_le_ms[LIVE_PROM_BUCKETS] = {0.5, 1,   2.5, 5,    10,   25,   50,
+                                                   100, 250, 500, 1000, 2500, 5000, 10000};
+const char *const live_action_names[LIVE_ACTIONS] = {"answered", "dropped",    "rcode", "truncated",
+                                                     "wrong",    "queue-full", "axfr",  "other"};
+const char *const live_outcome_names[LIVE_OUTCOMES] = {"ok", "fail", "timeout", "cancelled"};
+const char *const live_class_names[LIVE_CLASSES] = {"fresh", "stale", "wrong"};
 
 /* A growable array of fixed-size records. */
 struct arr {
@@ -31,8 +30,8 @@ struct arr {
 /* An expectation followed (live_follow). */
 struct follow {
 	const struct expectation *e;
-	bool live;                  /* measurable as it goes */
-	uint64_t done, ok, cls;     /* completed in its window; ok; of the class it counts */
+	bool live;              /* measurable as it goes */
+	uint64_t done, ok, cls; /* completed in its window; ok; of the class it counts */
 	uint64_t lat[LIVE_LAT_BUCKETS];
 };
 
@@ -67,7 +66,7 @@ struct line {
 	double t;
 	bool has_t;
 	const char *type, *resolver, *source, *state, *why, *action, *client, *stack, *event, *cls,
-		*vip, *backend, *target, *fault, *name, *reason;
+	        *vip, *backend, *target, *fault, *name, *reason;
 	double queue_ms, latency_ms, duration, down, id;
 	bool has_latency, has_id, ok;
 	struct elems zones, backends; /* arrays of strings */
@@ -148,8 +147,8 @@ void live_destroy(struct live *l)
 		free(f[i].target);
 		free(f[i].kind);
 	}
-	struct arr *as[] = { &l->resolvers, &l->backends, &l->routes,
-			     &l->clients,   &l->kinds,    &l->faults };
+	struct arr *as[] = {&l->resolvers, &l->backends, &l->routes,
+	                    &l->clients,   &l->kinds,    &l->faults};
 	for (size_t i = 0; i < sizeof as / sizeof as[0]; i++)
 		free(as[i]->p);
 	free(l);
@@ -165,25 +164,40 @@ static bool key_is(const struct hist_field *f, const char *k)
 
 /* The fields read, by key: where each goes in struct line (its length kept: no strlen a field). */
 enum fkind { F_STR, F_NUM, F_ARR };
-#define FLD(k, kind, m) { k, sizeof k - 1, kind, offsetof(struct line, m) }
+#define FLD(k, kind, m)                                                                            \
+	{                                                                                          \
+		k, sizeof k - 1, kind, offsetof(struct line, m)                                    \
+	}
 static const struct fld {
 	const char *key;
 	size_t klen;
 	enum fkind kind;
 	size_t off;
 } flds[] = {
-	FLD("t", F_NUM, t),		 FLD("type", F_STR, type),
-	FLD("resolver", F_STR, resolver), FLD("source", F_STR, source),
-	FLD("state", F_STR, state),	 FLD("why", F_STR, why),
-	FLD("action", F_STR, action),	 FLD("client", F_STR, client),
-	FLD("stack", F_STR, stack),	 FLD("event", F_STR, event),
-	FLD("class", F_STR, cls),	 FLD("vip", F_STR, vip),
-	FLD("backend", F_STR, backend),	 FLD("target", F_STR, target),
-	FLD("fault", F_STR, fault),	 FLD("name", F_STR, name),
-	FLD("reason", F_STR, reason),	 FLD("queue_ms", F_NUM, queue_ms),
-	FLD("latency_ms", F_NUM, latency_ms), FLD("duration", F_NUM, duration),
-	FLD("down", F_NUM, down),	 FLD("id", F_NUM, id),
-	FLD("zones", F_ARR, zones),	 FLD("backends", F_ARR, backends),
+        FLD("t", F_NUM, t),
+        FLD("type", F_STR, type),
+        FLD("resolver", F_STR, resolver),
+        FLD("source", F_STR, source),
+        FLD("state", F_STR, state),
+        FLD("why", F_STR, why),
+        FLD("action", F_STR, action),
+        FLD("client", F_STR, client),
+        FLD("stack", F_STR, stack),
+        FLD("event", F_STR, event),
+        FLD("class", F_STR, cls),
+        FLD("vip", F_STR, vip),
+        FLD("backend", F_STR, backend),
+        FLD("target", F_STR, target),
+        FLD("fault", F_STR, fault),
+        FLD("name", F_STR, name),
+        FLD("reason", F_STR, reason),
+        FLD("queue_ms", F_NUM, queue_ms),
+        FLD("latency_ms", F_NUM, latency_ms),
+        FLD("duration", F_NUM, duration),
+        FLD("down", F_NUM, down),
+        FLD("id", F_NUM, id),
+        FLD("zones", F_ARR, zones),
+        FLD("backends", F_ARR, backends),
 };
 #undef FLD
 
@@ -266,7 +280,7 @@ static struct live_backend *backend_get(struct live *l, const char *vip, const c
 }
 
 static struct live_route *route_get(struct live *l, const char *vip, const char *backend,
-				    const char *action)
+                                    const char *action)
 {
 	struct live_route *r = l->routes.p;
 	for (size_t i = 0; i < l->routes.n; i++)
@@ -424,7 +438,7 @@ static int take_route(struct live *l, const struct line *ln)
 		b->routed++;
 	}
 	struct live_route *r =
-		route_get(l, ln->vip, ln->backend ? ln->backend : "", ln->action ? ln->action : "");
+	        route_get(l, ln->vip, ln->backend ? ln->backend : "", ln->action ? ln->action : "");
 	if (!r)
 		return -ENOMEM;
 	r->n++;
@@ -514,7 +528,7 @@ static bool fly_take(struct live *l, uint64_t id, double *t)
 
 /* A completed lookup (ok, fail, timeout) invoked at t_invoke, counted for each expectation. */
 static void follow_done(struct live *l, const struct live_client *c, const struct line *ln,
-			enum live_outcome o, double t_invoke)
+                        enum live_outcome o, double t_invoke)
 {
 	for (size_t i = 0; i < l->nfollows; i++) {
 		struct follow *f = &l->follows[i];
@@ -544,7 +558,7 @@ int live_follow(struct live *l, const struct expectation *e)
 	memset(f, 0, sizeof *f);
 	f->e = e;
 	f->live = e->metric == EXPECT_SUCCESS_RATE || e->metric == EXPECT_STALE ||
-		  e->metric == EXPECT_WRONG || e->metric == EXPECT_LATENCY;
+	          e->metric == EXPECT_WRONG || e->metric == EXPECT_LATENCY;
 	return 0;
 }
 
@@ -573,7 +587,7 @@ static double percentile(const uint64_t *lat, double p)
 }
 
 int live_so_far(const struct live *l, size_t i, const struct expectation **e, double *value,
-		bool *upper)
+                bool *upper)
 {
 	const struct follow *f = &l->follows[i];
 	*e = f->e;
@@ -608,11 +622,11 @@ static int take_lookup(struct live *l, const struct line *ln)
 		c->invoked++;
 		return l->nfollows && ln->has_id ? fly_put(l, (uint64_t)ln->id, ln->t) : 0;
 	}
-	enum live_outcome o = eq(ln->event, "ok")	 ? LIVE_OK
-			      : eq(ln->event, "fail")	 ? LIVE_FAIL
-			      : eq(ln->event, "timeout") ? LIVE_TIMEOUT
-			      : eq(ln->event, "cancelled") ? LIVE_CANCELLED
-							 : LIVE_OUTCOMES;
+	enum live_outcome o = eq(ln->event, "ok")          ? LIVE_OK
+	                      : eq(ln->event, "fail")      ? LIVE_FAIL
+	                      : eq(ln->event, "timeout")   ? LIVE_TIMEOUT
+	                      : eq(ln->event, "cancelled") ? LIVE_CANCELLED
+	                                                   : LIVE_OUTCOMES;
 	if (o == LIVE_OUTCOMES)
 		return 0;
 	if (l->nfollows && ln->has_id) {
@@ -697,7 +711,7 @@ static int take_vip(struct live *l, const struct line *ln)
 
 int live_feed(struct live *l, const char *line, size_t len)
 {
-	struct line ln = { 0 };
+	struct line ln = {0};
 	const char *why;
 	int rc = 0;
 
@@ -780,11 +794,11 @@ const char *live_end_reason(const struct live *l)
 	return l->end_reason;
 }
 
-#define GETTER(fn, type, field)                                 \
-	const type *fn(const struct live *l, size_t *n)         \
-	{                                                        \
-		*n = l->field.n;                                 \
-		return l->field.p;                               \
+#define GETTER(fn, type, field)                                                                    \
+	const type *fn(const struct live *l, size_t *n)                                            \
+	{                                                                                          \
+		*n = l->field.n;                                                                   \
+		return l->field.p;                                                                 \
 	}
 GETTER(live_resolvers, struct live_resolver, resolvers)
 GETTER(live_backends, struct live_backend, backends)

@@ -55,8 +55,17 @@
 extern const double live_prom_le_ms[LIVE_PROM_BUCKETS];
 
 /* Query actions counted apart (docs/history.md, `query`); the rest are "other". */
-enum live_action { LIVE_ANSWERED, LIVE_DROPPED, LIVE_RCODE, LIVE_TRUNCATED, LIVE_WRONG,
-		   LIVE_QUEUE_FULL, LIVE_AXFR, LIVE_OTHER_ACTION, LIVE_ACTIONS };
+enum live_action {
+	LIVE_ANSWERED,
+	LIVE_DROPPED,
+	LIVE_RCODE,
+	LIVE_TRUNCATED,
+	LIVE_WRONG,
+	LIVE_QUEUE_FULL,
+	LIVE_AXFR,
+	LIVE_OTHER_ACTION,
+	LIVE_ACTIONS
+};
 extern const char *const live_action_names[LIVE_ACTIONS];
 
 enum live_outcome { LIVE_OK, LIVE_FAIL, LIVE_TIMEOUT, LIVE_CANCELLED, LIVE_OUTCOMES };
@@ -67,7 +76,7 @@ extern const char *const live_class_names[LIVE_CLASSES];
 
 struct live_resolver {
 	char *name;
-	char state[16];  /* "" before a state line; down, booting, up */
+	char state[16]; /* "" before a state line; down, booting, up */
 	char why[32];
 	bool has_serial;
 	uint32_t serial; /* its first zone's, from its last boot line */
@@ -80,9 +89,9 @@ struct live_resolver {
 
 struct live_backend {
 	char *vip, *name;
-	int up;          /* -1 unknown (no up/down line yet), 0 down, 1 up */
-	bool removed;    /* v:remove, until v:restore */
-	int last_probe;  /* -1 none, 0 failed, 1 ok */
+	int up;         /* -1 unknown (no up/down line yet), 0 down, 1 up */
+	bool removed;   /* v:remove, until v:restore */
+	int last_probe; /* -1 none, 0 failed, 1 ok */
 	uint64_t probes_ok, probes_failed;
 	uint64_t routed; /* route lines naming it as the backend */
 };
@@ -112,7 +121,8 @@ struct live_fault_kind {
 struct live_fault {
 	uint32_t id;
 	char *target, *kind;
-	double t, duration; /* seconds until it heals itself (`duration`, a crash's `down`); 0: until healed */
+	double t, duration; /* seconds until it heals itself (`duration`, a crash's `down`); 0:
+	                       until healed */
 };
 
 struct live;
@@ -131,10 +141,10 @@ void live_destroy(struct live *l);
 int live_feed(struct live *l, const char *line, size_t len);
 
 /* The run. */
-const char *live_name(const struct live *l);   /* the meta line's name, "" before it */
-double live_duration(const struct live *l);    /* the meta line's, 0 before it */
-double live_last_t(const struct live *l);      /* t of the last line fed */
-uint64_t live_lines(const struct live *l);     /* lines fed (bad ones included) */
+const char *live_name(const struct live *l); /* the meta line's name, "" before it */
+double live_duration(const struct live *l);  /* the meta line's, 0 before it */
+double live_last_t(const struct live *l);    /* t of the last line fed */
+uint64_t live_lines(const struct live *l);   /* lines fed (bad ones included) */
 uint64_t live_bad_lines(const struct live *l);
 uint64_t live_stalls(const struct live *l);
 const char *live_end_reason(const struct live *l); /* NULL until the end line */
@@ -190,7 +200,7 @@ int live_follow(struct live *l, const struct expectation *e);
  * the expectation.
  */
 int live_so_far(const struct live *l, size_t i, const struct expectation **e, double *value,
-		bool *upper);
+                bool *upper);
 size_t live_followed(const struct live *l);
 
 /*
@@ -211,7 +221,7 @@ size_t live_followed(const struct live *l);
  * Each returns 0, or -EIO when out fails (-ENOMEM when out of memory).
  */
 int live_write_dashboard(const struct live *l, double now, const char *metrics_url, bool ansi,
-			 unsigned rows, unsigned cols, FILE *out);
+                         unsigned rows, unsigned cols, FILE *out);
 int live_write_status(const struct live *l, double now, FILE *out);
 int live_write_metrics(const struct live *l, double now, FILE *out);
 

@@ -96,7 +96,7 @@ static void frame(const struct live *l, double now, const char *metrics_url, FIL
 	fputs("dnschaos live  ", out);
 	put_name(out, live_name(l), 40, false);
 	fprintf(out, "  t %.1f / %.1f s  lines %llu", now, live_duration(l),
-		(unsigned long long)live_lines(l));
+	        (unsigned long long)live_lines(l));
 	if (live_stalls(l))
 		fprintf(out, "  stalls %llu", (unsigned long long)live_stalls(l));
 	if (live_end_reason(l))
@@ -107,8 +107,8 @@ static void frame(const struct live *l, double now, const char *metrics_url, FIL
 	fputs(e, out);
 
 	const struct live_resolver *r = live_resolvers(l, &n);
-	fprintf(out, "%-*s %-8s %-11s %8s %9s %9s %7s %9s%s", NAME_W, "RESOLVER", "state",
-		"serial", "qps", "queries", "answered", "drops", "queue_ms", e);
+	fprintf(out, "%-*s %-8s %-11s %8s %9s %9s %7s %9s%s", NAME_W, "RESOLVER", "state", "serial",
+	        "qps", "queries", "answered", "drops", "queue_ms", e);
 	for (size_t i = 0; i < n; i++) {
 		put_name(out, r[i].name, NAME_W, true);
 		fprintf(out, " %-8s ", r[i].state[0] ? r[i].state : "-");
@@ -117,41 +117,45 @@ static void frame(const struct live *l, double now, const char *metrics_url, FIL
 		else
 			fprintf(out, "%-11s", "-");
 		fprintf(out, " %8.0f %9llu %9llu %7llu %9.1f%s", live_resolver_qps(&r[i], now),
-			(unsigned long long)r[i].queries,
-			(unsigned long long)r[i].by_action[LIVE_ANSWERED],
-			(unsigned long long)(r[i].by_action[LIVE_DROPPED] +
-					     r[i].by_action[LIVE_QUEUE_FULL]),
-			live_resolver_wait_ms(&r[i], now), e);
+		        (unsigned long long)r[i].queries,
+		        (unsigned long long)r[i].by_action[LIVE_ANSWERED],
+		        (unsigned long long)(r[i].by_action[LIVE_DROPPED] +
+		                             r[i].by_action[LIVE_QUEUE_FULL]),
+		        live_resolver_wait_ms(&r[i], now), e);
 	}
 	fputs(e, out);
 
 	const struct live_backend *b = live_backends(l, &n);
 	if (n) {
 		fprintf(out, "%-*s %-*s %-7s %-7s %-6s %9s%s", NAME_W, "VIP", NAME_W, "backend",
-			"health", "member", "probe", "routed", e);
+		        "health", "member", "probe", "routed", e);
 		for (size_t i = 0; i < n; i++) {
 			put_name(out, b[i].vip, NAME_W, true);
 			fputc(' ', out);
 			put_name(out, b[i].name, NAME_W, true);
 			fprintf(out, " %-7s %-7s %-6s %9llu%s",
-				b[i].up < 0 ? "?" : b[i].up ? "up" : "down",
-				b[i].removed ? "removed" : "yes",
-				b[i].last_probe < 0 ? "-" : b[i].last_probe ? "ok" : "fail",
-				(unsigned long long)b[i].routed, e);
+			        b[i].up < 0 ? "?"
+			        : b[i].up   ? "up"
+			                    : "down",
+			        b[i].removed ? "removed" : "yes",
+			        b[i].last_probe < 0 ? "-"
+			        : b[i].last_probe   ? "ok"
+			                            : "fail",
+			        (unsigned long long)b[i].routed, e);
 		}
 		fputs(e, out);
 	}
 
 	const struct live_client *c = live_clients(l, &n);
-	fprintf(out, "%-*s %-10s %8s %6s %8s %10s %6s %6s%s", NAME_W, "CLIENT", "stack",
-		"lookups", "flight", "success", "p99 <=", "stale", "wrong", e);
+	fprintf(out, "%-*s %-10s %8s %6s %8s %10s %6s %6s%s", NAME_W, "CLIENT", "stack", "lookups",
+	        "flight", "success", "p99 <=", "stale", "wrong", e);
 	for (size_t i = 0; i < n; i++) {
 		double s = live_client_success(&c[i]);
 		put_name(out, c[i].name, NAME_W, true);
 		fputc(' ', out);
 		put_name(out, c[i].stack, 10, true);
 		fprintf(out, " %8llu %6llu ", (unsigned long long)c[i].invoked,
-			(unsigned long long)live_client_in_flight(&c[i]));
+		        (unsigned long long)live_client_in_flight(&c[i]));
 		if (isnan(s))
 			fprintf(out, "%8s", "-");
 		else
@@ -159,7 +163,7 @@ static void frame(const struct live *l, double now, const char *metrics_url, FIL
 		fputc(' ', out);
 		put_ms(out, live_client_percentile_ms(&c[i], 99));
 		fprintf(out, " %6llu %6llu%s", (unsigned long long)c[i].by_class[LIVE_STALE],
-			(unsigned long long)c[i].by_class[LIVE_WRONG_CLASS], e);
+		        (unsigned long long)c[i].by_class[LIVE_WRONG_CLASS], e);
 	}
 	fputs(e, out);
 
@@ -178,8 +182,9 @@ static void frame(const struct live *l, double now, const char *metrics_url, FIL
 	fputs(e, out);
 
 	n = live_followed(l);
-	fprintf(out, "EXPECTATIONS (%zu): so far; the verdict is the history's, when the run ends%s",
-		n, e);
+	fprintf(out,
+	        "EXPECTATIONS (%zu): so far; the verdict is the history's, when the run ends%s", n,
+	        e);
 	for (size_t i = 0; i < n; i++) {
 		fputs("  ", out);
 		put_so_far(out, l, i, false);
@@ -201,7 +206,7 @@ static void put_cut(FILE *out, const char *s, size_t n, unsigned cols)
 }
 
 int live_write_dashboard(const struct live *l, double now, const char *metrics_url, bool ansi,
-			 unsigned rows, unsigned cols, FILE *out)
+                         unsigned rows, unsigned cols, FILE *out)
 {
 	char *text = NULL, more[96];
 	size_t len = 0, shown = 0, total = 0;
@@ -222,7 +227,7 @@ int live_write_dashboard(const struct live *l, double now, const char *metrics_u
 	     p = nl + 1) {
 		if (rows && shown + 1 >= rows - 1 && shown + 1 < total) {
 			snprintf(more, sizeof more, "... %zu more lines: the window is too small",
-				 total - shown);
+			         total - shown);
 			put_cut(out, more, strlen(more), cols);
 			fputs(eol(ansi), out);
 			break;
@@ -248,9 +253,9 @@ int live_write_status(const struct live *l, double now, FILE *out)
 		fputs(i ? ", " : " ", out);
 		put_name(out, r[i].name, 64, false);
 		fprintf(out, " %s %.0fqps %lluq %llud", r[i].state[0] ? r[i].state : "-",
-			live_resolver_qps(&r[i], now), (unsigned long long)r[i].queries,
-			(unsigned long long)(r[i].by_action[LIVE_DROPPED] +
-					     r[i].by_action[LIVE_QUEUE_FULL]));
+		        live_resolver_qps(&r[i], now), (unsigned long long)r[i].queries,
+		        (unsigned long long)(r[i].by_action[LIVE_DROPPED] +
+		                             r[i].by_action[LIVE_QUEUE_FULL]));
 	}
 	const struct live_backend *b = live_backends(l, &n);
 	fputs(" | vips:", out);
@@ -259,8 +264,11 @@ int live_write_status(const struct live *l, double now, FILE *out)
 		put_name(out, b[i].vip, 64, false);
 		fputc('/', out);
 		put_name(out, b[i].name, 64, false);
-		fprintf(out, " %s%s", b[i].up < 0 ? "?" : b[i].up ? "up" : "down",
-			b[i].removed ? " removed" : "");
+		fprintf(out, " %s%s",
+		        b[i].up < 0 ? "?"
+		        : b[i].up   ? "up"
+		                    : "down",
+		        b[i].removed ? " removed" : "");
 	}
 	const struct live_client *c = live_clients(l, &n);
 	fputs(" | clients:", out);
@@ -280,7 +288,7 @@ int live_write_status(const struct live *l, double now, FILE *out)
 		else
 			fprintf(out, " p99<=%.3fms", p99);
 		fprintf(out, " %llustale %lluwrong", (unsigned long long)c[i].by_class[LIVE_STALE],
-			(unsigned long long)c[i].by_class[LIVE_WRONG_CLASS]);
+		        (unsigned long long)c[i].by_class[LIVE_WRONG_CLASS]);
 	}
 	const struct live_fault *f = live_faults(l, &n);
 	fputs(" | faults:", out);
@@ -370,12 +378,13 @@ int live_write_metrics(const struct live *l, double now, FILE *out)
 	family(out, "dnschaos_history_lines_total", "counter",
 	       "History lines written so far: every figure here is these lines' count");
 	sample(out, "dnschaos_history_lines_total", (double)live_lines(l), NULL);
-	family(out, "dnschaos_stalls_total", "counter", "Stall lines: the harness's loop was held up");
+	family(out, "dnschaos_stalls_total", "counter",
+	       "Stall lines: the harness's loop was held up");
 	sample(out, "dnschaos_stalls_total", (double)live_stalls(l), NULL);
 	family(out, "dnschaos_run_ended", "gauge", "1 once the history's end line is written");
 	sample(out, "dnschaos_run_ended", live_end_reason(l) ? 1 : 0, NULL);
 
-	static const char *const states[] = { "down", "booting", "up" };
+	static const char *const states[] = {"down", "booting", "up"};
 	const struct live_resolver *r = live_resolvers(l, &n);
 	family(out, "dnschaos_resolver_state", "gauge",
 	       "1 for the resolver's state (its last state line), 0 for the others");
@@ -430,8 +439,8 @@ int live_write_metrics(const struct live *l, double now, FILE *out)
 	family(out, "dnschaos_vip_routes_total", "counter",
 	       "Route lines of the VIP, by backend (\"\" when none was up) and action");
 	for (size_t i = 0; i < n; i++)
-		sample(out, "dnschaos_vip_routes_total", (double)ro[i].n, "vip", ro[i].vip, "backend",
-		       ro[i].backend, "action", ro[i].action, NULL);
+		sample(out, "dnschaos_vip_routes_total", (double)ro[i].n, "vip", ro[i].vip,
+		       "backend", ro[i].backend, "action", ro[i].action, NULL);
 
 	const struct live_client *c = live_clients(l, &n);
 	family(out, "dnschaos_client_lookups_invoked_total", "counter", "Lookups invoked");

@@ -63,14 +63,14 @@ static char *render(struct watch *w, int view, size_t *len)
 	if (!m)
 		return NULL;
 	double now = now_us(w);
-	struct winsize ws = { 0 };
+	struct winsize ws = {0};
 	/* The window's size from the kernel (ssh and tmux keep it current): no terminal query. */
 	if (view == 0 && ioctl(fileno(w->opt.out), TIOCGWINSZ, &ws) != 0)
 		ws.ws_row = ws.ws_col = 0;
 	pthread_mutex_lock(&w->lock);
 	if (view == 0)
 		rc = live_write_dashboard(w->live, now, w->opt.metrics_url, true, ws.ws_row,
-					  ws.ws_col, m);
+		                          ws.ws_col, m);
 	else if (view == 1)
 		rc = live_write_status(w->live, now, m);
 	else
@@ -123,7 +123,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (!uri || (strcmp(uri, "/metrics") != 0 && strncmp(uri, "/metrics?", 9) != 0)) {
 		evbuffer_add_printf(body, "only /metrics is served here\n");
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-				  "text/plain; charset=utf-8");
+		                  "text/plain; charset=utf-8");
 		evhttp_send_reply(req, HTTP_NOTFOUND, "Not Found", body);
 		goto out;
 	}
@@ -135,14 +135,14 @@ static void on_request(struct evhttp_request *req, void *arg)
 	evbuffer_add(body, text, len);
 	free(text);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4; charset=utf-8");
+	                  "text/plain; version=0.0.4; charset=utf-8");
 	evhttp_send_reply(req, HTTP_OK, "OK", body);
 out:
 	evbuffer_free(body);
 }
 
 struct watch *watch_start(struct event_base *base, struct history *h, double (*now)(void *arg),
-			  void *arg, const struct watch_options *o, char *err, size_t errlen)
+                          void *arg, const struct watch_options *o, char *err, size_t errlen)
 {
 	struct watch *w = calloc(1, sizeof *w);
 	if (!w) {
@@ -166,7 +166,7 @@ struct watch *watch_start(struct event_base *base, struct history *h, double (*n
 			goto fail;
 		}
 	if (o->live != WATCH_LIVE_OFF) {
-		struct timeval one = { 1, 0 };
+		struct timeval one = {1, 0};
 		w->tick = event_new(base, -1, EV_PERSIST, on_tick, w);
 		if (!w->tick || event_add(w->tick, &one) != 0) {
 			snprintf(err, errlen, "out of memory");
@@ -189,7 +189,7 @@ struct watch *watch_start(struct event_base *base, struct history *h, double (*n
 		evhttp_set_timeout(w->http, 5);
 		/* Closed with the listener, which evhttp_free frees. */
 		struct evconnlistener *lis = evconnlistener_new(
-			base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, w->fd);
+		        base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, w->fd);
 		if (!lis) {
 			snprintf(err, errlen, "--metrics: cannot serve the socket");
 			goto fail;

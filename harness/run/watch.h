@@ -33,10 +33,10 @@ enum watch_live {
 
 struct watch_options {
 	enum watch_live live;
-	FILE *out;                /* where the dashboard or lines go (stderr) */
-	int metrics_fd;           /* a listening TCP socket to serve GET /metrics on (borrowed:
-				     the watch serves a duplicate); -1: none */
-	const char *metrics_url;  /* shown in the dashboard; may be NULL */
+	FILE *out;               /* where the dashboard or lines go (stderr) */
+	int metrics_fd;          /* a listening TCP socket to serve GET /metrics on (borrowed:
+	                            the watch serves a duplicate); -1: none */
+	const char *metrics_url; /* shown in the dashboard; may be NULL */
 	const struct expectation *expect; /* the scenario's (borrowed): followed so far */
 	size_t nexp;
 };
@@ -49,7 +49,7 @@ struct watch_options {
  * and must outlive the watch. Returns NULL with the reason in err.
  */
 struct watch *watch_start(struct event_base *base, struct history *h, double (*now)(void *arg),
-			  void *arg, const struct watch_options *o, char *err, size_t errlen);
+                          void *arg, const struct watch_options *o, char *err, size_t errlen);
 
 /*
  * The run is over (its end line written): draws the last frame or status

@@ -28,7 +28,9 @@
 #include "harness/record/history.h"
 #include "harness/record/live.h"
 
-#define META "{\"t\":0.000000,\"type\":\"meta\",\"schema\":1,\"name\":\"t \\\"x\\\"\",\"duration\":10.000}"
+#define META                                                                                       \
+	"{\"t\":0.000000,\"type\":\"meta\",\"schema\":1,\"name\":\"t "                             \
+	"\\\"x\\\"\",\"duration\":10.000}"
 
 static void feed(struct live *l, const char *line)
 {
@@ -84,9 +86,9 @@ static char *view(const struct live *l, double now, int which)
 	FILE *m = open_memstream(&buf, &len);
 	assert_non_null(m);
 	if (which == 0)
-		assert_int_equal(live_write_dashboard(l, now, "http://127.0.0.1:1/metrics", false, 0,
-						      0, m),
-				 0);
+		assert_int_equal(
+		        live_write_dashboard(l, now, "http://127.0.0.1:1/metrics", false, 0, 0, m),
+		        0);
 	else if (which == 1)
 		assert_int_equal(live_write_status(l, now, m), 0);
 	else if (which == 2)
@@ -109,7 +111,7 @@ static void test_bad_lines(void **state)
 	feed(l, "not json");
 	feed(l, "{\"type\":\"query\",\"resolver\":\"r1\"}"); /* no t */
 	feed(l, "{\"t\":1.0}");                              /* no type */
-	feed(l, "{\"t\":1.0,\"type\":\"query\""); /* cut */
+	feed(l, "{\"t\":1.0,\"type\":\"query\"");            /* cut */
 	assert_int_equal(live_lines(l), 5);
 	assert_int_equal(live_bad_lines(l), 5);
 	size_t n;
@@ -126,7 +128,7 @@ static void test_bad_lines(void **state)
 	live_faults(l, &n);
 	assert_int_equal(n, 0);
 	/* An empty client has no figures, not zeros. */
-	struct live_client c = { 0 };
+	struct live_client c = {0};
 	assert_true(isnan(live_client_success(&c)));
 	assert_true(isnan(live_client_percentile_ms(&c, 99)));
 	c.lat[3] = 1;
@@ -135,7 +137,8 @@ static void test_bad_lines(void **state)
 	live_destroy(l);
 }
 
-/* The history reader's hostile corpus, line by line: never a crash (ASan build), bad lines counted. */
+/* The history reader's hostile corpus, line by line: never a crash (ASan build), bad lines counted.
+ */
 static void test_hostile_corpus(void **state)
 {
 	(void)state;
@@ -181,21 +184,26 @@ static void test_resolvers(void **state)
 	feed(l, META);
 	assert_string_equal(live_name(l), "t \"x\"");
 	assert_true(live_duration(l) == 10.0);
-	feed(l, "{\"t\":0.001,\"type\":\"state\",\"resolver\":\"r1\",\"state\":\"up\",\"why\":\"booted\",\"address\":\"127.0.0.11:1\"}");
-	feed(l, "{\"t\":0.001,\"type\":\"boot\",\"resolver\":\"r1\",\"from\":\"source\",\"ok\":true,\"zones\":[\"internal. 2026112502\",\"other. 7\"],\"digests\":[]}");
-	feed(l, "{\"t\":0.002,\"type\":\"state\",\"source\":\"truth\",\"state\":\"down\",\"why\":\"stop\",\"address\":\"x\"}");
+	feed(l, "{\"t\":0.001,\"type\":\"state\",\"resolver\":\"r1\",\"state\":\"up\",\"why\":"
+	        "\"booted\",\"address\":\"127.0.0.11:1\"}");
+	feed(l, "{\"t\":0.001,\"type\":\"boot\",\"resolver\":\"r1\",\"from\":\"source\",\"ok\":"
+	        "true,\"zones\":[\"internal. 2026112502\",\"other. 7\"],\"digests\":[]}");
+	feed(l, "{\"t\":0.002,\"type\":\"state\",\"source\":\"truth\",\"state\":\"down\",\"why\":"
+	        "\"stop\",\"address\":\"x\"}");
 	/* answered 4, dropped 2, queue-full 1, rcode 1, an unknown action 1: 9 queries */
 	static const struct {
 		double t;
 		const char *action;
 		double queue_ms;
 	} q[] = {
-		{ 0.05, "answered", 0 },  { 0.95, "answered", 0 },   { 1.00, "dropped", 0 },
-		{ 1.04, "answered", 3.5 }, { 1.95, "queue-full", 0 }, { 2.05, "rcode", 0 },
-		{ 2.06, "dropped", 9.25 }, { 2.50, "answered", 0 },  { 2.51, "flux", 0 },
+	        {0.05, "answered", 0},   {0.95, "answered", 0},   {1.00, "dropped", 0},
+	        {1.04, "answered", 3.5}, {1.95, "queue-full", 0}, {2.05, "rcode", 0},
+	        {2.06, "dropped", 9.25}, {2.50, "answered", 0},   {2.51, "flux", 0},
 	};
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
-		feedf(l, "{\"t\":%.6f,\"type\":\"query\",\"resolver\":\"r1\",\"transport\":\"udp\",\"src\":\"127.0.0.1:5\",\"id\":1,\"action\":\"%s\",\"queue_ms\":%.3f}",
+		feedf(l,
+		      "{\"t\":%.6f,\"type\":\"query\",\"resolver\":\"r1\",\"transport\":\"udp\","
+		      "\"src\":\"127.0.0.1:5\",\"id\":1,\"action\":\"%s\",\"queue_ms\":%.3f}",
 		      q[i].t, q[i].action, q[i].queue_ms);
 	const struct live_resolver *r = resolver(l, "r1");
 	assert_non_null(r);
@@ -223,13 +231,16 @@ static void test_resolvers(void **state)
 	/* Another aggregate, asked as the lines come (now is never before the last line). */
 	struct live *l2 = live_create();
 	for (size_t i = 0; i < 5; i++) {
-		feedf(l2, "{\"t\":%.6f,\"type\":\"query\",\"resolver\":\"r1\",\"action\":\"%s\",\"queue_ms\":%.3f}",
+		feedf(l2,
+		      "{\"t\":%.6f,\"type\":\"query\",\"resolver\":\"r1\",\"action\":\"%s\","
+		      "\"queue_ms\":%.3f}",
 		      q[i].t, q[i].action, q[i].queue_ms);
 		r = resolver(l2, "r1");
 		if (i == 1)
 			assert_true(live_resolver_qps(r, 0.96) == 2); /* [0.0, 1.0): 0.05, 0.95 */
 		if (i == 3)
-			assert_true(live_resolver_qps(r, 1.04) == 3); /* [0.1, 1.1): 0.95, 1.00, 1.04 */
+			assert_true(live_resolver_qps(r, 1.04) ==
+			            3); /* [0.1, 1.1): 0.95, 1.00, 1.04 */
 	}
 	assert_true(live_resolver_qps(r, 1.99) == 3); /* [1.0, 2.0): 1.00, 1.04, 1.95 */
 	assert_true(live_resolver_qps(r, 2.00) == 1); /* [1.1, 2.1): 1.95 */
@@ -251,19 +262,28 @@ static void test_clients(void **state)
 	uint64_t id = 1;
 	for (int i = 1; i <= 100; i++, id++) {
 		const char *ev = i <= 90 ? "ok" : i <= 96 ? "fail" : "timeout";
-		const char *cls = i <= 5 ? ",\"class\":\"stale\"" : i <= 7 ? ",\"class\":\"wrong\""
-				  : i <= 90			    ? ",\"class\":\"fresh\""
-								    : "";
-		feedf(l, "{\"t\":1.0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\",\"stack\":\"glibc\",\"id\":%llu,\"name\":\"db.\"}",
+		const char *cls = i <= 5    ? ",\"class\":\"stale\""
+		                  : i <= 7  ? ",\"class\":\"wrong\""
+		                  : i <= 90 ? ",\"class\":\"fresh\""
+		                            : "";
+		feedf(l,
+		      "{\"t\":1.0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\","
+		      "\"stack\":\"glibc\",\"id\":%llu,\"name\":\"db.\"}",
 		      (unsigned long long)id);
-		feedf(l, "{\"t\":1.2,\"type\":\"lookup\",\"event\":\"%s\",\"client\":\"app\",\"stack\":\"glibc\",\"id\":%llu,\"latency_ms\":%d.000%s}",
+		feedf(l,
+		      "{\"t\":1.2,\"type\":\"lookup\",\"event\":\"%s\",\"client\":\"app\","
+		      "\"stack\":\"glibc\",\"id\":%llu,\"latency_ms\":%d.000%s}",
 		      ev, (unsigned long long)id, 101 - i, cls);
 	}
 	for (int i = 0; i < 5; i++, id++) {
-		feedf(l, "{\"t\":2.0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\",\"stack\":\"glibc\",\"id\":%llu}",
+		feedf(l,
+		      "{\"t\":2.0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\","
+		      "\"stack\":\"glibc\",\"id\":%llu}",
 		      (unsigned long long)id);
 		if (i < 3)
-			feedf(l, "{\"t\":3.0,\"type\":\"lookup\",\"event\":\"cancelled\",\"client\":\"app\",\"stack\":\"glibc\",\"id\":%llu,\"latency_ms\":99999.000}",
+			feedf(l,
+			      "{\"t\":3.0,\"type\":\"lookup\",\"event\":\"cancelled\",\"client\":"
+			      "\"app\",\"stack\":\"glibc\",\"id\":%llu,\"latency_ms\":99999.000}",
 			      (unsigned long long)id);
 	}
 	const struct live_client *c = client(l, "app");
@@ -294,8 +314,11 @@ static void test_clients(void **state)
 		snprintf(ms, sizeof ms, "%.3f", v);
 		double x = strtod(ms, NULL);
 		struct live *e = live_create();
-		feedf(e, "{\"t\":0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"e\",\"id\":1}");
-		feedf(e, "{\"t\":0,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"e\",\"id\":1,\"latency_ms\":%s}",
+		feedf(e, "{\"t\":0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"e\","
+		         "\"id\":1}");
+		feedf(e,
+		      "{\"t\":0,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"e\",\"id\":1,"
+		      "\"latency_ms\":%s}",
 		      ms);
 		double got = live_client_percentile_ms(client(e, "e"), 99);
 		if (x < 0.001)
@@ -307,10 +330,12 @@ static void test_clients(void **state)
 	/* Beyond the last bounded bucket: infinity, never a made-up bound. */
 	struct live *big = live_create();
 	feed(big, "{\"t\":0,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"b\",\"id\":1}");
-	feed(big, "{\"t\":0,\"type\":\"lookup\",\"event\":\"timeout\",\"client\":\"b\",\"id\":1,\"latency_ms\":2000000.000}");
+	feed(big, "{\"t\":0,\"type\":\"lookup\",\"event\":\"timeout\",\"client\":\"b\",\"id\":1,"
+	          "\"latency_ms\":2000000.000}");
 	assert_true(isinf(live_client_percentile_ms(client(big, "b"), 99)));
 	/* ... and 0 ms is in the first bucket (<= 1 us). */
-	feed(big, "{\"t\":0,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"z\",\"id\":2,\"latency_ms\":0.000}");
+	feed(big, "{\"t\":0,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"z\",\"id\":2,"
+	          "\"latency_ms\":0.000}");
 	assert_true(live_client_percentile_ms(client(big, "z"), 50) == 0.001);
 	live_destroy(big);
 	live_destroy(l);
@@ -321,15 +346,24 @@ static void test_vips_and_faults(void **state)
 	(void)state;
 	struct live *l = live_create();
 	feed(l, META);
-	feed(l, "{\"t\":0.01,\"type\":\"vip\",\"vip\":\"k\",\"address\":\"x\",\"kind\":\"nftables\",\"backends\":[\"a\",\"b\"]}");
-	feed(l, "{\"t\":0.5,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":\"probe\",\"ok\":true,\"reason\":\"ok\"}");
-	feed(l, "{\"t\":0.6,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":\"up\",\"reason\":\"ok\",\"count\":2}");
-	feed(l, "{\"t\":1.0,\"type\":\"route\",\"vip\":\"v\",\"transport\":\"udp\",\"src\":\"s\",\"backend\":\"r1\",\"flow\":\"new\",\"action\":\"forwarded\"}");
-	feed(l, "{\"t\":1.1,\"type\":\"route\",\"vip\":\"v\",\"transport\":\"udp\",\"src\":\"s\",\"backend\":\"r1\",\"flow\":\"pinned\",\"action\":\"forwarded\"}");
-	feed(l, "{\"t\":1.2,\"type\":\"route\",\"vip\":\"v\",\"transport\":\"udp\",\"src\":\"s\",\"backend\":null,\"flow\":\"new\",\"action\":\"no-backend\"}");
-	feed(l, "{\"t\":2.0,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":\"probe\",\"ok\":false,\"reason\":\"timeout\"}");
-	feed(l, "{\"t\":2.0,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":\"down\",\"reason\":\"timeout\",\"count\":1}");
-	feed(l, "{\"t\":2.1,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r2\",\"event\":\"removed\",\"reason\":\"by hand\"}");
+	feed(l, "{\"t\":0.01,\"type\":\"vip\",\"vip\":\"k\",\"address\":\"x\",\"kind\":"
+	        "\"nftables\",\"backends\":[\"a\",\"b\"]}");
+	feed(l, "{\"t\":0.5,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":"
+	        "\"probe\",\"ok\":true,\"reason\":\"ok\"}");
+	feed(l, "{\"t\":0.6,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":\"up\","
+	        "\"reason\":\"ok\",\"count\":2}");
+	feed(l, "{\"t\":1.0,\"type\":\"route\",\"vip\":\"v\",\"transport\":\"udp\",\"src\":\"s\","
+	        "\"backend\":\"r1\",\"flow\":\"new\",\"action\":\"forwarded\"}");
+	feed(l, "{\"t\":1.1,\"type\":\"route\",\"vip\":\"v\",\"transport\":\"udp\",\"src\":\"s\","
+	        "\"backend\":\"r1\",\"flow\":\"pinned\",\"action\":\"forwarded\"}");
+	feed(l, "{\"t\":1.2,\"type\":\"route\",\"vip\":\"v\",\"transport\":\"udp\",\"src\":\"s\","
+	        "\"backend\":null,\"flow\":\"new\",\"action\":\"no-backend\"}");
+	feed(l, "{\"t\":2.0,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":"
+	        "\"probe\",\"ok\":false,\"reason\":\"timeout\"}");
+	feed(l, "{\"t\":2.0,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":"
+	        "\"down\",\"reason\":\"timeout\",\"count\":1}");
+	feed(l, "{\"t\":2.1,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r2\",\"event\":"
+	        "\"removed\",\"reason\":\"by hand\"}");
 	const struct live_backend *b = backend(l, "v", "r1");
 	assert_non_null(b);
 	assert_int_equal(b->up, 0);
@@ -349,13 +383,17 @@ static void test_vips_and_faults(void **state)
 	assert_int_equal(ro[0].n, 2);
 	assert_string_equal(ro[1].backend, "");
 	assert_string_equal(ro[1].action, "no-backend");
-	feed(l, "{\"t\":2.5,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r2\",\"event\":\"member\",\"reason\":\"by hand\"}");
+	feed(l, "{\"t\":2.5,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r2\",\"event\":"
+	        "\"member\",\"reason\":\"by hand\"}");
 	assert_false(backend(l, "v", "r2")->removed);
 
 	/* faults: 4 heals itself at 5.0, 5 (a crash down 1.5 s) at 4.5, 6 until healed */
-	feed(l, "{\"t\":3.0,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":4,\"action\":\"inject\",\"duration\":2.000}");
-	feed(l, "{\"t\":3.0,\"type\":\"fault\",\"target\":\"r2\",\"fault\":\"crash\",\"id\":5,\"action\":\"inject\",\"down\":1.500}");
-	feed(l, "{\"t\":3.5,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":6,\"action\":\"inject\"}");
+	feed(l, "{\"t\":3.0,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":4,"
+	        "\"action\":\"inject\",\"duration\":2.000}");
+	feed(l, "{\"t\":3.0,\"type\":\"fault\",\"target\":\"r2\",\"fault\":\"crash\",\"id\":5,"
+	        "\"action\":\"inject\",\"down\":1.500}");
+	feed(l, "{\"t\":3.5,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":6,"
+	        "\"action\":\"inject\"}");
 	const struct live_fault *f = live_faults(l, &n);
 	assert_int_equal(n, 3);
 	assert_int_equal(f[0].id, 4);
@@ -368,12 +406,16 @@ static void test_vips_and_faults(void **state)
 	assert_int_equal(k[0].active, 2);
 	assert_int_equal(k[0].injected, 2);
 	char *s = view(l, 4.0, 1);
-	assert_non_null(
-		strstr(s, "| faults: r1 hang 1.0s, r2 crash 0.5s, r1 hang until-healed | expectations:\n"));
+	assert_non_null(strstr(
+	        s,
+	        "| faults: r1 hang 1.0s, r2 crash 0.5s, r1 hang until-healed | expectations:\n"));
 	free(s);
-	feed(l, "{\"t\":4.5,\"type\":\"fault\",\"target\":\"r2\",\"fault\":\"crash\",\"id\":5,\"action\":\"heal\"}");
-	feed(l, "{\"t\":5.0,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":4,\"action\":\"heal\"}");
-	feed(l, "{\"t\":5.0,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":99,\"action\":\"heal\"}");
+	feed(l, "{\"t\":4.5,\"type\":\"fault\",\"target\":\"r2\",\"fault\":\"crash\",\"id\":5,"
+	        "\"action\":\"heal\"}");
+	feed(l, "{\"t\":5.0,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":4,"
+	        "\"action\":\"heal\"}");
+	feed(l, "{\"t\":5.0,\"type\":\"fault\",\"target\":\"r1\",\"fault\":\"hang\",\"id\":99,"
+	        "\"action\":\"heal\"}");
 	f = live_faults(l, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(f[0].id, 6);
@@ -400,35 +442,42 @@ static void test_metrics_text(void **state)
 	/* a client name with every character the format escapes */
 	const char *odd = "a\\\\b\\\"c\\nd"; /* JSON for a\b"c<LF>d */
 	for (int i = 1; i <= 4; i++) {
-		feedf(l, "{\"t\":1,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"%s\",\"stack\":\"c-ares\",\"id\":%d}",
+		feedf(l,
+		      "{\"t\":1,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"%s\","
+		      "\"stack\":\"c-ares\",\"id\":%d}",
 		      odd, i);
 		/* 0.4 ms, 3 ms, 3 ms, 20 s */
-		feedf(l, "{\"t\":1,\"type\":\"lookup\",\"event\":\"%s\",\"client\":\"%s\",\"stack\":\"c-ares\",\"id\":%d,\"latency_ms\":%s}",
+		feedf(l,
+		      "{\"t\":1,\"type\":\"lookup\",\"event\":\"%s\",\"client\":\"%s\",\"stack\":"
+		      "\"c-ares\",\"id\":%d,\"latency_ms\":%s}",
 		      i == 4 ? "timeout" : "ok", odd, i,
-		      i == 1 ? "0.400" : i == 4 ? "20000.000" : "3.000");
+		      i == 1   ? "0.400"
+		      : i == 4 ? "20000.000"
+		               : "3.000");
 	}
-	feed(l, "{\"t\":1,\"type\":\"state\",\"resolver\":\"r1\",\"state\":\"down\",\"why\":\"crash\",\"address\":\"x\"}");
+	feed(l, "{\"t\":1,\"type\":\"state\",\"resolver\":\"r1\",\"state\":\"down\",\"why\":"
+	        "\"crash\",\"address\":\"x\"}");
 	char *s = view(l, 1.5, 2);
 	const char *lbl = "client=\"a\\\\b\\\"c\\nd\",stack=\"c-ares\"";
 	char want[512];
 	static const struct {
 		const char *le;
 		int n;
-	} buckets[] = { { "0.0005", 1 }, { "0.001", 1 }, { "0.0025", 1 }, { "0.005", 3 },
-			{ "0.01", 3 },	 { "10", 3 },	 { "+Inf", 4 } };
+	} buckets[] = {{"0.0005", 1}, {"0.001", 1}, {"0.0025", 1}, {"0.005", 3},
+	               {"0.01", 3},   {"10", 3},    {"+Inf", 4}};
 	for (size_t i = 0; i < sizeof buckets / sizeof buckets[0]; i++) {
 		snprintf(want, sizeof want,
-			 "\ndnschaos_client_lookup_duration_seconds_bucket{%s,le=\"%s\"} %d\n", lbl,
-			 buckets[i].le, buckets[i].n);
+		         "\ndnschaos_client_lookup_duration_seconds_bucket{%s,le=\"%s\"} %d\n", lbl,
+		         buckets[i].le, buckets[i].n);
 		assert_non_null(strstr(s, want));
 	}
 	snprintf(want, sizeof want, "\ndnschaos_client_lookup_duration_seconds_count{%s} 4\n", lbl);
 	assert_non_null(strstr(s, want));
 	snprintf(want, sizeof want, "\ndnschaos_client_lookup_duration_seconds_sum{%s} 20.006400\n",
-		 lbl);
+	         lbl);
 	assert_non_null(strstr(s, want));
 	snprintf(want, sizeof want, "\ndnschaos_client_lookups_total{%s,outcome=\"timeout\"} 1\n",
-		 lbl);
+	         lbl);
 	assert_non_null(strstr(s, want));
 	assert_non_null(strstr(s, "\n# TYPE dnschaos_client_lookup_duration_seconds histogram\n"));
 	assert_non_null(strstr(s, "\n# TYPE dnschaos_resolver_queries_total counter\n"));
@@ -464,20 +513,26 @@ static void test_dashboard(void **state)
 	assert_int_equal(live_follow(l, &ex[1]), 0);
 	feed(l, META);
 	/* A name with an escape sequence (a terminal's title, a clear screen) and a newline. */
-	feed(l, "{\"t\":1,\"type\":\"state\",\"resolver\":\"evil\\u001b]0;x\\u0007\\n\",\"state\":\"up\",\"why\":\"booted\",\"address\":\"x\"}");
-	feed(l, "{\"t\":1,\"type\":\"state\",\"resolver\":\"r-with-a-very-long-name-indeed\",\"state\":\"down\",\"why\":\"stop\",\"address\":\"x\"}");
-	feed(l, "{\"t\":1,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\",\"stack\":\"glibc\",\"id\":1}");
-	feed(l, "{\"t\":1,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"app\",\"stack\":\"glibc\",\"id\":1,\"latency_ms\":12.000,\"class\":\"stale\"}");
+	feed(l, "{\"t\":1,\"type\":\"state\",\"resolver\":\"evil\\u001b]0;x\\u0007\\n\",\"state\":"
+	        "\"up\",\"why\":\"booted\",\"address\":\"x\"}");
+	feed(l, "{\"t\":1,\"type\":\"state\",\"resolver\":\"r-with-a-very-long-name-indeed\","
+	        "\"state\":\"down\",\"why\":\"stop\",\"address\":\"x\"}");
+	feed(l, "{\"t\":1,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\",\"stack\":"
+	        "\"glibc\",\"id\":1}");
+	feed(l, "{\"t\":1,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"app\",\"stack\":"
+	        "\"glibc\",\"id\":1,\"latency_ms\":12.000,\"class\":\"stale\"}");
 	char *s = view(l, 1.0, 0);
-	assert_null(strchr(s, '\033'));  /* without ansi, no escape at all */
+	assert_null(strchr(s, '\033')); /* without ansi, no escape at all */
 	assert_null(strchr(s, '\007'));
 	assert_non_null(strstr(s, "evil?]0;x??"));
-	assert_non_null(strstr(s, "r-with-a-very-lo "));  /* cut to 16 */
+	assert_non_null(strstr(s, "r-with-a-very-lo ")); /* cut to 16 */
 	assert_null(strstr(s, "r-with-a-very-lon"));
 	assert_non_null(strstr(s, "100.00%"));
 	assert_non_null(strstr(s, "metrics http://127.0.0.1:1/metrics"));
-	assert_non_null(strstr(s, "\n  lookups keep succeeding                           1.0000 (>= 0.99)\n"));
-	assert_non_null(strstr(s, "\n  no retry storm                                    judged at the end\n"));
+	assert_non_null(strstr(
+	        s, "\n  lookups keep succeeding                           1.0000 (>= 0.99)\n"));
+	assert_non_null(strstr(
+	        s, "\n  no retry storm                                    judged at the end\n"));
 	assert_non_null(strstr(s, "the verdict is the history's, when the run ends"));
 	free(s);
 	/* With ansi: home first, each line clears its rest, the frame clears below it. */
@@ -511,7 +566,7 @@ static void test_dashboard(void **state)
 	assert_non_null(strstr(s, "live t=1.0/10.0 | resolvers: evil?]0;x?? up 0qps 0q 0d, "));
 	assert_non_null(strstr(s, "| clients: app 1 100.00%ok p99<=12."));
 	assert_non_null(strstr(s, "1stale 0wrong | faults: | expectations: lookups keep succeeding "
-				  "1.0000(>=0.99); no retry storm at-end\n"));
+	                          "1.0000(>=0.99); no retry storm at-end\n"));
 	assert_int_equal(strchr(s, '\n') - s + 1, (long)strlen(s)); /* one line */
 	free(s);
 	live_destroy(l);
@@ -583,9 +638,9 @@ static void test_so_far_is_the_checkers(void **state)
 	double lat[N];
 	for (int i = 0; i < N; i++) {
 		lat[i] = (double)((i * 37) % 500) / 10.0 + 0.1;
-		evs[nev++] = (struct ev){ i * 0.02, i, false };
+		evs[nev++] = (struct ev){i * 0.02, i, false};
 		if (i < N - 5) /* the last five stay in flight */
-			evs[nev++] = (struct ev){ i * 0.02 + lat[i] / 1000.0, i, true };
+			evs[nev++] = (struct ev){i * 0.02 + lat[i] / 1000.0, i, true};
 	}
 	qsort(evs, nev, sizeof evs[0], cmp_ev);
 	for (size_t k = 0; k < nev; k++) {
@@ -601,8 +656,10 @@ static void test_so_far_is_the_checkers(void **state)
 			history_end(h);
 			continue;
 		}
-		const char *ev = i % 13 == 0 ? "cancelled" : i % 11 == 0 ? "timeout"
-				 : i % 7 == 0 ? "fail" : "ok";
+		const char *ev = i % 13 == 0   ? "cancelled"
+		                 : i % 11 == 0 ? "timeout"
+		                 : i % 7 == 0  ? "fail"
+		                               : "ok";
 		history_str(h, "event", ev);
 		history_str(h, "client", cl);
 		history_str(h, "stack", st);
@@ -610,7 +667,10 @@ static void test_so_far_is_the_checkers(void **state)
 		history_str(h, "name", "db.internal");
 		history_double(h, "latency_ms", lat[i], 3);
 		if (strcmp(ev, "ok") == 0)
-			history_str(h, "class", i % 5 == 0 ? "stale" : i % 17 == 0 ? "wrong" : "fresh");
+			history_str(h, "class",
+			            i % 5 == 0    ? "stale"
+			            : i % 17 == 0 ? "wrong"
+			                          : "fresh");
 		history_end(h);
 	}
 	assert_int_equal(history_flush(h), 0);
@@ -684,7 +744,7 @@ static void test_tap(void **state)
 	close(fd);
 	struct history *h = history_open(path, err, sizeof err);
 	assert_non_null(h);
-	struct tapped t = { 0 };
+	struct tapped t = {0};
 	history_begin(h, 0, "untapped");
 	history_end(h);
 	history_set_tap(h, tap, &t);
@@ -776,16 +836,16 @@ static void test_tap_feeds_live(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_lines),
-		cmocka_unit_test(test_hostile_corpus),
-		cmocka_unit_test(test_resolvers),
-		cmocka_unit_test(test_clients),
-		cmocka_unit_test(test_vips_and_faults),
-		cmocka_unit_test(test_metrics_text),
-		cmocka_unit_test(test_dashboard),
-		cmocka_unit_test(test_so_far_is_the_checkers),
-		cmocka_unit_test(test_tap),
-		cmocka_unit_test(test_tap_feeds_live),
+	        cmocka_unit_test(test_bad_lines),
+	        cmocka_unit_test(test_hostile_corpus),
+	        cmocka_unit_test(test_resolvers),
+	        cmocka_unit_test(test_clients),
+	        cmocka_unit_test(test_vips_and_faults),
+	        cmocka_unit_test(test_metrics_text),
+	        cmocka_unit_test(test_dashboard),
+	        cmocka_unit_test(test_so_far_is_the_checkers),
+	        cmocka_unit_test(test_tap),
+	        cmocka_unit_test(test_tap_feeds_live),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
