@@ -17,6 +17,8 @@ packages=(
 	# VIP (nft, conntrack), a real dnsdist, unbound and nsd as VIPs and farm members,
 	# and unmodified programs as clients (getent is libc-bin's, curl its own)
 	util-linux iproute2 nftables conntrack dnsdist unbound nsd curl
+	# the live dashboard rendered in a real terminal (tests/e2e/live_screen.py)
+	tmux
 )
 if [ "${DNSCHAOS_BENCH:-0}" = 1 ]; then
 	packages+=(dnsperf)

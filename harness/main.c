@@ -10,7 +10,9 @@
 #include "harness/record/rederive.h"
 #include "harness/record/report.h"
 #include "harness/runner.h"
+#include "harness/run/watch.h"
 #include "harness/run/watchdog.h"
+#include "fakeresolver/addr.h"
 #include "harness/sandbox.h"
 #include "harness/suite.h"
 #include "version.h"
@@ -27,7 +29,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: dnschaos run SCENARIO.lua [--seed N] [--history FILE] [-v] [--sandbox |\n"
-		"                    --no-sandbox] [REPORTS]\n"
+		"                    --no-sandbox] [--live] [--metrics ADDR] [REPORTS]\n"
 		"       dnschaos check HISTORY.jsonl SCENARIO.lua [REPORTS]\n"
 		"       dnschaos --help | --version\n"
 		"\n"
@@ -52,6 +54,13 @@ static void usage(FILE *out)
 		"                   {server}/{port}); without either flag this is what happens,\n"
 		"                   with one line on stderr saying why, where namespaces are\n"
 		"                   not allowed\n"
+		"  --live           watch the run: a dashboard on stderr redrawn every second\n"
+		"                   (a terminal), or one status line a second (a pipe or a\n"
+		"                   file); the summary still follows at the end (docs/gameday.md)\n"
+		"  --metrics ADDR   serve Prometheus metrics at http://ADDR/metrics while the\n"
+		"                   run plays; ADDR is 127.0.0.1:PORT or [::1]:PORT (loopback\n"
+		"                   only; PORT 0: a free one), bound before the sandbox, so it\n"
+		"                   is reachable from the host; the address is printed at start\n"
 		"REPORTS:\n"
 		"  --junit FILE     JUnit XML, one testcase per expectation\n"
 		"  --tap            TAP on stdout (the summary then goes to stderr)\n"
@@ -283,6 +292,53 @@ static int reports_check(const struct report_opts *ro)
 	return bad ? -1 : 0;
 }
 
+/* ---- --live and --metrics (run/watch.h) ---- */
+
+/*
+ * Binds the --metrics listening socket: a loopback address only (the
+ * endpoint has no authentication), before the sandbox is entered, so that
+ * the socket stays in the host's network namespace (a socket keeps the
+ * namespace it was made in) and the run inside serves it on its loop.
+ * Prints the bound address. Returns the socket, or -1 after saying why.
+ */
+static int metrics_listen(const char *text, char *url, size_t urlcap)
+{
+	struct addr a;
+	char err[256], shown[64];
+	int fd = -1, one = 1;
+
+	if (addr_parse(text, 0, &a, err, sizeof err) != 0) {
+		fprintf(stderr, "dnschaos: --metrics %s: %s (give 127.0.0.1:PORT)\n", text, err);
+		return -1;
+	}
+	if (!addr_is_loopback(&a)) {
+		fprintf(stderr,
+			"dnschaos: --metrics %s: only a loopback address is served (127.0.0.0/8 "
+			"or [::1]): the endpoint has no authentication; reach it from elsewhere "
+			"through an SSH tunnel or a proxy of your own\n",
+			text);
+		return -1;
+	}
+	fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    bind(fd, (struct sockaddr *)&a.ss, a.len) != 0 || listen(fd, 64) != 0) {
+		fprintf(stderr, "dnschaos: --metrics %s: cannot listen: %s\n", text,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	a.len = sizeof a.ss;
+	if (getsockname(fd, (struct sockaddr *)&a.ss, &a.len) != 0) {
+		fprintf(stderr, "dnschaos: --metrics %s: %s\n", text, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(url, urlcap, "http://%s/metrics", addr_str(&a, shown, sizeof shown));
+	fprintf(stderr, "dnschaos: metrics at %s\n", url);
+	return fd;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -292,6 +348,8 @@ static int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "sandbox", no_argument, NULL, 'X' },
 		{ "no-sandbox", no_argument, NULL, 'N' },
+		{ "live", no_argument, NULL, 'L' },
+		{ "metrics", required_argument, NULL, 'M' },
 		REPORT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -302,6 +360,10 @@ static int cmd_run(int argc, char **argv)
 	char err[512], tmp[] = "/tmp/dnschaos-history-XXXXXX";
 	bool tmp_used = false;
 	int c, code;
+	/* --live, --metrics */
+	struct watch_options wo = { .live = WATCH_LIVE_OFF, .out = stderr, .metrics_fd = -1 };
+	const char *metrics = NULL;
+	char metrics_url[128];
 
 	memset(&o, 0, sizeof o);
 	ro.file_mode = OUTFILE_MODE;
@@ -336,6 +398,12 @@ static int cmd_run(int argc, char **argv)
 			sbx = c == 'X' ? SANDBOX_ON : SANDBOX_OFF;
 			sbx_given = true;
 			break;
+		case 'L':
+			wo.live = WATCH_LIVE_LINES; /* a terminal's screen: decided below */
+			break;
+		case 'M':
+			metrics = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return DNSCHAOS_EXIT_PASS;
@@ -353,15 +421,27 @@ static int cmd_run(int argc, char **argv)
 	 * cannot be entered by a threaded process. This process then either
 	 * runs the scenario (inside, or on the host) or waits for it outside.
 	 */
+	if (metrics && (wo.metrics_fd = metrics_listen(metrics, metrics_url,
+							 sizeof metrics_url)) < 0)
+		return DNSCHAOS_EXIT_BAD_INPUT;
+	wo.metrics_url = metrics ? metrics_url : NULL;
 	int sbx_code;
 	enum sandbox_result sr = sandbox_ns_enter(sbx, &sbx_code);
-	if (sr == SANDBOX_EXIT)
+	if (sr == SANDBOX_EXIT) {
+		if (wo.metrics_fd >= 0)
+			close(wo.metrics_fd);
 		return sbx_code;
+	}
 	o.scenario = argv[optind];
 	if (reports_check(&ro) != 0)
 		return DNSCHAOS_EXIT_BAD_INPUT;
 	const char *ci = getenv("CI");
-	o.progress = !ro.quiet && !o.verbose && isatty(STDERR_FILENO) && !(ci && ci[0]);
+	o.progress = !ro.quiet && !o.verbose && isatty(STDERR_FILENO) && !(ci && ci[0]) &&
+		     wo.live == WATCH_LIVE_OFF;
+	if (wo.live != WATCH_LIVE_OFF && isatty(STDERR_FILENO))
+		wo.live = WATCH_LIVE_SCREEN;
+	if (wo.live != WATCH_LIVE_OFF || wo.metrics_fd >= 0)
+		o.watch = &wo;
 
 	struct runner *r = runner_create(&o, err, sizeof err);
 	if (!r) {
@@ -399,7 +479,10 @@ static int cmd_run(int argc, char **argv)
 		}
 		close(fd);
 	}
-	if (judging && !o.history) {
+	bool watching = o.watch != NULL;
+	if (watching) /* the run holds &wo: filled in before it plays */
+		wo.expect = scenario_expectations(runner_scenario(r), &wo.nexp);
+	if ((judging || watching) && !o.history) {
 		int fd = mkstemp(tmp);
 		if (fd < 0) {
 			fprintf(stderr, "dnschaos: cannot create a temporary history: %s\n",
@@ -425,6 +508,8 @@ static int cmd_run(int argc, char **argv)
 	}
 done:
 	runner_destroy(r);
+	if (wo.metrics_fd >= 0)
+		close(wo.metrics_fd);
 	if (tmp_used) {
 		watchdog_remove_on_end(NULL);
 		unlink(tmp);

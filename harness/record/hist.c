@@ -1595,6 +1595,59 @@ const char *hist_line(const struct hist *h, size_t i, size_t *len)
 	return h->buf + lr->off;
 }
 
+/* Calls fn for each field ps holds (after a parse_line that returned 0). */
+static void fields_out(const struct parser *ps, hist_field_fn fn, void *arg)
+{
+	static const enum hist_value kinds[] = { HIST_V_STRING, HIST_V_NUMBER, HIST_V_BOOL,
+						 HIST_V_NULL, HIST_V_ARRAY };
+	for (size_t k = 0; k < ps->nf; k++) {
+		const struct field *f = &ps->f[k];
+		struct hist_field hf = { f->key, f->klen, kinds[f->kind], f->s, f->slen, f->num, f->b };
+		fn(arg, &hf);
+	}
+}
+
+struct hist_line_parser {
+	struct parser ps;
+};
+
+struct hist_line_parser *hist_line_parser_new(void)
+{
+	return calloc(1, sizeof(struct hist_line_parser));
+}
+
+void hist_line_parser_free(struct hist_line_parser *p)
+{
+	if (!p)
+		return;
+	free(p->ps.scratch);
+	free(p);
+}
+
+int hist_line_parse(struct hist_line_parser *p, const char *line, size_t len, hist_field_fn fn,
+		    void *arg, const char **why)
+{
+	struct parser *ps = &p->ps;
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	/* Strings are decoded into scratch, never longer than their line. */
+	if (ps->scap < len + 16) {
+		char *s = realloc(ps->scratch, len + 16);
+		if (!s) {
+			*why = "out of memory";
+			return -1;
+		}
+		ps->scratch = s;
+		ps->scap = len + 16;
+	}
+	if (parse_line(ps, line, len) != 0) {
+		*why = ps->err;
+		return -1;
+	}
+	fields_out(ps, fn, arg);
+	return 0;
+}
+
 int hist_line_fields(const struct hist *h, size_t i, hist_field_fn fn, void *arg)
 {
 	size_t len;
@@ -1608,15 +1661,7 @@ int hist_line_fields(const struct hist *h, size_t i, hist_field_fn fn, void *arg
 	ps->scratch = malloc(ps->scap);
 	int rc = -1;
 	if (ps->scratch && parse_line(ps, line, len) == 0) {
-		for (size_t k = 0; k < ps->nf; k++) {
-			const struct field *f = &ps->f[k];
-			static const enum hist_value kinds[] = { HIST_V_STRING, HIST_V_NUMBER,
-								 HIST_V_BOOL, HIST_V_NULL,
-								 HIST_V_ARRAY };
-			struct hist_field hf = { f->key, f->klen, kinds[f->kind], f->s, f->slen,
-						 f->num, f->b };
-			fn(arg, &hf);
-		}
+		fields_out(ps, fn, arg);
 		rc = 0;
 	}
 	free(ps->scratch);

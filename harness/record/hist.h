@@ -336,4 +336,20 @@ typedef void (*hist_field_fn)(void *arg, const struct hist_field *f);
 /* Calls fn for every field of line i, in order. Returns 0, or -1 (out of memory, no such line). */
 int hist_line_fields(const struct hist *h, size_t i, hist_field_fn fn, void *arg);
 
+/*
+ * One line at a time, for a reader that gets lines as they are written (the
+ * live view, record/live.h) rather than a file: the same JSON reader as
+ * hist_load, reused from line to line (its buffers grow to the longest line
+ * seen). hist_line_parse calls fn for every field of line (len bytes, with
+ * or without its "\n"; the fields' texts are the parser's, valid until its
+ * next parse), in order. Returns 0, or -1 with *why set (a static text: not JSON, too many
+ * fields, out of memory). Only the JSON is checked, not docs/history.md's
+ * rules across lines (t going backwards, keys twice, ...): hist_load's job.
+ */
+struct hist_line_parser;
+struct hist_line_parser *hist_line_parser_new(void);
+void hist_line_parser_free(struct hist_line_parser *p);
+int hist_line_parse(struct hist_line_parser *p, const char *line, size_t len, hist_field_fn fn,
+		    void *arg, const char **why);
+
 #endif

@@ -76,6 +76,8 @@ struct history {
 	pthread_t closer; /* written before closing is set */
 	bool end_begun;   /* the open line is an `end` line */
 	bool ended;     /* an `end` line was completed */
+	history_tap_fn tap; /* history_set_tap: called under the lock by history_end */
+	void *tap_arg;
 };
 
 /*
@@ -722,38 +724,55 @@ static void align_line(struct history *h, size_t start)
 	h->len += add;
 }
 
-/* history_end without the lock's release. */
-static void end_line(struct history *h)
+/* history_end without the lock's release. Returns where the line starts in buf, or -1 if dropped. */
+static long end_line(struct history *h)
 {
+	size_t start = h->whole;
 	char *p;
 
 	if (h->state != HISTORY_LINE) {
 		misuse(h, "history_end");
-		return;
+		return -1;
 	}
 	p = reserve(h, 2);
 	if (!p)
-		return;
+		return -1;
 	p[0] = '}';
 	p[1] = '\n';
 	h->len += 2;
 	align_line(h, h->whole);
 	if (h->state != HISTORY_LINE)
-		return; /* out of memory while aligning: the line is dropped */
+		return -1; /* out of memory while aligning: the line is dropped */
+	/* Padding, if any, went before the line: it starts at its '{'. */
+	while (start < h->len && h->buf[start] != '{')
+		start++;
 	h->whole = h->len;
 	h->lines++;
 	h->state = HISTORY_IDLE;
 	if (h->end_begun)
 		h->ended = true;
-	if (h->whole >= HISTORY_FLUSH_BYTES)
-		write_out(h);
+	return (long)start;
 }
 
 void history_end(struct history *h)
 {
+	long start;
+
 	lock(h); /* line_locked is read under the lock, even after a misuse */
-	end_line(h);
+	start = end_line(h);
+	if (start >= 0 && h->tap)
+		h->tap(h->tap_arg, h->buf + start, h->whole - (size_t)start);
+	if (start >= 0 && h->whole >= HISTORY_FLUSH_BYTES)
+		write_out(h);
 	unlock_line(h);
+	unlock(h);
+}
+
+void history_set_tap(struct history *h, history_tap_fn fn, void *arg)
+{
+	lock(h);
+	h->tap = fn;
+	h->tap_arg = arg;
 	unlock(h);
 }
 
@@ -785,7 +804,7 @@ int history_emergency_end(struct history *h, double t, const char *reason, const
 		if (error)
 			history_str(h, "error", error);
 		history_uint(h, "lines", h->lines + 1);
-		end_line(h);
+		(void)end_line(h); /* not tapped: the process ends at once */
 		unlock_line(h); /* the line's hold; the one taken above stays */
 	}
 	if (write_out(h) != 0 || h->error[0])

@@ -89,6 +89,21 @@ const char *history_error(const struct history *h);
 int history_emergency_end(struct history *h, double t, const char *reason, const char *error,
 			  double wait_s);
 
+/*
+ * A tap: fn(arg, line, len) is called with each line completed by
+ * history_end (its bytes from '{' to its '\n' included, without the spaces
+ * that may pad it; borrowed for the call), in the order of the file, on the
+ * thread that ended the line and under the writer's lock: it must not call
+ * back into h, block, or take a lock that a thread holding h's lock could
+ * wait for. Every line comes from the loop thread today (the header's
+ * rule); the lock makes a tap safe for a line from another thread too.
+ * history_emergency_end's `end` line (the watchdog's, the process about to
+ * _exit) is not tapped, nor is a line dropped by an error. One tap at a
+ * time: setting another replaces it; fn NULL removes it.
+ */
+typedef void (*history_tap_fn)(void *arg, const char *line, size_t len);
+void history_set_tap(struct history *h, history_tap_fn fn, void *arg);
+
 /* Lines completed with history_end so far (written or still buffered). */
 uint64_t history_lines(const struct history *h);
 

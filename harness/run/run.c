@@ -11,6 +11,7 @@
 #include "harness/farm/farm.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
+#include "harness/run/watch.h"
 #include "harness/run/watchdog.h"
 #include "fakeresolver/wire.h"
 #include "version.h"
@@ -98,6 +99,7 @@ struct runner {
 	enum runner_outcome outcome;
 	bool stopping;
 	bool watched; /* watchdog_start succeeded */
+	struct watch *watch; /* --live, --metrics: fed the history's lines */
 	char error[8192];
 	struct event *flush_ev, *end_ev, *deadline_ev, *sigint_ev, *sigterm_ev;
 };
@@ -198,6 +200,8 @@ void runner_destroy(struct runner *r)
 {
 	if (!r)
 		return;
+	/* The live views first: they follow the script's expectations (borrowed). */
+	watch_destroy(r->watch);
 	/* The script first: its handles point at farm objects, which go next.
 	 * (Lua's finalizers run with no hook: the script's close puts a
 	 * watchdog deadline around them.) */
@@ -369,6 +373,11 @@ static int arm(struct runner *r, struct event **ev, int fd, short what, event_ca
 	return event_add(*ev, &tv);
 }
 
+static double watch_now(void *arg)
+{
+	return runner_now(arg);
+}
+
 enum runner_outcome runner_run(struct runner *r)
 {
 	char err[4096]; /* a daemon that failed to start says why in its own words */
@@ -387,6 +396,14 @@ enum runner_outcome runner_run(struct runner *r)
 		if (!r->hist) {
 			snprintf(r->error, sizeof r->error, "%s", err);
 			return RUNNER_BAD_INPUT;
+		}
+	}
+	if (r->hist && r->opt.watch) {
+		/* Before the first line: the live views see every line from meta on. */
+		r->watch = watch_start(r->base, r->hist, watch_now, r, r->opt.watch, err, sizeof err);
+		if (!r->watch) {
+			snprintf(r->error, sizeof r->error, "%s", err);
+			return RUNNER_FAILED;
 		}
 	}
 	r->env.hist = r->hist;
@@ -448,6 +465,7 @@ teardown:
 			r->outcome = RUNNER_FAILED;
 		}
 	}
+	watch_finish(r->watch); /* the last frame, with the end line */
 	r->env.running = false;
 	return r->outcome;
 }

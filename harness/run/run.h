@@ -43,6 +43,7 @@ struct farm_vip_backend;
 struct farm_vip_health;
 struct vip_config;
 struct zone_version;
+struct watch_options;
 
 /* Exit codes shared by every dnschaos program (README.md, "Exit codes"). */
 enum {
@@ -62,6 +63,9 @@ struct runner_options {
 	double callback_limit_s;  /* longest a Lua call may run without yielding (default 5) */
 	bool progress;            /* a one-line progress indicator on stderr (a terminal) */
 	bool describe_only;       /* never played (dnschaos check): real daemons get no capture, no directory */
+	/* --live, --metrics: what to watch while the run plays (run/watch.h; borrowed; NULL:
+	 * nothing). Needs a history: the views are fed its lines. */
+	const struct watch_options *watch;
 };
 
 /* How a run ended. */
