@@ -428,8 +428,8 @@ static void send_line(struct control_conn *c, const char *line)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t n = strcspn(line, "\r\n");
-	if (n > CONTROL_LINE_MAX)
-		n = CONTROL_LINE_MAX;
+	if (n > CONTROL_REPLY_MAX)
+		n = CONTROL_REPLY_MAX;
 	if (evbuffer_get_length(out) > CONTROL_OUT_MAX) {
 		/* It does not read what it is sent: not a controller to keep. */
 		c->close_me = true;

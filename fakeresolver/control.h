@@ -31,8 +31,10 @@ struct control_conn;
 /* A token: 16 to 256 printable ASCII octets without spaces. */
 #define CONTROL_TOKEN_MIN 16
 #define CONTROL_TOKEN_MAX 256
-/* The longest line either side sends, newline excluded. */
+/* The longest command line, newline excluded. */
 #define CONTROL_LINE_MAX 4096
+/* The longest reply line (a status with many faults), newline excluded. */
+#define CONTROL_REPLY_MAX 65536
 /* The longest a fault set over the control connection may last. */
 #define CONTROL_DURATION_MAX (7 * 24 * 3600.0)
 
@@ -120,7 +122,8 @@ const struct addr *control_addr(const struct control *c);
 
 /*
  * Answers the command c is waiting on with one line (a newline is added;
- * a line holding a newline is cut there) and reads its next line.
+ * a line holding a newline is cut there, one longer than CONTROL_REPLY_MAX
+ * too) and reads its next line.
  */
 void control_reply(struct control_conn *c, const char *line);
 

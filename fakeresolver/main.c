@@ -912,10 +912,19 @@ static void ctl_command(void *arg, struct control_conn *c, char *line)
 		ctl_say(d, c, "publish %s: loading", cmd.path);
 		return; /* publish_done answers */
 	}
-	case CONTROL_STATUS:
-		memcpy(reply, "ok ", 3);
-		status_json(d, reply + 3, sizeof reply - 3);
-		break;
+	case CONTROL_STATUS: {
+		/* Longer than other replies: every zone and every fault. */
+		char *st = malloc(CONTROL_REPLY_MAX);
+		if (!st) {
+			snprintf(reply, sizeof reply, "error out of memory");
+			break;
+		}
+		memcpy(st, "ok ", 3);
+		status_json(d, st + 3, CONTROL_REPLY_MAX - 3);
+		control_reply(c, st);
+		free(st);
+		return;
+	}
 	}
 send:
 	control_reply(c, reply);
