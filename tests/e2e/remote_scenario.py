@@ -15,6 +15,7 @@ Then it checks:
   no `query` line of theirs; check_history.py accepts it (with jsonschema);
 - the daemons: what the scenario published is served, and no fault is left
   once the run is over (the end heals every fault);
+- the run SIGKILLed with a hang and a stop in force: both heal on the daemons;
 - a wrong token: the run fails at start, saying the daemon refused the token.
 
 Usage: remote_scenario.py DNSCHAOS FAKERESOLVER REPO_ROOT
@@ -253,6 +254,27 @@ def run(dnschaos, a, b, tokens, v2, work, root):
     check("a stop and start on a remote, met by a client: PASS (exit 0)",
           p.returncode == 0 and "verdict: PASS" in p.stdout + p.stderr,
           "rc=%d\n%s%s" % (p.returncode, p.stdout, p.stderr))
+
+    # The harness killed mid-run (SIGKILL: no end, no heal sent): what it set
+    # without a duration heals when the kernel closes its connections.
+    killed = os.path.join(work, "remote_kill.lua")
+    with open(killed, "w") as f:
+        f.write(text[:text.index("local vip")] +
+                's:at(0.2, a, "hang")\ns:at(0.2, b, "stop")\n')
+    k = subprocess.Popen([dnschaos, "run", killed, "--no-sandbox"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    ca, cb = rd.Ctl(a.cport, tokens["a"]), rd.Ctl(b.cport, tokens["b"])
+    both = rd.wait_until(lambda: '"kind":"hang"' in ca.cmd("status") and
+                         '"kind":"stop"' in cb.cmd("status"), limit=10)
+    check("killed run: its hang and stop were in force", both and not rd.answers(b.port))
+    k.kill()
+    k.wait()
+    check("killed run: every fault healed once it was gone",
+          rd.wait_until(lambda: '"faults":[]' in ca.cmd("status") and
+                        '"faults":[]' in cb.cmd("status"), limit=5))
+    check("killed run: both answer again", rd.answers(a.port) and rd.answers(b.port))
+    ca.close()
+    cb.close()
 
     # A wrong token: the run fails before it starts, and says why.
     write_token(os.path.join(work, "b.token"), "x" * 40)
