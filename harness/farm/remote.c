@@ -150,11 +150,13 @@ static void warn(const struct farm_remote *r, const char *fmt, ...)
 static void record_remote(struct farm_remote *r, const char *command, const char *reply, bool ok)
 {
 	struct history *h = env_history(r->env);
+	char buf[80];
 	env_say(r->env, "%s: remote: %s -> %s", r->cfg.name, command, reply);
 	if (!h)
 		return;
 	history_begin(h, env_now(r->env), "remote");
 	history_str(h, "target", r->cfg.name);
+	history_str(h, "control", addr_str(&r->cfg.control, buf, sizeof buf));
 	history_str(h, "command", command);
 	history_str(h, "reply", reply);
 	history_bool(h, "ok", ok);
@@ -663,6 +665,8 @@ int farm_remote_start(struct farm_remote *r, char *err, size_t errlen)
 	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
 	env_say(r->env, "%s: remote fake resolver at %s, control connected", r->cfg.name,
 		addr_str(&r->cfg.addr, buf, sizeof buf));
+	/* The authentication, done before the clock started (the token is not written). */
+	record_remote(r, "auth", "ok authenticated", true);
 	record_state(r, "up", "connected");
 	return 0;
 }

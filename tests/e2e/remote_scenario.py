@@ -174,6 +174,11 @@ def run(dnschaos, a, b, tokens, v2, work, root):
                         ("rb", "start"), ("ra", "publish " + v2)):
         got = find(remote, target=target, command=cmd, ok=True)
         check("remote line: %s %s" % (target, cmd), len(got) == 1, json.dumps(remote, indent=0))
+    check("remote lines: the authentication first, with the control address",
+          find(remote, target="ra", command="auth", reply="ok authenticated",
+               control="127.0.0.1:%d" % a.cport) and remote[0]["command"] == "auth" and
+          all(l["control"] in ("127.0.0.1:%d" % a.cport, "127.0.0.1:%d" % b.cport)
+              for l in remote), json.dumps(remote[:3]))
     bad = find(remote, target="ra", command="publish /nonexistent/internal.zone", ok=False)
     check("remote line: the failed publish with the daemon's error",
           len(bad) == 1 and bad[0]["reply"].startswith("error /nonexistent/internal.zone"),
