@@ -16,6 +16,7 @@ Then it checks:
 - the daemons: what the scenario published is served, and no fault is left
   once the run is over (the end heals every fault);
 - the run SIGKILLed with a hang and a stop in force: both heal on the daemons;
+- a daemon killed mid-run: a warning and `remote` lines, the run goes on;
 - a wrong token: the run fails at start, saying the daemon refused the token.
 
 Usage: remote_scenario.py DNSCHAOS FAKERESOLVER REPO_ROOT
@@ -96,7 +97,7 @@ def write_token(path, token):
 
 def main():
     dnschaos, fakeresolver, root = sys.argv[1], sys.argv[2], sys.argv[3]
-    signal.alarm(55)
+    signal.alarm(85)  # a hang guard; the test takes about 20 s
     zones = os.path.join(root, "scenarios", "zones")
     v1 = os.path.join(zones, "internal.v1.zone")
     v2 = os.path.join(zones, "internal.v2.zone")
@@ -206,13 +207,15 @@ def run(dnschaos, a, b, tokens, v2, work, root):
               inject_heal(target, kind, dur) is not None, json.dumps(faults))
     hang = inject_heal("ra", "hang")
     if hang:
+        # Recorded when the daemon confirms: not before the entry's time, and
+        # (with margins for a loaded machine) not long after.
         check("the timeline's hang: injected at 1 s, healed at 2.2 s",
-              1.0 <= hang[0]["t"] < 1.5 and 2.2 <= hang[1]["t"] < 2.7,
+              1.0 <= hang[0]["t"] < 2.2 <= hang[1]["t"] < 4.5,
               "%r %r" % (hang[0]["t"], hang[1]["t"]))
     delay = inject_heal("rb", "delay", 1.0)
     if delay:
         check("the delay's heal comes from its duration",
-              0.95 <= delay[1]["t"] - delay[0]["t"] < 1.5, "%r" % (delay[1]["t"] - delay[0]["t"]))
+              0.9 <= delay[1]["t"] - delay[0]["t"] < 3, "%r" % (delay[1]["t"] - delay[0]["t"]))
     rc = inject_heal("rb", "rcode")
     if rc:
         check("the rcode fault's inject line has its match",
@@ -296,6 +299,38 @@ def run(dnschaos, a, b, tokens, v2, work, root):
           re.search(r"remote\.lua:\d+: remote 'rb': token_file .*mode 0644", p.stderr),
           "rc=%d %s" % (p.returncode, p.stderr))
 
+    write_token(os.path.join(work, "b.token"), tokens["b"])
+    os.chmod(os.path.join(work, "b.token"), 0o600)
+
+    # A daemon that dies mid-run: a warning and remote lines, not a crash; its
+    # hang is recorded healed (the daemon's end ended it) and the heal that
+    # follows is recorded as not sent.
+    dies = os.path.join(work, "remote_dies.lua")
+    with open(dies, "w") as f:
+        f.write(text[:text.index("local vip")].replace("duration = 5.5", "duration = 3") +
+                's:at(0.2, b, "hang")\ns:at(2.0, b, "heal")\n')
+    hist3 = os.path.join(work, "remote_dies.jsonl")
+    k = subprocess.Popen([dnschaos, "run", dies, "--no-sandbox", "--history", hist3],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cb = rd.Ctl(b.cport, tokens["b"])
+    rd.wait_until(lambda: '"kind":"hang"' in cb.cmd("status"), limit=10)
+    cb.close()
+    b.p.kill()
+    b.p.wait()
+    out3, _ = k.communicate(timeout=30)
+    check("a daemon dead mid-run: the run still ends with its verdict", k.returncode in (0, 2),
+          "rc=%d %s" % (k.returncode, out3))
+    check("a daemon dead mid-run: a warning", re.search(
+        r"warning: .*remote 'rb': control connection lost", out3), out3)
+    l3 = [json.loads(l) for l in open(hist3)] if os.path.exists(hist3) else []
+    r3 = [l for l in l3 if l["type"] == "remote" and l["target"] == "rb"]
+    check("a daemon dead mid-run: recorded as lost, its heal as not sent",
+          any(l["reply"].startswith("error connection lost") for l in r3) and
+          any(l["command"] == "heal" and l["reply"] == "error not connected" for l in r3),
+          json.dumps(r3))
+    f3 = [l for l in l3 if l["type"] == "fault" and l["target"] == "rb"]
+    check("a daemon dead mid-run: its hang injected and healed",
+          [x["action"] for x in f3] == ["inject", "heal"], json.dumps(f3))
 
 if __name__ == "__main__":
     main()
