@@ -3,6 +3,8 @@
  * addresses, reloads them on SIGHUP, exits cleanly on SIGTERM and SIGINT.
  */
 #define _GNU_SOURCE /* pipe2 */
+#include "fakeresolver/clock.h"
+#include "fakeresolver/control.h"
 #include "fakeresolver/json.h"
 #include "fakeresolver/server.h"
 #include "version.h"
@@ -31,6 +33,7 @@ enum {
 
 #define MAX_LISTEN 16
 #define MAX_ZONES 256
+#define MAX_FAULTS 256
 
 struct zone_load;
 
@@ -47,6 +50,27 @@ struct reload {
 	int pipe[2];            /* the thread writes one byte to [1] when it is done */
 	struct event *done_ev;  /* [0] readable */
 	struct timespec started;
+	/* A publish: this load is one file, merged into the served set. */
+	bool publish;
+	char *publish_path;                /* owned */
+	struct control_conn *publish_conn; /* waits for the reply; NULL once it closed */
+};
+
+/*
+ * A fault set over the control connection. Every one ends: with a duration
+ * its timer heals it; without, it belongs to the connection that set it and
+ * heals when that connection closes.
+ */
+enum dfault_type { DF_PLAN, DF_CAPACITY, DF_STOP };
+struct dfault {
+	struct daemon *d;
+	uint32_t id;
+	uint32_t plan_id; /* DF_PLAN: its id in the fault plan */
+	enum dfault_type type;
+	const char *kind; /* "hang", ..., "capacity", "stop" */
+	struct control_conn *owner; /* heals when it closes; NULL: the timer heals it */
+	struct event *timer;
+	double expires;   /* monotonic; 0 without a duration */
 };
 
 struct daemon {
@@ -55,12 +79,25 @@ struct daemon {
 	struct zone_set *zones;
 	struct server *servers[MAX_LISTEN];
 	size_t nservers;
+	size_t nlisten; /* servers when the ports are open */
 	const char *zone_files[MAX_ZONES];
 	size_t nzones;
+	char *zone_owned[MAX_ZONES]; /* zone_files[i] when a publish put it there */
 	FILE *log;
 	bool log_owned;
 	bool quiet;
 	struct timespec start; /* monotonic */
+	/* The control connection (NULL without --control). */
+	struct control *control;
+	struct server_config listen_cfg[MAX_LISTEN]; /* each server's, port as bound */
+	struct fault_plan *plan;
+	struct rng rng;
+	struct dfault *faults[MAX_FAULTS];
+	size_t nfaults;
+	uint32_t next_id;
+	bool stopped;                /* the DNS ports are closed by a stop */
+	struct event *retry_timer;   /* reopening the ports failed: try again */
+	struct server_stats totals;  /* of servers closed by a stop */
 };
 
 static void usage(FILE *out)
@@ -83,7 +120,11 @@ static void usage(FILE *out)
 		"      --tcp-message-timeout SEC  close a TCP connection whose message is not whole\n"
 		"                             SEC after its first byte (default 5, 0: never)\n"
 		"      --no-tcp, --no-udp     serve on one transport only\n"
-		"      --allow-non-loopback   permit listen addresses outside loopback\n"
+		"      --control ADDR[:PORT]  take fault, publish, stop/start and status commands\n"
+		"                             over TCP here (port 0 or none: a free one, printed)\n"
+		"      --control-token-file FILE  the shared token a controller must send first;\n"
+		"                             mode 0600 or stricter, 16 to 256 printable octets\n"
+		"      --allow-non-loopback   permit listen and control addresses outside loopback\n"
 		"      --quiet                print nothing but errors\n"
 		"  -h, --help                 this text\n"
 		"  -V, --version              print the version\n"
@@ -281,11 +322,29 @@ static void *reload_thread(void *arg)
 	return NULL;
 }
 
+/* Starts the reload thread on r->load. 0 or -errno. */
+static int reload_thread_start(struct daemon *d)
+{
+	struct reload *r = &d->reload;
+	sigset_t all, saved;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	/* Signals stay with the loop's thread: the new thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	rc = pthread_create(&r->thread, NULL, reload_thread, d);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (rc != 0)
+		return -rc;
+	r->running = true;
+	return 0;
+}
+
 /* Starts loading every zone file on the reload thread. 0 or -errno. */
 static int reload_start(struct daemon *d)
 {
 	struct reload *r = &d->reload;
-	sigset_t all, saved;
 	int rc;
 
 	r->load = calloc(1, sizeof *r->load);
@@ -293,19 +352,12 @@ static int reload_start(struct daemon *d)
 		return -ENOMEM;
 	r->load->files = d->zone_files;
 	r->load->nfiles = d->nzones;
-	clock_gettime(CLOCK_MONOTONIC, &r->started);
-	/* Signals stay with the loop's thread: the new thread blocks them all. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	rc = pthread_create(&r->thread, NULL, reload_thread, d);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	rc = reload_thread_start(d);
 	if (rc != 0) {
 		free(r->load);
 		r->load = NULL;
-		return -rc;
 	}
-	r->running = true;
-	return 0;
+	return rc;
 }
 
 /* Waits for the reload thread, if one runs; frees what it loaded. */
@@ -319,7 +371,11 @@ static void reload_abandon(struct daemon *d)
 	zone_load_clear(r->load);
 	free(r->load);
 	r->load = NULL;
+	free(r->publish_path);
+	r->publish_path = NULL;
 }
+
+static void publish_done(struct daemon *d);
 
 /* The loop's side of a reload: the thread is done; swap the new set in. */
 static void reload_done(evutil_socket_t fd, short what, void *arg)
@@ -340,6 +396,10 @@ static void reload_done(evutil_socket_t fd, short what, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double took = (double)(now.tv_sec - r->started.tv_sec) +
 		      (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
+	if (r->publish) {
+		publish_done(d);
+		goto again;
+	}
 	struct zone_set *set = zone_load_assemble(d, r->load, d->zones, &failed);
 	free(r->load);
 	r->load = NULL;
@@ -358,6 +418,7 @@ static void reload_done(evutil_socket_t fd, short what, void *arg)
 		d->zones = set;
 		say(d, "reload done in %.2f s (%d file(s) failed)", took, failed);
 	}
+again:
 	if (r->again) {
 		r->again = false;
 		say(d, "reloading again for the SIGHUP that came during the load");
@@ -409,6 +470,486 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+/* ---- the control connection (fakeresolver/control.h) ---- */
+
+static void ctl_say(const struct daemon *d, const struct control_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "control 127.0.0.1:40312: ..." on stderr (or "control: ..." for a timer). */
+static void ctl_say(const struct daemon *d, const struct control_conn *c, const char *fmt, ...)
+{
+	char buf[80];
+	va_list ap;
+	if (d->quiet)
+		return;
+	va_start(ap, fmt);
+	if (c)
+		fprintf(stderr, "fakeresolver: control %s: ", addr_str(control_conn_peer(c), buf, sizeof buf));
+	else
+		fputs("fakeresolver: control: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void servers_attach(struct daemon *d, struct server *s)
+{
+	if (d->log)
+		server_set_log(s, log_query, d);
+	if (d->plan)
+		server_set_faults(s, d->plan, &d->rng);
+}
+
+/* Closes the DNS ports (the kernel answers port unreachable), keeping the counters. */
+static void servers_close(struct daemon *d)
+{
+	struct server_stats st;
+	for (size_t i = 0; i < d->nservers; i++) {
+		server_get_stats(d->servers[i], &st);
+		d->totals.udp_received += st.udp_received;
+		d->totals.udp_replied += st.udp_replied;
+		d->totals.tcp_queries += st.tcp_queries;
+		d->totals.fault_acted += st.fault_acted;
+		d->totals.queue_full += st.queue_full;
+		server_destroy(d->servers[i]);
+		d->servers[i] = NULL;
+	}
+	d->nservers = 0;
+}
+
+/* Opens every DNS port again, on the ports first bound. 0, or -1 with err set. */
+static int servers_open(struct daemon *d, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		d->servers[i] = server_create(d->base, d->zones, &d->listen_cfg[i], err, errlen);
+		if (!d->servers[i]) {
+			for (size_t k = 0; k < i; k++) {
+				server_destroy(d->servers[k]);
+				d->servers[k] = NULL;
+			}
+			return -1;
+		}
+		servers_attach(d, d->servers[i]);
+	}
+	d->nservers = n;
+	return 0;
+}
+
+static size_t dfault_index(const struct daemon *d, uint32_t id)
+{
+	for (size_t i = 0; i < d->nfaults; i++)
+		if (d->faults[i]->id == id)
+			return i;
+	return SIZE_MAX;
+}
+
+static void retry_open(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * Heals fault i (removes it from the plan, lifts the capacity limit, or opens
+ * the ports of a stop). Returns 0, or -1 with err set when a stop's ports
+ * cannot be opened again (the fault stays).
+ */
+static int dfault_heal(struct daemon *d, size_t i, const char *why, char *err, size_t errlen)
+{
+	struct dfault *f = d->faults[i];
+	switch (f->type) {
+	case DF_PLAN:
+		fault_plan_remove(d->plan, f->plan_id);
+		break;
+	case DF_CAPACITY:
+		fault_plan_set_capacity(d->plan, 0, 0);
+		break;
+	case DF_STOP:
+		if (servers_open(d, d->nlisten, err, errlen) != 0)
+			return -1;
+		d->stopped = false;
+		event_del(d->retry_timer);
+		break;
+	}
+	ctl_say(d, NULL, "fault %u (%s) healed: %s", f->id, f->kind, why);
+	if (f->timer)
+		event_free(f->timer);
+	free(f);
+	memmove(&d->faults[i], &d->faults[i + 1], (d->nfaults - i - 1) * sizeof d->faults[0]);
+	d->nfaults--;
+	return 0;
+}
+
+/* A heal that no one asked for (expiry, a closed connection): a stop that
+ * cannot reopen its ports now keeps trying every second. */
+static void dfault_heal_unattended(struct daemon *d, size_t i, const char *why)
+{
+	char err[512];
+	if (dfault_heal(d, i, why, err, sizeof err) == 0)
+		return;
+	fprintf(stderr, "fakeresolver: control: cannot open the DNS ports again: %s; trying every "
+			"second\n", err);
+	d->faults[i]->owner = NULL;
+	static const struct timeval second = { 1, 0 };
+	evtimer_add(d->retry_timer, &second);
+}
+
+static void retry_open(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < d->nfaults; i++)
+		if (d->faults[i]->type == DF_STOP) {
+			dfault_heal_unattended(d, i, "its end came earlier; the ports are open again");
+			return;
+		}
+}
+
+static void dfault_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct dfault *f = arg;
+	(void)fd;
+	(void)what;
+	size_t i = dfault_index(f->d, f->id);
+	if (i != SIZE_MAX)
+		dfault_heal_unattended(f->d, i, "its duration is over");
+}
+
+/* Registers a fault set by c; *id gets its id. 0, or -1 with err set. */
+static struct dfault *dfault_add(struct daemon *d, struct control_conn *c, enum dfault_type type,
+				 const char *kind, double duration, char *err, size_t errlen)
+{
+	if (d->nfaults == MAX_FAULTS) {
+		snprintf(err, errlen, "error %d faults are active, the most there can be; heal some",
+			 MAX_FAULTS);
+		return NULL;
+	}
+	struct dfault *f = calloc(1, sizeof *f);
+	if (!f) {
+		snprintf(err, errlen, "error out of memory");
+		return NULL;
+	}
+	f->d = d;
+	f->type = type;
+	f->kind = kind;
+	if (duration > 0) {
+		f->timer = evtimer_new(d->base, dfault_expired, f);
+		if (!f->timer) {
+			free(f);
+			snprintf(err, errlen, "error out of memory");
+			return NULL;
+		}
+		struct timeval tv = clock_timeval(duration);
+		evtimer_add(f->timer, &tv);
+		f->expires = clock_mono() + duration;
+	} else {
+		f->owner = c;
+	}
+	f->id = d->next_id++;
+	d->faults[d->nfaults++] = f;
+	return f;
+}
+
+/* The status line's JSON: state, zones, faults with their time left, counters. */
+static void status_json(struct daemon *d, char *out, size_t cap)
+{
+	char name[1024], esc[JSON_ESCAPE_ROOM(1024)], buf[80];
+	struct server_stats t = d->totals, st;
+	size_t n = 0;
+#define PUT(...)                                                                  \
+	do {                                                                      \
+		int w_ = snprintf(out + n, n < cap ? cap - n : 0, __VA_ARGS__);   \
+		n += w_ > 0 ? (size_t)w_ : 0;                                     \
+	} while (0)
+	for (size_t i = 0; i < d->nservers; i++) {
+		server_get_stats(d->servers[i], &st);
+		t.udp_received += st.udp_received;
+		t.udp_replied += st.udp_replied;
+		t.tcp_queries += st.tcp_queries;
+		t.fault_acted += st.fault_acted;
+		t.queue_full += st.queue_full;
+	}
+	PUT("{\"state\":\"%s\",\"zones\":[", d->stopped ? "stopped" : "up");
+	for (size_t i = 0; i < zone_set_count(d->zones); i++) {
+		struct zone_version *v = zone_set_at(d->zones, i);
+		wire_name_to_str(zone_version_origin(v, NULL), name, sizeof name);
+		esc[json_escape(esc, name, strlen(name), sizeof name, JSON_ESC_PLAIN, NULL)] = '\0';
+		PUT("%s{\"origin\":\"%s\",\"serial\":%u,\"file\":\"", i ? "," : "", esc,
+		    zone_version_serial(v));
+		const char *src = zone_version_source(v);
+		size_t sl = strlen(src) < 1000 ? strlen(src) : 1000;
+		esc[json_escape(esc, src, sl, sl, JSON_ESC_PLAIN, NULL)] = '\0';
+		PUT("%s\"}", esc);
+	}
+	PUT("],\"faults\":[");
+	double now = clock_mono();
+	for (size_t i = 0; i < d->nfaults; i++) {
+		const struct dfault *f = d->faults[i];
+		PUT("%s{\"id\":%u,\"kind\":\"%s\",", i ? "," : "", f->id, f->kind);
+		if (f->owner)
+			PUT("\"left\":null,\"connection\":\"%s\"}",
+			    addr_str(control_conn_peer(f->owner), buf, sizeof buf));
+		else
+			PUT("\"left\":%.3f}", f->expires > now ? f->expires - now : 0.0);
+	}
+	PUT("],\"counters\":{\"udp_received\":%llu,\"udp_replied\":%llu,\"tcp_queries\":%llu,"
+	    "\"fault_acted\":%llu,\"queue_full\":%llu}}",
+	    (unsigned long long)t.udp_received, (unsigned long long)t.udp_replied,
+	    (unsigned long long)t.tcp_queries, (unsigned long long)t.fault_acted,
+	    (unsigned long long)t.queue_full);
+#undef PUT
+	if (n >= cap) /* cut short: still one line, but say so rather than send broken JSON */
+		snprintf(out, cap, "{\"error\":\"status too long\"}");
+}
+
+/* Starts loading one zone file on the loader thread, to publish it. 0 or -errno. */
+static int publish_start(struct daemon *d, struct control_conn *c, const char *path)
+{
+	struct reload *r = &d->reload;
+	r->publish_path = strdup(path);
+	if (!r->publish_path)
+		return -ENOMEM;
+	r->publish = true;
+	r->publish_conn = c;
+	r->load = calloc(1, sizeof *r->load);
+	int rc = r->load ? 0 : -ENOMEM;
+	if (rc == 0) {
+		r->load->files = (const char *const *)&r->publish_path;
+		r->load->nfiles = 1;
+		rc = reload_thread_start(d);
+	}
+	if (rc != 0) {
+		free(r->load);
+		r->load = NULL;
+		free(r->publish_path);
+		r->publish_path = NULL;
+		r->publish = false;
+		r->publish_conn = NULL;
+	}
+	return rc;
+}
+
+/*
+ * The loop's side of a publish: the file is loaded (or not); serve it in
+ * place of its zone's version (or as a new zone), and make its file the
+ * zone's file for the next SIGHUP. Answers the connection that asked.
+ */
+static void publish_done(struct daemon *d)
+{
+	struct reload *r = &d->reload;
+	struct zone_version *v = r->load->v[0];
+	char reply[1200], name[1024];
+	struct zone_set *set = NULL;
+	size_t olen;
+
+	r->load->v[0] = NULL;
+	if (!v) {
+		snprintf(reply, sizeof reply, "error %s",
+			 r->load->err[0] ? r->load->err[0] : "out of memory loading the zone file");
+		goto out;
+	}
+	const uint8_t *origin = zone_version_origin(v, &olen);
+	set = zone_set_create();
+	if (!set)
+		goto oom;
+	for (size_t z = 0; z < zone_set_count(d->zones); z++) {
+		struct zone_version *prev = zone_set_at(d->zones, z);
+		size_t pl;
+		const uint8_t *po = zone_version_origin(prev, &pl);
+		if (pl == olen && memcmp(po, origin, olen) == 0)
+			continue;
+		if (zone_set_add(set, prev, true) != 0)
+			goto oom;
+	}
+	if (zone_set_add(set, v, true) != 0)
+		goto oom;
+	/* The file the zone is reloaded from on SIGHUP is the published one now. */
+	size_t slot = d->nzones;
+	for (size_t i = 0; i < d->nzones; i++) {
+		struct zone_version *prev = zone_set_served(d->zones, origin, olen);
+		if (prev && strcmp(zone_version_source(prev), d->zone_files[i]) == 0)
+			slot = i;
+	}
+	if (slot == MAX_ZONES) {
+		snprintf(reply, sizeof reply, "error %d zones are served, the most there can be",
+			 MAX_ZONES);
+		goto out;
+	}
+	free(d->zone_owned[slot]);
+	d->zone_owned[slot] = r->publish_path;
+	d->zone_files[slot] = r->publish_path;
+	r->publish_path = NULL;
+	if (slot == d->nzones)
+		d->nzones++;
+	for (size_t i = 0; i < d->nservers; i++)
+		server_set_zones(d->servers[i], set);
+	zone_set_destroy(d->zones);
+	d->zones = set;
+	set = NULL;
+	wire_name_to_str(origin, name, sizeof name);
+	snprintf(reply, sizeof reply, "ok zone=%s serial=%u records=%zu", name, zone_version_serial(v),
+		 zone_version_record_count(v));
+	say(d, "published %s serial %u from %s", name, zone_version_serial(v),
+	    zone_version_source(v));
+	goto out;
+oom:
+	snprintf(reply, sizeof reply, "error out of memory");
+out:
+	zone_set_destroy(set);
+	zone_version_unref(v);
+	zone_load_clear(r->load);
+	free(r->load);
+	r->load = NULL;
+	free(r->publish_path);
+	r->publish_path = NULL;
+	r->publish = false;
+	if (r->publish_conn)
+		control_reply(r->publish_conn, reply);
+	r->publish_conn = NULL;
+}
+
+static void ctl_command(void *arg, struct control_conn *c, char *line)
+{
+	struct daemon *d = arg;
+	struct control_cmd cmd;
+	char reply[CONTROL_LINE_MAX], why[CONTROL_LINE_MAX - 64];
+	struct dfault *f;
+	uint32_t plan_id;
+
+	if (control_parse(line, &cmd, why, sizeof why) != 0) {
+		snprintf(reply, sizeof reply, "error %s", why);
+		control_reply(c, reply);
+		return;
+	}
+	switch (cmd.verb) {
+	case CONTROL_INJECT:
+		f = dfault_add(d, c, DF_PLAN, fault_kind_name(cmd.spec.kind), cmd.duration, reply,
+			       sizeof reply);
+		if (!f)
+			break;
+		if (fault_plan_add(d->plan, &cmd.spec, &plan_id) != 0) {
+			dfault_heal(d, d->nfaults - 1, "out of memory", why, sizeof why);
+			snprintf(reply, sizeof reply, "error out of memory");
+			break;
+		}
+		f->plan_id = plan_id;
+		ctl_say(d, c, "inject %s (fault %u%s)", f->kind, f->id,
+			f->owner ? ", until this connection closes" : "");
+		snprintf(reply, sizeof reply, "ok id=%u", f->id);
+		break;
+	case CONTROL_CAPACITY:
+		/* One limit at a time: a new one replaces the old. */
+		for (size_t i = 0; i < d->nfaults; i++)
+			if (d->faults[i]->type == DF_CAPACITY) {
+				dfault_heal(d, i, "replaced", why, sizeof why);
+				break;
+			}
+		f = dfault_add(d, c, DF_CAPACITY, "capacity", cmd.duration, reply, sizeof reply);
+		if (!f)
+			break;
+		fault_plan_set_capacity(d->plan, cmd.qps, cmd.queue);
+		ctl_say(d, c, "inject capacity %g qps, queue %u (fault %u)", cmd.qps, cmd.queue, f->id);
+		snprintf(reply, sizeof reply, "ok id=%u", f->id);
+		break;
+	case CONTROL_STOP:
+		for (size_t i = 0; i < d->nfaults; i++)
+			if (d->faults[i]->type == DF_STOP) {
+				snprintf(reply, sizeof reply, "ok id=%u already stopped", d->faults[i]->id);
+				goto send;
+			}
+		f = dfault_add(d, c, DF_STOP, "stop", cmd.duration, reply, sizeof reply);
+		if (!f)
+			break;
+		servers_close(d);
+		d->stopped = true;
+		ctl_say(d, c, "stop: DNS ports closed (fault %u)", f->id);
+		snprintf(reply, sizeof reply, "ok id=%u", f->id);
+		break;
+	case CONTROL_START:
+		for (size_t i = 0; i < d->nfaults; i++)
+			if (d->faults[i]->type == DF_STOP) {
+				uint32_t id = d->faults[i]->id;
+				if (dfault_heal(d, i, "start", why, sizeof why) != 0)
+					snprintf(reply, sizeof reply, "error %s", why);
+				else
+					snprintf(reply, sizeof reply, "ok healed=%u", id);
+				goto send;
+			}
+		snprintf(reply, sizeof reply, "ok already up");
+		break;
+	case CONTROL_HEAL: {
+		unsigned healed = 0;
+		if (cmd.id) {
+			size_t i = dfault_index(d, cmd.id);
+			if (i == SIZE_MAX) {
+				snprintf(reply, sizeof reply, "error no fault %u is active", cmd.id);
+				break;
+			}
+			if (dfault_heal(d, i, "healed by request", why, sizeof why) != 0) {
+				snprintf(reply, sizeof reply, "error %s", why);
+				break;
+			}
+			healed = 1;
+		} else {
+			for (size_t i = 0; i < d->nfaults;) {
+				if (dfault_heal(d, i, "healed by request", why, sizeof why) != 0) {
+					snprintf(reply, sizeof reply, "error %s (%u healed)", why, healed);
+					goto send;
+				}
+				healed++;
+			}
+		}
+		snprintf(reply, sizeof reply, "ok healed=%u", healed);
+		break;
+	}
+	case CONTROL_PUBLISH: {
+		if (d->reload.running) {
+			snprintf(reply, sizeof reply, "error busy: a zone load is under way; try again");
+			break;
+		}
+		int rc = publish_start(d, c, cmd.path);
+		if (rc != 0) {
+			snprintf(reply, sizeof reply, "error cannot start loading: %s", strerror(-rc));
+			break;
+		}
+		ctl_say(d, c, "publish %s: loading", cmd.path);
+		return; /* publish_done answers */
+	}
+	case CONTROL_STATUS: {
+		/* Longer than other replies: every zone and every fault. */
+		char *st = malloc(CONTROL_REPLY_MAX);
+		if (!st) {
+			snprintf(reply, sizeof reply, "error out of memory");
+			break;
+		}
+		memcpy(st, "ok ", 3);
+		status_json(d, st + 3, CONTROL_REPLY_MAX - 3);
+		control_reply(c, st);
+		free(st);
+		return;
+	}
+	}
+send:
+	control_reply(c, reply);
+}
+
+/* A controller went away: what it set without a duration heals now. */
+static void ctl_closed(void *arg, struct control_conn *c)
+{
+	struct daemon *d = arg;
+	if (d->reload.publish_conn == c)
+		d->reload.publish_conn = NULL;
+	for (size_t i = 0; i < d->nfaults;) {
+		if (d->faults[i]->owner != c) {
+			i++;
+			continue;
+		}
+		size_t before = d->nfaults;
+		dfault_heal_unattended(d, i, "the connection that set it closed");
+		if (d->nfaults == before)
+			i++; /* a stop that could not reopen: kept, retried */
+	}
+}
+
+static const struct control_ops ctl_ops = { ctl_command, ctl_closed };
+
 static int parse_uint(const char *opt, const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -437,6 +978,8 @@ int main(int argc, char **argv)
 		{ "no-udp", no_argument, NULL, 4 },
 		{ "allow-non-loopback", no_argument, NULL, 5 },
 		{ "quiet", no_argument, NULL, 6 },
+		{ "control", required_argument, NULL, 9 },
+		{ "control-token-file", required_argument, NULL, 10 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -446,6 +989,8 @@ int main(int argc, char **argv)
 	struct addr listen[MAX_LISTEN];
 	size_t nlisten = 0;
 	const char *log_path = NULL;
+	const char *control_text = NULL, *token_path = NULL;
+	struct control_config ctl_cfg;
 	bool allow_remote = false;
 	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
 	char err[1024], buf[80];
@@ -512,6 +1057,12 @@ int main(int argc, char **argv)
 		case 6:
 			d.quiet = true;
 			break;
+		case 9:
+			control_text = optarg;
+			break;
+		case 10:
+			token_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -535,6 +1086,30 @@ int main(int argc, char **argv)
 	if (!base_cfg.udp && !base_cfg.tcp) {
 		fprintf(stderr, "fakeresolver: --no-udp and --no-tcp leave nothing to serve\n");
 		return EXIT_BAD_INPUT;
+	}
+	control_config_defaults(&ctl_cfg);
+	if (!control_text != !token_path) {
+		fprintf(stderr, "fakeresolver: --control and --control-token-file go together (the "
+				"token authenticates every control connection)\n");
+		return EXIT_BAD_INPUT;
+	}
+	if (control_text) {
+		if (addr_parse(control_text, 0, &ctl_cfg.addr, err, sizeof err) != 0) {
+			fprintf(stderr, "fakeresolver: --control %s\n", err);
+			return EXIT_BAD_INPUT;
+		}
+		if (!allow_remote && !addr_is_loopback(&ctl_cfg.addr)) {
+			fprintf(stderr,
+				"fakeresolver: refusing the control connection on %s: not a loopback "
+				"address (use --allow-non-loopback if you mean it)\n",
+				addr_str(&ctl_cfg.addr, buf, sizeof buf));
+			return EXIT_BAD_INPUT;
+		}
+		if (control_token_read(token_path, ctl_cfg.token, &ctl_cfg.token_len, err,
+				       sizeof err) != 0) {
+			fprintf(stderr, "fakeresolver: --control-token-file %s\n", err);
+			return EXIT_BAD_INPUT;
+		}
 	}
 	for (size_t i = 0; i < nlisten; i++) {
 		if (!allow_remote && !addr_is_loopback(&listen[i])) {
@@ -575,6 +1150,16 @@ int main(int argc, char **argv)
 	d.base = event_base_new();
 	if (!d.base)
 		goto out;
+	if (control_text) {
+		/* Before the servers: each takes the plan when created. */
+		d.plan = fault_plan_create();
+		d.retry_timer = evtimer_new(d.base, retry_open, &d);
+		if (!d.plan || !d.retry_timer)
+			goto out;
+		rng_seed(&d.rng, 1);
+		d.next_id = 1;
+	}
+	d.nlisten = nlisten;
 	for (size_t i = 0; i < nlisten; i++) {
 		struct server_config cfg = base_cfg;
 		cfg.addr = listen[i];
@@ -584,10 +1169,21 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		d.nservers++;
-		if (d.log)
-			server_set_log(d.servers[i], log_query, &d);
+		/* A start after a stop opens the very ports bound now. */
+		d.listen_cfg[i] = cfg;
+		d.listen_cfg[i].addr = *server_addr(d.servers[i]);
+		servers_attach(&d, d.servers[i]);
 		say(&d, "listening on %s (%s%s%s)", addr_str(server_addr(d.servers[i]), buf, sizeof buf),
 		    cfg.udp ? "udp" : "", cfg.udp && cfg.tcp ? ", " : "", cfg.tcp ? "tcp" : "");
+	}
+	if (control_text) {
+		d.control = control_create(d.base, &ctl_cfg, &ctl_ops, &d, err, sizeof err);
+		memset(ctl_cfg.token, 0, sizeof ctl_cfg.token);
+		if (!d.control) {
+			fprintf(stderr, "fakeresolver: %s\n", err);
+			goto out;
+		}
+		say(&d, "control on %s (tcp)", addr_str(control_addr(d.control), buf, sizeof buf));
 	}
 	if (pipe2(d.reload.pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		d.reload.pipe[0] = d.reload.pipe[1] = -1;
@@ -623,8 +1219,19 @@ out:
 		event_free(ev_term);
 	if (ev_int)
 		event_free(ev_int);
+	control_destroy(d.control);
+	for (size_t i = 0; i < d.nfaults; i++) {
+		if (d.faults[i]->timer)
+			event_free(d.faults[i]->timer);
+		free(d.faults[i]);
+	}
+	if (d.retry_timer)
+		event_free(d.retry_timer);
 	for (size_t i = 0; i < d.nservers; i++)
 		server_destroy(d.servers[i]);
+	fault_plan_destroy(d.plan);
+	for (size_t i = 0; i < MAX_ZONES; i++)
+		free(d.zone_owned[i]);
 	if (d.base)
 		event_base_free(d.base);
 	zone_set_destroy(d.zones);

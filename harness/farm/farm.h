@@ -148,6 +148,16 @@ uint32_t farm_resolver_inject(struct farm_resolver *r, const struct fault_spec *
 uint32_t farm_resolver_capacity(struct farm_resolver *r, double qps, unsigned queue,
 				double duration_s);
 
+/*
+ * Writes a `fault` line (docs/history.md) for target: action "inject" (with
+ * spec's match and parameters when spec is not NULL, qps and queue when qps
+ * > 0, duration when > 0) or "heal". The one writer of fault lines for
+ * fake resolvers, local (farm/resolver.c) or remote (farm/remote.c).
+ */
+void farm_fault_record(struct run_env *env, const char *target, uint32_t id, const char *kind,
+		       const char *action, const struct fault_spec *spec, double qps, unsigned queue,
+		       double duration_s);
+
 /* Heals one fault (id) or all (id 0). Returns how many were healed. */
 int farm_resolver_heal(struct farm_resolver *r, uint32_t id);
 

@@ -675,17 +675,17 @@ static struct farm_fault *fault_find(const struct farm_resolver *r, uint32_t id,
 	return NULL;
 }
 
-static void record_fault(struct farm_resolver *r, uint32_t id, const char *kind,
-			 const char *action, const struct fault_spec *spec, double qps,
-			 unsigned queue, double duration_s)
+void farm_fault_record(struct run_env *env, const char *target, uint32_t id, const char *kind,
+		       const char *action, const struct fault_spec *spec, double qps, unsigned queue,
+		       double duration_s)
 {
-	struct history *h = env_history(r->env);
+	struct history *h = env_history(env);
 	char buf[1024], tb[16], rb[16];
-	env_say(r->env, "%s: %s %s (fault %u)", r->name, action, kind, id);
+	env_say(env, "%s: %s %s (fault %u)", target, action, kind, id);
 	if (!h)
 		return;
-	history_begin(h, env_now(r->env), "fault");
-	history_str(h, "target", r->name);
+	history_begin(h, env_now(env), "fault");
+	history_str(h, "target", target);
 	history_str(h, "fault", kind);
 	history_uint(h, "id", id);
 	history_str(h, "action", action);
@@ -733,6 +733,13 @@ static void record_fault(struct farm_resolver *r, uint32_t id, const char *kind,
 		history_uint(h, "queue", queue);
 	}
 	history_end(h);
+}
+
+static void record_fault(struct farm_resolver *r, uint32_t id, const char *kind,
+			 const char *action, const struct fault_spec *spec, double qps,
+			 unsigned queue, double duration_s)
+{
+	farm_fault_record(r->env, r->name, id, kind, action, spec, qps, queue, duration_s);
 }
 
 /* Stop, crash, restart and reload are faults too: injected and healed in the history. */

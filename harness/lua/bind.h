@@ -34,6 +34,7 @@ struct sched;
 #define BIND_BOOT "dnschaos.boot_plan"
 #define BIND_ACTION "dnschaos.action"
 #define BIND_PROCESS "dnschaos.process"
+#define BIND_REMOTE "dnschaos.remote"
 
 /* ---- sandbox.c ---- */
 
@@ -248,6 +249,7 @@ extern const struct action_method source_actions[];
 extern const struct action_method vip_actions[];
 extern const struct action_method fault_actions[];
 extern const struct action_method process_actions[];
+extern const struct action_method remote_actions[];
 
 void action_open(lua_State *L);
 
@@ -301,6 +303,21 @@ void process_push(lua_State *L, struct farm_process *p);
 struct farm_process *process_check(lua_State *L, int idx);
 /* s:process{...} */
 int process_new(lua_State *L);
+
+/* s:remote{...}: a fakeresolver daemon driven over its control connection (lua/remote.c). */
+struct farm_remote;
+void remote_open(lua_State *L);
+void remote_push(lua_State *L, struct farm_remote *r);
+struct farm_remote *remote_check(lua_State *L, int idx);
+int remote_new(lua_State *L);
+
+/*
+ * The options every query fault takes (resolver_match_keys: fraction, name,
+ * qtype, transport, duration) read from the table at idx into m; returns the
+ * duration (0: none). Raises on a bad value. lua/resolver.c.
+ */
+extern const char *const resolver_match_keys[];
+double resolver_read_match(lua_State *L, int idx, struct fault_match *m, const char *what);
 
 void expect_open(lua_State *L);
 /* s:expect{...} */

@@ -5,6 +5,7 @@
  * cuts), c:stats() reads its counters.
  */
 #include "harness/lua/bind.h"
+#include "harness/farm/remote.h"
 #include "harness/clients/client.h"
 #include "harness/run/run.h"
 #include "harness/sandbox.h"
@@ -171,6 +172,10 @@ static void read_one_target(lua_State *L, int t, struct client_config *cfg, cons
 		struct farm_process *p = process_check(L, t);
 		cfg->target_refs[i] = farm_process_addr(p);
 		snprintf(name, sizeof name, "%s", farm_process_name(p));
+	} else if (luaL_testudata(L, t, BIND_REMOTE)) {
+		struct farm_remote *rm = remote_check(L, t);
+		cfg->target_refs[i] = farm_remote_addr(rm);
+		snprintf(name, sizeof name, "%s", farm_remote_name(rm));
 	} else if (luaL_testudata(L, t, BIND_VIP)) {
 		struct farm_vip *v = vip_check(L, t);
 		cfg->target_refs[i] = farm_vip_addr(v);

@@ -7,6 +7,7 @@
  * needs another type's.
  */
 #include "harness/lua/bind.h"
+#include "harness/farm/remote.h"
 
 struct farm_resolver *resolver_check(lua_State *L, int idx)
 {
@@ -65,6 +66,11 @@ void scenario_push_named(lua_State *L, const char *name)
 	struct farm_source *s = runner_find_source(run, name);
 	struct farm_vip *v = runner_find_vip(run, name);
 	struct farm_process *p = runner_find_process(run, name);
+	struct farm_remote *rm = runner_find_remote(run, name);
+	if (rm) {
+		remote_push(L, rm);
+		return;
+	}
 	if (p) {
 		process_push(L, p);
 		return;

@@ -92,11 +92,11 @@ int resolver_new(lua_State *L)
 	return 1;
 }
 
-static const char *const match_keys[] = { "fraction", "name", "qtype", "transport", "duration",
-					   NULL };
+const char *const resolver_match_keys[] = { "fraction", "name",      "qtype",
+					    "transport", "duration", NULL };
 
 /* Reads the options every fault takes; returns the auto-heal duration. */
-static double read_match(lua_State *L, int idx, struct fault_match *m, const char *what)
+double resolver_read_match(lua_State *L, int idx, struct fault_match *m, const char *what)
 {
 	static const char *const transports[] = { "udp", "tcp", "any", NULL };
 	char err[256];
@@ -124,14 +124,14 @@ static void fault_opts(lua_State *L, int self, int idx, struct run_action *a, en
 	size_t n = 0;
 	for (size_t i = 0; own[i]; i++)
 		keys[n++] = own[i];
-	for (size_t i = 0; match_keys[i]; i++)
-		keys[n++] = match_keys[i];
+	for (size_t i = 0; resolver_match_keys[i]; i++)
+		keys[n++] = resolver_match_keys[i];
 	keys[n] = NULL;
 	opts_check(L, idx, what, keys, true);
 	a->verb = RUN_INJECT;
 	a->resolver = resolver_check(L, self);
 	a->fault.kind = kind;
-	a->duration = read_match(L, idx, &a->fault.match, what);
+	a->duration = resolver_read_match(L, idx, &a->fault.match, what);
 }
 
 /* r:hang{...}: no reply at all to matching queries. */

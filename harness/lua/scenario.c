@@ -77,6 +77,8 @@ static int declare_action(lua_State *L, double at, int target, const char *metho
 		table = fault_actions, type = "fault";
 	else if (luaL_testudata(L, target, BIND_PROCESS))
 		table = process_actions, type = "process";
+	else if (luaL_testudata(L, target, BIND_REMOTE))
+		table = remote_actions, type = "remote";
 	char where[256];
 	const char *what = luaL_tolstring(L, target, NULL);
 	luaL_where(L, 1);
@@ -265,7 +267,7 @@ static int scenario_new(lua_State *L)
 void scenario_open(lua_State *L, struct runner *run)
 {
 	static const luaL_Reg methods[] = {
-		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "process", process_new }, { "vip", vip_new }, { "client", client_new }, { "expect", expect_new },
+		{ "zone", zone_new },	       { "zone_source", source_new }, { "resolver", resolver_new }, { "process", process_new }, { "remote", remote_new }, { "vip", vip_new }, { "client", client_new }, { "expect", expect_new },
 		{ "at", s_at },		       { "every", s_every },	      { "on", sched_on },
 		{ "sleep", sched_sleep },      { "wait", sched_wait },	      { "now", s_now },
 		{ "get", s_get },	       { "log", s_log },	      { "query", sched_query },
@@ -284,6 +286,7 @@ void scenario_open(lua_State *L, struct runner *run)
 	lua_pop(L, 1);
 	resolver_open(L);
 	process_open(L);
+	remote_open(L);
 	source_open(L);
 	zone_open(L);
 	fault_open(L);

@@ -13,6 +13,7 @@
  * coroutine is woken by the scheduler only: a coroutine.resume of it raises.
  */
 #include "harness/lua/bind.h"
+#include "harness/farm/remote.h"
 #include "fakeresolver/clock.h"
 #include "harness/run/run.h"
 
@@ -532,6 +533,8 @@ int sched_query(lua_State *L)
 		server = *farm_source_addr(source_check(L, 2));
 	} else if (luaL_testudata(L, 2, BIND_PROCESS)) {
 		server = *farm_process_addr(process_check(L, 2));
+	} else if (luaL_testudata(L, 2, BIND_REMOTE)) {
+		server = *farm_remote_addr(remote_check(L, 2));
 	} else if (luaL_testudata(L, 2, BIND_VIP)) {
 		server = *farm_vip_addr(vip_check(L, 2));
 	} else {

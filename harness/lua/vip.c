@@ -5,6 +5,7 @@
  */
 #include "harness/farm/vip_dnsdist.h"
 #include "harness/lua/bind.h"
+#include "harness/farm/remote.h"
 #include "harness/run/run.h"
 
 #include <math.h>
@@ -35,6 +36,11 @@ static void read_backend(lua_State *L, int idx, struct farm_vip_backend *b, int 
 	if (p) { /* a managed daemon (s:process) */
 		b->process = *p;
 		snprintf(b->name, sizeof b->name, "%s", farm_process_name(*p));
+		return;
+	}
+	if (luaL_testudata(L, idx, BIND_REMOTE)) { /* a daemon on its control connection: an address */
+		b->addr = *farm_remote_addr(remote_check(L, idx));
+		snprintf(b->name, sizeof b->name, "%s", farm_remote_name(remote_check(L, idx)));
 		return;
 	}
 	if (!lua_istable(L, idx))

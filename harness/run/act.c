@@ -4,8 +4,10 @@
  */
 #include "harness/run/act.h"
 #include "harness/clients/client.h"
+#include "harness/farm/remote.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *run_verb_name(enum run_verb v)
@@ -17,6 +19,7 @@ const char *run_verb_name(enum run_verb v)
 		[RUN_PUBLISH] = "publish",     [RUN_SOURCE_STOP] = "stop",  [RUN_SOURCE_START] = "start",
 		[RUN_REMOVE] = "remove",       [RUN_RESTORE] = "restore",   [RUN_RATE] = "rate",
 		[RUN_SUSPEND] = "hang",	       [RUN_RESUME] = "continue",   [RUN_KILL] = "kill",
+		[RUN_REMOTE_PUBLISH] = "publish",
 	};
 	return (unsigned)v < sizeof names / sizeof names[0] && names[v] ? names[v] : "?";
 }
@@ -33,6 +36,8 @@ const char *run_action_target(const struct run_action *a)
 		return client_name(a->client);
 	if (a->process)
 		return farm_process_name(a->process);
+	if (a->remote)
+		return farm_remote_name(a->remote);
 	return "?";
 }
 
@@ -43,6 +48,7 @@ void run_action_clear(struct run_action *a)
 	farm_boot_clear(&a->boot);
 	zone_version_unref(a->zone);
 	zone_set_destroy(a->fault.wrong_zones);
+	free(a->path);
 	memset(a, 0, sizeof *a);
 }
 
@@ -126,6 +132,43 @@ static int process_act(struct run_env *r, const struct run_action *a, struct run
 	return RUN_ACT_REFUSED;
 }
 
+/*
+ * An action on a remote daemon (farm/remote.h): sent over its control
+ * connection; what the daemon answers is recorded when it comes.
+ */
+static int remote_act(const struct run_action *a, struct run_result *res, char *err,
+		      size_t errlen)
+{
+	switch (a->verb) {
+	case RUN_INJECT:
+		res->fault_id = farm_remote_inject(a->remote, &a->fault, a->duration);
+		break;
+	case RUN_CAPACITY:
+		res->fault_id = farm_remote_capacity(a->remote, a->qps, a->queue, a->duration);
+		break;
+	case RUN_STOP:
+		res->fault_id = farm_remote_stop(a->remote, a->duration);
+		break;
+	case RUN_START:
+		farm_remote_start_dns(a->remote);
+		return RUN_ACT_OK;
+	case RUN_HEAL:
+		farm_remote_heal(a->remote, a->fault_id);
+		return RUN_ACT_OK;
+	case RUN_REMOTE_PUBLISH:
+		farm_remote_publish(a->remote, a->path);
+		return RUN_ACT_OK;
+	default:
+		snprintf(err, errlen, "%s is not an action on a remote daemon",
+			 run_verb_name(a->verb));
+		return RUN_ACT_REFUSED;
+	}
+	if (res->fault_id)
+		return RUN_ACT_OK;
+	snprintf(err, errlen, "out of memory"); /* the run is stopped already (env_fail) */
+	return RUN_ACT_FAILED;
+}
+
 int run_act(struct run_env *r, const struct run_action *a, struct run_result *res, char *err,
 	    size_t errlen)
 {
@@ -139,6 +182,8 @@ int run_act(struct run_env *r, const struct run_action *a, struct run_result *re
 	why[0] = '\0';
 	if (a->process)
 		return process_act(r, a, res, err, errlen);
+	if (a->remote)
+		return remote_act(a, res, err, errlen);
 	switch (a->verb) {
 	case RUN_INJECT:
 		return inject(r, a, res, err, errlen);
@@ -196,6 +241,7 @@ int run_act(struct run_env *r, const struct run_action *a, struct run_result *re
 	case RUN_SUSPEND:
 	case RUN_RESUME:
 	case RUN_KILL:
+	case RUN_REMOTE_PUBLISH:
 		break;
 	}
 	snprintf(err, errlen, "no action");

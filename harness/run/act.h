@@ -46,6 +46,9 @@ enum run_verb {
 	RUN_SUSPEND,  /* "hang": SIGSTOP */
 	RUN_RESUME,   /* "continue": SIGCONT */
 	RUN_KILL,     /* SIGKILL */
+	/* on a remote daemon (farm/remote.h): RUN_INJECT, RUN_CAPACITY, RUN_HEAL,
+	 * RUN_STOP (duration), RUN_START, and */
+	RUN_REMOTE_PUBLISH, /* path: a zone file on the daemon's host */
 };
 
 struct run_action {
@@ -55,6 +58,7 @@ struct run_action {
 	struct farm_vip *vip;
 	struct client *client;
 	struct farm_process *process;
+	struct farm_remote *remote;
 	struct fault_spec fault; /* RUN_INJECT (wrong_zones NULL: built when acting) */
 	double duration;         /* RUN_INJECT, RUN_CAPACITY: heals itself after, if > 0 */
 	double qps;
@@ -66,6 +70,7 @@ struct run_action {
 	struct zone_version *zone; /* RUN_PUBLISH: a reference owned by the action */
 	int backend;
 	double rate;
+	char *path; /* RUN_REMOTE_PUBLISH: owned by the action */
 };
 
 /* What an action gave back. */

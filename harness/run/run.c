@@ -9,6 +9,7 @@
 #include "fakeresolver/clock.h"
 #include "harness/clients/client.h"
 #include "harness/farm/farm.h"
+#include "harness/farm/remote.h"
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "harness/run/watch.h"
@@ -79,6 +80,8 @@ struct runner {
 	size_t nvip;
 	struct farm_process **procs;
 	size_t nproc;
+	struct farm_remote **remotes;
+	size_t nrem;
 	struct client **clients;
 	size_t ncli;
 	/* the timeline */
@@ -226,6 +229,9 @@ void runner_destroy(struct runner *r)
 	for (size_t i = 0; i < r->nproc; i++)
 		farm_process_destroy(r->procs[i]);
 	free(r->procs);
+	for (size_t i = 0; i < r->nrem; i++)
+		farm_remote_destroy(r->remotes[i]);
+	free(r->remotes);
 	for (size_t i = 0; i < r->nsrc; i++)
 		farm_source_destroy(r->sources[i]);
 	free(r->sources);
@@ -389,6 +395,13 @@ enum runner_outcome runner_run(struct runner *r)
 	for (size_t i = 0; i < r->nproc; i++)
 		if (farm_process_launch(r->procs[i], err, sizeof err) != 0) {
 			snprintf(r->error, sizeof r->error, "cannot start the farm: %s", err);
+			return RUNNER_FAILED;
+		}
+	/* Remote daemons: connected and authenticated before the clock starts too. */
+	for (size_t i = 0; i < r->nrem; i++)
+		if (farm_remote_connect(r->remotes[i], 5, err, sizeof err) != 0) {
+			snprintf(r->error, sizeof r->error, "cannot start the farm: remote '%s': %s",
+				 farm_remote_name(r->remotes[i]), err);
 			return RUNNER_FAILED;
 		}
 	if (r->opt.history) {
@@ -775,6 +788,26 @@ struct farm_process *runner_new_process(struct runner *r, const struct farm_proc
 	return obj;
 }
 
+struct farm_remote *runner_new_remote(struct runner *r, const struct farm_remote_config *c,
+				      char *err, size_t errlen)
+{
+	struct farm_remote *obj = farm_remote_create(&r->env, c);
+	if (!obj || add(&r->remotes, &r->nrem, obj) != 0) {
+		snprintf(err, errlen, "out of memory");
+		farm_remote_destroy(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+struct farm_remote *runner_find_remote(const struct runner *r, const char *name)
+{
+	for (size_t i = 0; i < r->nrem; i++)
+		if (strcmp(farm_remote_name(r->remotes[i]), name) == 0)
+			return r->remotes[i];
+	return NULL;
+}
+
 struct farm_process *runner_find_process(const struct runner *r, const char *name)
 {
 	for (size_t i = 0; i < r->nproc; i++)
@@ -845,7 +878,8 @@ size_t runner_client_count(const struct runner *r)
 bool runner_name_taken(const struct runner *r, const char *name)
 {
 	return runner_find_resolver(r, name) || runner_find_source(r, name) ||
-	       runner_find_vip(r, name) || runner_find_process(r, name);
+	       runner_find_vip(r, name) || runner_find_process(r, name) ||
+	       runner_find_remote(r, name);
 }
 
 /* The same address, and the same port unless either is still 0 (chosen at start). */
@@ -869,6 +903,9 @@ bool runner_address_used(const struct runner *r, const struct addr *a)
 			return true;
 	for (size_t i = 0; i < r->nproc; i++)
 		if (same_host(farm_process_addr(r->procs[i]), a))
+			return true;
+	for (size_t i = 0; i < r->nrem; i++)
+		if (same_host(farm_remote_addr(r->remotes[i]), a))
 			return true;
 	return false;
 }
@@ -1120,6 +1157,9 @@ static int farm_start(struct runner *r, char *err, size_t errlen)
 	for (size_t i = 0; i < r->nproc; i++)
 		if (farm_process_start(r->procs[i], NULL, true, err, errlen) != 0)
 			return -1;
+	for (size_t i = 0; i < r->nrem; i++)
+		if (farm_remote_start(r->remotes[i], err, errlen) != 0)
+			return -1;
 	/* VIPs last: they forward to the resolvers' ports, known only now. */
 	for (size_t i = 0; i < r->nvip; i++)
 		if (farm_vip_start(r->vips[i], err, errlen) != 0)
@@ -1155,6 +1195,9 @@ static void farm_stop(struct runner *r)
 		farm_process_continue(r->procs[i]);
 		farm_process_stop(r->procs[i], "end");
 	}
+	/* Remote daemons: every fault healed, the control connection closed. */
+	for (size_t i = 0; i < r->nrem; i++)
+		farm_remote_end(r->remotes[i]);
 	for (size_t i = 0; i < r->nsrc; i++)
 		farm_source_stop(r->sources[i]);
 	/* Blocked stack calls end now that the ports are closed (port unreachable). */

@@ -217,6 +217,12 @@ int runner_add_vip(struct runner *r, struct farm_vip *obj);
 struct farm_process *runner_new_process(struct runner *r, const struct farm_process_config *c,
 					char *err, size_t errlen);
 struct farm_process *runner_find_process(const struct runner *r, const char *name);
+/* A fakeresolver daemon driven over its control connection (farm/remote.h):
+ * described now, connected when the run starts (runner_run, before its clock). */
+struct farm_remote_config;
+struct farm_remote *runner_new_remote(struct runner *r, const struct farm_remote_config *c,
+				      char *err, size_t errlen);
+struct farm_remote *runner_find_remote(const struct runner *r, const char *name);
 size_t runner_process_count(const struct runner *r);
 struct farm_process *runner_process_at(const struct runner *r, size_t i);
 int runner_add_client(struct runner *r, struct client *obj);
