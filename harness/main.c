@@ -2,6 +2,7 @@
  * main.c - the dnschaos command line: `run` plays a scenario and judges its
  * history; `check` judges a recorded history again without running.
  */
+#include "harness/ctl.h"
 #include "harness/lua/bind.h"
 #include "harness/record/checker.h"
 #include "harness/record/classify.h"
@@ -10,6 +11,7 @@
 #include "harness/record/rederive.h"
 #include "harness/record/report.h"
 #include "harness/runner.h"
+#include "harness/run/ctl.h"
 #include "harness/run/watchdog.h"
 #include "harness/sandbox.h"
 #include "harness/suite.h"
@@ -29,6 +31,7 @@ static void usage(FILE *out)
 		"Usage: dnschaos run SCENARIO.lua [--seed N] [--history FILE] [-v] [--sandbox |\n"
 		"                    --no-sandbox] [REPORTS]\n"
 		"       dnschaos check HISTORY.jsonl SCENARIO.lua [REPORTS]\n"
+		"       dnschaos ctl SOCKET COMMAND...   (a run's --control socket; see ctl --help)\n"
 		"       dnschaos --help | --version\n"
 		"\n"
 		"run plays a chaos scenario: a farm of fake resolvers, a VIP and real client\n"
@@ -52,6 +55,10 @@ static void usage(FILE *out)
 		"                   {server}/{port}); without either flag this is what happens,\n"
 		"                   with one line on stderr saying why, where namespaces are\n"
 		"                   not allowed\n"
+		"  --control PATH   a game day: serve commands (inject, heal, publish, pause,\n"
+		"                   extend, status, abort) on a Unix socket at PATH, mode 0600,\n"
+		"                   for this user only, removed at the end; `dnschaos ctl`\n"
+		"                   sends them (docs/gameday.md). Without it: no socket\n"
 		"REPORTS:\n"
 		"  --junit FILE     JUnit XML, one testcase per expectation\n"
 		"  --tap            TAP on stdout (the summary then goes to stderr)\n"
@@ -292,6 +299,7 @@ static int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "sandbox", no_argument, NULL, 'X' },
 		{ "no-sandbox", no_argument, NULL, 'N' },
+		{ "control", required_argument, NULL, 'C' },
 		REPORT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -301,6 +309,7 @@ static int cmd_run(int argc, char **argv)
 	bool sbx_given = false;
 	char err[512], tmp[] = "/tmp/dnschaos-history-XXXXXX";
 	bool tmp_used = false;
+	const char *control = NULL; /* --control PATH */
 	int c, code;
 
 	memset(&o, 0, sizeof o);
@@ -336,6 +345,9 @@ static int cmd_run(int argc, char **argv)
 			sbx = c == 'X' ? SANDBOX_ON : SANDBOX_OFF;
 			sbx_given = true;
 			break;
+		case 'C':
+			control = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return DNSCHAOS_EXIT_PASS;
@@ -363,11 +375,27 @@ static int cmd_run(int argc, char **argv)
 	const char *ci = getenv("CI");
 	o.progress = !ro.quiet && !o.verbose && isatty(STDERR_FILENO) && !(ci && ci[0]);
 
+	/* The control socket: bound here, inside the sandbox (the host's file
+	 * system), before any thread, since its mode is set by the umask. */
+	int ctl_fd = -1;
+	if (control) {
+		ctl_fd = ctl_listen(control, err, sizeof err);
+		if (ctl_fd < 0) {
+			fprintf(stderr, "dnschaos: %s\n", err);
+			return ctl_fd == -1 ? DNSCHAOS_EXIT_BAD_INPUT : DNSCHAOS_EXIT_INTERNAL;
+		}
+	}
 	struct runner *r = runner_create(&o, err, sizeof err);
 	if (!r) {
 		fprintf(stderr, "dnschaos: %s\n", err);
+		if (ctl_fd >= 0) {
+			close(ctl_fd);
+			unlink(control);
+		}
 		return DNSCHAOS_EXIT_INTERNAL;
 	}
+	if (ctl_fd >= 0)
+		runner_set_control(r, ctl_fd, control); /* served while the run plays */
 	enum runner_outcome out = runner_load(r);
 	if (out != RUNNER_COMPLETED) {
 		fprintf(stderr, "dnschaos: %s\n", runner_error(r));
@@ -514,6 +542,8 @@ int main(int argc, char **argv)
 		return sandbox_ns_exit(cmd_run(argc - 1, argv + 1));
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return DNSCHAOS_EXIT_PASS;

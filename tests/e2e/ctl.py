@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""The control socket of a game day (docs/gameday.md), end to end.
+
+Usage: ctl.py DNSCHAOS REPO PART
+
+Every part runs tests/e2e/ctl/gameday.lua (a zone source, r1 and r2 behind
+a VIP, a c-ares client through it; nothing breaks on the timeline) with
+`--control SOCKET`, in the default sandbox where the kernel allows it, and
+drives it with `dnschaos ctl` from outside:
+
+- commands: inject (hang with duration=, delay), heal one fault by id,
+  publish, restart, crash, a client's rate, a VIP's remove and restore, a
+  pause that holds the timeline's entry at t = 6 and the end, resume,
+  extend, status as JSON; the socket is 0600; in the history each manual
+  action's lines carry "manual": true, the scripted ones never, a control
+  line per command; every line passes docs/history.schema.json
+  (check_history.py); the socket is gone at the end;
+- errors: an unknown target, method or option, a bad value, a word that is
+  not key=value, an unknown command: the scenario's messages with the
+  command named, exit 1, and the run goes on to its end;
+- abort: faults injected by hand (one without an expiry) all healed, the
+  run ended within one second of the command by its own clock (the end
+  line's t against the abort's control line), exit 2, the history whole;
+- wrong_user: a client of another uid (setpriv --reuid 65534, the socket
+  opened to it by chmod) is refused with one line (exit 1), nothing done,
+  the run goes on; without the chmod it cannot even connect (exit 4).
+  Skipped (77) when not root;
+- hostile: a 1 MiB line, 30 connections at once, a client that sends
+  thousands of status commands and never reads: each dropped or refused,
+  and the run still serves `status` and ends on time, exit 0;
+- paths: a regular file at the path is refused (exit 3) and left alone; a
+  stale socket (its run killed) is replaced; `ctl` to no run exits 4, bad
+  arguments 3.
+
+Exit 0 pass, 1 fail, 77 skip.
+"""
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.path.abspath(sys.argv[1])
+REPO = os.path.abspath(sys.argv[2])
+PART = sys.argv[3]
+SCENARIO = os.path.join(REPO, "tests/e2e/ctl/gameday.lua")
+CHECK = os.path.join(REPO, "tests/e2e/check_history.py")
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL: " + msg, file=sys.stderr)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    return cond
+
+
+class Run:
+    """A dnschaos run with --control, its stderr read until the socket is served."""
+
+    def __init__(self, work, extra=(), scenario=SCENARIO):
+        self.sock = os.path.join(work, "ctl.sock")
+        self.hist = os.path.join(work, "history.jsonl")
+        self.err = open(os.path.join(work, "stderr"), "w+")
+        self.proc = subprocess.Popen(
+            ["timeout", "-k", "5", "90", BIN, "run", scenario, "--control", self.sock,
+             "--history", self.hist, "-q", *extra],
+            stdout=subprocess.DEVNULL, stderr=self.err)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            self.err.seek(0)
+            if "control socket: " + self.sock in self.err.read():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.err.seek(0)
+        raise SystemExit("the run never served its control socket:\n" + self.err.read())
+
+    def ctl(self, *words, user=None, stdin=None):
+        cmd = [BIN, "ctl", self.sock, *words]
+        if user is not None:
+            cmd = ["setpriv", "--reuid", str(user), "--regid", str(user), "--clear-groups"] + cmd
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, input=stdin)
+        reply = None
+        if p.stdout.strip():
+            try:
+                reply = json.loads(p.stdout.strip().splitlines()[-1])
+            except ValueError:
+                fail("%s: reply is not JSON: %r" % (" ".join(words), p.stdout))
+        return p.returncode, reply, p
+
+    def ok(self, *words):
+        rc, reply, p = self.ctl(*words)
+        check(rc == 0 and reply and reply.get("ok") is True,
+              "%s: want ok, got exit %d %r %s" % (" ".join(words), rc, reply, p.stderr))
+        return reply or {}
+
+    def wait(self, limit=60):
+        try:
+            return self.proc.wait(limit)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("the run did not end within %d s" % limit)
+            return None
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read()
+
+    def lines(self):
+        with open(self.hist) as f:
+            return [json.loads(x) for x in f if x.strip()]
+
+
+def schema_ok(path):
+    p = subprocess.run([sys.executable, CHECK, path], capture_output=True, text=True)
+    if p.returncode == 77:
+        print("  (check_history.py skipped: no jsonschema)")
+        return
+    check(p.returncode == 0, "check_history.py: " + p.stderr[-2000:])
+
+
+def part_commands(work):
+    r = Run(work)
+    mode = stat.S_IMODE(os.stat(r.sock).st_mode)
+    check(mode == 0o600, "socket mode %o, want 600" % mode)
+    st = r.ok("status")
+    check(st.get("duration") == 8 and st.get("paused") is False, "status: %r" % st)
+    check([x["name"] for x in st.get("resolvers", [])] == ["r1", "r2"], "status resolvers %r" % st)
+    check(st.get("vips", [{}])[0].get("name") == "vip", "status vips %r" % st)
+    check(st.get("clients", [{}])[0].get("name") == "app", "status clients %r" % st)
+    hang = r.ok("r1", "hang", "duration=0.5")
+    delay = r.ok("r2", "delay", "ms=40")
+    st = r.ok("status")
+    r2 = [x for x in st["resolvers"] if x["name"] == "r2"][0]
+    check([f["id"] for f in r2["faults"]] == [delay.get("fault")] and r2["faults"][0]["left"] is None,
+          "status: r2's delay with no expiry: %r" % r2)
+    healed = r.ok("r2", "heal", "id=%d" % delay.get("fault", 0))
+    check(healed.get("healed") == 1, "heal id=: %r" % healed)
+    r.ok("truth", "publish", "file=../../../scenarios/zones/internal.v1.zone")
+    r.ok("r1", "restart", "boot=source")
+    r.ok("r2", "crash", "down=0.3")
+    r.ok("app", "rate", "rate=30")
+    r.ok("vip", "remove", "backend=r2")
+    r.ok("vip", "restore", "backend=r2")
+    # The pause holds the entry at t = 6 and the end.
+    p = r.ok("pause")
+    check(p.get("paused") is True, "pause: %r" % p)
+    a = r.ok("status")
+    time.sleep(1.5)
+    b = r.ok("status")
+    check(a.get("paused") and b.get("paused") and a["timeline"] == b["timeline"],
+          "the timeline moved while paused: %r then %r" % (a.get("timeline"), b.get("timeline")))
+    check(b["t"] - a["t"] >= 1.0, "the run's clock stopped while paused: %r %r" % (a["t"], b["t"]))
+    rc, reply, _ = r.ctl("pause")
+    check(rc == 1 and "paused already" in (reply or {}).get("error", ""), "pause twice: %r" % reply)
+    r.ok("resume")
+    e = r.ok("extend", "2")
+    check(e.get("duration") == 10, "extend: %r" % e)
+    code = r.wait()
+    check(code == 0, "exit %r, want 0:\n%s" % (code, r.stderr()))
+    check(not os.path.exists(r.sock), "the socket is left behind")
+    lines = r.lines()
+    controls = [x for x in lines if x["type"] == "control"]
+    t = {x["command"]: x["t"] for x in controls}
+    paused = t["resume"] - t["pause"]
+    check(paused >= 1.4, "pause lasted %.3f s" % paused)
+    log = [x for x in lines if x["type"] == "log" and x.get("message") == "entry at 6"]
+    check(len(log) == 1 and log[0]["t"] >= 6 + paused - 0.05,
+          "the entry at 6 ran at %r, the pause was %.3f s" % (log and log[0]["t"], paused))
+    end = lines[-1]
+    check(end["type"] == "end" and end["reason"] == "duration" and end["t"] >= 10 + paused - 0.05,
+          "end %r after a pause of %.3f s and extend 2" % (end, paused))
+    # manual on each action's lines, never on the scenario's
+    first = min(x["t"] for x in controls)
+    for x in lines:
+        if x.get("manual"):
+            check(x["type"] in ("fault", "publish", "state", "boot", "health", "control"),
+                  "manual on a %s line: %r" % (x["type"], x))
+    faults = [x for x in lines if x["type"] == "fault" and x["action"] == "inject"]
+    check(all(x.get("manual") for x in faults), "an injected fault without manual: %r" % faults)
+    kinds = sorted(x["fault"] for x in faults)
+    check(kinds == ["crash", "delay", "hang", "restart"], "faults injected %r" % kinds)
+    hang_heal = [x for x in lines if x["type"] == "fault" and x["id"] == hang.get("fault")
+                 and x["action"] == "heal"]
+    check(len(hang_heal) == 1 and not hang_heal[0].get("manual")
+          and 0.4 < hang_heal[0]["t"] - t["r1 hang duration=0.5"] < 5,
+          "the hang's own expiry: %r" % hang_heal)
+    pub = [x for x in lines if x["type"] == "publish" and not x.get("initial")]
+    check(len(pub) == 1 and pub[0].get("manual") and pub[0]["serial"] == 2026110301, "publish %r" % pub)
+    hl = [x for x in lines if x["type"] == "health" and x.get("event") in ("removed", "member")]
+    check([(x["event"], x.get("manual")) for x in hl] == [("removed", True), ("member", True)],
+          "vip remove/restore %r" % hl)
+    # (a command's control line follows the lines its action wrote, at once)
+    early = [x for x in lines if x.get("manual") and x["t"] < first - 0.05]
+    check(not early, "manual lines before the first command: %r" % early[:3])
+    boots = [x for x in lines if x["type"] == "boot" and x["t"] < first]
+    check(boots and not any(x.get("manual") for x in boots), "scripted boots marked manual")
+    want = {"r1 hang duration=0.5", "r2 delay ms=40", "r2 heal id=%d" % delay.get("fault", 0),
+            "truth publish file=../../../scenarios/zones/internal.v1.zone", "r1 restart boot=source",
+            "r2 crash down=0.3", "app rate rate=30", "vip remove backend=r2",
+            "vip restore backend=r2", "pause", "resume", "extend 2"}
+    check(want <= set(t), "control lines missing: %r" % (want - set(t)))
+    check(all(x["ok"] for x in controls if x["command"] in want), "a control line not ok")
+    schema_ok(r.hist)
+
+
+def part_errors(work):
+    r = Run(work)
+    cases = [
+        (["r9", "hang"], "r9 hang: unknown target 'r9' (known: r1, r2, truth)"),
+        (["r1", "hangg"], "r1 hangg: resolver has no field or method 'hangg' (did you mean 'hang'?)"),
+        (["r1", "hang", "fraction=2"], "r1 hang fraction=2: hang: 'fraction' must be between 0.0 and 1.0 (got 2.0)"),
+        (["r1", "hang", "durration=3"],
+         "r1 hang durration=3: hang: unknown option 'durration' (did you mean 'duration'?)"),
+        (["r1", "delay", "ms=abc"], "r1 delay ms=abc: delay: 'ms' must be a number, got string"),
+        (["r1", "delay"], "r1 delay: delay: option 'ms' is required (the added latency)"),
+        (["r1", "delay", "200"], "r1 delay 200: '200' is not an option: write key=value"),
+        (["truth", "publish", "file=no/such.zone"], "truth publish file=no/such.zone: "),
+        (["vip", "remove", "backend=r7"], "vip remove backend=r7: remove: r7 is not a backend of vip"),
+        (["app", "rate"], "app rate: rate: give rate=N"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["extend", "soon"], "extend: give the seconds to add"),
+        (["resume"], "resume: the timeline is not paused"),
+    ]
+    for words, want in cases:
+        rc, reply, p = r.ctl(*words)
+        got = (reply or {}).get("error", "")
+        check(rc == 1 and reply and reply.get("ok") is False and got.startswith(want),
+              "%s: want exit 1 and an error starting %r, got %d %r %s" %
+              (" ".join(words), want, rc, reply, p.stderr))
+    # The scenario's own message for the same mistake (s:at), for comparison:
+    # the text after the command is the same as after "file:line: s:at(...): ".
+    bad = os.path.join(work, "bad.lua")
+    with open(bad, "w") as f:
+        f.write('local s = scenario{ name = "b", duration = 1 }\n'
+                'local z = s:zone("%s/scenarios/zones/internal.v2.zone")\n'
+                'local r1 = s:resolver{ name = "r1", zone = z }\n'
+                's:at(0.5, r1, "hang", { durration = 3 })\n' % REPO)
+    p = subprocess.run([BIN, "run", "--no-sandbox", bad], capture_output=True, text=True, timeout=60)
+    check("hang: unknown option 'durration' (did you mean 'duration'?)" in p.stderr,
+          "the scenario's message differs: %s" % p.stderr)
+    st = r.ok("status")
+    check(all(not x["faults"] for x in st["resolvers"]), "a refused command left a fault: %r" % st)
+    code = r.wait()
+    check(code == 0, "exit %r after refused commands, want 0:\n%s" % (code, r.stderr()))
+    controls = [x for x in r.lines() if x["type"] == "control"]
+    check(any(x["command"] == "r9 hang" and x["ok"] is False and "unknown target" in x["error"]
+              for x in controls), "no control line for a refused command: %r" % controls)
+    schema_ok(r.hist)
+
+
+def part_abort(work):
+    r = Run(work, scenario=long_scenario(work))
+    r.ok("r1", "hang")                       # no expiry: until healed
+    r.ok("r2", "delay", "ms=300", "duration=60")
+    r.ok("r1", "capacity", "qps=5")
+    t0 = time.monotonic()
+    reply = r.ok("abort")
+    check(reply.get("aborting") is True, "abort: %r" % reply)
+    code = r.wait()
+    wall = time.monotonic() - t0
+    check(code == 2, "abort: exit %r, want 2:\n%s" % (code, r.stderr()))
+    check(wall < 15, "abort: the process took %.1f s to exit" % wall)
+    check("aborted from the control socket" in r.stderr(), "abort: stderr says %r" % r.stderr())
+    lines = r.lines()
+    end = lines[-1]
+    check(end["type"] == "end" and end["reason"] == "interrupted"
+          and "control socket" in end.get("error", "") and end["lines"] == len(lines),
+          "abort: end line %r" % end)
+    ab = [x for x in lines if x["type"] == "control" and x["command"] == "abort"]
+    check(len(ab) == 1 and end["t"] - ab[0]["t"] < 1.0,
+          "abort: the run ended %.3f s after the command (want < 1 s)" %
+          (end["t"] - ab[0]["t"] if ab else -1))
+    inj = {x["id"] for x in lines if x["type"] == "fault" and x["action"] == "inject"}
+    healed = {x["id"] for x in lines if x["type"] == "fault" and x["action"] == "heal"}
+    check(len(inj) == 3 and inj <= healed, "abort: faults %r, healed %r" % (inj, healed))
+    check(not os.path.exists(r.sock), "abort: the socket is left behind")
+    schema_ok(r.hist)
+
+
+def long_scenario(work):
+    path = os.path.join(work, "long.lua")
+    with open(SCENARIO) as f:
+        text = f.read()
+    text = text.replace('duration = 8', 'duration = 60').replace(
+        '"../../../scenarios/zones/', '"%s/scenarios/zones/' % REPO)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def part_wrong_user(work):
+    if os.geteuid() != 0:
+        print("ctl wrong_user: SKIP: needs root (to run the client as another user)")
+        sys.exit(77)
+    os.chmod(work, 0o755)
+    r = Run(work)
+    rc, reply, p = r.ctl("status", user=65534)
+    check(rc == 4 and "Permission denied" in p.stderr,
+          "0600 socket: another user connected? exit %d %r %s" % (rc, reply, p.stderr))
+    os.chmod(r.sock, 0o666)  # the file's mode no longer stops it: SO_PEERCRED must
+    rc, reply, p = r.ctl("r1", "hang", user=65534)
+    check(rc == 1 and reply and reply.get("ok") is False
+          and "refused: uid 65534 is not the uid the run has" in reply.get("error", ""),
+          "another uid: exit %d %r %s" % (rc, reply, p.stderr))
+    st = r.ok("status")
+    check(all(not x["faults"] for x in st["resolvers"]), "the refused user's hang was done: %r" % st)
+    code = r.wait()
+    check(code == 0, "exit %r, want 0:\n%s" % (code, r.stderr()))
+    lines = r.lines()
+    check(not [x for x in lines if x["type"] == "fault"], "a fault from the refused user")
+
+
+def part_hostile(work):
+    r = Run(work)
+    # A line that never ends: an error, then the connection is closed.
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(r.sock)
+    s.settimeout(20)
+    try:
+        s.sendall(b"x" * (1 << 20))
+    except OSError:
+        pass  # closed on us mid-send: what we want
+    got = b""
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    check(b"at most 4096 bytes" in got, "huge line: got %r" % got[:200])
+    s.close()
+    # Never reading: thousands of status commands; dropped, not waited for.
+    hog = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hog.connect(r.sock)
+    hog.setblocking(False)
+    sent = 0
+    t_end = time.monotonic() + 5
+    while time.monotonic() < t_end and sent < 20000:
+        try:
+            hog.send(b"status\n")
+            sent += 1
+        except BlockingIOError:
+            time.sleep(0.01)
+        except OSError:
+            break  # dropped
+    # Many connections: those past the limit get one line and are closed.
+    conns, refused = [], 0
+    for _ in range(30):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(r.sock)
+        conns.append(c)
+    for c in conns:
+        c.settimeout(0.5)
+        try:
+            d = c.recv(4096)
+            if b"control connections are open already" in d:
+                refused += 1
+        except socket.timeout:
+            pass
+    check(refused >= 30 - 8, "connections past the limit refused: %d of 30" % refused)
+    for c in conns:
+        c.close()
+    st = r.ok("status")
+    check(st.get("ok") is True, "status after the connections closed")
+    # The hog was dropped: reading now ends (EOF or reset) instead of blocking forever.
+    hog.setblocking(True)
+    hog.settimeout(10)
+    total, dropped = 0, False
+    try:
+        while True:
+            d = hog.recv(1 << 16)
+            if not d:
+                dropped = True
+                break
+            total += len(d)
+    except ConnectionResetError:
+        dropped = True
+    except socket.timeout:
+        pass
+    hog.close()
+    check(dropped and total < sent * 600,
+          "the client that never read was not dropped (sent %d commands, read %d bytes)" %
+          (sent, total))
+    code = r.wait()
+    check(code == 0, "exit %r, want 0:\n%s" % (code, r.stderr()))
+    end = r.lines()[-1]
+    check(end["type"] == "end" and end["reason"] == "duration" and end["t"] < 8 + 2,
+          "the run ended late or not on its duration: %r" % end)
+
+
+def part_paths(work):
+    path = os.path.join(work, "file")
+    with open(path, "w") as f:
+        f.write("keep me\n")
+    p = subprocess.run([BIN, "run", SCENARIO, "--control", path], capture_output=True, text=True,
+                       timeout=60)
+    check(p.returncode == 3 and "exists and is not a socket" in p.stderr,
+          "a regular file: exit %d %s" % (p.returncode, p.stderr))
+    with open(path) as f:
+        check(f.read() == "keep me\n", "the regular file was touched")
+    stale = os.path.join(work, "ctl.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(stale)
+    s.close()  # a socket file nobody listens on: a killed run's
+    r = Run(work)
+    r.ok("status")
+    r.ok("abort")
+    check(r.wait() == 2, "abort after replacing a stale socket")
+    p = subprocess.run([BIN, "ctl", stale, "status"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 4 and "cannot connect" in p.stderr, "no run: exit %d %s" %
+          (p.returncode, p.stderr))
+    p = subprocess.run([BIN, "ctl", stale], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 3, "no command: exit %d" % p.returncode)
+    p = subprocess.run([BIN, "ctl", "--help"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "Exit status" in p.stdout, "ctl --help: %d" % p.returncode)
+
+
+PARTS = {"commands": part_commands, "errors": part_errors, "abort": part_abort,
+         "wrong_user": part_wrong_user, "hostile": part_hostile, "paths": part_paths}
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="dnschaos-ctl-") as work:
+        PARTS[PART](work)
+    if failures:
+        print("ctl %s: %d failure(s)" % (PART, len(failures)), file=sys.stderr)
+        return 1
+    print("ctl %s: ok" % PART)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
