@@ -28,6 +28,11 @@ drives it with `dnschaos ctl` from outside:
 - hostile: a 1 MiB line, 30 connections at once, a client that sends
   thousands of status commands and never reads: each dropped or refused,
   and the run still serves `status` and ends on time, exit 0;
+- process: a real unbound (s:process): `u1 hang duration=1` stops it and
+  the control socket's own timer continues it a second later (manual
+  lines, a control line for the expiry); then hung by hand with no expiry
+  and the harness SIGKILLed (in the sandbox and with --no-sandbox): no
+  daemon is left. Skipped (77) without unbound or when not root;
 - paths: a regular file at the path is refused (exit 3) and left alone; a
   stale socket (its run killed) is replaced; `ctl` to no run exits 4, bad
   arguments 3.
@@ -428,8 +433,102 @@ def part_paths(work):
     check(p.returncode == 0 and "Exit status" in p.stdout, "ctl --help: %d" % p.returncode)
 
 
+def daemons(tag):
+    found = []
+    for c in os.listdir("/proc"):
+        if not c.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % c, "rb") as f:
+                if tag.encode() in f.read():
+                    found.append(c)
+        except OSError:
+            pass
+    return found
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
+
+
+def part_process(work):
+    import shutil
+    if not shutil.which("unbound"):
+        print("ctl process: SKIP: unbound is not installed")
+        sys.exit(77)
+    if os.geteuid() != 0:
+        print("ctl process: SKIP: a real daemon's capture needs root (CAP_NET_RAW)")
+        sys.exit(77)
+    d = os.path.join(REPO, "tests/scenarios/process")
+    shutil.copy(os.path.join(d, "unbound.conf.in"), work)
+    os.makedirs(os.path.join(work, "zones"), exist_ok=True)
+    shutil.copy(os.path.join(d, "zones", "internal.v2.zone"), os.path.join(work, "zones"))
+    for n, extra in enumerate(([], ["--no-sandbox"])):
+        tag = name = "ctlkill%d%d" % (os.getpid(), n)
+        scen = os.path.join(work, "process%d.lua" % n)
+        with open(scen, "w") as f:
+            f.write('local s = scenario{ name = "ctl process", duration = 30 }\n'
+                    'local u = s:process{ name = "%s", zone_file = "zones/internal.v2.zone",\n'
+                    '  config = "unbound.conf.in", command = { "unbound", "-d", "-p", "-c", "{config}" } }\n'
+                    % tag)
+        sub = os.path.join(work, "run%d" % n)
+        os.mkdir(sub)
+        r = Run(sub, extra=extra, scenario=scen)
+        tag = "dnschaos-" + tag + "-"  # its private directory: in the daemon's arguments only
+        pids = daemons(tag)
+        check(pids, "process: no daemon running (tag %s)" % tag)
+        if n == 0:
+            h = r.ok(name, "hang", "duration=1")
+            check(h.get("expires") == 1 and h.get("fault"), "process hang: %r" % h)
+            check(all(proc_state(p) == "T" for p in pids), "process: not stopped by the hang")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and any(proc_state(p) == "T" for p in pids):
+                time.sleep(0.1)
+            check(not any(proc_state(p) == "T" for p in pids), "process: its hang never expired")
+        rc, reply, _ = r.ctl(name, "hang")  # no expiry: until healed, or the run ends
+        check(rc == 0, "process hang: %d %r" % (rc, reply))
+        check(all(proc_state(p) == "T" for p in pids), "process: not stopped by the second hang")
+        # SIGKILL to the harness itself (timeout's child), as `kill -9` would
+        with open("/proc/%d/task/%d/children" % (r.proc.pid, r.proc.pid)) as f:
+            harness = [int(x) for x in f.read().split()]
+        check(len(harness) == 1, "process: the harness under timeout: %r" % harness)
+        for p in harness:
+            os.kill(p, signal.SIGKILL)
+        r.proc.wait()
+        deadline = time.monotonic() + 10
+        while daemons(tag) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = daemons(tag)
+        check(not left, "process: daemons left after SIGKILL of the harness%s: %s" %
+              (" (--no-sandbox)" if extra else "", left))
+        for p in left:
+            try:
+                os.kill(int(p), signal.SIGKILL)
+            except OSError:
+                pass
+    # the expiry, in the first run's history (flushed by then: read after the kill)
+    lines = []
+    with open(os.path.join(work, "run0", "history.jsonl")) as f:
+        for x in f:
+            try:
+                lines.append(json.loads(x))
+            except ValueError:
+                pass  # a killed run's last line may be cut
+    hangs = [x for x in lines if x["type"] == "fault" and x["fault"] == "hang"]
+    check(len(hangs) >= 2 and hangs[0]["action"] == "inject" and hangs[1]["action"] == "heal"
+          and all(x.get("manual") for x in hangs[:2]) and 0.9 <= hangs[1]["t"] - hangs[0]["t"] < 10,
+          "process: the hang and its expiry in the history: %r" % hangs[:2])
+    exp = [x for x in lines if x["type"] == "control" and "continue (duration of" in x["command"]]
+    check(len(exp) == 1 and exp[0]["ok"], "process: the expiry's control line: %r" % exp)
+
+
 PARTS = {"commands": part_commands, "errors": part_errors, "abort": part_abort,
-         "wrong_user": part_wrong_user, "hostile": part_hostile, "paths": part_paths}
+         "wrong_user": part_wrong_user, "hostile": part_hostile, "paths": part_paths,
+         "process": part_process}
 
 
 def main():
