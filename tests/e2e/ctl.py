@@ -33,6 +33,10 @@ drives it with `dnschaos ctl` from outside:
   lines, a control line for the expiry); then hung by hand with no expiry
   and the harness SIGKILLed (in the sandbox and with --no-sandbox): no
   daemon is left. Skipped (77) without unbound or when not root;
+- report: the HTML report (--report) of a run with a scripted fault and
+  manual ones: the data blob marks the manual faults and publish, never
+  the scripted one, and lists the commands; headless Chromium (when
+  installed) draws the manual marks, the commands row and the legend entry;
 - paths: a regular file at the path is refused (exit 3) and left alone; a
   stale socket (its run killed) is replaced; `ctl` to no run exits 4, bad
   arguments 3.
@@ -433,6 +437,57 @@ def part_paths(work):
     check(p.returncode == 0 and "Exit status" in p.stdout, "ctl --help: %d" % p.returncode)
 
 
+def part_report(work):
+    import re
+    import shutil
+    scen = os.path.join(work, "scripted.lua")
+    with open(SCENARIO) as f:
+        text = f.read().replace('"../../../scenarios/zones/', '"%s/scenarios/zones/' % REPO)
+    with open(scen, "w") as f:
+        f.write(text + 's:at(0.5, r2, "delay", { ms = 5, duration = 0.5 })\n')
+    rep = os.path.join(work, "report")
+    r = Run(work, extra=["--report", rep], scenario=scen)
+    r.ok("r1", "hang", "duration=0.5")
+    r.ok("truth", "publish", "file=%s/scenarios/zones/internal.v1.zone" % REPO)
+    r.ctl("r1", "nosuch")
+    deadline = time.monotonic() + 20
+    while r.ok("status").get("t", 99) < 1.2 and time.monotonic() < deadline:
+        time.sleep(0.1)  # past the scripted delay (0.5 to 1.0)
+    r.ok("abort")
+    check(r.wait() == 2, "report: the aborted run's exit")
+    page = open(os.path.join(rep, "index.html"), encoding="utf-8").read()
+    m = re.findall(r'<script type="application/json" id="dnschaos-data">(.*?)</script>', page, re.S)
+    check(len(m) == 1, "report: no data blob")
+    d = json.loads(m[0])
+    faults = [(r_["g"], it[2], len(it) > 5 and it[5] == 1) for r_ in d["rows"] if r_["k"] == "fault"
+              for it in r_["items"]]
+    check(("r1", "hang", True) in faults and ("r2", "delay", False) in faults,
+          "report: fault items (target, kind, manual): %r" % faults)
+    pubs = [(u[1], len(u) > 5 and u[5] == 1) for u in d["pubs"]]
+    check((2026110301, True) in pubs and (2026112502, False) in pubs, "report: pubs %r" % pubs)
+    cmds = [(c[1], c[2]) for c in d.get("ctl", [])]
+    check(("r1 hang duration=0.5", True) in cmds and ("r1 nosuch", False) in cmds
+          and ("abort", True) in cmds, "report: commands %r" % cmds)
+    check("dnschaos ctl: r1 hang duration=0.5" in page, "report: the events list lacks the command")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        print("  (no chromium: the page was not rendered)")
+        return
+    p = subprocess.run(["timeout", "60", browser, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--no-proxy-server", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", "--no-first-run",
+                        "--user-data-dir=" + os.path.join(work, "profile"), "--dump-dom",
+                        "file://" + os.path.join(rep, "index.html")],
+                       capture_output=True, text=True, env=dict(os.environ, HOME=work))
+    dom = p.stdout
+    check('data-rendered="1"' in dom, "report: the page's script did not finish")
+    marks = dom.count('class="manual"')
+    # one outline and one mark for the manual hang, one mark per command (4)
+    check(marks >= 2 + 4, "report: %d manual marks drawn" % marks)
+    check("manual: a command on the control socket (dnschaos ctl)" in dom, "report: no legend entry")
+    check("dnschaos ctl r1 nosuch (refused: " in dom, "report: the refused command's mark")
+
+
 def daemons(tag):
     found = []
     for c in os.listdir("/proc"):
@@ -528,7 +583,7 @@ def part_process(work):
 
 PARTS = {"commands": part_commands, "errors": part_errors, "abort": part_abort,
          "wrong_user": part_wrong_user, "hostile": part_hostile, "paths": part_paths,
-         "process": part_process}
+         "process": part_process, "report": part_report}
 
 
 def main():
