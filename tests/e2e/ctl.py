@@ -37,6 +37,10 @@ drives it with `dnschaos ctl` from outside:
   manual ones: the data blob marks the manual faults and publish, never
   the scripted one, and lists the commands; headless Chromium (when
   installed) draws the manual marks, the commands row and the legend entry;
+- doc: docs/gameday.md's scenario and transcript, as written: each
+  `dnschaos ctl` line run in order against the scenario, each ok or not as
+  the doc's replies say (an error word for word, the others with the
+  doc's fields), then the aborted run's exit 2, its history and report;
 - paths: a regular file at the path is refused (exit 3) and left alone; a
   stale socket (its run killed) is replaced; `ctl` to no run exits 4, bad
   arguments 3.
@@ -488,6 +492,78 @@ def part_report(work):
     check("dnschaos ctl r1 nosuch (refused: " in dom, "report: the refused command's mark")
 
 
+def fenced_after(text, marker):
+    """The body of the first fenced block after marker, and the block after that one."""
+    i = text.index(marker)
+    out = []
+    for _ in range(2):
+        a = text.index("```", i)
+        a = text.index("\n", a) + 1
+        b = text.index("\n```", a)
+        out.append(text[a:b])
+        i = b + 4
+    return out
+
+
+def part_doc(work):
+    import shlex
+    doc = open(os.path.join(REPO, "docs/gameday.md"), encoding="utf-8").read()
+    lua = fenced_after(doc, "<!-- ctl.py: the scenario -->")[0]
+    transcript, replies = fenced_after(doc, "<!-- ctl.py: the transcript -->")
+    os.makedirs(os.path.join(work, "scenarios"))
+    os.symlink(os.path.join(REPO, "scenarios", "zones"), os.path.join(work, "scenarios", "zones"))
+    with open(os.path.join(work, "scenarios", "gameday.lua"), "w") as f:
+        f.write(lua)
+    cmds = [shlex.split(x) for x in transcript.strip().split("\n")]
+    want = [json.loads(x) if x.endswith("}") and "..." not in x else x
+            for x in replies.strip().split("\n") if x.startswith("{")]
+    check(cmds[0][:2] == ["dnschaos", "run"] and len(want) == len(cmds) - 1,
+          "doc: %d commands, %d replies" % (len(cmds) - 1, len(want)))
+    sock = cmds[0][cmds[0].index("--control") + 1]
+    mine = os.path.join(work, "gameday.sock")
+    run = [BIN] + [mine if w == sock else w for w in cmds[0][1:]]
+    err = open(os.path.join(work, "stderr"), "w+")
+    proc = subprocess.Popen(["timeout", "-k", "5", "90"] + run, cwd=work,
+                            stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        err.seek(0)
+        if "control socket: " + mine in err.read() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    for words, w in zip(cmds[1:], want):
+        check(words[:3] == ["dnschaos", "ctl", sock], "doc: not a ctl line: %r" % words)
+        p = subprocess.run([BIN, "ctl", mine] + words[3:], capture_output=True, text=True,
+                           timeout=60, cwd=work)
+        got = json.loads(p.stdout) if p.stdout.strip().startswith("{") else {}
+        if isinstance(w, str):  # elided in the doc: only ok
+            check(p.returncode == 0 and got.get("ok") is True, "doc: %s: %d %r" %
+                  (" ".join(words[3:]), p.returncode, p.stdout))
+            continue
+        check(p.returncode == (0 if w["ok"] else 1), "doc: %s: exit %d, the doc says %r" %
+              (" ".join(words[3:]), p.returncode, w))
+        if w["ok"]:
+            check(set(got) == set(w), "doc: %s: fields %r, the doc shows %r" %
+                  (" ".join(words[3:]), sorted(got), sorted(w)))
+        else:
+            check(got.get("error") == w["error"], "doc: %s: %r, the doc says %r" %
+                  (" ".join(words[3:]), got.get("error"), w["error"]))
+    try:
+        code = proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = None
+    err.seek(0)
+    check(code == 2, "doc: the aborted run's exit %r, want 2:\n%s" % (code, err.read()))
+    hist = os.path.join(work, "gameday.jsonl")
+    schema_ok(hist)
+    lines = [json.loads(x) for x in open(hist)]
+    done = [x["command"] for x in lines if x["type"] == "control"]
+    check(done == [" ".join(w[3:]) for w in cmds[1:] if w[3:] != ["status"]],
+          "doc: control lines %r" % done)
+    check(os.path.exists(os.path.join(work, "gameday", "index.html")), "doc: no report")
+
+
 def daemons(tag):
     found = []
     for c in os.listdir("/proc"):
@@ -583,7 +659,8 @@ def part_process(work):
 
 PARTS = {"commands": part_commands, "errors": part_errors, "abort": part_abort,
          "wrong_user": part_wrong_user, "hostile": part_hostile, "paths": part_paths,
-         "process": part_process, "report": part_report}
+         "process": part_process, "report": part_report,
+         "doc": part_doc}
 
 
 def main():
