@@ -37,6 +37,13 @@
 #define CTL_ARGS_MAX 32   /* words in a command */
 #define CTL_EXPIRES_MAX 64 /* process hangs with a duration= pending at once */
 
+/* A reply being written: one JSON object, one line. */
+struct reply {
+	char buf[65536];
+	size_t len;
+	bool cut; /* did not fit: the status is too long */
+};
+
 struct ctl_conn {
 	struct ctl_server *srv;
 	struct bufferevent *bev;
@@ -59,6 +66,7 @@ struct ctl_server {
 	struct ctl_conn *conns;
 	size_t nconns;
 	struct ctl_expire *expires[CTL_EXPIRES_MAX];
+	struct reply reply; /* the one being written (one command at a time, on the loop) */
 };
 
 /* ---- the listening socket ---- */
@@ -130,13 +138,6 @@ int ctl_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-/* ---- replies: one JSON object a line ---- */
-
-struct reply {
-	char buf[16384];
-	size_t len;
-	bool cut; /* did not fit: the status is too long */
-};
 
 static void put(struct reply *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put(struct reply *o, const char *fmt, ...)
@@ -597,7 +598,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	static struct reply o; /* loop thread only */
+	struct reply *o = &c->srv->reply;
 	for (;;) {
 		size_t n;
 		char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
@@ -605,22 +606,22 @@ static void on_read(struct bufferevent *bev, void *arg)
 			break;
 		if (n && line[n - 1] == '\r')
 			line[--n] = '\0';
-		o.len = 0;
-		o.cut = false;
+		o->len = 0;
+		o->cut = false;
 		bool blank = strspn(line, " \t") == n;
 		if (n > CTL_LINE_MAX) {
 			char msg[128];
 			snprintf(msg, sizeof msg, "a command is at most %d bytes", CTL_LINE_MAX);
-			error_reply(&o, msg);
+			error_reply(o, msg);
 		} else if (strlen(line) != n) {
-			error_reply(&o, "a command holds no NUL byte");
+			error_reply(o, "a command holds no NUL byte");
 		} else if (!blank) {
-			command(c->srv, line, &o);
+			command(c->srv, line, o);
 		}
 		free(line);
 		if (blank)
 			continue;
-		if (!send_reply(c, &o))
+		if (!send_reply(c, o))
 			return; /* dropped */
 		if (runner_stopping(c->srv->run))
 			break; /* nothing after an abort; the rest waits for the end */
@@ -629,9 +630,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 		/* A line with no end in sight: refused, and the client dropped. */
 		char msg[128];
 		snprintf(msg, sizeof msg, "a command is at most %d bytes; closing", CTL_LINE_MAX);
-		error_reply(&o, msg);
+		error_reply(o, msg);
 		struct evbuffer *out = bufferevent_get_output(bev);
-		evbuffer_add(out, o.buf, o.len);
+		evbuffer_add(out, o->buf, o->len);
 		evbuffer_add(out, "\n", 1);
 		flush_now(c);
 		conn_free(c);
