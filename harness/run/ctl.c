@@ -442,7 +442,7 @@ static void farm_command(struct ctl_server *s, int argc, char **argv, const char
 	if (rc != RUN_ACT_OK) {
 		/* A failure the run cannot go on from has stopped it (as on the timeline);
 		 * a refused one is the scenario's error, and the run goes on. */
-		snprintf(msg, sizeof msg, "%s: %s: %s", line, run_action_target(&a), err);
+		snprintf(msg, sizeof msg, "%s: %s", line, err); /* as the timeline's "where" + err */
 		error_reply(o, msg);
 		record(s, line, err);
 		run_action_clear(&a);
