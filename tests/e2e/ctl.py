@@ -630,6 +630,9 @@ def part_process(work):
             while time.monotonic() < deadline and any(proc_state(p) == "T" for p in pids):
                 time.sleep(0.1)
             check(not any(proc_state(p) == "T" for p in pids), "process: its hang never expired")
+            # its lines reach the file at the next flush (0.1 s): before the SIGKILL below
+            while time.monotonic() < deadline and "continue (duration of" not in open(r.hist).read():
+                time.sleep(0.1)
         rc, reply, _ = r.ctl(name, "hang")  # no expiry: until healed, or the run ends
         check(rc == 0, "process hang: %d %r" % (rc, reply))
         check(all_stopped(pids), "process: not stopped by the second hang")
