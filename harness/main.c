@@ -2,6 +2,7 @@
  * main.c - the dnschaos command line: `run` plays a scenario and judges its
  * history; `check` judges a recorded history again without running.
  */
+#include "harness/ctl.h"
 #include "harness/lua/bind.h"
 #include "harness/record/checker.h"
 #include "harness/record/classify.h"
@@ -11,6 +12,7 @@
 #include "harness/record/report.h"
 #include "harness/runner.h"
 #include "harness/run/watch.h"
+#include "harness/run/ctl.h"
 #include "harness/run/watchdog.h"
 #include "fakeresolver/addr.h"
 #include "harness/sandbox.h"
@@ -31,6 +33,7 @@ static void usage(FILE *out)
 		"Usage: dnschaos run SCENARIO.lua [--seed N] [--history FILE] [-v] [--sandbox |\n"
 		"                    --no-sandbox] [--live] [--metrics ADDR] [REPORTS]\n"
 		"       dnschaos check HISTORY.jsonl SCENARIO.lua [REPORTS]\n"
+		"       dnschaos ctl SOCKET COMMAND...   (a run's --control socket; see ctl --help)\n"
 		"       dnschaos --help | --version\n"
 		"\n"
 		"run plays a chaos scenario: a farm of fake resolvers, a VIP and real client\n"
@@ -61,6 +64,10 @@ static void usage(FILE *out)
 		"                   run plays; ADDR is 127.0.0.1:PORT or [::1]:PORT (loopback\n"
 		"                   only; PORT 0: a free one), bound before the sandbox, so it\n"
 		"                   is reachable from the host; the address is printed at start\n"
+		"  --control PATH   a game day: serve commands (inject, heal, publish, pause,\n"
+		"                   extend, status, abort) on a Unix socket at PATH, mode 0600,\n"
+		"                   for this user only, removed at the end; `dnschaos ctl`\n"
+		"                   sends them (docs/gameday.md). Without it: no socket\n"
 		"REPORTS:\n"
 		"  --junit FILE     JUnit XML, one testcase per expectation\n"
 		"  --tap            TAP on stdout (the summary then goes to stderr)\n"
@@ -350,6 +357,7 @@ static int cmd_run(int argc, char **argv)
 		{ "no-sandbox", no_argument, NULL, 'N' },
 		{ "live", no_argument, NULL, 'L' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "control", required_argument, NULL, 'C' },
 		REPORT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -359,6 +367,7 @@ static int cmd_run(int argc, char **argv)
 	bool sbx_given = false;
 	char err[512], tmp[] = "/tmp/dnschaos-history-XXXXXX";
 	bool tmp_used = false;
+	const char *control = NULL; /* --control PATH */
 	int c, code;
 	/* --live, --metrics */
 	struct watch_options wo = { .live = WATCH_LIVE_OFF, .out = stderr, .metrics_fd = -1 };
@@ -404,6 +413,9 @@ static int cmd_run(int argc, char **argv)
 		case 'M':
 			metrics = optarg;
 			break;
+		case 'C':
+			control = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return DNSCHAOS_EXIT_PASS;
@@ -443,11 +455,27 @@ static int cmd_run(int argc, char **argv)
 	if (wo.live != WATCH_LIVE_OFF || wo.metrics_fd >= 0)
 		o.watch = &wo;
 
+	/* The control socket: bound here, inside the sandbox (the host's file
+	 * system), before any thread, since its mode is set by the umask. */
+	int ctl_fd = -1;
+	if (control) {
+		ctl_fd = ctl_listen(control, err, sizeof err);
+		if (ctl_fd < 0) {
+			fprintf(stderr, "dnschaos: %s\n", err);
+			return ctl_fd == -1 ? DNSCHAOS_EXIT_BAD_INPUT : DNSCHAOS_EXIT_INTERNAL;
+		}
+	}
 	struct runner *r = runner_create(&o, err, sizeof err);
 	if (!r) {
 		fprintf(stderr, "dnschaos: %s\n", err);
+		if (ctl_fd >= 0) {
+			close(ctl_fd);
+			unlink(control);
+		}
 		return DNSCHAOS_EXIT_INTERNAL;
 	}
+	if (ctl_fd >= 0)
+		runner_set_control(r, ctl_fd, control); /* served while the run plays */
 	enum runner_outcome out = runner_load(r);
 	if (out != RUNNER_COMPLETED) {
 		fprintf(stderr, "dnschaos: %s\n", runner_error(r));
@@ -599,6 +627,8 @@ int main(int argc, char **argv)
 		return sandbox_ns_exit(cmd_run(argc - 1, argv + 1));
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return DNSCHAOS_EXIT_PASS;

@@ -251,7 +251,8 @@ static char *stem_of(const char *path)
 static bool long_takes_arg(const char *name, size_t n)
 {
 	static const char *const with[] = {"seed",  "history", "junit", "json",    "report",
-	                                   "umask", "jobs",    "shard", "timeout", "metrics", NULL};
+	                                   "umask", "jobs",    "shard", "timeout", "metrics",
+	                                   "control", NULL};
 	for (int i = 0; with[i]; i++)
 		if (strlen(with[i]) == n && strncmp(name, with[i], n) == 0)
 			return true;

@@ -163,6 +163,13 @@ int farm_resolver_heal(struct farm_resolver *r, uint32_t id);
 
 /* True if the fault id is active on this resolver. */
 bool farm_resolver_has_fault(const struct farm_resolver *r, uint32_t id);
+/*
+ * The i-th active query fault (in injection order): its id, kind
+ * ("delay", "capacity", ...; static) and seconds until it heals itself (-1:
+ * until healed). False past the last. For a status read (the control socket).
+ */
+bool farm_resolver_fault_at(const struct farm_resolver *r, size_t i, uint32_t *id,
+			    const char **kind, double *left);
 
 /* Query counters since the run started. */
 void farm_resolver_stats(const struct farm_resolver *r, struct server_stats *out);
@@ -255,6 +262,8 @@ const struct addr *farm_vip_addr(const struct farm_vip *v);
 /* The backend index of a resolver or a name, or -1. */
 int farm_vip_backend(const struct farm_vip *v, const void *resolver, const char *name);
 const char *farm_vip_backend_name(const struct farm_vip *v, int i);
+/* How many backends the VIP has (indices 0 to count - 1). */
+int farm_vip_backend_count(const struct farm_vip *v);
 
 /* Whether the VIP routes new traffic to backend i. */
 bool farm_vip_backend_up(const struct farm_vip *v, int i);

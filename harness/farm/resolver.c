@@ -26,6 +26,7 @@ struct farm_fault {
 	uint32_t id;      /* run-wide */
 	uint32_t plan_id; /* in the fault plan; 0 for capacity */
 	struct event *heal_timer;
+	double until;     /* run time it heals itself at; 0: until healed */
 };
 
 /*
@@ -787,6 +788,7 @@ static struct farm_fault *fault_add(struct farm_resolver *r, uint32_t plan_id, d
 	f->id = env_next_id(r->env);
 	f->plan_id = plan_id;
 	if (duration_s > 0) {
+		f->until = env_now(r->env) + duration_s;
 		f->heal_timer = evtimer_new(env_base(r->env), heal_due, f);
 		if (!f->heal_timer) {
 			free(f);
@@ -866,6 +868,21 @@ int farm_resolver_heal(struct farm_resolver *r, uint32_t id)
 bool farm_resolver_has_fault(const struct farm_resolver *r, uint32_t id)
 {
 	return fault_find(r, id, NULL) != NULL;
+}
+
+bool farm_resolver_fault_at(const struct farm_resolver *r, size_t i, uint32_t *id,
+			    const char **kind, double *left)
+{
+	if (i >= r->nfaults)
+		return false;
+	const struct farm_fault *f = r->faults[i];
+	const struct fault_spec *spec = f->plan_id ? fault_plan_get(r->plan, f->plan_id) : NULL;
+	*id = f->id;
+	*kind = f->plan_id ? (spec ? fault_kind_name(spec->kind) : "fault") : "capacity";
+	*left = f->until > 0 ? f->until - env_now(r->env) : -1;
+	if (f->until > 0 && *left < 0)
+		*left = 0;
+	return true;
 }
 
 void farm_resolver_stats(const struct farm_resolver *r, struct server_stats *out)

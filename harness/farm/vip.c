@@ -188,6 +188,11 @@ const char *farm_vip_backend_name(const struct farm_vip *v, int i)
 	return v->backends[i].name;
 }
 
+int farm_vip_backend_count(const struct farm_vip *v)
+{
+	return (int)v->n;
+}
+
 bool farm_vip_backend_up(const struct farm_vip *v, int i)
 {
 	if (v->nft)

@@ -250,6 +250,7 @@ extern const struct action_method vip_actions[];
 extern const struct action_method fault_actions[];
 extern const struct action_method process_actions[];
 extern const struct action_method remote_actions[];
+extern const struct action_method client_actions[];
 
 void action_open(lua_State *L);
 
@@ -268,6 +269,28 @@ int action_method(lua_State *L, const struct action_method *m);
 
 /* Carries out a (run_act) and raises with its message on failure. */
 int action_do(lua_State *L, struct run_action *a, struct run_result *res);
+
+/*
+ * The action method of the object at target named method, or raises: where
+ * ("file.lua:12: s:at(...): ") then "resolver has no field or method 'x'
+ * (did you mean 'y'?)" or "a <type> has no actions: ...". clients: a client
+ * is a target too (its rate), as on the control socket.
+ */
+const struct action_method *action_lookup(lua_State *L, int target, const char *method,
+					  const char *where, bool clients);
+
+/*
+ * A control command, "TARGET METHOD [key=value ...]" (argv, borrowed),
+ * parsed by the method's own parser, as s:at(t, TARGET, METHOD, {key =
+ * value, ...}) is: each value true, false, a number, or a string (source=
+ * names a zone source); a client's rate takes rate=N, a resolver's heal
+ * id=N (a fault id; none: every fault). A process's hang takes duration=S,
+ * returned in *expire (the caller undoes the hang then). Runs under the
+ * callback deadline. Returns 0 with a filled (clear on entry), or -1 with
+ * the scenario's message in err. Loop thread, during the run.
+ */
+int action_command(lua_State *L, int argc, char *const argv[], struct run_action *a,
+		   double *expire, char *err, size_t errlen);
 
 
 /* ---- the types ---- */

@@ -519,12 +519,15 @@ static void parse_rate(lua_State *L, int self, int idx, struct run_action *a)
 	a->rate = rate;
 }
 
-static const struct action_method rate_method = { "rate", parse_rate, false, true, NULL };
+const struct action_method client_actions[] = {
+	{ "rate", parse_rate, false, true, NULL },
+	{ NULL, NULL, false, false, NULL },
+};
 
 static int c_rate(lua_State *L)
 {
 	client_check(L, 1);
-	return action_method(L, &rate_method);
+	return action_method(L, &client_actions[0]);
 }
 
 /* c:stats(): { invoked, ok, failed, timeouts, cancelled, overload, pending, wire, stale, wrong } */

@@ -65,42 +65,13 @@ static int declare_parse(lua_State *L)
  */
 static int declare_action(lua_State *L, double at, int target, const char *method, int opts)
 {
-	const struct action_method *table = NULL;
-	const char *type = NULL;
-	if (luaL_testudata(L, target, BIND_RESOLVER))
-		table = resolver_actions, type = "resolver";
-	else if (luaL_testudata(L, target, BIND_SOURCE))
-		table = source_actions, type = "zone source";
-	else if (luaL_testudata(L, target, BIND_VIP))
-		table = vip_actions, type = "vip";
-	else if (luaL_testudata(L, target, BIND_FAULT))
-		table = fault_actions, type = "fault";
-	else if (luaL_testudata(L, target, BIND_PROCESS))
-		table = process_actions, type = "process";
-	else if (luaL_testudata(L, target, BIND_REMOTE))
-		table = remote_actions, type = "remote";
 	char where[256];
 	const char *what = luaL_tolstring(L, target, NULL);
 	luaL_where(L, 1);
 	lua_pushfstring(L, "%ss:at(%f, %s, '%s'): ", lua_tostring(L, -1), at, what, method);
 	snprintf(where, sizeof where, "%s", lua_tostring(L, -1));
 	lua_pop(L, 3);
-	const struct action_method *m = table ? action_find(table, method) : NULL;
-	if (!m) {
-		/* The closest action, whatever else the type has. */
-		if (table) {
-			const char *names[40];
-			size_t n = 0;
-			for (const struct action_method *t = table; t->name && n < 39; t++)
-				names[n++] = t->name;
-			names[n] = NULL;
-			return luaL_error(L, "%s%s has no field or method '%s' (did you mean '%s'?)",
-					  where, type, method, opts_closest(method, names));
-		}
-		return luaL_error(L, "%sa %s has no actions: the target must be a resolver, a "
-				     "process, a zone source, a vip or a fault",
-				  where, luaL_typename(L, target));
-	}
+	const struct action_method *m = action_lookup(L, target, method, where, false);
 	lua_pushcfunction(L, declare_parse);
 	lua_pushvalue(L, target);
 	lua_pushstring(L, method);
@@ -319,9 +290,17 @@ static void script_stop(void *script)
 		sched_stop(scenario_sched(sc));
 }
 
+/* A control command, parsed as the timeline's action (action.c). */
+static int script_command(void *script, int argc, char *const argv[], struct run_action *a,
+			  double *expire, char *err, size_t errlen)
+{
+	return action_command(script, argc, argv, a, expire, err, errlen);
+}
+
 static const struct runner_script lua_script = {
 	.close = script_close,
 	.stop = script_stop,
+	.command = script_command,
 	.key = "lua",
 	.version = LUA_RELEASE,
 };

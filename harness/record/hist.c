@@ -78,7 +78,7 @@ struct hist {
 	size_t table_cap;
 
 	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states,
-		versions, addrs, stalls, vips, bstats;
+		versions, addrs, stalls, vips, bstats, controls;
 	uint64_t *lk_ids; /* lookup id -> index + 1, open addressing */
 	uint32_t *lk_idx;
 	size_t lk_cap;
@@ -730,7 +730,7 @@ static uint8_t f_cause(struct ctx *c)
 static const char *const type_names[HIST_TYPES] = {
 	"meta", "fault", "publish", "boot", "query", "state", "log",
 	"end",	"route", "health",  "gate", "lookup", "version", "stall", "vip", "backend_stats",
-	"other",
+	"control", "other",
 };
 
 const char *hist_type_name(enum hist_type t)
@@ -1123,6 +1123,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		f->duration = f_num(c, "duration", 0);
 		f->qps = f_num(c, "qps", 0);
 		f->down = f_num(c, "down", 0);
+		f->manual = f_bool(c, "manual");
 		f->line = (uint32_t)c->lineno;
 		return;
 	}
@@ -1135,6 +1136,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		p->zone = f_str(c, "zone");
 		p->serial = f_u32(c, "serial", 0);
 		p->initial = f_bool(c, "initial");
+		p->manual = f_bool(c, "manual");
 		p->file = f_str(c, "file");
 		p->line = (uint32_t)c->lineno;
 		const struct field *d = get(c->ps, "digest");
@@ -1193,6 +1195,17 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		}
 		return;
 	}
+	case HIST_CONTROL: {
+		struct hist_control *x = vec_push(&h->controls);
+		if (!x)
+			break;
+		x->t = t;
+		x->command = f_str(c, "command");
+		x->ok = f_bool(c, "ok");
+		x->error = f_str(c, "error");
+		x->line = (uint32_t)c->lineno;
+		return;
+	}
 	case HIST_STALL: {
 		struct hist_stall *st = vec_push(&h->stalls);
 		if (!st)
@@ -1245,6 +1258,7 @@ static void init_vecs(struct hist *h)
 	h->versions.size = sizeof(struct hist_version);
 	h->addrs.size = sizeof(struct hist_addr);
 	h->stalls.size = sizeof(struct hist_stall);
+	h->controls.size = sizeof(struct hist_control);
 	h->vips.size = sizeof(struct hist_vip);
 	h->bstats.size = sizeof(struct hist_bstat);
 }
@@ -1449,7 +1463,7 @@ void hist_free(struct hist *h)
 	struct vec *vs[] = { &h->lines,	 &h->lookups,	&h->queries, &h->routes,
 			     &h->healths, &h->faults,	&h->publishes, &h->boots,
 			     &h->gates,	 &h->states,	&h->versions, &h->addrs,
-			     &h->stalls, &h->vips, &h->bstats };
+			     &h->stalls, &h->vips, &h->bstats, &h->controls };
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->p);
 	free(h->lk_ids);
@@ -1530,6 +1544,7 @@ ARRAY_GETTER(hist_publishes, struct hist_publish, publishes)
 ARRAY_GETTER(hist_boots, struct hist_boot, boots)
 ARRAY_GETTER(hist_gates, struct hist_gate, gates)
 ARRAY_GETTER(hist_stalls, struct hist_stall, stalls)
+ARRAY_GETTER(hist_controls, struct hist_control, controls)
 ARRAY_GETTER(hist_states, struct hist_state, states)
 ARRAY_GETTER(hist_versions, struct hist_version, versions)
 

@@ -34,7 +34,7 @@ struct hist;
 enum hist_type {
 	HIST_META, HIST_FAULT, HIST_PUBLISH, HIST_BOOT, HIST_QUERY, HIST_STATE, HIST_LOG,
 	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_STALL, HIST_VIP,
-	HIST_BACKEND_STATS, HIST_OTHER,
+	HIST_BACKEND_STATS, HIST_CONTROL, HIST_OTHER,
 	HIST_TYPES
 };
 
@@ -140,6 +140,7 @@ struct hist_fault {
 	double duration;         /* inject: seconds until it heals itself, 0 if not given */
 	double qps;              /* capacity */
 	double down;             /* crash */
+	bool manual;             /* an operator's, from the control socket */
 	uint32_t line;
 };
 
@@ -148,6 +149,7 @@ struct hist_publish {
 	uint32_t source, zone;
 	uint32_t serial;
 	bool initial;
+	bool manual;             /* an operator's, from the control socket */
 	uint32_t version;        /* index in hist_versions (by digest), or HIST_NO_VERSION */
 	uint32_t file;           /* interned: the file as the line gives it */
 	uint32_t line;
@@ -185,6 +187,15 @@ struct hist_gate {
 };
 
 /* The harness's own loop was held up (docs/history.md, "stall"). */
+/* A command on the control socket (docs/gameday.md). */
+struct hist_control {
+	double t;
+	uint32_t command;        /* interned: "r1 hang duration=30", "pause", ... */
+	bool ok;
+	uint32_t error;          /* interned, HIST_NONE when ok */
+	uint32_t line;
+};
+
 struct hist_stall {
 	double t;                /* when the loop ran again */
 	double from;             /* when it last ran before */
@@ -270,6 +281,7 @@ const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
 const struct hist_state *hist_states(const struct hist *h, size_t *n);
 const struct hist_version *hist_versions(const struct hist *h, size_t *n);
 const struct hist_stall *hist_stalls(const struct hist *h, size_t *n);
+const struct hist_control *hist_controls(const struct hist *h, size_t *n);
 const struct hist_vip *hist_vips(const struct hist *h, size_t *n);
 const struct hist_bstat *hist_backend_stats(const struct hist *h, size_t *n);
 

@@ -75,6 +75,8 @@ struct history {
 	atomic_bool closing;
 	pthread_t closer; /* written before closing is set */
 	bool end_begun;   /* the open line is an `end` line */
+	bool manual;      /* history_set_manual: lines begun now are an operator's */
+	bool mark_line;   /* the open line ends with "manual":true */
 	bool ended;     /* an `end` line was completed */
 	history_tap_fn tap; /* history_set_tap: called under the lock by history_end */
 	void *tap_arg;
@@ -540,6 +542,30 @@ uint64_t history_lines(const struct history *h)
 	return n;
 }
 
+/*
+ * Whether a line of this type written during an operator's action is the
+ * action's: not the traffic (query, route, lookup) nor what the run notes
+ * on its own (version, stall, log, meta, end).
+ */
+static bool marked_type(const char *type)
+{
+	static const char *const traffic[] = { "query", "route", "lookup", "version", "stall",
+					       "log", "meta", "end", NULL };
+	for (size_t i = 0; traffic[i]; i++)
+		if (strcmp(type, traffic[i]) == 0)
+			return false;
+	return true;
+}
+
+void history_set_manual(struct history *h, bool manual)
+{
+	if (!h)
+		return;
+	lock(h);
+	h->manual = manual;
+	unlock(h);
+}
+
 void history_begin(struct history *h, double t, const char *type)
 {
 	char num[FIXED_MAX];
@@ -560,6 +586,7 @@ void history_begin(struct history *h, double t, const char *type)
 		return;
 	}
 	h->end_begun = strcmp(type, "end") == 0;
+	h->mark_line = h->manual && marked_type(type);
 	n = format_fixed(num, t, 6);
 	tl = strlen(type);
 	p = reserve(h, 5 + n + 9 + tl + 1);
@@ -727,19 +754,22 @@ static void align_line(struct history *h, size_t start)
 /* history_end without the lock's release. Returns where the line starts in buf, or -1 if dropped. */
 static long end_line(struct history *h)
 {
+	static const char mark[] = ",\"manual\":true";
 	size_t start = h->whole;
 	char *p;
+	size_t m = h->mark_line ? sizeof mark - 1 : 0;
 
 	if (h->state != HISTORY_LINE) {
 		misuse(h, "history_end");
 		return -1;
 	}
-	p = reserve(h, 2);
+	p = reserve(h, m + 2);
 	if (!p)
 		return -1;
-	p[0] = '}';
-	p[1] = '\n';
-	h->len += 2;
+	memcpy(p, mark, m);
+	p[m] = '}';
+	p[m + 1] = '\n';
+	h->len += m + 2;
 	align_line(h, h->whole);
 	if (h->state != HISTORY_LINE)
 		return -1; /* out of memory while aligning: the line is dropped */

@@ -108,6 +108,14 @@ void history_set_tap(struct history *h, history_tap_fn fn, void *arg);
 uint64_t history_lines(const struct history *h);
 
 /*
+ * While manual is true, every line begun (but the traffic and the run's own
+ * notes: query, route, lookup, version, stall, log, meta, end) ends with
+ * "manual":true: the lines an operator's action writes (docs/history.md).
+ * The control socket sets it around run_act. NULL is a no-op.
+ */
+void history_set_manual(struct history *h, bool manual);
+
+/*
  * Starts a line: {"t":12.345678,"type":"query" (t in seconds with 6 decimals,
  * type a trusted literal). Beginning a line while another is open is an error.
  */

@@ -21,6 +21,11 @@ var BAND = {
   removed: { fill: 'url(#pat-removed)', stroke: '#455a64', ink: '#263238', name: 'removed by hand' }
 };
 var ROWNAME = { fault: 'faults', serving: 'state', gate: 'gate', health: 'health' };
+/* A manual action (a command on the control socket, dnschaos ctl): a dashed
+ * outline and a downward mark at its start; its commands get a row of marks. */
+var MANUAL = '#111111';
+function handMark(x, y) { return 'M' + x.toFixed(1) + ' ' + (y + 6) + 'l-4 -6h8z'; }
+var CTL = D.ctl || [];
 var LEFT = 168, RIGHT = 150, ROW = 22, STRIP = 26;
 var T = D.t_end, W = D.w, NB = D.nb;
 var root = document.getElementById('timeline');
@@ -107,7 +112,10 @@ function panel(name, sub, height, legend) {
 function swatch(parent, it) {
   var s = h('span', null, parent), svg = el('svg', { width: 30, height: 12, 'aria-hidden': 'true' });
   s.appendChild(svg);
-  if (it.line) el('path', { d: 'M1 6H29', stroke: it.c, 'stroke-width': it.w || 2, 'stroke-dasharray': it.dash || null, fill: 'none' }, svg);
+  if (it.hand) {
+    el('rect', { x: 1, y: 3, width: 28, height: 8, fill: 'none', stroke: MANUAL, 'stroke-dasharray': '3 2', rx: 2 }, svg);
+    el('path', { d: handMark(6, 0), fill: MANUAL }, svg);
+  } else if (it.line) el('path', { d: 'M1 6H29', stroke: it.c, 'stroke-width': it.w || 2, 'stroke-dasharray': it.dash || null, fill: 'none' }, svg);
   else el('rect', { x: 1, y: 1, width: 28, height: 10, fill: it.fill || it.c, stroke: it.stroke || 'none', rx: 2 }, svg);
   h('span', null, s, it.label);
 }
@@ -212,9 +220,10 @@ function header() {
     row = x - lastX < 150 ? 1 - row : 0;
     lastX = x;
     el('path', { d: 'M' + x.toFixed(1) + ' ' + (34 - row * 0) + 'l-4 -7h8z', fill: '#1565c0' }, p.svg);
-    var t = txt(p.svg, x + 6, 30, (u[4] ? 'published ' : 'publish ') + u[1], 'pubflag halo', null);
+    var t = txt(p.svg, x + 6, 30, (u[4] ? 'published ' : 'publish ') + u[1] + (u[5] ? ' (manual)' : ''), 'pubflag halo', null);
     if (row) t.setAttribute('y', 19);
-    tip(t, (u[4] ? 'initially published: ' : 'published at ' + u[0].toFixed(3) + ' s: ') + u[2] + ' serial ' + u[1] + ' by ' + u[3]);
+    tip(t, (u[4] ? 'initially published: ' : 'published at ' + u[0].toFixed(3) + ' s: ') + u[2] + ' serial ' + u[1] + ' by ' + u[3] +
+      (u[5] ? ', manual (dnschaos ctl)' : ''));
   });
   if (D.last < T - W) {
     el('rect', { x: X(D.last), y: 20, width: X(T) - X(D.last), height: 14, fill: 'url(#pat-down)', 'fill-opacity': 0.5 }, p.svg);
@@ -397,7 +406,11 @@ function bands() {
   Object.keys(FAULT).forEach(function (k) { if (seen[k]) legend.push({ fill: FAULT[k], label: 'fault: ' + k }); });
   Object.keys(BAND).forEach(function (k) { if (seen[k]) legend.push({ fill: BAND[k].fill, stroke: BAND[k].stroke, label: BAND[k].name }); });
   if (moments.length) legend.push({ fill: '#c62828', label: 'moment that broke a check (click a row below)' });
-  var nrows = rows.length + (moments.length ? 1 : 0);
+  var manual = CTL.length > 0;
+  rows.forEach(function (r) { r.items.forEach(function (it) { if (it[5]) manual = true; }); });
+  if (manual) legend.push({ hand: true, label: 'manual: a command on the control socket (dnschaos ctl)' });
+  var ctlRow = CTL.length ? rows.length : -1;
+  var nrows = rows.length + (CTL.length ? 1 : 0) + (moments.length ? 1 : 0);
   if (!nrows) return;
   var y0 = 6, H = y0 + nrows * ROW + 26;
   var p = panel('What happened', 'faults, resolver states and serials, gates, VIP health', H, legend);
@@ -417,6 +430,11 @@ function bands() {
     r.items.forEach(function (it) {
       var st = bandStyle(it[2]), x0 = X(it[0]), x1 = Math.max(X(it[1]), x0 + 3);
       tip(el('rect', { x: x0, y: top + 3, width: x1 - x0, height: hh, fill: st.fill, stroke: st.stroke, rx: 2 }, g), it[4]);
+      if (it[5]) {
+        el('rect', { x: x0 - 1, y: top + 2, width: x1 - x0 + 2, height: hh + 2, fill: 'none', stroke: MANUAL,
+          'stroke-width': 1.5, 'stroke-dasharray': '3 2', rx: 2, 'class': 'manual' }, g);
+        tip(el('path', { d: handMark(x0, top - 3), fill: MANUAL, 'class': 'manual' }, g), it[4]);
+      }
       var label = it[3], fits = function (s) { return s && (x1 - x0) > s.length * 6.3 + 8; };
       if (!fits(label)) label = label.split(/[:,]/)[0];
       if (!fits(label) && st.fault) label = it[2];
@@ -428,8 +446,19 @@ function bands() {
     });
     if (r.more) txt(g, LEFT + plotW + 8, top + hh, '+' + r.more + ' not drawn', 'tick', null);
   });
+  if (CTL.length) {
+    var ctop = y0 + ctlRow * ROW, clab = txt(p.svg, LEFT - 8, ctop + ROW - 6, 'ctl ', 'rowlabel', 'end');
+    clab.setAttribute('font-weight', 700);
+    el('tspan', { 'class': 'k' }, clab).textContent = 'commands';
+    var cg = el('g', {}, p.svg);
+    CTL.forEach(function (c) {
+      var mk = el('path', { d: handMark(X(c[0]), ctop + 5).replace('l-4 -6h8z', 'l-5 -8h10z'), 'class': 'manual',
+        fill: c[2] ? MANUAL : '#c62828' }, cg);
+      tip(mk, c[0].toFixed(3) + ' s: dnschaos ctl ' + c[1] + (c[2] ? '' : ' (refused: ' + c[3] + ')'));
+    });
+  }
   if (moments.length) {
-    var top = y0 + rows.length * ROW, lab = txt(p.svg, LEFT - 8, top + ROW - 6, 'checks ', 'rowlabel', 'end');
+    var top = y0 + (rows.length + (CTL.length ? 1 : 0)) * ROW, lab = txt(p.svg, LEFT - 8, top + ROW - 6, 'checks ', 'rowlabel', 'end');
     lab.setAttribute('font-weight', 700);
     el('tspan', { 'class': 'k' }, lab).textContent = 'moments';
     var g = el('g', {}, p.svg);

@@ -347,6 +347,7 @@ struct item {
 	uint32_t merged;  /* intervals merged into this one */
 	uint32_t id;      /* a fault's id, to find its heal */
 	double lasts;     /* a fault that heals itself: its duration, used when no heal line came */
+	bool manual;      /* injected by hand (the control socket): marked on the page */
 };
 
 struct items {
@@ -458,7 +459,7 @@ static void lane_emit(struct sbuf *b, bool *first, const char *group, const char
 		sb_json(b, text);
 		sb_add(b, ",", 1);
 		sb_json(b, tip);
-		sb_add(b, "]", 1);
+		sb_puts(b, x->manual ? ",1]" : "]");
 	}
 	sb_printf(b, "],\"more\":%zu}", more);
 	it->n = 0;
@@ -758,14 +759,15 @@ static void lane_faults(struct page *pg, uint32_t target, struct items *it)
 			return;
 		x->id = f[i].id;
 		x->lasts = f[i].duration;
+		x->manual = f[i].manual;
 		if (f[i].qps > 0)
 			snprintf(x->text, sizeof x->text, "%s %g qps", kind, f[i].qps);
 		else if (f[i].down > 0)
 			snprintf(x->text, sizeof x->text, "%s, down %g s", kind, f[i].down);
 		else
 			snprintf(x->text, sizeof x->text, "%s", kind);
-		snprintf(x->tip, sizeof x->tip, "fault %u: %s on %s", (unsigned)f[i].id, x->text,
-			 str(pg->h, target));
+		snprintf(x->tip, sizeof x->tip, "fault %u: %s on %s%s", (unsigned)f[i].id, x->text,
+			 str(pg->h, target), f[i].manual ? ", manual (dnschaos ctl)" : "");
 	}
 	for (size_t k = 0; k < it->n; k++) {
 		struct item *x = &it->v[k];
@@ -1094,7 +1096,21 @@ static int data_lanes(struct page *pg)
 		sb_json(j, str(h, pu[i].zone));
 		sb_add(j, ",", 1);
 		sb_json(j, str(h, pu[i].source));
-		sb_puts(j, pu[i].initial ? ",true]" : ",false]");
+		sb_puts(j, pu[i].initial ? ",true" : ",false");
+		sb_puts(j, pu[i].manual ? ",1]" : "]");
+	}
+	/* The operator's commands (the control socket), drawn as marks. */
+	size_t nc;
+	const struct hist_control *co = hist_controls(h, &nc);
+	sb_puts(j, "],\n\"ctl\":[");
+	for (size_t i = 0; i < nc && i < HTML_PUBLISHES; i++) {
+		sb_puts(j, i ? ",[" : "[");
+		sb_num(j, co[i].t, 4);
+		sb_add(j, ",", 1);
+		sb_json(j, str(h, co[i].command));
+		sb_puts(j, co[i].ok ? ",true," : ",false,");
+		sb_json(j, co[i].ok ? "" : str(h, co[i].error));
+		sb_add(j, "]", 1);
 	}
 	sb_puts(j, "]");
 	pg->publishes = np;
@@ -1451,7 +1467,7 @@ static void html_checks(struct sbuf *b, const struct page *pg)
 
 /* ---- the event list ---- */
 
-enum ev_kind { EV_FAULT, EV_PUBLISH, EV_BOOT, EV_STATE, EV_GATE, EV_HEALTH, EV_LOG };
+enum ev_kind { EV_FAULT, EV_PUBLISH, EV_BOOT, EV_STATE, EV_GATE, EV_HEALTH, EV_LOG, EV_CONTROL };
 
 struct ev {
 	uint32_t line;
@@ -1530,7 +1546,7 @@ static void html_events(struct sbuf *b, const struct page *pg)
 	size_t cap = nf + np + nb + ns + ng + nh + nl;
 	struct ev *ev = malloc((cap ? cap : 1) * sizeof *ev);
 	static const char *const cat[] = { "fault", "publish", "boot", "state", "gate", "health",
-					   "log" };
+					   "log", "manual" };
 
 	if (!ev) {
 		b->oom = true;
@@ -1550,12 +1566,14 @@ static void html_events(struct sbuf *b, const struct page *pg)
 		if (he[i].event != HIST_H_PROBE)
 			ev[n++] = (struct ev){ he[i].line, EV_HEALTH, i };
 	for (size_t i = 0; i < nl; i++)
-		if (hist_line_type(h, i) == HIST_LOG)
-			ev[n++] = (struct ev){ (uint32_t)(i + 1), EV_LOG, i };
+		if (hist_line_type(h, i) == HIST_LOG || hist_line_type(h, i) == HIST_CONTROL)
+			ev[n++] = (struct ev){ (uint32_t)(i + 1),
+					       hist_line_type(h, i) == HIST_LOG ? EV_LOG : EV_CONTROL, i };
 	qsort(ev, n, sizeof *ev, cmp_ev);
 
 	sb_printf(b, "<section class=\"card\"><details%s><summary>Events (%zu: faults, publishes, "
-		     "boots, states, gates, health changes, scenario output)</summary>\n"
+		     "boots, states, gates, health changes, scenario output, manual commands)"
+		     "</summary>\n"
 		     "<ol class=\"events\">\n", n <= 60 ? " open" : "", n);
 	for (size_t i = 0; i < n && i < HTML_EVENTS; i++) {
 		char text[640], raw[400];
@@ -1564,15 +1582,16 @@ static void html_events(struct sbuf *b, const struct page *pg)
 		switch (ev[i].kind) {
 		case EV_FAULT:
 			t = fa[k].t;
-			snprintf(text, sizeof text, "%s %s on %s (fault %u)",
+			snprintf(text, sizeof text, "%s %s on %s (fault %u)%s",
 				 fa[k].inject ? "inject" : "heal", str(h, fa[k].kind),
-				 str(h, fa[k].target), (unsigned)fa[k].id);
+				 str(h, fa[k].target), (unsigned)fa[k].id,
+				 fa[k].manual ? ", manual (dnschaos ctl)" : "");
 			break;
 		case EV_PUBLISH:
 			t = pu[k].t;
 			snprintf(text, sizeof text, "%s publishes %s serial %u%s",
 				 str(h, pu[k].source), str(h, pu[k].zone), (unsigned)pu[k].serial,
-				 pu[k].initial ? " (initial)" : "");
+				 pu[k].initial ? " (initial)" : pu[k].manual ? ", manual (dnschaos ctl)" : "");
 			break;
 		case EV_BOOT:
 			t = bo[k].t;
@@ -1604,13 +1623,22 @@ static void html_events(struct sbuf *b, const struct page *pg)
 				 str(h, he[k].reason));
 			break;
 		}
-		case EV_LOG: {
+		case EV_LOG:
+		case EV_CONTROL: {
 			size_t len;
 			const char *line = hist_line(h, k, &len);
 			/* every line starts {"t": */
 			t = line && len > 5 ? strtod(line + 5, NULL) : 0;
-			raw_field(h, ev[i].line, "message", raw, sizeof raw);
-			snprintf(text, sizeof text, "%s", raw);
+			raw_field(h, ev[i].line, ev[i].kind == EV_LOG ? "message" : "command", raw,
+				  sizeof raw);
+			if (ev[i].kind == EV_LOG) {
+				snprintf(text, sizeof text, "%s", raw);
+			} else {
+				char why[200];
+				raw_field(h, ev[i].line, "error", why, sizeof why);
+				snprintf(text, sizeof text, "dnschaos ctl: %s%s%s%s", raw,
+					 why[0] ? " (refused: " : "", why, why[0] ? ")" : "");
+			}
 			break;
 		}
 		}

@@ -13,6 +13,7 @@
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "harness/run/watch.h"
+#include "harness/run/ctl.h"
 #include "harness/run/watchdog.h"
 #include "fakeresolver/wire.h"
 #include "version.h"
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 #include <unbound.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <ldns/ldns.h>
@@ -49,7 +51,8 @@ struct run_entry {
 	struct runner *run;
 	struct event *ev;
 	double at, every, until;
-	double next;              /* every: when the next tick is due (run time) */
+	double next;              /* when the next tick is due (timeline time) */
+	bool held;                /* pending when the run paused: re-armed at resume */
 	struct run_entry *chain;  /* one-shot entries due at the same time, declared later */
 	struct run_action act;    /* verb RUN_NONE: a call */
 	void (*fn)(void *arg, int ref);
@@ -103,6 +106,13 @@ struct runner {
 	bool stopping;
 	bool watched; /* watchdog_start succeeded */
 	struct watch *watch; /* --live, --metrics: fed the history's lines */
+	/* game day: the control socket and the timeline's pauses */
+	int ctl_fd;   /* the listening socket until the server takes it; -1: none */
+	char *ctl_path;
+	struct ctl_server *ctl;
+	bool paused;
+	double paused_at; /* run time the pause began */
+	double shift;     /* seconds paused, over every pause that ended */
 	char error[8192];
 	struct event *flush_ev, *end_ev, *deadline_ev, *sigint_ev, *sigterm_ev;
 };
@@ -136,6 +146,7 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 		return NULL;
 	}
 	r->opt = *opt;
+	r->ctl_fd = -1;
 	if (r->opt.callback_limit_s <= 0)
 		r->opt.callback_limit_s = 5.0;
 	env_init(&r->env);
@@ -205,6 +216,13 @@ void runner_destroy(struct runner *r)
 		return;
 	/* The live views first: they follow the script's expectations (borrowed). */
 	watch_destroy(r->watch);
+	ctl_server_destroy(r->ctl); /* before the script: it may parse with it */
+	r->ctl = NULL;
+	if (r->ctl_fd >= 0) { /* never served: the run did not start */
+		close(r->ctl_fd);
+		unlink(r->ctl_path);
+	}
+	free(r->ctl_path);
 	/* The script first: its handles point at farm objects, which go next.
 	 * (Lua's finalizers run with no hook: the script's close puts a
 	 * watchdog deadline around them.) */
@@ -451,6 +469,15 @@ enum runner_outcome runner_run(struct runner *r)
 	}
 	env_say(&r->env, "run '%s' for %g s, seed %llu", r->name, duration,
 		   (unsigned long long)r->env.seed);
+	if (r->ctl_fd >= 0) {
+		r->ctl = ctl_server_create(r, r->ctl_fd, r->ctl_path, err, sizeof err);
+		r->ctl_fd = -1; /* the server's now, or closed */
+		if (!r->ctl) {
+			snprintf(r->error, sizeof r->error, "--control: %s", err);
+			r->outcome = RUNNER_FAILED;
+			goto teardown;
+		}
+	}
 	watchdog_loop(true);
 	int dispatched = event_base_dispatch(r->base);
 	watchdog_loop(false);
@@ -463,6 +490,9 @@ teardown:
 		fputs("\r\033[K", stderr);
 		fflush(stderr);
 	}
+	/* No command from now on; what the server still had to say is sent if it can be. */
+	ctl_server_destroy(r->ctl);
+	r->ctl = NULL;
 	/* Heal every fault and stop every object; all of it goes into the history. */
 	farm_stop(r);
 	if (r->hist) {
@@ -674,6 +704,108 @@ static int env_op_publish_version(void *ctx, struct zone_version *v, double t)
 	return runner_publish_version(ctx, v, t);
 }
 
+/* ---- game day: the control socket's hooks ---- */
+
+void runner_set_control(struct runner *r, int fd, const char *path)
+{
+	if (r->ctl_fd >= 0)
+		close(r->ctl_fd);
+	free(r->ctl_path);
+	r->ctl_fd = fd;
+	r->ctl_path = strdup(path);
+	if (!r->ctl_path) { /* then it is only not removed at the end */
+		close(fd);
+		r->ctl_fd = -1;
+	}
+}
+
+const struct runner_script *runner_script_ops(const struct runner *r)
+{
+	return r->script_ops;
+}
+
+void *runner_script(const struct runner *r)
+{
+	return r->script;
+}
+
+bool runner_stopping(const struct runner *r)
+{
+	return r->stopping;
+}
+
+bool runner_paused(const struct runner *r)
+{
+	return r->paused;
+}
+
+double runner_timeline_now(const struct runner *r)
+{
+	return (r->paused ? r->paused_at : runner_now(r)) - r->shift;
+}
+
+/* (Re)arms the end and the hung-run deadline from the timeline's time. */
+static void end_rearm(struct runner *r)
+{
+	double left = r->duration - runner_timeline_now(r);
+	struct timeval tv = clock_timeval(left > 0 ? left : 0);
+	if (r->end_ev)
+		evtimer_add(r->end_ev, &tv);
+	tv = clock_timeval(left + GRACE_S > 0 ? left + GRACE_S : 0);
+	if (r->deadline_ev)
+		evtimer_add(r->deadline_ev, &tv);
+}
+
+int runner_pause(struct runner *r)
+{
+	if (r->paused)
+		return -1;
+	for (size_t i = 0; i < r->ntl; i++) {
+		struct run_entry *e = r->tl[i];
+		e->held = e->ev && evtimer_pending(e->ev, NULL);
+		if (e->held)
+			evtimer_del(e->ev);
+	}
+	if (r->end_ev)
+		evtimer_del(r->end_ev);
+	if (r->deadline_ev)
+		evtimer_del(r->deadline_ev);
+	r->paused_at = runner_now(r);
+	r->paused = true;
+	return 0;
+}
+
+int runner_resume(struct runner *r)
+{
+	if (!r->paused)
+		return -1;
+	r->shift += runner_now(r) - r->paused_at;
+	r->paused = false;
+	double now = runner_timeline_now(r);
+	for (size_t i = 0; i < r->ntl; i++) {
+		struct run_entry *e = r->tl[i];
+		if (!e->held)
+			continue;
+		e->held = false;
+		struct timeval tv = clock_timeval(e->next > now ? e->next - now : 0);
+		evtimer_add(e->ev, &tv);
+	}
+	end_rearm(r);
+	return 0;
+}
+
+int runner_extend(struct runner *r, double seconds, char *err, size_t errlen)
+{
+	if (!(seconds > 0) || r->duration + seconds > 7 * 24 * 3600.0) {
+		snprintf(err, errlen, "extend: give seconds > 0, the duration staying at most 7 days");
+		return -1;
+	}
+	r->duration += seconds;
+	if (!r->paused)
+		end_rearm(r);
+	return 0;
+}
+
 /* ---- the registry ---- */
 
 struct farm_resolver *runner_new_resolver(struct runner *r, const char *name,
@@ -873,6 +1005,29 @@ struct farm_source *runner_source_at(const struct runner *r, size_t i)
 size_t runner_client_count(const struct runner *r)
 {
 	return r->ncli;
+}
+
+struct client *runner_client_at(const struct runner *r, size_t i)
+{
+	return i < r->ncli ? r->clients[i] : NULL;
+}
+
+struct client *runner_find_client(const struct runner *r, const char *name)
+{
+	for (size_t i = 0; i < r->ncli; i++)
+		if (strcmp(client_name(r->clients[i]), name) == 0)
+			return r->clients[i];
+	return NULL;
+}
+
+size_t runner_vip_count(const struct runner *r)
+{
+	return r->nvip;
+}
+
+struct farm_vip *runner_vip_at(const struct runner *r, size_t i)
+{
+	return i < r->nvip ? r->vips[i] : NULL;
 }
 
 bool runner_name_taken(const struct runner *r, const char *name)
@@ -1077,7 +1232,7 @@ static void entry_run(struct run_entry *e)
 		/* Ticks stay on the planned grid (from, from + every, ...): timer
 		 * lateness does not add up, and a tick at 'to' still runs. Ticks
 		 * missed while the loop was busy are skipped. */
-		double now = runner_now(r);
+		double now = runner_timeline_now(r);
 		e->next += e->every;
 		while (e->next < now)
 			e->next += e->every;
@@ -1131,7 +1286,7 @@ static int timeline_arm(struct runner *r, char *err, size_t errlen)
 		}
 		e->next = e->at;
 		/* Relative to now: starting the farm took a little of the run already. */
-		struct timeval tv = clock_timeval(e->at - runner_now(r));
+		struct timeval tv = clock_timeval(e->at - runner_timeline_now(r));
 		evtimer_add(e->ev, &tv);
 	}
 	return 0;

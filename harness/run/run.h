@@ -13,7 +13,7 @@
  *
  * One way in for acting on the farm: run_act (harness/run/act.h) carries
  * out a parsed action, whether a timeline entry, a Lua method called in a
- * timeline function, or (later) a command from a control socket.
+ * timeline function, or a command from the control socket (run/ctl.h).
  *
  * Everything here runs on the loop thread.
  */
@@ -117,6 +117,16 @@ struct runner_script {
 	void (*stop)(void *script);
 	const char *key;     /* the meta field: "lua" */
 	const char *version; /* its value */
+	/*
+	 * A control command (harness/run/ctl.h) "TARGET METHOD [key=value ...]"
+	 * (argv, argc >= 2, borrowed) parsed into a, which must be clear, by the
+	 * parser the same action on the timeline uses. Returns 0, or -1 with
+	 * the scenario's message in err (a left clear). *expire: seconds after
+	 * which the control socket undoes a process hang (duration=), else 0.
+	 * NULL: no farm commands. Loop thread, during the run only.
+	 */
+	int (*command)(void *script, int argc, char *const argv[], struct run_action *a,
+		       double *expire, char *err, size_t errlen);
 };
 void runner_set_script(struct runner *r, void *script, const struct runner_script *ops);
 
@@ -186,6 +196,37 @@ void runner_abort(struct runner *r, enum runner_outcome o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 
+/*
+ * ---- game day: what the control socket (run/ctl.h) may ask of the run ----
+ *
+ * The timeline's clock is the run's clock less the time spent paused: a
+ * pending entry and the run's end wait while paused; traffic, clients,
+ * faults' own durations and timeline functions already running do not.
+ */
+
+/* Serve the control socket fd (listening; ctl_listen) while the run plays:
+ * the run takes fd, and removes path (copied) at its end. Before runner_run. */
+void runner_set_control(struct runner *r, int fd, const char *path);
+
+/* The command parser of the describing layer (runner_script.command), or NULL. */
+const struct runner_script *runner_script_ops(const struct runner *r);
+void *runner_script(const struct runner *r);
+
+/* Holds every pending timeline entry and the end. 0, or -1 if already paused. */
+int runner_pause(struct runner *r);
+/* Lets them go on, shifted by the pause. 0, or -1 if not paused. */
+int runner_resume(struct runner *r);
+bool runner_paused(const struct runner *r);
+
+/* The timeline's time: runner_now less the time paused (frozen while paused). */
+double runner_timeline_now(const struct runner *r);
+
+/* Adds seconds (> 0) to the duration; the end moves. 0, or -1 with err. */
+int runner_extend(struct runner *r, double seconds, char *err, size_t errlen);
+
+/* True once the run is stopping (its end, an error, a signal, an abort). */
+bool runner_stopping(const struct runner *r);
+
 /* ---- the registry: the run owns what is added (it destroys it) ---- */
 
 /*
@@ -236,6 +277,10 @@ struct farm_resolver *runner_resolver_at(const struct runner *r, size_t i);
 size_t runner_source_count(const struct runner *r);
 struct farm_source *runner_source_at(const struct runner *r, size_t i);
 size_t runner_client_count(const struct runner *r);
+struct client *runner_client_at(const struct runner *r, size_t i);
+struct client *runner_find_client(const struct runner *r, const char *name);
+size_t runner_vip_count(const struct runner *r);
+struct farm_vip *runner_vip_at(const struct runner *r, size_t i);
 
 /* True if a farm object already has this name. */
 bool runner_name_taken(const struct runner *r, const char *name);
