@@ -335,12 +335,20 @@ struct farm_remote *remote_check(lua_State *L, int idx);
 int remote_new(lua_State *L);
 
 /*
- * The options every query fault takes (resolver_match_keys: fraction, name,
- * qtype, transport, duration) read from the table at idx into m; returns the
- * duration (0: none). Raises on a bad value. lua/resolver.c.
+ * The fault methods' parsers (lua/resolver.c), shared by a resolver and a
+ * remote daemon (s:remote): the object at self is either, and the parsed
+ * action targets it (a->resolver or a->remote). resolver_fault_opts checks a
+ * query fault's options (own, then the matching ones every query fault
+ * takes: fraction, name, qtype, transport, duration), sets verb, target and
+ * kind, and reads the matching and the duration. Each raises on a bad value.
  */
-extern const char *const resolver_match_keys[];
-double resolver_read_match(lua_State *L, int idx, struct fault_match *m, const char *what);
+void resolver_fault_opts(lua_State *L, int self, int idx, struct run_action *a,
+			 enum fault_kind kind, const char *what, const char *const own[]);
+void resolver_parse_hang(lua_State *L, int self, int idx, struct run_action *a);
+void resolver_parse_delay(lua_State *L, int self, int idx, struct run_action *a);
+void resolver_parse_rcode(lua_State *L, int self, int idx, struct run_action *a);
+void resolver_parse_truncate(lua_State *L, int self, int idx, struct run_action *a);
+void resolver_parse_capacity(lua_State *L, int self, int idx, struct run_action *a);
 
 void expect_open(lua_State *L);
 /* s:expect{...} */

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ldns/ldns.h>
 
 struct farm_remote *remote_check(lua_State *L, int idx)
 {
@@ -106,69 +105,11 @@ int remote_new(lua_State *L)
 	return 1;
 }
 
-/* Checks a fault's options (its own keys plus the matching ones) and reads the matching. */
-static void fault_opts(lua_State *L, int self, int idx, struct run_action *a, enum fault_kind kind,
-		       const char *what, const char *const own[])
-{
-	const char *keys[24];
-	size_t n = 0;
-	for (size_t i = 0; own[i]; i++)
-		keys[n++] = own[i];
-	for (size_t i = 0; resolver_match_keys[i]; i++)
-		keys[n++] = resolver_match_keys[i];
-	keys[n] = NULL;
-	opts_check(L, idx, what, keys, true);
-	a->verb = RUN_INJECT;
-	a->remote = remote_check(L, self);
-	a->fault.kind = kind;
-	a->duration = resolver_read_match(L, idx, &a->fault.match, what);
-}
-
-static void parse_hang(lua_State *L, int self, int idx, struct run_action *a)
-{
-	static const char *const own[] = { NULL };
-	fault_opts(L, self, idx, a, FAULT_HANG, "hang", own);
-}
-
-static void parse_truncate(lua_State *L, int self, int idx, struct run_action *a)
-{
-	static const char *const own[] = { NULL };
-	fault_opts(L, self, idx, a, FAULT_TRUNCATE, "truncate", own);
-}
-
-/* r:delay{ ms = 200, jitter = 50, dist = "uniform" } */
-static void parse_delay(lua_State *L, int self, int idx, struct run_action *a)
-{
-	static const char *const own[] = { "ms", "jitter", "dist", NULL };
-	static const char *const dists[] = { "constant", "uniform", "normal", "exponential",
-					     "pareto", NULL };
-	fault_opts(L, self, idx, a, FAULT_DELAY, "delay", own);
-	if (!opts_has(L, idx, "ms"))
-		luaL_error(L, "delay: option 'ms' is required (the added latency)");
-	a->fault.delay_s = opts_number(L, idx, "ms", 0, 0, 600000, "delay") / 1000.0;
-	a->fault.spread_s = opts_number(L, idx, "jitter", 0, 0, 600000, "delay") / 1000.0;
-	a->fault.dist = (enum rng_dist)opts_enum(L, idx, "dist", dists,
-						 a->fault.spread_s > 0 ? 1 : 0, "delay");
-}
-
-/* r:rcode{ rcode = "SERVFAIL" } */
-static void parse_rcode(lua_State *L, int self, int idx, struct run_action *a)
-{
-	static const char *const own[] = { "rcode", NULL };
-	static const char *const rcodes[] = { "SERVFAIL", "REFUSED", "NXDOMAIN", "FORMERR",
-					      "NOTIMP", NULL };
-	static const uint16_t values[] = { LDNS_RCODE_SERVFAIL, LDNS_RCODE_REFUSED,
-					   LDNS_RCODE_NXDOMAIN, LDNS_RCODE_FORMERR,
-					   LDNS_RCODE_NOTIMPL };
-	fault_opts(L, self, idx, a, FAULT_RCODE, "rcode", own);
-	a->fault.rcode = values[opts_enum(L, idx, "rcode", rcodes, 0, "rcode")];
-}
-
 /* r:wrong{ address = "10.0.0.9" }: by address only (a zone would be on this host, not the daemon's). */
 static void parse_wrong(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { "address", NULL };
-	fault_opts(L, self, idx, a, FAULT_WRONG, "wrong", own);
+	resolver_fault_opts(L, self, idx, a, FAULT_WRONG, "wrong", own);
 	const char *address = opts_string(L, idx, "address", "", "wrong");
 	if (!address[0])
 		luaL_error(L, "wrong: give address = 'ip' (a remote daemon answers wrong by address "
@@ -179,20 +120,6 @@ static void parse_wrong(lua_State *L, int self, int idx, struct run_action *a)
 		a->fault.wrong_family = AF_INET6;
 	else
 		luaL_error(L, "wrong: '%s' is not an IPv4 or IPv6 address", address);
-}
-
-/* r:capacity{ qps = 500, queue = 100 } */
-static void parse_capacity(lua_State *L, int self, int idx, struct run_action *a)
-{
-	static const char *const keys[] = { "qps", "queue", "duration", NULL };
-	opts_check(L, idx, "capacity", keys, false);
-	if (!opts_has(L, idx, "qps"))
-		luaL_error(L, "capacity: option 'qps' is required (queries served per second)");
-	a->verb = RUN_CAPACITY;
-	a->remote = remote_check(L, self);
-	a->qps = opts_number(L, idx, "qps", 0, 0.1, 10000000, "capacity");
-	a->queue = (unsigned)opts_number(L, idx, "queue", 100, 1, 1000000, "capacity");
-	a->duration = opts_number(L, idx, "duration", 0, 0, CONTROL_DURATION_MAX, "capacity");
 }
 
 /* r:heal() heals every fault; r:heal(id) the one a method returned. */
@@ -258,12 +185,12 @@ static int push_fault_id(lua_State *L, const struct run_action *a, const struct 
 }
 
 const struct action_method remote_actions[] = {
-	{ "hang", parse_hang, true, false, push_fault_id },
-	{ "delay", parse_delay, true, false, push_fault_id },
-	{ "rcode", parse_rcode, true, false, push_fault_id },
-	{ "truncate", parse_truncate, true, false, push_fault_id },
+	{ "hang", resolver_parse_hang, true, false, push_fault_id },
+	{ "delay", resolver_parse_delay, true, false, push_fault_id },
+	{ "rcode", resolver_parse_rcode, true, false, push_fault_id },
+	{ "truncate", resolver_parse_truncate, true, false, push_fault_id },
 	{ "wrong", parse_wrong, true, false, push_fault_id },
-	{ "capacity", parse_capacity, true, false, push_fault_id },
+	{ "capacity", resolver_parse_capacity, true, false, push_fault_id },
 	{ "heal", parse_heal, false, false, NULL },
 	{ "stop", parse_stop, true, false, push_fault_id },
 	{ "start", parse_start, false, false, NULL },

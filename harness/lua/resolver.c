@@ -92,11 +92,11 @@ int resolver_new(lua_State *L)
 	return 1;
 }
 
-const char *const resolver_match_keys[] = { "fraction", "name",      "qtype",
+static const char *const match_keys[] = { "fraction", "name",      "qtype",
 					    "transport", "duration", NULL };
 
 /* Reads the options every fault takes; returns the auto-heal duration. */
-double resolver_read_match(lua_State *L, int idx, struct fault_match *m, const char *what)
+static double read_match(lua_State *L, int idx, struct fault_match *m, const char *what)
 {
 	static const char *const transports[] = { "udp", "tcp", "any", NULL };
 	char err[256];
@@ -116,38 +116,48 @@ double resolver_read_match(lua_State *L, int idx, struct fault_match *m, const c
 	return opts_number(L, idx, "duration", 0, 0, 7 * 24 * 3600.0, what);
 }
 
-/* Checks a fault's options (its own keys plus the matching ones) and reads the matching. */
-static void fault_opts(lua_State *L, int self, int idx, struct run_action *a, enum fault_kind kind,
-		       const char *what, const char *const own[])
+/* The target of a fault method: a resolver of the farm, or a remote daemon
+ * (s:remote, lua/remote.c), which takes the same faults over its control
+ * connection and so shares these parsers. */
+static void fault_target(lua_State *L, int self, struct run_action *a)
+{
+	if (luaL_testudata(L, self, BIND_REMOTE))
+		a->remote = remote_check(L, self);
+	else
+		a->resolver = resolver_check(L, self);
+}
+
+void resolver_fault_opts(lua_State *L, int self, int idx, struct run_action *a,
+			 enum fault_kind kind, const char *what, const char *const own[])
 {
 	const char *keys[24];
 	size_t n = 0;
 	for (size_t i = 0; own[i]; i++)
 		keys[n++] = own[i];
-	for (size_t i = 0; resolver_match_keys[i]; i++)
-		keys[n++] = resolver_match_keys[i];
+	for (size_t i = 0; match_keys[i]; i++)
+		keys[n++] = match_keys[i];
 	keys[n] = NULL;
 	opts_check(L, idx, what, keys, true);
 	a->verb = RUN_INJECT;
-	a->resolver = resolver_check(L, self);
+	fault_target(L, self, a);
 	a->fault.kind = kind;
-	a->duration = resolver_read_match(L, idx, &a->fault.match, what);
+	a->duration = read_match(L, idx, &a->fault.match, what);
 }
 
 /* r:hang{...}: no reply at all to matching queries. */
-static void parse_hang(lua_State *L, int self, int idx, struct run_action *a)
+void resolver_parse_hang(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { NULL };
-	fault_opts(L, self, idx, a, FAULT_HANG, "hang", own);
+	resolver_fault_opts(L, self, idx, a, FAULT_HANG, "hang", own);
 }
 
 /* r:delay{ ms = 200, jitter = 50, dist = "uniform" } */
-static void parse_delay(lua_State *L, int self, int idx, struct run_action *a)
+void resolver_parse_delay(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { "ms", "jitter", "dist", NULL };
 	static const char *const dists[] = { "constant", "uniform", "normal", "exponential",
 					     "pareto", NULL };
-	fault_opts(L, self, idx, a, FAULT_DELAY, "delay", own);
+	resolver_fault_opts(L, self, idx, a, FAULT_DELAY, "delay", own);
 	if (!opts_has(L, idx, "ms"))
 		luaL_error(L, "delay: option 'ms' is required (the added latency)");
 	a->fault.delay_s = opts_number(L, idx, "ms", 0, 0, 600000, "delay") / 1000.0;
@@ -157,29 +167,29 @@ static void parse_delay(lua_State *L, int self, int idx, struct run_action *a)
 }
 
 /* r:rcode{ rcode = "SERVFAIL" } */
-static void parse_rcode(lua_State *L, int self, int idx, struct run_action *a)
+void resolver_parse_rcode(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { "rcode", NULL };
 	static const char *const rcodes[] = { "SERVFAIL", "REFUSED", "NXDOMAIN", "FORMERR",
 					      "NOTIMP", NULL };
 	static const uint16_t values[] = { DNS_RCODE_SERVFAIL, DNS_RCODE_REFUSED,
 					   DNS_RCODE_NXDOMAIN, DNS_RCODE_FORMERR, DNS_RCODE_NOTIMP };
-	fault_opts(L, self, idx, a, FAULT_RCODE, "rcode", own);
+	resolver_fault_opts(L, self, idx, a, FAULT_RCODE, "rcode", own);
 	a->fault.rcode = values[opts_enum(L, idx, "rcode", rcodes, 0, "rcode")];
 }
 
 /* r:truncate{...}: TC on UDP replies, so clients retry over TCP. */
-static void parse_truncate(lua_State *L, int self, int idx, struct run_action *a)
+void resolver_parse_truncate(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { NULL };
-	fault_opts(L, self, idx, a, FAULT_TRUNCATE, "truncate", own);
+	resolver_fault_opts(L, self, idx, a, FAULT_TRUNCATE, "truncate", own);
 }
 
 /* r:wrong{ address = "10.0.0.9" } or r:wrong{ zone = stale } */
 static void parse_wrong(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const own[] = { "address", "zone", "file", NULL };
-	fault_opts(L, self, idx, a, FAULT_WRONG, "wrong", own);
+	resolver_fault_opts(L, self, idx, a, FAULT_WRONG, "wrong", own);
 	const char *address = opts_string(L, idx, "address", "", "wrong");
 	bool by_zone = opts_has(L, idx, "zone") || opts_has(L, idx, "file");
 	if (address[0] == 0 && !by_zone)
@@ -206,14 +216,14 @@ static void parse_wrong(lua_State *L, int self, int idx, struct run_action *a)
 }
 
 /* r:capacity{ qps = 500, queue = 100 } */
-static void parse_capacity(lua_State *L, int self, int idx, struct run_action *a)
+void resolver_parse_capacity(lua_State *L, int self, int idx, struct run_action *a)
 {
 	static const char *const keys[] = { "qps", "queue", "duration", NULL };
 	opts_check(L, idx, "capacity", keys, false);
 	if (!opts_has(L, idx, "qps"))
 		luaL_error(L, "capacity: option 'qps' is required (queries served per second)");
 	a->verb = RUN_CAPACITY;
-	a->resolver = resolver_check(L, self);
+	fault_target(L, self, a);
 	a->qps = opts_number(L, idx, "qps", 0, 0.1, 10000000, "capacity");
 	a->queue = (unsigned)opts_number(L, idx, "queue", 100, 1, 1000000, "capacity");
 	a->duration = opts_number(L, idx, "duration", 0, 0, 7 * 24 * 3600.0, "capacity");
@@ -299,12 +309,12 @@ static int push_healed(lua_State *L, const struct run_action *a, const struct ru
 }
 
 const struct action_method resolver_actions[] = {
-	{ "hang", parse_hang, true, false, push_fault },
-	{ "delay", parse_delay, true, false, push_fault },
-	{ "rcode", parse_rcode, true, false, push_fault },
-	{ "truncate", parse_truncate, true, false, push_fault },
+	{ "hang", resolver_parse_hang, true, false, push_fault },
+	{ "delay", resolver_parse_delay, true, false, push_fault },
+	{ "rcode", resolver_parse_rcode, true, false, push_fault },
+	{ "truncate", resolver_parse_truncate, true, false, push_fault },
 	{ "wrong", parse_wrong, true, false, push_fault },
-	{ "capacity", parse_capacity, true, false, push_fault },
+	{ "capacity", resolver_parse_capacity, true, false, push_fault },
 	{ "heal", parse_heal, true, false, push_healed },
 	{ "stop", parse_stop, true, false, NULL },
 	{ "start", parse_start, true, false, NULL },
