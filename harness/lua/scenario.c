@@ -77,6 +77,8 @@ static int declare_action(lua_State *L, double at, int target, const char *metho
 		table = fault_actions, type = "fault";
 	else if (luaL_testudata(L, target, BIND_PROCESS))
 		table = process_actions, type = "process";
+	else if (luaL_testudata(L, target, BIND_CLIENT))
+		table = client_actions, type = "client";
 	char where[256];
 	const char *what = luaL_tolstring(L, target, NULL);
 	luaL_where(L, 1);
@@ -96,7 +98,7 @@ static int declare_action(lua_State *L, double at, int target, const char *metho
 					  where, type, method, opts_closest(method, names));
 		}
 		return luaL_error(L, "%sa %s has no actions: the target must be a resolver, a "
-				     "process, a zone source, a vip or a fault",
+				     "process, a zone source, a vip, a client or a fault",
 				  where, luaL_typename(L, target));
 	}
 	lua_pushcfunction(L, declare_parse);
@@ -122,6 +124,12 @@ static int s_at(lua_State *L)
 		check_not_started(L, sc);
 		if (sched_every(L, t, 0, t, 3) != 0)
 			return luaL_error(L, "out of memory");
+		lua_createtable(L, 0, 2);
+		lua_pushvalue(L, 2);
+		lua_setfield(L, -2, "at");
+		lua_pushvalue(L, 3);
+		lua_setfield(L, -2, "fn");
+		decl_record(L, "at", -1);
 		return 0;
 	}
 	lua_settop(L, 5); /* self, t, target, method, options (nil if absent) */
@@ -165,6 +173,16 @@ static int s_every(lua_State *L)
 	check_not_started(L, sc);
 	if (sched_every(L, from, every, to, 3) != 0)
 		return luaL_error(L, "out of memory");
+	lua_createtable(L, 0, 4);
+	lua_pushnumber(L, every);
+	lua_setfield(L, -2, "every");
+	lua_pushnumber(L, from);
+	lua_setfield(L, -2, "from");
+	lua_pushnumber(L, to);
+	lua_setfield(L, -2, "to");
+	lua_pushvalue(L, 3);
+	lua_setfield(L, -2, "fn");
+	decl_record(L, "every", -1);
 	return 0;
 }
 
@@ -259,6 +277,7 @@ static int scenario_new(lua_State *L)
 	struct scenario **box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = sc;
 	luaL_setmetatable(L, BIND_SCENARIO);
+	decl_record(L, "scenario", 1);
 	return 1;
 }
 
@@ -316,9 +335,15 @@ static void script_stop(void *script)
 		sched_stop(scenario_sched(sc));
 }
 
+static void script_declare(void *script, struct history *h)
+{
+	decl_write(script, h);
+}
+
 static const struct runner_script lua_script = {
 	.close = script_close,
 	.stop = script_stop,
+	.declare = script_declare,
 	.key = "lua",
 	.version = LUA_RELEASE,
 };

@@ -394,8 +394,11 @@ enum runner_outcome runner_run(struct runner *r)
 	r->env.running = true;
 	r->last_tick = -1;
 	watchdog_attach_history(r->hist, r->env.t0);
-	if (r->hist)
+	if (r->hist) {
 		write_meta(r);
+		if (r->script && r->script_ops && r->script_ops->declare)
+			r->script_ops->declare(r->script, r->hist);
+	}
 	if (arm(r, &r->end_ev, -1, 0, on_end, duration) != 0 ||
 	    arm(r, &r->deadline_ev, -1, 0, on_deadline, duration + GRACE_S) != 0 ||
 	    arm(r, &r->flush_ev, -1, EV_PERSIST, on_flush, FLUSH_INTERVAL_US / 1e6) != 0 ||
@@ -421,6 +424,11 @@ enum runner_outcome runner_run(struct runner *r)
 	}
 	env_say(&r->env, "run '%s' for %g s, seed %llu", r->name, duration,
 		   (unsigned long long)r->env.seed);
+	if (r->hist) {
+		/* The farm is up: what the timeline has due at 0 runs from here. */
+		history_begin(r->hist, runner_now(r), "running");
+		history_end(r->hist);
+	}
 	watchdog_loop(true);
 	int dispatched = event_base_dispatch(r->base);
 	watchdog_loop(false);
