@@ -9,6 +9,7 @@
 #include "harness/record/outfile.h"
 #include "harness/record/rederive.h"
 #include "harness/record/report.h"
+#include "harness/replay.h"
 #include "harness/runner.h"
 #include "harness/run/watchdog.h"
 #include "harness/sandbox.h"
@@ -74,6 +75,7 @@ static void usage(FILE *out)
 		"within a second of SIGINT/SIGTERM (exit 2), its history ended, no report.\n"
 		"Colours follow NO_COLOR. See docs/checks.md and docs/scenario-api.md.\n\n");
 	suite_usage(out);
+	replay_usage(out);
 }
 
 struct report_opts {
@@ -514,6 +516,8 @@ int main(int argc, char **argv)
 		return sandbox_ns_exit(cmd_run(argc - 1, argv + 1));
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "replay") == 0)
+		return replay_main(argc - 1, argv + 1);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return DNSCHAOS_EXIT_PASS;

@@ -10,7 +10,7 @@ The layers, from the ground up (docs/architecture.md, "Layers"):
   3  harness/farm/, harness/clients/    the farm and the clients (given a run_env)
   4  harness/run/                       the run: registry, timeline, clock, run_act, watchdog
   5  harness/lua/                       the description (Lua); the scheduler
-  6  harness/runner.h, main.c, suite.*  the program
+  6  harness/runner.h, main.c, suite.*, replay.*  the program
 
 A file may include a file of its own folder or of a lower layer, never one of
 a higher layer, and never one of another folder on the same layer (farm/ and
@@ -39,6 +39,7 @@ LAYERS = [
     ("harness/runner.", 6),
     ("harness/main.", 6),
     ("harness/suite.", 6),
+    ("harness/replay.", 6),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
