@@ -11,10 +11,13 @@
  * at the end). Write: the Lua text, grouped (farm, clients, timeline,
  * expectations), into memory first, then out at once.
  *
- * Times: each entry at its line's time floored to 10 ms (REPLAY_GRID_S), so
- * that the replay's own lines (its timers fire a little after their time)
- * floor to the same entry again; entries that ran at the loop's first turn
- * (the `running` line) are written at 0.
+ * Times: an action a timeline entry took (the `timeline` line after its
+ * lines says when the entry was due) is written at that time, so the replay's
+ * own history gives the same times again whatever its timers' lateness; any
+ * other (by hand, or from a timeline function after it paused) at its
+ * line's time floored to 1 ms (REPLAY_GRID_S), or at 0 if it ran at the
+ * loop's first turn (the `running` line), and after what its earlier
+ * entries caused later (a transfer's boot, a reboot).
  */
 #define _GNU_SOURCE /* realpath */
 #include "harness/replay.h"
@@ -33,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REPLAY_GRID_S 0.01   /* entries at the line's time floored to this */
+#define REPLAY_GRID_S 0.001  /* entries at their due time rounded, or the line's time floored, to this */
 #define REPLAY_FIRST_S 0.010 /* after the running line: the loop's first turn */
 #define JSON_DEPTH 32
 
@@ -438,7 +441,8 @@ struct ev {
 	size_t line; /* 1-based */
 	const char *type;
 	struct jv v;
-	int disp; /* enum disp, for heals */
+	int disp;  /* enum disp, for heals */
+	double at; /* when the timeline entry that wrote it was due (a timeline line), or -1 */
 };
 
 enum disp { D_EMIT, D_SKIP, D_HEAL_ALL, D_HEAL_ONE };
@@ -897,6 +901,7 @@ static int add_ev(struct replay *r, size_t i, const struct jv *v, const char *ty
 	p[r->nevs].type = type;
 	p[r->nevs].v = *v;
 	p[r->nevs].disp = D_EMIT;
+	p[r->nevs].at = -1;
 	r->nevs++;
 	return 0;
 }
@@ -952,6 +957,12 @@ static int read_history(struct replay *r)
 			r->decl_lines[r->ndecls++] = i + 1;
 		} else if (strcmp(type, "running") == 0) {
 			r->running_t = jv_num(&v, "t", 0);
+		} else if (strcmp(type, "timeline") == 0) {
+			/* The lines just before it were its entry's: due at "at". */
+			double at = jv_num(&v, "at", -1), k = jv_num(&v, "lines", 0);
+			for (size_t q = r->nevs; q-- > 0 && r->evs[q].line + k > i;)
+				if (at >= 0)
+					r->evs[q].at = at;
 		} else if (strcmp(type, "version") == 0) {
 			const char *dg = jv_str(&v, "digest"), *f = jv_str(&v, "file");
 			if (!dg || !f)
@@ -982,9 +993,18 @@ static int read_history(struct replay *r)
 		if (r->a.oom)
 			goto oom;
 	}
-	/* The teardown: from the duration, or from where an interrupted run began to stop. */
-	if (r->end_reason && strcmp(r->end_reason, "duration") == 0)
+	/* The teardown: from the duration (or where it began, when the run was
+	 * made longer while it played), or from where an interrupted run began to stop. */
+	if (r->end_reason && strcmp(r->end_reason, "duration") == 0) {
 		r->stop_t = r->duration;
+		if (state_end > r->duration + 0.5) {
+			note(r, "the run went on past its planned %.3f s, to %.3f s (made longer while it "
+				"played): the replay lasts that long",
+			     r->duration, state_end);
+			r->duration = ceil(state_end * 10) / 10;
+			r->stop_t = state_end;
+		}
+	}
 	else if (state_end >= 0 && (r->stop_t < 0 || state_end < r->stop_t))
 		r->stop_t = state_end;
 	if (!r->end_reason) {
@@ -1171,11 +1191,13 @@ static int decide(struct replay *r)
 
 /* ---- writing the timeline ---- */
 
-static double entry_time(const struct replay *r, double t)
+static double entry_time(const struct replay *r, const struct ev *e)
 {
-	if (r->running_t >= 0 && t < r->running_t + REPLAY_FIRST_S)
+	if (e->at >= 0)
+		return floor(e->at / REPLAY_GRID_S + 0.5) * REPLAY_GRID_S;
+	if (r->running_t >= 0 && e->t < r->running_t + REPLAY_FIRST_S)
 		return 0;
-	return floor(t / REPLAY_GRID_S + 1e-6) * REPLAY_GRID_S;
+	return floor(e->t / REPLAY_GRID_S + 1e-6) * REPLAY_GRID_S;
 }
 
 /* The boot plan of target's next boot line at or after index i ("zone = v1", "boot = 'source'"). */
@@ -1304,6 +1326,7 @@ static void fault_opts(struct replay *r, struct sbuf *b, const struct ev *e, con
 struct pace {
 	const char *target;
 	double shift;
+	double last;  /* the original time of its last entry */
 	bool entered; /* after a first entry: what came before is the start's */
 };
 
@@ -1348,7 +1371,9 @@ static bool is_entry(const struct ev *e)
 
 static void sb_time(struct sbuf *b, double t)
 {
-	sb_printf(b, "%.2f", t);
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, "%.3f", t);
+	sb_num(b, tmp);
 }
 
 static void write_timeline(struct replay *r, struct sbuf *b)
@@ -1377,8 +1402,8 @@ static void write_timeline(struct replay *r, struct sbuf *b)
 	bool handles = false;
 	for (size_t i = 0; i < r->nfaults; i++)
 		handles |= r->faults[i].handle;
-	sb_puts(b, "\n-- The timeline, as the history recorded it: each entry at its line's time "
-		   "(to 10 ms).\n");
+	sb_puts(b, "\n-- The timeline, as the history recorded it: each entry when it was due, or "
+		   "at its line's time.\n");
 	if (handles)
 		sb_puts(b, "local faults = {} -- faults healed one by one, by their id in the original\n");
 	double last_t = 0, after = -1;
@@ -1391,13 +1416,24 @@ static void write_timeline(struct replay *r, struct sbuf *b)
 		 * same target stays after it. */
 		struct pace *pc = pace_of(r, e);
 		if (!is_entry(e)) {
-			/* Any target's: a reload may need the source a start brought back. */
-			if (pc && pc->entered && e->t - pc->shift > after)
+			/* What an entry's call did at once (a state down, a heal, a boot
+			 * from files) comes before the next entry anyway; what came later
+			 * (a transfer's boot, a reboot after a crash's down time) is
+			 * waited for: by any target's next entry, as a reload may need
+			 * the source a start brought back. */
+			bool later = strcmp(e->type, "boot") == 0 && jv_str(&e->v, "from") &&
+				     strcmp(jv_str(&e->v, "from"), "source") == 0;
+			if ((strcmp(e->type, "boot") == 0 || (strcmp(e->type, "state") == 0 &&
+							      jv_str(&e->v, "state") &&
+							      strcmp(jv_str(&e->v, "state"), "up") == 0)) &&
+			    pc && e->t - pc->last > 0.001)
+				later = true;
+			if (later && pc && pc->entered && e->t - pc->shift > after)
 				after = e->t - pc->shift;
 			continue;
 		}
-		double t = entry_time(r, e->t);
-		if (after >= 0 && t <= after)
+		double t = entry_time(r, e);
+		if (e->at < 0 && after >= 0 && t <= after)
 			t = floor(after / REPLAY_GRID_S + 1e-6) * REPLAY_GRID_S + REPLAY_GRID_S;
 		if (t < last_t)
 			t = last_t;
@@ -1406,6 +1442,7 @@ static void write_timeline(struct replay *r, struct sbuf *b)
 		last_t = t;
 		if (pc) {
 			pc->shift = e->t - t;
+			pc->last = e->t;
 			pc->entered = true;
 		}
 		const struct jv *v = &e->v;

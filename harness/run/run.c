@@ -1023,7 +1023,29 @@ int runner_at_call(struct runner *r, double at, double every, double until,
 }
 
 /* Runs one timeline entry: its call, or its action through run_act. */
+static void entry_run_due(struct run_entry *e);
+
+/*
+ * Runs one timeline entry, then, if it wrote lines, a `timeline` line saying
+ * when it was due: the lines it wrote at once are the entry's, whatever
+ * the timer's lateness (docs/history.md; `dnschaos replay` reads it).
+ */
 static void entry_run(struct run_entry *e)
+{
+	struct runner *r = e->run;
+	double due = e->every > 0 ? e->next : e->at;
+	uint64_t before = r->hist ? history_lines(r->hist) : 0;
+	entry_run_due(e);
+	uint64_t after = r->hist ? history_lines(r->hist) : 0;
+	if (r->hist && after > before) {
+		history_begin(r->hist, runner_now(r), "timeline");
+		history_double(r->hist, "at", due, 6);
+		history_uint(r->hist, "lines", after - before);
+		history_end(r->hist);
+	}
+}
+
+static void entry_run_due(struct run_entry *e)
 {
 	struct runner *r = e->run;
 	if (e->every > 0) {

@@ -16,14 +16,14 @@ faults.lua). Then, for each:
 - `dnschaos replay HISTORY --output FILE` exits 0, warns on stderr about
   what it left out (timeline functions, check(fn)) and names it in the
   comment at the top; the scenario is grouped (farm, clients, timeline in
-  time order, expectations);
+  time order, expectations), each entry when the original's was due;
 - the replay runs, and `dnschaos check` of its history against it gives the
   same exit code as the run (the scenario passes check itself);
 - the fault timeline is the same: the (target, kind, action) of every fault,
   state and publish line, every VIP membership change made by hand and
   every rate change, matched one to one, each within TOLERANCE_S of the
-  original's time (entries of the loop's first turn compared from the
-  running line);
+  original's time (what happens at the start compared from the running
+  line);
 - the game day's verdict and each of its expectations' results are the
   original's (the shipped scenarios' verdicts are calibrated on an idle
   machine and are not compared here; their timelines are);
@@ -46,19 +46,24 @@ import time
 BIN, REPO = sys.argv[1], sys.argv[2]
 failed = 0
 
-# Timeline tolerance: the replay writes each entry at its line's time floored
-# to 10 ms (GRID_S), and a timer on the loop fires late by as long as the loop
-# takes to come back to it: a busy callback, or a core the scheduler gave to
-# another process (the test runs four scenarios at once on a 2-core machine).
-# 50 ms covers that lateness with margin (measured: printed at the end; the
-# history writes a stall line only from 250 ms on, docs/history.md).
-GRID_S = 0.010
-LATENESS_S = 0.050
+# Timeline tolerance. The replay writes each entry when the original's entry
+# was due (to 1 ms, GRID_S), or, for an action without one (by hand, or from
+# a timeline function after it paused), at its line's time floored to 1 ms.
+# Each run's timers fire late by as long as its loop takes to come back to
+# them: a busy callback, or a core the scheduler gave to another process (the
+# test runs three scenarios at once, on a 2-core machine shared with builds).
+# Measured here: mostly under 1 ms, 20 ms and once 119 ms under load. The
+# harness itself counts its loop as on time up to 250 ms late (a stall line
+# only from there on, docs/history.md), so that is the bound: a difference
+# beyond it is not lateness. Sequence errors (a fault doubled, missing,
+# another kind) fail whatever the tolerance.
+GRID_S = 0.001
+LATENESS_S = 0.250
 TOLERANCE_S = GRID_S + LATENESS_S
 # The start: the farm comes up before the loop runs (the running line), in a
 # time that varies from run to run (threads, transfers); what happens within
-# START_S of it (the first turn's entries, the first boots from the source) is
-# compared from the running line, the rest from the run's start.
+# START_S after it (the first turn's entries, the first boots from the
+# source) is compared from the running line, the rest from the run's start.
 START_S = 0.100
 
 
@@ -122,7 +127,8 @@ def compare_timelines(name, h1, h2):
                                           and not any(x[1][0] == 'rate' and x[1][1] == e[1][1]
                                                       and x[0] < e[0] for x in evs))]
     def norm(t, run):
-        return t - run if t < run + START_S else t
+        # Before the running line: the farm's start, from 0; just after it, from it.
+        return t - run if run <= t < run + START_S else t
     used = [False] * len(b)
     worst, worst_key = 0.0, ''
     missing = []
@@ -203,6 +209,8 @@ def main():
             bad('%s: the scenario is not grouped farm, clients, timeline, expectations' % name,
                 text)
         times = [float(m) for m in re.findall(r'^s:at\(([0-9.]+),', text, re.M)]
+        if not times:
+            bad('%s: no timeline entry' % name, text)
         if times != sorted(times):
             bad('%s: the timeline is not in time order' % name, times)
         if os.stat(lua).st_mode & 0o777 != 0o600:
@@ -217,22 +225,22 @@ def main():
                 r'app:rate\(25\)\n',
                 r'local internal_v2 = s:zone\("\.\./\.\./\.\./\.\./.*scenarios/zones/internal\.v2\.zone"\)'
                 if REPO.startswith('/') else r's:zone',
-                r's:at\(0\.00, r1, "capacity", \{ qps = 400, queue = 50 \}\)',
-                r's:at\(0\.60, r2, "delay", \{ ms = 150, jitter = 20, duration = 0\.7 \}\)',
+                r's:at\(0, r1, "capacity", \{ qps = 400, queue = 50 \}\)',
+                r's:at\(0\.6, r2, "delay", \{ ms = 150, jitter = 20, duration = 0\.7 \}\)',
                 r's:at\(0\.85, function\(\) faults\[\d+\] = r_3:rcode\{ rcode = "REFUSED" \} end\)',
-                r's:at\(1\.30, function\(\) r_3:heal\(faults\[\d+\]\) end\)',
-                r's:at\(1\.50, r1, "heal"\)',
-                r's:at\(1\.60, r2, "wrong", \{ zone = internal_v1, duration = 0\.5 \}\)',
-                r's:at\(2\.00, r2, "crash", \{ down = 0\.4, zone = internal_v1 \}\)',
-                r's:at\(2\.50, vip, "remove", \{ backend = r2 \}\)',
-                r's:at\(2\.60, r1, "stop"\)',
-                r's:at\(2\.90, r1, "start", \{ boot = "source" \}\)',
-                r's:at\(3\.20, truth, "publish", \{ zone = internal_v3 \}\)',
-                r's:at\(3\.40, r_3, "reload", \{ zone = internal_v1 \}\)',
-                r's:at\(3\.60, r_3, "restart", \{ zone = internal_v3 \}\)',
-                r's:at\(3\.80, r_3, "heal"\)',
-                r's:at\(4\.00, app, "rate", \{ rate = 40 \}\)',
-                r's:at\(4\.50, app, "rate", \{ rate = 10 \}\)\n\n',
+                r's:at\(1\.3, function\(\) r_3:heal\(faults\[\d+\]\) end\)',
+                r's:at\(1\.5, r1, "heal"\)',
+                r's:at\(1\.6, r2, "wrong", \{ zone = internal_v1, duration = 0\.5 \}\)',
+                r's:at\(2, r2, "crash", \{ down = 0\.4, zone = internal_v1 \}\)',
+                r's:at\(2\.5, vip, "remove", \{ backend = r2 \}\)',
+                r's:at\(2\.6, r1, "stop"\)',
+                r's:at\(2\.9, r1, "start", \{ boot = "source" \}\)',
+                r's:at\(3\.2, truth, "publish", \{ zone = internal_v3 \}\)',
+                r's:at\(3\.4, r_3, "reload", \{ zone = internal_v1 \}\)',
+                r's:at\(3\.6, r_3, "restart", \{ zone = internal_v3 \}\)',
+                r's:at\(3\.8, r_3, "heal"\)',
+                r's:at\(4, app, "rate", \{ rate = 40 \}\)',
+                r's:at\(4\.5, app, "rate", \{ rate = 10 \}\)\n\n',
                 r's:expect\{ "fast enough before", latency\{ client = "app", from = 0\.2, p = 50, to = 0\.5 \}, at_most = 400, baseline = true \}',
             ]
             missing = [w for w in want if not re.search(w, text)]
