@@ -38,6 +38,7 @@
 
 #define REPLAY_GRID_S 0.001  /* entries at their due time rounded, or the line's time floored, to this */
 #define REPLAY_FIRST_S 0.010 /* after the running line: the loop's first turn */
+#define REPLAY_LATE_S 0.25   /* an entry run later than this after it was due keeps its line's time */
 #define JSON_DEPTH 32
 
 /* ---- memory: one arena for everything read back ---- */
@@ -960,6 +961,10 @@ static int read_history(struct replay *r)
 		} else if (strcmp(type, "timeline") == 0) {
 			/* The lines just before it were its entry's: due at "at". */
 			double at = jv_num(&v, "at", -1), k = jv_num(&v, "lines", 0);
+			/* Far later than due (the loop held up, the timeline paused by
+			 * hand): when it happened is what the replay repeats. */
+			if (jv_num(&v, "t", 0) - at > REPLAY_LATE_S)
+				at = -1;
 			for (size_t q = r->nevs; q-- > 0 && r->evs[q].line + k > i;)
 				if (at >= 0)
 					r->evs[q].at = at;

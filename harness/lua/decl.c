@@ -238,10 +238,9 @@ static void userdata(lua_State *L, int idx, struct jbuf *b, int depth)
 		lua_pop(L, 1);
 		jb_put(b, "}", 1);
 	} else {
-		const char *type = luaL_getmetafield(L, idx, "__name") == LUA_TSTRING
-					   ? lua_tostring(L, -1) : "userdata";
-		snprintf(where, sizeof where, "%s", type);
-		if (lua_type(L, -1) == LUA_TSTRING)
+		int t = luaL_getmetafield(L, idx, "__name"); /* pushes nothing when absent */
+		snprintf(where, sizeof where, "%s", t == LUA_TSTRING ? lua_tostring(L, -1) : "userdata");
+		if (t != LUA_TNIL)
 			lua_pop(L, 1);
 		jb_ref(b, where, NULL, NULL);
 	}

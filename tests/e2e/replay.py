@@ -222,7 +222,7 @@ def main():
                 r'replay_gameday\.lua:\d+: a timeline function \(s:every\(interval, fn\)\)',
                 r'the expectation "a custom check", measured by a Lua function',
                 r'local r_3 = s:resolver\{ name = "r-3", zone = internal_v2 \}',
-                r'app:rate\(25\)\n',
+                r'app:rate\(40\)\n',
                 r'local internal_v2 = s:zone\("\.\./\.\./\.\./\.\./.*scenarios/zones/internal\.v2\.zone"\)'
                 if REPO.startswith('/') else r's:zone',
                 r's:at\(0, r1, "capacity", \{ qps = 400, queue = 50 \}\)',
@@ -239,8 +239,8 @@ def main():
                 r's:at\(3\.4, r_3, "reload", \{ zone = internal_v1 \}\)',
                 r's:at\(3\.6, r_3, "restart", \{ zone = internal_v3 \}\)',
                 r's:at\(3\.8, r_3, "heal"\)',
-                r's:at\(4, app, "rate", \{ rate = 40 \}\)',
-                r's:at\(4\.5, app, "rate", \{ rate = 10 \}\)\n\n',
+                r's:at\(4, app, "rate", \{ rate = 60 \}\)',
+                r's:at\(4\.5, app, "rate", \{ rate = 20 \}\)\n\n',
                 r's:expect\{ "fast enough before", latency\{ client = "app", from = 0\.2, p = 50, to = 0\.5 \}, at_most = 400, baseline = true \}',
             ]
             missing = [w for w in want if not re.search(w, text)]

@@ -5,9 +5,10 @@
 -- answer from a zone file, a crash with a stale reboot, a stop and a start,
 -- a restart, a reload, a publish, a VIP member pulled and put back, rate
 -- changes from a timeline function, and expectations of several metrics.
--- Every fault meets a lookup (direct keeps one in flight at r-3 all the
--- time, so even its instant reload and restart are met): the verdict is a
--- pass, not inconclusive, and the replay must give the same.
+-- Every fault meets a lookup (direct and direct2 keep one in flight at r-3
+-- all the time, so even its instant reload and restart are met; app sends
+-- 40 lookups a second through the VIP): the verdict is a pass, not
+-- inconclusive, and the replay must give the same.
 local s = scenario{ name = "replay game day", duration = 6, seed = 21, grace = 0.2 }
 
 local v2 = s:zone("../../scenarios/zones/internal.v2.zone")
@@ -24,7 +25,11 @@ local app = s:client{ name = "app", stack = "c-ares", target = vip, names = "db-
                       rate = 20, from = 0.2, to = 5.8, timeout = 0.4, attempts = 2 }
 s:client{ name = "direct", stack = "glibc", target = r3, names = { "db-primary.internal", "app.internal" },
           concurrency = 1, from = 0.2, to = 3.9, timeout = 1, attempts = 2 }
-app:rate(25) -- in setup: part of the declaration
+-- A second closed loop at r-3, so that one lookup or another is always in
+-- flight there, even on a loaded machine, when its instant faults come.
+s:client{ name = "direct2", stack = "glibc", target = r3, names = "db-replica.internal",
+          concurrency = 1, from = 0.2, to = 3.9, timeout = 1, attempts = 2 }
+app:rate(40) -- in setup: part of the declaration
 
 s:at(0, r1, "capacity", { qps = 400, queue = 50 })
 s:at(0, r3, "delay", { ms = 20 }) -- paces direct's closed loop: about 40 lookups a second
@@ -46,9 +51,9 @@ s:at(3.2, truth, "publish", { zone = v3 })
 s:at(3.4, r3, "reload", { zone = v1 })
 s:at(3.6, r3, "restart", { zone = v3 })
 s:at(3.8, r3, "heal")
-s:at(4.0, function() app:rate(40) end)
-s:at(4.5, app, "rate", { rate = 10 })
-s:every(0.5, function() app:rate(10) end, { from = 4.6, to = 5 }) -- no change: no entry
+s:at(4.0, function() app:rate(60) end)
+s:at(4.5, app, "rate", { rate = 20 })
+s:every(0.5, function() app:rate(20) end, { from = 4.6, to = 5 }) -- no change: no entry
 
 s:expect{ "app mostly succeeds", success_rate{ client = "app", from = 0.2, to = 5.8 }, at_least = 0.3 }
 s:expect{ "direct sees the rcode", success_rate{ client = "direct", from = 0.9, to = 1.4 }, at_most = 0.99 }
