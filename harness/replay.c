@@ -39,6 +39,7 @@
 #define REPLAY_GRID_S 0.001  /* entries at their due time rounded, or the line's time floored, to this */
 #define REPLAY_FIRST_S 0.010 /* after the running line: the loop's first turn */
 #define REPLAY_LATE_S 0.25   /* an entry run later than this after it was due keeps its line's time */
+#define REPLAY_SETTLE_S 0.02 /* an entry after what an earlier one caused later comes this much after it */
 #define JSON_DEPTH 32
 
 /* ---- memory: one arena for everything read back ---- */
@@ -297,6 +298,40 @@ static const char *jp_string(struct jparse *j)
 
 static void jp_value(struct jparse *j, struct jv *v, int depth);
 
+/* Whether s (n bytes) is a JSON number (RFC 8259): what is copied into the Lua text as it is. */
+static bool jp_number_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0') {
+		i++;
+	} else if (i < n && s[i] >= '1' && s[i] <= '9') {
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	} else {
+		return false;
+	}
+	if (i < n && s[i] == '.') {
+		size_t d = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return false;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t d = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == d)
+			return false;
+	}
+	return i == n;
+}
+
 /* Elements or members into a list, then into the value's arrays. */
 struct jitem {
 	struct jitem *next;
@@ -396,7 +431,7 @@ static void jp_value(struct jparse *j, struct jv *v, int depth)
 		const char *start = j->p;
 		while (j->p < j->end && strchr("+-0123456789.eE", *j->p))
 			j->p++;
-		if (j->p == start) {
+		if (!jp_number_ok(start, (size_t)(j->p - start))) {
 			j->bad = true;
 			return;
 		}
@@ -780,7 +815,7 @@ static void lua_ref(struct replay *r, struct sbuf *b, const struct jv *v, const 
 		sb_puts(b, zone_var(r, jv_str(v, "file"), false));
 		return;
 	}
-	if (strcmp(ref, "metric") == 0 && jv_str(v, "metric")) {
+	if (strcmp(ref, "metric") == 0 && jv_str(v, "metric") && lua_ident(jv_str(v, "metric"))) {
 		sb_puts(b, jv_str(v, "metric"));
 		const struct jv *o = jv_get(v, "opts");
 		if (o && o->type == JV_OBJ) {
@@ -1438,8 +1473,8 @@ static void write_timeline(struct replay *r, struct sbuf *b)
 			continue;
 		}
 		double t = entry_time(r, e);
-		if (e->at < 0 && after >= 0 && t <= after)
-			t = floor(after / REPLAY_GRID_S + 1e-6) * REPLAY_GRID_S + REPLAY_GRID_S;
+		if (e->at < 0 && after >= 0 && t < after + REPLAY_SETTLE_S)
+			t = ceil((after + REPLAY_SETTLE_S) / REPLAY_GRID_S - 1e-6) * REPLAY_GRID_S;
 		if (t < last_t)
 			t = last_t;
 		if (t >= r->duration)
@@ -1698,6 +1733,19 @@ static void write_decl(struct replay *r, struct sbuf *b, size_t i)
 	sb_puts(b, "\n");
 }
 
+/*
+ * Text from the history in a -- comment: a history is input like any other,
+ * and a line break in it would end the comment and start code. Control
+ * characters become spaces.
+ */
+static void sb_comment(struct sbuf *b, const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		sb_put(b, c < 0x20 || c == 0x7f ? " " : p, 1);
+	}
+}
+
 static void write_header(struct replay *r, struct sbuf *b)
 {
 	char when[64] = "?";
@@ -1708,17 +1756,25 @@ static void write_header(struct replay *r, struct sbuf *b)
 			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
 	}
 	sb_puts(b, "-- ");
-	sb_puts(b, r->name ? r->name : "?");
+	sb_comment(b, r->name ? r->name : "?");
 	sb_puts(b, ": a recorded run written back as a scenario by `dnschaos replay`.\n");
-	sb_printf(b, "-- Replayed from %s: the run of %s started %s (dnschaos %s).\n", r->path,
-		  r->scenario ? r->scenario : "?", when, r->dnschaos ? r->dnschaos : "?");
+	sb_puts(b, "-- Replayed from ");
+	sb_comment(b, r->path);
+	sb_puts(b, ": the run of ");
+	sb_comment(b, r->scenario ? r->scenario : "?");
+	sb_printf(b, " started %s (dnschaos ", when);
+	sb_comment(b, r->dnschaos ? r->dnschaos : "?");
+	sb_puts(b, ").\n");
 	sb_puts(b, "-- It repeats that run's farm, clients, timeline (every fault, lifecycle action,\n"
 		   "-- publish, VIP membership change and rate change, scripted or by hand, at the\n"
 		   "-- time its line has) and expectations (docs/gameday.md).\n");
 	if (r->nnotes) {
 		sb_puts(b, "--\n-- Left out, because the history cannot repeat it:\n");
-		for (size_t i = 0; i < r->nnotes; i++)
-			sb_printf(b, "--   %s\n", r->notes[i]);
+		for (size_t i = 0; i < r->nnotes; i++) {
+			sb_puts(b, "--   ");
+			sb_comment(b, r->notes[i]);
+			sb_puts(b, "\n");
+		}
 	}
 	sb_puts(b, "\n");
 }
@@ -1822,6 +1878,11 @@ static int build(struct replay *r, struct sbuf *out)
 		const struct jv *m = jv_get(o, "2");
 		const char *metric = m ? jv_str(m, "metric") : NULL;
 		const struct jv *mo = m ? jv_get(m, "opts") : NULL;
+		if (metric && !lua_ident(metric)) {
+			note(r, "%s: an expectation whose metric is not a name (%s): left out",
+			     where && where[0] ? where : "?", metric);
+			continue;
+		}
 		if (!metric || strcmp(metric, "check") == 0 || (mo && mo->type != JV_OBJ && mo->type != JV_NULL)) {
 			note(r, "%s: the expectation \"%s\", measured by a Lua function (check(fn)), "
 				"which cannot be written down",

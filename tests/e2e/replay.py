@@ -332,6 +332,32 @@ def main():
     case('bad-output-dir', meta, r'no/such/dir',
          ['replay', os.path.join(work, 'gameday.1.jsonl'), '--output',
           os.path.join(work, 'no/such/dir/x.lua')])
+    # A history is input: nothing in it may become code. Line breaks in text
+    # that lands in comments, a metric that is not a name, a number that is
+    # not one.
+    src = open(os.path.join(work, 'gameday.1.jsonl'), encoding='utf-8').read()
+    hostile = src.replace('"name":"replay game day"', '"name":"x\\nerror(\'name\')\\n--"', 1)
+    hostile = re.sub(r'("what":"at","where":")([^"]*)"', lambda m: m.group(1) + m.group(2) + '\\nerror(\'where\')"', hostile, 1)
+    hostile = hostile.replace('"metric":"wrong_answers"', '"metric":"error(\'metric\') or wrong_answers"', 1)
+    for label, text in (('hostile', hostile),):
+        p = os.path.join(work, label + '.jsonl')
+        with open(p, 'w', encoding='utf-8') as f:
+            f.write(text)
+        out = os.path.join(work, label + '.lua')
+        r = run(['replay', p, '--output', out])
+        made = open(out, encoding='utf-8').read() if r.returncode == 0 else ''
+        code = [l for l in made.splitlines() if 'error(' in l and not l.startswith('--')
+                and not l.startswith('local s = scenario{ name = "x\\nerror(')]
+        if r.returncode != 0 or code or 'metric is not a name' not in made or \
+                text == src or made.count('error(') < 3:
+            bad('%s: exit %d, code from the history: %s' % (label, r.returncode, code),
+                r.stderr + made[:3000])
+        else:
+            ok('%s: text from the history stays text (comments, strings; a bad metric left out)'
+               % label)
+    bad_num = src.replace('"rate":20', '"rate":--1', 1)
+    case('bad-number', bad_num, r'bad-number\.jsonl:\d+: ')
+
     r = run(['replay'])
     if r.returncode != 3 or 'give a history' not in r.stderr:
         bad('replay without a history: exit %d' % r.returncode, r.stderr)
