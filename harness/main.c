@@ -10,6 +10,7 @@
 #include "harness/record/outfile.h"
 #include "harness/record/rederive.h"
 #include "harness/record/report.h"
+#include "harness/replay.h"
 #include "harness/runner.h"
 #include "harness/run/watch.h"
 #include "harness/run/ctl.h"
@@ -90,6 +91,7 @@ static void usage(FILE *out)
 		"within a second of SIGINT/SIGTERM (exit 2), its history ended, no report.\n"
 		"Colours follow NO_COLOR. See docs/checks.md and docs/scenario-api.md.\n\n");
 	suite_usage(out);
+	replay_usage(out);
 }
 
 struct report_opts {
@@ -629,6 +631,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "ctl") == 0)
 		return ctl_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "replay") == 0)
+		return replay_main(argc - 1, argv + 1);
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return DNSCHAOS_EXIT_PASS;

@@ -718,8 +718,10 @@ void farm_fault_record(struct run_env *env, const char *target, uint32_t id, con
 		case FAULT_WRONG:
 			if (spec->wrong_zones) {
 				const struct zone_version *v = zone_set_at(spec->wrong_zones, 0);
-				if (v)
+				if (v) {
 					history_uint(h, "serial", zone_version_serial(v));
+					history_str(h, "file", zone_version_source(v));
+				}
 			} else {
 				inet_ntop(spec->wrong_family, spec->wrong_addr, buf, sizeof buf);
 				history_str(h, "address", buf);

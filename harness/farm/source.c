@@ -252,6 +252,7 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 		}
 		record_publish(s, v, true, t);
 	}
+	bool again = s->announced && env_running(s->env); /* started again during the run (src:start()) */
 	if (env_running(s->env))
 		s->announced = true;
 	if (s->server)
@@ -262,6 +263,18 @@ int farm_source_start(struct farm_source *s, char *err, size_t errlen)
 	if (!s->server)
 		return -1;
 	s->addr = *server_addr(s->server);
+	struct history *h = env_history(s->env);
+	if (again && h) {
+		char buf[80];
+		history_begin(h, env_now(s->env), "state");
+		history_str(h, "source", s->name);
+		history_str(h, "state", "up");
+		history_str(h, "why", "start");
+		history_str(h, "address", addr_str(&s->addr, buf, sizeof buf));
+		history_end(h);
+	}
+	if (again)
+		env_say(s->env, "%s is up again (start)", s->name);
 	return 0;
 }
 

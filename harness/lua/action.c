@@ -125,9 +125,9 @@ const struct action_method *action_lookup(lua_State *L, int target, const char *
 		luaL_error(L, "%s%s has no field or method '%s' (did you mean '%s'?)", where, type,
 			   method, opts_closest(method, names));
 	}
-	luaL_error(L, "%sa %s has no actions: the target must be a resolver, a process, a zone "
-		      "source, a vip or a fault%s",
-		   where, luaL_typename(L, target), clients ? " (or a client)" : "");
+	luaL_error(L, "%sa %s has no actions: the target must be a resolver, a process, a remote, "
+		      "a zone source, a vip, %sa fault",
+		   where, luaL_typename(L, target), clients ? "a client or " : "or ");
 	return NULL;
 }
 

@@ -254,6 +254,20 @@ extern const struct action_method client_actions[];
 
 void action_open(lua_State *L);
 
+/*
+ * What the scenario declared, for the history's declare lines (decl.c).
+ * decl_record keeps the value at idx (an option table, a zone's file, a
+ * table naming a timeline function) as JSON with what declared it ("resolver",
+ * "zone", "expect", "every", ...) and where; a no-op once the run runs. Raises
+ * when the value is too large to record. decl_write writes what was kept as
+ * declare lines (the run calls it right after the meta line).
+ */
+void decl_record(lua_State *L, const char *what, int idx);
+struct history;
+void decl_write(lua_State *L, struct history *h);
+/* The metric's constructor name ("success_rate", "check") if idx is a metric, else NULL. */
+const char *expect_metric_of(lua_State *L, int idx);
+
 /* Pushes an empty action in a userdata whose __gc clears it (run_action_clear). */
 struct run_action *action_push(lua_State *L);
 

@@ -504,14 +504,29 @@ int client_new(lua_State *L)
 	luaL_setmetatable(L, BIND_CLIENT);
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, c);
+	decl_record(L, "client", 2);
 	return 1;
 }
 
-/* c:rate(n): the open-loop rate from now on (0 pauses arrivals); before the run too. */
+/*
+ * c:rate(n): the open-loop rate from now on (0 pauses arrivals); before the
+ * run too. Declared: s:at(t, c, "rate", { rate = n }).
+ */
 static void parse_rate(lua_State *L, int self, int idx, struct run_action *a)
 {
 	struct client *c = client_check(L, self);
-	double rate = luaL_checknumber(L, idx);
+	double rate;
+	if (lua_istable(L, idx)) {
+		static const char *const keys[] = { "rate", NULL };
+		opts_check(L, idx, "rate", keys, false);
+		if (!opts_has(L, idx, "rate"))
+			luaL_error(L, "rate: option 'rate' is required (lookups per second)");
+		lua_getfield(L, idx, "rate");
+		rate = luaL_checknumber(L, -1);
+		lua_pop(L, 1);
+	} else {
+		rate = luaL_checknumber(L, idx);
+	}
 	if (!(rate >= 0 && rate <= 1e6)) /* NaN too */
 		luaL_error(L, "%s:rate: 0 to 1000000 lookups per second, got %f", client_name(c), rate);
 	a->verb = RUN_RATE;
@@ -519,15 +534,29 @@ static void parse_rate(lua_State *L, int self, int idx, struct run_action *a)
 	a->rate = rate;
 }
 
+/* c:rate(n) takes the number itself; s:at(t, c, "rate", { rate = n }) and a control command the table. */
+static const struct action_method rate_method = { "rate", parse_rate, false, true, NULL };
+
 const struct action_method client_actions[] = {
-	{ "rate", parse_rate, false, true, NULL },
+	{ "rate", parse_rate, true, true, NULL },
 	{ NULL, NULL, false, false, NULL },
 };
 
 static int c_rate(lua_State *L)
 {
 	client_check(L, 1);
-	return action_method(L, &client_actions[0]);
+	int n = action_method(L, &rate_method);
+	if (!runner_running(sandbox_runner(L))) {
+		/* A rate set in setup is the declared client's: a declaration too. */
+		lua_createtable(L, 0, 2);
+		lua_pushvalue(L, 1);
+		lua_setfield(L, -2, "client");
+		lua_pushvalue(L, 2);
+		lua_setfield(L, -2, "rate");
+		decl_record(L, "rate", -1);
+		lua_pop(L, 1);
+	}
+	return n;
 }
 
 /* c:stats(): { invoked, ok, failed, timeouts, cancelled, overload, pending, wire, stale, wrong } */

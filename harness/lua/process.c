@@ -122,6 +122,7 @@ int process_new(lua_State *L)
 	luaL_setmetatable(L, BIND_PROCESS);
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, p);
+	decl_record(L, "process", 2);
 	return 1;
 }
 

@@ -89,6 +89,7 @@ int resolver_new(lua_State *L)
 	luaL_setmetatable(L, BIND_RESOLVER);
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, r);
+	decl_record(L, "resolver", 2);
 	return 1;
 }
 

@@ -71,7 +71,7 @@ static int declare_action(lua_State *L, double at, int target, const char *metho
 	lua_pushfstring(L, "%ss:at(%f, %s, '%s'): ", lua_tostring(L, -1), at, what, method);
 	snprintf(where, sizeof where, "%s", lua_tostring(L, -1));
 	lua_pop(L, 3);
-	const struct action_method *m = action_lookup(L, target, method, where, false);
+	const struct action_method *m = action_lookup(L, target, method, where, true);
 	lua_pushcfunction(L, declare_parse);
 	lua_pushvalue(L, target);
 	lua_pushstring(L, method);
@@ -95,6 +95,12 @@ static int s_at(lua_State *L)
 		check_not_started(L, sc);
 		if (sched_every(L, t, 0, t, 3) != 0)
 			return luaL_error(L, "out of memory");
+		lua_createtable(L, 0, 2);
+		lua_pushvalue(L, 2);
+		lua_setfield(L, -2, "at");
+		lua_pushvalue(L, 3);
+		lua_setfield(L, -2, "fn");
+		decl_record(L, "at", -1);
 		return 0;
 	}
 	lua_settop(L, 5); /* self, t, target, method, options (nil if absent) */
@@ -138,6 +144,16 @@ static int s_every(lua_State *L)
 	check_not_started(L, sc);
 	if (sched_every(L, from, every, to, 3) != 0)
 		return luaL_error(L, "out of memory");
+	lua_createtable(L, 0, 4);
+	lua_pushnumber(L, every);
+	lua_setfield(L, -2, "every");
+	lua_pushnumber(L, from);
+	lua_setfield(L, -2, "from");
+	lua_pushnumber(L, to);
+	lua_setfield(L, -2, "to");
+	lua_pushvalue(L, 3);
+	lua_setfield(L, -2, "fn");
+	decl_record(L, "every", -1);
 	return 0;
 }
 
@@ -232,6 +248,7 @@ static int scenario_new(lua_State *L)
 	struct scenario **box = lua_newuserdatauv(L, sizeof *box, 0);
 	*box = sc;
 	luaL_setmetatable(L, BIND_SCENARIO);
+	decl_record(L, "scenario", 1);
 	return 1;
 }
 
@@ -297,10 +314,17 @@ static int script_command(void *script, int argc, char *const argv[], struct run
 	return action_command(script, argc, argv, a, expire, err, errlen);
 }
 
+/* The setup's declarations, as the history's declare lines (decl.c). */
+static void script_declare(void *script, struct history *h)
+{
+	decl_write(script, h);
+}
+
 static const struct runner_script lua_script = {
 	.close = script_close,
 	.stop = script_stop,
 	.command = script_command,
+	.declare = script_declare,
 	.key = "lua",
 	.version = LUA_RELEASE,
 };

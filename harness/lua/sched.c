@@ -314,6 +314,14 @@ int sched_on(lua_State *L)
 	where(L, 1, l->where, sizeof l->where);
 	lua_pushvalue(L, 4);
 	l->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_createtable(L, 0, 3);
+	lua_pushvalue(L, 2);
+	lua_setfield(L, -2, "target");
+	lua_pushstring(L, ev);
+	lua_setfield(L, -2, "event");
+	lua_pushvalue(L, 4);
+	lua_setfield(L, -2, "fn");
+	decl_record(L, "on", -1);
 	return 0;
 }
 

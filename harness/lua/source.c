@@ -55,6 +55,7 @@ int source_new(lua_State *L)
 	lua_pushvalue(L, -2);
 	lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
 	lua_pop(L, 1);
+	decl_record(L, "zone_source", 2);
 	return 1;
 }
 

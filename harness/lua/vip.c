@@ -394,6 +394,7 @@ int vip_new(lua_State *L)
 		return luaL_error(L, "vip: out of memory");
 	lua_pushvalue(L, -1);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, v);
+	decl_record(L, "vip", 2);
 	return 1;
 }
 

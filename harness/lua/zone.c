@@ -31,6 +31,7 @@ int zone_new(lua_State *L)
 	luaL_checkudata(L, 1, BIND_SCENARIO);
 	const char *file = luaL_checkstring(L, 2);
 	zone_push(L, zone_load(L, file));
+	decl_record(L, "zone", 2);
 	return 1;
 }
 

@@ -663,6 +663,11 @@ void history_null(struct history *h, const char *key)
 	put_field(h, key, "null", 4, "history_null");
 }
 
+void history_json(struct history *h, const char *key, const char *json, size_t n)
+{
+	put_field(h, key, json, n, "history_json");
+}
+
 void history_array_begin(struct history *h, const char *key)
 {
 	char *p = field(h, key, 1, "history_array_begin");

@@ -139,6 +139,12 @@ void history_uint(struct history *h, const char *key, uint64_t v);
 void history_double(struct history *h, const char *key, double v, int decimals);
 void history_bool(struct history *h, const char *key, bool v);
 void history_null(struct history *h, const char *key);
+/*
+ * A value the caller wrote as JSON text (n bytes: an object, an array, a
+ * number, ...; strings in it escaped with json_escape's JSON_ESC_PLAIN, numbers
+ * fixed point). Written as it is: the caller vouches for it.
+ */
+void history_json(struct history *h, const char *key, const char *json, size_t n);
 
 /* An array of strings: history_array_begin, history_elem_str..., history_array_end. */
 void history_array_begin(struct history *h, const char *key);

@@ -5,6 +5,7 @@
 #include "harness/run/act.h"
 #include "harness/clients/client.h"
 #include "harness/farm/remote.h"
+#include "harness/record/history.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,17 @@ static int remote_act(const struct run_action *a, struct run_result *res, char *
 		return RUN_ACT_OK;
 	snprintf(err, errlen, "out of memory"); /* the run is stopped already (env_fail) */
 	return RUN_ACT_FAILED;
+/* A client's new rate: a `rate` line (docs/history.md), so a replay can repeat the load. */
+static void record_rate(struct run_env *r, const struct run_action *a)
+{
+	struct history *h = env_history(r);
+	env_say(r, "%s: rate %g", client_name(a->client), a->rate);
+	if (!h)
+		return;
+	history_begin(h, env_now(r), "rate");
+	history_str(h, "client", client_name(a->client));
+	history_double(h, "rate", a->rate, 3);
+	history_end(h);
 }
 
 int run_act(struct run_env *r, const struct run_action *a, struct run_result *res, char *err,
@@ -236,6 +248,7 @@ int run_act(struct run_env *r, const struct run_action *a, struct run_result *re
 			return RUN_ACT_REFUSED;
 		}
 		client_set_rate(a->client, a->rate);
+		record_rate(r, a);
 		return RUN_ACT_OK;
 	case RUN_NONE:
 	case RUN_SUSPEND:

@@ -110,11 +110,14 @@ int runner_exit_code(enum runner_outcome o);
  * What describes the run (the Lua state): the run keeps it and calls back.
  * close frees it (runner_destroy, before the farm); stop is called when the
  * run stops (before teardown: no timeline call may run after it); version
- * names it in the history's meta line ("lua": "Lua 5.4.6").
+ * names it in the history's meta line ("lua": "Lua 5.4.6"); declare writes
+ * the history's declare lines (what the scenario declared: docs/history.md)
+ * right after the meta line (may be NULL).
  */
 struct runner_script {
 	void (*close)(void *script);
 	void (*stop)(void *script);
+	void (*declare)(void *script, struct history *h);
 	const char *key;     /* the meta field: "lua" */
 	const char *version; /* its value */
 	/*

@@ -61,6 +61,11 @@ good = [
     '{"t":2.000420,"type":"end","reason":"duration","lines":12}',
 ]
 
+DECL_SC = '{"t":0.000000,"type":"declare","what":"scenario","where":"x.lua:1","cwd":"/tmp","opts":{"duration":2,"name":"x","seed":7}}'
+DECL_R = '{"t":0.000000,"type":"declare","what":"resolver","where":"x.lua:3","opts":{"name":"r1","source":{"$ref":"zone_source","name":"truth"},"zones":[{"$ref":"zone","file":"zones/internal.v2.zone"}],"gate":{"answer":"servfail"}}}'
+RUNNING = '{"t":0.000400,"type":"running"}'
+RATE = '{"t":0.150000,"type":"rate","client":"app","rate":12.500}'
+
 def fix_count(ls):
     """Makes the end line's count right again after lines were added or removed."""
     ls = list(ls)
@@ -153,6 +158,14 @@ cases = [
     ("stale-record-not-answer", sub(8, '"class":"fresh"', '"class":"stale","stale_records":["10.20.0.15"]'), "not among its answers", ""),
     ("wrong-with-serial", sub(8, '"class":"fresh"', '"class":"wrong","wrong_records":["10.20.0.42"]'), "not expected here", ""),
     ("stale-record-ok", sub(8, '"class":"fresh"', '"class":"stale","stale_records":["10.20.0.42"]'), "ok", ""),
+    # declare, running and rate lines (what `dnschaos replay` reads)
+    ("declare-ok", fix_count([good[0], DECL_SC, DECL_R] + good[1:5] + [RUNNING] + good[5:6] + [RATE] + good[6:]), "ok", ""),
+    ("declare-scenario-without-cwd", insert(1, DECL_SC.replace(',"cwd":"/tmp"', '')), "'cwd' is a required", ""),
+    ("declare-cwd-elsewhere", insert(1, DECL_R.replace('"where"', '"cwd":"/tmp","where"')), "not expected here", ""),
+    ("declare-unknown-what", insert(1, DECL_R.replace('"what":"resolver"', '"what":"router"')), "is not one of", ""),
+    ("declare-not-at-0", insert(1, DECL_R.replace('"t":0.000000', '"t":0.000100')), "was expected", ""),
+    ("declare-bad-ref", insert(1, DECL_R.replace('{"$ref":"zone_source","name":"truth"}', '{"$ref":7}')), "matches none of", ""),
+    ("rate-without-rate", insert(7, RATE.replace(',"rate":12.500', '')), "'rate' is a required", ""),
 ]
 with open(os.path.join(out, "list"), "w") as lst:
     for name, ls, want, opt in cases:

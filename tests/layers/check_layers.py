@@ -11,7 +11,7 @@ The layers, from the ground up (docs/architecture.md, "Layers"):
   4  harness/run/                       the run: registry, timeline, clock, run_act, watchdog
   5  harness/lua/                       the description (Lua); the scheduler
   6  harness/runner.h, main.c, suite.*, the program
-     ctl.*
+     ctl.*, replay.*
 
 A file may include a file of its own folder or of a lower layer, never one of
 a higher layer, and never one of another folder on the same layer (farm/ and
@@ -41,6 +41,7 @@ LAYERS = [
     ("harness/main.", 6),
     ("harness/suite.", 6),
     ("harness/ctl.", 6),
+    ("harness/replay.", 6),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
