@@ -168,6 +168,8 @@ static int remote_act(const struct run_action *a, struct run_result *res, char *
 		return RUN_ACT_OK;
 	snprintf(err, errlen, "out of memory"); /* the run is stopped already (env_fail) */
 	return RUN_ACT_FAILED;
+}
+
 /* A client's new rate: a `rate` line (docs/history.md), so a replay can repeat the load. */
 static void record_rate(struct run_env *r, const struct run_action *a)
 {
