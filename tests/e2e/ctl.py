@@ -197,7 +197,7 @@ def part_commands(work):
     first = min(x["t"] for x in controls)
     for x in lines:
         if x.get("manual"):
-            check(x["type"] in ("fault", "publish", "state", "boot", "health", "control"),
+            check(x["type"] in ("fault", "publish", "state", "boot", "health", "rate", "control"),
                   "manual on a %s line: %r" % (x["type"], x))
     faults = [x for x in lines if x["type"] == "fault" and x["action"] == "inject"]
     check(all(x.get("manual") for x in faults), "an injected fault without manual: %r" % faults)
