@@ -476,8 +476,15 @@ static int cmd_run(int argc, char **argv)
 		}
 		return DNSCHAOS_EXIT_INTERNAL;
 	}
-	if (ctl_fd >= 0)
-		runner_set_control(r, ctl_fd, control); /* served while the run plays */
+	if (ctl_fd >= 0) { /* served while the run plays */
+		struct runner_service svc;
+		if (ctl_service(ctl_fd, control, &svc) != 0) {
+			fprintf(stderr, "dnschaos: --control: out of memory\n");
+			runner_destroy(r);
+			return DNSCHAOS_EXIT_INTERNAL;
+		}
+		runner_set_service(r, &svc);
+	}
 	enum runner_outcome out = runner_load(r);
 	if (out != RUNNER_COMPLETED) {
 		fprintf(stderr, "dnschaos: %s\n", runner_error(r));

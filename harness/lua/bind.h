@@ -35,6 +35,7 @@ struct sched;
 #define BIND_ACTION "dnschaos.action"
 #define BIND_PROCESS "dnschaos.process"
 #define BIND_REMOTE "dnschaos.remote"
+#define BIND_METRIC "dnschaos.metric" /* an expectation's metric; user values: its options, its name */
 
 /* ---- sandbox.c ---- */
 
@@ -265,8 +266,6 @@ void action_open(lua_State *L);
 void decl_record(lua_State *L, const char *what, int idx);
 struct history;
 void decl_write(lua_State *L, struct history *h);
-/* The metric's constructor name ("success_rate", "check") if idx is a metric, else NULL. */
-const char *expect_metric_of(lua_State *L, int idx);
 
 /* Pushes an empty action in a userdata whose __gc clears it (run_action_clear). */
 struct run_action *action_push(lua_State *L);

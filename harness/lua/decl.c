@@ -229,9 +229,13 @@ static void userdata(lua_State *L, int idx, struct jbuf *b, int depth)
 			       runner_relpath(sandbox_runner(L), zone_version_source(*box)));
 		else
 			jb_ref(b, "closed zone", NULL, NULL);
-	} else if ((metric = expect_metric_of(L, idx)) != NULL) {
+	} else if (luaL_testudata(L, idx, BIND_METRIC)) {
+		/* its name and options are its user values (expect.c) */
+		lua_getiuservalue(L, idx, 2);
+		metric = lua_tostring(L, -1);
 		jb_lit(b, "{\"$ref\":\"metric\",\"metric\":");
-		jb_str(b, metric, strlen(metric));
+		jb_str(b, metric ? metric : "?", metric ? strlen(metric) : 1);
+		lua_pop(L, 1);
 		jb_lit(b, ",\"opts\":");
 		lua_getiuservalue(L, idx, 1);
 		value(L, -1, b, depth + 1);

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BIND_METRIC "dnschaos.metric"
 #define BIND_HIST "dnschaos.history"
 
 /* What a check(fn) needs at evaluation time. */
@@ -65,13 +64,16 @@ static struct metric *new_metric(lua_State *L, enum expect_metric m, const char 
 {
 	const char *what = expect_metric_name(m);
 	opts_check(L, 1, what, keys, true);
-	struct metric *x = lua_newuserdatauv(L, sizeof *x, 1);
+	struct metric *x = lua_newuserdatauv(L, sizeof *x, 2);
 	expectation_init(&x->e);
 	x->fn_ref = LUA_NOREF;
 	luaL_setmetatable(L, BIND_METRIC);
-	/* Its options as given, for the history's declare line (decl.c). */
+	/* Its options as given and its name, for the history's declare line
+	 * (decl.c reads them from here: it calls nothing of this file). */
 	lua_pushvalue(L, 1);
 	lua_setiuservalue(L, -2, 1);
+	lua_pushstring(L, what);
+	lua_setiuservalue(L, -2, 2);
 	x->e.metric = m;
 	if (lua_isnoneornil(L, 1))
 		return x;
@@ -218,11 +220,13 @@ static int m_flaps(lua_State *L)
 static int m_check(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TFUNCTION);
-	struct metric *x = lua_newuserdatauv(L, sizeof *x, 1);
+	struct metric *x = lua_newuserdatauv(L, sizeof *x, 2);
 	expectation_init(&x->e);
 	x->e.metric = EXPECT_CUSTOM;
 	lua_pushvalue(L, 1);
 	lua_setiuservalue(L, -2, 1);
+	lua_pushliteral(L, "check");
+	lua_setiuservalue(L, -2, 2);
 	lua_pushvalue(L, 1);
 	x->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	luaL_setmetatable(L, BIND_METRIC);
@@ -461,14 +465,6 @@ int expect_new(lua_State *L)
 	scenario_add_expectation(L, sc, &e);
 	decl_record(L, "expect", 2);
 	return 0;
-}
-
-const char *expect_metric_of(lua_State *L, int idx)
-{
-	struct metric *m = luaL_testudata(L, idx, BIND_METRIC);
-	if (!m)
-		return NULL;
-	return m->e.metric == EXPECT_CUSTOM ? "check" : expect_metric_name(m->e.metric);
 }
 
 static int metric_gc(lua_State *L)

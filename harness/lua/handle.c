@@ -20,6 +20,17 @@ void resolver_push(lua_State *L, struct farm_resolver *r)
 	lua_rawgetp(L, LUA_REGISTRYINDEX, r);
 }
 
+struct farm_remote *remote_check(lua_State *L, int idx)
+{
+	struct farm_remote **box = luaL_checkudata(L, idx, BIND_REMOTE);
+	return *box;
+}
+
+void remote_push(lua_State *L, struct farm_remote *r)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, r);
+}
+
 struct farm_source *source_check(lua_State *L, int idx)
 {
 	struct farm_source **box = luaL_checkudata(L, idx, BIND_SOURCE);

@@ -19,17 +19,6 @@
 #include <string.h>
 
 
-struct farm_remote *remote_check(lua_State *L, int idx)
-{
-	struct farm_remote **box = luaL_checkudata(L, idx, BIND_REMOTE);
-	return *box;
-}
-
-void remote_push(lua_State *L, struct farm_remote *r)
-{
-	lua_rawgetp(L, LUA_REGISTRYINDEX, r);
-}
-
 /* "ADDR:PORT" with a port, for option key. */
 static void read_addr(lua_State *L, int idx, const char *key, const char *name, struct addr *out)
 {

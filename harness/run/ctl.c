@@ -746,3 +746,48 @@ void ctl_server_destroy(struct ctl_server *s)
 	free(s->path);
 	free(s);
 }
+
+/* ---- the control socket as the run's service ---- */
+
+struct ctl_plan {
+	int fd; /* until the server takes it */
+	char *path;
+	struct ctl_server *server;
+};
+
+static int plan_start(void *arg, struct runner *r, char *err, size_t errlen)
+{
+	struct ctl_plan *p = arg;
+	p->server = ctl_server_create(r, p->fd, p->path, err, errlen);
+	p->fd = -1; /* the server's now, or closed */
+	return p->server ? 0 : -1;
+}
+
+static void plan_stop(void *arg)
+{
+	struct ctl_plan *p = arg;
+	ctl_server_destroy(p->server);
+	if (p->fd >= 0) { /* never served: the run did not start */
+		close(p->fd);
+		unlink(p->path);
+	}
+	free(p->path);
+	free(p);
+}
+
+int ctl_service(int fd, const char *path, struct runner_service *out)
+{
+	struct ctl_plan *p = calloc(1, sizeof *p);
+	char *copy = strdup(path);
+	if (!p || !copy) {
+		free(p);
+		free(copy);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	p->fd = fd;
+	p->path = copy;
+	*out = (struct runner_service){ plan_start, plan_stop, p };
+	return 0;
+}

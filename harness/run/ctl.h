@@ -53,4 +53,13 @@ struct ctl_server *ctl_server_create(struct runner *r, int fd, const char *path,
  */
 void ctl_server_destroy(struct ctl_server *s);
 
+/*
+ * The control socket as the run's service (runner_set_service): fd (from
+ * ctl_listen, taken) is served from the run's start (ctl_server_create) to
+ * its stop (ctl_server_destroy); if the run never starts, stop closes fd and
+ * removes path. Fills *out; -1 (fd closed, path removed) when out of memory.
+ */
+struct runner_service;
+int ctl_service(int fd, const char *path, struct runner_service *out);
+
 #endif

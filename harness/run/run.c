@@ -13,7 +13,6 @@
 #include "harness/record/classify.h"
 #include "harness/record/history.h"
 #include "harness/run/watch.h"
-#include "harness/run/ctl.h"
 #include "harness/run/watchdog.h"
 #include "fakeresolver/wire.h"
 #include "version.h"
@@ -107,9 +106,7 @@ struct runner {
 	bool watched; /* watchdog_start succeeded */
 	struct watch *watch; /* --live, --metrics: fed the history's lines */
 	/* game day: the control socket and the timeline's pauses */
-	int ctl_fd;   /* the listening socket until the server takes it; -1: none */
-	char *ctl_path;
-	struct ctl_server *ctl;
+	struct runner_service service; /* runner_set_service; stop NULL: none, or stopped */
 	bool paused;
 	double paused_at; /* run time the pause began */
 	double shift;     /* seconds paused, over every pause that ended */
@@ -146,7 +143,6 @@ struct runner *runner_create(const struct runner_options *opt, char *err, size_t
 		return NULL;
 	}
 	r->opt = *opt;
-	r->ctl_fd = -1;
 	if (r->opt.callback_limit_s <= 0)
 		r->opt.callback_limit_s = 5.0;
 	env_init(&r->env);
@@ -210,19 +206,23 @@ static void entry_free(struct run_entry *e)
 	free(e);
 }
 
+/* The service's stop, once (runner_set_service). */
+static void service_stop(struct runner *r)
+{
+	void (*stop)(void *) = r->service.stop;
+	r->service.stop = NULL;
+	r->service.start = NULL;
+	if (stop)
+		stop(r->service.arg);
+}
+
 void runner_destroy(struct runner *r)
 {
 	if (!r)
 		return;
 	/* The live views first: they follow the script's expectations (borrowed). */
 	watch_destroy(r->watch);
-	ctl_server_destroy(r->ctl); /* before the script: it may parse with it */
-	r->ctl = NULL;
-	if (r->ctl_fd >= 0) { /* never served: the run did not start */
-		close(r->ctl_fd);
-		unlink(r->ctl_path);
-	}
-	free(r->ctl_path);
+	service_stop(r); /* before the script: it may parse with it */
 	/* The script first: its handles point at farm objects, which go next.
 	 * (Lua's finalizers run with no hook: the script's close puts a
 	 * watchdog deadline around them.) */
@@ -472,14 +472,10 @@ enum runner_outcome runner_run(struct runner *r)
 	}
 	env_say(&r->env, "run '%s' for %g s, seed %llu", r->name, duration,
 		   (unsigned long long)r->env.seed);
-	if (r->ctl_fd >= 0) {
-		r->ctl = ctl_server_create(r, r->ctl_fd, r->ctl_path, err, sizeof err);
-		r->ctl_fd = -1; /* the server's now, or closed */
-		if (!r->ctl) {
-			snprintf(r->error, sizeof r->error, "--control: %s", err);
-			r->outcome = RUNNER_FAILED;
-			goto teardown;
-		}
+	if (r->service.start && r->service.start(r->service.arg, r, err, sizeof err) != 0) {
+		snprintf(r->error, sizeof r->error, "--control: %s", err);
+		r->outcome = RUNNER_FAILED;
+		goto teardown;
 	}
 	if (r->hist) {
 		/* The farm is up: what the timeline has due at 0 runs from here. */
@@ -499,8 +495,7 @@ teardown:
 		fflush(stderr);
 	}
 	/* No command from now on; what the server still had to say is sent if it can be. */
-	ctl_server_destroy(r->ctl);
-	r->ctl = NULL;
+	service_stop(r);
 	/* Heal every fault and stop every object; all of it goes into the history. */
 	farm_stop(r);
 	if (r->hist) {
@@ -714,17 +709,10 @@ static int env_op_publish_version(void *ctx, struct zone_version *v, double t)
 
 /* ---- game day: the control socket's hooks ---- */
 
-void runner_set_control(struct runner *r, int fd, const char *path)
+void runner_set_service(struct runner *r, const struct runner_service *s)
 {
-	if (r->ctl_fd >= 0)
-		close(r->ctl_fd);
-	free(r->ctl_path);
-	r->ctl_fd = fd;
-	r->ctl_path = strdup(path);
-	if (!r->ctl_path) { /* then it is only not removed at the end */
-		close(fd);
-		r->ctl_fd = -1;
-	}
+	service_stop(r);
+	r->service = *s;
 }
 
 const struct runner_script *runner_script_ops(const struct runner *r)

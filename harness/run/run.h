@@ -207,9 +207,21 @@ void runner_abort(struct runner *r, enum runner_outcome o, const char *fmt, ...)
  * faults' own durations and timeline functions already running do not.
  */
 
-/* Serve the control socket fd (listening; ctl_listen) while the run plays:
- * the run takes fd, and removes path (copied) at its end. Before runner_run. */
-void runner_set_control(struct runner *r, int fd, const char *path);
+/*
+ * Something served while the run plays (the control socket: harness/run/ctl.h,
+ * ctl_service). The runner knows only these hooks, so the service may use the
+ * runner's API without the runner depending on it. start(arg, r) is called
+ * once the farm is up, right before the loop runs; non-zero (err set) fails
+ * the run. stop(arg) is called exactly once: when the run stops (before the
+ * farm's teardown), or from runner_destroy if the run never got that far; it
+ * releases everything the service holds, arg included. Before runner_run.
+ */
+struct runner_service {
+	int (*start)(void *arg, struct runner *r, char *err, size_t errlen);
+	void (*stop)(void *arg);
+	void *arg;
+};
+void runner_set_service(struct runner *r, const struct runner_service *s);
 
 /* The command parser of the describing layer (runner_script.command), or NULL. */
 const struct runner_script *runner_script_ops(const struct runner *r);
