@@ -17,8 +17,9 @@ packages=(
 	# VIP (nft, conntrack), a real dnsdist, unbound and nsd as VIPs and farm members,
 	# and unmodified programs as clients (getent is libc-bin's, curl its own)
 	util-linux iproute2 nftables conntrack dnsdist unbound nsd curl
-	# the live dashboard rendered in a real terminal (tests/e2e/live_screen.py)
-	tmux
+	# the live dashboard rendered in a real terminal (tests/e2e/live_screen.py), and
+	# promtool (Debian's prometheus package) to check the --metrics scrape
+	tmux prometheus
 )
 if [ "${DNSCHAOS_BENCH:-0}" = 1 ]; then
 	packages+=(dnsperf)
