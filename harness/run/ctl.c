@@ -346,6 +346,13 @@ static int expire_add(struct ctl_server *s, struct farm_process *p, uint32_t fau
 
 /* ---- status ---- */
 
+/* Opens the i-th object of a status's list with its name. */
+static void put_item(struct reply *o, size_t i, const char *name)
+{
+	put(o, "%s{\"name\":", i ? "," : "");
+	put_str(o, name);
+}
+
 /* One fault of a status's "faults" list: left < 0 is until healed. */
 static void put_fault(struct reply *o, size_t k, uint32_t id, const char *kind, double left)
 {
@@ -372,8 +379,7 @@ static void status(struct ctl_server *s, struct reply *o)
 	put(o, ",\"resolvers\":[");
 	for (size_t i = 0; i < runner_resolver_count(r); i++) {
 		struct farm_resolver *x = runner_resolver_at(r, i);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_resolver_name(x));
+		put_item(o, i, farm_resolver_name(x));
 		put(o, ",\"address\":");
 		put_str(o, addr_str(farm_resolver_addr(x), a, sizeof a));
 		put(o, ",\"state\":\"%s\",\"serial\":", farm_state_name(farm_resolver_state(x)));
@@ -393,8 +399,7 @@ static void status(struct ctl_server *s, struct reply *o)
 	put(o, "],\"processes\":[");
 	for (size_t i = 0; i < runner_process_count(r); i++) {
 		struct farm_process *p = runner_process_at(r, i);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_process_name(p));
+		put_item(o, i, farm_process_name(p));
 		put(o, ",\"state\":\"%s\",\"hung\":%s,\"serial\":",
 		    farm_state_name(farm_process_state(p)), farm_process_hung(p) ? "true" : "false");
 		int64_t serial = farm_process_serial(p);
@@ -413,8 +418,7 @@ static void status(struct ctl_server *s, struct reply *o)
 	put(o, "],\"remotes\":[");
 	for (size_t i = 0; i < runner_remote_count(r); i++) {
 		struct farm_remote *x = runner_remote_at(r, i);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_remote_name(x));
+		put_item(o, i, farm_remote_name(x));
 		put(o, ",\"address\":");
 		put_str(o, addr_str(farm_remote_addr(x), a, sizeof a));
 		put(o, ",\"state\":\"%s\",\"faults\":[", farm_remote_state(x));
@@ -429,8 +433,7 @@ static void status(struct ctl_server *s, struct reply *o)
 	for (size_t i = 0; i < runner_source_count(r); i++) {
 		struct farm_source *x = runner_source_at(r, i);
 		const struct zone_set *zs = farm_source_zones(x);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_source_name(x));
+		put_item(o, i, farm_source_name(x));
 		put(o, ",\"running\":%s,\"serials\":[", farm_source_running(x) ? "true" : "false");
 		for (size_t k = 0; zs && k < zone_set_count(zs); k++)
 			put(o, "%s%u", k ? "," : "", zone_version_serial(zone_set_at(zs, k)));
@@ -439,12 +442,10 @@ static void status(struct ctl_server *s, struct reply *o)
 	put(o, "],\"vips\":[");
 	for (size_t i = 0; i < runner_vip_count(r); i++) {
 		struct farm_vip *v = runner_vip_at(r, i);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_vip_name(v));
+		put_item(o, i, farm_vip_name(v));
 		put(o, ",\"backends\":[");
 		for (int k = 0; k < farm_vip_backend_count(v); k++) {
-			put(o, "%s{\"name\":", k ? "," : "");
-			put_str(o, farm_vip_backend_name(v, k));
+			put_item(o, k, farm_vip_backend_name(v, k));
 			put(o, ",\"up\":%s}", farm_vip_backend_up(v, k) ? "true" : "false");
 		}
 		put(o, "]}");
@@ -454,8 +455,7 @@ static void status(struct ctl_server *s, struct reply *o)
 		struct client *c = runner_client_at(r, i);
 		struct client_stats st;
 		client_get_stats(c, &st);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, client_name(c));
+		put_item(o, i, client_name(c));
 		put(o, ",\"stack\":\"%s\",\"invoked\":%llu,\"ok\":%llu,\"failed\":%llu,"
 		       "\"timeouts\":%llu,\"pending\":%llu,\"stale\":%llu,\"wrong\":%llu}",
 		    client_stack_name(client_cfg(c)->stack), (unsigned long long)st.invoked,
