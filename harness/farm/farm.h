@@ -164,9 +164,11 @@ int farm_resolver_heal(struct farm_resolver *r, uint32_t id);
 /* True if the fault id is active on this resolver. */
 bool farm_resolver_has_fault(const struct farm_resolver *r, uint32_t id);
 /*
- * The i-th active query fault (in injection order): its id, kind
- * ("delay", "capacity", ...; static) and seconds until it heals itself (-1:
- * until healed). False past the last. For a status read (the control socket).
+ * The i-th active fault: the query faults in injection order, then the
+ * stop or crash that keeps it down: its id, kind ("delay", "capacity",
+ * "crash", ...; static) and seconds until it heals itself (a crash: until
+ * its reboot; -1: until healed). False past the last. For a status read
+ * (the control socket).
  */
 bool farm_resolver_fault_at(const struct farm_resolver *r, size_t i, uint32_t *id,
 			    const char **kind, double *left);
@@ -333,6 +335,13 @@ enum farm_state farm_process_state(const struct farm_process *p);
 int64_t farm_process_serial(const struct farm_process *p);
 /* True while it is stopped by a hang (SIGSTOP). */
 bool farm_process_hung(const struct farm_process *p);
+/*
+ * The i-th fault in force on it: its hang, then the kill, stop or restart
+ * that keeps it down; its id and kind ("hang", "kill", ...; static). False
+ * past the last. Neither expires by itself here (a hang's duration= is the
+ * control socket's timer). For a status read.
+ */
+bool farm_process_fault_at(const struct farm_process *p, size_t i, uint32_t *id, const char **kind);
 
 /*
  * Starts the daemon with its configured zone (a secondary: its source first,

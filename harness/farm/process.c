@@ -1183,6 +1183,20 @@ bool farm_process_hung(const struct farm_process *p)
 	return p->hang_id != 0;
 }
 
+bool farm_process_fault_at(const struct farm_process *p, size_t i, uint32_t *id, const char **kind)
+{
+	if (p->hang_id && i-- == 0) {
+		*id = p->hang_id;
+		*kind = "hang";
+		return true;
+	}
+	if (!p->down_id || i != 0)
+		return false;
+	*id = p->down_id;
+	*kind = p->down_kind;
+	return true;
+}
+
 /*
  * Puts z's file in place as {zone_file} (referenced as p->put); NULL: removes
  * whatever is there (a secondary without a file transfers its zone).

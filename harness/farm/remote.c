@@ -47,6 +47,7 @@ struct rfault {
 	const char *kind;
 	bool stop;
 	bool timed;         /* has a duration: the daemon heals it itself */
+	double until;       /* then: when (run time) the heal is recorded */
 	struct event *timer; /* records the heal when the duration runs out */
 };
 
@@ -240,9 +241,24 @@ static struct rfault *rfault_add(struct farm_remote *r, uint32_t id, uint32_t re
 		}
 		struct timeval tv = clock_timeval(duration);
 		evtimer_add(f->timer, &tv);
+		f->until = env_now(r->env) + duration;
 	}
 	r->faults[r->nfaults++] = f;
 	return f;
+}
+
+bool farm_remote_fault_at(const struct farm_remote *r, size_t i, uint32_t *id, const char **kind,
+                          double *left)
+{
+	if (i >= r->nfaults)
+		return false;
+	const struct rfault *f = r->faults[i];
+	*id = f->id;
+	*kind = f->kind;
+	*left = f->timed ? f->until - env_now(r->env) : -1;
+	if (f->timed && *left < 0)
+		*left = 0;
+	return true;
 }
 
 /* ---- commands ---- */

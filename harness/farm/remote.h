@@ -42,6 +42,15 @@ const struct addr *farm_remote_addr(const struct farm_remote *r);
 const char *farm_remote_state(const struct farm_remote *r);
 
 /*
+ * The i-th fault the daemon confirmed and has not healed (a stop included),
+ * in the order confirmed: its run-wide id, kind ("delay", "stop", ...;
+ * static) and seconds until its duration heals it (-1: until healed).
+ * False past the last. For a status read (the control socket).
+ */
+bool farm_remote_fault_at(const struct farm_remote *r, size_t i, uint32_t *id, const char **kind,
+                          double *left);
+
+/*
  * Connects and authenticates, blocking up to timeout_s: before the run's
  * clock starts, so that a wrong token or a daemon that is not there fails
  * the run at once. Returns 0, or -1 with err set ("control 127.0.0.1:7001:

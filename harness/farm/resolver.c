@@ -67,6 +67,7 @@ struct farm_resolver {
 	char xfr_error[512];
 	/* A crash's pending restart. */
 	struct event *restart_timer;
+	double restart_at; /* when it is due (run time); 0: none pending */
 	struct farm_boot restart_boot;
 	struct farm_fault **faults;
 	size_t nfaults, cap_faults;
@@ -561,6 +562,7 @@ int farm_resolver_start(struct farm_resolver *r, const struct farm_boot *b, char
 		server_set_arrive(r->server, on_arrive, r);
 	}
 	r->state = FARM_BOOTING;
+	r->restart_at = 0; /* started by hand before a crash's reboot: none is due any more */
 	if (r->down_id) {
 		record_lifecycle(r, r->down_id, r->down_kind, "heal", 0);
 		r->down_id = 0;
@@ -574,8 +576,10 @@ int farm_resolver_start(struct farm_resolver *r, const struct farm_boot *b, char
 
 void farm_resolver_stop(struct farm_resolver *r, const char *why)
 {
-	if (r->restart_timer && strcmp(why, "crash") != 0)
+	if (r->restart_timer && strcmp(why, "crash") != 0) {
 		event_del(r->restart_timer); /* a stop cancels a crash's pending restart */
+		r->restart_at = 0;
+	}
 	if (r->state == FARM_DOWN)
 		return;
 	if (strcmp(why, "stop") == 0) {
@@ -609,6 +613,7 @@ static void restart_due(evutil_socket_t fd, short what, void *arg)
 	char err[256];
 	(void)fd;
 	(void)what;
+	r->restart_at = 0;
 	if (farm_resolver_start(r, &r->restart_boot, err, sizeof err) != 0)
 		env_fail(r->env, "%s: restart failed: %s", r->name, err);
 	farm_boot_clear(&r->restart_boot);
@@ -643,6 +648,7 @@ int farm_resolver_crash(struct farm_resolver *r, double down_s, const struct far
 	struct timeval tv = clock_timeval(down_s);
 	event_base_update_cache_time(env_base(r->env));
 	evtimer_add(r->restart_timer, &tv);
+	r->restart_at = env_now(r->env) + down_s;
 	return 0;
 }
 
@@ -875,8 +881,17 @@ bool farm_resolver_has_fault(const struct farm_resolver *r, uint32_t id)
 bool farm_resolver_fault_at(const struct farm_resolver *r, size_t i, uint32_t *id,
 			    const char **kind, double *left)
 {
-	if (i >= r->nfaults)
-		return false;
+	if (i >= r->nfaults) {
+		/* Then the stop or crash that keeps it down: a crash's expiry is its reboot. */
+		if (i > r->nfaults || !r->down_id)
+			return false;
+		*id = r->down_id;
+		*kind = r->down_kind;
+		*left = r->restart_at > 0 ? r->restart_at - env_now(r->env) : -1;
+		if (r->restart_at > 0 && *left < 0)
+			*left = 0;
+		return true;
+	}
 	const struct farm_fault *f = r->faults[i];
 	const struct fault_spec *spec = f->plan_id ? fault_plan_get(r->plan, f->plan_id) : NULL;
 	*id = f->id;

@@ -139,6 +139,16 @@ const char *opts_closest(const char *word, const char *const keys[]);
 int opts_method(lua_State *L, const char *type, const char *k, const char *const fields[],
 		const luaL_Reg methods[]);
 
+/*
+ * The whole __index of a farm member's handle (self at 1, the key at 2):
+ * its fields name, address ("127.0.0.11:53") and port from name and addr,
+ * else opts_method with methods. Every handle with an address (a resolver,
+ * a process, a remote) shares it, so they read the same.
+ */
+struct addr;
+int opts_member_index(lua_State *L, const char *type, const char *name, const struct addr *addr,
+                      const luaL_Reg methods[]);
+
 /* ---- scenario.c ---- */
 
 /* Registers every type and the global scenario{} constructor. */

@@ -12,6 +12,7 @@
  * whatever the scenario's code does to the table.
  */
 #include "harness/lua/bind.h"
+#include "fakeresolver/addr.h"
 
 #include <string.h>
 
@@ -243,4 +244,25 @@ int opts_method(lua_State *L, const char *type, const char *k, const char *const
 	names[n] = NULL;
 	return luaL_error(L, "%s has no field or method '%s' (did you mean '%s'?)", type, k,
 			  opts_closest(k, names));
+}
+
+int opts_member_index(lua_State *L, const char *type, const char *name, const struct addr *addr,
+                      const luaL_Reg methods[])
+{
+	const char *k = luaL_checkstring(L, 2);
+	char buf[80];
+	if (strcmp(k, "name") == 0) {
+		lua_pushstring(L, name);
+		return 1;
+	}
+	if (strcmp(k, "address") == 0) {
+		lua_pushstring(L, addr_str(addr, buf, sizeof buf));
+		return 1;
+	}
+	if (strcmp(k, "port") == 0) {
+		lua_pushinteger(L, addr_port(addr));
+		return 1;
+	}
+	static const char *const fields[] = {"name", "address", "port", NULL};
+	return opts_method(L, type, k, fields, methods);
 }

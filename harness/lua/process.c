@@ -248,22 +248,7 @@ static const luaL_Reg methods[] = {
 static int p_index(lua_State *L)
 {
 	struct farm_process *p = process_check(L, 1);
-	const char *k = luaL_checkstring(L, 2);
-	char buf[80];
-	if (strcmp(k, "name") == 0) {
-		lua_pushstring(L, farm_process_name(p));
-		return 1;
-	}
-	if (strcmp(k, "address") == 0) {
-		lua_pushstring(L, addr_str(farm_process_addr(p), buf, sizeof buf));
-		return 1;
-	}
-	if (strcmp(k, "port") == 0) {
-		lua_pushinteger(L, addr_port(farm_process_addr(p)));
-		return 1;
-	}
-	static const char *const fields[] = { "name", "address", "port", NULL };
-	return opts_method(L, "process", k, fields, methods);
+	return opts_member_index(L, "process", farm_process_name(p), farm_process_addr(p), methods);
 }
 
 static int p_tostring(lua_State *L)

@@ -222,22 +222,7 @@ static const luaL_Reg methods[] = {
 static int m_index(lua_State *L)
 {
 	struct farm_remote *r = remote_check(L, 1);
-	const char *k = luaL_checkstring(L, 2);
-	char buf[80];
-	if (strcmp(k, "name") == 0) {
-		lua_pushstring(L, farm_remote_name(r));
-		return 1;
-	}
-	if (strcmp(k, "address") == 0) {
-		lua_pushstring(L, addr_str(farm_remote_addr(r), buf, sizeof buf));
-		return 1;
-	}
-	if (strcmp(k, "port") == 0) {
-		lua_pushinteger(L, addr_port(farm_remote_addr(r)));
-		return 1;
-	}
-	static const char *const fields[] = { "name", "address", "port", NULL };
-	return opts_method(L, "remote", k, fields, methods);
+	return opts_member_index(L, "remote", farm_remote_name(r), farm_remote_addr(r), methods);
 }
 
 static int m_tostring(lua_State *L)

@@ -381,22 +381,8 @@ static const luaL_Reg methods[] = {
 static int r_index(lua_State *L)
 {
 	struct farm_resolver *r = resolver_check(L, 1);
-	const char *k = luaL_checkstring(L, 2);
-	char buf[80];
-	if (strcmp(k, "name") == 0) {
-		lua_pushstring(L, farm_resolver_name(r));
-		return 1;
-	}
-	if (strcmp(k, "address") == 0) {
-		lua_pushstring(L, addr_str(farm_resolver_addr(r), buf, sizeof buf));
-		return 1;
-	}
-	if (strcmp(k, "port") == 0) {
-		lua_pushinteger(L, addr_port(farm_resolver_addr(r)));
-		return 1;
-	}
-	static const char *const fields[] = { "name", "address", "port", NULL };
-	return opts_method(L, "resolver", k, fields, methods);
+	return opts_member_index(L, "resolver", farm_resolver_name(r), farm_resolver_addr(r),
+	                         methods);
 }
 
 static int r_tostring(lua_State *L)

@@ -8,6 +8,7 @@
 #include "harness/run/ctl.h"
 #include "harness/clients/client.h"
 #include "harness/farm/farm.h"
+#include "harness/farm/remote.h"
 #include "harness/record/history.h"
 #include "harness/run/act.h"
 #include "harness/run/run.h"
@@ -55,7 +56,8 @@ struct ctl_expire {
 	struct ctl_server *srv;
 	struct event *ev;
 	struct farm_process *process;
-	uint32_t fault_id;
+	uint32_t fault_id; /* the hang it continues */
+	double due;        /* run time */
 	char command[256];
 };
 
@@ -269,6 +271,31 @@ static void expire_free(struct ctl_expire *x)
 	free(x);
 }
 
+/* The hang in force on p, or 0. */
+static uint32_t hang_id(const struct farm_process *p)
+{
+	uint32_t id;
+	const char *kind;
+	return farm_process_fault_at(p, 0, &id, &kind) && strcmp(kind, "hang") == 0 ? id : 0;
+}
+
+/* Seconds until the hang id of p is continued by an expiry (the first due), or -1. */
+static double hang_left(const struct ctl_server *s, const struct farm_process *p, uint32_t id)
+{
+	double left = -1;
+	for (size_t i = 0; i < CTL_EXPIRES_MAX; i++) {
+		const struct ctl_expire *x = s->expires[i];
+		if (!x || x->process != p || x->fault_id != id)
+			continue;
+		double l = x->due - runner_now(s->run);
+		if (l < 0)
+			l = 0;
+		if (left < 0 || l < left)
+			left = l;
+	}
+	return left;
+}
+
 static void expire_due(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_expire *x = arg;
@@ -277,7 +304,7 @@ static void expire_due(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	char err[512], command[320];
 	/* Only the hang it gave a duration: one healed or replaced since is left alone. */
-	if (farm_process_hung(x->process) && !runner_stopping(s->run)) {
+	if (hang_id(x->process) == x->fault_id && !runner_stopping(s->run)) {
 		struct run_action a;
 		memset(&a, 0, sizeof a);
 		a.verb = RUN_RESUME;
@@ -290,8 +317,8 @@ static void expire_due(evutil_socket_t fd, short what, void *arg)
 	expire_free(x);
 }
 
-static int expire_add(struct ctl_server *s, struct farm_process *p, double after,
-		      const char *command)
+static int expire_add(struct ctl_server *s, struct farm_process *p, uint32_t fault_id, double after,
+                      const char *command)
 {
 	size_t i;
 	for (i = 0; i < CTL_EXPIRES_MAX && s->expires[i]; i++)
@@ -303,6 +330,8 @@ static int expire_add(struct ctl_server *s, struct farm_process *p, double after
 		return -1;
 	x->srv = s;
 	x->process = p;
+	x->fault_id = fault_id;
+	x->due = runner_now(s->run) + after;
 	snprintf(x->command, sizeof x->command, "%s", command);
 	x->ev = evtimer_new(runner_base(s->run), expire_due, x);
 	if (!x->ev) {
@@ -316,6 +345,24 @@ static int expire_add(struct ctl_server *s, struct farm_process *p, double after
 }
 
 /* ---- status ---- */
+
+/* Opens the i-th object of a status's list with its name. */
+static void put_item(struct reply *o, size_t i, const char *name)
+{
+	put(o, "%s{\"name\":", i ? "," : "");
+	put_str(o, name);
+}
+
+/* One fault of a status's "faults" list: left < 0 is until healed. */
+static void put_fault(struct reply *o, size_t k, uint32_t id, const char *kind, double left)
+{
+	put(o, "%s{\"id\":%u,\"kind\":\"%s\",\"left\":", k ? "," : "", id, kind);
+	if (left < 0)
+		put(o, "null");
+	else
+		put_num(o, left);
+	put(o, "}");
+}
 
 static void status(struct ctl_server *s, struct reply *o)
 {
@@ -332,8 +379,7 @@ static void status(struct ctl_server *s, struct reply *o)
 	put(o, ",\"resolvers\":[");
 	for (size_t i = 0; i < runner_resolver_count(r); i++) {
 		struct farm_resolver *x = runner_resolver_at(r, i);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_resolver_name(x));
+		put_item(o, i, farm_resolver_name(x));
 		put(o, ",\"address\":");
 		put_str(o, addr_str(farm_resolver_addr(x), a, sizeof a));
 		put(o, ",\"state\":\"%s\",\"serial\":", farm_state_name(farm_resolver_state(x)));
@@ -346,35 +392,48 @@ static void status(struct ctl_server *s, struct reply *o)
 		uint32_t id;
 		const char *kind;
 		double left;
-		for (size_t k = 0; farm_resolver_fault_at(x, k, &id, &kind, &left); k++) {
-			put(o, "%s{\"id\":%u,\"kind\":\"%s\",\"left\":", k ? "," : "", id, kind);
-			if (left < 0)
-				put(o, "null");
-			else
-				put_num(o, left);
-			put(o, "}");
-		}
+		for (size_t k = 0; farm_resolver_fault_at(x, k, &id, &kind, &left); k++)
+			put_fault(o, k, id, kind, left);
 		put(o, "]}");
 	}
 	put(o, "],\"processes\":[");
 	for (size_t i = 0; i < runner_process_count(r); i++) {
 		struct farm_process *p = runner_process_at(r, i);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_process_name(p));
+		put_item(o, i, farm_process_name(p));
 		put(o, ",\"state\":\"%s\",\"hung\":%s,\"serial\":",
 		    farm_state_name(farm_process_state(p)), farm_process_hung(p) ? "true" : "false");
 		int64_t serial = farm_process_serial(p);
 		if (serial < 0)
-			put(o, "null}");
+			put(o, "null");
 		else
-			put(o, "%lld}", (long long)serial);
+			put(o, "%lld", (long long)serial);
+		put(o, ",\"faults\":[");
+		uint32_t id;
+		const char *kind;
+		for (size_t k = 0; farm_process_fault_at(p, k, &id, &kind); k++)
+			put_fault(o, k, id, kind,
+			          strcmp(kind, "hang") == 0 ? hang_left(s, p, id) : -1);
+		put(o, "]}");
+	}
+	put(o, "],\"remotes\":[");
+	for (size_t i = 0; i < runner_remote_count(r); i++) {
+		struct farm_remote *x = runner_remote_at(r, i);
+		put_item(o, i, farm_remote_name(x));
+		put(o, ",\"address\":");
+		put_str(o, addr_str(farm_remote_addr(x), a, sizeof a));
+		put(o, ",\"state\":\"%s\",\"faults\":[", farm_remote_state(x));
+		uint32_t id;
+		const char *kind;
+		double left;
+		for (size_t k = 0; farm_remote_fault_at(x, k, &id, &kind, &left); k++)
+			put_fault(o, k, id, kind, left);
+		put(o, "]}");
 	}
 	put(o, "],\"sources\":[");
 	for (size_t i = 0; i < runner_source_count(r); i++) {
 		struct farm_source *x = runner_source_at(r, i);
 		const struct zone_set *zs = farm_source_zones(x);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_source_name(x));
+		put_item(o, i, farm_source_name(x));
 		put(o, ",\"running\":%s,\"serials\":[", farm_source_running(x) ? "true" : "false");
 		for (size_t k = 0; zs && k < zone_set_count(zs); k++)
 			put(o, "%s%u", k ? "," : "", zone_version_serial(zone_set_at(zs, k)));
@@ -383,12 +442,10 @@ static void status(struct ctl_server *s, struct reply *o)
 	put(o, "],\"vips\":[");
 	for (size_t i = 0; i < runner_vip_count(r); i++) {
 		struct farm_vip *v = runner_vip_at(r, i);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, farm_vip_name(v));
+		put_item(o, i, farm_vip_name(v));
 		put(o, ",\"backends\":[");
 		for (int k = 0; k < farm_vip_backend_count(v); k++) {
-			put(o, "%s{\"name\":", k ? "," : "");
-			put_str(o, farm_vip_backend_name(v, k));
+			put_item(o, k, farm_vip_backend_name(v, k));
 			put(o, ",\"up\":%s}", farm_vip_backend_up(v, k) ? "true" : "false");
 		}
 		put(o, "]}");
@@ -398,8 +455,7 @@ static void status(struct ctl_server *s, struct reply *o)
 		struct client *c = runner_client_at(r, i);
 		struct client_stats st;
 		client_get_stats(c, &st);
-		put(o, "%s{\"name\":", i ? "," : "");
-		put_str(o, client_name(c));
+		put_item(o, i, client_name(c));
 		put(o, ",\"stack\":\"%s\",\"invoked\":%llu,\"ok\":%llu,\"failed\":%llu,"
 		       "\"timeouts\":%llu,\"pending\":%llu,\"stale\":%llu,\"wrong\":%llu}",
 		    client_stack_name(client_cfg(c)->stack), (unsigned long long)st.invoked,
@@ -449,7 +505,7 @@ static void farm_command(struct ctl_server *s, int argc, char **argv, const char
 		return;
 	}
 	if (expire > 0 && a.process && res.fault_id &&
-	    expire_add(s, a.process, expire, line) != 0) {
+	    expire_add(s, a.process, res.fault_id, expire, line) != 0) {
 		/* No expiry can be kept: undone now rather than left broken. */
 		struct run_action undo;
 		memset(&undo, 0, sizeof undo);

@@ -944,6 +944,16 @@ struct farm_process *runner_find_process(const struct runner *r, const char *nam
 	return NULL;
 }
 
+size_t runner_remote_count(const struct runner *r)
+{
+	return r->nrem;
+}
+
+struct farm_remote *runner_remote_at(const struct runner *r, size_t i)
+{
+	return i < r->nrem ? r->remotes[i] : NULL;
+}
+
 size_t runner_process_count(const struct runner *r)
 {
 	return r->nproc;

@@ -279,6 +279,8 @@ struct farm_remote_config;
 struct farm_remote *runner_new_remote(struct runner *r, const struct farm_remote_config *c,
 				      char *err, size_t errlen);
 struct farm_remote *runner_find_remote(const struct runner *r, const char *name);
+size_t runner_remote_count(const struct runner *r);
+struct farm_remote *runner_remote_at(const struct runner *r, size_t i);
 size_t runner_process_count(const struct runner *r);
 struct farm_process *runner_process_at(const struct runner *r, size_t i);
 int runner_add_client(struct runner *r, struct client *obj);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The control socket of a game day (docs/gameday.md), end to end.
 
-Usage: ctl.py DNSCHAOS REPO PART
+Usage: ctl.py DNSCHAOS REPO PART [FAKERESOLVER]
 
 Every part runs tests/e2e/ctl/gameday.lua (a zone source, r1 and r2 behind
 a VIP, a c-ares client through it; nothing breaks on the timeline) with
@@ -11,7 +11,8 @@ drives it with `dnschaos ctl` from outside:
 - commands: inject (hang with duration=, delay), heal one fault by id,
   publish, restart, crash, a client's rate, a VIP's remove and restore, a
   pause that holds the timeline's entry at t = 6 and the end, resume,
-  extend, status as JSON; the socket is 0600; in the history each manual
+  extend, status as JSON (a fault's time left: a hang's duration, a
+  crash's reboot; null for a fault without one); the socket is 0600; in the history each manual
   action's lines carry "manual": true, the scripted ones never, a control
   line per command; every line passes docs/history.schema.json
   (check_history.py); the socket is gone at the end;
@@ -28,11 +29,15 @@ drives it with `dnschaos ctl` from outside:
 - hostile: a 1 MiB line, 30 connections at once, a client that sends
   thousands of status commands and never reads: each dropped or refused,
   and the run still serves `status` and ends on time, exit 0;
-- process: a real unbound (s:process): `u1 hang duration=1` stops it and
-  the control socket's own timer continues it a second later (manual
-  lines, a control line for the expiry); then hung by hand with no expiry
+- process: a real unbound (s:process): `u1 hang duration=2` stops it,
+  `status` shows the hang with its time left, and the control socket's own
+  timer continues it two seconds later (manual lines, a control line for
+  the expiry); then hung by hand with no expiry (`left` null in `status`)
   and the harness SIGKILLed (in the sandbox and with --no-sandbox): no
   daemon is left. Skipped (77) without unbound or when not root;
+- remote: a fakeresolver daemon (s:remote, --no-sandbox): `status` lists
+  it with the faults it confirmed, a delay's time left from its duration=
+  and a stop's null;
 - report: the HTML report (--report) of a run with a scripted fault and
   manual ones: the data blob marks the manual faults and publish, never
   the scripted one, and lists the commands; headless Chromium (when
@@ -60,6 +65,7 @@ import time
 BIN = os.path.abspath(sys.argv[1])
 REPO = os.path.abspath(sys.argv[2])
 PART = sys.argv[3]
+FAKERESOLVER = os.path.abspath(sys.argv[4]) if len(sys.argv) > 4 else None
 SCENARIO = os.path.join(REPO, "tests/e2e/ctl/gameday.lua")
 CHECK = os.path.join(REPO, "tests/e2e/check_history.py")
 failures = []
@@ -165,7 +171,11 @@ def part_commands(work):
     check(healed.get("healed") == 1, "heal id=: %r" % healed)
     r.ok("truth", "publish", "file=../../../scenarios/zones/internal.v1.zone")
     r.ok("r1", "restart", "boot=source")
-    r.ok("r2", "crash", "down=0.3")
+    r.ok("r2", "crash", "down=3")
+    st = r.ok("status")
+    r2 = [x for x in st["resolvers"] if x["name"] == "r2"][0]
+    check([f["kind"] for f in r2["faults"]] == ["crash"] and r2["faults"][0]["left"] is not None
+          and 0 < r2["faults"][0]["left"] <= 3, "status: r2's crash and its reboot: %r" % r2)
     r.ok("app", "rate", "rate=30")
     r.ok("vip", "remove", "backend=r2")
     r.ok("vip", "restore", "backend=r2")
@@ -220,7 +230,7 @@ def part_commands(work):
     check(boots and not any(x.get("manual") for x in boots), "scripted boots marked manual")
     want = {"r1 hang duration=0.5", "r2 delay ms=40", "r2 heal id=%d" % delay.get("fault", 0),
             "truth publish file=../../../scenarios/zones/internal.v1.zone", "r1 restart boot=source",
-            "r2 crash down=0.3", "app rate rate=30", "vip remove backend=r2",
+            "r2 crash down=3", "app rate rate=30", "vip remove backend=r2",
             "vip restore backend=r2", "pause", "resume", "extend 2"}
     check(want <= set(t), "control lines missing: %r" % (want - set(t)))
     check(all(x["ok"] for x in controls if x["command"] in want), "a control line not ok")
@@ -623,8 +633,13 @@ def part_process(work):
         pids = daemons(tag)
         check(pids, "process: no daemon running (tag %s)" % tag)
         if n == 0:
-            h = r.ok(name, "hang", "duration=1")
-            check(h.get("expires") == 1 and h.get("fault"), "process hang: %r" % h)
+            h = r.ok(name, "hang", "duration=2")
+            check(h.get("expires") == 2 and h.get("fault"), "process hang: %r" % h)
+            st = r.ok("status").get("processes", [{}])[0]
+            f = st.get("faults") or [{}]
+            check(st.get("hung") is True and [x.get("id") for x in f] == [h.get("fault")]
+                  and f[0].get("kind") == "hang" and f[0].get("left") is not None
+                  and 0 < f[0]["left"] <= 2, "process: status of a hang with duration=: %r" % st)
             check(all_stopped(pids), "process: not stopped by the hang")
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and any(proc_state(p) == "T" for p in pids):
@@ -636,6 +651,9 @@ def part_process(work):
         rc, reply, _ = r.ctl(name, "hang")  # no expiry: until healed, or the run ends
         check(rc == 0, "process hang: %d %r" % (rc, reply))
         check(all_stopped(pids), "process: not stopped by the second hang")
+        st = r.ok("status").get("processes", [{}])[0]
+        check([(x.get("kind"), x.get("left")) for x in st.get("faults", [])] == [("hang", None)],
+              "process: status of a hang without an expiry: %r" % st)
         # SIGKILL to the harness itself (timeout's child), as `kill -9` would
         with open("/proc/%d/task/%d/children" % (r.proc.pid, r.proc.pid)) as f:
             harness = [int(x) for x in f.read().split()]
@@ -668,15 +686,55 @@ def part_process(work):
                 pass  # a killed run's last line may be cut
     hangs = [x for x in lines if x["type"] == "fault" and x["fault"] == "hang"]
     check(len(hangs) >= 2 and hangs[0]["action"] == "inject" and hangs[1]["action"] == "heal"
-          and all(x.get("manual") for x in hangs[:2]) and 0.9 <= hangs[1]["t"] - hangs[0]["t"] < 10,
+          and all(x.get("manual") for x in hangs[:2]) and 1.9 <= hangs[1]["t"] - hangs[0]["t"] < 10,
           "process: the hang and its expiry in the history: %r" % hangs[:2])
     exp = [x for x in lines if x["type"] == "control" and "continue (duration of" in x["command"]]
     check(len(exp) == 1 and exp[0]["ok"], "process: the expiry's control line: %r" % exp)
 
 
+def part_remote(work):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import remote_daemon as rd
+    if not FAKERESOLVER:
+        raise SystemExit("ctl remote: give the fakeresolver binary as the 4th argument")
+    tok = os.path.join(work, "a.token")
+    fd = os.open(tok, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, ("a-%s\n" % os.urandom(16).hex()).encode())
+    os.close(fd)
+    d = rd.Daemon(FAKERESOLVER, os.path.join(REPO, "scenarios/zones/internal.v2.zone"), tok, work, "a")
+    try:
+        scen = os.path.join(work, "remote.lua")
+        with open(scen, "w") as f:
+            f.write('local s = scenario{ name = "ctl remote", duration = 8 }\n'
+                    's:remote{ name = "ra", address = "127.0.0.1:%d", control = "127.0.0.1:%d",\n'
+                    '          token_file = "a.token" }\n' % (d.port, d.cport))
+        r = Run(work, extra=["--no-sandbox"], scenario=scen)
+        delay = r.ok("ra", "delay", "ms=20", "duration=5")
+        stop = r.ok("ra", "stop")
+        # a fault is the daemon's once it confirmed it: its reply comes on the loop
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            st = r.ok("status")
+            ra = (st.get("remotes") or [{}])[0]
+            if len(ra.get("faults", [])) == 2:
+                break
+            time.sleep(0.05)
+        f = ra.get("faults") or []
+        check(ra.get("name") == "ra" and ra.get("state") == "down"
+              and [(x["id"], x["kind"]) for x in f] == [(delay.get("fault"), "delay"),
+                                                         (stop.get("fault"), "stop")]
+              and f[0]["left"] is not None and 0 < f[0]["left"] <= 5 and f[1]["left"] is None,
+              "remote: status of a delay with duration= and a stop: %r" % st)
+        r.ok("abort")
+        code = r.wait()
+        check(code == 2, "remote: exit %r after abort, want 2:\n%s" % (code, r.stderr()))
+    finally:
+        d.stop()
+
+
 PARTS = {"commands": part_commands, "errors": part_errors, "abort": part_abort,
          "wrong_user": part_wrong_user, "hostile": part_hostile, "paths": part_paths,
-         "process": part_process, "report": part_report,
+         "process": part_process, "remote": part_remote, "report": part_report,
          "doc": part_doc}
 
 
