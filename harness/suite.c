@@ -324,8 +324,9 @@ void suite_usage(FILE *out)
 	        "  --report DIR     each scenario's HTML report in DIR/NAME/index.html\n"
 	        "  --junit, --json, --tap: the combined reports; --seed, --umask, -q,\n"
 	        "                   --sandbox, --no-sandbox as for\n"
-	        "                   one scenario (-v is refused: run one scenario to see its\n"
-	        "                   events). NAME is the file name without .lua.\n"
+	        "                   one scenario (-v, --live, --control and --metrics are\n"
+	        "                   refused: run one scenario to watch or steer it).\n"
+	        "                   NAME is the file name without .lua.\n"
 	        "list prints the *.lua files of DIR (default scenarios/) with the first\n"
 	        "line of each one's header comment. See docs/ci.md.\n",
 	        SUITE_JOBS_MAX, SUITE_TIMEOUT_DEFAULT);
@@ -368,6 +369,9 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 	        {"timeout", required_argument, NULL, 't'},
 	        {"sandbox", no_argument, NULL, 'X'},
 	        {"no-sandbox", no_argument, NULL, 'N'},
+	        {"live", no_argument, NULL, 'L'},
+	        {"control", required_argument, NULL, 'C'},
+	        {"metrics", required_argument, NULL, 'M'},
 	        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -397,6 +401,18 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			return -1;
 		case 'h':
 			return 1;
+		case 'L':
+		case 'C':
+		case 'M':
+			/* Each scenario runs as a child whose output goes to a log, several at once. */
+			fprintf(stderr,
+			        "dnschaos: %s: a game day plays one scenario; a suite runs each "
+			        "scenario as its own process with its output kept in a log, so "
+			        "there is no one run to watch or steer: run the scenario alone "
+			        "with %s (docs/gameday.md)\n",
+			        c == 'L' ? "--live" : c == 'C' ? "--control" : "--metrics",
+			        c == 'L' ? "--live" : c == 'C' ? "--control" : "--metrics");
+			return -1;
 		case 'X':
 		case 'N': {
 			/* Each scenario's run enters (or not) a sandbox of its own. */

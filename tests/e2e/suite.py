@@ -272,6 +272,10 @@ try:
 
     rc, out = run(['run', suite, '-v'])
     check(rc == 3 and '-v' in out and 'verdict' not in out, '-v with a suite is refused, nothing runs', out)
+    for flag in (['--live'], ['--control', os.path.join(work, 'ctl.sock')], ['--metrics', '127.0.0.1:9']):
+        rc, out = run(['run', suite] + flag)
+        check(rc == 3 and flag[0] + ': a game day plays one scenario' in out and 'verdict' not in out,
+              '%s with a suite is refused with its reason, nothing runs' % flag[0], out)
 
     # dnschaos list.
     rc, out = run(['list', suite])
