@@ -18,7 +18,8 @@ Then it checks:
   naming the remotes as backends, and the daemons' `query` lines ("remote":
   true): every ok lookup of the client that asks rb directly joined to one,
   the run's fault ids on those the faults decided (ra's hang, rb's delay
-  and rcode); check_history.py accepts it (with jsonschema);
+  and rcode, rb's capacity: queries that waited in its queue joined on
+  arrival, with their wait); check_history.py accepts it (with jsonschema);
 - the daemons: what the scenario published is served, and no fault is left
   once the run is over (the end heals every fault);
 - the run SIGKILLed with a hang and a stop in force: both heal on the daemons;
@@ -58,6 +59,7 @@ s:at(2.6, b, "stop")
 s:at(3.2, b, "start")
 s:at(3.6, a, "publish", { file = "@V2@" })
 s:at(3.7, a, "publish", { file = "/nonexistent/internal.zone" })
+s:at(4.0, b, "capacity", { qps = 8, queue = 2, duration = 1 })
 
 -- From a timeline function: a method returns the fault id; its effect is seen
 -- once the daemon has had the command.
@@ -260,6 +262,15 @@ def run(dnschaos, a, b, tokens, v2, work, root):
         check("rb's delayed queries: delay_ms 30 with the run's id, some joined to direct's",
               dq and all(abs(l["delay_ms"] - 30) < 0.01 for l in dq) and
               any(l.get("client") == "direct" for l in dq), json.dumps(dq[:3]))
+    cap = inject_heal("rb", "capacity", 1.0)
+    check("fault lines: rb capacity injected and healed", cap is not None, json.dumps(faults))
+    if cap:
+        kq = [l for l in rq if l["resolver"] == "rb" and l.get("fault") == cap[0]["id"]]
+        waited = [l for l in kq if l.get("queue_ms", 0) > 0 and l.get("client") == "direct"]
+        check("rb's capacity: queries that waited in its queue, joined to direct's lookups, "
+              "with their wait",
+              waited and all("lookup" in l and l["action"] == "answered" for l in waited),
+              json.dumps(kq[:4]))
     if rc:
         cq = [l for l in rq if l["resolver"] == "rb" and l.get("fault") == rc[0]["id"]]
         check("rb's rcode: s:query's api.internal answered REFUSED with the run's id, "
