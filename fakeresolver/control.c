@@ -109,9 +109,9 @@ bool control_token_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t
 
 /* ---- the parser ---- */
 
-static const char *const verbs[] = { "hang",  "delay",	"rcode", "truncate", "wrong",
-				     "capacity", "heal", "publish", "stop",	"start",
-				     "status", NULL };
+static const char *const verbs[] = {"hang",     "delay", "rcode",   "truncate", "wrong",
+                                    "capacity", "heal",  "publish", "stop",     "start",
+                                    "status",   "watch", "unwatch", NULL};
 
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -194,8 +194,10 @@ int control_parse(char *line, struct control_cmd *cmd, char *err, size_t errlen)
 	fault_match_all(&cmd->spec.match);
 	char *verb = strtok_r(line, " \t", &save);
 	if (!verb)
-		return bad(err, errlen, "empty command (hang, delay, rcode, truncate, wrong, "
-					"capacity, heal, publish, stop, start, status)");
+		return bad(err, errlen,
+		           "empty command (hang, delay, rcode, truncate, wrong, "
+		           "capacity, heal, publish, stop, start, status, watch, "
+		           "unwatch)");
 	if (strcmp(verb, "publish") == 0) {
 		char *rest = save ? save + strspn(save, " \t") : NULL;
 		size_t n = rest ? strlen(rest) : 0;
@@ -238,8 +240,13 @@ int control_parse(char *line, struct control_cmd *cmd, char *err, size_t errlen)
 		cmd->verb = CONTROL_STOP;
 		own[nown++] = "duration";
 	} else if (strcmp(verb, "heal") == 0 || strcmp(verb, "start") == 0 ||
-		   strcmp(verb, "status") == 0) {
-		cmd->verb = verb[0] == 'h' ? CONTROL_HEAL : verb[3] == 'r' ? CONTROL_START : CONTROL_STATUS;
+	           strcmp(verb, "status") == 0 || strcmp(verb, "watch") == 0 ||
+	           strcmp(verb, "unwatch") == 0) {
+		cmd->verb = verb[0] == 'h'   ? CONTROL_HEAL
+		            : verb[0] == 'w' ? CONTROL_WATCH
+		            : verb[0] == 'u' ? CONTROL_UNWATCH
+		            : verb[3] == 'r' ? CONTROL_START
+		                             : CONTROL_STATUS;
 		char *arg = strtok_r(NULL, " \t", &save);
 		if (arg && cmd->verb == CONTROL_HEAL) {
 			char *end;
@@ -373,6 +380,10 @@ struct control_conn {
 	bool waiting;    /* a command's reply is owed */
 	bool in_process; /* process_lines is on the stack */
 	bool close_me;   /* close once process_lines unwinds */
+	bool watching;   /* gets event lines (control_watch) */
+	/* Events dropped since the last `lost` line: how many, the first's and the last's time. */
+	uint64_t lost;
+	double lost_from, lost_to;
 };
 
 struct control {
@@ -384,6 +395,7 @@ struct control {
 	struct addr bound;
 	struct control_conn *head, *tail;
 	unsigned nconns;
+	unsigned nwatch; /* connections watching */
 };
 
 void control_config_defaults(struct control_config *cfg)
@@ -405,6 +417,8 @@ static void conn_free(struct control_conn *c)
 	else
 		ctl->tail = c->prev;
 	ctl->nconns--;
+	if (c->watching)
+		ctl->nwatch--;
 	if (c->auth_timer)
 		event_free(c->auth_timer);
 	if (c->bev)
@@ -511,10 +525,33 @@ static void process_lines(struct control_conn *c)
 		bufferevent_enable(c->bev, EV_READ);
 }
 
+/* The `lost` line owed (with its newline) into buf; its length, 0 when none is owed. Resets the
+ * count. */
+static size_t lost_line(struct control_conn *c, char *buf, size_t cap)
+{
+	if (!c->lost)
+		return 0;
+	int w = snprintf(buf, cap, "lost %llu from=%.6f to=%.6f\n", (unsigned long long)c->lost,
+	                 c->lost_from, c->lost_to);
+	c->lost = 0;
+	return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}
+
+/* Queues the `lost` line owed, if any: the count of events dropped since the last one. */
+static void send_lost(struct control_conn *c)
+{
+	char line[128];
+	size_t n = lost_line(c, line, sizeof line);
+	if (n)
+		evbuffer_add(bufferevent_get_output(c->bev), line, n);
+}
+
 void control_reply(struct control_conn *c, const char *line)
 {
 	if (!c->waiting)
 		return;
+	/* What was dropped is said before anything that follows it. */
+	send_lost(c);
 	send_line(c, line);
 	c->waiting = false;
 	if (!c->in_process)
@@ -524,6 +561,71 @@ void control_reply(struct control_conn *c, const char *line)
 const struct addr *control_conn_peer(const struct control_conn *c)
 {
 	return &c->peer;
+}
+
+void control_watch(struct control_conn *c, bool on)
+{
+	if (on == c->watching)
+		return;
+	c->watching = on;
+	if (on) {
+		int one = 1;
+		c->ctl->nwatch++;
+		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	} else {
+		c->ctl->nwatch--;
+	}
+}
+
+bool control_conn_watching(const struct control_conn *c)
+{
+	return c->watching;
+}
+
+unsigned control_watchers(const struct control *ctl)
+{
+	return ctl ? ctl->nwatch : 0;
+}
+
+void control_event(struct control *ctl, double t, const char *line, size_t n)
+{
+	for (struct control_conn *c = ctl ? ctl->head : NULL; ctl && ctl->nwatch && c;
+	     c = c->next) {
+		if (!c->watching || c->close_me)
+			continue;
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		size_t held = evbuffer_get_length(out);
+		/* Once dropping, it drops until its output has drained, then says how many. */
+		if (held > CONTROL_WATCH_MAX || (c->lost && held > 0)) {
+			if (!c->lost++)
+				c->lost_from = t;
+			c->lost_to = t;
+			continue;
+		}
+		char buf[128 + CONTROL_EVENT_MAX + 1];
+		if (held > 0 || n > CONTROL_EVENT_MAX) {
+			send_lost(c);
+			evbuffer_add(out, line, n);
+			evbuffer_add(out, "\n", 1);
+			continue;
+		}
+		/*
+		 * Nothing queued: sent now rather than on the loop's next turn (the
+		 * bufferevent's output can only be written by the bufferevent). A
+		 * client's reply leaves right after this returns, and a controller
+		 * that joins the query to the client's lookup must have the event
+		 * first. What the socket does not take is queued; an error shows as
+		 * the bufferevent's event.
+		 */
+		size_t len = lost_line(c, buf, 128);
+		memcpy(buf + len, line, n);
+		buf[len + n] = '\n';
+		len += n + 1;
+		ssize_t w = send(bufferevent_getfd(c->bev), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		size_t sent = w > 0 ? (size_t)w : 0;
+		if (sent < len)
+			evbuffer_add(out, buf + sent, len - sent);
+	}
 }
 
 static void conn_read(struct bufferevent *bev, void *arg)
@@ -536,8 +638,11 @@ static void conn_write(struct bufferevent *bev, void *arg)
 {
 	struct control_conn *c = arg;
 	(void)bev;
-	if (c->close_me)
+	if (c->close_me) {
 		conn_close(c); /* the last line is sent */
+		return;
+	}
+	send_lost(c); /* its output has drained: events flow again after the count */
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)

@@ -37,6 +37,17 @@ struct control_conn;
 #define CONTROL_REPLY_MAX 65536
 /* The longest a fault set over the control connection may last. */
 #define CONTROL_DURATION_MAX (7 * 24 * 3600.0)
+/*
+ * A watching connection's events wait in its output up to this much; past
+ * it they are dropped and counted (a `lost` line says how many once the
+ * output has drained), so that a controller that reads slowly costs bounded
+ * memory and never holds up the DNS path. Under CONTROL_OUT_MAX, the unread
+ * replies that close a connection, with room for a status reply.
+ */
+#define CONTROL_WATCH_MAX (128u * 1024u)
+/* An event line's length at most (a query's, with a name of 255 octets escaped); longer ones
+ * are queued, never sent at once. */
+#define CONTROL_EVENT_MAX 4096
 
 /*
  * Reads a token file: a regular file, not readable or writable by group or
@@ -58,6 +69,8 @@ enum control_verb {
 	CONTROL_STOP,     /* duration */
 	CONTROL_START,
 	CONTROL_STATUS,
+	CONTROL_WATCH, /* stream an event line per query on this connection */
+	CONTROL_UNWATCH,
 };
 
 struct control_cmd {
@@ -75,7 +88,7 @@ struct control_cmd {
  *   hang|truncate [MATCH]        delay ms=N [jitter=N] [dist=D] [MATCH]
  *   rcode rcode=NAME [MATCH]     wrong address=IP [MATCH]
  *   capacity qps=N [queue=N] [duration=S]
- *   heal [ID]   publish FILE   stop [duration=S]   start   status
+ *   heal [ID]   publish FILE   stop [duration=S]   start   status   watch   unwatch
  * where MATCH is any of name=PATTERN qtype=TYPE transport=udp|tcp
  * fraction=F duration=S. Returns 0, or -1 with a reason in err
  * ("delay: option 'ms' is required", "unknown command 'hnag' (did you mean
@@ -129,5 +142,31 @@ void control_reply(struct control_conn *c, const char *line);
 
 /* The peer's address, for messages. Borrowed. */
 const struct addr *control_conn_peer(const struct control_conn *c);
+
+/*
+ * Events (docs/fakeresolver.md "Watching the queries"): a connection that
+ * watches gets event lines between its replies, lines that never start with
+ * "ok" or "error" ("query {...}", "arrive {...}", "lost N from=T to=T").
+ * control_watch turns it on or off for c (on: TCP_NODELAY, so that an event
+ * is not held back waiting for an acknowledgement). control_watchers counts
+ * the connections that watch.
+ */
+void control_watch(struct control_conn *c, bool on);
+bool control_conn_watching(const struct control_conn *c);
+unsigned control_watchers(const struct control *ctl);
+
+/*
+ * Sends one event line (a newline is added) to every watching connection,
+ * t being the event's time for a `lost` line. A connection whose output
+ * holds nothing gets it written at once, before the caller goes on (the
+ * daemon sends a query's event before its reply, so a controller on the
+ * same host has the event in its socket by the time the client has the
+ * reply); one that holds some gets it queued; one that holds more than
+ * CONTROL_WATCH_MAX, or that has dropped events whose `lost` line is not
+ * yet queued, drops it and counts it. The `lost` line goes out once its
+ * output is empty, or before its next reply, whichever is first. Never
+ * blocks, never closes a connection.
+ */
+void control_event(struct control *ctl, double t, const char *line, size_t n);
 
 #endif

@@ -95,6 +95,7 @@ struct daemon {
 	struct dfault *faults[MAX_FAULTS];
 	size_t nfaults;
 	uint32_t next_id;
+	uint64_t next_tag;           /* arrive events: a query entering the capacity queue */
 	bool stopped;                /* the DNS ports are closed by a stop */
 	struct event *retry_timer;   /* reopening the ports failed: try again */
 	struct server_stats totals;  /* of servers closed by a stop */
@@ -103,39 +104,47 @@ struct daemon {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: fakeresolver --listen ADDR[:PORT] --zone FILE [options]\n"
-		"\n"
-		"Serves DNS zones from RFC 1035 master files, authoritatively, over UDP and TCP.\n"
-		"\n"
-		"  -l, --listen ADDR[:PORT]   address to serve on; repeatable. Port 53 if omitted,\n"
-		"                             0 for any free port (the chosen one is printed).\n"
-		"                             Only 127.0.0.0/8 and [::1] unless --allow-non-loopback.\n"
-		"  -z, --zone FILE            zone file to serve; repeatable, one zone per file.\n"
-		"                             The first record must be the SOA: it names the zone.\n"
-		"  -q, --query-log FILE       log every query as a JSON line to FILE ('-' = stdout)\n"
-		"      --tcp-idle-timeout SEC close TCP connections idle this long (default 10)\n"
-		"      --tcp-max-connections N  TCP connections at most (default 128); a new one\n"
-		"                             beyond closes the oldest stalled one, or is refused\n"
-		"      --tcp-max-per-address N  the same, per client address (default 64, 0: none)\n"
-		"      --tcp-message-timeout SEC  close a TCP connection whose message is not whole\n"
-		"                             SEC after its first byte (default 5, 0: never)\n"
-		"      --no-tcp, --no-udp     serve on one transport only\n"
-		"      --control ADDR[:PORT]  take fault, publish, stop/start and status commands\n"
-		"                             over TCP here (port 0 or none: a free one, printed)\n"
-		"      --control-token-file FILE  the shared token a controller must send first;\n"
-		"                             mode 0600 or stricter, 16 to 256 printable octets\n"
-		"      --allow-non-loopback   permit listen and control addresses outside loopback\n"
-		"      --quiet                print nothing but errors\n"
-		"  -h, --help                 this text\n"
-		"  -V, --version              print the version\n"
-		"\n"
-		"Signals: SIGHUP reloads every zone file, loading on a thread while the old\n"
-		"zones keep serving (a file that fails to load keeps its old version serving,\n"
-		"and the reason is printed; a SIGHUP during a load loads again after it);\n"
-		"SIGTERM and SIGINT print the TCP counters and exit.\n"
-		"\n"
-		"Exit status: 0 clean exit on a signal, 3 bad arguments or zone file,\n"
-		"4 runtime error (cannot listen, out of memory).\n");
+	        "Usage: fakeresolver --listen ADDR[:PORT] --zone FILE [options]\n"
+	        "\n"
+	        "Serves DNS zones from RFC 1035 master files, authoritatively, over UDP and TCP.\n"
+	        "\n"
+	        "  -l, --listen ADDR[:PORT]   address to serve on; repeatable. Port 53 if "
+	        "omitted,\n"
+	        "                             0 for any free port (the chosen one is printed).\n"
+	        "                             Only 127.0.0.0/8 and [::1] unless "
+	        "--allow-non-loopback.\n"
+	        "  -z, --zone FILE            zone file to serve; repeatable, one zone per file.\n"
+	        "                             The first record must be the SOA: it names the "
+	        "zone.\n"
+	        "  -q, --query-log FILE       log every query as a JSON line to FILE ('-' = "
+	        "stdout)\n"
+	        "      --tcp-idle-timeout SEC close TCP connections idle this long (default 10)\n"
+	        "      --tcp-max-connections N  TCP connections at most (default 128); a new one\n"
+	        "                             beyond closes the oldest stalled one, or is refused\n"
+	        "      --tcp-max-per-address N  the same, per client address (default 64, 0: "
+	        "none)\n"
+	        "      --tcp-message-timeout SEC  close a TCP connection whose message is not "
+	        "whole\n"
+	        "                             SEC after its first byte (default 5, 0: never)\n"
+	        "      --no-tcp, --no-udp     serve on one transport only\n"
+	        "      --control ADDR[:PORT]  take fault, publish, stop/start, status and watch\n"
+	        "                             (every query as a line) commands over TCP here\n"
+	        "                             (port 0 or none: a free one, printed)\n"
+	        "      --control-token-file FILE  the shared token a controller must send first;\n"
+	        "                             mode 0600 or stricter, 16 to 256 printable octets\n"
+	        "      --allow-non-loopback   permit listen and control addresses outside "
+	        "loopback\n"
+	        "      --quiet                print nothing but errors\n"
+	        "  -h, --help                 this text\n"
+	        "  -V, --version              print the version\n"
+	        "\n"
+	        "Signals: SIGHUP reloads every zone file, loading on a thread while the old\n"
+	        "zones keep serving (a file that fails to load keeps its old version serving,\n"
+	        "and the reason is printed; a SIGHUP during a load loads again after it);\n"
+	        "SIGTERM and SIGINT print the TCP counters and exit.\n"
+	        "\n"
+	        "Exit status: 0 clean exit on a signal, 3 bad arguments or zone file,\n"
+	        "4 runtime error (cannot listen, out of memory).\n");
 }
 
 static void say(const struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -277,15 +286,20 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void log_query(void *arg, const struct server_event *ev)
+/* Seconds since the daemon started, on the monotonic clock: the query log's and the events' t. */
+static double daemon_now(const struct daemon *d)
 {
-	struct daemon *d = arg;
-	const struct answer_info *info = ev->info;
 	struct timespec now;
-	char name[1024], peer[80], tb[16], rb[16];
-
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	double t = (double)(now.tv_sec - d->start.tv_sec) + (double)(now.tv_nsec - d->start.tv_nsec) / 1e9;
+	return (double)(now.tv_sec - d->start.tv_sec) +
+	       (double)(now.tv_nsec - d->start.tv_nsec) / 1e9;
+}
+
+static void log_query(struct daemon *d, const struct server_event *ev)
+{
+	const struct answer_info *info = ev->info;
+	char name[1024], peer[80], tb[16], rb[16];
+	double t = daemon_now(d);
 	fprintf(d->log, "{\"t\":%.6f,\"transport\":\"%s\",\"src\":\"%s\",\"id\":%u,",
 		t, ev->transport == ANSWER_UDP ? "udp" : "tcp",
 		addr_str(ev->peer, peer, sizeof peer), info->query.id);
@@ -308,6 +322,146 @@ static void log_query(void *arg, const struct server_event *ev)
 		fprintf(d->log, ",\"serial\":%u", zone_version_serial(info->zone));
 	fputs("}\n", d->log);
 	fflush(d->log);
+}
+
+/* ---- watching: an event line per query to the controllers that asked (`watch`) ---- */
+
+/* An event line being written: what does not fit sets full, and the line is not sent. */
+struct eline {
+	char buf[4096];
+	size_t n;
+	bool full;
+};
+
+static void put(struct eline *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct eline *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int w = l->full ? 0 : vsnprintf(l->buf + l->n, sizeof l->buf - l->n, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sizeof l->buf - l->n)
+		l->full = true;
+	else
+		l->n += (size_t)w;
+}
+
+/* The question as the history writes it: transport, src, id, and qname and qtype if read. */
+static void put_question(struct eline *l, enum answer_transport tp, const struct addr *peer,
+                         const struct wire_query *q, bool question)
+{
+	char peer_s[80], name[1024], esc[JSON_ESCAPE_ROOM(1024)], tb[16];
+	put(l, "\"transport\":\"%s\",\"src\":\"%s\",\"id\":%u", tp == ANSWER_UDP ? "udp" : "tcp",
+	    addr_str(peer, peer_s, sizeof peer_s), q->id);
+	if (!question)
+		return;
+	wire_name_to_str(q->qname, name, sizeof name);
+	esc[json_escape(esc, name, strlen(name), sizeof name, JSON_ESC_PLAIN, NULL)] = '\0';
+	put(l, ",\"qname\":\"%s\",\"qtype\":\"%s\"", esc, answer_type_str(q->qtype, tb, sizeof tb));
+}
+
+/* The daemon's id of the fault that is plan fault plan_id; 0 if none (healed meanwhile). */
+static uint32_t dfault_of_plan(const struct daemon *d, uint32_t plan_id)
+{
+	for (size_t i = 0; plan_id && i < d->nfaults; i++)
+		if (d->faults[i]->type == DF_PLAN && d->faults[i]->plan_id == plan_id)
+			return d->faults[i]->id;
+	return 0;
+}
+
+/* The daemon's id of the capacity limit in force; 0 if none. */
+static uint32_t dfault_capacity(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->nfaults; i++)
+		if (d->faults[i]->type == DF_CAPACITY)
+			return d->faults[i]->id;
+	return 0;
+}
+
+/*
+ * `query {...}`: the fields of a local farm resolver's history line
+ * (docs/history.md "query"), with the daemon's own fault ids, t on its
+ * clock, and the tag of the `arrive` event of a query that waited in the
+ * capacity queue.
+ */
+static void watch_query(struct daemon *d, const struct server_event *ev)
+{
+	const struct answer_info *info = ev->info;
+	const struct fault_decision *dec = ev->decision;
+	struct eline l = {.n = 0, .full = false};
+	char rb[16];
+	double t = daemon_now(d);
+	uint32_t id;
+
+	put(&l, "query {\"t\":%.6f,", t);
+	put_question(&l, ev->transport, ev->peer, &info->query, info->query.question_end);
+	put(&l, ",\"action\":\"%s\"", server_event_action(ev));
+	if (ev->reply_len) {
+		put(&l, ",\"rcode\":\"%s\",\"an\":%u", answer_rcode_str(info->rcode, rb, sizeof rb),
+		    info->ancount);
+		if (info->flags & WIRE_FLAG_TC)
+			put(&l, ",\"tc\":true");
+	}
+	if (info->zone)
+		put(&l, ",\"serial\":%u", zone_version_serial(info->zone));
+	if (dec && dec->fault_id)
+		id = dfault_of_plan(d, dec->fault_id);
+	else
+		id = ev->queue_full || ev->queue_s > 0 ? dfault_capacity(d) : 0;
+	if (id)
+		put(&l, ",\"fault\":%u", id);
+	if (dec && dec->delay_s > 0) {
+		id = dfault_of_plan(d, dec->delay_id);
+		if (id)
+			put(&l, ",\"delay_fault\":%u", id);
+		put(&l, ",\"delay_ms\":%.3f", dec->delay_s * 1000);
+	}
+	if (ev->queue_s > 0)
+		put(&l, ",\"queue_ms\":%.3f", ev->queue_s * 1000);
+	if (ev->tag)
+		put(&l, ",\"tag\":%llu", (unsigned long long)ev->tag);
+	put(&l, "}");
+	if (!l.full)
+		control_event(d->control, t, l.buf, l.n);
+}
+
+/* Every query the servers see: to the query log, and to the controllers watching. */
+static void on_query(void *arg, const struct server_event *ev)
+{
+	struct daemon *d = arg;
+	if (d->log)
+		log_query(d, ev);
+	if (control_watchers(d->control))
+		watch_query(d, ev);
+}
+
+/*
+ * A query enters the capacity queue: `arrive {...}` now, with a tag its
+ * `query` event carries once it is served (a controller joins it to its
+ * sender on arrival, when the sender still waits for it, as the farm does).
+ */
+static uint64_t on_arrive(void *arg, enum answer_transport tp, const struct addr *peer,
+                          const uint8_t *pkt, size_t len)
+{
+	struct daemon *d = arg;
+	struct wire_query q;
+	struct eline l = {.n = 0, .full = false};
+	if (!control_watchers(d->control))
+		return 0;
+	bool question = wire_query_parse(pkt, len, &q) == WIRE_QUERY_OK && q.question_end;
+	if (!question)
+		memset(&q, 0, sizeof q); /* the id only, if the header was there */
+	if (len >= 2)
+		q.id = wire_get16(pkt);
+	double t = daemon_now(d);
+	uint64_t tag = ++d->next_tag;
+	put(&l, "arrive {\"t\":%.6f,\"tag\":%llu,", t, (unsigned long long)tag);
+	put_question(&l, tp, peer, &q, question);
+	put(&l, "}");
+	if (!l.full)
+		control_event(d->control, t, l.buf, l.n);
+	return tag;
 }
 
 static void *reload_thread(void *arg)
@@ -494,10 +648,13 @@ static void ctl_say(const struct daemon *d, const struct control_conn *c, const 
 
 static void servers_attach(struct daemon *d, struct server *s)
 {
-	if (d->log)
-		server_set_log(s, log_query, d);
-	if (d->plan)
+	/* With a control connection a controller may watch at any time. */
+	if (d->log || d->plan)
+		server_set_log(s, on_query, d);
+	if (d->plan) {
 		server_set_faults(s, d->plan, &d->rng);
+		server_set_arrive(s, on_arrive, d);
+	}
 }
 
 /* Closes the DNS ports (the kernel answers port unreachable), keeping the counters. */
@@ -912,6 +1069,19 @@ static void ctl_command(void *arg, struct control_conn *c, char *line)
 		ctl_say(d, c, "publish %s: loading", cmd.path);
 		return; /* publish_done answers */
 	}
+	case CONTROL_WATCH:
+		/* Again while watching: the clock once more (a controller may re-estimate). */
+		if (!control_conn_watching(c))
+			ctl_say(d, c, "watching the queries");
+		control_watch(c, true);
+		snprintf(reply, sizeof reply, "ok now=%.6f", daemon_now(d));
+		break;
+	case CONTROL_UNWATCH:
+		if (control_conn_watching(c))
+			ctl_say(d, c, "no longer watching the queries");
+		control_watch(c, false);
+		snprintf(reply, sizeof reply, "ok");
+		break;
 	case CONTROL_STATUS: {
 		/* Longer than other replies: every zone and every fault. */
 		char *st = malloc(CONTROL_REPLY_MAX);

@@ -137,6 +137,19 @@ static void log_event(struct server *s, enum answer_transport tp, const struct a
 	s->log(s->log_arg, &ev);
 }
 
+const char *server_event_action(const struct server_event *ev)
+{
+	if (ev->queue_full)
+		return "queue-full";
+	if (ev->decision && ev->decision->action != FAULT_ACT_ANSWER)
+		return fault_action_name(ev->decision->action);
+	if (ev->info->action == ANSWER_DROP)
+		return "dropped";
+	if (ev->info->action == ANSWER_AXFR)
+		return "axfr";
+	return "answered";
+}
+
 static bool faults_active(const struct server *s)
 {
 	double qps;

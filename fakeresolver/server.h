@@ -56,6 +56,13 @@ struct server_event {
 
 typedef void (*server_log_fn)(void *arg, const struct server_event *ev);
 
+/*
+ * What was done with the query, as the history and a watching controller
+ * name it: "queue-full", a fault's action ("dropped", "rcode", "truncated",
+ * "wrong"), "dropped" (not a query), "axfr" or "answered".
+ */
+const char *server_event_action(const struct server_event *ev);
+
 struct server_stats {
 	uint64_t udp_received;
 	uint64_t udp_replied;

@@ -966,6 +966,7 @@ static int read_history(struct replay *r)
 		switch (ht) {
 		case HIST_QUERY: case HIST_LOOKUP: case HIST_ROUTE: case HIST_LOG: case HIST_GATE:
 		case HIST_STALL: case HIST_VIP: case HIST_BACKEND_STATS:
+		case HIST_LOST:
 			continue;
 		case HIST_HEALTH:
 			/* Only the hand's: removed and member (probes are most of them). */

@@ -6,7 +6,13 @@
  * connection"), one at a time, on the run's loop. Each command and the
  * daemon's reply is a `remote` line in the history; one that worked is
  * also the `fault` (and `state`) lines a local fake resolver writes. Its
- * queries are not in the history: they never cross this process.
+ * queries never cross this process: the daemon streams them on the same
+ * connection (`watch`, asked at connect), and each becomes the `query` line
+ * a local fake resolver writes, "remote": true, joined to the client's
+ * lookup when it reaches the run, its t the daemon's mapped onto the run's
+ * clock (the round trip of `watch` bounds the error), its fault ids the
+ * run's. Events the daemon had to drop are a `lost` line. A daemon that does
+ * not know `watch` is a warning: the run goes on without its queries.
  *
  * Loop thread only.
  */
@@ -42,6 +48,7 @@ const struct addr *farm_remote_addr(const struct farm_remote *r);
 const char *farm_remote_state(const struct farm_remote *r);
 
 /*
+<<<<<<< HEAD
  * The i-th fault the daemon confirmed and has not healed (a stop included),
  * in the order confirmed: its run-wide id, kind ("delay", "stop", ...;
  * static) and seconds until its duration heals it (-1: until healed).
@@ -55,6 +62,14 @@ bool farm_remote_fault_at(const struct farm_remote *r, size_t i, uint32_t *id, c
  * clock starts, so that a wrong token or a daemon that is not there fails
  * the run at once. Returns 0, or -1 with err set ("control 127.0.0.1:7001:
  * the daemon refused the token").
+=======
+ * Connects, authenticates and asks for the queries (`watch`), blocking up
+ * to timeout_s: before the run's clock starts, so that a wrong token or a
+ * daemon that is not there fails the run at once (and the round trip of
+ * `watch`, which sets the daemon's clock against ours, has the loop's
+ * latency in it nowhere). Returns 0, or -1 with err set ("control
+ * 127.0.0.1:7001: the daemon refused the token").
+>>>>>>> revents
  */
 int farm_remote_connect(struct farm_remote *r, double timeout_s, char *err, size_t errlen);
 

@@ -250,18 +250,7 @@ static void log_query(void *arg, const struct server_event *ev)
 		if (joined)
 			write_join(h, &j);
 	}
-	const char *action;
-	if (ev->queue_full)
-		action = "queue-full";
-	else if (d && d->action != FAULT_ACT_ANSWER)
-		action = fault_action_name(d->action);
-	else if (info->action == ANSWER_DROP)
-		action = "dropped";
-	else if (info->action == ANSWER_AXFR)
-		action = "axfr";
-	else
-		action = "answered";
-	history_str(h, "action", action);
+	history_str(h, "action", server_event_action(ev));
 	if (ev->reply_len) {
 		history_str(h, "rcode", answer_rcode_str(info->rcode, rb, sizeof rb));
 		history_uint(h, "an", info->ancount);

@@ -2280,6 +2280,58 @@ static void harness_stalls(const struct hist *h, const struct expectation *e,
 	}
 }
 
+/*
+ * The measures that read query lines, and whose query lines a remote daemon
+ * may have lost (a `lost` line: its events came faster than the run read
+ * them). Lost lines can move such a measure either way (fewer queries
+ * joined, a last query unseen), so a pass is no more trusted than a failure:
+ * both are inconclusive when the loss falls in the window, and on the
+ * backend or resolver the measure is about, when it names one. A measure of
+ * lookups alone (success_rate, latency, ...) reads lookup lines: a loss can
+ * only hide that a lookup met a fault, which makes it inconclusive by itself
+ * ("none met a fault"), never a wrong pass.
+ */
+static bool reads_queries(enum expect_metric m)
+{
+	switch (m) {
+	case EXPECT_DETECTION:
+	case EXPECT_FAILURE_SPAN:
+	case EXPECT_READMISSION:
+	case EXPECT_AMPLIFICATION:
+	case EXPECT_SURVIVOR_LOAD:
+	case EXPECT_CUSTOM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void remote_losses(const struct hist *h, const struct expectation *e,
+                          struct expect_result *r)
+{
+	size_t n;
+	const struct hist_lost *ls = hist_losts(h, &n);
+	if (r->outcome == OUTCOME_INCONCLUSIVE || !reads_queries(e->metric))
+		return;
+	const char *about = e->metric == EXPECT_SURVIVOR_LOAD ? e->resolver : e->backend;
+	for (size_t i = 0; i < n; i++) {
+		const char *target = nz(h, ls[i].target);
+		if (ls[i].to < e->from || ls[i].from > win_to(e))
+			continue;
+		if (about[0] && strcmp(about, target) != 0)
+			continue;
+		char value[64];
+		expect_format_value(r, value, sizeof value);
+		inconclusive(r,
+		             "observed %s, but the remote daemon %s lost %llu of its query "
+		             "events from %.3f s to %.3f s (history line %u), which this measure "
+		             "reads",
+		             value, target, (unsigned long long)ls[i].queries, ls[i].from, ls[i].to,
+		             ls[i].line);
+		return;
+	}
+}
+
 void checker_verdict(const struct hist *h, const struct expectation *e, size_t n,
 		     struct expect_result *results, struct verdict_info *out)
 {
@@ -2290,6 +2342,7 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 		eval(h, &e[i], &results[i], &T);
 		unrelayed_refusals(h, &e[i], &results[i]);
 		harness_stalls(h, &e[i], &results[i]);
+		remote_losses(h, &e[i], &results[i]);
 		switch (results[i].outcome) {
 		case OUTCOME_PASS:
 			out->passed++;
@@ -2341,6 +2394,16 @@ void checker_verdict(const struct hist *h, const struct expectation *e, size_t n
 			    out->inconclusive, n);
 	} else {
 		out->verdict = VERDICT_PASS;
+	}
+	size_t nlost;
+	const struct hist_lost *lost = hist_losts(h, &nlost);
+	if (out->nuntouched && nlost) {
+		/* Untouched by what the history shows: the lost lines may have shown otherwise. */
+		size_t len = strlen(out->why);
+		say(out->why + len, sizeof out->why - len,
+		    "; the remote daemon %s lost %llu query "
+		    "events (history line %u): a lookup may have met them unseen",
+		    nz(h, lost[0].target), (unsigned long long)lost[0].queries, lost[0].line);
 	}
 	if (out->no_faults) {
 		size_t len = strlen(out->why);

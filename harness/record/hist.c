@@ -77,8 +77,8 @@ struct hist {
 	uint32_t *table; /* id + 1, 0 = empty */
 	size_t table_cap;
 
-	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates, states,
-		versions, addrs, stalls, vips, bstats, controls;
+	struct vec lines, lookups, queries, routes, healths, faults, publishes, boots, gates,
+	        states, versions, addrs, stalls, vips, bstats, controls, losts;
 	uint64_t *lk_ids; /* lookup id -> index + 1, open addressing */
 	uint32_t *lk_idx;
 	size_t lk_cap;
@@ -728,9 +728,9 @@ static uint8_t f_cause(struct ctx *c)
 }
 
 static const char *const type_names[HIST_TYPES] = {
-	"meta", "fault", "publish", "boot", "query", "state", "log",
-	"end",	"route", "health",  "gate", "lookup", "version", "stall", "vip", "backend_stats",
-	"control", "other",
+        "meta", "fault",         "publish", "boot", "query",  "state",   "log",
+        "end",  "route",         "health",  "gate", "lookup", "version", "stall",
+        "vip",  "backend_stats", "control", "lost", "other",
 };
 
 const char *hist_type_name(enum hist_type t)
@@ -1206,6 +1206,18 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		x->line = (uint32_t)c->lineno;
 		return;
 	}
+	case HIST_LOST: {
+		struct hist_lost *x = vec_push(&h->losts);
+		if (!x)
+			break;
+		x->t = t;
+		x->target = f_str(c, "target");
+		x->queries = f_uint(c, "queries", 0);
+		x->from = f_num(c, "from", 0);
+		x->to = f_num(c, "to", t);
+		x->line = (uint32_t)c->lineno;
+		return;
+	}
 	case HIST_STALL: {
 		struct hist_stall *st = vec_push(&h->stalls);
 		if (!st)
@@ -1259,6 +1271,7 @@ static void init_vecs(struct hist *h)
 	h->addrs.size = sizeof(struct hist_addr);
 	h->stalls.size = sizeof(struct hist_stall);
 	h->controls.size = sizeof(struct hist_control);
+	h->losts.size = sizeof(struct hist_lost);
 	h->vips.size = sizeof(struct hist_vip);
 	h->bstats.size = sizeof(struct hist_bstat);
 }
@@ -1460,10 +1473,10 @@ void hist_free(struct hist *h)
 	if (!h)
 		return;
 	free(h->buf);
-	struct vec *vs[] = { &h->lines,	 &h->lookups,	&h->queries, &h->routes,
-			     &h->healths, &h->faults,	&h->publishes, &h->boots,
-			     &h->gates,	 &h->states,	&h->versions, &h->addrs,
-			     &h->stalls, &h->vips, &h->bstats, &h->controls };
+	struct vec *vs[] = {&h->lines,    &h->lookups,   &h->queries, &h->routes, &h->healths,
+	                    &h->faults,   &h->publishes, &h->boots,   &h->gates,  &h->states,
+	                    &h->versions, &h->addrs,     &h->stalls,  &h->vips,   &h->bstats,
+	                    &h->controls, &h->losts};
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		free(vs[i]->p);
 	free(h->lk_ids);
@@ -1544,6 +1557,7 @@ ARRAY_GETTER(hist_publishes, struct hist_publish, publishes)
 ARRAY_GETTER(hist_boots, struct hist_boot, boots)
 ARRAY_GETTER(hist_gates, struct hist_gate, gates)
 ARRAY_GETTER(hist_stalls, struct hist_stall, stalls)
+ARRAY_GETTER(hist_losts, struct hist_lost, losts)
 ARRAY_GETTER(hist_controls, struct hist_control, controls)
 ARRAY_GETTER(hist_states, struct hist_state, states)
 ARRAY_GETTER(hist_versions, struct hist_version, versions)

@@ -32,9 +32,25 @@
 struct hist;
 
 enum hist_type {
-	HIST_META, HIST_FAULT, HIST_PUBLISH, HIST_BOOT, HIST_QUERY, HIST_STATE, HIST_LOG,
-	HIST_END, HIST_ROUTE, HIST_HEALTH, HIST_GATE, HIST_LOOKUP, HIST_VERSION, HIST_STALL, HIST_VIP,
-	HIST_BACKEND_STATS, HIST_CONTROL, HIST_OTHER,
+	HIST_META,
+	HIST_FAULT,
+	HIST_PUBLISH,
+	HIST_BOOT,
+	HIST_QUERY,
+	HIST_STATE,
+	HIST_LOG,
+	HIST_END,
+	HIST_ROUTE,
+	HIST_HEALTH,
+	HIST_GATE,
+	HIST_LOOKUP,
+	HIST_VERSION,
+	HIST_STALL,
+	HIST_VIP,
+	HIST_BACKEND_STATS,
+	HIST_CONTROL,
+	HIST_LOST,
+	HIST_OTHER,
 	HIST_TYPES
 };
 
@@ -203,6 +219,15 @@ struct hist_stall {
 	uint32_t line;
 };
 
+/* A remote daemon dropped some of its query events (docs/history.md, "lost"). */
+struct hist_lost {
+	double t;
+	uint32_t target;  /* interned: the remote daemon's name */
+	uint64_t queries; /* events dropped */
+	double from, to;  /* when, run seconds: the first dropped and the last */
+	uint32_t line;
+};
+
 struct hist_state {
 	double t;
 	uint32_t resolver;       /* or the source's name */
@@ -281,6 +306,7 @@ const struct hist_gate *hist_gates(const struct hist *h, size_t *n);
 const struct hist_state *hist_states(const struct hist *h, size_t *n);
 const struct hist_version *hist_versions(const struct hist *h, size_t *n);
 const struct hist_stall *hist_stalls(const struct hist *h, size_t *n);
+const struct hist_lost *hist_losts(const struct hist *h, size_t *n);
 const struct hist_control *hist_controls(const struct hist *h, size_t *n);
 const struct hist_vip *hist_vips(const struct hist *h, size_t *n);
 const struct hist_bstat *hist_backend_stats(const struct hist *h, size_t *n);

@@ -55,6 +55,7 @@ struct history {
 	uint64_t file_bytes; /* bytes of whole lines written */
 	uint64_t file_lines; /* whole lines written */
 	uint64_t lines;      /* lines ended */
+	double last_t;       /* the t of the last line begun */
 	char *name;          /* for messages */
 	char error[512];     /* the first error, "" if none */
 	/*
@@ -532,6 +533,16 @@ const char *history_error(const struct history *h)
 	return e;
 }
 
+double history_last_t(const struct history *h)
+{
+	double t;
+
+	lock(h);
+	t = h->last_t;
+	unlock(h);
+	return t;
+}
+
 uint64_t history_lines(const struct history *h)
 {
 	uint64_t n;
@@ -549,8 +560,8 @@ uint64_t history_lines(const struct history *h)
  */
 static bool marked_type(const char *type)
 {
-	static const char *const traffic[] = { "query", "route", "lookup", "version", "stall",
-					       "log", "meta", "end", NULL };
+	static const char *const traffic[] = {"query", "route", "lookup", "version", "stall",
+	                                      "lost",  "log",   "meta",   "end",     NULL};
 	for (size_t i = 0; traffic[i]; i++)
 		if (strcmp(type, traffic[i]) == 0)
 			return false;
@@ -587,6 +598,8 @@ void history_begin(struct history *h, double t, const char *type)
 	}
 	h->end_begun = strcmp(type, "end") == 0;
 	h->mark_line = h->manual && marked_type(type);
+	if (t > h->last_t)
+		h->last_t = t;
 	n = format_fixed(num, t, 6);
 	tl = strlen(type);
 	p = reserve(h, 5 + n + 9 + tl + 1);

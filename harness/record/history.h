@@ -104,12 +104,19 @@ int history_emergency_end(struct history *h, double t, const char *reason, const
 typedef void (*history_tap_fn)(void *arg, const char *line, size_t len);
 void history_set_tap(struct history *h, history_tap_fn fn, void *arg);
 
+/*
+ * The largest t a line was begun with (0 before the first): a writer whose
+ * event happened a little before it learnt of it (a remote daemon's query)
+ * writes no earlier than this, so that t never decreases.
+ */
+double history_last_t(const struct history *h);
+
 /* Lines completed with history_end so far (written or still buffered). */
 uint64_t history_lines(const struct history *h);
 
 /*
  * While manual is true, every line begun (but the traffic and the run's own
- * notes: query, route, lookup, version, stall, log, meta, end) ends with
+ * notes: query, route, lookup, version, stall, lost, log, meta, end) ends with
  * "manual":true: the lines an operator's action writes (docs/history.md).
  * The control socket sets it around run_act. NULL is a no-op.
  */

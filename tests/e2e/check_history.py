@@ -26,6 +26,7 @@ types and values), and the file against what the doc promises across lines:
   - every fault id is injected once and healed at most once, after its
     inject, with the same target and kind; a query line's fault/delay_fault
     names a fault injected before it on that resolver;
+  - a lost line's from and to fall in that order, no later than its t;
   - every zone version (zone, digest) has one version line, and every digest
     of a publish, boot or lookup line names a version line of that zone
     before it; a boot line has one digest per zone; a lookup's
@@ -75,6 +76,9 @@ DECIMALS = {
     ("fault", "down"): 3,
     ("query", "delay_ms"): 3,
     ("query", "queue_ms"): 3,
+    ("remote", "rtt_ms"): 3,
+    ("lost", "from"): 6,
+    ("lost", "to"): 6,
     ("lookup", "latency_ms"): 3,
     ("health", "kernel_ms"): 3,
 }
@@ -389,6 +393,11 @@ class Checker:
             self.fault(n, obj, st)
         elif kind == "query":
             self.fault_ref(n, obj, st)
+        elif kind == "lost":
+            span = (obj.get("from"), obj.get("to"), obj.get("t"))
+            if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in span) and \
+                    not span[0] <= span[1] <= span[2]:
+                self.error(n, "lost: from %s, to %s and t %s are not in that order" % span)
         self.versions(n, kind, obj, st)
 
     def versions(self, n, kind, obj, st):

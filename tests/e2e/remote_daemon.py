@@ -15,12 +15,22 @@ Checked, each by DNS queries over UDP (and TCP for stop/start):
   an error and the connection closed; 60 connections that never
   authenticate) never stops DNS answers, and a real controller still gets in;
 - start-up refusals: a token file of mode 0644, --control without a token
-  file, a non-loopback control address, a short token.
+  file, a non-loopback control address, a short token;
+- watch: `ok now=T` on the daemon's clock, then one `query {...}` event per
+  query (UDP and TCP) with the fields and action names of a farm resolver's
+  history line and the daemon's fault ids (hang, rcode, truncate, delay,
+  capacity with its `arrive` event and tag), each in the controller's socket
+  before the client has its reply; unwatch stops them; a controller that
+  does not read loses events, never the DNS answers, and once it reads gets
+  `lost N from=T to=T`, the events it got and N adding up to every query the
+  daemon saw meanwhile.
 
 Usage: remote_daemon.py FAKERESOLVER ZONEDIR
 """
 import os
+import json
 import re
+import select
 import signal
 import socket
 import struct
@@ -148,22 +158,62 @@ class Daemon:
                 self.p.wait()
 
 
+EVENT = re.compile(r"(query|arrive|lost) ")
+
+
 class Ctl:
-    def __init__(self, port, token):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.f = self.s.makefile("rwb")
+    """A control connection, line by line over the raw socket (a timed-out read of a
+    socket file object leaves it unusable; events are read with a time limit)."""
+
+    def __init__(self, port, token, rcvbuf=None):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(5)
+        self.s.connect(("127.0.0.1", port))
+        self.buf = b""
+        self.events = []  # event lines read while waiting for a reply (watch)
         if token is not None:
             r = self.cmd("auth " + token)
             if r != "ok authenticated":
                 raise RuntimeError("auth: " + r)
 
+    def readline(self, limit=5.0):
+        """The next line without its newline, b"" at EOF, None when none came in limit s."""
+        deadline = time.monotonic() + limit
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.s], [], [], left)[0]:
+                return None
+            chunk = self.s.recv(65536)
+            if not chunk:
+                return b""
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def send(self, line):
+        self.s.sendall(line.encode() + b"\n")
+
     def cmd(self, line):
-        self.f.write(line.encode() + b"\n")
-        self.f.flush()
-        return self.f.readline().decode().rstrip("\n")
+        self.send(line)
+        while True:
+            r = self.readline()
+            if not r:
+                return ""
+            r = r.decode()
+            if not EVENT.match(r):
+                return r
+            self.events.append(r)
+
+    def event(self, limit=3.0):
+        """The next event line (kept by cmd, or read now), or None after limit seconds."""
+        if self.events:
+            return self.events.pop(0)
+        line = self.readline(limit)
+        return line.decode() if line else None
 
     def close(self):
-        self.f.close()
         self.s.close()
 
 
@@ -208,7 +258,7 @@ def refusals(binary, zone, work):
 
 def main():
     binary, zones = sys.argv[1], sys.argv[2]
-    signal.alarm(55)  # a hang is a failure, not a stuck CI
+    signal.alarm(80)  # a hang is a failure, not a stuck CI
     v1 = os.path.join(zones, "internal.v1.zone")
     v2 = os.path.join(zones, "internal.v2.zone")
     work = tempfile.mkdtemp(prefix="remote-daemon-")
@@ -381,7 +431,7 @@ def run(a, b, tokens, v1, v2, work):
     c5 = Ctl(a.cport, tokens["a"])
     r = c5.cmd("x" * 8000)
     check("a 8000-octet line after auth: error", r.startswith("error line too long"), r[:60])
-    check("a 8000-octet line after auth: closed", c5.f.readline() == b"")
+    check("a 8000-octet line after auth: closed", c5.readline() == b"")
     c5.close()
     check("after a huge line: DNS answers", answers(a.port))
     idle = []
@@ -408,7 +458,189 @@ def run(a, b, tokens, v1, v2, work):
     s.close()
     c.close()
     cb.close()
+    watching(a, tokens["a"])
     check("both answer at the end", answers(a.port) and answers(b.port))
+
+
+def query_event(w, name, limit=3.0):
+    """The next `query` event for name (other events skipped), as a dict, or None."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        line = w.event(deadline - time.monotonic())
+        if line is None:
+            return None
+        if line.startswith("query "):
+            ev = json.loads(line[6:])
+            if ev.get("qname") == name.rstrip(".") + ".":
+                return ev
+    return None
+
+
+def udp_from(port, name, qtype=1, qid=0x1234, timeout=1.5):
+    """(reply or None, the source port the query left from)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(timeout)
+    try:
+        s.sendto(build_query(name, qtype, qid), ("127.0.0.1", port))
+        msg, _ = s.recvfrom(65535)
+        return parse_reply(msg), s.getsockname()[1]
+    except (socket.timeout, ConnectionRefusedError):
+        return None, s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def watching(a, token):
+    """`watch`: the daemon's queries as events on the control connection."""
+    w = Ctl(a.cport, token)
+    c = Ctl(a.cport, token)  # sets the faults; does not watch
+    r = w.cmd("watch")
+    m = re.match(r"ok now=(\d+\.\d{6})$", r)
+    check("watch: ok now=T", m, r)
+    now = float(m.group(1)) if m else 0.0
+
+    rep, sport = udp_from(a.port, "db-primary.internal", qid=0x4242)
+    ev = query_event(w, "db-primary.internal")
+    check("watch: an event per query, with the query's fields",
+          rep is not None and ev is not None and ev["transport"] == "udp" and
+          ev["src"] == "127.0.0.1:%d" % sport and ev["id"] == 0x4242 and
+          ev["qtype"] == "A" and ev["action"] == "answered" and ev["rcode"] == "NOERROR" and
+          ev["an"] == len(rep[2]) >= 1 and isinstance(ev["serial"], int) and
+          "fault" not in ev and ev["t"] >= now, repr(ev))
+
+    # The event is in the controller's socket before the client has its reply:
+    # what a controller needs to join the query to a client still waiting.
+    first = 0
+    for i in range(40):
+        quiet = not w.buf and not select.select([w.s], [], [], 0)[0]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(2)
+        u.sendto(build_query("web.internal", qid=i), ("127.0.0.1", a.port))
+        try:
+            u.recvfrom(4096)
+            first += quiet and bool(select.select([w.s], [], [], 0)[0])
+        except socket.timeout:
+            pass
+        u.close()
+        query_event(w, "web.internal", 1.0)
+    check("watch: each event before its query's reply (40 of 40)", first == 40, "%d" % first)
+
+    hang = fault_id(c.cmd("hang name=hang.internal"))
+    udp_from(a.port, "hang.internal", timeout=0.3)
+    ev = query_event(w, "hang.internal")
+    check("watch: a hang is action dropped with the daemon's fault id",
+          ev and ev["action"] == "dropped" and ev.get("fault") == hang and "rcode" not in ev,
+          repr(ev))
+    rc = fault_id(c.cmd("rcode rcode=REFUSED name=rcode.internal"))
+    udp_from(a.port, "rcode.internal")
+    ev = query_event(w, "rcode.internal")
+    check("watch: an rcode fault is action rcode, its rcode and id",
+          ev and ev["action"] == "rcode" and ev["rcode"] == "REFUSED" and ev["fault"] == rc,
+          repr(ev))
+    tr = fault_id(c.cmd("truncate name=tc.internal"))
+    udp_from(a.port, "tc.internal")
+    ev = query_event(w, "tc.internal")
+    check("watch: truncate is action truncated, tc true",
+          ev and ev["action"] == "truncated" and ev.get("tc") is True and ev["fault"] == tr,
+          repr(ev))
+    dl = fault_id(c.cmd("delay ms=200 name=db-primary.internal"))
+    udp_from(a.port, "db-primary.internal")
+    ev = query_event(w, "db-primary.internal")
+    check("watch: a delayed answer has delay_fault and delay_ms",
+          ev and ev["action"] == "answered" and ev.get("delay_fault") == dl and
+          abs(ev.get("delay_ms", 0) - 200) < 1 and "fault" not in ev, repr(ev))
+    c.cmd("heal")
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=2)
+    q = build_query("web.internal", qid=0x7777)
+    s.sendall(struct.pack(">H", len(q)) + q)
+    s.recv(4096)
+    s.close()
+    ev = query_event(w, "web.internal")
+    check("watch: a TCP query is transport tcp", ev and ev["transport"] == "tcp" and
+          ev["id"] == 0x7777, repr(ev))
+
+    # capacity: a query that waits in the queue is an `arrive` event, then its
+    # `query` event with the same tag, the wait and the capacity fault's id.
+    cap = fault_id(c.cmd("capacity qps=5 queue=5"))
+    udp_from(a.port, "cap.internal")
+    arrive = query = None
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not query:
+        line = w.event(1)
+        if line and line.startswith("arrive "):
+            arrive = json.loads(line[7:])
+        elif line and line.startswith("query ") and "cap.internal" in line:
+            query = json.loads(line[6:])
+    check("watch: capacity: arrive then query, one tag, the wait and the fault",
+          arrive and query and arrive["qname"] == "cap.internal." and arrive["tag"] > 0 and
+          query.get("tag") == arrive["tag"] and query.get("fault") == cap and
+          query.get("queue_ms", 0) > 100 and arrive["t"] < query["t"],
+          "%r %r" % (arrive, query))
+    c.cmd("heal")
+
+    r = w.cmd("unwatch")
+    check("unwatch: ok", r == "ok", r)
+    udp_from(a.port, "web.internal")
+    check("unwatch: no more events", w.event(0.5) is None)
+
+    # A controller that reads nothing: its events are dropped past the bound,
+    # the DNS path goes on, and once it reads it is told how many it lost.
+    stuck = Ctl(a.cport, token, rcvbuf=4096)
+    r = stuck.cmd("watch")
+    check("stuck watcher: watch", r.startswith("ok now="), r)
+    before = json.loads(c.cmd("status")[3:])["counters"]["udp_received"]
+    flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    q = build_query("web.internal")
+    sent = 0
+    # Enough events (about 190 octets each) to fill what the kernel may buffer
+    # on the daemon's side (tcp_wmem's maximum) and the daemon's own bound.
+    try:
+        with open("/proc/sys/net/ipv4/tcp_wmem") as f:
+            wmem = int(f.read().split()[2])
+    except (OSError, ValueError, IndexError):
+        wmem = 4 << 20
+    want = min(200000, (wmem + (256 << 10)) // 150 + 5000)
+    t0 = time.monotonic()
+    while sent < want and time.monotonic() - t0 < 15:
+        try:
+            flood.sendto(q, ("127.0.0.1", a.port))
+            sent += 1
+        except BlockingIOError:
+            time.sleep(0.001)
+        if sent % 5000 == 0:
+            _, took = udp(a.port, "db-primary.internal")
+            check("stuck watcher: DNS answered during the flood (%d sent)" % sent,
+                  took is not None and took < 0.5, "took=%r" % took)
+    time.sleep(0.3)  # the daemon reads what is left in its socket
+    after = json.loads(c.cmd("status")[3:])["counters"]["udp_received"]
+    flood.close()
+    got, lost, spans = 0, 0, []
+    while True:
+        line = stuck.event(1.0)
+        if line is None:
+            break
+        if line.startswith("query "):
+            got += 1
+        elif line.startswith("lost "):
+            m = re.match(r"lost (\d+) from=(\d+\.\d+) to=(\d+\.\d+)$", line)
+            check("stuck watcher: a lost line reads 'lost N from=T to=T'", m, line)
+            if m:
+                lost += int(m.group(1))
+                spans.append((float(m.group(2)), float(m.group(3))))
+    check("stuck watcher: events were lost, and said so", lost > 0 and spans and
+          all(f <= t for f, t in spans), "lost=%d got=%d" % (lost, got))
+    check("stuck watcher: events got and lost add up to the queries the daemon saw",
+          got + lost == after - before, "got %d + lost %d != %d received" %
+          (got, lost, after - before))
+    udp(a.port, "marker.internal")
+    ev = query_event(stuck, "marker.internal")
+    check("stuck watcher: events flow again once it reads", ev is not None)
+    print("stuck watcher: %d queries sent, %d seen, %d events got, %d lost in %d lost line(s)"
+          % (sent, after - before, got, lost, len(spans)))
+    stuck.close()
+    w.close()
+    c.close()
 
 
 if __name__ == "__main__":

@@ -7,12 +7,19 @@ through it, and breaks them from the timeline (s:at entries) and from a
 timeline function (methods, checked with s:query): hang, delay with a
 duration, rcode, heal, stop/start, publish (one good file, one missing).
 Then it checks:
-- the run ends PASS (exit 0) and the failed publish is a warning, not a crash;
+- both expectations pass, and the failed publish is a warning, not a crash;
+- the verdict: the hang on ra and the delay on rb met the clients' lookups
+  (through the VIP, and directly); rb's rcode, on a name only s:query asks,
+  is the one untouched fault: INCONCLUSIVE (exit 2);
 - the history: a `remote` line per command with the daemon's reply (the
-  failed publish with ok false and the daemon's error), `fault` inject and
-  heal lines with the run's ids (the delay's heal from its duration), `state`
-  lines for stop and start, route lines naming the remotes as backends, and
-  no `query` line of theirs; check_history.py accepts it (with jsonschema);
+  failed publish with ok false and the daemon's error), `watch` with its
+  round trip, `fault` inject and heal lines with the run's ids (the delay's
+  heal from its duration), `state` lines for stop and start, route lines
+  naming the remotes as backends, and the daemons' `query` lines ("remote":
+  true): every ok lookup of the client that asks rb directly joined to one,
+  the run's fault ids on those the faults decided (ra's hang, rb's delay
+  and rcode, rb's capacity: queries that waited in its queue joined on
+  arrival, with their wait); check_history.py accepts it (with jsonschema);
 - the daemons: what the scenario published is served, and no fault is left
   once the run is over (the end heals every fault);
 - the run SIGKILLed with a hang and a stop in force: both heal on the daemons;
@@ -52,6 +59,7 @@ s:at(2.6, b, "stop")
 s:at(3.2, b, "start")
 s:at(3.6, a, "publish", { file = "@V2@" })
 s:at(3.7, a, "publish", { file = "/nonexistent/internal.zone" })
+s:at(4.0, b, "capacity", { qps = 8, queue = 2, duration = 1 })
 
 -- From a timeline function: a method returns the fault id; its effect is seen
 -- once the daemon has had the command.
@@ -141,18 +149,18 @@ def run(dnschaos, a, b, tokens, v2, work, root):
     p = subprocess.run([dnschaos, "run", scen, "--no-sandbox", "--history", hist],
                        capture_output=True, text=True, timeout=40)
     out = p.stdout + p.stderr
-    # Query faults on a remote daemon are never met in the checker's sense (its
-    # queries are not in the history): they are untouched, and the verdict is
-    # inconclusive for them; rb's stop, met by the client that asks it, is not.
-    check("the run is inconclusive (exit 2): untouched remote query faults",
+    # Query faults on a remote daemon are judged as a local resolver's: its
+    # queries are in the history. rb's rcode acts on api.internal, which only
+    # s:query asks (no client's lookup): untouched, so the run is inconclusive.
+    check("the run is inconclusive (exit 2): rb's rcode met no client's lookup",
           p.returncode == 2, "rc=%d\n%s" % (p.returncode, out))
     check("both expectations pass",
           re.search(r"lookups to rb mostly succeed .* PASS", out) and
           re.search(r"lookups through the VIP succeed .* PASS", out), out)
     m = re.search(r"untouched faults.*?:\n((?:  .*\n)+)", out)
     untouched = sorted(re.findall(r"  (\w+) on (\w+) \(fault", m.group(1))) if m else []
-    check("untouched: exactly the remote query faults",
-          untouched == [("delay", "rb"), ("hang", "ra"), ("rcode", "rb")], repr(untouched))
+    check("untouched: only rb's rcode (the hang on ra and the delay on rb were met)",
+          untouched == [("rcode", "rb")], repr(untouched))
     check("the failed publish is a warning naming the scenario line",
           re.search(r"dnschaos: warning: .*remote\.lua:\d+: remote 'ra': publish "
                     r"/nonexistent/internal\.zone: error /nonexistent/internal\.zone", out), out)
@@ -227,8 +235,48 @@ def run(dnschaos, a, b, tokens, v2, work, root):
     routes = [l for l in lines if l["type"] == "route"]
     backends = {l.get("backend") for l in routes}
     check("route lines name the remote backends", {"ra", "rb"} <= backends, repr(backends))
-    check("no query line from a remote",
-          not [l for l in lines if l["type"] == "query" and l.get("resolver") in ("ra", "rb")])
+    # The daemons' queries, streamed over their control connections.
+    for name, d in (("ra", a), ("rb", b)):
+        w = find(remote, target=name, command="watch")
+        check("remote line: %s watch, ok now=T, with its round trip" % name,
+              len(w) == 1 and w[0]["ok"] and re.match(r"ok now=\d+\.\d{6}$", w[0]["reply"]) and
+              0 <= w[0].get("rtt_ms", -1) < 1000, json.dumps(w))
+    rq = [l for l in lines if l["type"] == "query" and l.get("resolver") in ("ra", "rb")]
+    check("query lines of both remotes, each marked remote",
+          {l["resolver"] for l in rq} == {"ra", "rb"} and all(l.get("remote") is True for l in rq),
+          "%d lines" % len(rq))
+    lk = {l["id"]: l for l in lines if l["type"] == "lookup" and l["event"] != "invoke"}
+    direct_ok = [i for i, l in lk.items() if l["client"] == "direct" and l["event"] == "ok"]
+    joined = {l["lookup"] for l in rq if l["resolver"] == "rb" and l.get("client") == "direct"}
+    check("every ok lookup of the client asking rb directly has rb's query line joined",
+          direct_ok and all(i in joined for i in direct_ok),
+          "%d of %d" % (len([i for i in direct_ok if i in joined]), len(direct_ok)))
+    if hang:
+        hq = [l for l in rq if l["resolver"] == "ra" and l.get("fault") == hang[0]["id"]]
+        check("ra's hung queries: dropped, with the run's fault id, while it was on",
+              hq and all(l["action"] == "dropped" and
+                         hang[0]["t"] - 0.01 <= l["t"] <= hang[1]["t"] + 0.01 for l in hq),
+              json.dumps(hq[:3]))
+    if delay:
+        dq = [l for l in rq if l["resolver"] == "rb" and l.get("delay_fault") == delay[0]["id"]]
+        check("rb's delayed queries: delay_ms 30 with the run's id, some joined to direct's",
+              dq and all(abs(l["delay_ms"] - 30) < 0.01 for l in dq) and
+              any(l.get("client") == "direct" for l in dq), json.dumps(dq[:3]))
+    cap = inject_heal("rb", "capacity", 1.0)
+    check("fault lines: rb capacity injected and healed", cap is not None, json.dumps(faults))
+    if cap:
+        kq = [l for l in rq if l["resolver"] == "rb" and l.get("fault") == cap[0]["id"]]
+        waited = [l for l in kq if l.get("queue_ms", 0) > 0 and l.get("client") == "direct"]
+        check("rb's capacity: queries that waited in its queue, joined to direct's lookups, "
+              "with their wait",
+              waited and all("lookup" in l and l["action"] == "answered" for l in waited),
+              json.dumps(kq[:4]))
+    if rc:
+        cq = [l for l in rq if l["resolver"] == "rb" and l.get("fault") == rc[0]["id"]]
+        check("rb's rcode: s:query's api.internal answered REFUSED with the run's id, "
+              "joined to no lookup",
+              len(cq) == 1 and cq[0]["action"] == "rcode" and cq[0]["rcode"] == "REFUSED" and
+              cq[0]["qname"] == "api.internal." and "lookup" not in cq[0], json.dumps(cq))
     try:
         import jsonschema  # noqa: F401
         ch = subprocess.run([sys.executable, os.path.join(root, "tests", "e2e", "check_history.py"),

@@ -2319,6 +2319,77 @@ static struct verdict_info verdict(struct fx *f, const struct expectation *e, si
 	return v;
 }
 
+/*
+ * A remote daemon dropped query events (a `lost` line): a measure that reads
+ * query lines is inconclusive when the loss falls in its window (and on its
+ * resolver, when it names one), pass or fail; a measure of lookups alone is
+ * not; an untouched fault's reason says the lost lines may have met it.
+ */
+static void test_verdict_remote_lost(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e[5];
+	struct expect_result res[5];
+	struct verdict_info v;
+	uint32_t lost_line;
+	char want[256];
+
+	hb_inject(&f->b, 0.5, "ra", "hang", 3, NULL);
+	hb_inject(&f->b, 0.5, "rb", "capacity", 4, "\"qps\":10.000,\"queue\":5");
+	hb_inject(&f->b, 0.5, "ra", "delay", 7, "\"delay_ms\":5.000,\"name\":\"x.internal.\"");
+	for (int i = 0; i < 10; i++) {
+		double t = 1.0 + 0.4 * i;
+		struct lk l = hb_invoke(&f->b, t, "app", "c-ares", "ra,rb");
+		hb_query(&f->b, t + 0.001, "ra", "dropped", &l, "first",
+		         "\"fault\":3,\"remote\":true");
+		hb_query(&f->b, t + 0.2, "rb", "answered", &l, "retry", "\"fault\":4");
+		hb_done(&f->b, &l, "ok", 201, "fresh", 2);
+	}
+	lost_line = hb_add(&f->b, 4.9,
+	                   "\"type\":\"lost\",\"target\":\"ra\",\"queries\":40,"
+	                   "\"from\":4.000000,\"to\":4.500000");
+	hb_end(&f->b, 6.0, "duration");
+	load(f);
+
+	size_t n;
+	const struct hist_lost *ls = hist_losts(f->h, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(hist_str(f->h, ls[0].target), "ra");
+	assert_int_equal(ls[0].queries, 40);
+	assert_near(ls[0].from, 4.0);
+	assert_near(ls[0].to, 4.5);
+	assert_int_equal(ls[0].line, lost_line);
+	assert_int_equal(hist_line_type(f->h, lost_line - 1), HIST_LOST);
+
+	e[0] = ex(EXPECT_AMPLIFICATION, EXPECT_AT_MOST, 3); /* the whole run: holds the loss */
+	e[1] = ex(EXPECT_AMPLIFICATION, EXPECT_AT_MOST, 3);
+	e[1].to = 3.9;                                        /* ends before it */
+	e[2] = ex(EXPECT_SUCCESS_RATE, EXPECT_AT_LEAST, 0.9); /* lookups alone */
+	e[3] = ex(EXPECT_SURVIVOR_LOAD, EXPECT_AT_MOST, 2);   /* about rb: ra's loss is not its */
+	SET(e[3].resolver, "rb");
+	e[4] = ex(EXPECT_AMPLIFICATION, EXPECT_AT_MOST, 1.5); /* would fail: inconclusive too */
+	v = verdict(f, e, 5, res);
+	assert_int_equal(res[0].outcome, OUTCOME_INCONCLUSIVE);
+	snprintf(want, sizeof want,
+	         "observed 2 x, but the remote daemon ra lost 40 of its query events from 4.000 s "
+	         "to 4.500 s (history line %u), which this measure reads",
+	         lost_line);
+	assert_string_equal(res[0].why, want);
+	assert_int_equal(res[1].outcome, OUTCOME_PASS);
+	assert_int_equal(res[2].outcome, OUTCOME_PASS);
+	assert_int_equal(res[3].outcome, OUTCOME_PASS);
+	assert_int_equal(res[4].outcome, OUTCOME_INCONCLUSIVE);
+	assert_int_equal(v.verdict, VERDICT_INCONCLUSIVE);
+	/* the delay met nobody: untouched, and the loss may be why */
+	assert_int_equal(v.nuntouched, 1);
+	assert_contains(v.untouched[0], "delay on ra (fault 7)");
+	snprintf(want, sizeof want,
+	         "; the remote daemon ra lost 40 query events (history line %u): a lookup may have "
+	         "met them unseen",
+	         lost_line);
+	assert_contains(v.why, want);
+}
+
 static void test_verdict(void **state)
 {
 	struct fx *f = *state;
@@ -3136,6 +3207,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_custom, setup, teardown),
 	        cmocka_unit_test(test_format_no_infinity),
 	        cmocka_unit_test_setup_teardown(test_verdict, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_verdict_remote_lost, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_untouched_query_faults, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_verdict_lifecycle_faults, setup, teardown),

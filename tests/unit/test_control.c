@@ -71,6 +71,9 @@ static void test_bad_lines(void **state)
 	refused("heal 3 4", "heal: unexpected '4'");
 	refused("status now", "status: unexpected 'now'");
 	refused("start 1", "start: unexpected '1'");
+	refused("watch all", "watch: unexpected 'all'");
+	refused("unwatch 1", "unwatch: unexpected '1'");
+	refused("wach", "unknown command 'wach' (did you mean 'watch'?)");
 	refused("stop name=x", "stop: unknown option 'name'");
 	refused("publish", "publish: give the zone file's path");
 	refused("publish   ", "publish: give the zone file's path");
@@ -146,6 +149,10 @@ static void test_other_commands(void **state)
 	assert_int_equal(cmd.verb, CONTROL_START);
 	assert_int_equal(parse("status", &cmd, err, sizeof err), 0);
 	assert_int_equal(cmd.verb, CONTROL_STATUS);
+	assert_int_equal(parse("watch", &cmd, err, sizeof err), 0);
+	assert_int_equal(cmd.verb, CONTROL_WATCH);
+	assert_int_equal(parse("unwatch", &cmd, err, sizeof err), 0);
+	assert_int_equal(cmd.verb, CONTROL_UNWATCH);
 	/* The rest of the line, inner spaces kept, outer ones dropped. */
 	assert_int_equal(parse("publish   /srv/my zones/a.zone  ", &cmd, err, sizeof err), 0);
 	assert_int_equal(cmd.verb, CONTROL_PUBLISH);
