@@ -302,7 +302,6 @@ static struct rfault *rfault_add(struct farm_remote *r, uint32_t id, uint32_t re
 	return f;
 }
 
-<<<<<<< HEAD
 bool farm_remote_fault_at(const struct farm_remote *r, size_t i, uint32_t *id, const char **kind,
                           double *left)
 {
@@ -314,7 +313,9 @@ bool farm_remote_fault_at(const struct farm_remote *r, size_t i, uint32_t *id, c
 	*left = f->timed ? f->until - env_now(r->env) : -1;
 	if (f->timed && *left < 0)
 		*left = 0;
-=======
+	return true;
+}
+
 /* ---- the daemon's queries (`watch`) ---- */
 
 /* Remembers the run's id of a fault the daemon confirmed with its own. 0 or -1. */
@@ -768,7 +769,6 @@ static bool take_event(struct farm_remote *r, const char *line, size_t n)
 		on_query(r, &e, line);
 	else
 		on_arrive(r, &e, line);
->>>>>>> revents
 	return true;
 }
 

@@ -48,7 +48,6 @@ const struct addr *farm_remote_addr(const struct farm_remote *r);
 const char *farm_remote_state(const struct farm_remote *r);
 
 /*
-<<<<<<< HEAD
  * The i-th fault the daemon confirmed and has not healed (a stop included),
  * in the order confirmed: its run-wide id, kind ("delay", "stop", ...;
  * static) and seconds until its duration heals it (-1: until healed).
@@ -58,18 +57,12 @@ bool farm_remote_fault_at(const struct farm_remote *r, size_t i, uint32_t *id, c
                           double *left);
 
 /*
- * Connects and authenticates, blocking up to timeout_s: before the run's
- * clock starts, so that a wrong token or a daemon that is not there fails
- * the run at once. Returns 0, or -1 with err set ("control 127.0.0.1:7001:
- * the daemon refused the token").
-=======
  * Connects, authenticates and asks for the queries (`watch`), blocking up
  * to timeout_s: before the run's clock starts, so that a wrong token or a
  * daemon that is not there fails the run at once (and the round trip of
  * `watch`, which sets the daemon's clock against ours, has the loop's
  * latency in it nowhere). Returns 0, or -1 with err set ("control
  * 127.0.0.1:7001: the daemon refused the token").
->>>>>>> revents
  */
 int farm_remote_connect(struct farm_remote *r, double timeout_s, char *err, size_t errlen);
 
