@@ -209,6 +209,10 @@ void fault_plan_decide(const struct fault_plan *p, const struct wire_query *q,
 			d->action = FAULT_ACT_WRONG;
 			break;
 		}
+	}	/* A dropped query is never answered: a delay that matched it too held nothing back. */
+	if (d->action == FAULT_ACT_DROP) {
+		d->delay_s = 0;
+		d->delay_id = 0;
 	}
 }
 

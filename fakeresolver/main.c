@@ -411,7 +411,7 @@ static void watch_query(struct daemon *d, const struct server_event *ev)
 		id = ev->queue_full || ev->queue_s > 0 ? dfault_capacity(d) : 0;
 	if (id)
 		put(&l, ",\"fault\":%u", id);
-	if (dec && dec->delay_s > 0) {
+	if (dec && dec->delay_s > 0 && ev->reply_len) { /* no reply: the delay held nothing back */
 		id = dfault_of_plan(d, dec->delay_id);
 		if (id)
 			put(&l, ",\"delay_fault\":%u", id);

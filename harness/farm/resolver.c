@@ -274,7 +274,7 @@ static void log_query(void *arg, const struct server_event *ev)
 				break;
 			}
 	}
-	if (d && d->delay_s > 0) {
+	if (d && d->delay_s > 0 && ev->reply_len) { /* no reply: the delay held nothing back */
 		for (size_t i = 0; i < r->nfaults; i++)
 			if (r->faults[i]->plan_id == d->delay_id)
 				history_uint(h, "delay_fault", r->faults[i]->id);

@@ -586,6 +586,28 @@ static void test_delays_accumulate(void **state)
 	fault_plan_destroy(p);
 }
 
+static void test_hang_discards_delay(void **state)
+{
+	(void)state;
+	/* A hung query is never answered: a delay matching it too holds nothing
+	 * back, and its line must not claim a delay (the history's schema). */
+	struct fault_spec h = spec_of(FAULT_HANG), before = spec_delay(0.1), after = spec_delay(0.2);
+	struct fault_decision d;
+	struct rng r;
+	rng_seed(&r, 1);
+	struct fault_plan *p = fault_plan_create();
+	assert_non_null(p);
+	add(p, &before);
+	uint32_t ih = add(p, &h);
+	add(p, &after);
+	decide(p, "web.internal.", DNS_TYPE_A, ANSWER_UDP, &r, &d);
+	assert_int_equal(d.action, FAULT_ACT_DROP);
+	assert_int_equal(d.fault_id, ih);
+	assert_int_equal(d.delay_id, 0);
+	assert_float_equal(d.delay_s, 0.0, 0.0);
+	fault_plan_destroy(p);
+}
+
 static void test_delay_adds_to_terminal_fault_in_any_order(void **state)
 {
 	(void)state;
@@ -776,6 +798,7 @@ int main(void)
 		cmocka_unit_test(test_fraction_bounds),
 		cmocka_unit_test(test_fraction_is_seeded),
 		cmocka_unit_test(test_rng_untouched_unless_fault_matches),
+		cmocka_unit_test(test_hang_discards_delay),
 		cmocka_unit_test(test_names_for_logs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
