@@ -13,8 +13,10 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
   daemon stops answering, then answers again about 0.5 s later by itself;
   the inject line carries the duration and the heal is written as a fake
   resolver's self-heal (no other field, not manual); a hang continued by
-  hand and hung again is left alone by the first one's timer; a bad
-  duration is refused at its line with the resolver faults' words;
+  hand and hung again is left alone by the first one's timer; `dnschaos
+  replay` writes it back with its duration and without its self-heal, and
+  the replay's hang lines are the original's; a bad duration is refused at
+  its line with the resolver faults' words;
 - stale: the stale-file reboot behind a userspace VIP: the direct client's
   answers are the old serial's (classified stale), the boot line names the
   old serial, the VIP's serial check takes u2 down and no route reaches it after;
@@ -200,6 +202,25 @@ def t_hangdur(bin_, repo, d, work):
     # the verdict's expectations (the c-ares client stops answering, then answers)
     if "FAIL" in p.stdout:
         fail("hangdur: %s" % p.stdout[-2000:])
+    # replay: the hang with its duration, its self-heal not repeated; the
+    # replay's own hang lines the same, each within 250 ms (replay.py's bound)
+    out = os.path.join(work, "hangdur_replay.lua")
+    p = subprocess.run([bin_, "replay", hist, "--output", out], capture_output=True, text=True,
+                       timeout=30)
+    text = open(out).read() if p.returncode == 0 else ""
+    entries = [l for l in text.splitlines() if l.startswith("s:at(") and "u1" in l]
+    if entries[:1] != ['s:at(1, u1, "hang", { duration = 0.5 })'] or \
+            [l for l in entries if l.startswith("s:at(1.5")]:
+        fail("hangdur: replay wrote %r (exit %d %s)" % (entries, p.returncode, p.stderr[-500:]))
+    else:
+        p, rhist = run(bin_, out, work, "hangdur_replayed")
+        if p.returncode != 0:
+            fail("hangdur: the replay exit %d: %s" % (p.returncode, p.stdout[-2000:]))
+        rh = [l for l in history(rhist) if l["type"] == "fault" and l["fault"] == "hang"]
+        if [(l["action"], l.get("duration")) for l in rh] != \
+                [(l["action"], l.get("duration")) for l in hangs] or \
+                any(abs(a["t"] - b["t"]) > 0.25 for a, b in zip(rh, hangs)):
+            fail("hangdur: the replay's hang lines %s, the original's %s" % (rh, hangs))
     # a bad duration is refused at its line, with the resolver faults' words
     os.makedirs(os.path.join(work, "zones"), exist_ok=True)
     shutil.copy(os.path.join(d, "zones", "internal.v2.zone"), os.path.join(work, "zones"))
