@@ -1536,8 +1536,8 @@ static void write_timeline(struct replay *r, struct sbuf *b)
 				if (proc && (strcmp(kind, "hang") == 0 || strcmp(kind, "kill") == 0 ||
 					     strcmp(kind, "stop") == 0)) {
 					verb = kind;
-					/* A hang that healed itself: its duration, as a resolver fault's
-					 * (decide() leaves its heal out). */
+					/* A hang that healed itself: its duration, as a resolver
+					 * fault's (decide() leaves its heal out). */
 					const struct jv *d = jv_get(v, "duration");
 					if (strcmp(kind, "hang") == 0 && d && d->type == JV_NUM &&
 					    jv_num(v, "duration", 0) > 0) {

@@ -342,8 +342,8 @@ bool farm_process_hung(const struct farm_process *p);
  * False past the last. For a status read, as farm_resolver_fault_at.
  */
 bool farm_process_fault_at(const struct farm_process *p, size_t i, uint32_t *id, const char **kind,
-			   double *left);
-/* Seconds until its hang continues by itself (its duration), or -1: not hung, or until continued. */
+                           double *left);
+/* Seconds until its hang continues by itself (its duration); -1: not hung, or no duration. */
 double farm_process_hang_left(const struct farm_process *p);
 
 /*

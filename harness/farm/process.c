@@ -135,7 +135,7 @@ static void record_state(struct farm_process *p, const char *why)
  * view and replay read them alike).
  */
 static void record_fault(struct farm_process *p, uint32_t id, const char *kind, const char *action,
-			 double duration_s)
+                         double duration_s)
 {
 	farm_fault_record(p->env, p->name, id, kind, action, NULL, 0, 0, duration_s);
 }
@@ -1167,7 +1167,7 @@ void farm_process_destroy(struct farm_process *p)
 		reap(p);
 	}
 	probe_close(p);
-	struct event *evs[] = { p->cap_ev, p->watch_timer, p->probe_timer, p->out_ev, p->hang_timer };
+	struct event *evs[] = {p->cap_ev, p->watch_timer, p->probe_timer, p->out_ev, p->hang_timer};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -1213,7 +1213,7 @@ bool farm_process_hung(const struct farm_process *p)
 }
 
 bool farm_process_fault_at(const struct farm_process *p, size_t i, uint32_t *id, const char **kind,
-			   double *left)
+                           double *left)
 {
 	if (p->hang_id && i-- == 0) {
 		*id = p->hang_id;

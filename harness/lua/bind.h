@@ -312,8 +312,7 @@ const struct action_method *action_lookup(lua_State *L, int target, const char *
  * message in err. Loop thread, during the run.
  */
 int action_command(lua_State *L, int argc, char *const argv[], struct run_action *a, char *err,
-		   size_t errlen);
-
+                   size_t errlen);
 
 /* ---- the types ---- */
 

@@ -151,9 +151,9 @@ static int command_parse(lua_State *L)
 }
 
 int action_command(lua_State *L, int argc, char *const argv[], struct run_action *a, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
-	struct command_args c = { argc, argv, a };
+	struct command_args c = {argc, argv, a};
 	int top = lua_gettop(L);
 	if (argc < 2) {
 		snprintf(err, errlen, "give TARGET METHOD [key=value ...]");

@@ -138,7 +138,7 @@ static void parse_plain(lua_State *L, int self, int idx, struct run_action *a, e
 /* p:hang{ duration = S }: continued by itself after S s, bounded as a resolver fault's duration. */
 static void parse_hang(lua_State *L, int self, int idx, struct run_action *a)
 {
-	static const char *const keys[] = { "duration", NULL };
+	static const char *const keys[] = {"duration", NULL};
 	opts_check(L, idx, "hang", keys, true);
 	a->verb = RUN_SUSPEND;
 	a->process = process_check(L, self);

@@ -34,7 +34,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#define CTL_ARGS_MAX 32   /* words in a command */
+#define CTL_ARGS_MAX 32 /* words in a command */
 
 /* A reply being written: one JSON object, one line. */
 struct reply {

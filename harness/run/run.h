@@ -128,7 +128,7 @@ struct runner_script {
 	 * commands. Loop thread, during the run only.
 	 */
 	int (*command)(void *script, int argc, char *const argv[], struct run_action *a, char *err,
-		       size_t errlen);
+	               size_t errlen);
 };
 void runner_set_script(struct runner *r, void *script, const struct runner_script *ops);
 
