@@ -1537,6 +1537,14 @@ static void write_timeline(struct replay *r, struct sbuf *b)
 				if (proc && (strcmp(kind, "hang") == 0 || strcmp(kind, "kill") == 0 ||
 					     strcmp(kind, "stop") == 0)) {
 					verb = kind;
+					/* A hang that healed itself: its duration, as a resolver
+					 * fault's (decide() leaves its heal out). */
+					const struct jv *d = jv_get(v, "duration");
+					if (strcmp(kind, "hang") == 0 && d && d->type == JV_NUM &&
+					    jv_num(v, "duration", 0) > 0) {
+						sb_puts(&o, "duration = ");
+						sb_num(&o, d->s);
+					}
 				} else if (strcmp(kind, "restart") == 0) {
 					verb = "restart";
 					boot_plan(r, &o, i, target, false, proc);

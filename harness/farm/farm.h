@@ -337,11 +337,14 @@ int64_t farm_process_serial(const struct farm_process *p);
 bool farm_process_hung(const struct farm_process *p);
 /*
  * The i-th fault in force on it: its hang, then the kill, stop or restart
- * that keeps it down; its id and kind ("hang", "kill", ...; static). False
- * past the last. Neither expires by itself here (a hang's duration= is the
- * control socket's timer). For a status read.
+ * that keeps it down; its id, kind ("hang", "kill", ...; static) and
+ * seconds until it heals itself (a hang's duration), or -1 until healed.
+ * False past the last. For a status read, as farm_resolver_fault_at.
  */
-bool farm_process_fault_at(const struct farm_process *p, size_t i, uint32_t *id, const char **kind);
+bool farm_process_fault_at(const struct farm_process *p, size_t i, uint32_t *id, const char **kind,
+                           double *left);
+/* Seconds until its hang continues by itself (its duration); -1: not hung, or no duration. */
+double farm_process_hang_left(const struct farm_process *p);
 
 /*
  * Starts the daemon with its configured zone (a secondary: its source first,
@@ -367,9 +370,14 @@ void farm_process_stop(struct farm_process *p, const char *why);
 /* kill then start (zone: an old file for the stale-file reboot, or NULL). */
 int farm_process_restart(struct farm_process *p, struct zone_version *zone, char *err,
 			 size_t errlen);
-/* SIGSTOP to everything of its group but the guardian; returns the fault id (0: not running). */
-uint32_t farm_process_hang(struct farm_process *p);
-/* SIGCONT; heals the hang. Returns 1 if it was hung, 0 otherwise. */
+/*
+ * SIGSTOP to everything of its group but the guardian; returns the fault id
+ * (0: not running). duration_s > 0: continued by itself after it (a timer on
+ * the run's loop; its heal written as a fake resolver fault's self-heal).
+ * Hung already: that hang's id, its duration unchanged.
+ */
+uint32_t farm_process_hang(struct farm_process *p, double duration_s);
+/* SIGCONT; heals the hang (and disarms its duration). Returns 1 if it was hung, 0 otherwise. */
 int farm_process_continue(struct farm_process *p);
 
 #endif

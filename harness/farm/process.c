@@ -102,6 +102,8 @@ struct farm_process {
 	/* faults */
 	bool launched; /* started and answering before the run's clock started */
 	uint32_t hang_id;
+	struct event *hang_timer; /* continues a hang given a duration (hang_until) */
+	double hang_until;        /* run time the hang heals itself at; 0: until continued */
 	uint32_t down_id; /* kill or stop, healed at the next start */
 	const char *down_kind;
 	/* the capture */
@@ -127,18 +129,44 @@ static void record_state(struct farm_process *p, const char *why)
 	env_say(p->env, "%s is %s (%s)", p->name, farm_state_name(p->state), why);
 }
 
-static void record_fault(struct farm_process *p, uint32_t id, const char *kind, const char *action)
+/*
+ * Through the fake resolvers' writer, so that a hang with a duration and its
+ * self-heal are the same lines as a resolver fault's (the checker, the live
+ * view and replay read them alike).
+ */
+static void record_fault(struct farm_process *p, uint32_t id, const char *kind, const char *action,
+                         double duration_s)
 {
-	struct history *h = env_history(p->env);
-	env_say(p->env, "%s: %s %s (fault %u)", p->name, action, kind, id);
-	if (!h)
+	farm_fault_record(p->env, p->name, id, kind, action, NULL, 0, 0, duration_s);
+}
+
+/*
+ * The one end of a hang, whatever ends it (continue, its duration, a kill,
+ * the daemon exiting by itself): its timer disarmed, so that a timer armed
+ * for this hang can never continue a later one. heal: write its heal line.
+ */
+static void hang_end(struct farm_process *p, bool heal)
+{
+	if (!p->hang_id)
 		return;
-	history_begin(h, env_now(p->env), "fault");
-	history_str(h, "target", p->name);
-	history_str(h, "fault", kind);
-	history_uint(h, "id", id);
-	history_str(h, "action", action);
-	history_end(h);
+	if (p->hang_timer)
+		event_del(p->hang_timer);
+	p->hang_until = 0;
+	if (heal)
+		record_fault(p, p->hang_id, "hang", "heal", 0);
+	p->hang_id = 0;
+}
+
+/*
+ * A hang's duration is over: continued, its heal written as a fake
+ * resolver's self-heal. The timer is disarmed by every other end of a hang
+ * (hang_end), so it only ever fires for the hang in force that armed it.
+ */
+static void hang_due(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	farm_process_continue(arg);
 }
 
 static void record_boot(struct farm_process *p, const char *error)
@@ -949,7 +977,7 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 		reap(p);
 		pending_expire(p, -1, 0);
 		p->state = FARM_DOWN;
-		p->hang_id = 0;
+		hang_end(p, false);
 		env_say(p->env, "%s exited by itself; its output: %s", p->name,
 			output_text(p, out, sizeof out));
 		record_state(p, "exited");
@@ -1119,7 +1147,8 @@ struct farm_process *farm_process_create(struct run_env *env, const struct farm_
 		p->cap_ev = event_new(env_base(env), p->cap_fd, EV_READ | EV_PERSIST, on_capture, p);
 	p->watch_timer = event_new(env_base(env), -1, EV_PERSIST, on_watch, p);
 	p->probe_timer = event_new(env_base(env), -1, EV_PERSIST, on_probe, p);
-	if ((p->cap_fd >= 0 && !p->cap_ev) || !p->watch_timer || !p->probe_timer)
+	p->hang_timer = evtimer_new(env_base(env), hang_due, p);
+	if ((p->cap_fd >= 0 && !p->cap_ev) || !p->watch_timer || !p->probe_timer || !p->hang_timer)
 		goto oom;
 	return p;
 oom:
@@ -1138,7 +1167,7 @@ void farm_process_destroy(struct farm_process *p)
 		reap(p);
 	}
 	probe_close(p);
-	struct event *evs[] = { p->cap_ev, p->watch_timer, p->probe_timer, p->out_ev };
+	struct event *evs[] = {p->cap_ev, p->watch_timer, p->probe_timer, p->out_ev, p->hang_timer};
 	for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -1183,18 +1212,29 @@ bool farm_process_hung(const struct farm_process *p)
 	return p->hang_id != 0;
 }
 
-bool farm_process_fault_at(const struct farm_process *p, size_t i, uint32_t *id, const char **kind)
+bool farm_process_fault_at(const struct farm_process *p, size_t i, uint32_t *id, const char **kind,
+                           double *left)
 {
 	if (p->hang_id && i-- == 0) {
 		*id = p->hang_id;
 		*kind = "hang";
+		*left = farm_process_hang_left(p);
 		return true;
 	}
 	if (!p->down_id || i != 0)
 		return false;
 	*id = p->down_id;
 	*kind = p->down_kind;
+	*left = -1; /* until a start (a restart's: until it is up) */
 	return true;
+}
+
+double farm_process_hang_left(const struct farm_process *p)
+{
+	if (!p->hang_id || p->hang_until <= 0)
+		return -1;
+	double left = p->hang_until - env_now(p->env);
+	return left > 0 ? left : 0;
 }
 
 /*
@@ -1360,7 +1400,7 @@ int farm_process_start(struct farm_process *p, struct zone_version *zone, bool w
 	if (z)
 		env_know_version(p->env, z, CLASSIFY_DISK);
 	if (p->down_id) {
-		record_fault(p, p->down_id, p->down_kind, "heal");
+		record_fault(p, p->down_id, p->down_kind, "heal", 0);
 		p->down_id = 0;
 	}
 	if (env_history(p->env) && !event_pending(p->cap_ev, EV_READ, NULL))
@@ -1407,12 +1447,9 @@ void farm_process_stop(struct farm_process *p, const char *why)
 	if (fault) {
 		p->down_id = env_next_id(p->env);
 		p->down_kind = why;
-		record_fault(p, p->down_id, why, "inject");
+		record_fault(p, p->down_id, why, "inject", 0);
 	}
-	if (p->hang_id) { /* a killed process is no longer hung */
-		record_fault(p, p->hang_id, "hang", "heal");
-		p->hang_id = 0;
-	}
+	hang_end(p, true); /* a killed process is no longer hung */
 	probe_close(p);
 	if (p->pid) {
 		kill(-p->pid, SIGKILL);
@@ -1426,7 +1463,7 @@ void farm_process_stop(struct farm_process *p, const char *why)
 out:
 	if (strcmp(why, "end") == 0) {
 		if (p->down_id) {
-			record_fault(p, p->down_id, p->down_kind, "heal");
+			record_fault(p, p->down_id, p->down_kind, "heal", 0);
 			p->down_id = 0;
 		}
 		if (p->cap_ev)
@@ -1442,25 +1479,32 @@ int farm_process_restart(struct farm_process *p, struct zone_version *zone, char
 {
 	uint32_t id = env_next_id(p->env);
 	if (p->down_id) {
-		record_fault(p, p->down_id, p->down_kind, "heal");
+		record_fault(p, p->down_id, p->down_kind, "heal", 0);
 		p->down_id = 0;
 	}
-	record_fault(p, id, "restart", "inject");
+	record_fault(p, id, "restart", "inject", 0);
 	farm_process_stop(p, "restart");
 	p->down_id = id;
 	p->down_kind = "restart";
 	return farm_process_start(p, zone, false, err, errlen);
 }
 
-uint32_t farm_process_hang(struct farm_process *p)
+uint32_t farm_process_hang(struct farm_process *p, double duration_s)
 {
 	if (!p->pid || p->state == FARM_DOWN)
 		return 0;
 	if (p->hang_id)
-		return p->hang_id;
+		return p->hang_id; /* hung already: that hang, its duration unchanged */
 	p->hang_id = env_next_id(p->env);
 	group_signal(p->pid, SIGSTOP);
-	record_fault(p, p->hang_id, "hang", "inject");
+	if (duration_s > 0) {
+		/* A fake resolver's fault arms its heal the same way (fault_add). */
+		struct timeval tv = clock_timeval(duration_s);
+		p->hang_until = env_now(p->env) + duration_s;
+		event_base_update_cache_time(env_base(p->env));
+		evtimer_add(p->hang_timer, &tv);
+	}
+	record_fault(p, p->hang_id, "hang", "inject", duration_s);
 	return p->hang_id;
 }
 
@@ -1470,7 +1514,6 @@ int farm_process_continue(struct farm_process *p)
 		return 0;
 	if (p->pid)
 		group_signal(p->pid, SIGCONT);
-	record_fault(p, p->hang_id, "hang", "heal");
-	p->hang_id = 0;
+	hang_end(p, true);
 	return 1;
 }

@@ -307,14 +307,12 @@ const struct action_method *action_lookup(lua_State *L, int target, const char *
  * parsed by the method's own parser, as s:at(t, TARGET, METHOD, {key =
  * value, ...}) is: each value true, false, a number, or a string (source=
  * names a zone source); a client's rate takes rate=N, a resolver's heal
- * id=N (a fault id; none: every fault). A process's hang takes duration=S,
- * returned in *expire (the caller undoes the hang then). Runs under the
- * callback deadline. Returns 0 with a filled (clear on entry), or -1 with
- * the scenario's message in err. Loop thread, during the run.
+ * id=N (a fault id; none: every fault). Runs under the callback deadline.
+ * Returns 0 with a filled (clear on entry), or -1 with the scenario's
+ * message in err. Loop thread, during the run.
  */
-int action_command(lua_State *L, int argc, char *const argv[], struct run_action *a,
-		   double *expire, char *err, size_t errlen);
-
+int action_command(lua_State *L, int argc, char *const argv[], struct run_action *a, char *err,
+                   size_t errlen);
 
 /* ---- the types ---- */
 

@@ -67,7 +67,6 @@ struct command_args {
 	int argc;
 	char *const *argv;
 	struct run_action *out;
-	double expire;
 };
 
 /* Pushes a command's value as the scenario would write it: true, false, a number, or a string. */
@@ -119,13 +118,6 @@ static int command_parse(lua_State *L)
 			push_value(L, eq + 1);
 		lua_rawset(L, opts);
 	}
-	/* A process hang heals itself after duration= (the control socket's timer). */
-	if (luaL_testudata(L, target, BIND_PROCESS) && strcmp(method, "hang") == 0 &&
-	    opts_has(L, opts, "duration")) {
-		c->expire = opts_number(L, opts, "duration", 0, 0.001, 7 * 24 * 3600.0, "hang");
-		lua_pushnil(L);
-		lua_setfield(L, opts, "duration");
-	}
 	int arg = opts;
 	if (luaL_testudata(L, target, BIND_CLIENT) && strcmp(method, "rate") == 0) {
 		/* c:rate(n): the number is the argument */
@@ -158,12 +150,11 @@ static int command_parse(lua_State *L)
 	return 0;
 }
 
-int action_command(lua_State *L, int argc, char *const argv[], struct run_action *a,
-		   double *expire, char *err, size_t errlen)
+int action_command(lua_State *L, int argc, char *const argv[], struct run_action *a, char *err,
+                   size_t errlen)
 {
-	struct command_args c = { argc, argv, a, 0 };
+	struct command_args c = {argc, argv, a};
 	int top = lua_gettop(L);
-	*expire = 0;
 	if (argc < 2) {
 		snprintf(err, errlen, "give TARGET METHOD [key=value ...]");
 		return -1;
@@ -181,6 +172,5 @@ int action_command(lua_State *L, int argc, char *const argv[], struct run_action
 		return -1;
 	}
 	lua_settop(L, top);
-	*expire = c.expire;
 	return 0;
 }

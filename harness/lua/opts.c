@@ -120,6 +120,9 @@ void opts_check(lua_State *L, int idx, const char *what, const char *const keys[
 		bool known = false;
 		for (size_t i = 0; keys[i] && !known; i++)
 			known = strcmp(k, keys[i]) == 0;
+		if (!known && !keys[0]) /* nothing to suggest */
+			luaL_error(L, "%s: unknown option '%s' (%s takes no options)", what, k,
+			           what);
 		if (!known)
 			luaL_error(L, "%s: unknown option '%s' (did you mean '%s'?)", what, k,
 				   opts_closest(k, keys));

@@ -135,9 +135,15 @@ static void parse_plain(lua_State *L, int self, int idx, struct run_action *a, e
 	a->process = process_check(L, self);
 }
 
+/* p:hang{ duration = S }: continued by itself after S s, bounded as a resolver fault's duration. */
 static void parse_hang(lua_State *L, int self, int idx, struct run_action *a)
 {
-	parse_plain(L, self, idx, a, RUN_SUSPEND, "hang");
+	static const char *const keys[] = {"duration", NULL};
+	opts_check(L, idx, "hang", keys, true);
+	a->verb = RUN_SUSPEND;
+	a->process = process_check(L, self);
+	if (!lua_isnoneornil(L, idx))
+		a->duration = opts_number(L, idx, "duration", 0, 0, 7 * 24 * 3600.0, "hang");
 }
 
 static void parse_continue(lua_State *L, int self, int idx, struct run_action *a)
@@ -192,7 +198,7 @@ static int push_healed(lua_State *L, const struct run_action *a, const struct ru
 }
 
 const struct action_method process_actions[] = {
-	{ "hang", parse_hang, false, false, push_fault_id },
+	{ "hang", parse_hang, true, false, push_fault_id },
 	{ "continue", parse_continue, false, false, push_healed },
 	{ "kill", parse_kill, false, false, NULL },
 	{ "stop", parse_stop, false, false, NULL },

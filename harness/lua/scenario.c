@@ -309,9 +309,9 @@ static void script_stop(void *script)
 
 /* A control command, parsed as the timeline's action (action.c). */
 static int script_command(void *script, int argc, char *const argv[], struct run_action *a,
-			  double *expire, char *err, size_t errlen)
+                          char *err, size_t errlen)
 {
-	return action_command(script, argc, argv, a, expire, err, errlen);
+	return action_command(script, argc, argv, a, err, errlen);
 }
 
 /* The setup's declarations, as the history's declare lines (decl.c). */

@@ -105,7 +105,7 @@ static int process_act(struct run_env *r, const struct run_action *a, struct run
 	why[0] = '\0';
 	switch (a->verb) {
 	case RUN_SUSPEND:
-		res->fault_id = farm_process_hang(a->process);
+		res->fault_id = farm_process_hang(a->process, a->duration);
 		if (!res->fault_id) {
 			snprintf(err, errlen, "hang: %s is not running", farm_process_name(a->process));
 			return RUN_ACT_REFUSED;

@@ -43,7 +43,7 @@ enum run_verb {
 	RUN_RATE,     /* rate */
 	/* on a managed daemon (process): RUN_STOP, RUN_START and RUN_RESTART
 	 * (boot.zones[0]: the zone file to put in place, has_boot) too */
-	RUN_SUSPEND,  /* "hang": SIGSTOP */
+	RUN_SUSPEND,  /* "hang": SIGSTOP (duration: continued after, if > 0) */
 	RUN_RESUME,   /* "continue": SIGCONT */
 	RUN_KILL,     /* SIGKILL */
 	/* on a remote daemon (farm/remote.h): RUN_INJECT, RUN_CAPACITY, RUN_HEAL,
@@ -60,7 +60,7 @@ struct run_action {
 	struct farm_process *process;
 	struct farm_remote *remote;
 	struct fault_spec fault; /* RUN_INJECT (wrong_zones NULL: built when acting) */
-	double duration;         /* RUN_INJECT, RUN_CAPACITY: heals itself after, if > 0 */
+	double duration;         /* RUN_INJECT, RUN_CAPACITY, RUN_SUSPEND: heals itself after, if > 0 */
 	double qps;
 	unsigned queue;
 	uint32_t fault_id;

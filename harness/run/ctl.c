@@ -13,7 +13,6 @@
 #include "harness/run/act.h"
 #include "harness/run/run.h"
 #include "fakeresolver/addr.h"
-#include "fakeresolver/clock.h"
 #include "fakeresolver/json.h"
 #include "fakeresolver/zone.h"
 
@@ -35,8 +34,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#define CTL_ARGS_MAX 32   /* words in a command */
-#define CTL_EXPIRES_MAX 64 /* process hangs with a duration= pending at once */
+#define CTL_ARGS_MAX 32 /* words in a command */
 
 /* A reply being written: one JSON object, one line. */
 struct reply {
@@ -51,23 +49,12 @@ struct ctl_conn {
 	struct ctl_conn *next;
 };
 
-/* A process hang given duration=: undone (continue) when due. */
-struct ctl_expire {
-	struct ctl_server *srv;
-	struct event *ev;
-	struct farm_process *process;
-	uint32_t fault_id; /* the hang it continues */
-	double due;        /* run time */
-	char command[256];
-};
-
 struct ctl_server {
 	struct runner *run;
 	struct evconnlistener *lis;
 	char *path;
 	struct ctl_conn *conns;
 	size_t nconns;
-	struct ctl_expire *expires[CTL_EXPIRES_MAX];
 	struct reply reply; /* the one being written (one command at a time, on the loop) */
 };
 
@@ -257,93 +244,6 @@ static int act_manual(struct ctl_server *s, const struct run_action *a, struct r
 	return rc;
 }
 
-/* ---- expiries of process hangs ---- */
-
-static void expire_free(struct ctl_expire *x)
-{
-	if (!x)
-		return;
-	for (size_t i = 0; i < CTL_EXPIRES_MAX; i++)
-		if (x->srv->expires[i] == x)
-			x->srv->expires[i] = NULL;
-	if (x->ev)
-		event_free(x->ev);
-	free(x);
-}
-
-/* The hang in force on p, or 0. */
-static uint32_t hang_id(const struct farm_process *p)
-{
-	uint32_t id;
-	const char *kind;
-	return farm_process_fault_at(p, 0, &id, &kind) && strcmp(kind, "hang") == 0 ? id : 0;
-}
-
-/* Seconds until the hang id of p is continued by an expiry (the first due), or -1. */
-static double hang_left(const struct ctl_server *s, const struct farm_process *p, uint32_t id)
-{
-	double left = -1;
-	for (size_t i = 0; i < CTL_EXPIRES_MAX; i++) {
-		const struct ctl_expire *x = s->expires[i];
-		if (!x || x->process != p || x->fault_id != id)
-			continue;
-		double l = x->due - runner_now(s->run);
-		if (l < 0)
-			l = 0;
-		if (left < 0 || l < left)
-			left = l;
-	}
-	return left;
-}
-
-static void expire_due(evutil_socket_t fd, short what, void *arg)
-{
-	struct ctl_expire *x = arg;
-	struct ctl_server *s = x->srv;
-	(void)fd;
-	(void)what;
-	char err[512], command[320];
-	/* Only the hang it gave a duration: one healed or replaced since is left alone. */
-	if (hang_id(x->process) == x->fault_id && !runner_stopping(s->run)) {
-		struct run_action a;
-		memset(&a, 0, sizeof a);
-		a.verb = RUN_RESUME;
-		a.process = x->process;
-		snprintf(command, sizeof command, "%s continue (duration of '%s' over)",
-			 farm_process_name(x->process), x->command);
-		int rc = act_manual(s, &a, NULL, err, sizeof err);
-		record(s, command, rc == RUN_ACT_OK ? NULL : err);
-	}
-	expire_free(x);
-}
-
-static int expire_add(struct ctl_server *s, struct farm_process *p, uint32_t fault_id, double after,
-                      const char *command)
-{
-	size_t i;
-	for (i = 0; i < CTL_EXPIRES_MAX && s->expires[i]; i++)
-		;
-	if (i == CTL_EXPIRES_MAX)
-		return -1;
-	struct ctl_expire *x = calloc(1, sizeof *x);
-	if (!x)
-		return -1;
-	x->srv = s;
-	x->process = p;
-	x->fault_id = fault_id;
-	x->due = runner_now(s->run) + after;
-	snprintf(x->command, sizeof x->command, "%s", command);
-	x->ev = evtimer_new(runner_base(s->run), expire_due, x);
-	if (!x->ev) {
-		free(x);
-		return -1;
-	}
-	s->expires[i] = x;
-	struct timeval tv = clock_timeval(after);
-	evtimer_add(x->ev, &tv);
-	return 0;
-}
-
 /* ---- status ---- */
 
 /* Opens the i-th object of a status's list with its name. */
@@ -410,9 +310,9 @@ static void status(struct ctl_server *s, struct reply *o)
 		put(o, ",\"faults\":[");
 		uint32_t id;
 		const char *kind;
-		for (size_t k = 0; farm_process_fault_at(p, k, &id, &kind); k++)
-			put_fault(o, k, id, kind,
-			          strcmp(kind, "hang") == 0 ? hang_left(s, p, id) : -1);
+		double left;
+		for (size_t k = 0; farm_process_fault_at(p, k, &id, &kind, &left); k++)
+			put_fault(o, k, id, kind, left);
 		put(o, "]}");
 	}
 	put(o, "],\"remotes\":[");
@@ -480,7 +380,6 @@ static void farm_command(struct ctl_server *s, int argc, char **argv, const char
 	struct run_action a;
 	struct run_result res;
 	char err[1024], msg[1400];
-	double expire = 0;
 
 	memset(&a, 0, sizeof a);
 	if (!ops || !ops->command) {
@@ -488,7 +387,7 @@ static void farm_command(struct ctl_server *s, int argc, char **argv, const char
 		error_reply(o, msg);
 		return;
 	}
-	if (ops->command(runner_script(s->run), argc, argv, &a, &expire, err, sizeof err) != 0) {
+	if (ops->command(runner_script(s->run), argc, argv, &a, err, sizeof err) != 0) {
 		snprintf(msg, sizeof msg, "%s: %s", line, err);
 		error_reply(o, msg);
 		record(s, line, err);
@@ -504,19 +403,6 @@ static void farm_command(struct ctl_server *s, int argc, char **argv, const char
 		run_action_clear(&a);
 		return;
 	}
-	if (expire > 0 && a.process && res.fault_id &&
-	    expire_add(s, a.process, res.fault_id, expire, line) != 0) {
-		/* No expiry can be kept: undone now rather than left broken. */
-		struct run_action undo;
-		memset(&undo, 0, sizeof undo);
-		undo.verb = RUN_RESUME;
-		undo.process = a.process;
-		act_manual(s, &undo, NULL, err, sizeof err);
-		error_reply(o, "too many process hangs with a duration pending; undone");
-		record(s, line, "too many process hangs with a duration pending; undone");
-		run_action_clear(&a);
-		return;
-	}
 	record(s, line, NULL);
 	put(o, "{\"ok\":true,\"t\":");
 	put_num(o, runner_now(s->run));
@@ -524,10 +410,6 @@ static void farm_command(struct ctl_server *s, int argc, char **argv, const char
 		put(o, ",\"fault\":%u", res.fault_id);
 	if (a.verb == RUN_HEAL || a.verb == RUN_RESUME)
 		put(o, ",\"healed\":%d", res.healed);
-	if (expire > 0)
-		put(o, ",\"expires\":");
-	if (expire > 0)
-		put_num(o, expire);
 	put(o, "}");
 	run_action_clear(&a);
 }
@@ -794,8 +676,6 @@ void ctl_server_destroy(struct ctl_server *s)
 		flush_now(c);
 		conn_free(c);
 	}
-	for (size_t i = 0; i < CTL_EXPIRES_MAX; i++)
-		expire_free(s->expires[i]);
 	if (s->lis)
 		evconnlistener_free(s->lis);
 	unlink(s->path);

@@ -124,12 +124,11 @@ struct runner_script {
 	 * A control command (harness/run/ctl.h) "TARGET METHOD [key=value ...]"
 	 * (argv, argc >= 2, borrowed) parsed into a, which must be clear, by the
 	 * parser the same action on the timeline uses. Returns 0, or -1 with
-	 * the scenario's message in err (a left clear). *expire: seconds after
-	 * which the control socket undoes a process hang (duration=), else 0.
-	 * NULL: no farm commands. Loop thread, during the run only.
+	 * the scenario's message in err (a left clear). NULL: no farm
+	 * commands. Loop thread, during the run only.
 	 */
-	int (*command)(void *script, int argc, char *const argv[], struct run_action *a,
-		       double *expire, char *err, size_t errlen);
+	int (*command)(void *script, int argc, char *const argv[], struct run_action *a, char *err,
+	               size_t errlen);
 };
 void runner_set_script(struct runner *r, void *script, const struct runner_script *ops);
 

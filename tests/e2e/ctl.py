@@ -29,12 +29,15 @@ drives it with `dnschaos ctl` from outside:
 - hostile: a 1 MiB line, 30 connections at once, a client that sends
   thousands of status commands and never reads: each dropped or refused,
   and the run still serves `status` and ends on time, exit 0;
-- process: a real unbound (s:process): `u1 hang duration=2` stops it,
-  `status` shows the hang with its time left, and the control socket's own
-  timer continues it two seconds later (manual lines, a control line for
-  the expiry); then hung by hand with no expiry (`left` null in `status`)
-  and the harness SIGKILLed (in the sandbox and with --no-sandbox): no
-  daemon is left. Skipped (77) without unbound or when not root;
+- process: a real unbound (s:process): `u1 hang duration=2` stops it (the
+  reply's fields those of a resolver's fault), `status` shows the hang with
+  its time left, the live dashboard (--live, status lines) shows that time
+  left too, and the hang heals itself two seconds later as a resolver's
+  fault with a duration does (its inject line manual with the duration,
+  its heal not manual, no control line of its own); then hung by hand with
+  no expiry (`left` null in `status`) and the harness SIGKILLed (in the
+  sandbox and with --no-sandbox): no daemon is left. Skipped (77) without
+  unbound or when not root;
 - remote: a fakeresolver daemon (s:remote, --no-sandbox): `status` lists
   it with the faults it confirmed, a delay's time left from its duration=
   and a stop's null;
@@ -54,6 +57,7 @@ Exit 0 pass, 1 fail, 77 skip.
 """
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -618,7 +622,7 @@ def part_process(work):
     shutil.copy(os.path.join(d, "unbound.conf.in"), work)
     os.makedirs(os.path.join(work, "zones"), exist_ok=True)
     shutil.copy(os.path.join(d, "zones", "internal.v2.zone"), os.path.join(work, "zones"))
-    for n, extra in enumerate(([], ["--no-sandbox"])):
+    for n, extra in enumerate((["--live"], ["--no-sandbox"])):
         tag = name = "ctlkill%d%d" % (os.getpid(), n)
         scen = os.path.join(work, "process%d.lua" % n)
         with open(scen, "w") as f:
@@ -634,7 +638,7 @@ def part_process(work):
         check(pids, "process: no daemon running (tag %s)" % tag)
         if n == 0:
             h = r.ok(name, "hang", "duration=2")
-            check(h.get("expires") == 2 and h.get("fault"), "process hang: %r" % h)
+            check(sorted(h) == ["fault", "ok", "t"], "process hang: %r" % h)  # as r1 hang duration=2
             st = r.ok("status").get("processes", [{}])[0]
             f = st.get("faults") or [{}]
             check(st.get("hung") is True and [x.get("id") for x in f] == [h.get("fault")]
@@ -646,8 +650,14 @@ def part_process(work):
                 time.sleep(0.1)
             check(not any(proc_state(p) == "T" for p in pids), "process: its hang never expired")
             # its lines reach the file at the next flush (0.1 s): before the SIGKILL below
-            while time.monotonic() < deadline and "continue (duration of" not in open(r.hist).read():
+            heal = '"id":%d,"action":"heal"' % h.get("fault", 0)
+            while time.monotonic() < deadline and heal not in open(r.hist).read():
                 time.sleep(0.1)
+            # the live dashboard showed its time left, never "until-healed"
+            live = [x for x in r.stderr().splitlines() if x.startswith("live t=")]
+            shown = [x for x in live if re.search(r"faults: (.*, )?%s hang [0-9.]+s" % name, x)]
+            check(shown and not any("%s hang until-healed" % name in x for x in live),
+                  "process: --live never showed the hang's time left: %r" % live[:6])
         rc, reply, _ = r.ctl(name, "hang")  # no expiry: until healed, or the run ends
         check(rc == 0, "process hang: %d %r" % (rc, reply))
         check(all_stopped(pids), "process: not stopped by the second hang")
@@ -685,11 +695,16 @@ def part_process(work):
             except ValueError:
                 pass  # a killed run's last line may be cut
     hangs = [x for x in lines if x["type"] == "fault" and x["fault"] == "hang"]
+    # as a resolver's fault by hand with duration=: the inject manual with its
+    # duration, the heal at its end by itself (not the operator's line)
     check(len(hangs) >= 2 and hangs[0]["action"] == "inject" and hangs[1]["action"] == "heal"
-          and all(x.get("manual") for x in hangs[:2]) and 1.9 <= hangs[1]["t"] - hangs[0]["t"] < 10,
+          and hangs[0].get("manual") and hangs[0].get("duration") == 2
+          and not hangs[1].get("manual") and hangs[1]["id"] == hangs[0]["id"]
+          and 1.9 <= hangs[1]["t"] - hangs[0]["t"] < 10,
           "process: the hang and its expiry in the history: %r" % hangs[:2])
-    exp = [x for x in lines if x["type"] == "control" and "continue (duration of" in x["command"]]
-    check(len(exp) == 1 and exp[0]["ok"], "process: the expiry's control line: %r" % exp)
+    cmds = [x["command"] for x in lines if x["type"] == "control"]
+    check(cmds[:1] == ["ctlkill%d0 hang duration=2" % os.getpid()] and
+          not any("continue" in c for c in cmds), "process: the control lines: %r" % cmds)
 
 
 def part_remote(work):

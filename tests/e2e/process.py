@@ -9,6 +9,14 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
 - ipv6: the same on [::1] (glibc), captured over IPv6;
 - faults: hang then continue (queries held while stopped carry the hang's
   fault id; lookups time out), kill and start, restart;
+- hangdur: hang{ duration = 0.5 } (s:at and a timeline function): the
+  daemon stops answering, then answers again about 0.5 s later by itself;
+  the inject line carries the duration and the heal is written as a fake
+  resolver's self-heal (no other field, not manual); a hang continued by
+  hand and hung again is left alone by the first one's timer; `dnschaos
+  replay` writes it back with its duration and without its self-heal, and
+  the replay's hang lines are the original's; a bad duration is refused at
+  its line with the resolver faults' words;
 - stale: the stale-file reboot behind a userspace VIP: the direct client's
   answers are the old serial's (classified stale), the boot line names the
   old serial, the VIP's serial check takes u2 down and no route reaches it after;
@@ -150,6 +158,85 @@ def t_faults(bin_, repo, d, work):
     states = [(l["state"], l["why"]) for l in h if l["type"] == "state" and l.get("resolver") == "u1"]
     if ("down", "kill") not in states or states.count(("up", "booted")) != 3:
         fail("faults: states %s" % states)
+
+
+BAD_HANGS = [
+    # (the hang's options, what dnschaos must say)
+    ('{ duration = -1 }', "hang: 'duration' must be between 0.0 and 604800.0 (got -1.0)"),
+    ('{ duration = 700000 }', "hang: 'duration' must be between 0.0 and 604800.0 (got 700000.0)"),
+    ('{ duration = "soon" }', "hang: 'duration' must be a number, got string"),
+    ('{ durration = 1 }', "hang: unknown option 'durration' (did you mean 'duration'?)"),
+]
+
+
+def t_hangdur(bin_, repo, d, work):
+    p, hist = run(bin_, os.path.join(d, "hang_duration.lua"), work, "hangdur")
+    if p.returncode != 0:
+        return fail("hang_duration.lua exit %d: %s" % (p.returncode, p.stdout[-3000:] + p.stderr[-3000:]))
+    check_schema(repo, hist)
+    h = history(hist)
+    hangs = [l for l in h if l["type"] == "fault" and l["fault"] == "hang"]
+    first = [l for l in hangs if l["id"] == hangs[0]["id"]] if hangs else []
+    if len(first) != 2 or first[0]["action"] != "inject" or first[0].get("duration") != 0.5:
+        return fail("hangdur: the first hang's lines: %s" % first)
+    inj, heal = first
+    # a self-heal is written as a fake resolver's: t, type, target, fault, id, action; not manual
+    if sorted(heal) != ["action", "fault", "id", "t", "target", "type"] or heal["action"] != "heal":
+        fail("hangdur: the heal is not a plain self-heal line: %s" % heal)
+    if not 0.49 <= heal["t"] - inj["t"] < 0.65:
+        fail("hangdur: healed %.3f s after the inject, not about 0.5 s" % (heal["t"] - inj["t"]))
+    if not 0.99 <= inj["t"] < 1.1:
+        fail("hangdur: injected at %.3f, not at 1.0" % inj["t"])
+    timeouts = [l for l in h if l["type"] == "lookup" and l["event"] == "timeout"
+                and inj["t"] < l["t"] < heal["t"] + 0.3]
+    if not timeouts:
+        fail("hangdur: no lookup timed out while u1 was hung")
+    oks = [l for l in h if l["type"] == "lookup" and l["event"] == "ok"
+           and heal["t"] + 0.1 < l["t"] < 2.9]
+    if len(oks) < 15:
+        fail("hangdur: only %d lookups ok after the hang healed itself" % len(oks))
+    # the timeline function's: inject (0.5) and its heal by hand, a hang without one and its heal
+    rest = [(l["action"], l.get("duration")) for l in hangs[2:]]
+    if rest != [("inject", 0.5), ("heal", None), ("inject", None), ("heal", None)]:
+        fail("hangdur: the second group of hang lines: %s" % hangs[2:])
+    # the verdict's expectations (the c-ares client stops answering, then answers)
+    if "FAIL" in p.stdout:
+        fail("hangdur: %s" % p.stdout[-2000:])
+    # replay: the hang with its duration, its self-heal not repeated; the
+    # replay's own hang lines the same, each within 250 ms (replay.py's bound)
+    out = os.path.join(work, "hangdur_replay.lua")
+    p = subprocess.run([bin_, "replay", hist, "--output", out], capture_output=True, text=True,
+                       timeout=30)
+    text = open(out).read() if p.returncode == 0 else ""
+    entries = [l for l in text.splitlines() if l.startswith("s:at(") and "u1" in l]
+    if entries[:1] != ['s:at(1, u1, "hang", { duration = 0.5 })'] or \
+            [l for l in entries if l.startswith("s:at(1.5")]:
+        fail("hangdur: replay wrote %r (exit %d %s)" % (entries, p.returncode, p.stderr[-500:]))
+    else:
+        p, rhist = run(bin_, out, work, "hangdur_replayed")
+        if p.returncode != 0:
+            fail("hangdur: the replay exit %d: %s" % (p.returncode, p.stdout[-2000:]))
+        rh = [l for l in history(rhist) if l["type"] == "fault" and l["fault"] == "hang"]
+        if [(l["action"], l.get("duration")) for l in rh] != \
+                [(l["action"], l.get("duration")) for l in hangs] or \
+                any(abs(a["t"] - b["t"]) > 0.25 for a, b in zip(rh, hangs)):
+            fail("hangdur: the replay's hang lines %s, the original's %s" % (rh, hangs))
+    # a bad duration is refused at its line, with the resolver faults' words
+    os.makedirs(os.path.join(work, "zones"), exist_ok=True)
+    shutil.copy(os.path.join(d, "zones", "internal.v2.zone"), os.path.join(work, "zones"))
+    shutil.copy(os.path.join(d, "unbound.conf.in"), work)
+    for i, (opts, want) in enumerate(BAD_HANGS):
+        scen = os.path.join(work, "badhang%d.lua" % i)
+        with open(scen, "w") as f:
+            f.write('local s = scenario{ name = "bad", duration = 1 }\n'
+                    'local u1 = s:process{ name = "u1", zone_file = "zones/internal.v2.zone",\n'
+                    '  config = "unbound.conf.in", command = { "unbound", "-d", "-p", "-c", "{config}" } }\n'
+                    's:at(0.5, u1, "hang", %s)\n' % opts)
+        p = subprocess.run([bin_, "run", scen, "-q"], capture_output=True, text=True, timeout=30)
+        out = p.stdout + p.stderr
+        if p.returncode != 3 or want not in out or ("badhang%d.lua:4" % i) not in out:
+            fail("hangdur: %s: exit %d, wanted %r at badhang%d.lua:4 in %r"
+                 % (opts, p.returncode, want, i, out[-600:]))
 
 
 def t_stale(bin_, repo, d, work):
@@ -507,7 +594,7 @@ def t_loopback(bin_, repo, d, work):
             loopback_one("nsd-secondary-template", f.read(), "nsd -d -c", work)
 
 
-TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "stale": t_stale, "nsd": t_nsd,
+TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "hangdur": t_hangdur, "stale": t_stale, "nsd": t_nsd,
          "badconfig": t_badconfig, "badopts": t_badopts,
          "nocap": t_nocap, "sigkill": t_sigkill, "loopback": t_loopback,
          "kernelvip": t_kernelvip}
