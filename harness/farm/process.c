@@ -98,6 +98,8 @@ struct farm_process {
 	int probe_rcode;
 	uint32_t probe_serial;
 	double boot_started;
+	/* a start waits (on the probe timer) for the address its killed predecessor held */
+	bool spawn_due;
 	struct event *probe_ev, *probe_timer, *watch_timer, *out_ev;
 	/* faults */
 	bool launched; /* started and answering before the run's clock started */
@@ -810,6 +812,7 @@ static void probe_close(struct farm_process *p)
 	}
 	if (p->probe_timer)
 		event_del(p->probe_timer);
+	p->spawn_due = false;
 	if (p->probe_fd >= 0)
 		close(p->probe_fd);
 	p->probe_fd = -1;
@@ -942,12 +945,18 @@ static void boot_failed(struct farm_process *p, bool ended)
 	env_fail(p->env, "%s", err);
 }
 
+static void spawn_when_free(struct farm_process *p);
+
 static void on_probe(evutil_socket_t fd, short what, void *arg)
 {
 	struct farm_process *p = arg;
 	(void)fd;
 	if ((what & EV_READ) && probe_read(p)) {
 		booted(p);
+		return;
+	}
+	if ((what & EV_TIMEOUT) && p->spawn_due) {
+		spawn_when_free(p);
 		return;
 	}
 	if (what & EV_TIMEOUT) {
@@ -1368,6 +1377,72 @@ int farm_process_launch(struct farm_process *p, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * True while something holds the daemon's address: a UDP bind or a TCP
+ * listen on it would fail. Anything else (no permission, no socket) is
+ * the daemon's own to report.
+ */
+static bool addr_busy(const struct farm_process *p)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		int fd = socket(p->addr.ss.ss_family, types[i] | SOCK_CLOEXEC, 0), one = 1;
+		if (fd < 0)
+			return false;
+		/* As a daemon's TCP socket does: a connection in TIME_WAIT is no holder. */
+		if (types[i] == SOCK_STREAM)
+			(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		int rc = bind(fd, (const struct sockaddr *)&p->addr.ss, p->addr.len), e = errno;
+		close(fd);
+		if (rc != 0 && e == EADDRINUSE)
+			return true;
+	}
+	return false;
+}
+
+/* The daemon is spawned: its readiness is probed on the loop (a start after the clock started). */
+static int probe_on_loop(struct farm_process *p, char *err, size_t errlen)
+{
+	p->probe_ev = event_new(env_base(p->env), p->probe_fd, EV_READ | EV_PERSIST, on_probe, p);
+	struct timeval tv = clock_timeval(PROBE_EVERY_S);
+	if (!p->probe_ev || event_add(p->probe_ev, NULL) != 0 || event_add(p->probe_timer, &tv) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	(void)probe_send(p);
+	return 0;
+}
+
+/* A start waiting for its address (spawn_due), at each turn of the probe timer. */
+static void spawn_when_free(struct farm_process *p)
+{
+	char err[1024], a[80];
+	err[0] = '\0';
+	bool busy = addr_busy(p);
+	if (busy && env_clock(p->env) - p->boot_started <= p->start_timeout_s)
+		return;
+	probe_close(p); /* the timer, and spawn_due */
+	if (busy)
+		snprintf(err, sizeof err,
+			 "%s (%s): cannot start: %s is still in use %.1f s after the daemon's last "
+			 "run was killed",
+			 p->name, p->where, addr_str(&p->addr, a, sizeof a), p->start_timeout_s);
+	else if (spawn_daemon(p, err, sizeof err) == 0 && probe_open(p) == 0 &&
+		 probe_on_loop(p, err, sizeof err) == 0)
+		return;
+	if (!err[0])
+		snprintf(err, sizeof err, "%s: cannot open a socket: %s", p->name, strerror(errno));
+	if (p->pid) {
+		kill(-p->pid, SIGKILL);
+		reap(p);
+	}
+	probe_close(p);
+	p->state = FARM_DOWN;
+	record_boot(p, err);
+	record_state(p, "boot failed");
+	env_fail(p->env, "%s", err);
+}
+
 int farm_process_start(struct farm_process *p, struct zone_version *zone, bool wait, char *err,
 		       size_t errlen)
 {
@@ -1405,6 +1480,22 @@ int farm_process_start(struct farm_process *p, struct zone_version *zone, bool w
 	}
 	if (env_history(p->env) && !event_pending(p->cap_ev, EV_READ, NULL))
 		event_add(p->cap_ev, NULL);
+	if (!wait && addr_busy(p)) {
+		/* A restart: the processes just killed may not have closed their
+		 * sockets yet (the kernel tears a killed process down when it is
+		 * next scheduled; on a loaded machine, later), and the daemon
+		 * would fail to bind. It starts once the address is free. */
+		p->spawn_due = true;
+		p->state = FARM_BOOTING;
+		record_state(p, "starting");
+		p->boot_started = env_clock(p->env);
+		struct timeval tv = clock_timeval(PROBE_EVERY_S);
+		if (event_add(p->probe_timer, &tv) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
 	if (spawn_daemon(p, err, errlen) != 0 || probe_open(p) != 0) {
 		if (!err[0])
 			snprintf(err, errlen, "%s: cannot open a socket: %s", p->name, strerror(errno));
@@ -1429,14 +1520,7 @@ int farm_process_start(struct farm_process *p, struct zone_version *zone, bool w
 		booted(p);
 		return 0;
 	}
-	p->probe_ev = event_new(env_base(p->env), p->probe_fd, EV_READ | EV_PERSIST, on_probe, p);
-	struct timeval tv = clock_timeval(PROBE_EVERY_S);
-	if (!p->probe_ev || event_add(p->probe_ev, NULL) != 0 || event_add(p->probe_timer, &tv) != 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	(void)probe_send(p);
-	return 0;
+	return probe_on_loop(p, err, errlen);
 }
 
 void farm_process_stop(struct farm_process *p, const char *why)
