@@ -71,6 +71,7 @@ struct suite {
 	double timeout;
 	char *seed, *umask;
 	char *sandbox; /* "--sandbox", "--no-sandbox", or NULL: each run's default */
+	bool allow_non_loopback; /* --allow-non-loopback, given to each run */
 	unsigned long long seed_value;
 	const char *history_dir, *junit, *json, *report_dir;
 	bool tap, quiet;
@@ -323,7 +324,7 @@ void suite_usage(FILE *out)
 	        "  --history DIR    keep each scenario's history as DIR/NAME.jsonl\n"
 	        "  --report DIR     each scenario's HTML report in DIR/NAME/index.html\n"
 	        "  --junit, --json, --tap: the combined reports; --seed, --umask, -q,\n"
-	        "                   --sandbox, --no-sandbox as for\n"
+	        "                   --sandbox, --no-sandbox, --allow-non-loopback as for\n"
 	        "                   one scenario (-v is refused: run one scenario to see its\n"
 	        "                   events). NAME is the file name without .lua.\n"
 	        "list prints the *.lua files of DIR (default scenarios/) with the first\n"
@@ -368,6 +369,7 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 	        {"timeout", required_argument, NULL, 't'},
 	        {"sandbox", no_argument, NULL, 'X'},
 	        {"no-sandbox", no_argument, NULL, 'N'},
+	        {"allow-non-loopback", no_argument, NULL, 'A'},
 	        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -408,6 +410,9 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			s->sandbox = want;
 			break;
 		}
+		case 'A':
+			s->allow_non_loopback = true;
+			break;
 		case 'J':
 			s->junit = optarg;
 			break;
@@ -563,6 +568,8 @@ static int child_argv(const struct suite *s, size_t i, char **av, char **keep)
 	}
 	if (s->sandbox)
 		av[n++] = s->sandbox;
+	if (s->allow_non_loopback)
+		av[n++] = "--allow-non-loopback";
 	if (s->history_dir) {
 		av[n++] = "--history";
 		if (asprintf(&keep[k], "%s/%s.jsonl", s->history_dir, s->items[i].stem) < 0)

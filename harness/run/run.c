@@ -573,6 +573,11 @@ bool runner_describe_only(const struct runner *r)
 	return r->opt.describe_only;
 }
 
+bool runner_allow_non_loopback(const struct runner *r)
+{
+	return r->opt.allow_non_loopback;
+}
+
 bool runner_running(const struct runner *r)
 {
 	return r->env.running;
