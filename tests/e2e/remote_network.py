@@ -32,6 +32,8 @@ and 5302, control on 7001 and 7002 of the same address), started with
   same host address as the direct clients) are never joined to a client;
 - a broken variant (no health checks: the VIP keeps sending to the stopped
   daemon) FAILs (exit 1);
+- a suite (--jobs 1) passes the flag to its run (exit 0), and without it the
+  run is refused (exit 3);
 - docs/gameday.md's example ("Daemons on other hosts"), as written: its
   daemons on 192.0.2.53 and 192.0.2.54 port 53 with control on the far
   host's own loopback, reached through a forwarder standing in for its ssh
@@ -438,6 +440,21 @@ def part_broken(binary, work):
           "rc=%d\n%s" % (rc, out))
 
 
+def part_suite(binary, work, scen):
+    """A suite gives the flag to each of its runs."""
+    rc, out = dnschaos(binary, ["run", scen, "--jobs", "1", "--no-sandbox",
+                                "--allow-non-loopback", "-q"], work)
+    check("a suite passes --allow-non-loopback to its runs (exit 0)", rc == 0,
+          "rc=%d\n%s" % (rc, out))
+    js = os.path.join(work, "suite.json")
+    rc, out = dnschaos(binary, ["run", scen, "--jobs", "1", "--no-sandbox", "-q", "--json", js],
+                       work)
+    text = open(js).read() if os.path.exists(js) else ""
+    check("a suite without it: its run is refused at the s:remote line (exit 3)",
+          rc == 3 and re.search(r"net\.lua:3: remote 'ra': address .*--allow-non-loopback", text),
+          "rc=%d\n%s\n%s" % (rc, out, text))
+
+
 def fenced_after(text, marker):
     """The body of the first fenced block after marker."""
     i = text.index(marker)
@@ -507,6 +524,7 @@ def inner():
         part_refusals(binary, work, scen)
         part_run(binary, work, scen, root)
         part_broken(binary, work)
+        part_suite(binary, work, scen)
     finally:
         for d in daemons:
             d.stop()
