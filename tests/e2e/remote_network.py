@@ -96,6 +96,12 @@ HEALTH = (',\n                   health = { check = "alive", interval = 0.2, tim
           'rise = 2, fall = 2, initial = "up" }')
 
 
+def die_with_us():
+    """preexec_fn: the child (and what it execs) is killed when this process ends."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
 def check(what, ok, detail=""):
     global PASSES
     if ok:
@@ -182,7 +188,7 @@ def links(far=None):
 def network():
     """The far host (a holder process in a network namespace of its own) and the veth."""
     sh("ip", "link", "set", "lo", "up")
-    holder = subprocess.Popen(["unshare", "-n", "sleep", "600"])
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "600"], preexec_fn=die_with_us)
     mine = os.readlink("/proc/self/ns/net")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -225,7 +231,7 @@ class Daemon:
                                    "--zone", zone, "--control", control,
                                    "--control-token-file", token, "--allow-non-loopback"],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=self.err)
+                                  stderr=self.err, preexec_fn=die_with_us)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if "ready" in self.text():
@@ -289,7 +295,7 @@ def tunnel(far, near_port, host, port):
     ls.listen(8)
     p = subprocess.Popen(["nsenter", "-t", str(far), "-n", sys.executable, "-c", FORWARDER,
                           str(ls.fileno()), host, str(port)], pass_fds=[ls.fileno()],
-                         stdin=subprocess.DEVNULL)
+                         stdin=subprocess.DEVNULL, preexec_fn=die_with_us)
     ls.close()
     return p
 
@@ -302,7 +308,7 @@ def write_token(path, token):
 
 def dnschaos(binary, args, cwd, timeout=60):
     p = subprocess.run([binary] + args, capture_output=True, text=True, timeout=timeout,
-                       cwd=cwd)
+                       cwd=cwd, preexec_fn=die_with_us)
     return p.returncode, p.stdout + p.stderr
 
 
@@ -514,6 +520,16 @@ def inner():
     far = holder.pid
     daemons = []
     try:
+        return play(binary, fr, root, zone, work, far, daemons)
+    finally:
+        for d in daemons:
+            d.stop()
+        holder.kill()
+        holder.wait()
+
+
+def play(binary, fr, root, zone, work, far, daemons):
+    try:
         for t in ("a", "b"):
             write_token(os.path.join(work, t + ".token"), "%s-%s" % (t, os.urandom(16).hex()))
         for i, t in enumerate(("a", "b")):
@@ -529,8 +545,6 @@ def inner():
         for d in daemons:
             d.stop()
     part_doc(binary, fr, far, work, root, zone)
-    holder.kill()
-    holder.wait()
     if FAILS:
         for d in daemons:
             print("---- daemon stderr ----\n" + d.text())
