@@ -208,7 +208,7 @@ struct probe *probe_start(struct event_base *base, const struct addr *server, co
 {
 	struct probe *p = NULL;
 	char abuf[80];
-	if (!addr_is_loopback(server)) {
+	if (!opt->non_loopback && !addr_is_loopback(server)) {
 		snprintf(err, errlen, "refusing to query %s: not a loopback address",
 			 addr_str(server, abuf, sizeof abuf));
 		return NULL;

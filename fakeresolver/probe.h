@@ -39,11 +39,13 @@ struct probe_options {
 	double timeout_s; /* > 0 */
 	bool edns;        /* send an OPT (payload 1232) */
 	bool rd;          /* set RD */
+	bool non_loopback; /* server may be off loopback: the caller was told it may
+	                      (a remote daemon on another host, --allow-non-loopback) */
 };
 
 /*
  * Sends a query for qname (presentation form) and qtype to server (loopback
- * only). Returns NULL with err set on an immediate error (bad name, not
+ * only, unless opt->non_loopback). Returns NULL with err set on an immediate error (bad name, not
  * loopback, no socket); the callback is never called from inside probe_start.
  */
 struct probe *probe_start(struct event_base *base, const struct addr *server, const char *qname,

@@ -32,7 +32,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: dnschaos run SCENARIO.lua [--seed N] [--history FILE] [-v] [--sandbox |\n"
-		"                    --no-sandbox] [--live] [--metrics ADDR] [REPORTS]\n"
+		"                    --no-sandbox] [--allow-non-loopback] [--live]\n"
+		"                    [--metrics ADDR] [REPORTS]\n"
 		"       dnschaos check HISTORY.jsonl SCENARIO.lua [REPORTS]\n"
 		"       dnschaos ctl SOCKET COMMAND...   (a run's --control socket; see ctl --help)\n"
 		"       dnschaos --help | --version\n"
@@ -58,6 +59,13 @@ static void usage(FILE *out)
 		"                   {server}/{port}); without either flag this is what happens,\n"
 		"                   with one line on stderr saying why, where namespaces are\n"
 		"                   not allowed\n"
+		"  --allow-non-loopback\n"
+		"                   let remote daemons (s:remote) be on other hosts: their\n"
+		"                   DNS and control addresses may then be off loopback, and\n"
+		"                   VIPs, clients and s:query send to them there; everything\n"
+		"                   else stays on loopback. Needs --no-sandbox (the sandbox\n"
+		"                   has only lo). Without it such an s:remote is refused\n"
+		"                   (exit 3; docs/gameday.md, \"Daemons on other hosts\")\n"
 		"  --live           watch the run: a dashboard on stderr redrawn every second\n"
 		"                   (a terminal), or one status line a second (a pipe or a\n"
 		"                   file); the summary still follows at the end (docs/gameday.md)\n"
@@ -360,6 +368,7 @@ static int cmd_run(int argc, char **argv)
 		{ "live", no_argument, NULL, 'L' },
 		{ "metrics", required_argument, NULL, 'M' },
 		{ "control", required_argument, NULL, 'C' },
+		{ "allow-non-loopback", no_argument, NULL, 'A' },
 		REPORT_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -418,6 +427,9 @@ static int cmd_run(int argc, char **argv)
 		case 'C':
 			control = optarg;
 			break;
+		case 'A':
+			o.allow_non_loopback = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return DNSCHAOS_EXIT_PASS;
@@ -425,6 +437,16 @@ static int cmd_run(int argc, char **argv)
 			usage(stderr);
 			return DNSCHAOS_EXIT_BAD_INPUT;
 		}
+	}
+	/* Said now, before any namespace is made: in the sandbox only lo exists,
+	 * so no daemon off loopback could be reached (the s:remote line would
+	 * refuse it; without the flag it says which flag is missing). */
+	if (o.allow_non_loopback && sbx == SANDBOX_ON) {
+		fprintf(stderr,
+		        "dnschaos: --allow-non-loopback reaches remote daemons on other hosts, "
+		        "and --sandbox runs in a network namespace with only lo: give "
+		        "--no-sandbox with it (docs/sandbox.md)\n");
+		return DNSCHAOS_EXIT_BAD_INPUT;
 	}
 	if (optind + 1 != argc) {
 		fprintf(stderr, "dnschaos run: give a scenario file, or several, or a directory (see --help)\n");

@@ -71,6 +71,7 @@ struct suite {
 	double timeout;
 	char *seed, *umask;
 	char *sandbox; /* "--sandbox", "--no-sandbox", or NULL: each run's default */
+	bool allow_non_loopback; /* --allow-non-loopback, given to each run */
 	unsigned long long seed_value;
 	const char *history_dir, *junit, *json, *report_dir;
 	bool tap, quiet;
@@ -323,7 +324,7 @@ void suite_usage(FILE *out)
 	        "  --history DIR    keep each scenario's history as DIR/NAME.jsonl\n"
 	        "  --report DIR     each scenario's HTML report in DIR/NAME/index.html\n"
 	        "  --junit, --json, --tap: the combined reports; --seed, --umask, -q,\n"
-	        "                   --sandbox, --no-sandbox as for\n"
+	        "                   --sandbox, --no-sandbox, --allow-non-loopback as for\n"
 	        "                   one scenario (-v, --live, --control and --metrics are\n"
 	        "                   refused: run one scenario to watch or steer it).\n"
 	        "                   NAME is the file name without .lua.\n"
@@ -372,6 +373,7 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 	        {"live", no_argument, NULL, 'L'},
 	        {"control", required_argument, NULL, 'C'},
 	        {"metrics", required_argument, NULL, 'M'},
+	        {"allow-non-loopback", no_argument, NULL, 'A'},
 	        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -424,6 +426,9 @@ static int parse_args(struct suite *s, int argc, char **argv, char ***ops, int *
 			s->sandbox = want;
 			break;
 		}
+		case 'A':
+			s->allow_non_loopback = true;
+			break;
 		case 'J':
 			s->junit = optarg;
 			break;
@@ -579,6 +584,8 @@ static int child_argv(const struct suite *s, size_t i, char **av, char **keep)
 	}
 	if (s->sandbox)
 		av[n++] = s->sandbox;
+	if (s->allow_non_loopback)
+		av[n++] = "--allow-non-loopback";
 	if (s->history_dir) {
 		av[n++] = "--history";
 		if (asprintf(&keep[k], "%s/%s.jsonl", s->history_dir, s->items[i].stem) < 0)

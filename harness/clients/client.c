@@ -105,6 +105,10 @@ struct client {
 	struct join_lookup **live; /* the join's scratch: the lookups of a name alive now */
 	size_t live_cap;
 	struct join_ended ended;   /* keys of lookups that ended: their late queries are nobody's */
+	/* Per target off loopback (a remote daemon on another host): the address
+	 * this host sends from towards it, what its queries arrive from there;
+	 * ss_family 0 for a target on loopback. */
+	struct addr route[CLIENT_TARGETS_MAX];
 
 	/* load */
 	double rate;
@@ -1006,20 +1010,16 @@ bool client_join(struct client *c, const struct addr *dst, const struct addr *sr
 {
 	if (!c->started)
 		return false;
-	bool ours = false;
-	for (size_t i = 0; i < c->cfg.ntargets && !ours; i++)
-		ours = c->cfg.targets[i].len == dst->len &&
-		       memcmp(&c->cfg.targets[i].ss, &dst->ss, dst->len) == 0;
-	if (!ours)
+	size_t t = 0;
+	while (t < c->cfg.ntargets && !(c->cfg.targets[t].len == dst->len &&
+	                                memcmp(&c->cfg.targets[t].ss, &dst->ss, dst->len) == 0))
+		t++;
+	if (t == c->cfg.ntargets)
 		return false;
-	/* Whose packet: the client's own source address, or 127.0.0.1 for stacks that cannot bind. */
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&src->ss;
-	if (c->cfg.source.ss.ss_family) {
-		if (!addr_same_host(&c->cfg.source, src))
-			return false;
-	} else if (src->ss.ss_family == AF_INET && ntohl(s4->sin_addr.s_addr) != 0x7f000001) {
+	/* Whose packet: the client's own source address, the host's towards a
+	 * target on another host, or 127.0.0.1 for stacks that cannot bind. */
+	if (!join_source_ok(&c->cfg.source, &c->route[t], src))
 		return false;
-	}
 	const struct variant *v = NULL;
 	size_t vi = 0;
 	for (size_t i = 0; i < c->nvariants; i++)
@@ -1133,12 +1133,41 @@ fail:
 	return NULL;
 }
 
+/*
+ * The address this host sends from towards target (off loopback), as the
+ * routing table has it now: a UDP socket connected to it, asked its own
+ * address; nothing is sent. A target no route leads to fails the start.
+ */
+static int route_source(const struct client *c, const struct addr *target, struct addr *out,
+                        char *err, size_t errlen)
+{
+	char buf[80];
+	int fd = socket(target->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	out->len = sizeof out->ss;
+	if (fd < 0 || connect(fd, (const struct sockaddr *)&target->ss, target->len) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&out->ss, &out->len) != 0) {
+		snprintf(err, errlen, "client %s: cannot reach target %s: %s", c->cfg.name,
+		         addr_str(target, buf, sizeof buf), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		memset(out, 0, sizeof *out);
+		return -1;
+	}
+	close(fd);
+	addr_set_port(out, 0);
+	return 0;
+}
+
 int client_start(struct client *c, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < c->cfg.ntargets; i++)
 		if (c->cfg.target_refs[i]) /* the port is known once the farm started */
 			c->cfg.targets[i] = *c->cfg.target_refs[i];
 	c->cfg.target = c->cfg.targets[0];
+	for (size_t i = 0; i < c->cfg.ntargets; i++)
+		if (!addr_is_loopback(&c->cfg.targets[i]) &&
+		    route_source(c, &c->cfg.targets[i], &c->route[i], err, errlen) != 0)
+			return -1;
 	/* One cap on the threads of all the clients, before any is made. */
 	unsigned need = client_threads_needed(&c->cfg), total = 0;
 	if (need && !threads_reserve(c, need, &total)) {

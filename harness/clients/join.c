@@ -3,6 +3,9 @@
  */
 #include "harness/clients/join.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 enum step { STEP_EXACT, STEP_PORT, STEP_REOPEN, STEP_FRESH, STEP_SENT, STEP_COUNT };
 
 static bool same_question(const struct join_key *k, const struct join_query *q)
@@ -258,4 +261,14 @@ const char *join_cause_name(enum join_cause c)
 		break;
 	}
 	return NULL;
+}
+
+bool join_source_ok(const struct addr *bound, const struct addr *route, const struct addr *src)
+{
+	if (bound->ss.ss_family)
+		return addr_same_host(bound, src);
+	if (route->ss.ss_family)
+		return addr_same_host(route, src);
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&src->ss;
+	return src->ss.ss_family != AF_INET || ntohl(s4->sin_addr.s_addr) == INADDR_LOOPBACK;
 }

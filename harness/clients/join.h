@@ -46,6 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fakeresolver/addr.h"
+
 /* Keys a lookup remembers; past this, a query is joined but its key is not kept. */
 #define JOIN_KEYS_MAX 32
 /* Keys of ended lookups a client remembers, the most recent. */
@@ -121,6 +123,18 @@ void join_announce(struct join_lookup *l, const struct join_query *q);
  */
 bool join_owner_of_id(struct join_lookup *const *live, size_t n, const struct join_query *q,
 		      size_t *at);
+
+/*
+ * Whether a query that left from src can be a client's, by its source
+ * address alone (the rules above then decide whose lookup): the address the
+ * client binds when it binds one (bound, ss_family 0: none); else, for a
+ * target off loopback (a remote daemon on another host), the address this
+ * host sends from towards it (route, learned from the routing table at
+ * start; ss_family 0: the target is on loopback), which every client
+ * asking that host without a bound source shares; else 127.0.0.1, where a
+ * stack that cannot bind sends from over IPv4 (any address over IPv6).
+ */
+bool join_source_ok(const struct addr *bound, const struct addr *route, const struct addr *src);
 
 /* "first", "pair", "search", "retry", "ambiguous", or NULL for JOIN_NONE. */
 const char *join_cause_name(enum join_cause c);

@@ -249,6 +249,11 @@ void farm_vip_set_nftables(struct farm_vip *v, const struct farm_vip_nftables *k
  * lookups sent to the VIP through it. */
 const struct addr *farm_vip_alias(const struct farm_vip *v, const struct addr *dst);
 
+/* Whether src (address and port) is one of a userspace VIP's own sockets
+ * towards a backend on another host: its forward of a client's query, which
+ * the run joins on the VIP's route line, not where the backend sees it. */
+bool farm_vip_sends_from(const struct farm_vip *v, const struct addr *src);
+
 /* Where the scenario declared it ("file.lua:12"), for messages; copied. */
 void farm_vip_set_where(struct farm_vip *v, const char *where);
 

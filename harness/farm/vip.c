@@ -1,6 +1,7 @@
 /*
  * vip.c (farm) - the VIP as a farm object: lb/vip.c forwarding in front of
- * the farm's resolvers (or any loopback address), one lb/health.c checker
+ * the farm's resolvers (or any loopback address, or remote daemons on other
+ * hosts under --allow-non-loopback), one lb/health.c checker
  * per backend whose verdicts drive membership, and every routing decision,
  * probe and transition written to the history.
  */
@@ -94,6 +95,11 @@ void farm_vip_set_nftables(struct farm_vip *v, const struct farm_vip_nftables *k
 const struct addr *farm_vip_alias(const struct farm_vip *v, const struct addr *dst)
 {
 	return v->nft ? vip_nft_alias(v->nft, dst) : NULL;
+}
+
+bool farm_vip_sends_from(const struct farm_vip *v, const struct addr *src)
+{
+	return v->vip && vip_sends_from(v->vip, src);
 }
 
 int farm_vip_set_dnsdist(struct farm_vip *v, const struct dnsdist_conf *c)
@@ -468,6 +474,7 @@ int farm_vip_start(struct farm_vip *v, char *err, size_t errlen)
 	}
 	struct health_config hcfg = v->health.cfg;
 	hcfg.clock = v->env->clock;
+	hcfg.non_loopback = v->cfg.non_loopback; /* a remote daemon on another host */
 	if (v->health.qname[0])
 		hcfg.qname = v->health.qname;
 	if (v->health.command[0])

@@ -188,6 +188,7 @@ static void dns_start(struct health_checker *hc)
 		.timeout_s = hc->cfg.timeout_s,
 		.edns = false,
 		.rd = false,
+		.non_loopback = hc->cfg.non_loopback,
 	};
 	char err[200];
 	uint16_t qtype = LDNS_RR_TYPE_SOA;
@@ -587,7 +588,7 @@ static int check_config(const char *name, const struct addr *addr, const char *o
 			 who, health_kind_name(cfg->kind));
 		return -1;
 	}
-	if (!addr || !addr_is_loopback(addr)) {
+	if (!addr || (!cfg->non_loopback && !addr_is_loopback(addr))) {
 		snprintf(err, errlen,
 			 "health check of %s: refusing to probe %s: not a loopback address "
 			 "(use 127.0.0.0/8 or ::1)",

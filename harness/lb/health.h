@@ -38,6 +38,8 @@ struct health_config {
 	uint16_t qtype;        /* alive/rcode: default (0) SOA */
 	const char *command;   /* exec: run with /bin/sh -c; required */
 	double (*clock)(void); /* monotonic seconds the checker reads; NULL: clock_mono */
+	bool non_loopback;     /* the backend may be off loopback (a remote daemon on another
+	                          host, the run's --allow-non-loopback); else loopback only */
 	/* qname and qtype are refused on serial and exec checks, command on all but exec.
 	 * Strings are copied. */
 };
@@ -84,7 +86,8 @@ struct health_callbacks {
 struct health_checker;
 
 /*
- * A checker for one backend named name at addr (loopback), for the zone
+ * A checker for one backend named name at addr (loopback, unless
+ * cfg->non_loopback), for the zone
  * origin (presentation form, e.g. "internal."). Starts probing as soon as
  * the backend is ready (cb->ready; at once without it): the first probe
  * starts on a later turn of the loop (never inside this call), so a backend

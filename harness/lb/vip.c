@@ -66,6 +66,7 @@ struct backend {
 struct splice {
 	struct vip *vip;
 	struct bufferevent *client, *server;
+	struct addr local; /* the server side's own address (backend off loopback); len 0: none */
 	struct splice *prev, *next;
 };
 
@@ -324,10 +325,12 @@ static struct upstream *upstream_open(struct vip *v, int b)
 	if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
 		(void)setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 	/* From the VIP's own address, not 127.0.0.1: the history tells forwarded
-	 * queries from clients' own (a glibc client sends from 127.0.0.1). */
+	 * queries from clients' own (a glibc client sends from 127.0.0.1). A
+	 * backend on another host gets them from the host's address towards it
+	 * (vip_sends_from tells them apart): loopback never leaves the host. */
 	struct addr from = v->bound;
 	addr_set_port(&from, 0);
-	if (from.ss.ss_family == be->cfg.addr.ss.ss_family)
+	if (from.ss.ss_family == be->cfg.addr.ss.ss_family && addr_is_loopback(&be->cfg.addr))
 		(void)bind(u->fd, (const struct sockaddr *)&from.ss, from.len);
 	/* VIP_ICMP: each port unreachable on the error queue, with the query it
 	 * quotes, so that it goes back to the client that sent that query. */
@@ -812,6 +815,12 @@ static void tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sock
 		splice_free(sp);
 		return;
 	}
+	if (!addr_is_loopback(to)) { /* its port is bound once connect has begun */
+		sp->local.len = sizeof sp->local.ss;
+		if (getsockname(bufferevent_getfd(sp->server), (struct sockaddr *)&sp->local.ss,
+		                &sp->local.len) != 0)
+			sp->local.len = 0;
+	}
 	bufferevent_enable(sp->client, EV_READ | EV_WRITE);
 	bufferevent_enable(sp->server, EV_READ | EV_WRITE);
 	log_route(v, true, &k.client, 0, &rt, "forwarded", NULL, 0);
@@ -836,7 +845,7 @@ struct vip *vip_create(struct event_base *base, const struct vip_config *cfg, st
 		return NULL;
 	}
 	for (size_t i = 0; i < cfg->nbackends; i++) {
-		if (!addr_is_loopback(&cfg->backends[i].addr)) {
+		if (!cfg->non_loopback && !addr_is_loopback(&cfg->backends[i].addr)) {
 			snprintf(err, errlen, "backend %s at %s is not loopback", cfg->backends[i].name,
 				 addr_str(&cfg->backends[i].addr, buf, sizeof buf));
 			return NULL;
@@ -945,6 +954,25 @@ void vip_destroy(struct vip *v)
 const struct addr *vip_addr(const struct vip *v)
 {
 	return &v->bound;
+}
+
+static bool same_socket(const struct addr *a, const struct addr *b)
+{
+	return addr_same_host(a, b) && addr_port(a) == addr_port(b);
+}
+
+bool vip_sends_from(const struct vip *v, const struct addr *src)
+{
+	if (addr_is_loopback(src)) /* towards loopback backends it sends from its own address */
+		return false;
+	for (size_t b = 0; b < v->cfg.nbackends; b++)
+		for (const struct upstream *u = v->backends[b].ups; u; u = u->next)
+			if (same_socket(&u->local_addr, src))
+				return true;
+	for (const struct splice *sp = v->splices; sp; sp = sp->next)
+		if (sp->local.len && same_socket(&sp->local, src))
+			return true;
+	return false;
 }
 
 const char *vip_icmp_error(const struct vip *v)

@@ -91,7 +91,7 @@ struct vip_local {
 
 struct vip_backend_config {
 	char name[64];
-	struct addr addr; /* loopback */
+	struct addr addr; /* loopback, or anywhere with vip_config.non_loopback */
 	unsigned weight;  /* >= 1 */
 	struct vip_local local; /* deliver NULL: over loopback UDP */
 };
@@ -104,6 +104,12 @@ struct vip_config {
 	double flow_idle_s;        /* default 30 */
 	double query_timeout_s;    /* a forwarded query forgotten after this; default 5 */
 	double (*clock)(void);     /* monotonic seconds the VIP reads; NULL: clock_mono */
+	/* Backends may be off loopback (remote daemons on other hosts, the run's
+	 * --allow-non-loopback): queries to one leave from the host's address
+	 * towards it (a loopback source cannot leave the host); a port
+	 * unreachable its host sends back is relayed to the client all the same.
+	 * The VIP's own address stays on loopback. */
+	bool non_loopback;
 	size_t nbackends;
 	struct vip_backend_config backends[VIP_BACKENDS_MAX];
 };
@@ -149,6 +155,15 @@ struct vip *vip_create(struct event_base *base, const struct vip_config *cfg, st
 void vip_destroy(struct vip *v);
 
 const struct addr *vip_addr(const struct vip *v);
+
+/*
+ * Whether src (address and port) is one of the VIP's own sockets towards a
+ * backend off loopback (its UDP upstreams, its TCP connections): such a
+ * query is the VIP's forward of a client's, already joined on its route
+ * line, never a client's own, though it leaves from the address the
+ * clients of that host leave from. False for every other src.
+ */
+bool vip_sends_from(const struct vip *v, const struct addr *src);
 
 /* VIP_ICMP without a raw socket: why ("cannot open a raw socket: ..."), and
  * clients of closed backends see silence. NULL when port unreachable is

@@ -317,6 +317,17 @@ static void check_resolv_targets(lua_State *L, const struct client_config *cfg, 
 	}
 }
 
+/* The first target off loopback (a remote daemon on another host), or NULL. */
+static const struct addr *far_target(const struct client_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct addr *a = cfg->target_refs[i] ? cfg->target_refs[i] : &cfg->targets[i];
+		if (!addr_is_loopback(a))
+			return a;
+	}
+	return NULL;
+}
+
 /*
  * s:client{ name = "app", stack = "glibc", target = vip, names = {...},
  *           rate = 50 | concurrency = 4, ... }   (docs/scenario-api.md, "Clients")
@@ -460,18 +471,37 @@ int client_new(lua_State *L)
 
 	/* A source address of its own lets the history tell this client's queries apart. */
 	int stype = lua_getfield(L, 2, "source");
-	char err[256];
+	char err[256], far_name[80];
+	/* A remote daemon on another host (--allow-non-loopback): a packet from a
+	 * loopback source never gets there, so none is bound by default. */
+	const struct addr *far = far_target(cfg);
+	if (far)
+		addr_str(far, far_name, sizeof far_name);
 	if (stype == LUA_TSTRING) {
 		if (!client_stack_binds_source(cfg->stack))
 			return luaL_error(L, "%s: %s cannot choose its source address", what,
 					  client_stack_name(cfg->stack));
 		if (addr_parse(lua_tostring(L, -1), 0, &cfg->source, err, sizeof err) != 0 ||
-		    !addr_is_loopback(&cfg->source) || addr_port(&cfg->source) != 0)
+		    addr_port(&cfg->source) != 0 || (!far && !addr_is_loopback(&cfg->source)))
 			return luaL_error(L, "%s: source must be a loopback address without a port", what);
+		if (far && addr_is_loopback(&cfg->source))
+			return luaL_error(
+			        L,
+			        "%s: source %s is a loopback address, and target %s is on "
+			        "another host, which a packet from loopback never reaches: "
+			        "leave 'source' out (the host then sends from its own address "
+			        "towards it) or give an address of this host on that route",
+			        what, lua_tostring(L, -1), far_name);
+	} else if (far && stype == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
+		return luaL_error(L,
+		                  "%s: source = true binds a 127.0.100.x address, and target %s "
+		                  "is on another host, which a packet from loopback never reaches: "
+		                  "leave 'source' out",
+		                  what, far_name);
 	} else if (stype == LUA_TNIL || (stype == LUA_TBOOLEAN && lua_toboolean(L, -1))) {
 		/* Farm objects live on 127.0.0.x; an "ip:port" target may be IPv6. */
 		bool v4 = cfg->target_refs[0] || cfg->targets[0].ss.ss_family == AF_INET;
-		if (client_stack_binds_source(cfg->stack) && v4) {
+		if (client_stack_binds_source(cfg->stack) && v4 && !far) {
 			char a[32];
 			snprintf(a, sizeof a, "127.0.100.%u", scenario_next_client_source(sc));
 			addr_parse(a, 0, &cfg->source, err, sizeof err);

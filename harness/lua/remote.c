@@ -33,6 +33,44 @@ static void read_addr(lua_State *L, int idx, const char *key, const char *name, 
 			   key, text);
 }
 
+/*
+ * Whether the run can reach the daemon at its DNS address and control: in
+ * the sandbox nothing outside it (only its own lo); off loopback only when
+ * the run was told so (--allow-non-loopback), since the farm then sends to
+ * another host. dnschaos check sends nothing and judges the history anywhere.
+ */
+static void check_reach(lua_State *L, const char *name, const struct addr *dns,
+                        const struct addr *control)
+{
+	struct runner *run = sandbox_runner(L);
+	char buf[80];
+	const struct addr *far = !addr_is_loopback(dns)       ? dns
+	                         : !addr_is_loopback(control) ? control
+	                                                      : NULL;
+	const char *which = far == dns ? "address" : "control";
+	if (sandbox_ns_active()) {
+		if (far)
+			luaL_error(L,
+			           "remote '%s': %s %s is on another host, and the run is in its "
+			           "sandbox, a network namespace with only lo: run with "
+			           "--no-sandbox --allow-non-loopback to drive daemons on other "
+			           "hosts (docs/gameday.md, \"Daemons on other hosts\")",
+			           name, which, addr_str(far, buf, sizeof buf));
+		luaL_error(L,
+		           "remote '%s': the run is in its sandbox, a network namespace of its "
+		           "own that reaches no daemon outside it: run with --no-sandbox to drive "
+		           "remote daemons (docs/sandbox.md)",
+		           name);
+	}
+	if (far && !runner_allow_non_loopback(run) && !runner_describe_only(run))
+		luaL_error(L,
+		           "remote '%s': %s %s is not a loopback address: dnschaos sends "
+		           "nothing off loopback unless told so: run with --allow-non-loopback "
+		           "to drive daemons on other hosts (docs/gameday.md, \"Daemons on other "
+		           "hosts\")",
+		           name, which, addr_str(far, buf, sizeof buf));
+}
+
 /* s:remote{ name, address = "127.0.0.1:5301", control = "127.0.0.1:7001", token_file } */
 int remote_new(lua_State *L)
 {
@@ -48,22 +86,14 @@ int remote_new(lua_State *L)
 	const char *name = opts_string(L, 2, "name", NULL, what);
 	scenario_check_name(L, sc, name, what);
 	snprintf(cfg.name, sizeof cfg.name, "%s", name);
-	if (sandbox_ns_active())
-		return luaL_error(L, "remote '%s': the run is in its sandbox, a network namespace "
-				     "of its own that reaches no daemon outside it: run with "
-				     "--no-sandbox to drive remote daemons (docs/sandbox.md)",
-				  name);
 	read_addr(L, 2, "address", name, &cfg.addr);
-	if (!addr_is_loopback(&cfg.addr))
-		return luaL_error(L, "remote '%s': address %s is not a loopback address: dnschaos "
-				     "sends DNS only to 127.0.0.0/8 and ::1 (see docs/gameday.md, "
-				     "\"Remote fake resolvers\")",
-				  name, addr_str(&cfg.addr, buf, sizeof buf));
-	if (runner_address_used(sandbox_runner(L), &cfg.addr))
-		return luaL_error(L, "remote '%s': address %s is already taken by another farm "
-				     "object",
-				  name, addr_str(&cfg.addr, buf, sizeof buf));
 	read_addr(L, 2, "control", name, &cfg.control);
+	check_reach(L, name, &cfg.addr, &cfg.control);
+	if (runner_address_used(sandbox_runner(L), &cfg.addr))
+		return luaL_error(L,
+		                  "remote '%s': address %s is already taken by another farm "
+		                  "object",
+		                  name, addr_str(&cfg.addr, buf, sizeof buf));
 	const char *tf = opts_string(L, 2, "token_file", "", what);
 	if (!tf[0])
 		return luaL_error(L, "remote '%s': token_file = 'path' is required (the file the "

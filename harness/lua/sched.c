@@ -522,7 +522,8 @@ static void query_done(void *arg, const struct probe_result *res)
 
 /*
  * s:query(target, "name", "A", { transport = "udp", timeout = 1 }): one real
- * query to a resolver, a zone source or a loopback "ip:port"; waits for the
+ * query to a resolver, a zone source, a remote daemon (on another host with
+ * --allow-non-loopback) or a loopback "ip:port"; waits for the
  * reply and returns a table (ok, status, rcode, answers, records, serial, ...).
  */
 int sched_query(lua_State *L)
@@ -532,6 +533,7 @@ int sched_query(lua_State *L)
 	struct sched *sc = check_self(L);
 	struct addr server;
 	char err[256];
+	bool remote = false;
 	if (lua_type(L, 2) == LUA_TSTRING) {
 		if (addr_parse(lua_tostring(L, 2), 53, &server, err, sizeof err) != 0)
 			return luaL_error(L, "s:query: %s", err);
@@ -542,7 +544,9 @@ int sched_query(lua_State *L)
 	} else if (luaL_testudata(L, 2, BIND_PROCESS)) {
 		server = *farm_process_addr(process_check(L, 2));
 	} else if (luaL_testudata(L, 2, BIND_REMOTE)) {
+		/* on another host only if the run allowed it (s:remote checked) */
 		server = *farm_remote_addr(remote_check(L, 2));
+		remote = true;
 	} else if (luaL_testudata(L, 2, BIND_VIP)) {
 		server = *farm_vip_addr(vip_check(L, 2));
 	} else {
@@ -562,6 +566,7 @@ int sched_query(lua_State *L)
 		.timeout_s = opts_number(L, 5, "timeout", 1.0, 0.001, 60, "s:query"),
 		.edns = opts_bool(L, 5, "edns", false, "s:query"),
 		.rd = opts_bool(L, 5, "rd", false, "s:query"),
+		.non_loopback = remote,
 	};
 	check_can_pause(L, sc, "s:query");
 	struct parked *p = calloc(1, sizeof *p);

@@ -1,6 +1,6 @@
 /*
  * vip.c (lua) - the VIP type: s:vip{...} declares a load-balanced virtual IP
- * in front of resolvers (or loopback addresses) with an optional health
+ * in front of resolvers (or loopback addresses, or remote daemons) with an optional health
  * checker; v:remove / v:restore are an operator's hand on its membership.
  */
 #include "harness/farm/vip_dnsdist.h"
@@ -352,6 +352,30 @@ int vip_new(lua_State *L)
 		if (kernel && farm_vip_backend_addr(&backends[i])->ss.ss_family != AF_INET)
 			return luaL_error(L, "vip: kind = 'nftables' DNATs to IPv4 backends, and "
 					     "%s is not one", backends[i].name);
+		/* Only a remote daemon can be off loopback, and only with
+		 * --allow-non-loopback (its s:remote line checked). */
+		const struct addr *ba = farm_vip_backend_addr(&backends[i]);
+		if (!addr_is_loopback(ba)) {
+			char abuf[80];
+			addr_str(ba, abuf, sizeof abuf);
+			if (kernel)
+				return luaL_error(
+				        L,
+				        "vip: kind = 'nftables' DNATs the clients' "
+				        "packets, which leave from loopback addresses, and "
+				        "backend %s (%s) is on another host, which a packet "
+				        "from loopback never reaches: use kind = 'userspace' "
+				        "for daemons on other hosts",
+				        backends[i].name, abuf);
+			if (is_dnsdist)
+				return luaL_error(
+				        L,
+				        "vip: kind = 'dnsdist' is not built for daemons on "
+				        "other hosts, and backend %s (%s) is one: use kind = "
+				        "'userspace'",
+				        backends[i].name, abuf);
+			cfg.non_loopback = true;
+		}
 		weights += backends[i].weight;
 	}
 	if (kernel && weights > NFT_SLOTS_MAX)

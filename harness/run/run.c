@@ -573,6 +573,11 @@ bool runner_describe_only(const struct runner *r)
 	return r->opt.describe_only;
 }
 
+bool runner_allow_non_loopback(const struct runner *r)
+{
+	return r->opt.allow_non_loopback;
+}
+
 bool runner_running(const struct runner *r)
 {
 	return r->env.running;
@@ -1097,6 +1102,13 @@ void runner_progress(const struct runner *r, uint64_t *invoked, uint64_t *ok, ui
 bool runner_join(struct runner *r, const struct addr *dst, const struct addr *src,
 		 const uint8_t *qname, size_t qlen, uint16_t qtype, int id, struct client_join *out)
 {
+	/* A userspace VIP's forward to a remote daemon on another host leaves from
+	 * the address that host's direct clients leave from: it is the VIP's, joined
+	 * on its route line (towards loopback it leaves from the VIP's own address,
+	 * which no client has). */
+	for (size_t k = 0; !addr_is_loopback(src) && k < r->nvip; k++)
+		if (farm_vip_sends_from(r->vips[k], src))
+			return false;
 	/* Asked of every client first: two that could both have sent it make it ambiguous. */
 	size_t claims = 0, who = 0;
 	struct client_join j;

@@ -63,6 +63,8 @@ struct runner_options {
 	double callback_limit_s;  /* longest a Lua call may run without yielding (default 5) */
 	bool progress;            /* a one-line progress indicator on stderr (a terminal) */
 	bool describe_only;       /* never played (dnschaos check): real daemons get no capture, no directory */
+	bool allow_non_loopback;  /* --allow-non-loopback: remote daemons (s:remote) may be on other
+	                             hosts */
 	/* --live, --metrics: what to watch while the run plays (run/watch.h; borrowed; NULL:
 	 * nothing). Needs a history: the views are fed its lines. */
 	const struct watch_options *watch;
@@ -160,6 +162,8 @@ double runner_now(const struct runner *r);
 bool runner_running(const struct runner *r);
 /* Whether the run is only described, never played (dnschaos check). */
 bool runner_describe_only(const struct runner *r);
+/* Whether the run may send to a remote daemon off loopback (--allow-non-loopback). */
+bool runner_allow_non_loopback(const struct runner *r);
 
 uint64_t runner_seed(const struct runner *r);
 

@@ -447,6 +447,15 @@ static void test_bad_config(void **state)
 	refused(base, "r1", &lo, "internal.", &c, "unknown kind 9");
 	refused(base, "r1", &far, "internal.", &ok,
 		"refusing to probe 192.0.2.1:53: not a loopback");
+	/* A remote daemon on another host, under --allow-non-loopback: created
+	 * (destroyed before the loop runs: no probe is sent). */
+	c = ok;
+	c.non_loopback = true;
+	struct health_checker *farhc =
+	        health_checker_create(base, "r1", &far, "internal.", &c, NULL, err, sizeof err);
+	if (!farhc)
+		fail_msg("a backend off loopback with non_loopback: %s", err);
+	health_checker_destroy(farhc);
 	refused(base, "r1", NULL, "internal.", &ok, "no address");
 	refused(base, "r1", &noport, "internal.", &ok, "127.0.0.1:0 has no port");
 	refused(base, "r1", &lo, "bad..zone", &ok, "zone 'bad..zone' is not a domain name");

@@ -334,6 +334,44 @@ static void keys_full_still_counted(void **state)
 	assert_int_equal(a.wire, JOIN_KEYS_MAX + 5);
 }
 
+static struct addr ip(const char *text)
+{
+	struct addr a;
+	char err[128];
+	memset(&a, 0, sizeof a);
+	if (text && addr_parse(text, 0, &a, err, sizeof err) != 0)
+		fail_msg("%s: %s", text, err);
+	return a;
+}
+
+/*
+ * Whose packet, by its source address: a bound source is the client's own;
+ * towards a target on another host, the address the host sends from there
+ * (every client without a bound source shares it: the other rules and the
+ * run's ambiguity decide between them), and nothing else, not 127.0.0.1 nor
+ * another host's address; else 127.0.0.1 over IPv4.
+ */
+static void source_rules(void **state)
+{
+	(void)state;
+	struct addr none = ip(NULL), bound = ip("127.0.100.3"), route = ip("10.253.0.1");
+	struct addr lo = ip("127.0.0.1:40000"), mine = ip("127.0.100.3:40000"),
+	            host = ip("10.253.0.1:40001"), other = ip("10.253.0.9:40001"),
+	            v6 = ip("[::1]:40000");
+	assert_true(join_source_ok(&bound, &none, &mine));
+	assert_false(join_source_ok(&bound, &none, &lo));
+	assert_false(join_source_ok(&bound, &route, &host)); /* bound wins */
+	assert_true(join_source_ok(&none, &route, &host));
+	assert_false(join_source_ok(&none, &route, &lo));
+	assert_false(join_source_ok(&none, &route, &other));
+	assert_true(join_source_ok(&none, &none, &lo));
+	assert_false(join_source_ok(&none, &none, &host));
+	assert_false(join_source_ok(&none, &none, &mine));
+	assert_true(join_source_ok(&none, &none, &v6));
+	struct addr bound_far = ip("10.253.0.1"); /* an address of the host given as source */
+	assert_true(join_source_ok(&bound_far, &route, &host));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +388,7 @@ int main(void)
 		cmocka_unit_test(new_port_new_id_retry),
 		cmocka_unit_test(unknown_id_matches_port),
 		cmocka_unit_test(keys_full_still_counted),
+		cmocka_unit_test(source_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

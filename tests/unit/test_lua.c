@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -676,6 +677,116 @@ static void test_load_duplicates(void **state)
 		       "offbox.lua:2: resolver: address 10.0.0.1 is not on loopback");
 }
 
+/* Loads text with opts, which must be refused as bad input with want in its message. */
+static void expect_refused_with(const char *name, const char *text,
+                                const struct runner_options *opts, const char *want)
+{
+	char err[8192];
+	enum runner_outcome oc = load_text(name, text, err, sizeof err, opts, NULL);
+	if (oc != RUNNER_BAD_INPUT)
+		fail_msg("%s: outcome %d, expected bad input with: %s", name, (int)oc, want);
+	if (!strstr(err, want))
+		fail_msg("%s:\n  got:  %s\n  want: %s", name, err, want);
+}
+
+static void expect_loads_with(const char *name, const char *text, const struct runner_options *opts)
+{
+	char err[8192];
+	enum runner_outcome oc = load_text(name, text, err, sizeof err, opts, NULL);
+	if (oc != RUNNER_COMPLETED)
+		fail_msg("%s: outcome %d: %s", name, (int)oc, err);
+}
+
+#define FAR_REMOTE                                                                                 \
+	"local s = scenario{ name = 'x' }\n"                                                       \
+	"local a = s:remote{ name = 'ra', address = '10.253.0.2:5301', control = "                 \
+	"'10.253.0.2:7001', token_file = 'far.token' }\n"
+
+/*
+ * A remote daemon on another host: refused without --allow-non-loopback
+ * (its DNS address, or its control alone), loaded with it, and everything
+ * that is not a remote stays on loopback. Only loaded: nothing is sent.
+ */
+static void test_load_non_loopback(void **state)
+{
+	(void)state;
+	char tok[256];
+	write_file("far.token", "far-token-0123456789abcdef0123456789\n", tok, sizeof tok);
+	assert_int_equal(chmod(tok, 0600), 0);
+	struct runner_options allow, check;
+	memset(&allow, 0, sizeof allow);
+	allow.allow_non_loopback = true;
+	memset(&check, 0, sizeof check);
+	check.describe_only = true;
+
+	expect_refused("far.lua", FAR_REMOTE,
+	               "far.lua:2: remote 'ra': address 10.253.0.2:5301 is not a loopback address: "
+	               "dnschaos sends nothing off loopback unless told so: run with "
+	               "--allow-non-loopback");
+	expect_refused(
+	        "farctl.lua",
+	        "local s = scenario{ name = 'x' }\n"
+	        "s:remote{ name = 'ra', address = '127.0.0.1:5301', control = "
+	        "'10.253.0.2:7001', token_file = 'far.token' }\n",
+	        "farctl.lua:2: remote 'ra': control 10.253.0.2:7001 is not a loopback address");
+	/* dnschaos check judges its history anywhere: nothing is sent. */
+	expect_loads_with("farcheck.lua", FAR_REMOTE, &check);
+
+	expect_loads_with(
+	        "farok.lua",
+	        FAR_REMOTE
+	        "local vip = s:vip{ backends = { a, s:resolver{ name = 'r1', file = '" V2
+	        "' } }, health = { check = 'alive' } }\n"
+	        "s:client{ name = 'direct', stack = 'c-ares', target = a, names = 'x.internal', "
+	        "rate = 1 }\n"
+	        "s:client{ name = 'direct2', stack = 'ldns', target = a, names = 'x.internal', "
+	        "rate = 1, source = false }\n"
+	        "s:client{ name = 'glibc', stack = 'glibc', target = a, names = 'x.internal', "
+	        "rate = 1 }\n"
+	        "s:client{ name = 'via', stack = 'c-ares', target = vip, names = 'x.internal', "
+	        "rate = 1 }\n",
+	        &allow);
+	expect_refused_with(
+	        "farsrc.lua",
+	        FAR_REMOTE "s:client{ name = 'app', stack = 'c-ares', target = a, "
+	                   "names = 'x.internal', rate = 1, source = '127.0.100.9' }\n",
+	        &allow,
+	        "farsrc.lua:3: client app: source 127.0.100.9 is a loopback address, and "
+	        "target 10.253.0.2:5301 is on another host");
+	expect_refused_with(
+	        "farsrc2.lua",
+	        FAR_REMOTE "local r1 = s:resolver{ name = 'r1', file = '" V2 "' }\n"
+	                   "s:client{ name = 'app', stack = 'c-ares', target = { r1, a }, "
+	                   "names = 'x.internal', rate = 1, source = true }\n",
+	        &allow,
+	        "farsrc2.lua:4: client app: source = true binds a 127.0.100.x address, and "
+	        "target 10.253.0.2:5301 is on another host");
+	expect_refused_with("farnft.lua",
+	                    FAR_REMOTE "s:vip{ kind = 'nftables', backends = { a } }\n", &allow,
+	                    "farnft.lua:3: vip: kind = 'nftables' DNATs the clients' packets");
+	expect_refused_with("fardd.lua", FAR_REMOTE "s:vip{ kind = 'dnsdist', backends = { a } }\n",
+	                    &allow,
+	                    "fardd.lua:3: vip: kind = 'dnsdist' is not built for daemons on other "
+	                    "hosts, and backend ra (10.253.0.2:5301) is one");
+	/* What is not a remote daemon stays on loopback, flag or not. */
+	expect_refused_with("farlit.lua",
+	                    "local s = scenario{ name = 'x' }\n"
+	                    "s:client{ name = 'app', stack = 'c-ares', target = '10.253.0.2:5301', "
+	                    "names = 'x.internal', rate = 1 }\n",
+	                    &allow,
+	                    "farlit.lua:2: client app: target 10.253.0.2:5301 is not a loopback");
+	expect_refused_with("farres.lua",
+	                    "local s = scenario{ name = 'x' }\n"
+	                    "s:resolver{ name = 'r1', address = '10.253.0.2', file = '" V2 "' }\n",
+	                    &allow,
+	                    "farres.lua:2: resolver: address 10.253.0.2 is not on loopback");
+	expect_refused_with("farvip.lua",
+	                    "local s = scenario{ name = 'x' }\n"
+	                    "s:vip{ backends = { { address = '10.253.0.2:53' } } }\n",
+	                    &allow, "must be a loopback address with a port");
+	unlink(tok);
+}
+
 static void test_load_timeline(void **state)
 {
 	(void)state;
@@ -1268,6 +1379,7 @@ int main(void)
 		cmocka_unit_test(test_load_no_scenario),
 		cmocka_unit_test(test_load_unknown_keys),
 		cmocka_unit_test(test_load_duplicates),
+		cmocka_unit_test(test_load_non_loopback),
 		cmocka_unit_test(test_load_timeline),
 		cmocka_unit_test(test_load_declared_actions),
 		cmocka_unit_test(test_load_paths_and_seed),

@@ -383,6 +383,21 @@ static void test_vip_create_bad_parameters(void **state)
 	assert_non_null(strstr(err, "192.0.2.1:53"));
 	assert_non_null(strstr(err, "not loopback"));
 
+	/* A remote daemon on another host, under --allow-non-loopback: created
+	 * (nothing is sent before a client asks), and no address is its own
+	 * socket before it forwarded anything. */
+	cfg.non_loopback = true;
+	assert_int_equal(addr_parse("127.0.0.1:0", 53, &cfg.addr, err, sizeof err), 0);
+	struct vip *far = vip_create(base, &cfg, NULL, err, sizeof err);
+	if (!far)
+		fail_msg("vip_create with a backend off loopback: %s", err);
+	struct addr src;
+	assert_int_equal(addr_parse("192.0.2.9:40000", 53, &src, err, sizeof err), 0);
+	assert_false(vip_sends_from(far, &src));
+	assert_false(vip_sends_from(far, vip_addr(far)));
+	vip_destroy(far);
+	cfg.non_loopback = false;
+
 	assert_int_equal(addr_parse("127.0.0.1:53", 53, &cfg.backends[0].addr, err, sizeof err), 0);
 	assert_int_equal(addr_parse("192.0.2.2:53", 53, &cfg.addr, err, sizeof err), 0);
 	err[0] = '\0';
