@@ -20,6 +20,10 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
 - stale: the stale-file reboot behind a userspace VIP: the direct client's
   answers are the old serial's (classified stale), the boot line names the
   old serial, the VIP's serial check takes u2 down and no route reaches it after;
+- restartwait: a restart while the killed daemon's address is still taken
+  (a stand-in whose escaped child holds its socket 1 s): the new daemon is
+  started once the address is free (booted about 1 s after the kill), not
+  spawned to fail on "Address already in use";
 - nsd: nsd (a server and a transfer process under the one it starts): a
   hang stops them all (nothing answers), a restart from an old file;
 - badconfig: a daemon that cannot start gives its own words, file:line;
@@ -76,10 +80,10 @@ def history(path):
         return [json.loads(l) for l in f]
 
 
-def run(bin_, scenario, work, name, timeout=60, prefix=()):
+def run(bin_, scenario, work, name, timeout=60, prefix=(), cwd=None):
     hist = os.path.join(work, name + ".jsonl")
     p = subprocess.run(list(prefix) + [bin_, "run", scenario, "--history", hist, "-q"],
-                       capture_output=True, text=True, timeout=timeout)
+                       capture_output=True, text=True, timeout=timeout, cwd=cwd)
     return p, hist
 
 
@@ -291,6 +295,26 @@ def t_nsd(bin_, repo, d, work):
     boots = [l["zones"] for l in h if l["type"] == "boot" and l["resolver"] == "n1"]
     if boots != [["internal. 2026112502"], ["internal. 2026110301"]]:
         fail("nsd: n1's boot lines %s" % boots)
+
+
+def t_restartwait(bin_, repo, d, work):
+    # its command names lingering_holder.py beside it: run from there
+    p, hist = run(bin_, os.path.join(d, "restart_wait.lua"), work, "restartwait", cwd=d)
+    if p.returncode != 0:
+        return fail("restartwait: exit %d: %s" % (p.returncode, (p.stdout + p.stderr)[-2000:]))
+    check_schema(repo, hist)
+    st = [(l["state"], l["why"], l["t"]) for l in history(hist)
+          if l["type"] == "state" and l["resolver"] == "d1"]
+    kinds = [(a, b) for a, b, _ in st]
+    want = [("booting", "starting"), ("up", "booted"), ("down", "restart"),
+            ("booting", "starting"), ("up", "booted"), ("down", "end")]
+    if kinds != want:
+        return fail("restartwait: d1's state lines %s" % st)
+    waited = st[4][2] - st[2][2]
+    # The holder keeps the address 1 s after the kill: booting sooner would
+    # mean the daemon was spawned while it was taken (and it had failed).
+    if not 0.95 <= waited <= 3.0:
+        fail("restartwait: booted %.3f s after the kill, want about 1 s (the holder's time)" % waited)
 
 
 def t_badconfig(bin_, repo, d, work):
@@ -594,7 +618,7 @@ def t_loopback(bin_, repo, d, work):
             loopback_one("nsd-secondary-template", f.read(), "nsd -d -c", work)
 
 
-TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "hangdur": t_hangdur, "stale": t_stale, "nsd": t_nsd,
+TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "hangdur": t_hangdur, "stale": t_stale, "restartwait": t_restartwait, "nsd": t_nsd,
          "badconfig": t_badconfig, "badopts": t_badopts,
          "nocap": t_nocap, "sigkill": t_sigkill, "loopback": t_loopback,
          "kernelvip": t_kernelvip}
