@@ -19,7 +19,9 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
   its line with the resolver faults' words;
 - stale: the stale-file reboot behind a userspace VIP: the direct client's
   answers are the old serial's (classified stale), the boot line names the
-  old serial, the VIP's serial check takes u2 down and no route reaches it after;
+  old serial, the VIP's serial check takes u2 down and routes no query to it
+  after (a port unreachable relayed later for a query routed before is no
+  route: judged by its query's line);
 - restartwait: a restart while the killed daemon's address is still taken
   (a stand-in whose escaped child holds its socket 1 s): the new daemon is
   started once the address is free (booted about 1 s after the kill), not
@@ -278,9 +280,39 @@ def t_stale(bin_, repo, d, work):
               and l["event"] == "probe" and "2026110301" in l.get("reason", "")]
     if not behind:
         fail("stale: no probe of u2 saw the old serial")
-    late = [l for l in h if l["type"] == "route" and l.get("backend") == "u2" and l["t"] > down[0]]
+    late = routed_after(h, "u2", down[0])
     if late:
         fail("stale: the VIP routed to u2 after taking it down: %s" % late[:2])
+
+
+# What came back for a query (docs/history.md, `route`): written when the
+# port unreachable is relayed, after the query's own line.
+REPLY_ACTIONS = ("refused-icmp", "refused-noicmp")
+
+
+def routed_after(h, backend, t_down):
+    """The VIP's routing decisions to backend after t_down, and relayed port
+    unreachables that answer no query routed there before them.
+
+    A refused-icmp line is written when the port unreachable comes back, which
+    can be after a down decision made while it was on its way (the health
+    check's own probe met the closed port too, and its reply was read first):
+    that line is not a decision: the decision is its query's line, an earlier one
+    with the same vip, src, id and backend, judged on its own time."""
+    late = []
+    routed = set()  # (vip, src, id) of the queries routed to backend so far
+    for l in h:
+        if l["type"] != "route" or l.get("backend") != backend:
+            continue
+        k = (l["vip"], l["src"], l.get("id"))
+        if l["action"] in REPLY_ACTIONS:
+            if k not in routed:
+                late.append(l)  # a reply to nothing routed there: not explained
+            continue
+        routed.add(k)
+        if l["t"] > t_down:
+            late.append(l)
+    return late
 
 
 def t_nsd(bin_, repo, d, work):
