@@ -1242,7 +1242,7 @@ static void m_detection(const struct hist *h, const struct expectation *e,
 	size_t after = 0, to_b = 0;
 	for (size_t i = 0; i < nr; i++) {
 		const struct hist_route *x = &rs[i];
-		if (!match(fv, x->vip) || x->t < inj->t || x->t > end)
+		if (!match(fv, x->vip) || x->t < inj->t || x->t > end || x->relay)
 			continue;
 		after++;
 		if (x->backend == b && x->new_flow) {
@@ -1478,7 +1478,7 @@ static void m_readmission(const struct hist *h, const struct expectation *e,
 	const struct hist_route *first = NULL;
 	for (size_t i = 0; i < nr; i++) {
 		const struct hist_route *x = &rs[i];
-		if (x->backend != b || !match(fv, x->vip) || !in_window(e, x->t) ||
+		if (x->backend != b || x->relay || !match(fv, x->vip) || !in_window(e, x->t) ||
 		    !spans_at(unpub, x->t))
 			continue;
 		if (!first)

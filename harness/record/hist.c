@@ -1066,6 +1066,9 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		r->backend = f_str(c, "backend");
 		r->action = f_str(c, "action");
 		r->new_flow = is(get(c->ps, "flow"), "new");
+		/* What came back for a query routed earlier: no routing decision of its own. */
+		r->relay = is(get(c->ps, "action"), "refused-icmp") ||
+			   is(get(c->ps, "action"), "refused-noicmp");
 		r->tcp = is(get(c->ps, "transport"), "tcp");
 		r->lookup = f_uint(c, "lookup", 0);
 		r->for_lookup = f_uint(c, "for_lookup", 0);

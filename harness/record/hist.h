@@ -118,6 +118,8 @@ struct hist_route {
 	uint32_t vip, backend;   /* interned; backend HIST_NONE when none was up */
 	uint32_t action;         /* interned */
 	bool new_flow, tcp;
+	bool relay;              /* refused-icmp/-noicmp: a refusal relayed for a query routed
+				  * earlier (its t is the relay's), not a routing decision */
 	uint64_t lookup;
 	uint64_t for_lookup;     /* a relayed refusal: the lookup of the query it answers, or 0 */
 	uint32_t client;

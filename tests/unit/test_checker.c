@@ -988,6 +988,40 @@ static void test_detection(void **state)
 	assert_inconclusive(r, "no fault was injected on r2 in [4 s, the end)");
 }
 
+/*
+ * A port unreachable the VIP relays for a query it routed before the down
+ * arrives after it: its line (refused-icmp, flow new, for_lookup) is no
+ * routing decision, and detection_time is judged by the query's own line.
+ */
+static void test_detection_relay_is_no_route(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+
+	hb_route(&f->b, 1.0, "vip", "r2", true, NULL, NULL);
+	hb_inject(&f->b, 2.0, "r2", "stop", 1, NULL);
+	hb_route(&f->b, 2.05, "vip", "r2", true, NULL, NULL); /* routed before the down */
+	hb_probe(&f->b, 2.055, "vip", "r2", false);
+	hb_health(&f->b, 2.056, "vip", "r2", "down", "port unreachable");
+	hb_add(&f->b, 2.3, /* its refusal, relayed after the down (late, under load) */
+	       "\"type\":\"route\",\"vip\":\"vip\",\"transport\":\"udp\","
+	       "\"src\":\"127.0.0.1:41873\",\"id\":%u,\"qname\":\"db.internal.\","
+	       "\"qtype\":\"A\",\"backend\":\"r2\",\"flow\":\"new\","
+	       "\"action\":\"refused-icmp\",\"for_lookup\":42",
+	       f->b.dns_id - 1);
+	hb_route(&f->b, 2.4, "vip", "r1", true, NULL, NULL);
+	hb_end(&f->b, 5.0, "duration");
+	load(f);
+
+	e = ex(EXPECT_DETECTION, EXPECT_AT_MOST, 0.2);
+	SET(e.backend, "r2");
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 0.05);
+	assert_string_equal(r.detail, "stop at 2.000 s; 1 new flows to it afterwards, of 2 routes; "
+	                              "marked down 0.056 s after");
+}
+
 /* A dnsdist VIP's counters at a poll (every 0.1 s): queries sent to backend so far. */
 static uint32_t hb_bstat(struct hb *b, double t, const char *vip, const char *backend,
                          unsigned queries, unsigned new_queries)
@@ -3174,6 +3208,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_stale_stretch, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stale_stretch_none, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_detection, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_detection_relay_is_no_route, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kernel_detection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kernel_detection_closed_port, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_kernel_readmission, setup, teardown),
