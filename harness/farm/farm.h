@@ -158,6 +158,15 @@ void farm_fault_record(struct run_env *env, const char *target, uint32_t id, con
 		       const char *action, const struct fault_spec *spec, double qps, unsigned queue,
 		       double duration_s);
 
+/*
+ * Writes the join of a query line: the client, and the lookup with its
+ * cause or "join": "ambiguous". The one writer for every farm member whose
+ * queries are in the history (resolver.c, process.c, remote.c).
+ */
+struct history;
+struct client_join;
+void farm_write_join(struct history *h, const struct client_join *j);
+
 /* Heals one fault (id) or all (id 0). Returns how many were healed. */
 int farm_resolver_heal(struct farm_resolver *r, uint32_t id);
 

@@ -495,18 +495,6 @@ static int group_signal(pid_t pgid, int sig)
 
 /* ---- the capture ---- */
 
-static void write_join(struct history *h, const struct client_join *j)
-{
-	if (j->client)
-		history_str(h, "client", j->client);
-	if (j->ambiguous) {
-		history_str(h, "join", "ambiguous");
-	} else {
-		history_uint(h, "lookup", j->lookup);
-		history_str(h, "cause", j->cause);
-	}
-}
-
 /*
  * The query line of a pending query: answered (reply given) or dropped;
  * closed: it met the daemon's closed port (stopped or killed), the kernel
@@ -530,7 +518,7 @@ static void pending_line(struct farm_process *p, const struct pending *q,
 		history_str(h, "qname", buf);
 		history_str(h, "qtype", answer_type_str(q->qtype, tb, sizeof tb));
 		if (q->joined)
-			write_join(h, &q->join);
+			farm_write_join(h, &q->join);
 	}
 	history_str(h, "action", reply ? "answered" : "dropped");
 	if (reply) {

@@ -516,18 +516,6 @@ static void write_question(struct history *h, enum answer_transport tp, const st
 	history_str(h, "qtype", answer_type_str(q->qtype, tb, sizeof tb));
 }
 
-static void write_join(struct history *h, const struct client_join *j)
-{
-	if (j->client)
-		history_str(h, "client", j->client);
-	if (j->ambiguous) {
-		history_str(h, "join", "ambiguous");
-	} else {
-		history_uint(h, "lookup", j->lookup);
-		history_str(h, "cause", j->cause);
-	}
-}
-
 /* Joins a query the daemon saw to a client's lookup, now (as a local resolver does on arrival). */
 static bool join_now(struct farm_remote *r, const struct addr *peer, const struct wire_query *q,
                      struct client_join *j)
@@ -576,7 +564,7 @@ static void arrivals_drop(struct farm_remote *r)
 		history_str(h, "resolver", r->cfg.name);
 		write_question(h, a->transport, &a->peer, &a->q, a->question);
 		if (a->question && a->joined)
-			write_join(h, &a->join);
+			farm_write_join(h, &a->join);
 		history_str(h, "action", "dropped");
 		if (cap)
 			history_uint(h, "fault", cap);
@@ -680,7 +668,7 @@ static void on_query(struct farm_remote *r, const struct revent *e, const char *
 	history_str(h, "resolver", r->cfg.name);
 	write_question(h, tp, &peer, &q, question);
 	if (question && joined)
-		write_join(h, &j);
+		farm_write_join(h, &j);
 	history_str(h, "action", e->action);
 	if (e->rcode) {
 		history_str(h, "rcode", e->rcode);

@@ -176,7 +176,7 @@ static bool arrival_take(struct farm_resolver *r, uint64_t tag, struct client_jo
 	return joined;
 }
 
-static void write_join(struct history *h, const struct client_join *j)
+void farm_write_join(struct history *h, const struct client_join *j)
 {
 	if (j->client)
 		history_str(h, "client", j->client);
@@ -211,7 +211,7 @@ static void arrivals_drop(struct farm_resolver *r)
 			history_str(h, "qname", buf);
 			history_str(h, "qtype", answer_type_str(a->q.qtype, tb, sizeof tb));
 			if (a->joined)
-				write_join(h, &a->join);
+				farm_write_join(h, &a->join);
 		}
 		history_str(h, "action", "dropped");
 		for (size_t k = 0; k < r->nfaults; k++)
@@ -248,7 +248,7 @@ static void log_query(void *arg, const struct server_event *ev)
 		bool joined = ev->tag ? arrival_take(r, ev->tag, &j)
 				      : ev->queue_s <= 0 && join_now(r, ev->peer, &info->query, &j);
 		if (joined)
-			write_join(h, &j);
+			farm_write_join(h, &j);
 	}
 	history_str(h, "action", server_event_action(ev));
 	if (ev->reply_len) {
