@@ -52,12 +52,15 @@ const struct action_method *action_lookup(lua_State *L, int target, const char *
 		for (const struct action_method *t = table; t->name && n < 39; t++)
 			names[n++] = t->name;
 		names[n] = NULL;
-		luaL_error(L, "%s%s has no field or method '%s' (did you mean '%s'?)", where, type,
-			   method, opts_closest(method, names));
+		/* where is the caller's "file:line: ..." (or nothing): raised as is */
+		lua_pushfstring(L, "%s%s has no field or method '%s' (did you mean '%s'?)", where,
+				type, method, opts_closest(method, names));
+		lua_error(L);
 	}
-	luaL_error(L, "%sa %s has no actions: the target must be a resolver, a process, a remote, "
-		      "a zone source, a vip, %sa fault",
-		   where, luaL_typename(L, target), clients ? "a client or " : "or ");
+	lua_pushfstring(L, "%sa %s has no actions: the target must be a resolver, a process, a "
+			   "remote, a zone source, a vip, %sa fault",
+			where, luaL_typename(L, target), clients ? "a client or " : "or ");
+	lua_error(L);
 	return NULL;
 }
 

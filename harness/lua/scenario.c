@@ -77,11 +77,16 @@ static int declare_action(lua_State *L, double at, int target, const char *metho
 	lua_pushstring(L, method);
 	lua_pushvalue(L, opts);
 	lua_pushlightuserdata(L, (void *)(uintptr_t)m);
-	if (lua_pcall(L, 4, 1, 0) != LUA_OK)
-		return luaL_error(L, "%s%s", where, lua_tostring(L, -1));
+	/* where begins with file:line already: raised as is (luaL_error would add it again) */
+	if (lua_pcall(L, 4, 1, 0) != LUA_OK) {
+		lua_pushfstring(L, "%s%s", where, lua_tostring(L, -1));
+		return lua_error(L);
+	}
 	struct run_action *a = luaL_checkudata(L, -1, BIND_ACTION);
-	if (runner_at_action(sandbox_runner(L), at, a, where) != 0)
-		return luaL_error(L, "%sout of memory", where);
+	if (runner_at_action(sandbox_runner(L), at, a, where) != 0) {
+		lua_pushfstring(L, "%sout of memory", where);
+		return lua_error(L);
+	}
 	lua_pop(L, 1); /* the emptied action: its __gc has nothing to free */
 	return 0;
 }
