@@ -209,10 +209,17 @@ def check_pinning(h, c, on_down):
     fresh_mid = [p for p, ok in c["fresh"] if port.get(p) and out2 < port[p][0][0] < out1]
     assert len(fresh_mid) >= 3, (c["fresh"], out2, out1)
     assert all(port[p][0][1] == "r1" for p in fresh_mid), [port[p] for p in fresh_mid]
-    lost = [p for p, ok in c["fresh"] if not ok]
-    assert len(lost) >= 3, ("new flows after the last member left get nothing", c["fresh"])
-    for p in lost:
-        assert p not in port, ("a dropped flow reached a backend", p, port[p])
+    # New flows after the last member left reach no backend. Judged by what the
+    # backends saw, not by the client's answers alone: on a loaded machine a
+    # new flow while r1 was a member can be answered after the client's 0.2 s
+    # (seen in CI: r1 read it at 0.94 s); it timed out, yet was never dropped.
+    # A query read just after out1 may have been sent (and DNATed) before the
+    # change reached the kernel; none is read 0.05 s after it.
+    dropped = [p for p, ok in c["fresh"] if not ok and p not in port]
+    assert len(dropped) >= 3, ("new flows after the last member left get nothing", c["fresh"])
+    late = [(p, port[p]) for p, ok in c["fresh"] if p in port and port[p][0][0] > out1 + 0.05]
+    assert not late, ("a new flow reached a backend after the last member left", out1, late)
+    slow = [p for p, ok in c["fresh"] if not ok and p in port]
     # answered new flows all reached a backend (the join saw them there)
     for p, ok in c["fresh"]:
         if ok:
@@ -221,8 +228,9 @@ def check_pinning(h, c, on_down):
     # scenario) and the vip line says what it is
     vip = [l for l in h if l["type"] == "vip"][0]
     assert vip["kind"] == "nftables" and vip["on_down"] == on_down, vip
-    print("%s: pinned flow %d: %d queries after r2 left; %d new flows to r1; %d dropped" %
-          (on_down, pinned[0], len(after), len(fresh_mid), len(lost)))
+    print("%s: pinned flow %d: %d queries after r2 left; %d new flows to r1; %d dropped; "
+          "%d answered after the client's 0.2 s" %
+          (on_down, pinned[0], len(after), len(fresh_mid), len(dropped), len(slow)))
 
 
 def check_expiry(dnschaos, zone, tmp):
