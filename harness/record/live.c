@@ -431,7 +431,11 @@ static int take_route(struct live *l, const struct line *ln)
 {
 	if (!ln->vip)
 		return 0;
-	if (ln->backend) {
+	/* What came back for a query routed earlier (a relayed port unreachable) is
+	 * no routing decision: its query was counted at its own route line. */
+	bool relay = ln->action && (strcmp(ln->action, "refused-icmp") == 0 ||
+				    strcmp(ln->action, "refused-noicmp") == 0);
+	if (ln->backend && !relay) {
 		struct live_backend *b = backend_get(l, ln->vip, ln->backend);
 		if (!b)
 			return -ENOMEM;

@@ -358,6 +358,9 @@ static void test_vips_and_faults(void **state)
 	        "\"backend\":\"r1\",\"flow\":\"pinned\",\"action\":\"forwarded\"}");
 	feed(l, "{\"t\":1.2,\"type\":\"route\",\"vip\":\"v\",\"transport\":\"udp\",\"src\":\"s\","
 	        "\"backend\":null,\"flow\":\"new\",\"action\":\"no-backend\"}");
+	/* a port unreachable relayed for the query of 1.1: a route line, not a route */
+	feed(l, "{\"t\":1.25,\"type\":\"route\",\"vip\":\"v\",\"transport\":\"udp\",\"src\":\"s\","
+	        "\"backend\":\"r1\",\"flow\":\"new\",\"action\":\"refused-icmp\"}");
 	feed(l, "{\"t\":2.0,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":"
 	        "\"probe\",\"ok\":false,\"reason\":\"timeout\"}");
 	feed(l, "{\"t\":2.0,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r1\",\"event\":"
@@ -378,11 +381,14 @@ static void test_vips_and_faults(void **state)
 	assert_non_null(backend(l, "k", "b"));
 	size_t n;
 	const struct live_route *ro = live_routes(l, &n);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_string_equal(ro[0].backend, "r1");
 	assert_int_equal(ro[0].n, 2);
 	assert_string_equal(ro[1].backend, "");
 	assert_string_equal(ro[1].action, "no-backend");
+	assert_string_equal(ro[2].backend, "r1");
+	assert_string_equal(ro[2].action, "refused-icmp");
+	assert_int_equal(ro[2].n, 1);
 	feed(l, "{\"t\":2.5,\"type\":\"health\",\"vip\":\"v\",\"backend\":\"r2\",\"event\":"
 	        "\"member\",\"reason\":\"by hand\"}");
 	assert_false(backend(l, "v", "r2")->removed);
