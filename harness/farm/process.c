@@ -1258,7 +1258,12 @@ static int put_zone(struct farm_process *p, struct zone_version *z, char *err, s
 static int spawn_daemon(struct farm_process *p, char *err, size_t errlen)
 {
 	char **argv = calloc(p->argc + 1, sizeof *argv);
-	char **envp = spawn_env_new(NULL, 0);
+	/* TMPDIR: its own directory. In the sandbox every run has a pid namespace
+	 * of its own, so daemons of two runs at once get the same pids, and names
+	 * made of a pid in the shared /tmp (nsd's default xfrdir /tmp/nsd-xfr-PID)
+	 * collide: one daemon's transfer is deleted by the other's. */
+	const char *tmpdir[] = { "TMPDIR", p->dir };
+	char **envp = spawn_env_new(tmpdir, 1);
 	int rc = -1;
 	if (!argv || !envp) {
 		snprintf(err, errlen, "out of memory");

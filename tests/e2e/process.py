@@ -28,6 +28,9 @@ Usage: process.py DNSCHAOS REPO [--only NAME]
   spawned to fail on "Address already in use";
 - nsd: nsd (a server and a transfer process under the one it starts): a
   hang stops them all (nothing answers), a restart from an old file;
+- env: a daemon's environment is PATH and TMPDIR (its own directory:
+  files named after a pid in the shared /tmp collide between runs at once,
+  each in a pid namespace of its own), nothing of the harness's;
 - badconfig: a daemon that cannot start gives its own words, file:line;
 - badopts: bad declarations refused at their line (a missing command or
   zone file, an unknown placeholder or option, a program that is not there);
@@ -58,6 +61,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -347,6 +351,41 @@ def t_restartwait(bin_, repo, d, work):
     # mean the daemon was spawned while it was taken (and it had failed).
     if not 0.95 <= waited <= 3.0:
         fail("restartwait: booted %.3f s after the kill, want about 1 s (the holder's time)" % waited)
+
+
+ENV_SCENARIO = """\
+local s = scenario{ name = "a daemon's environment", duration = 0.5, seed = 3 }
+s:process{ name = "d1", zone_file = "zones/internal.v2.zone",
+           command = { "python3", "-c", %r, %r, "{addr}", "{port}" } }
+"""
+# Writes its environment as JSON, then becomes the stand-in daemon.
+ENV_DAEMON = ("import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], 'w')); "
+              "os.execvp('python3', ['python3', %r, sys.argv[2], sys.argv[3], '0'])")
+
+
+def t_env(bin_, repo, d, work):
+    """A daemon's environment: PATH and TMPDIR (its own directory) alone."""
+    os.makedirs(os.path.join(work, "zones"), exist_ok=True)
+    shutil.copy(os.path.join(d, "zones", "internal.v2.zone"), os.path.join(work, "zones"))
+    out = os.path.join(work, "env.json")
+    scen = os.path.join(work, "env.lua")
+    with open(scen, "w") as f:
+        f.write(ENV_SCENARIO % (ENV_DAEMON % os.path.join(d, "lingering_holder.py"), out))
+    # the harness's own environment carries a TMPDIR and a marker it must not pass on
+    env = dict(os.environ, TMPDIR=work, DNSCHAOS_TEST_LEAK="1")
+    p = subprocess.run([bin_, "run", scen, "-q"], capture_output=True, text=True, timeout=60,
+                       cwd=work, env=env)
+    if p.returncode != 0 or not os.path.exists(out):
+        return fail("env: exit %d: %s" % (p.returncode, (p.stdout + p.stderr)[-2000:]))
+    got = json.load(open(out))
+    # python3 itself may add LC_CTYPE (PEP 538) before the script runs
+    extra = sorted(set(got) - {"PATH", "TMPDIR", "LC_CTYPE"})
+    tmp = got.get("TMPDIR", "")
+    if extra or "PATH" not in got or not re.fullmatch(r"/tmp/dnschaos-d1-\w{6}", tmp):
+        return fail("env: the daemon's environment %s (want PATH and TMPDIR=/tmp/dnschaos-d1-XXXXXX)"
+                    % got)
+    if os.path.exists(tmp):
+        fail("env: its directory %s outlived the run" % tmp)
 
 
 def t_badconfig(bin_, repo, d, work):
@@ -650,7 +689,7 @@ def t_loopback(bin_, repo, d, work):
             loopback_one("nsd-secondary-template", f.read(), "nsd -d -c", work)
 
 
-TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "hangdur": t_hangdur, "stale": t_stale, "restartwait": t_restartwait, "nsd": t_nsd,
+TESTS = {"basic": t_basic, "ipv6": t_ipv6, "faults": t_faults, "hangdur": t_hangdur, "stale": t_stale, "restartwait": t_restartwait, "nsd": t_nsd, "env": t_env,
          "badconfig": t_badconfig, "badopts": t_badopts,
          "nocap": t_nocap, "sigkill": t_sigkill, "loopback": t_loopback,
          "kernelvip": t_kernelvip}

@@ -50,7 +50,8 @@ def history(path):
 
 def run(bin_, scenario, work, name, timeout=60):
     hist = os.path.join(work, name + ".jsonl")
-    p = subprocess.run([bin_, "run", scenario, "--history", hist, "-q"],
+    # not -q: a failure's message then ends with the verdict and its reasons
+    p = subprocess.run([bin_, "run", scenario, "--history", hist],
                        capture_output=True, text=True, timeout=timeout,
                        cwd=os.path.dirname(scenario))
     return p, hist

@@ -17,6 +17,7 @@ server:
     database: ""
     pidfile: ""
     xfrdfile: "{dir}/xfrd.state"
+    xfrdir: "{dir}"
     zonelistfile: "{dir}/zone.list"
     server-count: 1
 remote-control:
