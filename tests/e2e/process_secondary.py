@@ -82,6 +82,24 @@ def digest_of(h, serial):
     return next((l["digest"] for l in h if l["type"] == "publish" and l["serial"] == serial), None)
 
 
+def summary(hist):
+    """What a failed run's verdict rests on: n1's lifecycle lines and its
+    captured queries of each second, joined to a lookup or not."""
+    try:
+        h = history(hist)
+    except (OSError, ValueError) as e:
+        return "(no history: %s)" % e
+    out = [json.dumps(l) for l in h if l["type"] in ("fault", "state", "boot", "end", "stall")]
+    per = {}
+    for l in h:
+        if l["type"] == "query" and l.get("resolver") == "n1" and l.get("capture"):
+            k = per.setdefault(int(l["t"]), [0, 0])
+            k[0 if l.get("lookup") else 1] += 1
+    out.append("n1's captured queries per second [joined, not]: %s" % sorted(per.items()))
+    out.append("lookups: %d" % sum(1 for l in h if l["type"] == "lookup"))
+    return "\n".join(out)
+
+
 def t_boot_publish(bin_, repo, d, work):
     """(a) boot from the source, (b) publish then restart: the new version."""
     p, hist = run(bin_, os.path.join(d, "secondary.lua"), work, "secondary")
@@ -119,8 +137,8 @@ def t_stale(bin_, repo, d, work):
     """(c) the stale secondary: restart from an old copy, the source down."""
     p, hist = run(bin_, os.path.join(d, "secondary_stale.lua"), work, "stale")
     if p.returncode != 0:
-        return fail("secondary_stale.lua exit %d: %s"
-                    % (p.returncode, (p.stdout + p.stderr)[-3000:]))
+        return fail("secondary_stale.lua exit %d: %s\n%s"
+                    % (p.returncode, (p.stdout + p.stderr)[-3000:], summary(hist)))
     check_schema(repo, hist)
     h = history(hist)
     got = [(l["from"], l["zones"]) for l in boots(h)]
