@@ -127,9 +127,8 @@ static void scenario_path(void *arg, const char *file, char *out, size_t cap)
 }
 
 /* Judges a loaded history and writes every report; returns the exit code. */
-static int judge_hist(const struct hist *h, const char *path, const char *shown,
-		      const char *scenario, struct runner *run, const struct report_opts *ro,
-		      bool history_on_stdout)
+static int judge_hist(struct hist *h, const char *path, const char *shown, const char *scenario,
+                      struct runner *run, const struct report_opts *ro, bool history_on_stdout)
 {
 	char err[1024];
 	size_t n;

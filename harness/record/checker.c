@@ -2144,6 +2144,36 @@ static bool any_met(const struct hist *h, const struct expectation *e, const str
 	return false;
 }
 
+/*
+ * Could a lookup the stale measure counts have been stale at all? Not when
+ * every zone version the run knew answers its name as the published one does
+ * (re-derived: hist_lookup.stale_possible); a lookup not worked out counts as
+ * could. On no, *names gets the first few names asked, for the message.
+ */
+static bool any_could_be_stale(const struct hist *h, const struct expectation *e, char *names,
+                               size_t cap)
+{
+	LOOKUP_FILTERS;
+	size_t len = 0;
+	names[0] = '\0';
+	for (size_t i = 0; i < nl; i++) {
+		const struct hist_lookup *l = &ls[i];
+		if (!match(fc, l->client) || !match(fs, l->stack) || !completed(l))
+			continue;
+		if (e->metric == EXPECT_STALE_STRETCH ? l->t_done < e->from
+		                                      : !in_window(e, l->t_invoke))
+			continue;
+		if (l->stale_possible != HIST_SP_NO)
+			return true;
+		const char *n = hist_str(h, l->name);
+		if (n && len < cap && !strstr(names, n)) {
+			int k = snprintf(names + len, cap - len, "%s%s", len ? ", " : "", n);
+			len += k > 0 ? (size_t)k : 0;
+		}
+	}
+	return false;
+}
+
 static void eval(const struct hist *h, const struct expectation *e, struct expect_result *r,
 		 const struct touch *T)
 {
@@ -2228,6 +2258,21 @@ static void eval(const struct hist *h, const struct expectation *e, struct expec
 					"says baseline = true)", e->client[0] ? " of " : "", e->client,
 				     e->metric == EXPECT_RECOVERY ? "the baseline and the window"
 								  : window_text(e, w, sizeof w));
+		return;
+	}
+	/* The same for "no stale answers" over names every known version answers
+	 * alike: it could not have failed. In the guard's scope above (faults
+	 * injected, no baseline): a run without faults says so in its verdict. */
+	char names[160];
+	if (r->outcome == OUTCOME_PASS &&
+	    (e->metric == EXPECT_STALE || e->metric == EXPECT_STALE_STRETCH) && !e->baseline &&
+	    T->injected > 0 && !any_could_be_stale(h, e, names, sizeof names)) {
+		char w[64];
+		inconclusive(r,
+		             "no lookup%s%s in %s could have got a stale answer: every zone "
+		             "version the run knew answers %s as the published one does",
+		             e->client[0] ? " of " : "", e->client, window_text(e, w, sizeof w),
+		             names[0] ? names : "its names");
 		return;
 	}
 	if (r->outcome == OUTCOME_FAIL && !r->why[0]) {

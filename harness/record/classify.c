@@ -457,60 +457,120 @@ static bool other_version(struct classify *c, size_t i, long cur, const uint8_t 
 	       memcmp(o, origin, ol) == 0;
 }
 
-static struct classify_result classify_slow(struct classify *c, const struct classify_query *q)
+/* Where a name stands at a moment: its zone and the published versions. */
+struct name_at {
+	char name[WIRE_NAME_MAX * 4 + 2]; /* lower case, absolute */
+	uint8_t origin[WIRE_NAME_MAX];
+	size_t olen;
+	int64_t us;
+	long cur, prev; /* the version published at us, and the one it replaced (-1: none) */
+	int64_t cur_us; /* when cur was published */
+};
+
+/* Fills at for name at t; false when no known version holds the name's zone. */
+static bool name_at(struct classify *c, const char *qname, double t, struct name_at *at)
 {
-	struct classify_result res;
-	memset(&res, 0, sizeof res);
-	char name[WIRE_NAME_MAX * 4 + 2];
-	size_t n = strlen(q->name);
-	if (n == 0 || n + 2 > sizeof name)
-		return res;
+	size_t n = strlen(qname);
+	if (n == 0 || n + 2 > sizeof at->name)
+		return false;
 	for (size_t i = 0; i < n; i++)
-		name[i] = (char)tolower((unsigned char)q->name[i]);
-	name[n] = '\0';
-	if (name[n - 1] != '.') {
-		name[n] = '.';
-		name[n + 1] = '\0';
+		at->name[i] = (char)tolower((unsigned char)qname[i]);
+	at->name[n] = '\0';
+	if (at->name[n - 1] != '.') {
+		at->name[n] = '.';
+		at->name[n + 1] = '\0';
 	}
-	ldns_rdf *dn = ldns_dname_new_frm_str(name);
+	ldns_rdf *dn = ldns_dname_new_frm_str(at->name);
 	if (!dn)
-		return res;
+		return false;
 	uint8_t wname[WIRE_NAME_MAX];
 	size_t wlen = ldns_rdf_size(dn);
 	if (wlen > sizeof wname) {
 		ldns_rdf_deep_free(dn);
-		return res;
+		return false;
 	}
 	memcpy(wname, ldns_rdf_data(dn), wlen);
 	ldns_rdf_deep_free(dn);
-	int64_t us = to_us(q->t);
-	size_t olen = best_origin_len(c, wname, wlen, us);
-	if (olen == 0)
-		return res;
-	uint8_t origin[WIRE_NAME_MAX];
-	memcpy(origin, wname + (wlen - olen), olen);
+	at->us = to_us(t);
+	at->olen = best_origin_len(c, wname, wlen, at->us);
+	if (at->olen == 0)
+		return false;
+	memcpy(at->origin, wname + (wlen - at->olen), at->olen);
 
 	/* The zone's published version at that moment, and the one it replaced. */
-	long cur = -1, prev = -1;
-	int64_t cur_us = 0;
+	at->cur = at->prev = -1;
+	at->cur_us = 0;
 	for (size_t i = 0; i < c->np; i++) {
 		size_t vi = c->pubs[i].vidx;
 		size_t ol;
 		const uint8_t *o = zone_version_origin(c->versions[vi].v, &ol);
-		if (ol != olen || memcmp(o, origin, ol) != 0 || c->pubs[i].us > us)
+		if (ol != at->olen || memcmp(o, at->origin, ol) != 0 || c->pubs[i].us > at->us)
 			continue;
-		prev = cur;
-		cur = (long)vi;
-		cur_us = c->pubs[i].us;
+		at->prev = at->cur;
+		at->cur = (long)vi;
+		at->cur_us = c->pubs[i].us;
 	}
-	if (cur < 0) { /* no publish: the highest serial known is the truth (the first such) */
+	if (at->cur < 0) { /* no publish: the highest serial known is the truth (the first such) */
 		for (size_t i = 0; i < c->nv; i++)
-			if (other_version(c, i, -1, origin, olen, us) &&
-			    (cur < 0 || c->versions[i].serial > c->versions[cur].serial))
-				cur = (long)i;
+			if (other_version(c, i, -1, at->origin, at->olen, at->us) &&
+			    (at->cur < 0 || c->versions[i].serial > c->versions[at->cur].serial))
+				at->cur = (long)i;
 	}
-	if (cur < 0)
+	return at->cur >= 0;
+}
+
+/* Does some address of e lie outside base? */
+static bool adds_to(const struct cache_entry *e, const struct cache_entry *base)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (!addr_in(base->addrs, base->n, &e->addrs[i]))
+			return true;
+	return false;
+}
+
+bool classify_stale_possible(struct classify *c, const char *qname, bool want_a, bool want_aaaa,
+                             double t)
+{
+	struct name_at at;
+	if (!name_at(c, qname, t, &at))
+		return false;
+	static const uint16_t types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
+	const bool want[] = {want_a, want_aaaa};
+	for (size_t i = 0; i < c->nv; i++) {
+		if (!other_version(c, i, at.cur, at.origin, at.olen, at.us))
+			continue;
+		size_t here = 0, there = 0;
+		for (size_t k = 0; k < 2; k++) {
+			if (!want[k])
+				continue;
+			const struct cache_entry *pub =
+			        answer_of(c, (size_t)at.cur, at.name, types[k]);
+			const struct cache_entry *other = answer_of(c, i, at.name, types[k]);
+			if (!pub || !other)
+				return true; /* cannot be told: not "could not be stale" */
+			if (adds_to(other, pub))
+				return true; /* a record only the other version gives */
+			here += pub->n;
+			there += other->n;
+		}
+		if (there == 0 && here > 0)
+			return true; /* no address, where the published version has some */
+	}
+	return false;
+}
+
+static struct classify_result classify_slow(struct classify *c, const struct classify_query *q)
+{
+	struct classify_result res;
+	memset(&res, 0, sizeof res);
+	struct name_at at;
+	if (!name_at(c, q->name, q->t, &at))
 		return res;
+	const char *name = at.name;
+	const uint8_t *origin = at.origin;
+	size_t olen = at.olen;
+	int64_t us = at.us, cur_us = at.cur_us;
+	long cur = at.cur, prev = at.prev;
 	/* Grace: only for the published version this publish replaced. */
 	bool grace_ok = prev >= 0 && prev != cur && us - cur_us <= c->grace_us;
 

@@ -101,4 +101,15 @@ struct classify_result {
 
 struct classify_result classify_answer(struct classify *c, const struct classify_query *q);
 
+/*
+ * Could an answer for name (the types asked) at run time t be classified
+ * stale? True when some other version of its zone known by then gives an
+ * address the published one does not, or none where the published one gives
+ * some; also when it cannot be told. False when every version known answers
+ * it alike (a check for stale answers to it could not have failed), or no
+ * known version holds its zone.
+ */
+bool classify_stale_possible(struct classify *c, const char *name, bool want_a, bool want_aaaa,
+                             double t);
+
 #endif

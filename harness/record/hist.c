@@ -802,6 +802,13 @@ const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id)
 	return i < 0 ? NULL : (const struct hist_lookup *)h->lookups.p + i;
 }
 
+void hist_set_stale_possible(struct hist *h, const struct hist_lookup *l, bool yes)
+{
+	struct hist_lookup *ls = h->lookups.p;
+	if (l >= ls && l < ls + h->lookups.n)
+		ls[l - ls].stale_possible = yes ? HIST_SP_YES : HIST_SP_NO;
+}
+
 /* ---- one line into the arrays ---- */
 
 /* An address as the history writes it (inet_ntop); false if it is not one. */

@@ -91,7 +91,12 @@ struct hist_lookup {
 	uint16_t naddrs;          /* answers (hist_lookup_addrs) */
 	uint32_t addr_first;
 	uint64_t stale;           /* bit i: answers[i] is in stale_records */
+	uint8_t stale_possible;   /* enum hist_stale_possible: set by rederive.c */
 };
+
+/* Could a lookup's answer have been stale (a version the run knew answers its
+ * name otherwise than the published one)? Worked out by re-deriving. */
+enum hist_stale_possible { HIST_SP_UNKNOWN, HIST_SP_NO, HIST_SP_YES };
 
 /* query lines (what a fake resolver saw) and route lines (what a VIP did) */
 enum hist_cause { HIST_CAUSE_NONE, HIST_CAUSE_FIRST, HIST_CAUSE_PAIR, HIST_CAUSE_SEARCH,
@@ -340,6 +345,9 @@ int hist_serves_unpublished(const struct hist *h, uint32_t resolver, double t);
 
 /* The lookup with this id, or NULL. */
 const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id);
+
+/* Records whether lookup l (of h) could have got a stale answer (rederive.c). */
+void hist_set_stale_possible(struct hist *h, const struct hist_lookup *l, bool yes);
 
 /*
  * The lookups of the query lines a VIP's forwarded queries made at their

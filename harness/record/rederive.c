@@ -137,7 +137,7 @@ static struct classify_result classify_lookup(const struct hist *h, struct class
 	return classify_answer(c, &q);
 }
 
-int rederive_classes(const struct hist *h, const char *name, double grace, rederive_path_fn path,
+int rederive_classes(struct hist *h, const char *name, double grace, rederive_path_fn path,
                      void *arg, char *err, size_t errlen)
 {
 	size_t nv, np, nl;
@@ -218,6 +218,14 @@ int rederive_classes(const struct hist *h, const char *name, double grace, reder
 				rc = -1;
 				goto out;
 			}
+			/* Whether it could have been stale at all: a check for stale
+			 * answers over lookups none of which could be is no check. */
+			const char *asked = hist_str(h, l->name);
+			if ((l->want & 3) && asked)
+				hist_set_stale_possible(
+				        h, l,
+				        classify_stale_possible(c, asked, (l->want & 1) != 0,
+				                                (l->want & 2) != 0, l->t_done));
 			if (l->stale_unknown || l->stale != r.stale) {
 				say(err, errlen,
 				    "%s:%u: lookup %llu of %s: its stale_records are not the "

@@ -9,7 +9,8 @@
  * order into a fresh classifier: version lines make versions known, publish
  * lines publish them (by digest), and every completed lookup is classified
  * as the run classified it (harness/record/classify.h) and compared with its
- * recorded class and stale_records.
+ * recorded class and stale_records. It also records on each lookup whether
+ * its answer could have been stale at all (hist_set_stale_possible).
  */
 #ifndef HARNESS_RECORD_REDERIVE_H
 #define HARNESS_RECORD_REDERIVE_H
@@ -28,7 +29,7 @@ typedef void (*rederive_path_fn)(void *arg, const char *file, char *out, size_t 
  * otherwise (a class that differs, a version's file missing or changed, a
  * publish without a digest); -2 on out of memory (err set).
  */
-int rederive_classes(const struct hist *h, const char *name, double grace, rederive_path_fn path,
+int rederive_classes(struct hist *h, const char *name, double grace, rederive_path_fn path,
                      void *arg, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,8 @@
 -- expect: FAIL 1
 -- expect-failed: the incident reproduces: the unprotected VIP hands out the decommissioned address
+-- expect-inconclusive: the fix: no stale answer through the gated VIP
+-- expect-inconclusive: nor to an unmodified program behind it
 -- expect-inconclusive: u2 is never admitted while behind, and rejoins within rise x interval once current
--- expect-passed: the fix: no stale answer through the gated VIP
--- expect-passed: nor to an unmodified program behind it
 -- expect-passed: the gated service keeps resolving
 --
 -- scenarios/real_stale_reboot.lua, but u2 boots from the published zone file,
@@ -10,8 +10,10 @@
 -- does not happen.
 -- Why FAIL: "the incident reproduces" counts no stale answer through the
 -- unprotected VIP (0, bound at least 1): a replay that does not reproduce the
--- incident says so, rather than passing its fix. Readmission is inconclusive:
--- u2 never served an unpublished version, so there was nothing to keep out.
+-- incident says so, rather than passing its fix. The fix's stale checks are
+-- inconclusive: no version but the published one ever existed, so no answer
+-- could have been stale. Readmission is inconclusive: u2 never served an
+-- unpublished version, so there was nothing to keep out.
 -- Without the marked lines (the shipped scenario) it passes.
 local s = scenario{ name = "real stale reboot selftest: fresh reboot", duration = 10,
                     seed = 7 }

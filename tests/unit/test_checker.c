@@ -939,6 +939,79 @@ static void test_stale_stretch_none(void **state)
 	assert_contains(r.detail, "0 stale answers after 1 publish/gate/down events");
 }
 
+/*
+ * "No stale answers" over lookups that met a fault but none of which could
+ * have been stale (re-derived: hist_lookup.stale_possible; every version the
+ * run knew answers their names alike) could not have failed: inconclusive.
+ * Unknown (not re-derived) or one that could: a pass. A failure stands. Not
+ * for a baseline, nor a run without faults (the met-a-fault guard's scope).
+ */
+static void test_stale_none_possible(void **state)
+{
+	struct fx *f = *state;
+	struct expectation e;
+	struct expect_result r;
+	struct lk l[3];
+
+	hb_publish(&f->b, 0.0, "internal.", 2, true);
+	hb_inject(&f->b, 1.0, "r1", "delay", 5, "\"ms\":10");
+	for (int i = 0; i < 3; i++) {
+		l[i] = hb_invoke(&f->b, 2.0 + i, "app", "c-ares", "r1");
+		hb_query(&f->b, 2.0 + i, "r1", "answered", &l[i], "first", "\"delay_fault\":5");
+		hb_done(&f->b, &l[i], "ok", 10, i == 2 ? "stale" : "fresh", 1);
+	}
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+	size_t nl;
+	const struct hist_lookup *ls = hist_lookups(f->h, &nl);
+	assert_int_equal(nl, 3);
+
+	e = ex(EXPECT_STALE, EXPECT_AT_MOST, 0);
+	SET(e.client, "app");
+	e.to = 3.5;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 0); /* not worked out: could have been */
+	hist_set_stale_possible(f->h, &ls[0], false);
+	hist_set_stale_possible(f->h, &ls[1], false);
+	r = eval(f, &e);
+	assert_inconclusive(r, "no lookup of app in [0 s, 3.5 s) could have got a stale answer: "
+	                       "every zone version the run knew answers db.internal as the "
+	                       "published one does");
+	e.baseline = true;
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 0);
+	e.baseline = false;
+	hist_set_stale_possible(f->h, &ls[1], true);
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 0);
+	/* a failure stands */
+	hist_set_stale_possible(f->h, &ls[1], false);
+	hist_set_stale_possible(f->h, &ls[2], false);
+	e = ex(EXPECT_STALE, EXPECT_AT_MOST, 0);
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_FAIL, 1);
+	/* stale_stretch: the lookups after its first trigger (a publish at 2.5) */
+	hb_reset(&f->b);
+	hb_publish(&f->b, 0.0, "internal.", 1, true);
+	hb_inject(&f->b, 1.0, "r1", "delay", 5, "\"ms\":10");
+	hb_publish(&f->b, 2.5, "internal.", 2, false);
+	for (int i = 0; i < 2; i++) {
+		l[i] = hb_invoke(&f->b, 3.0 + i, "app", "c-ares", "r1");
+		hb_query(&f->b, 3.0 + i, "r1", "answered", &l[i], "first", "\"delay_fault\":5");
+		hb_done(&f->b, &l[i], "ok", 10, "fresh", 1);
+	}
+	hb_end(&f->b, 10.0, "duration");
+	load(f);
+	ls = hist_lookups(f->h, &nl);
+	e = ex(EXPECT_STALE_STRETCH, EXPECT_AT_MOST, 0);
+	r = eval(f, &e);
+	assert_result(r, OUTCOME_PASS, 0);
+	hist_set_stale_possible(f->h, &ls[0], false);
+	hist_set_stale_possible(f->h, &ls[1], false);
+	r = eval(f, &e);
+	assert_inconclusive(r, "could have got a stale answer");
+}
+
 /* ---- detection_time ---- */
 
 static void test_detection(void **state)
@@ -3221,6 +3294,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_latency_failures_count, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stale_wrong, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stale_stretch, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stale_none_possible, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_stale_stretch_none, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_detection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_detection_relay_is_no_route, setup, teardown),

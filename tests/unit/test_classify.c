@@ -121,6 +121,37 @@ static void test_fresh_stale_wrong(void **state)
 	assert_int_equal(r.cls, CLASS_FRESH);
 }
 
+/*
+ * Could an answer have been stale? Only where a version the run knew by then
+ * answers the name otherwise than the published one: a "no stale answers"
+ * check over other names could not have failed.
+ */
+static void test_stale_possible(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(classify_publish(f->c, f->v2, 0), 1);
+	/* one version: nothing can be stale */
+	assert_false(classify_stale_possible(f->c, "db-primary.internal", true, false, 1));
+	assert_int_equal(classify_add_version(f->c, f->v1, CLASSIFY_DISK, 2), 1);
+	/* not before the old copy is known */
+	assert_false(classify_stale_possible(f->c, "db-primary.internal", true, false, 1.5));
+	/* v1 gives db-primary another address */
+	assert_true(classify_stale_possible(f->c, "db-primary.internal", true, false, 2));
+	assert_true(classify_stale_possible(f->c, "DB-Primary.internal.", true, true, 3));
+	/* the same in both: web, db-replica (A and AAAA), a wildcard, a name nobody has */
+	assert_false(classify_stale_possible(f->c, "web.internal", true, false, 3));
+	assert_false(classify_stale_possible(f->c, "db-replica.internal", true, true, 3));
+	assert_false(classify_stale_possible(f->c, "x.apps.internal", true, false, 3));
+	assert_false(classify_stale_possible(f->c, "nope.internal", true, false, 3));
+	/* asking AAAA alone: neither gives db-primary one */
+	assert_false(classify_stale_possible(f->c, "db-primary.internal", false, true, 3));
+	/* a copy with an AAAA of its own: AAAA alone can be stale now */
+	assert_int_equal(classify_add_version(f->c, f->aaaa, CLASSIFY_DISK, 4), 1);
+	assert_true(classify_stale_possible(f->c, "db-primary.internal", false, true, 4));
+	/* outside every known zone */
+	assert_false(classify_stale_possible(f->c, "www.example.com", true, false, 4));
+}
+
 static void test_negative(void **state)
 {
 	struct fixture *f = *state;
@@ -340,16 +371,17 @@ static void test_digest_by_content(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fresh_stale_wrong, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_negative, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_publish_and_grace, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_source, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mixed_answer_is_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_same_serial_copy_is_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_same_serial_copy_known_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_higher_serial_copy_is_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_grace_never_for_a_disk_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_digest_by_content, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fresh_stale_wrong, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stale_possible, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_negative, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_publish_and_grace, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_no_source, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_mixed_answer_is_stale, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_same_serial_copy_is_stale, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_same_serial_copy_known_first, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_higher_serial_copy_is_stale, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_grace_never_for_a_disk_copy, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_digest_by_content, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

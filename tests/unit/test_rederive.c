@@ -77,8 +77,9 @@ static void zones_path(void *arg, const char *file, char *out, size_t cap)
  * lookup of db-primary answered 10.20.0.15. tail is the lookup's completion
  * fields after "answers" (class and the rest).
  */
-static void write_hist(struct fx *f, const char *v1_file, const char *v1_digest,
-                       const char *publish_digest, const char *tail)
+static void write_hist_of(struct fx *f, const char *v1_file, const char *v1_digest,
+                          const char *publish_digest, const char *name, const char *answer,
+                          const char *tail)
 {
 	FILE *fp = fopen(f->path, "w");
 	assert_non_null(fp);
@@ -110,15 +111,23 @@ static void write_hist(struct fx *f, const char *v1_file, const char *v1_digest,
 	            "\"ok\":true,\"zones\":[\"internal. 2026112502\"]}\n");
 	fprintf(fp,
 	        "{\"t\":0.100000,\"type\":\"lookup\",\"event\":\"invoke\",\"client\":\"app\","
-	        "\"stack\":\"c-ares\",\"id\":1,\"name\":\"db-primary.internal\",\"family\":\"A\","
-	        "\"target\":\"r1\"}\n");
+	        "\"stack\":\"c-ares\",\"id\":1,\"name\":\"%s\",\"family\":\"A\","
+	        "\"target\":\"r1\"}\n",
+	        name);
 	fprintf(fp,
 	        "{\"t\":0.100300,\"type\":\"lookup\",\"event\":\"ok\",\"client\":\"app\",\"stack\":"
-	        "\"c-ares\",\"id\":1,\"name\":\"db-primary.internal\",\"latency_ms\":0.300,"
-	        "\"answers\":[\"10.20.0.15\"]%s,\"wire\":1}\n",
-	        tail);
+	        "\"c-ares\",\"id\":1,\"name\":\"%s\",\"latency_ms\":0.300,"
+	        "\"answers\":[\"%s\"]%s,\"wire\":1}\n",
+	        name, answer, tail);
 	fprintf(fp, "{\"t\":1.000000,\"type\":\"end\",\"reason\":\"duration\",\"lines\":9}\n");
 	assert_int_equal(fclose(fp), 0);
+}
+
+static void write_hist(struct fx *f, const char *v1_file, const char *v1_digest,
+                       const char *publish_digest, const char *tail)
+{
+	write_hist_of(f, v1_file, v1_digest, publish_digest, "db-primary.internal", "10.20.0.15",
+	              tail);
 }
 
 static int load_and_rederive(struct fx *f, char *err, size_t errlen)
@@ -166,12 +175,34 @@ static void test_recorded_classes_agree(void **state)
 	const struct hist_addr *a = hist_lookup_addrs(f->h, l, &n);
 	assert_int_equal(n, 1);
 	assert_memory_equal(a[0].a, ((const uint8_t[]){10, 20, 0, 15}), 4);
+	/* v1 gives db-primary another address than v2: it could have been stale */
+	assert_int_equal(l->stale_possible, HIST_SP_YES);
 
 	/* r1 serves the stale copy from its boot on; r2's boot has no digest. */
 	uint32_t r1 = hist_find(f->h, "r1"), r2 = hist_find(f->h, "r2");
 	assert_int_equal(hist_serves_unpublished(f->h, r1, 0.0005), 0);
 	assert_int_equal(hist_serves_unpublished(f->h, r1, 0.5), 1);
 	assert_int_equal(hist_serves_unpublished(f->h, r2, 0.5), -1);
+}
+
+/* A name both versions answer alike could not have got a stale answer. */
+static void test_stale_possible(void **state)
+{
+	struct fx *f = *state;
+	char err[512] = "", tail[256];
+	snprintf(tail, sizeof tail, ",\"class\":\"fresh\",\"serial\":2026112502,\"digest\":\"%s\"",
+	         f->d2);
+	/* web.internal: 10.20.1.10 in v1 and v2 alike */
+	write_hist_of(f, "internal.v1.zone", f->d1, f->d2, "web.internal", "10.20.1.10", tail);
+	assert_int_equal(load_and_rederive(f, err, sizeof err), 0);
+	const struct hist_lookup *l = hist_lookup_by_id(f->h, 1);
+	assert_non_null(l);
+	assert_int_equal(l->stale_possible, HIST_SP_NO);
+	/* read but not re-derived: not known */
+	hist_free(f->h);
+	f->h = hist_load(f->path, err, sizeof err);
+	assert_non_null(f->h);
+	assert_int_equal(hist_lookup_by_id(f->h, 1)->stale_possible, HIST_SP_UNKNOWN);
 }
 
 /* "stale" rewritten to "fresh": refused, naming the line and what the versions give. */
@@ -238,6 +269,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_recorded_classes_agree, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stale_possible, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_rewritten_class_refused, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_version_files_checked, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_unknown_digest_refused, setup, teardown),
