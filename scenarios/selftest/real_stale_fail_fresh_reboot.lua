@@ -68,9 +68,14 @@ s:expect{ "the fix: no stale answer through the gated VIP", stale_answers{ clien
           at_most = 0 }
 s:expect{ "nor to an unmodified program behind it", stale_answers{ client = "getent-gated" },
           at_most = 0 }
--- A lookup whose two tries both met u2's closed port before the VIP saw it
--- down fails (c-ares retries on the same socket: the same conntrack entry):
--- about 5 of the 170.
-s:expect{ "the gated service keeps resolving", success_rate{ client = "app-gated" }, at_least = 0.93 }
+-- A lookup sent while u2's port is closed but still in rotation (at most
+-- fall x interval, 0.8 s, after a stop) fails when both its tries land on
+-- u2: c-ares sends each try from a new socket, a new flow the kernel routes
+-- at random, so 1 in 4 of them: about 4 of the 170 here (one such stretch:
+-- the gate keeps the stale u2 out until after the second stop), about 7
+-- where u2 is in rotation at both stops (gating off: 13 seen). The bound
+-- leaves room for both; a gate that shuts out every backend falls far below
+-- it (scenarios/selftest/real_stale_fail_both_stale.lua: about 0.4).
+s:expect{ "the gated service keeps resolving", success_rate{ client = "app-gated" }, at_least = 0.9 }
 s:expect{ "u2 is never admitted while behind, and rejoins within rise x interval once current",
           readmission{ backend = u2, vip = gated }, at_most = 1.0 }

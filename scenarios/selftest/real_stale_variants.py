@@ -75,6 +75,22 @@ inconclusive: no version but the published one ever existed, so no answer
 could have been stale. Readmission is inconclusive: u2 never served an
 unpublished version, so there was nothing to keep out.
 Without the marked lines (the shipped scenario) it passes."""))
+V["real_stale_fail_both_stale.lua"] = ("both stale", [
+    ('local u1 = s:process{ name = "u1", zone_file = "zones/internal.v2.zone",',
+     'local u1_disk = "zones/internal.v2.zone"\n'
+     'u1_disk = "zones/internal.v1.zone" -- selftest: fault\n'
+     'local u1 = s:process{ name = "u1", zone_file = u1_disk,'),
+], hdr("FAIL 1", failed=[E4], passed=[E1, E2, E3, E5], text="""
+scenarios/real_stale_reboot.lua, but u1 too starts from a weeks-old copy of
+the zone (the lines marked "selftest: fault"): the published zone reached
+neither daemon's disk.
+Why FAIL: the gate does its part (no stale answer through the gated VIP),
+but it keeps u1 out for the whole run, and u2 from its stop at 3 s until
+its repair: the gated VIP has no backend for about four seconds and the
+gated service resolves about 4 of its 10 lookups (bound at least 0.9). A
+gate that protects from stale answers by shutting out every resolver is an
+outage of its own. Without the marked lines (the shipped scenario) it
+passes."""))
 V["real_stale_inconclusive_gated_early.lua"] = ("gated clients stop early", [
     ('local apps = {}', 'local stop = 9.5\nstop = 2.5 -- selftest: fault\nlocal apps = {}'),
     ('from = 1, to = 9.5, timeout = 1, attempts = 2 }',
