@@ -581,6 +581,12 @@ static void record_start(struct vip_nft *n)
 	for (size_t i = 0; i < n->spec.n; i++)
 		history_elem_str(h, n->names[i]);
 	history_array_end(h);
+	/* The map the table was created with: membership lines change it from here. */
+	history_array_begin(h, "in_map");
+	for (size_t i = 0; i < n->spec.n; i++)
+		if (n->kernel[i])
+			history_elem_str(h, n->names[i]);
+	history_array_end(h);
 	history_end(h);
 }
 

@@ -214,6 +214,44 @@ static void route_hurt(const struct hist *h, const struct hist_route *r, struct 
 		hurt(lh, r->t, CAUSE_DOWN, r->backend, 0, HIST_NONE);
 }
 
+/*
+ * Whether the kernel VIP vip had no backend in its map from t0 to t1: its
+ * `vip` line's map at start, then its membership lines (each written once
+ * nft has applied it). A kernel VIP writes no route line, so this is how a
+ * lookup it dropped for want of a backend is told from one nothing explains.
+ * False when the history does not say what the map held at start.
+ */
+static bool kernel_vip_empty(const struct hist *h, uint32_t vip, double t0, double t1)
+{
+	const struct hist_vip *kv = hist_kernel_vip(h, vip);
+	if (!kv || !kv->in_map_known)
+		return false;
+	uint32_t healthy = kv->in_map, member = (1u << kv->nbackends) - 1;
+	size_t nh;
+	const struct hist_health *hs = hist_healths(h, &nh);
+	for (size_t i = 0; i < nh; i++) {
+		const struct hist_health *e = &hs[i];
+		if (e->vip != vip || e->t > t1)
+			continue;
+		if (e->t > t0 && (healthy & member))
+			return false;
+		for (uint8_t k = 0; k < kv->nbackends; k++) {
+			if (kv->backend[k] != e->backend)
+				continue;
+			uint32_t bit = 1u << k;
+			if (e->event == HIST_H_UP)
+				healthy |= bit;
+			else if (e->event == HIST_H_DOWN)
+				healthy &= ~bit;
+			else if (e->event == HIST_H_MEMBER)
+				member |= bit;
+			else if (e->event == HIST_H_REMOVED)
+				member &= ~bit;
+		}
+	}
+	return !(healthy & member);
+}
+
 /* ---- serving an unpublished version, swept forward in time ---- */
 
 struct sweep {
@@ -784,6 +822,15 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 		uint32_t only = only_server(h, &w->sweep, l->serial);
 		if (only != HIST_NONE)
 			w->hurts[i] = served(l, l->t_invoke, only);
+	}
+
+	/* A failed lookup with nothing else on record, through a kernel VIP with an empty map. */
+	for (size_t i = 0; i < nl; i++) {
+		const struct hist_lookup *l = &ls[i];
+		if (w->hurts[i].set || !bad_fail(l) || w->vip[i] == HIST_NONE || l->t_done < 0)
+			continue;
+		if (kernel_vip_empty(h, w->vip[i], l->t_invoke, l->t_done))
+			hurt(&w->hurts[i], l->t_invoke, CAUSE_NO_BACKEND, w->vip[i], 0, HIST_NONE);
 	}
 
 	/* Every bad lookup, with what hurt it (or nothing on record). */

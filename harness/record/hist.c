@@ -1203,6 +1203,23 @@ static void take(struct ctx *c, enum hist_type type, double t)
 			v->nbackends++;
 			s += len + 1;
 		}
+		const struct field *m = get(c->ps, "in_map");
+		if (!m || m->kind != J_ARR)
+			return;
+		v->in_map_known = true;
+		s = m->s;
+		for (size_t i = 0; i < m->slen; i++) {
+			size_t len = strlen(s);
+			uint32_t name = intern(c->h, s, len);
+			if (name == HIST_NONE) {
+				fail(c, "out of memory");
+				return;
+			}
+			for (uint8_t k = 0; k < v->nbackends; k++)
+				if (v->backend[k] == name)
+					v->in_map |= (uint16_t)(1u << k);
+			s += len + 1;
+		}
 		return;
 	}
 	case HIST_CONTROL: {

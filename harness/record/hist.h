@@ -296,6 +296,8 @@ struct hist_vip {
 	bool kernel;             /* kind "nftables" */
 	uint32_t backend[16];    /* kernel VIPs: the backends' names, interned */
 	uint8_t nbackends;
+	uint16_t in_map;         /* kernel VIPs: bit i: backend[i] in the map at start */
+	bool in_map_known;       /* the line had `in_map` (older histories do not) */
 	double flow_idle;        /* kernel VIPs: conntrack's UDP timeout, seconds */
 	bool dnsdist;            /* kind "dnsdist" */
 	double poll_s;           /* dnsdist: the poll period ("poll_ms"), else 0 */

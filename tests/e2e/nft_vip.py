@@ -228,6 +228,9 @@ def check_pinning(h, c, on_down):
     # scenario) and the vip line says what it is
     vip = [l for l in h if l["type"] == "vip"][0]
     assert vip["kind"] == "nftables" and vip["on_down"] == on_down, vip
+    # no health check: both in the kernel's map from the start (what the
+    # checker starts from when it asks whether the map was ever empty)
+    assert vip["in_map"] == ["r1", "r2"], vip
     print("%s: pinned flow %d: %d queries after r2 left; %d new flows to r1; %d dropped; "
           "%d answered after the client's 0.2 s" %
           (on_down, pinned[0], len(after), len(fresh_mid), len(dropped), len(slow)))

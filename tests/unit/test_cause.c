@@ -4,7 +4,8 @@
  * checked against lines one can count: a healthy run; a stale version served
  * through a VIP (tied by the query's lookup, by the route, and by nothing
  * but the version); a hang met through a VIP (the backend's line tied to the
- * lookup through its route); a full capacity queue; no backend up; lookups
+ * lookup through its route); a full capacity queue; no backend up (a
+ * userspace VIP's route lines, a kernel VIP's empty map); lookups
  * nothing on record explains; two causes with their shares; and the end of
  * the run read as "the end".
  */
@@ -275,6 +276,76 @@ static void test_no_backend_and_unknown(void **state)
 	done(&r);
 }
 
+/* A kernel VIP's `vip` line (no route lines follow); in_map NULL: an older history's. */
+static void kernel_vip(FILE *f, const char *in_map)
+{
+	fprintf(f,
+	        "{\"t\":0.01,\"type\":\"vip\",\"vip\":\"kv\",\"address\":\"127.0.0.13:53\","
+	        "\"kind\":\"nftables\",\"policy\":\"flow\",\"on_down\":\"keep\",\"on_refused\":"
+	        "\"icmp\",\"icmp\":true,\"table\":\"t\",\"flow_idle\":30,\"backends\":[\"r1\","
+	        "\"r2\"]%s%s%s}\n",
+	        in_map ? ",\"in_map\":[" : "", in_map ? in_map : "", in_map ? "]" : "");
+}
+
+static void membership(FILE *f, double t, const char *backend, const char *event)
+{
+	fprintf(f,
+	        "{\"t\":%.3f,\"type\":\"health\",\"vip\":\"kv\",\"backend\":\"%s\","
+	        "\"event\":\"%s\",\"reason\":\"x\",\"kernel_ms\":1}\n",
+	        t, backend, event);
+}
+
+/*
+ * A kernel VIP writes no route line: a failed lookup through it while its
+ * map was empty the whole time (its map at start, then up/down/member/
+ * removed) is charged to it; one while a backend was in the map, or that
+ * saw a backend come back before it ended, is not; and an older history,
+ * whose `vip` line does not say what the map held at start, charges none.
+ */
+static void test_kernel_vip_empty(void **state)
+{
+	(void)state;
+	for (int older = 0; older < 2; older++) {
+		struct run r;
+		begin(&r);
+		kernel_vip(r.f, older ? NULL : "\"r1\"");           /* r2 starts out of the map */
+		lookup(r.f, 1.0, 1, "app", "kv", TIMEOUT);           /* r1 in the map */
+		membership(r.f, 2.0, "r1", "down");
+		lookup(r.f, 2.5, 2, "app", "kv", TIMEOUT);           /* empty */
+		lookup(r.f, 3.0, 3, "app", "kv", TIMEOUT);           /* empty */
+		invoke(r.f, 3.95, 4, "app", "kv");                   /* r2 comes in meanwhile */
+		membership(r.f, 4.0, "r2", "up");
+		complete(r.f, 4.05, 4, "app", TIMEOUT);
+		membership(r.f, 4.5, "r2", "removed");               /* by hand: empty again */
+		lookup(r.f, 5.0, 5, "app", "kv", TIMEOUT);
+		membership(r.f, 6.0, "r2", "member");
+		lookup(r.f, 6.5, 6, "app", "kv", TIMEOUT);           /* r2 back */
+		finish(&r);
+		if (older) {
+			assert_int_equal(causes_count(r.c), 1);
+			assert_int_equal(causes_get(r.c, 0)->kind, CAUSE_UNKNOWN);
+			assert_int_equal(causes_get(r.c, 0)->lookups, 6);
+			done(&r);
+			continue;
+		}
+		assert_int_equal(causes_count(r.c), 2);
+		const struct cause *a = causes_get(r.c, 0), *b = causes_get(r.c, 1);
+		if (a->kind != CAUSE_NO_BACKEND) { /* three lookups each: either order */
+			const struct cause *x = a;
+			a = b;
+			b = x;
+		}
+		assert_int_equal(a->kind, CAUSE_NO_BACKEND);
+		assert_string_equal(a->who, "kv");
+		assert_int_equal(a->lookups, 3);
+		assert_non_null(strstr(a->text, "kv had no backend up from 2.5 s to 5.0 s; 3 of 6 "
+		                                "lookups of app timed out through kv"));
+		assert_int_equal(b->kind, CAUSE_UNKNOWN);
+		assert_int_equal(b->lookups, 3);
+		done(&r);
+	}
+}
+
 /* A stack that gave up on its servers fails without a query: said so. */
 static void test_no_query_sent(void **state)
 {
@@ -299,6 +370,7 @@ int main(void)
 	        cmocka_unit_test(test_stale_three_ways),
 	        cmocka_unit_test(test_hang_through_vip_and_shares),
 	        cmocka_unit_test(test_no_backend_and_unknown),
+	        cmocka_unit_test(test_kernel_vip_empty),
 	        cmocka_unit_test(test_no_query_sent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
