@@ -420,33 +420,6 @@ static bool serves_unpublished(const struct hist_boot *b, const struct published
 	return false;
 }
 
-/*
- * When what boot b loaded began to be served: a start's boot line follows the
- * state line that says the resolver is up ("booted") by a few microseconds,
- * and is what that resolver served from that moment. Read at its own time, a
- * resolver that came back stale would look well for those microseconds, and
- * a lifecycle fault's span, which ends when the resolver is first well after
- * its heal, would end there: a stale reboot's queries would meet no fault
- * (docs/checks.md: a crash that restarts from a stale copy is still that
- * crash). A reload's boot line has no state line of its own: its time.
- */
-static double boot_from(const struct hist *h, const struct hist_boot *b, uint32_t up,
-			const struct hist_boot *prev)
-{
-	size_t ns;
-	const struct hist_state *ss = hist_states(h, &ns);
-	const struct hist_state *last = NULL;
-	if (b->reload)
-		return b->t;
-	for (size_t i = 0; i < ns && ss[i].line < b->line; i++)
-		if (ss[i].resolver == b->resolver)
-			last = &ss[i];
-	/* That up line is this boot's, not an earlier boot's already. */
-	if (last && last->state == up && (!prev || prev->line < last->line))
-		return fmin(last->t, b->t);
-	return b->t;
-}
-
 /* The unpublished spans of resolver r: its boots and every publish, in line order. */
 static int track_unpublished(const struct hist *h, struct track *r)
 {
@@ -455,7 +428,6 @@ static int track_unpublished(const struct hist *h, struct track *r)
 	const struct hist_publish *ps = hist_publishes(h, &np);
 	struct published P = { 0 };
 	const struct hist_boot *cur = NULL;
-	uint32_t up = hist_find(h, "up");
 	double from = -1;
 	int rc = 0;
 	for (size_t ib = 0, ip = 0; ib < nb || ip < np;) {
@@ -467,11 +439,9 @@ static int track_unpublished(const struct hist *h, struct track *r)
 				break;
 			}
 		} else {
-			t = bs[ib].t;
-			if (bs[ib].resolver == r->id) {
-				t = boot_from(h, &bs[ib], up, cur);
+			t = bs[ib].from;
+			if (bs[ib].resolver == r->id)
 				cur = &bs[ib];
-			}
 			ib++;
 		}
 		bool now = serves_unpublished(cur, &P, NULL, NULL);

@@ -802,6 +802,12 @@ const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id)
 	return i < 0 ? NULL : (const struct hist_lookup *)h->lookups.p + i;
 }
 
+bool hist_action_is_relay(const char *action)
+{
+	return action &&
+	       (strcmp(action, "refused-icmp") == 0 || strcmp(action, "refused-noicmp") == 0);
+}
+
 void hist_set_stale_possible(struct hist *h, const struct hist_lookup *l, bool yes)
 {
 	struct hist_lookup *ls = h->lookups.p;
@@ -1024,6 +1030,31 @@ static void take_boot(struct ctx *c, double t, struct hist_boot *b)
 			b->version[i] = version_of(c, s, strlen(s), b->zone[i]);
 }
 
+/*
+ * When what boot b (just read, the last of h's boots) loaded began to be
+ * served: from the resolver's last state line if that is the "up" of this
+ * start (no boot of it since); a reload's from its own time. Read at its own
+ * time, a resolver back from a stale copy would look well for the few
+ * microseconds between the two lines (docs/checks.md).
+ */
+static double boot_from(const struct hist *h, const struct hist_boot *b)
+{
+	const struct hist_state *ss = h->states.p;
+	const struct hist_boot *bs = h->boots.p;
+	if (b->reload)
+		return b->t;
+	size_t i = h->states.n;
+	while (i > 0 && ss[i - 1].resolver != b->resolver)
+		i--;
+	const char *state = i ? hist_str(h, ss[i - 1].state) : NULL;
+	if (!state || strcmp(state, "up") != 0)
+		return b->t;
+	for (size_t k = h->boots.n - 1; k-- > 0;)
+		if (bs[k].resolver == b->resolver)
+			return bs[k].line < ss[i - 1].line ? fmin(ss[i - 1].t, b->t) : b->t;
+	return fmin(ss[i - 1].t, b->t);
+}
+
 static void take_meta(struct ctx *c)
 {
 	struct hist *h = c->h;
@@ -1073,9 +1104,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 		r->backend = f_str(c, "backend");
 		r->action = f_str(c, "action");
 		r->new_flow = is(get(c->ps, "flow"), "new");
-		/* What came back for a query routed earlier: no routing decision of its own. */
-		r->relay = is(get(c->ps, "action"), "refused-icmp") ||
-			   is(get(c->ps, "action"), "refused-noicmp");
+		r->relay = hist_action_is_relay(hist_str(h, r->action));
 		r->tcp = is(get(c->ps, "transport"), "tcp");
 		r->lookup = f_uint(c, "lookup", 0);
 		r->for_lookup = f_uint(c, "for_lookup", 0);
@@ -1163,6 +1192,7 @@ static void take(struct ctx *c, enum hist_type type, double t)
 			break;
 		take_boot(c, t, b);
 		b->line = (uint32_t)c->lineno;
+		b->from = boot_from(h, b);
 		return;
 	}
 	case HIST_GATE: {
@@ -1610,7 +1640,7 @@ int hist_serves_unpublished(const struct hist *h, uint32_t resolver, double t)
 {
 	const struct hist_boot *bs = h->boots.p, *b = NULL;
 	const struct hist_publish *ps = h->publishes.p;
-	for (size_t i = 0; i < h->boots.n && bs[i].t <= t; i++)
+	for (size_t i = 0; i < h->boots.n && bs[i].from <= t; i++)
 		if (bs[i].resolver == resolver)
 			b = &bs[i];
 	if (!b)

@@ -181,6 +181,10 @@ struct hist_publish {
 /* A resolver's zones after a boot or reload: "internal. 2026112502" split. */
 struct hist_boot {
 	double t;
+	/* When what it loaded began to be served: a start's boot line follows the
+	 * state line "up" of that start by a few microseconds, and counts from it;
+	 * a reload's (no state line of its own) from its own t. */
+	double from;
 	uint32_t resolver;
 	bool ok, reload;
 	uint32_t nzones;
@@ -344,6 +348,11 @@ const struct hist_addr *hist_lookup_addrs(const struct hist *h, const struct his
  * lines' business, not this.
  */
 int hist_serves_unpublished(const struct hist *h, uint32_t resolver, double t);
+
+/* A route line's action that is what came back for a query routed earlier
+ * (a relayed port unreachable: refused-icmp, refused-noicmp), no routing
+ * decision of its own. */
+bool hist_action_is_relay(const char *action);
 
 /* The lookup with this id, or NULL. */
 const struct hist_lookup *hist_lookup_by_id(const struct hist *h, uint64_t id);

@@ -433,9 +433,7 @@ static int take_route(struct live *l, const struct line *ln)
 		return 0;
 	/* What came back for a query routed earlier (a relayed port unreachable) is
 	 * no routing decision: its query was counted at its own route line. */
-	bool relay = ln->action && (strcmp(ln->action, "refused-icmp") == 0 ||
-				    strcmp(ln->action, "refused-noicmp") == 0);
-	if (ln->backend && !relay) {
+	if (ln->backend && !hist_action_is_relay(ln->action)) {
 		struct live_backend *b = backend_get(l, ln->vip, ln->backend);
 		if (!b)
 			return -ENOMEM;
