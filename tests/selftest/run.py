@@ -28,7 +28,8 @@ of docs/checks.md's table has no FAIL or no INCONCLUSIVE self-test.
 
 At the end it prints the five declared outcomes (pass or fail, of this run
 and of the healthy runs) whose observed value was nearest to its bound,
-relative to the bound: information, never a failure, so that a bound that
+relative to the bound (for a success rate that must stay above b, relative
+to 1 - b): information, never a failure, so that a bound that
 sits inside the spread of what it measures is seen in any log before it
 flips.
 """
@@ -187,8 +188,9 @@ def run(cmd):
 
 def margins(want, exps, what):
     """The named expectations that came out as declared, each with how far its observed
-    value is from its bound, relative to the bound: [(margin, text)]. A bound of 0 (a
-    count that must stay 0) has no relative distance and is left out."""
+    value is from its bound, relative to the bound (a success_rate at_least b: relative
+    to 1 - b, the room for failures it leaves): [(margin, text)]. A bound of 0 (a count
+    that must stay 0) has no relative distance and is left out."""
     out = []
     for key, outcome in OUTCOME_OF.items():
         if outcome == "inconclusive":
@@ -201,7 +203,10 @@ def margins(want, exps, what):
             if not isinstance(obs, (int, float)) or not isinstance(bound, (int, float)) \
                     or bound == 0 or e.get("never"):
                 continue
-            out.append((abs(obs - bound) / abs(bound),
+            scale = abs(bound)
+            if e.get("metric") == "success_rate" and e.get("op") == "at_least" and bound < 1:
+                scale = 1 - bound  # a rate near 1: the room the bound leaves for failures
+            out.append((abs(obs - bound) / scale,
                         "%s: '%s' %s, observed %s, bound %s" % (what, name, outcome,
                                                                 e["observed_text"],
                                                                 e["bound_text"])))
