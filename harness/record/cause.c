@@ -8,6 +8,7 @@
  */
 #include "harness/record/cause.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -214,42 +215,68 @@ static void route_hurt(const struct hist *h, const struct hist_route *r, struct 
 		hurt(lh, r->t, CAUSE_DOWN, r->backend, 0, HIST_NONE);
 }
 
+/* A stretch during which a kernel VIP's map was empty: [from, to). */
+struct empty_map {
+	uint32_t vip;
+	double from, to;
+};
+
 /*
- * Whether the kernel VIP vip had no backend in its map from t0 to t1: its
+ * Every stretch during which a kernel VIP had no backend in its map: its
  * `vip` line's map at start, then its membership lines (each written once
  * nft has applied it). A kernel VIP writes no route line, so this is how a
  * lookup it dropped for want of a backend is told from one nothing explains.
- * False when the history does not say what the map held at start.
+ * VIPs whose line does not say what the map held at start have none. Worked
+ * out once per history (free() *out); -1 on out of memory.
  */
-static bool kernel_vip_empty(const struct hist *h, uint32_t vip, double t0, double t1)
+static int empty_maps(const struct hist *h, struct empty_map **out, size_t *n)
 {
-	const struct hist_vip *kv = hist_kernel_vip(h, vip);
-	if (!kv || !kv->in_map_known)
-		return false;
-	uint32_t healthy = kv->in_map, member = (1u << kv->nbackends) - 1;
-	size_t nh;
+	size_t nv, nh, cap = 0;
+	const struct hist_vip *vs = hist_vips(h, &nv);
 	const struct hist_health *hs = hist_healths(h, &nh);
-	for (size_t i = 0; i < nh; i++) {
-		const struct hist_health *e = &hs[i];
-		if (e->vip != vip || e->t > t1)
+	*out = NULL;
+	*n = 0;
+	for (size_t v = 0; v < nv; v++) {
+		const struct hist_vip *kv = &vs[v];
+		if (!kv->kernel || !kv->in_map_known)
 			continue;
-		if (e->t > t0 && (healthy & member))
-			return false;
-		for (uint8_t k = 0; k < kv->nbackends; k++) {
-			if (kv->backend[k] != e->backend)
+		uint32_t healthy = kv->in_map, member = (1u << kv->nbackends) - 1;
+		double from = (healthy & member) ? NAN : -INFINITY;
+		for (size_t i = 0; i <= nh; i++) {
+			const struct hist_health *e = i < nh ? &hs[i] : NULL;
+			if (e && e->vip != kv->vip)
 				continue;
-			uint32_t bit = 1u << k;
-			if (e->event == HIST_H_UP)
-				healthy |= bit;
-			else if (e->event == HIST_H_DOWN)
-				healthy &= ~bit;
-			else if (e->event == HIST_H_MEMBER)
-				member |= bit;
-			else if (e->event == HIST_H_REMOVED)
-				member &= ~bit;
+			for (uint8_t k = 0; e && k < kv->nbackends; k++) {
+				uint32_t bit = 1u << k;
+				if (kv->backend[k] != e->backend)
+					continue;
+				if (e->event == HIST_H_UP)
+					healthy |= bit;
+				else if (e->event == HIST_H_DOWN)
+					healthy &= ~bit;
+				else if (e->event == HIST_H_MEMBER)
+					member |= bit;
+				else if (e->event == HIST_H_REMOVED)
+					member &= ~bit;
+			}
+			bool empty = e && !(healthy & member);
+			if (empty && isnan(from)) {
+				from = e->t;
+			} else if (!empty && !isnan(from)) {
+				if (*n == cap) {
+					cap = cap ? 2 * cap : 8;
+					struct empty_map *p = realloc(*out, cap * sizeof *p);
+					if (!p)
+						return -1;
+					*out = p;
+				}
+				(*out)[(*n)++] =
+				        (struct empty_map){kv->vip, from, e ? e->t : INFINITY};
+				from = NAN;
+			}
 		}
 	}
-	return !(healthy & member);
+	return 0;
 }
 
 /* ---- serving an unpublished version, swept forward in time ---- */
@@ -824,14 +851,25 @@ static int charge(const struct hist *h, struct work *w, struct causes *c)
 			w->hurts[i] = served(l, l->t_invoke, only);
 	}
 
-	/* A failed lookup with nothing else on record, through a kernel VIP with an empty map. */
-	for (size_t i = 0; i < nl; i++) {
+	/* A failed lookup with nothing else on record, through a kernel VIP whose
+	 * map was empty from its start to its end. */
+	struct empty_map *em;
+	size_t nem;
+	if (empty_maps(h, &em, &nem) != 0) {
+		free(em);
+		return -1;
+	}
+	for (size_t i = 0; i < nl && nem; i++) {
 		const struct hist_lookup *l = &ls[i];
 		if (w->hurts[i].set || !bad_fail(l) || w->vip[i] == HIST_NONE || l->t_done < 0)
 			continue;
-		if (kernel_vip_empty(h, w->vip[i], l->t_invoke, l->t_done))
-			hurt(&w->hurts[i], l->t_invoke, CAUSE_NO_BACKEND, w->vip[i], 0, HIST_NONE);
+		for (size_t k = 0; k < nem; k++)
+			if (em[k].vip == w->vip[i] && em[k].from <= l->t_invoke &&
+			    l->t_done < em[k].to)
+				hurt(&w->hurts[i], l->t_invoke, CAUSE_NO_BACKEND, w->vip[i], 0,
+				     HIST_NONE);
 	}
+	free(em);
 
 	/* Every bad lookup, with what hurt it (or nothing on record). */
 	for (size_t i = 0; i < nl; i++) {
